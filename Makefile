@@ -1,0 +1,71 @@
+# Contestable churn prediction — every target a user needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+
+DATA ?=
+SCHEMA ?=
+MODEL ?= models:/churn@champion
+SUMMARY ?=
+ROLE ?= agent
+NAME ?=
+ROWS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help install run train evaluate promote serve score create-user mlflow-ui test test-fast lint format bench clean
+
+help: ## List every target with what it does
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY) ## Create .venv and install the project with its dev tools
+	$(PY) -m pip install --quiet -e '.[dev]'
+
+run: install train promote serve ## First command: install, train on the built-in data, promote, serve
+
+train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic data)
+	$(PY) -m training.cli train $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(SUMMARY),--summary $(SUMMARY))
+
+evaluate: ## Evaluate a registered model on other data as its own MLflow run (MODEL=models:/... DATA= SCHEMA=)
+	$(PY) -m training.cli evaluate --model $(MODEL) $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA))
+
+promote: ## Move alias champion to the challenger if it passes the quality and fairness gates
+	$(PY) -m training.cli promote
+
+serve: ## Start the API (uvicorn) with the CHURN_* settings
+	$(PY) -m serving.cli serve
+
+score: ## Batch-score the customer base into the risk list (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic base)
+	$(PY) -m serving.cli score $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS))
+
+create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin NAME=...)
+	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"
+
+mlflow-ui: ## Open the MLflow UI on the local tracking store (http://127.0.0.1:5000)
+	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
+
+test: ## Second command: run the whole test suite (SQLite and PostgreSQL, browser included)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: ## Run the tests not marked slow
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: ## Check style and common bugs with ruff
+	$(VENV)/bin/ruff check models training serving tests
+
+format: ## Format the code with ruff
+	$(VENV)/bin/ruff format models training serving tests
+
+bench: ## Run the benchmarks and write bench/results.json
+	$(PY) -m bench.run
+
+clean: ## Remove generated files (MLflow store, reports, databases)
+	rm -rf mlflow.db mlartifacts mlruns reports var bench/results.json

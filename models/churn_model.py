@@ -1,0 +1,208 @@
+"""`ChurnModel`: the MLflow pyfunc model both training and serving agree on.
+
+It wraps a LightGBM booster (stored as LightGBM's own text format, no pickle), a
+calibration map and the `ModelSpec`. It gives the calibrated score, the exact
+TreeSHAP contributions of the raw log-odds margin (``base_value + sum(shap) ==
+margin``) and a plain-language sentence per contribution.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+from models.encoding import Encoder
+from models.reasons import reason_text
+from models.spec import CalibrationSpec, ModelSpec
+
+BOOSTER_ARTIFACT = "booster"
+SPEC_ARTIFACT = "spec"
+# Below this many rows, LightGBM's thread start-up costs more than it saves.
+_SINGLE_THREAD_ROWS = 256
+
+
+def calibrate(margin: np.ndarray, calibration: CalibrationSpec) -> np.ndarray:
+    """Map raw log-odds to calibrated probabilities."""
+    margin = np.asarray(margin, dtype=np.float64)
+    if calibration.method == "isotonic":
+        return np.interp(margin, calibration.x, calibration.y)
+    if calibration.method == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-(calibration.a * margin + calibration.b)))
+    return 1.0 / (1.0 + np.exp(-margin))
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One feature's share of one prediction."""
+
+    feature: str
+    label: str
+    value: Any
+    shap: float
+    text: str
+
+
+@dataclass
+class Explanation:
+    """Scores and exact SHAP contributions for a block of rows."""
+
+    X: np.ndarray  # encoded inputs, model column order
+    margin: np.ndarray  # raw log-odds, shape (n,)
+    score: np.ndarray  # calibrated probability, shape (n,)
+    shap: np.ndarray  # contributions to the margin, shape (n, k)
+    base_value: float  # expected margin; base_value + shap.sum(1) == margin
+
+    def __len__(self) -> int:
+        return len(self.margin)
+
+
+class ChurnModel(mlflow.pyfunc.PythonModel):
+    """Calibrated, explained churn model.
+
+    Build it with `from_parts` (training, tests) or let MLflow call `load_context`
+    (serving). `predict` is the bare pyfunc interface (a DataFrame in, scores out);
+    `explain` / `contributions` give the exact explanation.
+    """
+
+    def __init__(self) -> None:
+        self.booster: lgb.Booster | None = None
+        self.spec: ModelSpec | None = None
+        self.encoder: Encoder | None = None
+
+    # -- construction --------------------------------------------------------------
+    @classmethod
+    def from_parts(cls, booster: lgb.Booster | str, spec: ModelSpec) -> ChurnModel:
+        """Assemble a ready model from a booster (object or model text) and its spec."""
+        model = cls()
+        model._attach(
+            booster if isinstance(booster, lgb.Booster) else lgb.Booster(model_str=booster),
+            spec,
+        )
+        return model
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        """Called by MLflow when the model is loaded: read booster and spec artifacts."""
+        booster = lgb.Booster(model_file=context.artifacts[BOOSTER_ARTIFACT])
+        spec = ModelSpec.model_validate_json(
+            Path(context.artifacts[SPEC_ARTIFACT]).read_text(encoding="utf-8")
+        )
+        self._attach(booster, spec)
+
+    def _attach(self, booster: lgb.Booster, spec: ModelSpec) -> None:
+        if booster.num_feature() != len(spec.features):
+            raise ValueError(
+                f"booster expects {booster.num_feature()} features but the spec lists "
+                f"{len(spec.features)}; the model artifacts do not belong together"
+            )
+        self.booster = booster
+        self.spec = spec
+        self.encoder = Encoder(spec)
+
+    def save_artifacts(self, folder: Path) -> dict[str, str]:
+        """Write the booster and spec into `folder`; returns MLflow's `artifacts` map."""
+        folder.mkdir(parents=True, exist_ok=True)
+        booster_path = folder / "booster.txt"
+        spec_path = folder / "spec.json"
+        self._ready().save_model(str(booster_path))
+        spec_path.write_text(self._spec().model_dump_json(indent=2), encoding="utf-8")
+        return {BOOSTER_ARTIFACT: str(booster_path), SPEC_ARTIFACT: str(spec_path)}
+
+    # -- scoring -------------------------------------------------------------------
+    def explain(self, X: np.ndarray) -> Explanation:
+        """Score and explain already-encoded rows in one TreeSHAP pass."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        threads = 1 if len(X) < _SINGLE_THREAD_ROWS else 0
+        phi = self._ready().predict(X, pred_contrib=True, num_threads=threads)
+        phi = np.asarray(phi, dtype=np.float64)
+        margin = phi.sum(axis=1)
+        base = float(phi[0, -1]) if len(phi) else self._spec().base_value
+        return Explanation(
+            X=X,
+            margin=margin,
+            score=calibrate(margin, self._spec().calibration),
+            shap=phi[:, :-1],
+            base_value=base,
+        )
+
+    def explain_records(self, records: list[dict[str, Any]]) -> Explanation:
+        """Validate, encode, score and explain dict records (raises `InvalidFeatures`)."""
+        return self.explain(self._encoder().encode_records(records))
+
+    def explain_frame(self, frame: pd.DataFrame) -> Explanation:
+        return self.explain(self._encoder().encode_frame(frame))
+
+    def raw_margin(self, X: np.ndarray) -> np.ndarray:
+        """LightGBM's raw log-odds without contributions (for checks and training)."""
+        return np.asarray(self._ready().predict(X, raw_score=True), dtype=np.float64)
+
+    def score_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities only."""
+        X = self._encoder().encode_frame(frame)
+        return calibrate(self.raw_margin(X), self._spec().calibration)
+
+    def contributions(
+        self, explanation: Explanation, row: int, lang: str = "en", top: int | None = None
+    ) -> list[Contribution]:
+        """Row `row`'s contributions, largest |shap| first, each with its sentence."""
+        spec, enc = self._spec(), self._encoder()
+        phi = explanation.shap[row]
+        order = np.argsort(-np.abs(phi), kind="stable")
+        if top is not None:
+            order = order[:top]
+        out = []
+        for j in order:
+            feature = spec.features[j]
+            value = enc.decode_value(int(j), float(explanation.X[row, j]))
+            out.append(
+                Contribution(
+                    feature=feature.name,
+                    label=feature.display_label(lang),
+                    value=value,
+                    shap=float(phi[j]),
+                    text=reason_text(feature, value, float(phi[j]), lang),
+                )
+            )
+        return out
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext | None,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """The pyfunc interface: calibrated churn probability per row."""
+        if not isinstance(model_input, pd.DataFrame):
+            model_input = pd.DataFrame(model_input)
+        return pd.DataFrame({"score": self.score_frame(model_input)})
+
+    # -- description ---------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """The model's inputs as a consumer needs them (type, categories, range, labels)."""
+        return json.loads(self._spec().model_dump_json())
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self._spec().feature_names
+
+    def _ready(self) -> lgb.Booster:
+        if self.booster is None:
+            raise RuntimeError("ChurnModel has no booster yet: load it through MLflow "
+                               "or build it with ChurnModel.from_parts")
+        return self.booster
+
+    def _spec(self) -> ModelSpec:
+        if self.spec is None:
+            raise RuntimeError("ChurnModel has no spec yet: load it first")
+        return self.spec
+
+    def _encoder(self) -> Encoder:
+        if self.encoder is None:
+            raise RuntimeError("ChurnModel has no encoder yet: load it first")
+        return self.encoder

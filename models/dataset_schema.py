@@ -1,0 +1,143 @@
+"""The dataset schema: the YAML file beside a data set that says what its columns are.
+
+Training validates data against it; batch scoring reads it to find the id column.
+
+```yaml
+name: telco
+id_column: customerID            # optional; pseudonymised, never a feature
+target: {column: Churn, positive: "Yes"}
+sensitive: [gender, SeniorCitizen, Partner, Dependents]   # audited, never features
+drop: []                          # columns never to use
+features:                         # optional notes per column
+  Contract:
+    type: ordinal                 # numeric | categorical | ordinal
+    order: [Month-to-month, One year, Two year]
+    monotone: decreasing          # optional constraint: increasing | decreasing
+    label: {en: Contract type, fr: Type de contrat}
+    values: {Month-to-month: {en: month-to-month, fr: mensuel sans engagement}}
+    description: ...
+    purpose: ...
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.spec import Localized
+
+
+class SchemaError(ValueError):
+    """The schema file itself is wrong (not the data)."""
+
+
+class TargetSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    positive: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stringify(cls, data: object) -> object:
+        # YAML reads `positive: Yes` as True and `positive: 1` as 1: compare as text.
+        if isinstance(data, dict) and "positive" in data and not isinstance(data["positive"], str):
+            value = data["positive"]
+            data = {**data, "positive": ("Yes" if value else "No") if isinstance(value, bool)
+                    else str(value)}
+        return data
+
+
+class FeatureNote(BaseModel):
+    """Optional notes on one column: its type, order, constraint and human words."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["numeric", "categorical", "ordinal"] | None = None
+    order: list[str] | None = None
+    monotone: Literal["increasing", "decreasing"] | None = None
+    label: Localized | None = None
+    values: dict[str, Localized] = Field(default_factory=dict)
+    unit: Localized | None = None
+    description: str | None = None
+    purpose: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _value_keys_as_text(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("values"), dict):
+            data = {**data, "values": {str(k): v for k, v in data["values"].items()}}
+        if isinstance(data, dict) and isinstance(data.get("order"), list):
+            data = {**data, "order": [str(v) for v in data["order"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _order_for_ordinal(self) -> FeatureNote:
+        if self.type == "ordinal" and not self.order:
+            raise ValueError("an ordinal feature needs `order`: its categories, lowest first")
+        return self
+
+
+class DatasetSchema(BaseModel):
+    """What a data set's columns are, for training and batch scoring."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    id_column: str | None = None
+    target: TargetSpec
+    sensitive: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+    features: dict[str, FeatureNote] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> DatasetSchema:
+        roles: dict[str, str] = {}
+        named = [(self.target.column, "target")]
+        if self.id_column:
+            named.append((self.id_column, "id_column"))
+        named += [(c, "sensitive") for c in self.sensitive] + [(c, "drop") for c in self.drop]
+        for column, role in named:
+            if column in roles and roles[column] != role:
+                raise ValueError(
+                    f"column {column!r} is listed both as {roles[column]} and as {role}; "
+                    "give each column one role"
+                )
+            roles[column] = role
+        return self
+
+    @property
+    def excluded(self) -> set[str]:
+        """Columns that can never be features."""
+        out = {self.target.column, *self.sensitive, *self.drop}
+        if self.id_column:
+            out.add(self.id_column)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> DatasetSchema:
+        """Read and check a schema YAML file, with an error that says how to fix it."""
+        path = Path(path)
+        if not path.is_file():
+            raise SchemaError(f"schema file {path} does not exist; pass SCHEMA=<path to a .yaml>")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise SchemaError(f"schema file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise SchemaError(
+                f"schema file {path} must be a YAML mapping with at least `name` and `target`; "
+                f"got {type(raw).__name__}"
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            lines = [
+                f"- {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                for e in exc.errors()
+            ]
+            raise SchemaError(
+                f"schema file {path} does not match the dataset schema format "
+                "(see README, 'Train on your own data'):\n" + "\n".join(lines)
+            ) from exc

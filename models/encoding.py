@@ -1,0 +1,234 @@
+"""Turning customer records into the model's numeric matrix, and refusing bad ones.
+
+The same encoding serves training, online scoring and batch scoring, so a
+category always gets the same code and a bad value is named the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.spec import FeatureSpec, ModelSpec
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad input field: which, what was expected, what came, how to fix it."""
+
+    field: str
+    problem: str
+    expected: str
+    got: str
+    fix: str
+
+    def message(self) -> str:
+        return (
+            f"{self.field}: {self.problem}; expected {self.expected}, got {self.got}. {self.fix}"
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class InvalidFeatures(ValueError):
+    """Raised when records do not fit the model's inputs; carries every problem found."""
+
+    def __init__(self, problems: list[FieldProblem], row: int | None = None):
+        self.problems = problems
+        self.row = row
+        where = f"record {row}: " if row is not None else ""
+        super().__init__(where + "; ".join(p.message() for p in problems))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+class Encoder:
+    """Encodes records in the column order of a `ModelSpec`.
+
+    Numeric features pass through as float (NaN when missing), categorical ones
+    become their training category index, ordinal ones their rank.
+    """
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.features: list[FeatureSpec] = list(spec.features)
+        self.names = [f.name for f in self.features]
+        self._codes: list[dict[str, float] | None] = [
+            None if f.kind == "numeric" else {c: float(i) for i, c in enumerate(f.categories)}
+            for f in self.features
+        ]
+        self.categorical_indices = [
+            i for i, f in enumerate(self.features) if f.kind == "categorical"
+        ]
+
+    # -- validation -----------------------------------------------------------------
+    def problems(self, record: dict[str, Any]) -> list[FieldProblem]:
+        """Every reason `record` cannot be scored as it is (empty when it can)."""
+        out: list[FieldProblem] = []
+        known = set(self.names)
+        for key in record:
+            if key not in known:
+                out.append(
+                    FieldProblem(
+                        field=key,
+                        problem="unknown feature",
+                        expected=f"one of {', '.join(self.names)}",
+                        got=f"field {key!r}",
+                        fix="Remove it or check its spelling; the model only uses the listed "
+                        "features (GET /v1/model lists them).",
+                    )
+                )
+        for f, codes in zip(self.features, self._codes, strict=True):
+            if f.name not in record:
+                out.append(
+                    FieldProblem(
+                        field=f.name,
+                        problem="missing required feature",
+                        expected=_expected(f),
+                        got="nothing",
+                        fix=f"Add {f.name!r} to the features"
+                        + (" (null is accepted when the value is unknown)." if f.nullable else "."),
+                    )
+                )
+                continue
+            value = record[f.name]
+            if _is_missing(value):
+                if not f.nullable:
+                    out.append(
+                        FieldProblem(
+                            field=f.name,
+                            problem="value may not be empty",
+                            expected=_expected(f),
+                            got="null",
+                            fix="Give a value: training never saw this feature missing.",
+                        )
+                    )
+                continue
+            if f.kind == "numeric":
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    out.append(
+                        FieldProblem(
+                            field=f.name,
+                            problem="wrong type",
+                            expected="a number",
+                            got=f"{type(value).__name__} {_show(value)}",
+                            fix="Send a JSON number, not text.",
+                        )
+                    )
+                elif not math.isfinite(float(value)):
+                    out.append(
+                        FieldProblem(
+                            field=f.name,
+                            problem="not a finite number",
+                            expected="a finite number",
+                            got=_show(value),
+                            fix="Send a finite number, or null when unknown.",
+                        )
+                    )
+            else:
+                if not isinstance(value, str):
+                    out.append(
+                        FieldProblem(
+                            field=f.name,
+                            problem="wrong type",
+                            expected=f"a text, one of {f.categories}",
+                            got=f"{type(value).__name__} {_show(value)}",
+                            fix="Send the category as a JSON string.",
+                        )
+                    )
+                elif codes is not None and value not in codes:
+                    out.append(
+                        FieldProblem(
+                            field=f.name,
+                            problem="unseen category",
+                            expected=f"one of {f.categories}",
+                            got=_show(value),
+                            fix="Use one of the categories the model was trained on "
+                            "(spelling and case matter).",
+                        )
+                    )
+        return out
+
+    def check(self, record: dict[str, Any], row: int | None = None) -> None:
+        """Raise `InvalidFeatures` naming every problem of `record`."""
+        found = self.problems(record)
+        if found:
+            raise InvalidFeatures(found, row=row)
+
+    # -- encoding --------------------------------------------------------------------
+    def encode_records(self, records: list[dict[str, Any]], validate: bool = True) -> np.ndarray:
+        """Encode dict records (the online path: no pandas, one pass)."""
+        X = np.empty((len(records), len(self.features)), dtype=np.float64)
+        for r, record in enumerate(records):
+            if validate:
+                self.check(record, row=r if len(records) > 1 else None)
+            for j, (f, codes) in enumerate(zip(self.features, self._codes, strict=True)):
+                value = record.get(f.name)
+                if _is_missing(value):
+                    X[r, j] = np.nan
+                elif codes is None:
+                    X[r, j] = float(value)
+                else:
+                    X[r, j] = codes.get(str(value), np.nan)
+        return X
+
+    def encode_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encode a DataFrame (the batch and training path).
+
+        Text that looks numeric is coerced, unknown categories become missing: batch
+        data is validated upstream by the dataset schema, not row by row here.
+        """
+        missing = [n for n in self.names if n not in frame.columns]
+        if missing:
+            raise InvalidFeatures(
+                [
+                    FieldProblem(
+                        field=n,
+                        problem="missing column",
+                        expected="a column named " + repr(n),
+                        got="no such column",
+                        fix="Add the column or train a model without it.",
+                    )
+                    for n in missing
+                ]
+            )
+        X = np.empty((len(frame), len(self.features)), dtype=np.float64)
+        for j, (f, codes) in enumerate(zip(self.features, self._codes, strict=True)):
+            col = frame[f.name]
+            if codes is None:
+                X[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64,
+                                                                        na_value=np.nan)
+            else:
+                mapped = col.astype("object").map(codes)
+                X[:, j] = pd.to_numeric(mapped, errors="coerce").to_numpy(dtype=np.float64,
+                                                                           na_value=np.nan)
+        return X
+
+    def decode_value(self, j: int, code: float) -> Any:
+        """The original value behind column `j`'s code (for explanations)."""
+        f = self.features[j]
+        if math.isnan(code):
+            return None
+        if f.kind == "numeric":
+            return float(code)
+        return f.categories[int(code)]
+
+
+def _expected(f: FeatureSpec) -> str:
+    if f.kind == "numeric":
+        if f.min is not None and f.max is not None:
+            return f"a number (training range {f.min:g} to {f.max:g})"
+        return "a number"
+    return f"one of {f.categories}"

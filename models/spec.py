@@ -1,0 +1,147 @@
+"""The model contract: what a trained churn model expects and how to word it.
+
+`ModelSpec` travels inside every logged model (``spec.json`` artifact). Training
+writes it; serving reads it. Nothing here knows how the model was trained or
+how it is served.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+FeatureKind = Literal["numeric", "categorical", "ordinal"]
+Lang = Literal["en", "fr"]
+LANGS: tuple[str, ...] = ("en", "fr")
+
+
+class Localized(BaseModel):
+    """A short text in English and French."""
+
+    en: str
+    fr: str
+
+    def get(self, lang: str) -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+def readable_name(column: str) -> str:
+    """Turn a column name into words: ``MonthlyCharges`` -> ``Monthly charges``."""
+    spaced = re.sub(r"[_\-]+", " ", column)
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", spaced)
+    words = spaced.strip().split()
+    if not words:
+        return column
+    out = [words[0][:1].upper() + words[0][1:]]
+    out += [w if w.isupper() and len(w) > 1 else w.lower() for w in words[1:]]
+    return " ".join(out)
+
+
+class FeatureSpec(BaseModel):
+    """One model input: its type, the values training saw, and its human words."""
+
+    name: str
+    kind: FeatureKind
+    # categorical: the training categories (LightGBM code = index);
+    # ordinal: the categories in increasing order (code = rank).
+    categories: list[str] = Field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
+    nullable: bool = True
+    monotone: Literal[-1, 0, 1] = 0
+    label: Localized | None = None
+    value_labels: dict[str, Localized] = Field(default_factory=dict)
+    unit: Localized | None = None
+    description: str | None = None
+    purpose: str | None = None
+
+    @model_validator(mode="after")
+    def _categories_for_categoricals(self) -> FeatureSpec:
+        if self.kind != "numeric" and not self.categories:
+            raise ValueError(
+                f"feature {self.name!r} is {self.kind} but lists no categories; "
+                "give the categories seen in training"
+            )
+        return self
+
+    def display_label(self, lang: str = "en") -> str:
+        """The human label in `lang`, or a readable form of the column name."""
+        return self.label.get(lang) if self.label else readable_name(self.name)
+
+    def display_value(self, value: object, lang: str = "en") -> str:
+        """A value as a person should read it (category label, rounded number, unit)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "non renseigné" if lang == "fr" else "not known"
+        if self.kind == "numeric":
+            number = float(value)  # type: ignore[arg-type]
+            text = f"{number:.0f}" if number.is_integer() else f"{number:,.2f}"
+            if lang == "fr":
+                text = text.replace(",", "\u202f").replace(".", ",")
+            return f"{text} {self.unit.get(lang)}" if self.unit else text
+        key = str(value)
+        if key in self.value_labels:
+            return self.value_labels[key].get(lang)
+        return key
+
+    @property
+    def signature_type(self) -> str:
+        """The MLflow column type of this feature."""
+        return "double" if self.kind == "numeric" else "string"
+
+
+class CalibrationSpec(BaseModel):
+    """Maps the raw log-odds margin to a calibrated probability."""
+
+    method: Literal["isotonic", "sigmoid", "none"]
+    # isotonic: piecewise-linear map margin -> probability (x increasing)
+    x: list[float] = Field(default_factory=list)
+    y: list[float] = Field(default_factory=list)
+    # sigmoid (Platt on the margin): p = 1 / (1 + exp(-(a * margin + b)))
+    a: float = 1.0
+    b: float = 0.0
+
+
+class DecisionSpec(BaseModel):
+    """Risk-band thresholds on the calibrated score, derived at training time."""
+
+    contact_fraction: float = Field(ge=0.0, le=1.0)
+    high_threshold: float = Field(ge=0.0, le=1.0)
+    medium_threshold: float = Field(ge=0.0, le=1.0)
+    basis: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DecisionSpec:
+        if self.medium_threshold > self.high_threshold:
+            raise ValueError(
+                f"medium_threshold {self.medium_threshold} is above high_threshold "
+                f"{self.high_threshold}; the medium band must start below the high band"
+            )
+        return self
+
+
+class ModelSpec(BaseModel):
+    """Everything a consumer needs to feed, read and explain the model."""
+
+    spec_version: int = 1
+    dataset: str
+    target: str
+    positive_label: str
+    features: list[FeatureSpec]
+    calibration: CalibrationSpec
+    decision: DecisionSpec
+    base_value: float = 0.0
+    training_rows: int = 0
+    trained_at: str = ""
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> FeatureSpec:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)

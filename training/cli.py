@@ -1,0 +1,101 @@
+"""Command line for data scientists: `python -m training.cli train|evaluate|promote|generate`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from models.dataset_schema import SchemaError
+from training.config import TrainSettings
+from training.data import DataError
+
+
+def _settings() -> TrainSettings:
+    try:
+        return TrainSettings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+                 for e in exc.errors()]
+        raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="train, evaluate, log and register a model")
+    p_train.add_argument("--data", help="CSV or Parquet file (default: synthetic data)")
+    p_train.add_argument("--schema", help="dataset schema YAML for --data")
+    p_train.add_argument("--summary", help="also write the JSON summary here")
+    p_eval = sub.add_parser("evaluate", help="evaluate a registered model on other data")
+    p_eval.add_argument("--model", required=True, help="e.g. models:/churn@champion")
+    p_eval.add_argument("--data")
+    p_eval.add_argument("--schema")
+    sub.add_parser("promote", help="move @champion to @challenger if the gates pass")
+    p_gen = sub.add_parser("generate", help="write a synthetic customer base")
+    p_gen.add_argument("--rows", type=int, default=100_000)
+    p_gen.add_argument("--seed", type=int, default=1)
+    p_gen.add_argument("--out", required=True, help=".csv or .parquet path")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+    if args.command == "generate":
+        from training.synthetic import generate
+
+        frame = generate(args.rows, args.seed)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+        print(f"wrote {len(frame)} synthetic customers to {out}")
+        return 0
+
+    settings = _settings()
+    try:
+        if args.command == "train":
+            from training.pipeline import train
+
+            result = train(settings, args.data, args.schema, args.summary)
+            s = result.summary
+            m = s["metrics"]
+            print(f"run {result.run_id}: registered {result.model_name} v{result.model_version} "
+                  f"as @challenger")
+            print(f"  features {len(s['selected_features'])}/{len(s['candidate_features'])} kept: "
+                  f"{', '.join(s['selected_features'])}")
+            print(f"  out-of-fold ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, "
+                  f"Brier {m['brier']:.4f}, ECE {m['ece']:.4f}, "
+                  f"contact fraction {m['profit_optimal_fraction']:.1%}")
+            print(f"  max equalized-odds difference {m['max_equalized_odds_difference']:.4f}")
+            print(f"  summary: {settings.reports_dir / 'last_run.json'} "
+                  f"({s['training_seconds']} s)")
+        elif args.command == "evaluate":
+            from training.pipeline import evaluate
+
+            summary = evaluate(settings, args.model, args.data, args.schema)
+            print(json.dumps({"run_id": summary["run_id"], "metrics": summary["metrics"],
+                              "fairness": summary["fairness"]}, indent=2))
+        elif args.command == "promote":
+            from training.registry import PromotionError, promote
+
+            try:
+                result = promote(settings)
+            except PromotionError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(result.report())
+            return 0 if result.promoted else 1
+    except (DataError, SchemaError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Loading a data set and checking it against its dataset schema.
+
+Every refusal is a `DataError` that names the column (and rows where it helps),
+says what was expected and how to fix it. Rows with missing feature values are
+kept: LightGBM handles them.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models import pseudonymise
+from models.dataset_schema import DatasetSchema
+
+# A text column whose non-blank values are at least this share numbers is meant to be numeric.
+_NUMERIC_SHARE = 0.9
+_SHOW_ROWS = 5
+
+
+class DataError(ValueError):
+    """The data does not fit its schema; the message says where and how to fix it."""
+
+
+@dataclass
+class PreparedData:
+    """A validated data set split into its roles."""
+
+    schema: DatasetSchema
+    candidates: pd.DataFrame  # candidate features, types coerced
+    y: np.ndarray  # 1 = positive (churn)
+    sensitive: pd.DataFrame  # audit only, never features
+    pseudonyms: pd.Series | None  # HMAC pseudonyms of the ids, same row order
+    coerced: list[str]  # text columns read as numbers
+    rows_with_missing: int
+
+    @property
+    def candidate_names(self) -> list[str]:
+        return list(self.candidates.columns)
+
+
+def _rows(index: pd.Index) -> str:
+    # file rows, counting the header as row 1
+    shown = [str(int(i) + 2) for i in index[:_SHOW_ROWS]]
+    more = f" and {len(index) - _SHOW_ROWS} more" if len(index) > _SHOW_ROWS else ""
+    return ", ".join(shown) + more
+
+
+def load_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file; anything else, or an unreadable file, is a `DataError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist; pass DATA=<path to a .csv or .parquet>")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for broken files
+            raise DataError(f"{path} is not a readable Parquet file ({exc}); "
+                            "re-export it, or pass a CSV") from exc
+    elif suffix in (".csv", ".txt"):
+        frame = _read_csv(path)
+    else:
+        raise DataError(
+            f"{path} has the extension {suffix or '(none)'}; expected a CSV (.csv) or Parquet "
+            "(.parquet) file. Export the data to one of those formats."
+        )
+    if frame.empty:
+        raise DataError(f"{path} has no data rows; expected at least one customer per row")
+    return frame
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    head = path.read_bytes()[:65536]
+    if b"\x00" in head:
+        raise DataError(f"{path} contains binary data (NUL bytes), so it is not a CSV file; "
+                        "export the table as UTF-8 CSV")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a multi-byte character cut by the sample
+            raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); "
+                            "export it as UTF-8 CSV") from exc
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                            skipinitialspace=True)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty; expected a header row and one customer per row") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a well-formed CSV file ({exc}); check that every row "
+                        "has as many fields as the header and that the file is complete") from exc
+    if frame.shape[1] == 1:
+        try:
+            dialect = csv.Sniffer().sniff(head.decode("utf-8", errors="ignore")[:8192])
+            found = dialect.delimiter
+        except csv.Error:
+            found = None
+        hint = f" It looks delimited by {found!r}." if found and found != "," else ""
+        raise DataError(
+            f"{path} has a single column {frame.columns[0][:80]!r}; expected comma-separated "
+            f"columns.{hint} Save it as comma-separated CSV."
+        )
+    return frame
+
+
+def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> list[str]:
+    """Turn numeric-looking text columns into numbers in place; return their names."""
+    coerced = []
+    for col in columns:
+        series = frame[col]
+        note = schema.features.get(col)
+        if note is not None and note.type in ("categorical", "ordinal"):
+            frame[col] = series.astype("string").str.strip().astype("str").where(series.notna())
+            continue
+        if pd.api.types.is_numeric_dtype(series):
+            continue
+        text = series.astype("string").str.strip()
+        text = text.mask(text == "")
+        numbers = pd.to_numeric(text, errors="coerce")
+        present = text.notna()
+        ok = numbers.notna() & present
+        share = ok.sum() / max(1, present.sum())
+        if share == 1.0 or (note is not None and note.type == "numeric" and share > 0):
+            bad = present & ~ok
+            if bad.any():
+                raise DataError(
+                    f"column {col!r} is declared numeric but rows {_rows(frame.index[bad])} "
+                    f"hold text such as {str(text[bad].iloc[0])!r}; fix those values or "
+                    "remove `type: numeric` from its schema notes"
+                )
+            frame[col] = numbers.astype("float64")
+            if not pd.api.types.is_numeric_dtype(series):
+                coerced.append(col)
+        elif share >= _NUMERIC_SHARE:
+            bad = present & ~ok
+            raise DataError(
+                f"column {col!r} mixes numbers and text: {share:.0%} of its values are numbers "
+                f"but rows {_rows(frame.index[bad])} hold text such as {str(text[bad].iloc[0])!r}. "
+                "Fix those values, or declare the column `type: categorical` in the schema's "
+                "features notes if it really is a category."
+            )
+        else:
+            frame[col] = text.astype("str").where(present)
+    return coerced
+
+
+def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> PreparedData:
+    """Check `frame` against `schema` and split it into candidates, target, sensitive, ids."""
+    frame = frame.copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    required = [schema.target.column, *schema.sensitive]
+    if schema.id_column:
+        required.append(schema.id_column)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"column(s) {missing} named in schema {schema.name!r} are not in the data; "
+            f"the data has {list(frame.columns)[:30]}. Rename the columns or fix the schema."
+        )
+    unknown_notes = [c for c in schema.features if c not in frame.columns]
+    if unknown_notes:
+        raise DataError(f"the schema's `features` notes name column(s) {unknown_notes} that the "
+                        "data does not have; remove the notes or fix the column names")
+
+    for col in frame.columns:
+        if col in schema.drop:
+            continue
+        values = frame[col]
+        blank = values.isna() | (values.astype("string").str.strip() == "")
+        if blank.all():
+            raise DataError(
+                f"column {col!r} is empty in every row; fill it, or list it under `drop` in "
+                "the schema so it is ignored"
+            )
+
+    target = frame[schema.target.column].astype("string").str.strip()
+    if target.isna().any():
+        raise DataError(
+            f"target column {schema.target.column!r} is empty in rows "
+            f"{_rows(frame.index[target.isna()])}; every row needs a known outcome. "
+            "Remove those rows or fill the outcome."
+        )
+    values = sorted(target.unique().tolist())
+    positive = schema.target.positive
+    if len(values) == 1:
+        raise DataError(
+            f"target column {schema.target.column!r} has a single class {values[0]!r} in all "
+            f"{len(frame)} rows; a churn model needs both churners and stayers. "
+            "Add rows of the other class."
+        )
+    if positive not in values:
+        raise DataError(
+            f"target column {schema.target.column!r} never holds the positive value "
+            f"{positive!r} given in the schema; it holds {values}. Set `target.positive` to the "
+            "value that means the customer left."
+        )
+    if len(values) > 2:
+        others = [v for v in values if v != positive]
+        bad = target != positive
+        raise DataError(
+            f"target column {schema.target.column!r} must hold two values ({positive!r} and one "
+            f"other) but holds {values}; rows {_rows(frame.index[bad & (target != others[0])])} "
+            "hold unexpected values. Map them to the two outcomes."
+        )
+    y = (target == positive).to_numpy(dtype=np.int8)
+
+    pseudonyms = None
+    if schema.id_column:
+        ids = frame[schema.id_column].astype("string").str.strip()
+        if ids.isna().any():
+            raise DataError(f"id column {schema.id_column!r} is empty in rows "
+                            f"{_rows(frame.index[ids.isna()])}; every customer needs an id")
+        dup = ids.duplicated(keep=False)
+        if dup.any():
+            raise DataError(
+                f"id column {schema.id_column!r} repeats ids in rows {_rows(frame.index[dup])}; "
+                "expected one row per customer. Remove the duplicates."
+            )
+        pseudonyms = ids.map(lambda v: pseudonymise(v, pseudonym_key)).astype("str")
+
+    candidate_cols = [c for c in frame.columns if c not in schema.excluded]
+    if not candidate_cols:
+        raise DataError(f"schema {schema.name!r} leaves no candidate feature: every column is "
+                        "the id, the target, sensitive or dropped")
+    coerced = _coerce(frame, schema, candidate_cols)
+    candidates = frame[candidate_cols]
+    for col in candidate_cols:
+        note = schema.features.get(col)
+        if note is not None and note.type == "ordinal":
+            seen = set(candidates[col].dropna().unique())
+            unknown = seen - set(note.order or [])
+            if unknown:
+                raise DataError(f"column {col!r} holds {sorted(unknown)} which its `order` "
+                                f"{note.order} does not list; add them to `order`")
+    sensitive = frame[schema.sensitive].astype("string").fillna("(missing)").astype("str")
+    return PreparedData(
+        schema=schema,
+        candidates=candidates.reset_index(drop=True),
+        y=y,
+        sensitive=sensitive.reset_index(drop=True),
+        pseudonyms=None if pseudonyms is None else pseudonyms.reset_index(drop=True),
+        coerced=coerced,
+        rows_with_missing=int(candidates.isna().any(axis=1).sum()),
+    )
