@@ -93,6 +93,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} is not a well-formed CSV file ({exc}); check that every row "
                         "has as many fields as the header and that the file is complete") from exc
+    _check_field_counts(path, frame.shape[1])
     if frame.shape[1] == 1:
         try:
             dialect = csv.Sniffer().sniff(head.decode("utf-8", errors="ignore")[:8192])
@@ -105,6 +106,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
             f"columns.{hint} Save it as comma-separated CSV."
         )
     return frame
+
+
+def _check_field_counts(path: Path, expected: int) -> None:
+    """Refuse rows with fewer fields than the header (pandas would pad them silently):
+    the usual sign of a truncated or hand-damaged file."""
+    short: list[int] = []
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if row and len(row) < expected:
+                short.append(number)
+                if len(short) > _SHOW_ROWS:
+                    break
+    if short:
+        rows = ", ".join(map(str, short[:_SHOW_ROWS])) + (" and more" if len(short) > _SHOW_ROWS
+                                                          else "")
+        raise DataError(
+            f"{path} has rows with fewer fields than its {expected}-column header (rows {rows}); "
+            "the file looks truncated or damaged. Re-export it completely."
+        )
 
 
 def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> list[str]:
@@ -199,12 +219,13 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
             "value that means the customer left."
         )
     if len(values) > 2:
-        others = [v for v in values if v != positive]
-        bad = target != positive
+        # the commonest other value is the negative class; the rest are unexpected
+        negative = target[target != positive].value_counts().index[0]
+        bad = (target != positive) & (target != negative)
         raise DataError(
-            f"target column {schema.target.column!r} must hold two values ({positive!r} and one "
-            f"other) but holds {values}; rows {_rows(frame.index[bad & (target != others[0])])} "
-            "hold unexpected values. Map them to the two outcomes."
+            f"target column {schema.target.column!r} must hold two values ({positive!r} and "
+            f"{negative!r}) but holds {values}; rows {_rows(frame.index[bad])} hold unexpected "
+            "values. Map them to the two outcomes."
         )
     y = (target == positive).to_numpy(dtype=np.int8)
 

@@ -29,11 +29,11 @@ def render(*, spec: ModelSpec, model_name: str, summary: dict[str, Any],
     """A Markdown model card from a training summary."""
     m = summary["metrics"]
     d = spec.decision
-    kept = [f for f in spec.features]
+    default_purpose = ("kept because removing it lowered the cross-validated ROC-AUC by more "
+                       "than a feature must earn")
     feature_lines = "\n".join(
-        f"- **{f.display_label('en')}** (`{f.name}`, {f.kind}): "
-        f"{f.purpose or 'kept because removing it lowered the cross-validated ROC-AUC beyond the tolerance.'}"
-        for f in kept
+        f"- **{f.display_label('en')}** (`{f.name}`, {f.kind}): {f.purpose or default_purpose}"
+        for f in spec.features
     )
     fair_lines = "\n".join(
         f"| {attr} | {v['demographic_parity_difference']:.3f} | "

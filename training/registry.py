@@ -104,8 +104,8 @@ def promote(settings: TrainSettings) -> GateResult:
     if challenger is None:
         raise PromotionError(f"model {name!r} has no @{CHALLENGER}; run `make train` first")
     champion = version_by_alias(name, CHAMPION)
-    result = GateResult(promoted=False, challenger_version=challenger.version,
-                        champion_version=champion.version if champion else None)
+    result = GateResult(promoted=False, challenger_version=str(challenger.version),
+                        champion_version=str(champion.version) if champion else None)
     if champion is not None and champion.version == challenger.version:
         result.passed.append(f"version {challenger.version} is already @{CHAMPION}")
         result.promoted = True

@@ -1,0 +1,134 @@
+"""The model contract: encoding and refusals, exact explanations, plain-language reasons."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+import shap
+
+from models import (
+    CalibrationSpec,
+    ChurnModel,
+    DecisionSpec,
+    FeatureSpec,
+    InvalidFeatures,
+    Localized,
+    ModelSpec,
+    calibrate,
+    pseudonymise,
+    readable_name,
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> ChurnModel:
+    rng = np.random.default_rng(0)
+    n = 3000
+    contract = rng.integers(0, 3, n)
+    plan = rng.integers(0, 2, n)
+    charges = rng.normal(60, 20, n)
+    charges[rng.random(n) < 0.05] = np.nan
+    logit = 1.0 - 1.2 * contract + 0.8 * plan + 0.02 * np.nan_to_num(charges - 60)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = np.column_stack([contract, plan, charges]).astype(float)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 8},
+                        lgb.Dataset(X, y, categorical_feature=[1]), 60)
+    spec = ModelSpec(
+        dataset="unit", target="Churn", positive_label="Yes",
+        features=[
+            FeatureSpec(name="Contract", kind="ordinal",
+                        categories=["Month-to-month", "One year", "Two year"],
+                        label=Localized(en="Contract type", fr="Type de contrat"),
+                        value_labels={"Month-to-month": Localized(en="month-to-month",
+                                                                  fr="sans engagement")}),
+            FeatureSpec(name="Plan", kind="categorical", categories=["basic", "premium"]),
+            FeatureSpec(name="MonthlyCharges", kind="numeric", min=0, max=150,
+                        unit=Localized(en="per month", fr="par mois")),
+        ],
+        calibration=CalibrationSpec(method="sigmoid", a=0.9, b=-0.1),
+        decision=DecisionSpec(contact_fraction=0.2, high_threshold=0.6, medium_threshold=0.4),
+    )
+    return ChurnModel.from_parts(booster, spec)
+
+
+def good() -> dict:
+    return {"Contract": "Month-to-month", "Plan": "premium", "MonthlyCharges": 80.5}
+
+
+def test_explanation_adds_up_and_matches_shap_tree_explainer(model):
+    records = [good(), {**good(), "MonthlyCharges": None, "Contract": "Two year"}]
+    exp = model.explain_records(records)
+    raw = model.raw_margin(exp.X)
+    assert np.allclose(exp.base_value + exp.shap.sum(axis=1), raw, atol=1e-6)
+    reference = np.asarray(shap.TreeExplainer(model.booster).shap_values(exp.X))
+    reference = reference[-1] if reference.ndim == 3 else reference
+    assert np.allclose(exp.shap, reference, atol=1e-6)
+    assert np.allclose(exp.score, calibrate(raw, model.spec.calibration))
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "problem"),
+    [
+        ({**good(), "Colour": "red"}, "Colour", "unknown feature"),
+        ({k: v for k, v in good().items() if k != "Plan"}, "Plan", "missing required feature"),
+        ({**good(), "MonthlyCharges": "80"}, "MonthlyCharges", "wrong type"),
+        ({**good(), "MonthlyCharges": True}, "MonthlyCharges", "wrong type"),
+        ({**good(), "Plan": 3}, "Plan", "wrong type"),
+        ({**good(), "Plan": "gold"}, "Plan", "unseen category"),
+        ({**good(), "Contract": "month-to-month"}, "Contract", "unseen category"),
+    ],
+)
+def test_bad_records_are_refused_naming_the_field(model, record, field, problem):
+    with pytest.raises(InvalidFeatures) as info:
+        model.explain_records([record])
+    [found] = info.value.problems
+    assert (found.field, found.problem) == (field, problem)
+    assert found.expected and found.got and found.fix
+    assert field in str(info.value)
+
+
+def test_every_problem_of_a_record_is_reported(model):
+    problems = model.encoder.problems({"Plan": "gold", "Extra": 1})
+    assert {p.field for p in problems} == {"Plan", "Extra", "Contract", "MonthlyCharges"}
+
+
+def test_contributions_sorted_with_sentences_in_both_languages(model):
+    exp = model.explain_records([good()])
+    en = model.contributions(exp, 0, "en")
+    fr = model.contributions(exp, 0, "fr")
+    assert [abs(c.shap) for c in en] == sorted((abs(c.shap) for c in en), reverse=True)
+    contract = next(c for c in en if c.feature == "Contract")
+    assert contract.text.startswith("Contract type is month-to-month, which ")
+    assert "risk of leaving" in contract.text
+    contract_fr = next(c for c in fr if c.feature == "Contract")
+    assert contract_fr.text.startswith("Type de contrat : sans engagement, ce qui ")
+    charges = next(c for c in en if c.feature == "MonthlyCharges")
+    assert charges.text.startswith("Monthly charges is 80.50 per month")
+    assert all(c.text != c.feature for c in en + fr)
+
+
+def test_pyfunc_predict_returns_calibrated_scores(model):
+    import pandas as pd
+
+    frame = pd.DataFrame([good(), {**good(), "Contract": "Two year"}])
+    out = model.predict(None, frame)
+    assert list(out.columns) == ["score"]
+    assert out["score"].iloc[0] > out["score"].iloc[1]
+
+
+def test_readable_name_and_pseudonym():
+    assert readable_name("MonthlyCharges") == "Monthly charges"
+    assert readable_name("tenure") == "Tenure"
+    assert readable_name("num_support_calls") == "Num support calls"
+    a = pseudonymise("7590-VHVEG", "k1")
+    assert a == pseudonymise("7590-VHVEG", "k1") != pseudonymise("7590-VHVEG", "k2")
+    assert a.startswith("cu_") and "7590" not in a
+    with pytest.raises(ValueError, match="CHURN_PSEUDONYM_KEY"):
+        pseudonymise("x", "")
+
+
+def test_isotonic_calibration_is_monotone():
+    spec = CalibrationSpec(method="isotonic", x=[-2, 0, 2], y=[0.1, 0.3, 0.8])
+    out = calibrate(np.array([-5, -1, 0, 1, 5]), spec)
+    assert np.all(np.diff(out) >= 0) and out[0] == 0.1 and out[-1] == 0.8
