@@ -43,8 +43,16 @@ promote: ## Move alias champion to the challenger if it passes the quality and f
 serve: ## Start the API (uvicorn) with the CHURN_* settings
 	$(PY) -m serving.cli serve
 
-score: ## Batch-score the customer base into the risk list (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic base)
-	$(PY) -m serving.cli score $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS))
+BASE_ROWS ?= 100000
+BASE_FILE := var/data/customer_base.parquet
+
+score: ## Batch-score the customer base into the risk list (DATA=<csv|parquet> SCHEMA=<yaml>; default: a fresh synthetic base of BASE_ROWS)
+ifeq ($(DATA),)
+	$(PY) -m training.cli generate --rows $(BASE_ROWS) --seed 1 --out $(BASE_FILE)
+	$(PY) -m serving.cli score --data $(BASE_FILE) --schema training/datasets/synthetic.yaml $(if $(ROWS),--rows $(ROWS))
+else
+	$(PY) -m serving.cli score --data $(DATA) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS))
+endif
 
 create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin NAME=...)
 	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"

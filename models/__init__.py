@@ -2,7 +2,7 @@
 
 from models.churn_model import ChurnModel, Contribution, Explanation, calibrate
 from models.encoding import Encoder, FieldProblem, InvalidFeatures
-from models.pseudonym import pseudonymise
+from models.pseudonym import Pseudonymiser, pseudonymise
 from models.reasons import reason_text
 from models.spec import (
     CalibrationSpec,
@@ -25,6 +25,7 @@ __all__ = [
     "InvalidFeatures",
     "Localized",
     "ModelSpec",
+    "Pseudonymiser",
     "calibrate",
     "pseudonymise",
     "readable_name",

@@ -12,11 +12,22 @@ import hmac
 PSEUDONYM_PREFIX = "cu_"
 
 
+class Pseudonymiser:
+    """Pseudonymises many ids with one key (the keyed HMAC state is prepared once)."""
+
+    def __init__(self, key: bytes | str):
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        if not key:
+            raise ValueError("the pseudonymisation key is empty; set CHURN_PSEUDONYM_KEY")
+        self._base = hmac.new(key, digestmod=hashlib.sha256)
+
+    def __call__(self, customer_id: str) -> str:
+        h = self._base.copy()
+        h.update(str(customer_id).encode("utf-8"))
+        return PSEUDONYM_PREFIX + h.hexdigest()[:32]
+
+
 def pseudonymise(customer_id: str, key: bytes | str) -> str:
     """A stable pseudonym for `customer_id`; without `key` it cannot be reversed or guessed."""
-    if isinstance(key, str):
-        key = key.encode("utf-8")
-    if not key:
-        raise ValueError("the pseudonymisation key is empty; set CHURN_PSEUDONYM_KEY")
-    digest = hmac.new(key, str(customer_id).encode("utf-8"), hashlib.sha256).hexdigest()
-    return PSEUDONYM_PREFIX + digest[:32]
+    return Pseudonymiser(key)(customer_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models import pseudonymise
+from models.pseudonym import Pseudonymiser
 from models.dataset_schema import DatasetSchema
 
 # A text column whose non-blank values are at least this share numbers is meant to be numeric.
@@ -241,7 +241,7 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
                 f"id column {schema.id_column!r} repeats ids in rows {_rows(frame.index[dup])}; "
                 "expected one row per customer. Remove the duplicates."
             )
-        pseudonyms = ids.map(lambda v: pseudonymise(v, pseudonym_key)).astype("str")
+        pseudonyms = ids.map(Pseudonymiser(pseudonym_key)).astype("str")
 
     candidate_cols = [c for c in frame.columns if c not in schema.excluded]
     if not candidate_cols:

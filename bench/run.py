@@ -1,0 +1,382 @@
+"""`make bench`: speed measured side by side, written to bench/results.json.
+
+1. Online scoring: `mlflow models serve` (bare score) vs our POST /v1/predictions (score +
+   exact SHAP + routing + durable write), same wrk load, interleaved rounds.
+2. Batch scoring: `serving.cli score` (read → score → SHAP → reasons → write) vs LightGBM's
+   raw `predict(pred_contrib=True)` on the same rows already in memory, at 100k and 1M rows,
+   with peak memory; plus the Dask path with 1 and 2 local workers.
+3. Training time of `make train` on Telco and on 100,000 synthetic rows.
+
+Everything runs on this machine against loopback only; every load is bounded in time.
+Generated files go to bench/out/ (git-ignored). `--quick` shortens every phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out"
+TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
+TELCO_SCHEMA = REPO / "training" / "datasets" / "telco.yaml"
+SYNTH_SCHEMA = REPO / "training" / "datasets" / "synthetic.yaml"
+PY = sys.executable
+ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = dict(os.environ)
+    base.update({
+        "MLFLOW_TRACKING_URI": f"sqlite:///{OUT}/mlflow.db",
+        "CHURN_ARTIFACT_ROOT": str(OUT / "mlartifacts"),
+        "CHURN_REPORTS_DIR": str(OUT / "reports"),
+        "CHURN_ADMIN_TOKEN": ADMIN_TOKEN,
+        "PYTHONUNBUFFERED": "1",
+        # mlflow models serve execs `uvicorn` from PATH
+        "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    })
+    base.update(extra)
+    return base
+
+
+def timed(cmd: list[str], **extra: str) -> tuple[float, int, str]:
+    """Run `cmd`; return (wall seconds, peak RSS in MiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
+    # ru_maxrss of the finished child, in KiB on Linux
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, int(peak), out
+
+
+def peak_rss_of(cmd: list[str], **extra: str) -> tuple[float, float, str]:
+    """Run `cmd` in a fresh process and read its own peak RSS (MiB) from wait4."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out_chunks, err_chunks = [], []
+    import threading
+
+    def pump(stream, sink):
+        for line in stream:
+            sink.append(line)
+
+    threads = [threading.Thread(target=pump, args=(proc.stdout, out_chunks)),
+               threading.Thread(target=pump, args=(proc.stderr, err_chunks))]
+    for t in threads:
+        t.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    for t in threads:
+        t.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
+                           + "".join(err_chunks)[-3000:])
+    return seconds, usage.ru_maxrss / 1024, "".join(out_chunks)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status < 500:
+                    return
+        except Exception:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up within {seconds} s")
+
+
+class Server:
+    """A server process started for the benchmark and always stopped after it."""
+
+    def __init__(self, cmd: list[str], health: str, log: Path, **extra: str):
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env(**extra), stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_http(health, self.proc)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    assert m, text
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def wrk(url: str, bodies: Path, seconds: int, connections: int, token: str = "") -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+           str(REPO / "bench" / "wrk_post.lua"), url]
+    out = subprocess.run(cmd, env={**os.environ, "BODIES": str(bodies), "TOKEN": token},
+                         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "requests": total,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(0) if errors else ""}
+
+
+def median_of(rounds: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rounds)
+
+
+# -- phases ------------------------------------------------------------------------------------
+def train_models(results: dict, quick: bool) -> None:
+    print("== training time", flush=True)
+    seconds, _, out = timed([PY, "-m", "training.cli", "train", "--data", str(TELCO_CSV),
+                             "--schema", str(TELCO_SCHEMA)])
+    promote, _, _ = timed([PY, "-m", "training.cli", "promote"])
+    summary = json.loads((OUT / "reports" / "last_run.json").read_text())
+    results["training"] = {
+        "telco": {"rows": summary["rows"], "seconds": round(seconds, 1),
+                  "promote_seconds": round(promote, 1), "roc_auc": summary["metrics"]["roc_auc"],
+                  "selected_features": summary["selected_features"],
+                  "model_version": summary["model_version"]},
+    }
+    rows = 20_000 if quick else 100_000
+    seconds, _, _ = timed([PY, "-m", "training.cli", "train"], CHURN_SYNTHETIC_ROWS=str(rows),
+                          CHURN_MODEL_NAME="churn-synthetic")
+    summary = json.loads((OUT / "reports" / "last_run.json").read_text())
+    results["training"][f"synthetic_{rows}"] = {
+        "rows": rows, "seconds": round(seconds, 1), "roc_auc": summary["metrics"]["roc_auc"],
+        "selected_features": summary["selected_features"]}
+    (OUT / "training.json").write_text(json.dumps(results["training"], indent=2))
+    print(json.dumps(results["training"], indent=1), flush=True)
+
+
+def online(results: dict, quick: bool) -> None:
+    print("== online scoring: mlflow models serve vs POST /v1/predictions", flush=True)
+    import pandas as pd
+
+    summary = results["training"]["telco"]
+    features = summary["selected_features"]
+    frame = pd.read_csv(TELCO_CSV, dtype=str, keep_default_na=False)
+    bodies_mlflow, bodies_ours = OUT / "bodies_mlflow.jsonl", OUT / "bodies_ours.jsonl"
+    numeric = {"tenure", "MonthlyCharges", "TotalCharges"}
+
+    def value(col: str, raw: str):
+        if col in numeric:
+            return float(raw) if raw.strip() else None
+        return raw
+
+    with bodies_mlflow.open("w") as fm, bodies_ours.open("w") as fo:
+        for _, row in frame.head(2000).iterrows():
+            record = {c: value(c, row[c]) for c in features}
+            fm.write(json.dumps({"dataframe_records": [record]}) + "\n")
+            fo.write(json.dumps({"customer_id": row["customerID"], "features": record}) + "\n")
+
+    seconds = 4 if quick else 10
+    rounds = 2 if quick else 3
+    connections = 8
+    p_mlflow, p_ours = free_port(), free_port()
+    db = OUT / "online.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    mlflow_server = Server(
+        [str(Path(PY).parent / "mlflow"), "models", "serve", "-m", "models:/churn@champion",
+         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(p_mlflow)],
+        f"http://127.0.0.1:{p_mlflow}/ping", OUT / "mlflow_serve.log")
+    try:
+        ours = Server([PY, "-m", "serving.cli", "serve"], f"http://127.0.0.1:{p_ours}/healthz",
+                      OUT / "ours_serve.log", CHURN_PORT=str(p_ours),
+                      CHURN_DATABASE_URL=f"sqlite:///{db}")
+        try:
+            url_m = f"http://127.0.0.1:{p_mlflow}/invocations"
+            url_o = f"http://127.0.0.1:{p_ours}/v1/predictions"
+            wrk(url_m, bodies_mlflow, 2, connections)  # warm-up
+            wrk(url_o, bodies_ours, 2, connections, ADMIN_TOKEN)
+            m_rounds, o_rounds = [], []
+            for r in range(rounds):
+                m_rounds.append(wrk(url_m, bodies_mlflow, seconds, connections))
+                o_rounds.append(wrk(url_o, bodies_ours, seconds, connections, ADMIN_TOKEN))
+                print(f"  round {r + 1}: mlflow {m_rounds[-1]['rps']:.0f} req/s, "
+                      f"ours {o_rounds[-1]['rps']:.0f} req/s", flush=True)
+        finally:
+            ours.stop()
+    finally:
+        mlflow_server.stop()
+    side = {}
+    for name, rr in (("mlflow_models_serve", m_rounds), ("ours", o_rounds)):
+        side[name] = {"rps_median": median_of(rr, "rps"), "p50_ms_median": median_of(rr, "p50_ms"),
+                      "p99_ms_median": median_of(rr, "p99_ms"),
+                      "non_2xx_total": sum(r["non_2xx"] for r in rr), "rounds": rr}
+    results["online"] = {
+        "load": f"wrk -t2 -c{connections}, {seconds} s per round, {rounds} interleaved rounds",
+        "model": f"churn v{summary['model_version']} (Telco, {len(features)} features)",
+        **side,
+        "throughput_ratio_ours_over_mlflow": side["ours"]["rps_median"]
+        / side["mlflow_models_serve"]["rps_median"],
+        "target_ratio": 2.0,
+    }
+
+
+RAW_SCRIPT = """
+import json, sys, time
+import mlflow, numpy as np, pandas as pd
+model = mlflow.pyfunc.load_model("models:/churn@champion").unwrap_python_model()
+frame = pd.read_parquet(sys.argv[1], columns=model.feature_names)
+X = np.ascontiguousarray(model.encoder.encode_frame(frame))
+del frame
+t = time.perf_counter()
+model.booster.predict(X, pred_contrib=True)
+print(json.dumps({"rows": len(X), "seconds": time.perf_counter() - t}))
+"""
+
+
+def batch(results: dict, quick: bool) -> None:
+    print("== batch scoring vs raw TreeSHAP", flush=True)
+    sizes = [20_000, 100_000] if quick else [100_000, 1_000_000]
+    out: dict[str, Any] = {}
+    for rows in sizes:
+        data = OUT / f"base_{rows}.parquet"
+        if not data.exists():
+            timed([PY, "-m", "training.cli", "generate", "--rows", str(rows), "--seed", "1",
+                   "--out", str(data)])
+        rounds = 2 if rows >= 1_000_000 or quick else 3
+        ours_runs, raw_runs = [], []
+        for _ in range(rounds):
+            db = OUT / f"batch_{rows}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            _, peak, stdout = peak_rss_of(
+                [PY, "-m", "serving.cli", "score", "--data", str(data), "--schema",
+                 str(SYNTH_SCHEMA)], CHURN_DATABASE_URL=f"sqlite:///{db}")
+            report = json.loads(stdout[stdout.index("{"):])
+            ours_runs.append({"rows_per_second": report["scored"] / report["seconds"],
+                              "seconds": report["seconds"], "peak_rss_mib": round(peak, 1),
+                              "scored": report["scored"]})
+            _, peak_raw, stdout = peak_rss_of([PY, "-c", RAW_SCRIPT, str(data)])
+            raw = json.loads(stdout.strip().splitlines()[-1])
+            raw_runs.append({"rows_per_second": raw["rows"] / raw["seconds"],
+                             "seconds": raw["seconds"], "peak_rss_mib": round(peak_raw, 1)})
+            print(f"  {rows}: ours {ours_runs[-1]['rows_per_second']:.0f} rows/s "
+                  f"(peak {peak:.0f} MiB), raw {raw_runs[-1]['rows_per_second']:.0f} rows/s",
+                  flush=True)
+        ours_med = median_of(ours_runs, "rows_per_second")
+        raw_med = median_of(raw_runs, "rows_per_second")
+        out[str(rows)] = {
+            "ours_rows_per_second_median": ours_med,
+            "raw_pred_contrib_rows_per_second_median": raw_med,
+            "ratio_ours_over_raw": ours_med / raw_med,
+            "ours_peak_rss_mib_median": median_of(ours_runs, "peak_rss_mib"),
+            "raw_peak_rss_mib_median": median_of(raw_runs, "peak_rss_mib"),
+            "ours_rounds": ours_runs, "raw_rounds": raw_runs,
+        }
+    results["batch"] = {"target_ratio": 0.7, "model": "churn@champion (Telco)",
+                        "sizes": out}
+
+
+def table(results: dict) -> str:
+    lines = []
+    if "training" in results:
+        lines.append("Training time (make train, wall clock)")
+        for name, t in results["training"].items():
+            lines.append(f"  {name:<22} {t['rows']:>9} rows  {t['seconds']:>7.1f} s  "
+                         f"ROC-AUC {t['roc_auc']:.4f}")
+    if "online" in results:
+        o = results["online"]
+        lines.append(f"Online scoring ({o['load']})")
+        for name in ("mlflow_models_serve", "ours"):
+            s = o[name]
+            lines.append(f"  {name:<22} {s['rps_median']:>9.0f} req/s  p50 {s['p50_ms_median']:6.2f} ms"
+                         f"  p99 {s['p99_ms_median']:7.2f} ms  non-2xx {s['non_2xx_total']}")
+        lines.append(f"  ratio ours/mlflow       {o['throughput_ratio_ours_over_mlflow']:.2f}x "
+                     f"(target {o['target_ratio']}x)")
+    if "batch" in results:
+        lines.append("Batch scoring vs raw pred_contrib (rows/s, medians)")
+        for rows, b in results["batch"]["sizes"].items():
+            lines.append(f"  {int(rows):>9} rows  ours {b['ours_rows_per_second_median']:>9.0f}  "
+                         f"raw {b['raw_pred_contrib_rows_per_second_median']:>9.0f}  "
+                         f"ratio {b['ratio_ours_over_raw']:.2f}x  "
+                         f"peak RSS ours {b['ours_peak_rss_mib_median']:.0f} MiB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short rounds, smaller data")
+    parser.add_argument("--only", choices=["training", "online", "batch"], action="append")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is needed for the online benchmark: apt-get install wrk", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                               "quick": args.quick}
+    phases = args.only or ["training", "online", "batch"]
+    if "training" in phases or not (OUT / "training.json").exists():
+        for stale in ("mlflow.db", "mlartifacts", "reports"):
+            path = OUT / stale
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(
+                missing_ok=True)
+        train_models(results, args.quick)
+    else:
+        results["training"] = json.loads((OUT / "training.json").read_text())
+    if "online" in phases:
+        online(results, args.quick)
+    if "batch" in phases:
+        batch(results, args.quick)
+    target = REPO / "bench" / "results.json"
+    if target.exists() and args.only:
+        merged = json.loads(target.read_text())
+        merged.update(results)
+        results = merged
+    target.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
