@@ -158,8 +158,9 @@ def train(settings: TrainSettings, data: str | Path | None = None,
         "evaluation": evaluation,
     }
 
-    setup_tracking(settings)
-    with mlflow.start_run(run_name=f"train-{dataset_schema.name}") as run, \
+    experiment_id = setup_tracking(settings)
+    with mlflow.start_run(experiment_id=experiment_id,
+                          run_name=f"train-{dataset_schema.name}") as run, \
             tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         mlflow.set_tags({"dataset": dataset_schema.name, "stage": "train"})
@@ -250,7 +251,7 @@ def evaluate(settings: TrainSettings, model_uri: str, data: str | Path | None = 
     """Evaluate a registered model on other data; logged as its own MLflow run."""
     frame, dataset_schema, source = load_dataset(data, schema, settings)
     prepared = prepare(frame, dataset_schema, settings.pseudonym_secret)
-    setup_tracking(settings)
+    experiment_id = setup_tracking(settings)
     model: ChurnModel = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
     spec = model.spec
     assert spec is not None
@@ -271,7 +272,8 @@ def evaluate(settings: TrainSettings, model_uri: str, data: str | Path | None = 
         "evaluation": {"split": "external", "method": "The registered model scores every row "
                        "of the given data once; nothing is refitted."},
     }
-    with mlflow.start_run(run_name=f"evaluate-{dataset_schema.name}") as run:
+    with mlflow.start_run(experiment_id=experiment_id,
+                          run_name=f"evaluate-{dataset_schema.name}") as run:
         mlflow.set_tags({"dataset": dataset_schema.name, "stage": "evaluate",
                          "model_uri": model_uri})
         mlflow.log_params({"model_uri": model_uri, "source": source, "rows": len(y)})

@@ -39,6 +39,9 @@ def test_run_logs_every_artifact_and_the_model(synthetic_run):
     artifacts = set(_all_artifacts(client, synthetic_run.result.run_id))
     assert EXPECTED_ARTIFACTS <= artifacts, EXPECTED_ARTIFACTS - artifacts
     run = client.get_run(synthetic_run.result.run_id)
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == synthetic_run.settings.experiment
+    assert str(synthetic_run.tmp / "artifacts") in run.info.artifact_uri
     for key in ("roc_auc", "pr_auc", "brier", "ece", "lift_at_10", "recall_at_20",
                 "profit_optimal_fraction", "max_equalized_odds_difference"):
         assert key in run.data.metrics

@@ -1,0 +1,32 @@
+"""Staff users: created with a role, identified by a token shown once and stored hashed."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from serving.auth.principal import STAFF_ROLES
+from serving.auth.tokens import hash_token, new_staff_token
+from serving.storage.db import write_lock
+from serving.storage.tables import StaffUser
+
+
+def create_user(session: Session, name: str, role: str) -> tuple[StaffUser, str]:
+    """Create a staff user; returns it and its token (the only time the token is seen)."""
+    if role not in STAFF_ROLES:
+        raise ValueError(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
+    name = name.strip()
+    if not name:
+        raise ValueError("give the user a name (NAME=...)")
+    token = new_staff_token()
+    user = StaffUser(name=name, role=role, token_hash=hash_token(token), active=True)
+    with write_lock(session):
+        session.add(user)
+        session.commit()
+    return user, token
+
+
+def find_by_token(session: Session, token: str) -> StaffUser | None:
+    return session.scalars(
+        select(StaffUser).where(StaffUser.token_hash == hash_token(token), StaffUser.active)
+    ).first()

@@ -1,0 +1,100 @@
+"""Command line: `python -m serving.cli serve|score|create-user|migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from serving.config import Settings
+
+NO_DATA = """\
+No customer data given: `score` needs the customer base to score.
+  python -m serving.cli score --data <file.csv|file.parquet> --schema <dataset schema .yaml>
+For a synthetic base from the generator:
+  python -m training.cli generate --rows 100000 --out var/customers.csv
+  make score DATA=var/customers.csv SCHEMA=training/datasets/synthetic.yaml"""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+                 for e in exc.errors()]
+        raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="serving", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="start the API (uvicorn) with the CHURN_* settings")
+    p_score = sub.add_parser("score", help="batch-score a customer base into the risk list")
+    p_score.add_argument("--data", help="CSV or Parquet file of customers")
+    p_score.add_argument("--schema", help="dataset schema YAML (its id_column names customers)")
+    p_score.add_argument("--rows", type=int, help="score only the first N rows")
+    p_score.add_argument("--chunk-rows", type=int, help="rows per chunk")
+    p_user = sub.add_parser("create-user", help="create a staff user and print its token")
+    p_user.add_argument("--role", required=True, choices=["agent", "reviewer", "admin"])
+    p_user.add_argument("--name", required=True)
+    sub.add_parser("migrate", help="apply the database migrations")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    settings = _settings()
+
+    if args.command == "serve":
+        import uvicorn
+
+        from serving.main import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+        return 0
+    if args.command == "migrate":
+        from serving.storage import Database, upgrade
+        from serving.storage.migrate import current
+
+        db = Database(settings.database_url)
+        upgrade(db.engine)
+        print(f"database at revision {current(db.engine)}")
+        db.dispose()
+        return 0
+    if args.command == "create-user":
+        from serving.auth.users import create_user
+        from serving.storage import Database, upgrade
+
+        db = Database(settings.database_url)
+        if settings.migrate_on_start:
+            upgrade(db.engine)
+        with db.session() as session:
+            try:
+                user, token = create_user(session, args.name, args.role)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        db.dispose()
+        print(f"created {user.role} {user.name!r} (id {user.id}); token, shown only once:")
+        print(token)
+        return 0
+    if args.command == "score":
+        if not args.data:
+            print(NO_DATA, file=sys.stderr)
+            return 2
+        from serving.batch import BatchError, report_json, score_file
+        from serving.errors import ModelRejected
+
+        try:
+            report = score_file(settings, args.data, args.schema, args.rows,
+                                chunk_rows=args.chunk_rows)
+        except (BatchError, ModelRejected) as exc:
+            print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            return 2
+        print(report_json(report))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Serving settings: read once from `CHURN_*` environment variables and checked at startup."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The same public development key as training's: pseudonyms agree between the two in dev.
+# Never used when CHURN_MODE=production (startup refuses to run without a real key).
+DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
+DEV_LINK_SECRET = "dev-only-link-secret-change-me"
+MAX_BATCH = 1000
+
+
+class Settings(BaseSettings):
+    """Everything `make serve`, `make score` and `make create-user` can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="CHURN_", extra="ignore")
+
+    mode: Literal["dev", "production"] = "dev"
+
+    # storage
+    database_url: str = "sqlite:///var/churn.db"
+    migrate_on_start: bool = True
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # model (MLFLOW_TRACKING_URI, MLflow's own variable, wins over the default store)
+    model_uri: str = "models:/churn@champion"
+    tracking_uri: str = Field(
+        default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    )
+    model_required: bool = True  # refuse to start without a model (else /readyz says 503)
+
+    # secrets
+    admin_token: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None
+    link_secret: SecretStr | None = None
+    link_ttl_hours: int = Field(default=72, ge=1, le=24 * 31)
+
+    # routing: None = the model's own profit-optimal thresholds (its DecisionSpec)
+    risk_high_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    risk_medium_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    human_review_margin: float = Field(default=0.03, ge=0.0, le=0.5)
+
+    # public customer routes: requests per window, per customer token and per client
+    rate_limit_per_token: int = Field(default=60, ge=1)
+    rate_limit_per_client: int = Field(default=120, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+
+    # batch scoring
+    batch_chunk_rows: int = Field(default=50_000, ge=100, le=2_000_000)
+    max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError(
+                f"CHURN_DATABASE_URL {value!r} is not supported; use sqlite:///path/to.db or "
+                "postgresql+psycopg://user@host:5432/dbname"
+            )
+        if value.startswith("postgresql:"):
+            value = "postgresql+psycopg:" + value[len("postgresql:"):]
+        return value
+
+    @field_validator("model_uri")
+    @classmethod
+    def _registry_uri(cls, value: str) -> str:
+        if not value.startswith("models:/"):
+            raise ValueError(
+                f"CHURN_MODEL_URI {value!r} must name a registered model: models:/<name>@<alias> "
+                "or models:/<name>/<version> (the served name and version appear in every score)"
+            )
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("CHURN_ADMIN_TOKEN must be at least 16 characters long")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"CHURN_PUBLIC_BASE_URL {value!r} must start with http(s)://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        high, medium = self.risk_high_threshold, self.risk_medium_threshold
+        if high is not None and medium is not None and medium > high:
+            raise ValueError(
+                f"CHURN_RISK_MEDIUM_THRESHOLD {medium} is above CHURN_RISK_HIGH_THRESHOLD {high}; "
+                "the medium band must start below the high band"
+            )
+        if self.mode == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("CHURN_PSEUDONYM_KEY", self.pseudonym_key),
+                    ("CHURN_LINK_SECRET", self.link_secret),
+                )
+                if not value or not value.get_secret_value()
+            ]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)} not set; required when CHURN_MODE=production. "
+                    "Use long random secrets (e.g. `openssl rand -hex 32`); the pseudonym key "
+                    "must be the one training uses."
+                )
+        return self
+
+    @property
+    def pseudonym_secret(self) -> str:
+        return self.pseudonym_key.get_secret_value() if self.pseudonym_key else DEV_PSEUDONYM_KEY
+
+    @property
+    def link_signing_secret(self) -> str:
+        return self.link_secret.get_secret_value() if self.link_secret else DEV_LINK_SECRET

@@ -1,0 +1,1 @@
+"""Retention: the human contact queue and the precomputed risk list."""

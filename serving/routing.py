@@ -1,0 +1,88 @@
+"""Risk bands and routing: pure functions, no I/O.
+
+A high score never triggers an automated action. The only two actions are
+`human_contact` (a person in the retention team decides what to do) and `none`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Band = Literal["low", "medium", "high"]
+Action = Literal["human_contact", "none"]
+ACTIONS: tuple[str, ...] = ("human_contact", "none")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated-score thresholds of the bands, and the human-review margin below `high`."""
+
+    high: float
+    medium: float
+    review_margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("high", "medium"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} threshold {value} is not a probability in [0, 1]")
+        if self.medium > self.high:
+            raise ValueError(
+                f"medium threshold {self.medium} is above high threshold {self.high}"
+            )
+        if not 0.0 <= self.review_margin <= 0.5:
+            raise ValueError(f"review margin {self.review_margin} is not in [0, 0.5]")
+
+
+@dataclass(frozen=True)
+class Route:
+    action: Action
+    reason: str
+
+
+def risk_band(score: float, t: Thresholds) -> Band:
+    """`high` from the high threshold up, `medium` from the medium one, else `low`."""
+    if score >= t.high:
+        return "high"
+    if score >= t.medium:
+        return "medium"
+    return "low"
+
+
+def route(score: float, t: Thresholds, *, restricted: bool = False) -> Route:
+    """Where a score goes: to a person, or nowhere. Never an automated message or offer."""
+    if restricted:
+        return Route(
+            "none",
+            "The customer's record is restricted while a dispute is reviewed: "
+            "no contact is proposed.",
+        )
+    if score >= t.high:
+        return Route(
+            "human_contact",
+            f"High risk of leaving (score {score:.2f} is at or above the high-risk threshold "
+            f"{t.high:.2f}): a retention agent should get in touch and decide what to offer.",
+        )
+    if t.review_margin > 0 and score >= t.high - t.review_margin:
+        return Route(
+            "human_contact",
+            f"Close to the high-risk threshold (score {score:.2f}, threshold {t.high:.2f}, "
+            f"review margin {t.review_margin:.2f}): a person should look at this customer "
+            "before anything is decided.",
+        )
+    return Route(
+        "none",
+        f"Score {score:.2f} is below the contact threshold {t.high:.2f}: nothing is done.",
+    )
+
+
+def routes(scores, t: Thresholds):  # noqa: ANN001, ANN201 - numpy in, numpy out
+    """Vectorised `route` actions for batch scoring: (bands, human mask, near-threshold mask)."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    bands = np.where(scores >= t.high, "high", np.where(scores >= t.medium, "medium", "low"))
+    high = scores >= t.high
+    near = (~high) & (t.review_margin > 0) & (scores >= t.high - t.review_margin)
+    return bands, high | near, near

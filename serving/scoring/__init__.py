@@ -1,0 +1,1 @@
+"""Scoring: validate, score, explain, route and store every prediction as a receipt."""

@@ -1,0 +1,205 @@
+"""The tables. Raw customer ids live only in `customers.external_id`; every other
+table refers to a customer by the keyed pseudonym `customer_ref`.
+
+Issue 4 (contestability) adds, in a new migration: disputes, dispute decisions,
+objections history, idempotency keys and the append-only hash-chained audit log.
+`customers.restricted` / `customers.objected` and `predictions.withdrawn` exist already
+because the risk list and batch scoring honour them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OPEN_TASK_STATUSES = ("open", "claimed")
+TASK_STATUSES = ("open", "claimed", "done", "cancelled")
+OUTCOMES = ("retained", "churned", "no_contact", "declined")
+ROLES = ("agent", "reviewer", "admin")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_ids(n: int) -> list[str]:
+    """`n` UUIDv7 strings: time-ordered (appends, not random inserts, in the primary-key
+    index of a table with millions of rows) with 74 random bits each."""
+    ms = time.time_ns() // 1_000_000
+    rand = os.urandom(10 * n)
+    out = []
+    for i in range(n):
+        r = int.from_bytes(rand[10 * i:10 * i + 10], "big")  # 80 bits, 74 used
+        value = (ms << 80) | (0x7 << 76) | ((r >> 68) & 0xFFF) << 64 | (0b10 << 62) \
+            | (r & ((1 << 62) - 1))
+        out.append(str(uuid.UUID(int=value)))
+    return out
+
+
+def new_id() -> str:
+    return new_ids(1)[0]
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelVersion(Base):
+    """Every model version that served, with its spec: any stored prediction can be
+    explained again (any language) without loading that model."""
+
+    __tablename__ = "model_versions"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(50), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    first_served_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The only place the raw id is kept: agents need to know whom to call.
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    objected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The precomputed risk list: the latest prediction of each customer.
+    latest_prediction_id: Mapped[str | None] = mapped_column(String(36))
+    latest_score: Mapped[float | None] = mapped_column(Float)
+    latest_band: Mapped[str | None] = mapped_column(String(8))
+    latest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_customers_risk", "latest_score", "customer_ref"),
+        Index("ix_customers_band_risk", "latest_band", "latest_score", "customer_ref"),
+    )
+
+
+class Prediction(Base):
+    """The decision receipt: inputs used, model version, exact explanation, routing."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE")
+    )
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(50))
+    score: Mapped[float] = mapped_column(Float)  # calibrated probability
+    margin: Mapped[float] = mapped_column(Float)  # raw log-odds
+    base_value: Mapped[float] = mapped_column(Float)
+    risk_band: Mapped[str] = mapped_column(String(8))
+    # JSON text of the values as the model read them (text: batch writes it in bulk)
+    features: Mapped[str] = mapped_column(Text)
+    shap: Mapped[bytes] = mapped_column(LargeBinary)  # float64 little-endian, model order
+    route_action: Mapped[str] = mapped_column(String(16))
+    route_reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # api | batch | review (issue 4)
+    actor: Mapped[str] = mapped_column(String(80))
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_predictions_customer", "customer_ref", "created_at"),)
+
+
+class RetentionTask(Base):
+    """A request for a person to get in touch. At most one open task per customer."""
+
+    __tablename__ = "retention_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE")
+    )
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # outcome: the label the next training learns from
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        Index(
+            "uq_retention_tasks_open_customer",
+            "customer_ref",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'claimed')"),
+            postgresql_where=text("status IN ('open', 'claimed')"),
+        ),
+        Index("ix_retention_tasks_queue", "status", "score", "id"),
+    )

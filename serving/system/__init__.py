@@ -1,0 +1,1 @@
+"""Health, readiness, metrics, the served model and its reload, staff users."""

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serving.scoring.schemas import ModelRef
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    model_loaded: bool
+    database: bool
+    model: ModelRef | None = None
+    detail: str | None = None
+
+
+class FeaturePublic(BaseModel):
+    name: str
+    type: Literal["numeric", "categorical", "ordinal"]
+    label: dict[str, str] = Field(description="Label by language (en, fr)")
+    categories: list[str] | None = Field(default=None, description="Allowed values")
+    value_labels: dict[str, dict[str, str]] | None = None
+    min: float | None = Field(default=None, description="Lowest value seen in training")
+    max: float | None = Field(default=None, description="Highest value seen in training")
+    nullable: bool
+    unit: dict[str, str] | None = None
+    description: str | None = None
+    purpose: str | None = None
+
+
+class ThresholdsPublic(BaseModel):
+    high: float
+    medium: float
+    human_review_margin: float
+
+
+class ModelPublic(BaseModel):
+    """The served model: what it expects and how its scores are banded."""
+
+    name: str
+    version: str
+    alias: str | None
+    uri: str
+    run_id: str | None
+    dataset: str
+    target: str
+    trained_at: str
+    loaded_at: datetime
+    thresholds: ThresholdsPublic
+    features: list[FeaturePublic]
+
+
+class ReloadResult(BaseModel):
+    previous: ModelRef | None
+    current: ModelRef
+    changed: bool
+
+
+class CreateUserRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["agent", "reviewer", "admin"]
+
+
+class StaffUserCreated(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    token: str = Field(description="Shown once; only its hash is stored")
+
+
+class ErrorPublic(BaseModel):
+    error: str
+    detail: Any
+    model_config = ConfigDict(extra="allow")

@@ -1,0 +1,24 @@
+"""Server-rendered pages (FastAPI + Jinja2): staff sign-in, risk list, customer view,
+review queue, audit; customer self-service in French and English. No JavaScript build,
+no CDN: templates, CSS and the one small script are served by the app itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages and their static files to the app."""
+    from serving.web.me import router as me_router
+    from serving.web.reviews import router as reviews_router
+    from serving.web.staff import router as staff_router
+
+    app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
+    app.include_router(staff_router)
+    app.include_router(reviews_router)
+    app.include_router(me_router)

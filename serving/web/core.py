@@ -1,0 +1,271 @@
+"""Page plumbing: templates, the page route class (session cookie, security headers,
+HTML error pages), who may open a page, CSRF-checked forms, language choice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from starlette.datastructures import FormData
+
+from serving.auth.principal import Principal
+from serving.auth.tokens import hash_token, same_secret
+from serving.errors import DomainError
+from serving.storage.tables import StaffUser
+from serving.web import session as websession
+from serving.web.i18n import LANGS, pick_lang, translator
+from serving.web.session import WebSession
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * float(value):.0f} %"
+
+
+def _fmt_dt(value: Any, lang: str = "en") -> str:
+    if value is None:
+        return ""
+    if lang == "fr":
+        return value.strftime("%d/%m/%Y %H:%M UTC")
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _fmt_date(value: Any, lang: str = "en") -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d/%m/%Y") if lang == "fr" else value.strftime("%Y-%m-%d")
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}".replace("-", "\u2212")
+
+
+templates.env.filters["pct"] = _fmt_pct
+templates.env.filters["dt"] = _fmt_dt
+templates.env.filters["date"] = _fmt_date
+templates.env.filters["signed"] = _signed
+
+
+# -- errors ---------------------------------------------------------------------------------
+class PageError(Exception):
+    """Shown as an HTML page that says what happened and what to do."""
+
+    def __init__(self, status: int, title: str, text: str | None = None,
+                 detail: str | None = None):
+        super().__init__(title)
+        self.status = status
+        self.title = title
+        self.text = text
+        self.detail = detail
+
+
+_DOMAIN_PAGES = {
+    401: ("err_401_title", None),
+    403: ("err_403_title", "err_403_text"),
+    404: ("err_404_title", "err_404_text"),
+    429: ("err_429_title", "err_429_text"),
+}
+
+
+def _from_domain(exc: DomainError) -> PageError:
+    title, text = _DOMAIN_PAGES.get(exc.status_code, ("err_other_title", None))
+    detail = None if exc.status_code == 404 else exc.detail
+    return PageError(exc.status_code, title, text, detail)
+
+
+def is_customer_path(path: str) -> bool:
+    return path == "/me" or path.startswith("/me/")
+
+
+def error_page(request: Request, exc: PageError) -> Response:
+    return render(request, "error.html", status_code=exc.status, error=exc,
+                  customer_side=is_customer_path(request.url.path),
+                  sign_in=f"/staff/sign-in?next={quote(request.url.path)}")
+
+
+class PageRoute(APIRoute):
+    """A page: loads the session before the handler, saves it after, turns errors into
+    HTML pages and adds the security headers."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            sess = websession.load(request)
+            request.state.web = sess
+            try:
+                response = await handler(request)
+            except PageError as exc:
+                response = error_page(request, exc)
+            except DomainError as exc:
+                if exc.code == "not_available":  # a service that does not exist yet
+                    t = translator(page_lang(request))
+                    exc = PageError(501, t("err_other_title"), t("not_available"), exc.detail)
+                    response = error_page(request, exc)
+                else:
+                    response = error_page(request, _from_domain(exc))
+            websession.save(request, response, sess)
+            h = response.headers
+            h["Content-Security-Policy"] = CSP
+            h["X-Content-Type-Options"] = "nosniff"
+            h["Referrer-Policy"] = "no-referrer"
+            h["X-Frame-Options"] = "DENY"
+            h["Cache-Control"] = "no-store"
+            return response
+
+        return page
+
+
+# -- rendering ------------------------------------------------------------------------------
+def web(request: Request) -> WebSession:
+    return request.state.web
+
+
+def page_lang(request: Request) -> str:
+    """`?lang=` (remembered in the session), else the session's, else Accept-Language."""
+    sess = web(request)
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        if sess.lang != asked:
+            sess.set(lang=asked)
+        return asked
+    if sess.lang in LANGS:
+        return sess.lang  # type: ignore[return-value]
+    return pick_lang(request.headers.get("accept-language"))
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    sess = web(request)
+    lang = context.pop("lang", None) or page_lang(request)
+    settings = request.app.state.settings
+    other = "fr" if lang == "en" else "en"
+    ctx = {
+        "lang": lang,
+        "other_lang": other,
+        "lang_url": f"{request.url.path}?lang={other}",
+        "t": translator(lang),
+        "sess": sess,
+        "principal": sess.principal(),
+        "csrf": Markup(
+            f'<input type="hidden" name="{websession.CSRF_FIELD}" '
+            f'value="{websession.csrf_token(settings, sess)}">'
+        ),
+        "flash": sess.flash,
+        **context,
+    }
+    if sess.flash:
+        sess.set(flash=None)
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def flash(request: Request, message: str) -> None:
+    web(request).set(flash=message)
+
+
+# -- who may open a page --------------------------------------------------------------------
+def _still_valid(request: Request, sess: WebSession) -> bool:
+    settings = request.app.state.settings
+    if sess.actor == "admin:bootstrap":
+        return settings.admin_token is not None and sess.admin == hash_token(
+            settings.admin_token.get_secret_value())
+    if not sess.user_id:
+        return False
+    with request.app.state.db.session() as s:
+        user = s.get(StaffUser, sess.user_id)
+        return bool(user and user.active and user.role == sess.role)
+
+
+def staff_page(*roles: str) -> Callable[[Request], Principal]:
+    """Staff signed in with one of `roles` (admin always); a customer gets 403."""
+
+    def dependency(request: Request) -> Principal:
+        sess = web(request)
+        t = translator(page_lang(request))
+        if sess.kind == "customer":
+            raise PageError(403, t("err_403_title"), t("err_403_customer"))
+        principal = sess.principal()
+        if principal is None or not _still_valid(request, sess):
+            if sess.kind == "staff":
+                sess.renew()
+            raise PageError(401, t("err_401_title"), t("err_401_staff"))
+        if not principal.has_role(*roles):
+            raise PageError(403, t("err_403_title"), t("err_403_staff"),
+                            f"This page needs the role {' or '.join(roles)}; "
+                            f"you are signed in as {principal.role}.")
+        return principal
+
+    dependency.__name__ = f"staff_page_{'_'.join(roles)}"
+    return dependency
+
+
+def customer_page(request: Request) -> Principal:
+    """The customer of this session (rate limited like the customer API); staff get 403."""
+    sess = web(request)
+    t = translator(page_lang(request))
+    limits = request.app.state.limits
+    client = request.client.host if request.client else "unknown"
+    if limits.client.hit(client) is not None:
+        raise PageError(429, t("err_429_title"), t("err_429_text"))
+    principal = sess.principal()
+    if sess.kind == "staff":
+        raise PageError(403, t("err_403_title"),
+                        "These pages are for customers, through their own link.")
+    if principal is None:
+        raise PageError(401, t("err_401_title"), t("err_401_customer"))
+    if limits.token.hit("web:" + sess.sid) is not None:
+        raise PageError(429, t("err_429_title"), t("err_429_text"))
+    return principal
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, refused (403) unless it carries this session's CSRF token."""
+    form = await request.form()
+    sess = web(request)
+    presented = form.get(websession.CSRF_FIELD)
+    if not isinstance(presented, str) or not websession.csrf_ok(
+            request.app.state.settings, sess, presented):
+        t = translator(page_lang(request))
+        raise PageError(403, t("err_csrf_title"), t("err_csrf_text"))
+    return form
+
+
+def staff_sign_in(request: Request, token: str) -> bool:
+    """Exchange a staff token for a staff session; False when the token is not valid."""
+    from serving.auth.users import find_by_token
+
+    settings = request.app.state.settings
+    sess = web(request)
+    token = token.strip()
+    if not token:
+        return False
+    if settings.admin_token is not None and same_secret(
+            token, settings.admin_token.get_secret_value()):
+        sess.renew(kind="staff", role="admin", actor="admin:bootstrap",
+                   admin=hash_token(token))
+        return True
+    with request.app.state.db.session() as s:
+        user = find_by_token(s, token)
+        if user is None:
+            return False
+        sess.renew(kind="staff", role=user.role, actor=f"staff:{user.id}", user_id=user.id)
+    return True
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Only a local path (never another site) is followed after sign-in."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default

@@ -1,0 +1,155 @@
+"""Reviewer pages (the dispute queue and the decision with a re-score preview) and the
+admin audit page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from serving import deps
+from serving.auth.principal import Principal
+from serving.errors import NotFound
+from serving.modelhost import ServedModel
+from serving.scoring.service import SpecCache, public
+from serving.storage.tables import Customer, Prediction
+from serving.web import contest, views
+from serving.web.core import PageRoute, checked_form, flash, render, staff_page
+from serving.web.i18n import translator
+from serving.web.svg import shap_bars
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+reviewer = staff_page("reviewer")
+admin = staff_page("admin")
+DECISIONS = ("upheld", "rectified", "overturned")
+RATIONALE_MAX = 4000
+
+
+def _customer_of(session: Session, d: contest.DisputeView) -> tuple[Prediction | None,
+                                                                     Customer | None]:
+    row = session.get(Prediction, d.prediction_id) if d.prediction_id else None
+    ref = d.customer_ref or (row.customer_ref if row else None)
+    return row, (session.get(Customer, ref) if ref else None)
+
+
+@router.get("/staff/reviews")
+def review_queue(request: Request, principal: Principal = Depends(reviewer),
+                 session: Session = Depends(deps.session)) -> Response:
+    items = []
+    for d in contest.review_queue(request, session, principal):
+        _, customer = _customer_of(session, d)
+        items.append({"d": d, "customer": customer})
+    return render(request, "staff/reviews.html", lang="en", items=items, principal=principal)
+
+
+def _review_context(request: Request, session: Session, specs: SpecCache,
+                    principal: Principal, dispute_id: str) -> dict[str, Any]:
+    d = contest.dispute(request, session, principal, dispute_id)
+    row, customer = _customer_of(session, d)
+    if row is None:
+        raise NotFound("the contested prediction is no longer held")
+    spec = specs.get(session, row.model_name, row.model_version)
+    pred = public(session, specs, row, "en")
+    values = json.loads(row.features)
+    contested = []
+    for c in d.contested:
+        try:
+            field = views.field_for(spec, c.feature, "en")
+        except KeyError:
+            continue
+        field.update(current=views.display_value(spec, c.feature, values.get(c.feature), "en"),
+                     claimed=views.display_value(spec, c.feature, c.claimed_value, "en"),
+                     claimed_raw=c.claimed_value)
+        contested.append(field)
+    return {"d": d, "row": row, "customer": customer, "pred": pred, "spec": spec,
+            "values": values, "contested": contested,
+            "factors": views.factors(spec, pred, "en")[:5],
+            "chart": views.chart(spec, pred, "en", chart_id="before")}
+
+
+def _raw(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@router.get("/staff/reviews/{dispute_id}")
+def review_page(request: Request, dispute_id: str, principal: Principal = Depends(reviewer),
+                session: Session = Depends(deps.session),
+                specs: SpecCache = Depends(deps.specs)) -> Response:
+    ctx = _review_context(request, session, specs, principal, dispute_id)
+    state = {"decision": "", "rationale": "",
+             "corrected": {c["name"]: _raw(c["claimed_raw"]) for c in ctx["contested"]}}
+    return render(request, "staff/review.html", lang="en", principal=principal, state=state,
+                  errors={}, preview=None, **ctx)
+
+
+@router.post("/staff/reviews/{dispute_id}")
+def review_decide(request: Request, dispute_id: str, principal: Principal = Depends(reviewer),
+                  form: FormData = Depends(checked_form),
+                  session: Session = Depends(deps.session),
+                  specs: SpecCache = Depends(deps.specs),
+                  served: ServedModel = Depends(deps.served)) -> Response:
+    ctx = _review_context(request, session, specs, principal, dispute_id)
+    t = translator("en")
+    decision = str(form.get("decision") or "")
+    rationale = str(form.get("rationale") or "").strip()
+    action = str(form.get("action") or "confirm")
+    state = {"decision": decision, "rationale": rationale,
+             "corrected": {c["name"]: str(form.get(f"corrected-{c['name']}") or "")
+                           for c in ctx["contested"]}}
+    errors: dict[str, str] = {}
+    corrected: dict[str, Any] = {}
+    if decision == "rectified":
+        for c in ctx["contested"]:
+            value, problem = views.parse_value(ctx["spec"], c["name"],
+                                               state["corrected"][c["name"]], t)
+            if problem:
+                errors[f"corrected-{c['name']}"] = problem
+            else:
+                corrected[c["name"]] = value
+        if not ctx["contested"]:
+            errors["decision"] = ("The customer contested no value: uphold or overturn, "
+                                  "or ask them which value is wrong.")
+    preview = None
+    if decision == "rectified" and not errors:
+        preview = contest.preview_rescore(session, specs, served, ctx["row"], corrected)
+        ctx["after_chart"] = shap_bars(
+            preview.contributions, title="Contributions after the correction",
+            desc="Bars to the right raise the risk, to the left lower it.",
+            other_label="{n} other features", chart_id="after",
+            display=lambda c: f"{c['label']}: "
+            + served.spec.feature(c["feature"]).display_value(c["value"], "en"))
+    if action == "preview":  # a dry run: nothing is recorded, the rationale can wait
+        if decision != "rectified":
+            errors["decision"] = "Only corrected data can be re-scored: choose “rectified”."
+        return render(request, "staff/review.html", lang="en", principal=principal,
+                      state=state, errors=errors, preview=preview,
+                      status_code=422 if errors else 200, **ctx)
+    if decision not in DECISIONS:
+        errors["decision"] = "Choose a decision."
+    if not rationale:
+        errors["rationale"] = "Give the reasons for the decision: the customer will read them."
+    elif len(rationale) > RATIONALE_MAX:
+        errors["rationale"] = f"Keep it to {RATIONALE_MAX} characters."
+    if errors:
+        return render(request, "staff/review.html", lang="en", principal=principal,
+                      state=state, errors=errors, preview=preview, status_code=422, **ctx)
+    contest.decide(request, session, principal, dispute_id, decision, rationale, corrected)
+    flash(request, f"Decision recorded: {decision}. The customer can see it on their page.")
+    return RedirectResponse("/staff/reviews", status_code=303)
+
+
+@router.get("/staff/audit")
+def audit_page(request: Request, principal: Principal = Depends(admin),
+               session: Session = Depends(deps.session)) -> Response:
+    verify = contest.audit_verify(request, session, principal)
+    events = contest.audit_events(request, session, principal, limit=100)
+    return render(request, "staff/audit.html", lang="en", principal=principal,
+                  verify=verify, events=events)

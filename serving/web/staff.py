@@ -1,0 +1,218 @@
+"""Staff pages: sign-in/out, risk list, customer view with its retention task."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from serving import deps
+from serving.auth.principal import Principal
+from serving.customers import service as customers
+from serving.errors import Conflict, NotFound
+from serving.retention import service as retention
+from serving.retention.schemas import CompleteRequest
+from serving.scoring.service import SpecCache, public
+from serving.storage.tables import OUTCOMES, Customer, Prediction
+from serving.web import queries, views
+from serving.web.core import (
+    PageError,
+    PageRoute,
+    checked_form,
+    flash,
+    render,
+    safe_next,
+    staff_page,
+    staff_sign_in,
+    web,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+agent = staff_page("agent")
+anyone_staff = staff_page("agent", "reviewer")
+PAGE_SIZE = 25
+BANDS = ("high", "medium", "low")
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def home_for(principal: Principal | None) -> str:
+    if principal is None or principal.kind != "staff":
+        return "/staff/sign-in"
+    if principal.role == "reviewer":
+        return "/staff/reviews"
+    return "/staff/risk"
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+@router.get("/staff")
+def staff_home(request: Request) -> Response:
+    return see_other(home_for(web(request).principal()))
+
+
+@router.get("/staff/sign-in")
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "staff/sign_in.html", lang="en", next=safe_next(next, ""),
+                  error=None)
+
+
+@router.post("/staff/sign-in")
+def sign_in(request: Request, form: FormData = Depends(checked_form)) -> Response:
+    token = str(form.get("token") or "")
+    nxt = str(form.get("next") or "")
+    if not staff_sign_in(request, token):
+        return render(request, "staff/sign_in.html", status_code=401, lang="en",
+                      next=safe_next(nxt, ""),
+                      error="This token is not valid (or the user was deactivated). "
+                            "Check it, or ask an administrator for a new one.")
+    principal = web(request).principal()
+    return see_other(safe_next(nxt, home_for(principal)))
+
+
+@router.post("/staff/sign-out")
+def sign_out(request: Request, form: FormData = Depends(checked_form)) -> Response:
+    web(request).set(clear=True)
+    return see_other("/staff/sign-in")
+
+
+# -- risk list --------------------------------------------------------------------------------
+@router.get("/staff/risk")
+def risk_list(
+    request: Request,
+    band: str | None = Query(None),
+    task: str | None = Query(None),
+    cursor: str | None = Query(None),
+    principal: Principal = Depends(agent),
+    session: Session = Depends(deps.session),
+    specs: SpecCache = Depends(deps.specs),
+) -> Response:
+    band = band if band in BANDS else None
+    task = task if task in queries.TASK_FILTERS else None
+    page = queries.risk_page(session, specs, band, task, PAGE_SIZE, cursor or None, "en")
+    statuses = queries.task_statuses(session, [i.open_task_id for i in page.items
+                                               if i.open_task_id])
+    names = queries.staff_names(session, [s[1] for s in statuses.values()])
+    rows = []
+    for item in page.items:
+        status = statuses.get(item.open_task_id or "", (None, None))
+        rows.append({"item": item, "task_status": status[0],
+                     "claimed_by": names.get(status[1] or "", status[1])})
+    base = {k: v for k, v in (("band", band), ("task", task)) if v}
+    next_url = None
+    if page.next_cursor:
+        from urllib.parse import urlencode
+        next_url = "/staff/risk?" + urlencode(base | {"cursor": page.next_cursor})
+    return render(request, "staff/risk.html", lang="en", rows=rows, band=band, task=task,
+                  bands=BANDS, next_url=next_url, paged=bool(cursor), principal=principal)
+
+
+# -- customer view ----------------------------------------------------------------------------
+def _customer(session: Session, ref: str) -> Customer:
+    customer = session.get(Customer, ref)
+    if customer is None:
+        raise NotFound("no such customer")
+    return customer
+
+
+@router.get("/staff/customers/{ref}")
+def customer_view(
+    request: Request,
+    ref: str,
+    principal: Principal = Depends(anyone_staff),
+    session: Session = Depends(deps.session),
+    specs: SpecCache = Depends(deps.specs),
+) -> Response:
+    customer = _customer(session, ref)
+    latest = None
+    chart = None
+    data: list[dict[str, Any]] = []
+    factors: list[dict[str, Any]] = []
+    if customer.latest_prediction_id:
+        p = session.get(Prediction, customer.latest_prediction_id)
+        if p is not None:
+            latest = public(session, specs, p, "en")
+            spec = specs.get(session, p.model_name, p.model_version)
+            chart = views.chart(spec, latest, "en")
+            data = views.data_used(spec, json.loads(p.features), "en")
+            factors = views.factors(spec, latest, "en")
+    task = queries.current_task(session, ref)
+    names = queries.staff_names(session, [task.claimed_by, task.completed_by] if task else [])
+    return render(
+        request, "staff/customer.html", lang="en", customer=customer, latest=latest,
+        chart=chart, data=data, factors=factors[:5], task=task,
+        history=queries.history(session, ref), outcomes=OUTCOMES, principal=principal,
+        names=names,
+    )
+
+
+@router.post("/staff/customers/{ref}/access-link")
+def issue_link(
+    request: Request,
+    ref: str,
+    principal: Principal = Depends(anyone_staff),
+    form: FormData = Depends(checked_form),
+    session: Session = Depends(deps.session),
+) -> Response:
+    customer = _customer(session, ref)
+    if not customer.external_id:
+        raise PageError(409, "No customer id is kept for this record",
+                        "An access link needs the customer's id; it was erased.")
+    link = customers.access_link(session, request.app.state.settings, customer.external_id,
+                                 principal)
+    return render(request, "staff/link.html", lang="en", customer=customer, link=link,
+                  principal=principal)
+
+
+# -- retention task ---------------------------------------------------------------------------
+def _back(form: FormData, ref: str) -> str:
+    return safe_next(str(form.get("back") or ""), f"/staff/customers/{ref}")
+
+
+@router.post("/staff/tasks/{task_id}/claim")
+def claim_task(
+    request: Request,
+    task_id: str,
+    principal: Principal = Depends(agent),
+    form: FormData = Depends(checked_form),
+    session: Session = Depends(deps.session),
+    specs: SpecCache = Depends(deps.specs),
+) -> Response:
+    try:
+        task = retention.claim(session, specs, task_id, principal, "en")
+    except Conflict as exc:
+        flash(request, f"Not claimed: {exc.detail}.")
+        ref = str(form.get("ref") or "")
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    flash(request, "Task claimed: it is yours. Get in touch, then record the outcome.")
+    return see_other(_back(form, task.customer_ref))
+
+
+@router.post("/staff/tasks/{task_id}/complete")
+def complete_task(
+    request: Request,
+    task_id: str,
+    principal: Principal = Depends(agent),
+    form: FormData = Depends(checked_form),
+    session: Session = Depends(deps.session),
+    specs: SpecCache = Depends(deps.specs),
+) -> Response:
+    outcome = str(form.get("outcome") or "")
+    note = str(form.get("note") or "")
+    ref = str(form.get("ref") or "")
+    if outcome not in OUTCOMES or len(note) > 4000:
+        flash(request, "Choose an outcome (and keep the note under 4,000 characters).")
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    try:
+        task = retention.complete(session, specs, task_id,
+                                  CompleteRequest(outcome=outcome, note=note), principal, "en")
+    except Conflict as exc:
+        flash(request, f"Not completed: {exc.detail}.")
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    flash(request, f"Task completed with the outcome “{outcome.replace('_', ' ')}”. Thank you.")
+    return see_other(_back(form, task.customer_ref))

@@ -1,0 +1,158 @@
+"""End-to-end fixtures: a registered model and real API server processes (uvicorn on
+loopback) that tests can kill and restart. Every server is stopped at teardown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
+PG_ADMIN_URL = os.environ.get("CHURN_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass
+class Registry:
+    tracking_uri: str
+    model_uri: str
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    """A small model trained on the default synthetic data and promoted to @champion."""
+    from training.config import TrainSettings
+    from training.pipeline import train
+    from training.registry import promote
+
+    tmp = tmp_path_factory.mktemp("e2e-mlflow")
+    settings = TrainSettings(tracking_uri=f"sqlite:///{tmp}/mlflow.db",
+                             artifact_root=tmp / "art", reports_dir=tmp / "rep",
+                             synthetic_rows=3000, minimise=False, n_estimators=80, cv_folds=3)
+    train(settings)
+    assert promote(settings).promoted
+    return Registry(settings.tracking_uri, "models:/churn@champion")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """`python -m serving.cli serve` in its own process group."""
+
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> LiveServer:
+        env = {**os.environ, **self.env, "CHURN_PORT": str(self.port)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "serving.cli", "serve"], cwd=REPO,
+                                     env=env, stdout=self.log.open("a"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}):\n"
+                                   + self.log.read_text()[-3000:])
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not become ready:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler, no flush: a crash."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A uniquely named PostgreSQL database for the e2e session, dropped at the end."""
+    import sqlalchemy as sa
+
+    name = f"churn_e2e_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def reset_pg(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/churn.db"
+    url = request.getfixturevalue("pg_url")
+    reset_pg(url)
+    return url
+
+
+@pytest.fixture
+def server_env(registry: Registry, database_url: str) -> dict[str, str]:
+    return {"MLFLOW_TRACKING_URI": registry.tracking_uri, "CHURN_MODEL_URI": registry.model_uri,
+            "CHURN_DATABASE_URL": database_url, "CHURN_ADMIN_TOKEN": ADMIN_TOKEN,
+            "CHURN_RATE_LIMIT_PER_TOKEN": "100000", "CHURN_RATE_LIMIT_PER_CLIENT": "100000"}
+
+
+@pytest.fixture
+def make_server(server_env: dict[str, str], tmp_path: Path) -> Iterator:
+    """Start API servers on demand; all are stopped at teardown."""
+    started: list[LiveServer] = []
+
+    def make(**extra: str) -> LiveServer:
+        server = LiveServer({**server_env, **extra}, tmp_path / f"server{len(started)}.log")
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,214 @@
+"""Serving test fixtures: one small model trained once per session on the default
+(synthetic) data, and every storage/API test run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.config import Settings
+from serving.main import create_app
+from serving.modelhost import ModelHost
+
+REPO = Path(__file__).resolve().parents[2]
+TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
+TELCO_SCHEMA = REPO / "training" / "datasets" / "telco.yaml"
+SYNTHETIC_SCHEMA = REPO / "training" / "datasets" / "synthetic.yaml"
+ADMIN_TOKEN = "test-admin-token-0123456789"
+PG_ADMIN_URL = os.environ.get(
+    "CHURN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class Trained:
+    tracking_uri: str
+    model_name: str
+    model_version: str
+    model_uri: str
+
+
+def _train(tmp: Path, data: Path | None = None, schema: Path | None = None,
+           name: str = "churn") -> Trained:
+    from training.config import TrainSettings
+    from training.pipeline import train
+    from training.registry import promote
+
+    settings = TrainSettings(
+        tracking_uri=f"sqlite:///{tmp}/mlflow.db", artifact_root=tmp / "art",
+        reports_dir=tmp / "rep", synthetic_rows=3000, minimise=False, n_estimators=100,
+        cv_folds=2, model_name=name, threads=2,
+    )
+    result = train(settings, data, schema)
+    gate = promote(settings)
+    assert gate.promoted, gate
+    return Trained(settings.tracking_uri, name, str(result.model_version),
+                   f"models:/{name}@champion")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """A small model trained on the default synthetic data, registered as @champion."""
+    return _train(tmp_path_factory.mktemp("mlflow"))
+
+
+@pytest.fixture(scope="session")
+def base_settings(trained: Trained) -> Settings:
+    return Settings(tracking_uri=trained.tracking_uri, model_uri=trained.model_uri,
+                    database_url="sqlite:///unused.db", admin_token=ADMIN_TOKEN)
+
+
+@pytest.fixture(scope="session")
+def host(base_settings: Settings) -> ModelHost:
+    """The champion, loaded once and shared by the apps of the session."""
+    h = ModelHost(base_settings)
+    h.load()
+    return h
+
+
+# -- databases -----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A uniquely named PostgreSQL database for this session, dropped at the end."""
+    import sqlalchemy as sa
+
+    name = f"churn_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - no server
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or the session's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/churn.db"
+    url = request.getfixturevalue("pg_database")
+    _reset_pg(url)
+    return url
+
+
+# -- the app -------------------------------------------------------------------------------
+@pytest.fixture
+def settings(database_url: str, base_settings: Settings) -> Settings:
+    return base_settings.model_copy(update={"database_url": database_url})
+
+
+@pytest.fixture
+def app(settings: Settings, host: ModelHost):  # noqa: ANN201
+    return create_app(settings, host=host)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(app) as c:
+        yield c
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def tokens(client: TestClient) -> dict[str, str]:
+    """A token per staff role (created through the admin API)."""
+    out = {"admin": ADMIN_TOKEN}
+    for role in ("agent", "reviewer"):
+        r = client.post("/v1/admin/users", json={"name": f"test {role}", "role": role},
+                        headers=bearer(ADMIN_TOKEN))
+        assert r.status_code == 201, r.text
+        out[role] = r.json()["token"]
+    return out
+
+
+@pytest.fixture
+def as_agent(tokens: dict[str, str]) -> dict[str, str]:
+    return bearer(tokens["agent"])
+
+
+# -- data ----------------------------------------------------------------------------------
+def clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+@pytest.fixture(scope="session")
+def customers(host: ModelHost) -> list[dict[str, Any]]:
+    """Synthetic customers as score requests, in the served model's features."""
+    from training.synthetic import generate
+
+    names = host.current().model.feature_names
+    frame = generate(600, seed=11)
+    return [
+        {"customer_id": str(r["customer_id"]), "features": {n: clean(r[n]) for n in names}}
+        for r in frame.to_dict(orient="records")
+    ]
+
+
+@pytest.fixture(scope="session")
+def by_risk(host: ModelHost, customers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same customers, highest calibrated score first (scored directly by the model)."""
+    model = host.current().model
+    ex = model.explain_records([c["features"] for c in customers])
+    order = sorted(range(len(customers)), key=lambda i: -float(ex.score[i]))
+    return [customers[i] | {"expected_score": float(ex.score[i])} for i in order]
+
+
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
+    return {"customer_id": item["customer_id"], "features": item["features"]}
+
+
+class Api:
+    """Small helpers over the test client."""
+
+    def __init__(self, client: TestClient, tokens: dict[str, str]):
+        self.client = client
+        self.tokens = tokens
+
+    def headers(self, role: str = "agent") -> dict[str, str]:
+        return bearer(self.tokens[role])
+
+    def score(self, items: Any, role: str = "agent", **params: Any):  # noqa: ANN201
+        body = [_strip(i) for i in items] if isinstance(items, list) else _strip(items)
+        return self.client.post("/v1/predictions", json=body, headers=self.headers(role),
+                                params=params)
+
+    def get(self, path: str, role: str = "agent", **params: Any):  # noqa: ANN201
+        return self.client.get(path, headers=self.headers(role), params=params)
+
+    def post(self, path: str, role: str = "agent", json: Any = None):  # noqa: ANN201
+        return self.client.post(path, headers=self.headers(role), json=json)
+
+
+@pytest.fixture
+def api(client: TestClient, tokens: dict[str, str]) -> Api:
+    return Api(client, tokens)

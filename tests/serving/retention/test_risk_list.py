@@ -1,0 +1,76 @@
+"""The risk list: latest prediction per customer, highest first, keyset pages."""
+
+import sqlalchemy as sa
+
+from serving.storage.tables import Customer
+
+
+def _all_pages(api, **params):
+    items, cursor, pages = [], None, 0
+    while True:
+        page = api.get("/v1/risk-list", **params, **({"cursor": cursor} if cursor else {}))
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            return items, pages
+
+
+def test_ordering_and_paging(api, customers):
+    api.score(customers[:50])
+    items, pages = _all_pages(api, limit=7)
+    assert len(items) == 50 and pages == 8
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+    assert len({i["customer_ref"] for i in items}) == 50
+    first = api.get("/v1/risk-list", limit=7).json()
+    assert [i["prediction_id"] for i in first["items"]] == \
+        [i["prediction_id"] for i in items[:7]]
+    for i in items:
+        assert len(i["reasons"]) == 3
+        shap = [abs(r["shap"]) for r in i["reasons"]]
+        assert shap == sorted(shap, reverse=True) and all(r["text"] for r in i["reasons"])
+        assert i["customer_id"]  # agents need to know whom to call
+
+
+def test_band_filter(api, customers):
+    api.score(customers[:60])
+    everyone, _ = _all_pages(api, limit=100)
+    for band in ("high", "medium", "low"):
+        items, _ = _all_pages(api, band=band, limit=5)
+        assert {i["risk_band"] for i in items} <= {band}
+        assert len(items) == sum(1 for i in everyone if i["risk_band"] == band)
+
+
+def test_latest_prediction_per_customer(api, customers, host):
+    c = customers[3]
+    api.score(c)
+    changed = {**c, "features": dict(c["features"])}
+    tenure = next(f for f in host.current().spec.features if f.kind == "numeric")
+    changed["features"][tenure.name] = tenure.max
+    latest = api.score(changed).json()
+    items, _ = _all_pages(api)
+    assert [i["prediction_id"] for i in items] == [latest["prediction_id"]]
+
+
+def test_objected_and_restricted_are_not_listed(api, app, customers):
+    out = api.score(customers[:6]).json()
+    with app.state.db.session() as s:
+        s.execute(sa.update(Customer).where(Customer.customer_ref == out[0]["customer_ref"])
+                  .values(objected=True))
+        s.execute(sa.update(Customer).where(Customer.customer_ref == out[1]["customer_ref"])
+                  .values(restricted=True))
+        s.commit()
+    items, _ = _all_pages(api)
+    refs = {i["customer_ref"] for i in items}
+    assert len(refs) == 4
+    assert out[0]["customer_ref"] not in refs and out[1]["customer_ref"] not in refs
+
+
+def test_bad_cursor_is_422(api):
+    r = api.get("/v1/risk-list", cursor="not-a-cursor")
+    assert r.status_code == 422 and r.json()["fields"] == ["cursor"]
+    assert api.get("/v1/risk-list", band="extreme").status_code == 422
+    assert api.get("/v1/risk-list", limit=0).status_code == 422

@@ -1,0 +1,131 @@
+"""Storage on SQLite and PostgreSQL: migrations, constraints, pragmas, UTC times."""
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from serving.storage import Database, upgrade
+from serving.storage.bulk import insert_customers, open_tasks, set_latest
+from serving.storage.migrate import current
+from serving.storage.tables import Base, Customer, Prediction, RetentionTask, new_id
+
+
+@pytest.fixture
+def db(database_url):
+    d = Database(database_url)
+    upgrade(d.engine)
+    yield d
+    d.dispose()
+
+
+def test_migrations_build_exactly_the_tables(db):
+    upgrade(db.engine)  # idempotent
+    assert current(db.engine) == "0001"
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_pragmas(tmp_path):
+    d = Database(f"sqlite:///{tmp_path}/p.db")
+    with d.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    d.dispose()
+
+
+def _customer(s, ref="cu_1"):
+    now = datetime.now(UTC)
+    insert_customers(s, [{"customer_ref": ref, "external_id": ref + "-raw", "created_at": now,
+                          "restricted": False, "objected": False}])
+    pid = new_id()
+    s.add(Prediction(id=pid, customer_ref=ref, model_name="m", model_version="1", score=0.9,
+                     margin=1.0, base_value=-1.0, risk_band="high", features="{}",
+                     shap=b"", route_action="human_contact", route_reason="r", source="api",
+                     actor="t", created_at=now))
+    s.flush()
+    return pid, now
+
+
+def _task(pid, ref="cu_1", status="open", score=0.9):
+    now = datetime.now(UTC)
+    return {"id": new_id(), "customer_ref": ref, "prediction_id": pid, "status": status,
+            "score": score, "reason": "r", "created_at": now, "updated_at": now, "version": 1}
+
+
+def test_one_open_task_per_customer_is_enforced_by_the_database(db):
+    with db.session() as s:
+        pid, _ = _customer(s)
+        s.execute(RetentionTask.__table__.insert(), [_task(pid)])
+        s.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            s.execute(RetentionTask.__table__.insert(), [_task(pid, status="claimed")])
+        s.rollback()
+        # a finished task does not block a new one
+        s.execute(RetentionTask.__table__.update().values(status="done"))
+        s.execute(RetentionTask.__table__.insert(), [_task(pid)])
+        s.commit()
+        assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask)) == 2
+
+
+def test_open_tasks_upsert_never_duplicates(db):
+    with db.session() as s:
+        pid, _ = _customer(s)
+        pid2 = new_id()
+        s.add(Prediction(id=pid2, customer_ref="cu_1", model_name="m", model_version="1",
+                         score=0.95, margin=1.0, base_value=-1.0, risk_band="high",
+                         features="{}", shap=b"", route_action="human_contact",
+                         route_reason="r", source="api", actor="t",
+                         created_at=datetime.now(UTC)))
+        s.commit()
+        open_tasks(s, [_task(pid)])
+        open_tasks(s, [_task(pid2, score=0.95)])
+        s.commit()
+        tasks = s.scalars(sa.select(RetentionTask)).all()
+        assert len(tasks) == 1
+        assert tasks[0].prediction_id == pid2 and tasks[0].score == 0.95  # refreshed
+        # a claimed task is left to its agent
+        s.execute(RetentionTask.__table__.update().values(status="claimed"))
+        open_tasks(s, [_task(pid, score=0.5)])
+        s.commit()
+        s.expire_all()
+        tasks = s.scalars(sa.select(RetentionTask)).all()
+        assert len(tasks) == 1 and tasks[0].prediction_id == pid2
+
+
+def test_latest_prediction_never_goes_back_in_time(db):
+    with db.session() as s:
+        pid, now = _customer(s)
+        set_latest(s, [{"ref": "cu_1", "pid": pid, "score": 0.9, "band": "high", "at": now}])
+        older = now.replace(year=now.year - 1)
+        set_latest(s, [{"ref": "cu_1", "pid": "other", "score": 0.1, "band": "low",
+                        "at": older}])
+        s.commit()
+        c = s.get(Customer, "cu_1")
+        assert c.latest_prediction_id == pid and c.latest_at == now
+        assert c.latest_at.tzinfo is not None
+
+
+def test_foreign_keys_hold(db):
+    with db.session() as s:
+        s.add(Prediction(id=new_id(), customer_ref="cu_nobody", model_name="m",
+                         model_version="1", score=0.1, margin=0.0, base_value=0.0,
+                         risk_band="low", features="{}", shap=b"", route_action="none",
+                         route_reason="r", source="api", actor="t",
+                         created_at=datetime.now(UTC)))
+        with pytest.raises(sa.exc.IntegrityError):
+            s.commit()
+
+
+def test_raw_ids_only_in_customers(db):
+    """Only `customers.external_id` may hold a raw customer id."""
+    insp = sa.inspect(db.engine)
+    for table in insp.get_table_names():
+        cols = {c["name"] for c in insp.get_columns(table)}
+        if table != "customers":
+            assert "external_id" not in cols and "customer_id" not in cols, table

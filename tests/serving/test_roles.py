@@ -1,0 +1,101 @@
+"""Deny by default: every route, every role. No token 401, wrong role 403, a customer
+token on a staff route 403. The table must list every route the app has."""
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+# (method, path) -> roles allowed; "customer" = a customer access-link token
+RULES = {
+    ("GET", "/v1/model"): {"agent", "reviewer", "admin"},
+    ("POST", "/v1/admin/reload-model"): {"admin"},
+    ("POST", "/v1/admin/users"): {"admin"},
+    ("POST", "/v1/predictions"): {"agent", "admin"},
+    ("GET", "/v1/predictions/{prediction_id}"): {"agent", "reviewer", "admin", "customer"},
+    ("GET", "/v1/retention-tasks"): {"agent", "admin"},
+    ("POST", "/v1/retention-tasks/{task_id}/claim"): {"agent", "admin"},
+    ("POST", "/v1/retention-tasks/{task_id}/complete"): {"agent", "admin"},
+    ("GET", "/v1/risk-list"): {"agent", "admin"},
+    ("POST", "/v1/customers/{customer_id}/access-link"): {"agent", "reviewer", "admin"},
+    ("GET", "/v1/me"): {"customer"},
+}
+ROLES = ("agent", "reviewer", "admin", "customer")
+
+
+def api_routes(app):
+    """Every APIRoute, including those of included routers."""
+    return [rc.original_route for rc in iter_route_contexts(app.routes)
+            if isinstance(rc.original_route, APIRoute)]
+
+
+def _routes(app):
+    return {(m, r.path) for r in api_routes(app) for m in r.methods}
+
+
+def test_every_route_has_a_rule(app):
+    """Every JSON API route (/v1/...) and the public probes; the server-rendered pages
+    (serving/web) are covered by tests/serving/web."""
+    api = {(m, p) for m, p in _routes(app) if p.startswith("/v1/") or (m, p) in PUBLIC}
+    assert api == set(RULES) | PUBLIC
+
+
+@pytest.fixture
+def world(api, customers):
+    """A scored customer, their open task if any, and their access link."""
+    p = api.score(customers[0]).json()
+    link = api.post(f"/v1/customers/{customers[0]['customer_id']}/access-link").json()
+    return {
+        "prediction_id": p["prediction_id"],
+        "task_id": "no-such-task",
+        "customer_id": customers[0]["customer_id"],
+        "customer": link["token"],
+        "body": {"customer_id": customers[1]["customer_id"],
+                 "features": customers[1]["features"]},
+    }
+
+
+def _call(client, method, path, world, token=None):
+    url = path.format(**world)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = None
+    if path == "/v1/predictions":
+        body = world["body"]
+    elif path.endswith("/complete"):
+        body = {"outcome": "retained", "note": ""}
+    elif path == "/v1/admin/users":
+        body = {"name": "x", "role": "agent"}
+    return client.request(method, url, headers=headers, json=body)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(RULES))
+def test_role_rules(client, tokens, world, method, path):
+    allowed = RULES[(method, path)]
+    assert _call(client, method, path, world).status_code == 401
+    assert _call(client, method, path, world, token="st_forged").status_code == 401
+    for role in ROLES:
+        token = world["customer"] if role == "customer" else tokens[role]
+        status = _call(client, method, path, world, token).status_code
+        if role in allowed:
+            assert status not in (401, 403), (role, status)
+        else:
+            assert status == 403, (role, status)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
+def test_public_routes(client, method, path):
+    assert client.request(method, path).status_code == 200
+
+
+def test_admin_token_from_settings_and_revoked_users(client, tokens, app):
+    from sqlalchemy import update
+
+    from serving.storage.tables import StaffUser
+
+    h = {"Authorization": f"Bearer {tokens['agent']}"}
+    assert client.get("/v1/model", headers=h).status_code == 200
+    with app.state.db.session() as s:
+        s.execute(update(StaffUser).values(active=False))
+        s.commit()
+    assert client.get("/v1/model", headers=h).status_code == 401
+    assert client.get("/v1/model", headers={"Authorization": f"Bearer {tokens['admin']}"}
+                      ).status_code == 200

@@ -1,0 +1,128 @@
+"""Health, readiness, metrics, the model description and its hot reload, OpenAPI."""
+
+import uuid
+
+import mlflow
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from serving.errors import ModelRejected
+from serving.main import create_app
+from serving.modelhost import ModelHost
+
+
+def test_health_and_readiness(client, trained):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    r = client.get("/readyz").json()
+    assert r["ready"] and r["model_loaded"] and r["database"]
+    assert r["model"]["version"] == trained.model_version
+
+
+def test_not_ready_without_a_model(settings):
+    bad = settings.model_copy(update={"model_uri": "models:/missing@champion",
+                                      "model_required": False})
+    with TestClient(create_app(bad)) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 503 and not r.json()["model_loaded"]
+        assert "missing" in r.json()["detail"]
+        h = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+        assert c.get("/v1/model", headers=h).status_code == 503
+
+
+def test_refuses_to_start_without_a_model(settings):
+    bad = settings.model_copy(update={"model_uri": "models:/missing@champion"})
+    with pytest.raises(RuntimeError, match="cannot start"), TestClient(create_app(bad)):
+        pass
+
+
+def test_metrics(api, customers):
+    api.score(customers[0])
+    text = api.client.get("/metrics").text
+    assert "churn_predictions_total" in text and "churn_http_request_seconds" in text
+    assert 'route="/v1/predictions"' in text and "churn_model_info" in text
+
+
+def test_model_description(api, host, trained):
+    m = api.get("/v1/model", role="reviewer").json()
+    assert (m["name"], m["version"], m["alias"]) == \
+        (trained.model_name, trained.model_version, "champion")
+    spec = host.current().spec
+    assert [f["name"] for f in m["features"]] == spec.feature_names
+    for f, s in zip(m["features"], spec.features, strict=True):
+        assert f["type"] == s.kind and f["label"]["en"] and f["label"]["fr"]
+        if s.kind == "numeric":
+            assert f["min"] is not None and f["max"] is not None
+        else:
+            assert f["categories"] == s.categories
+    t = m["thresholds"]
+    assert t["high"] == spec.decision.high_threshold and t["medium"] <= t["high"]
+
+
+def test_reload_keeps_serving_and_refuses_a_bad_model(settings, host, trained, tokens,
+                                                     tmp_path):
+    # a model that is not a ChurnModel, registered under another name as @champion
+    class NotAChurnModel(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    client = mlflow.MlflowClient(tracking_uri=trained.tracking_uri,
+                                 registry_uri=trained.tracking_uri)
+    mlflow.set_tracking_uri(trained.tracking_uri)
+    bad = f"bad-churn-{uuid.uuid4().hex[:8]}"
+    exp = client.create_experiment(bad,
+                                   artifact_location=(tmp_path / "bad").as_uri())
+    with mlflow.start_run(experiment_id=exp):
+        info = mlflow.pyfunc.log_model(name="model", python_model=NotAChurnModel())
+    client.create_registered_model(bad)
+    mv = client.create_model_version(bad, info.model_uri)
+    client.set_registered_model_alias(bad, "champion", mv.version)
+
+    own = ModelHost.with_model(settings, host.current())
+    with TestClient(create_app(settings, host=own)) as c:
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        r = c.post("/v1/admin/reload-model", headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["current"]["version"] == trained.model_version
+        assert r.json()["changed"] is False
+
+        own.settings = settings.model_copy(update={"model_uri": f"models:/{bad}@champion"})
+        r = c.post("/v1/admin/reload-model", headers=admin)
+        assert r.status_code == 409
+        assert "not a models.ChurnModel" in r.json()["detail"]
+        # the old model keeps serving
+        assert c.get("/readyz").json()["model"]["version"] == trained.model_version
+        m = c.get("/v1/model", headers=admin).json()
+        assert (m["name"], m["version"]) == (trained.model_name, trained.model_version)
+        with pytest.raises(ModelRejected):
+            own.reload(f"models:/{bad}@champion")
+        assert own.current().name == trained.model_name
+
+
+def test_openapi_documents_every_json_route(app):
+    doc = app.openapi()
+    paths = doc["paths"]
+    routes = [rc.original_route for rc in iter_route_contexts(app.routes)
+              if isinstance(rc.original_route, APIRoute)]
+    assert len(routes) >= 14
+    for route in routes:
+        if not route.include_in_schema:
+            continue
+        for method in route.methods:
+            op = paths[route.path][method.lower()]
+            ok = [c for c in op["responses"] if c.startswith("2")]
+            assert ok, (method, route.path)
+            content = op["responses"][ok[0]].get("content", {})
+            schema = content.get("application/json", {}).get("schema")
+            assert schema, f"{method} {route.path} has no response schema"
+            if route.body_field is not None:
+                req = op["requestBody"]["content"]["application/json"]["schema"]
+                assert req, f"{method} {route.path} has no request schema"
+            if route.path not in ("/healthz", "/readyz"):
+                assert op.get("security"), f"{method} {route.path} shows no auth"
+    schemas = doc["components"]["schemas"]
+    for name in ("ScoreRequest", "PredictionPublic", "RetentionTaskPublic", "RiskListPage",
+                 "CompleteRequest", "AccessLinkPublic", "ModelPublic", "ContributionPublic"):
+        assert name in schemas
+    body = paths["/v1/predictions"]["post"]["requestBody"]["content"]["application/json"]
+    assert "anyOf" in body["schema"] or "oneOf" in body["schema"]  # one or a list

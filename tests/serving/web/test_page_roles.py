@@ -1,0 +1,90 @@
+"""Deny by default, for pages too: every page route has a rule; anonymous 401, a wrong
+staff role 403, a customer on a staff page 403, staff on a customer page 403."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from serving.web.core import PageRoute
+from tests.serving.conftest import ADMIN_TOKEN
+from tests.serving.web.test_pages import csrf_of, customer_link, sign_in
+
+PUBLIC = "public"
+# (method, path) -> who may use it
+RULES: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/staff"): PUBLIC,
+    ("GET", "/staff/sign-in"): PUBLIC,
+    ("POST", "/staff/sign-in"): PUBLIC,
+    ("POST", "/staff/sign-out"): PUBLIC,
+    ("GET", "/staff/risk"): {"agent", "admin"},
+    ("GET", "/staff/customers/{ref}"): {"agent", "reviewer", "admin"},
+    ("POST", "/staff/customers/{ref}/access-link"): {"agent", "reviewer", "admin"},
+    ("POST", "/staff/tasks/{task_id}/claim"): {"agent", "admin"},
+    ("POST", "/staff/tasks/{task_id}/complete"): {"agent", "admin"},
+    ("GET", "/staff/reviews"): {"reviewer", "admin"},
+    ("GET", "/staff/reviews/{dispute_id}"): {"reviewer", "admin"},
+    ("POST", "/staff/reviews/{dispute_id}"): {"reviewer", "admin"},
+    ("GET", "/staff/audit"): {"admin"},
+    ("GET", "/me"): PUBLIC,
+    ("POST", "/me/session"): PUBLIC,
+    ("POST", "/me/sign-out"): PUBLIC,
+    ("GET", "/me/contest"): {"customer"},
+    ("POST", "/me/contest"): {"customer"},
+    ("GET", "/me/disputes/{dispute_id}"): {"customer"},
+    ("GET", "/me/object"): {"customer"},
+    ("POST", "/me/object"): {"customer"},
+    ("POST", "/me/object/withdraw"): {"customer"},
+}
+WHO = ("anonymous", "agent", "reviewer", "admin", "customer")
+
+
+def page_routes(app: Any) -> set[tuple[str, str]]:
+    return {(m, rc.original_route.path) for rc in iter_route_contexts(app.routes)
+            if isinstance(rc.original_route, PageRoute) for m in rc.original_route.methods}
+
+
+def test_every_page_has_a_rule(app) -> None:  # noqa: ANN001
+    assert page_routes(app) <= set(RULES)
+    missing = set(RULES) - page_routes(app)
+    # pages waiting for the contestability services may not exist yet
+    assert missing <= {k for k in RULES if "review" in k[1] or "audit" in k[1]
+                       or "disputes" in k[1] or "withdraw" in k[1]}, missing
+
+
+@pytest.fixture
+def sessions(client, api, tokens, customers) -> dict[str, TestClient]:  # noqa: ANN001
+    assert api.score(customers[:2]).status_code == 201
+    out = {"anonymous": client}
+    for role in ("agent", "reviewer", "admin"):
+        c = TestClient(client.app)
+        assert sign_in(c, tokens[role] if role != "admin" else ADMIN_TOKEN).status_code == 303
+        out[role] = c
+    c = TestClient(client.app)
+    link = customer_link(api, customers[0]["customer_id"])
+    assert c.get("/me", params={"token": link["token"]}).status_code == 200
+    out["customer"] = c
+    return out
+
+
+def test_page_rules(app, sessions, customers) -> None:  # noqa: ANN001
+    values = {"ref": "cu_nobody", "task_id": "no-such-task", "dispute_id": "no-such-dispute"}
+    for (method, path), allowed in sorted(RULES.items()):
+        if (method, path) not in page_routes(app) or allowed == PUBLIC:
+            continue
+        url = path.format(**values)
+        for who in WHO:
+            c = sessions[who]
+            data = {"csrf_token": csrf_of(c.get("/staff/sign-in").text)}
+            r = c.request(method, url, data=data if method == "POST" else None,
+                          follow_redirects=False)
+            if who in allowed:
+                assert r.status_code not in (401, 403), (method, path, who, r.status_code)
+            elif who == "anonymous":
+                assert r.status_code == 401, (method, path, who, r.status_code)
+                assert "sign in" in r.text.lower() or "open the link" in r.text.lower()
+            else:
+                assert r.status_code == 403, (method, path, who, r.status_code)

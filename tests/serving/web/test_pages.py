@@ -1,0 +1,245 @@
+"""The pages over HTTP (no browser): sessions, CSRF, who may open what, the risk list
+and the customer page. On SQLite and PostgreSQL (the parent `client` fixture)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.web.session import COOKIE
+from tests.serving.conftest import ADMIN_TOKEN
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def sign_in(client: TestClient, token: str, next_: str = "") -> Any:
+    page = client.get("/staff/sign-in")
+    assert page.status_code == 200
+    return client.post("/staff/sign-in", data={"csrf_token": csrf_of(page.text), "token": token,
+                                               "next": next_}, follow_redirects=False)
+
+
+@pytest.fixture
+def scored(api, customers) -> list[dict[str, Any]]:  # noqa: ANN001
+    r = api.score(customers[:60])
+    assert r.status_code == 201, r.text
+    return [p | {"customer_id": c["customer_id"]} for p, c in zip(r.json(), customers[:60],
+                                                                   strict=True)]
+
+
+def customer_link(api, customer_id: str) -> dict[str, Any]:  # noqa: ANN001
+    r = api.post(f"/v1/customers/{customer_id}/access-link")
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_sign_in_sets_a_safe_cookie_and_sign_out_clears_it(client, tokens):  # noqa: ANN001
+    r = sign_in(client, tokens["agent"])
+    assert r.status_code == 303 and r.headers["location"] == "/staff/risk"
+    cookie = r.headers["set-cookie"]
+    assert COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert tokens["agent"] not in cookie
+    page = client.get("/staff/risk")
+    assert page.status_code == 200 and "Risk list" in page.text
+    out = client.post("/staff/sign-out", data={"csrf_token": csrf_of(page.text)},
+                      follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/staff/risk").status_code == 401
+
+
+def test_a_bad_token_is_refused_with_a_page_that_says_what_to_do(client):  # noqa: ANN001
+    r = sign_in(client, "st_not-a-real-token")
+    assert r.status_code == 401 and "not valid" in r.text
+    page = client.get("/staff/risk")
+    assert page.status_code == 401
+    assert "Sign in with your staff token" in page.text
+    assert 'href="/staff/sign-in?next=/staff/risk"' in page.text
+
+
+def test_secure_cookie_outside_development(client, app, tokens):  # noqa: ANN001
+    app.state.settings = app.state.settings.model_copy(update={"mode": "production"})
+    r = sign_in(client, tokens["agent"])
+    assert "Secure" in r.headers["set-cookie"]
+
+
+def test_posts_without_the_csrf_token_are_refused(client, tokens, scored):  # noqa: ANN001
+    assert sign_in(client, tokens["agent"]).status_code == 303
+    task = next(p for p in scored if p["retention_task_id"])
+    r = client.post(f"/staff/tasks/{task['retention_task_id']}/claim", data={})
+    assert r.status_code == 403 and "security token" in r.text
+    r = client.post(f"/staff/tasks/{task['retention_task_id']}/claim",
+                    data={"csrf_token": "0" * 64})
+    assert r.status_code == 403
+    # a token from another session is refused too
+    other = TestClient(client.app)
+    other_token = csrf_of(other.get("/staff/sign-in").text)
+    r = client.post(f"/staff/tasks/{task['retention_task_id']}/claim",
+                    data={"csrf_token": other_token})
+    assert r.status_code == 403
+    assert client.post("/staff/sign-in", data={"token": tokens["agent"]}).status_code == 403
+
+
+def test_roles_on_pages(client, tokens):  # noqa: ANN001
+    sign_in(client, tokens["reviewer"])
+    r = client.get("/staff/risk")
+    assert r.status_code == 403 and "needs the role agent" in r.text
+    client.cookies.clear()
+    sign_in(client, ADMIN_TOKEN)
+    assert client.get("/staff/risk").status_code == 200
+
+
+def test_risk_list_filters_and_pages(client, tokens, scored):  # noqa: ANN001
+    sign_in(client, tokens["agent"])
+    ranked = sorted(scored, key=lambda p: -p["score"])
+    first = client.get("/staff/risk")
+    assert first.status_code == 200
+    ids = re.findall(r'href="/staff/customers/([\w-]+)"', first.text)
+    assert ids == [p["customer_ref"] for p in ranked[:25]]
+    nxt = re.search(r'href="(/staff/risk\?[^"]*cursor=[^"]+)" rel="next"', first.text)
+    assert nxt
+    second = client.get(nxt.group(1).replace("&amp;", "&"))
+    ids2 = re.findall(r'href="/staff/customers/([\w-]+)"', second.text)
+    assert ids2 == [p["customer_ref"] for p in ranked[25:50]]
+    high = client.get("/staff/risk", params={"band": "high"})
+    ids_high = re.findall(r'href="/staff/customers/([\w-]+)"', high.text)
+    assert ids_high == [p["customer_ref"] for p in ranked if p["risk_band"] == "high"][:25]
+    with_task = client.get("/staff/risk", params={"task": "open"})
+    ids_task = re.findall(r'href="/staff/customers/([\w-]+)"', with_task.text)
+    assert ids_task == [p["customer_ref"] for p in ranked if p["retention_task_id"]][:25]
+    no_task = client.get("/staff/risk", params={"task": "none"})
+    ids_none = re.findall(r'href="/staff/customers/([\w-]+)"', no_task.text)
+    assert ids_none == [p["customer_ref"] for p in ranked if not p["retention_task_id"]][:25]
+
+
+def test_customer_view_claim_and_complete(client, tokens, scored):  # noqa: ANN001
+    sign_in(client, tokens["agent"])
+    p = next(p for p in scored if p["retention_task_id"])
+    page = client.get(f"/staff/customers/{p['customer_ref']}")
+    assert page.status_code == 200
+    assert "<svg" in page.text and 'role="img"' in page.text
+    assert "Claim this task" in page.text
+    r = client.post(f"/staff/tasks/{p['retention_task_id']}/claim",
+                    data={"csrf_token": csrf_of(page.text), "ref": p["customer_ref"]})
+    assert r.status_code == 200 and "Task claimed" in r.text
+    assert "Complete the task" in r.text
+    r = client.post(f"/staff/tasks/{p['retention_task_id']}/complete",
+                    data={"csrf_token": csrf_of(r.text), "ref": p["customer_ref"],
+                          "outcome": "retained", "note": "called"})
+    assert r.status_code == 200 and "Task completed" in r.text
+    assert 'id="task-status">done<' in r.text
+
+
+def test_customer_link_opens_only_their_own_page(client, api, scored):  # noqa: ANN001
+    a, b = scored[0], scored[1]
+    link = customer_link(api, a["customer_id"])
+    r = client.get("/me", params={"token": link["token"]}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/me"
+    me = client.get("/me", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    assert me.status_code == 200 and 'lang="fr"' in me.text
+    assert "Notre modèle" in me.text
+    en = client.get("/me", params={"lang": "en"})
+    assert "Our model estimates" in en.text
+    # staff pages are closed to a customer session
+    for path in ("/staff/risk", f"/staff/customers/{a['customer_ref']}",
+                 f"/staff/customers/{b['customer_ref']}"):
+        r = client.get(path)
+        assert r.status_code == 403, path
+        assert b["customer_id"] not in r.text
+
+
+def test_access_code_form_and_bad_links(client, api, scored):  # noqa: ANN001
+    page = client.get("/me")
+    assert page.status_code == 200 and "access.js" in page.text
+    bad = client.post("/me/session", data={"csrf_token": csrf_of(page.text),
+                                            "token": "forged"})
+    assert bad.status_code == 401
+    link = customer_link(api, scored[2]["customer_id"])
+    ok = client.post("/me/session", data={"csrf_token": csrf_of(page.text),
+                                          "token": link["token"]}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/me"
+    assert client.get("/me").status_code == 200
+    assert client.get("/me/contest").status_code == 200
+
+
+def test_customer_pages_need_a_link(client):  # noqa: ANN001
+    for path in ("/me/contest", "/me/object"):
+        r = client.get(path)
+        assert r.status_code == 401 and "Open the link" in r.text
+
+
+def test_security_headers(client):  # noqa: ANN001
+    r = client.get("/staff/sign-in")
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["cache-control"] == "no-store"
+    css = client.get("/static/web/site.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+def test_customer_forms_need_the_csrf_token(client, api, scored):  # noqa: ANN001
+    link = customer_link(api, scored[0]["customer_id"])
+    client.get("/me", params={"token": link["token"]})
+    for path in ("/me/contest", "/me/object"):
+        r = client.post(path, data={"statement": "x"})
+        assert r.status_code == 403 and "security token" in r.text, path
+
+
+def test_audit_page_for_admins_only(client, tokens, contest_services):  # noqa: ANN001
+    sign_in(client, tokens["reviewer"])
+    assert client.get("/staff/audit").status_code == 403
+    client.cookies.clear()
+    sign_in(client, ADMIN_TOKEN)
+    r = client.get("/staff/audit")
+    assert r.status_code == 200 and "The chain verifies" in r.text
+
+
+def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens, scored,  # noqa: ANN001
+                                                        contest_services):
+    link = customer_link(api, scored[0]["customer_id"])
+    client.get("/me", params={"token": link["token"]})
+    form = client.get("/me/contest").text
+    r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "wrong": "tenure",
+                                         "value-tenure": "12", "statement": "",
+                                         "human": "yes", "idem": "k1"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    dispute_id = r.headers["location"].split("/")[-1].split("?")[0]
+    client.cookies.clear()
+    sign_in(client, tokens["reviewer"])
+    page = client.get(f"/staff/reviews/{dispute_id}")
+    assert page.status_code == 200
+    token = csrf_of(page.text)
+    r = client.post(f"/staff/reviews/{dispute_id}",
+                    data={"csrf_token": token, "decision": "rectified",
+                          "corrected-tenure": "abc", "rationale": "", "action": "confirm"})
+    assert r.status_code == 422
+    assert "Enter a number." in r.text and "Give the reasons" in r.text
+    r = client.post(f"/staff/reviews/{dispute_id}",
+                    data={"csrf_token": token, "decision": "upheld", "rationale": "Checked.",
+                          "action": "confirm"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/reviews"
+
+
+def test_a_customer_cannot_open_another_customers_request(client, api, scored,  # noqa: ANN001
+                                                          contest_services):
+    a, b = scored[0], scored[1]
+    client.get("/me", params={"token": customer_link(api, a["customer_id"])["token"]})
+    form = client.get("/me/contest").text
+    r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "statement": "Wrong.",
+                                         "idem": "a1"}, follow_redirects=False)
+    assert r.status_code == 303
+    mine = r.headers["location"].split("?")[0]
+    assert client.get(mine).status_code == 200
+    other = TestClient(client.app)
+    other.get("/me", params={"token": customer_link(api, b["customer_id"])["token"]})
+    r = other.get(mine)
+    assert r.status_code == 404 and "Wrong." not in r.text
