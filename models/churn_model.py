@@ -115,10 +115,14 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         return {BOOSTER_ARTIFACT: str(booster_path), SPEC_ARTIFACT: str(spec_path)}
 
     # -- scoring -------------------------------------------------------------------
-    def explain(self, X: np.ndarray) -> Explanation:
-        """Score and explain already-encoded rows in one TreeSHAP pass."""
+    def explain(self, X: np.ndarray, num_threads: int | None = None) -> Explanation:
+        """Score and explain already-encoded rows in one TreeSHAP pass.
+
+        `num_threads` caps LightGBM's threads (default: one for small blocks, else all
+        cores); parallel workers pass 1 so they do not oversubscribe the machine."""
         X = np.ascontiguousarray(X, dtype=np.float64)
-        threads = 1 if len(X) < _SINGLE_THREAD_ROWS else 0
+        threads = num_threads if num_threads is not None else (
+            1 if len(X) < _SINGLE_THREAD_ROWS else 0)
         phi = self._ready().predict(X, pred_contrib=True, num_threads=threads)
         phi = np.asarray(phi, dtype=np.float64)
         margin = phi.sum(axis=1)

@@ -214,10 +214,10 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
 
 
 def score_chunk(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str,
-                settings: Settings, report: BatchReport) -> None:
+                settings: Settings, report: BatchReport, threads: int | None = None) -> None:
     """Score, explain and store one chunk now (the unit a Dask partition runs)."""
     chunk = _prepare(db, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
-                     served.thresholds)
+                     served.thresholds, threads)
     _write(db, chunk, report)
 
 
@@ -230,15 +230,14 @@ class _Chunk:
     duplicates: int
     objected: int
     restricted: int
-    customers: list[tuple]
+    customers: list[tuple]  # scored customers with their new risk-list entry
     predictions: list[tuple]
-    latest: list[tuple]
     tasks: list[tuple]
     high: int
 
 
 def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str,
-             pseudo, t) -> _Chunk:  # noqa: ANN001
+             pseudo, t, threads: int | None = None) -> _Chunk:  # noqa: ANN001
     """Everything but the writes: pseudonymise, skip objecting/restricted customers,
     encode, score and explain the whole chunk in one pass, build the rows."""
     rows_read = len(frame)
@@ -265,14 +264,14 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
     keep = ~(skip_o | skip_r)
     chunk = _Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
                    duplicates=int((~last).sum()), objected=int(skip_o.sum()),
-                   restricted=int(skip_r.sum()),
-                   customers=[(r, i, at) for r, i in zip(refs.tolist(), ids, strict=True)],
-                   predictions=[], latest=[], tasks=[], high=0)
+                   restricted=int(skip_r.sum()), customers=[], predictions=[], tasks=[],
+                   high=0)
     if not keep.any():
         return chunk
     frame, refs = frame[keep], refs[keep].tolist()
+    ids = [i for i, k in zip(ids, keep.tolist(), strict=True) if k]
     X = served.model.encoder.encode_frame(frame)
-    ex = served.model.explain(X)
+    ex = served.model.explain(X, num_threads=threads)
     bands, human, _near = routes(ex.score, t)
     feats = _decoded_json(served, X)
     shap_rows = np.ascontiguousarray(ex.shap, dtype="<f8")
@@ -289,7 +288,8 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
          "batch", False, at)
         for n in range(len(refs))
     ]
-    chunk.latest = [(pids[n], scores[n], bands_l[n], at, refs[n], at) for n in range(len(refs))]
+    chunk.customers = [(refs[n], ids[n], at, pids[n], scores[n], bands_l[n], at)
+                       for n in range(len(refs))]
     chunk.tasks = [
         (tid, refs[n], pids[n], scores[n], reasons[n].reason, at)
         for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
@@ -303,9 +303,9 @@ def _write(db: Database, chunk: _Chunk, report: BatchReport) -> None:
     """One transaction per chunk: customers, receipts, risk-list entries, tasks."""
     with db.session() as session, write_lock(session):
         raw = bulk.RawWriter(session)
-        raw.insert_customers(chunk.customers)
+        # customers first: predictions and tasks reference them
+        raw.upsert_scored_customers(chunk.customers)
         raw.insert_predictions(chunk.predictions)
-        raw.set_latest(chunk.latest)
         raw.open_tasks(chunk.tasks)
         session.commit()
     report.rows_read += chunk.rows_read

@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     p_score.add_argument("--schema", help="dataset schema YAML (its id_column names customers)")
     p_score.add_argument("--rows", type=int, help="score only the first N rows")
     p_score.add_argument("--chunk-rows", type=int, help="rows per chunk")
+    p_score.add_argument("--workers", type=int, default=None,
+                         help="Dask LocalCluster workers (default: CHURN_BATCH_WORKERS)")
+    p_score.add_argument("--scheduler", default=None,
+                         help="a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
+    p_score.add_argument("--single-process", action="store_true",
+                         help="score in this process, without Dask")
     p_user = sub.add_parser("create-user", help="create a staff user and print its token")
     p_user.add_argument("--role", required=True, choices=["agent", "reviewer", "admin"])
     p_user.add_argument("--name", required=True)
@@ -83,11 +89,18 @@ def main(argv: list[str] | None = None) -> int:
             print(NO_DATA, file=sys.stderr)
             return 2
         from serving.batch import BatchError, report_json, score_file
+        from serving.distributed import score_file_dask
         from serving.errors import ModelRejected
 
         try:
-            report = score_file(settings, args.data, args.schema, args.rows,
-                                chunk_rows=args.chunk_rows)
+            if args.single_process or args.rows:
+                report = score_file(settings, args.data, args.schema, args.rows,
+                                    chunk_rows=args.chunk_rows)
+            else:
+                report = score_file_dask(settings, args.data, args.schema,
+                                         workers=args.workers or settings.batch_workers,
+                                         scheduler_address=args.scheduler,
+                                         chunk_rows=args.chunk_rows)
         except (BatchError, ModelRejected) as exc:
             print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 2

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     # batch scoring
     batch_chunk_rows: int = Field(default=50_000, ge=100, le=2_000_000)
+    # `make score` runs on a Dask LocalCluster of this many single-threaded workers
+    batch_workers: int = Field(default=2, ge=1, le=256)
     max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
 
     @field_validator("database_url")

@@ -48,7 +48,8 @@ def _score_partition(frame: pd.DataFrame, settings: Settings, pinned_uri: str,
     served, db = _worker_resources(settings, pinned_uri)
     report = BatchReport(data="", model_name=served.name, model_version=served.version)
     if len(frame):
-        score_chunk(db, served, frame, id_col, settings, report)
+        # parallelism comes from the workers: one LightGBM thread each
+        score_chunk(db, served, frame, id_col, settings, report, threads=1)
     return pd.DataFrame([{k: getattr(report, k) for k in _COUNTERS}])
 
 

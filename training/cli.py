@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix == ".parquet":
-            frame.to_parquet(out, index=False)
+            # row groups are the partitions batch scoring reads in parallel
+            frame.to_parquet(out, index=False, row_group_size=50_000)
         else:
             frame.to_csv(out, index=False)
         print(f"wrote {len(frame)} synthetic customers to {out}")

@@ -115,20 +115,31 @@ class RawWriter:
     def _marks(self, n: int) -> str:
         return ", ".join([self.mark] * n)
 
-    def insert_customers(self, rows: list[tuple]) -> None:
-        """rows: (customer_ref, external_id, created_at); existing customers are kept."""
+    def upsert_scored_customers(self, rows: list[tuple]) -> None:
+        """Add or update scored customers and their risk-list entry in one statement.
+
+        rows: (customer_ref, external_id, created_at, prediction_id, score, band, at).
+        An older prediction never overwrites a newer one, and a customer restricted or
+        objecting since the chunk was read keeps their entry untouched."""
         if not rows:
             return
+        update = ("latest_prediction_id = excluded.latest_prediction_id, "
+                  "latest_score = excluded.latest_score, latest_band = excluded.latest_band, "
+                  "latest_at = excluded.latest_at "
+                  "WHERE (customers.latest_at IS NULL OR customers.latest_at <= excluded.latest_at)"
+                  " AND NOT customers.restricted AND NOT customers.objected")
+        columns = ("customer_ref, external_id, created_at, restricted, objected, "
+                   "latest_prediction_id, latest_score, latest_band, latest_at")
         if self.dialect == "postgresql":
-            self._copy_temp("_batch_customers",
-                            "customer_ref text, external_id text, created_at timestamptz", rows)
-            self._exec("INSERT INTO customers (customer_ref, external_id, created_at, "
-                       "restricted, objected) SELECT customer_ref, external_id, created_at, "
-                       "false, false FROM _batch_customers ON CONFLICT DO NOTHING")
+            self._copy_temp("_batch_scored", "customer_ref text, external_id text, "
+                            "created_at timestamptz, prediction_id text, score float8, "
+                            "band text, at timestamptz", rows)
+            self._exec(f"INSERT INTO customers ({columns}) SELECT customer_ref, external_id, "
+                       "created_at, false, false, prediction_id, score, band, at "
+                       "FROM _batch_scored ON CONFLICT (customer_ref) DO UPDATE SET " + update)
             return
-        sql = ("INSERT INTO customers (customer_ref, external_id, created_at, restricted, "
-               f"objected) VALUES ({self._marks(3)}, false, false) ON CONFLICT DO NOTHING")
-        self._many(sql, rows)
+        self._many(f"INSERT INTO customers ({columns}) VALUES ({self._marks(3)}, false, false, "
+                   f"{self._marks(4)}) ON CONFLICT (customer_ref) DO UPDATE SET {update}", rows)
 
     def insert_predictions(self, rows: list[tuple]) -> None:
         """rows: tuples in PREDICTION_COLUMNS order."""
@@ -144,25 +155,6 @@ class RawWriter:
         else:
             self._many(f"INSERT INTO predictions ({cols}) VALUES "
                        f"({self._marks(len(PREDICTION_COLUMNS))})", rows)
-
-    def set_latest(self, rows: list[tuple]) -> None:
-        """rows: (prediction_id, score, band, at, customer_ref, at); never back in time."""
-        if not rows:
-            return
-        if self.dialect == "postgresql":
-            self._copy_temp("_batch_latest", "prediction_id text, score float8, band text, "
-                            "at timestamptz, customer_ref text",
-                            [r[:5] for r in rows])
-            self._exec("UPDATE customers AS c SET latest_prediction_id = l.prediction_id, "
-                       "latest_score = l.score, latest_band = l.band, latest_at = l.at "
-                       "FROM _batch_latest AS l WHERE c.customer_ref = l.customer_ref "
-                       "AND (c.latest_at IS NULL OR c.latest_at <= l.at)")
-            return
-        m = self.mark
-        sql = (f"UPDATE customers SET latest_prediction_id = {m}, latest_score = {m}, "
-               f"latest_band = {m}, latest_at = {m} WHERE customer_ref = {m} "
-               f"AND (latest_at IS NULL OR latest_at <= {m})")
-        self._many(sql, rows)
 
     def _many(self, sql: str, rows: list[tuple]) -> None:
         cur = self.dbapi.cursor()
@@ -190,11 +182,14 @@ class RawWriter:
         """rows: (id, customer_ref, prediction_id, score, reason, at); see `open_tasks`."""
         if not rows:
             return
+        # a customer restricted or objecting since the chunk was read gets no task
+        m = self.mark
         sql = ("INSERT INTO retention_tasks (id, customer_ref, prediction_id, score, reason, "
                "created_at, updated_at, status, version) "
-               f"VALUES ({self._marks(6)}, {self.mark}, 'open', 1) "
+               f"SELECT {self._marks(6)}, {m}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
+               f"customers WHERE customer_ref = {m} AND (restricted OR objected)) "
                f"ON CONFLICT (customer_ref) WHERE {OPEN_TASK_WHERE} DO UPDATE SET "
                "prediction_id = excluded.prediction_id, score = excluded.score, "
                "reason = excluded.reason, updated_at = excluded.updated_at "
                "WHERE retention_tasks.status = 'open'")
-        self._many(sql, [(*r, r[-1]) for r in rows])
+        self._many(sql, [(*r, r[-1], r[1]) for r in rows])

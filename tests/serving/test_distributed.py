@@ -1,0 +1,62 @@
+"""Batch scoring on Dask gives exactly what the single-process path gives."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from serving.batch import score_file
+from serving.distributed import score_file_dask
+from serving.storage import Database
+from serving.storage.tables import Customer, Prediction, RetentionTask
+
+pytestmark = pytest.mark.slow
+SCHEMA = "training/datasets/synthetic.yaml"
+
+
+def _state(db: Database) -> dict:
+    with db.session() as s:
+        predictions = {
+            r.customer_ref: (round(r.score, 12), r.risk_band, r.shap, r.features, r.route_action,
+                             r.route_reason, r.model_version)
+            for r in s.scalars(sa.select(Prediction))
+        }
+        latest = dict(s.execute(sa.select(Customer.customer_ref, Customer.latest_score)).all())
+        tasks = sorted(s.scalars(sa.select(RetentionTask.customer_ref)
+                                 .where(RetentionTask.status == "open")))
+    return {"predictions": predictions, "latest": latest, "tasks": tasks}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_dask_result_is_identical_to_single_process(settings, host, tmp_path, fmt):
+    from training.synthetic import generate
+
+    frame = generate(3000, seed=21)
+    path = tmp_path / f"base.{fmt}"
+    frame.to_parquet(path, index=False, row_group_size=700) if fmt == "parquet" \
+        else frame.to_csv(path, index=False)
+
+    single_db = Database(settings.database_url)
+    single = score_file(settings, path, SCHEMA, db=single_db, host=host, chunk_rows=900)
+    expected = _state(single_db)
+    single_db.dispose()
+
+    other_url = (f"sqlite:///{tmp_path}/dask.db" if settings.database_url.startswith("sqlite")
+                 else None)
+    if other_url is None:  # PostgreSQL: empty the same database and score again
+        from tests.serving.conftest import _reset_pg
+
+        _reset_pg(settings.database_url)
+        other_url = settings.database_url
+    dask_settings = settings.model_copy(update={"database_url": other_url})
+    report = score_file_dask(dask_settings, path, SCHEMA, workers=2, chunk_rows=700)
+    db = Database(other_url)
+    got = _state(db)
+    db.dispose()
+
+    assert report.scored == single.scored == len(frame)
+    assert report.human_contact == single.human_contact
+    assert got["predictions"].keys() == expected["predictions"].keys()
+    assert got["predictions"] == expected["predictions"]
+    assert got["latest"] == expected["latest"]
+    assert got["tasks"] == expected["tasks"]
