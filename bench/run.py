@@ -327,7 +327,8 @@ def table(results: dict) -> str:
         lines.append(f"Online scoring ({o['load']})")
         for name in ("mlflow_models_serve", "ours"):
             s = o[name]
-            lines.append(f"  {name:<22} {s['rps_median']:>9.0f} req/s  p50 {s['p50_ms_median']:6.2f} ms"
+            lines.append(f"  {name:<22} {s['rps_median']:>9.0f} req/s  "
+                         f"p50 {s['p50_ms_median']:6.2f} ms"
                          f"  p99 {s['p99_ms_median']:7.2f} ms  non-2xx {s['non_2xx_total']}")
         lines.append(f"  ratio ours/mlflow       {o['throughput_ratio_ours_over_mlflow']:.2f}x "
                      f"(target {o['target_ratio']}x)")
@@ -351,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed for the online benchmark: apt-get install wrk", file=sys.stderr)
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+    results: dict[str, Any] = {"machine": {"cores": os.cpu_count(),
+                                           "python": sys.version.split()[0]},
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                "quick": args.quick}
     phases = args.only or ["training", "online", "batch"]

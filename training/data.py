@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.pseudonym import Pseudonymiser
 from models.dataset_schema import DatasetSchema
+from models.pseudonym import Pseudonymiser
 
 # A text column whose non-blank values are at least this share numbers is meant to be numeric.
 _NUMERIC_SHARE = 0.9
