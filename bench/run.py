@@ -38,15 +38,17 @@ ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 
 def env(**extra: str) -> dict[str, str]:
     base = dict(os.environ)
-    base.update({
-        "MLFLOW_TRACKING_URI": f"sqlite:///{OUT}/mlflow.db",
-        "CHURN_ARTIFACT_ROOT": str(OUT / "mlartifacts"),
-        "CHURN_REPORTS_DIR": str(OUT / "reports"),
-        "CHURN_ADMIN_TOKEN": ADMIN_TOKEN,
-        "PYTHONUNBUFFERED": "1",
-        # mlflow models serve execs `uvicorn` from PATH
-        "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    })
+    base.update(
+        {
+            "MLFLOW_TRACKING_URI": f"sqlite:///{OUT}/mlflow.db",
+            "CHURN_ARTIFACT_ROOT": str(OUT / "mlartifacts"),
+            "CHURN_REPORTS_DIR": str(OUT / "reports"),
+            "CHURN_ADMIN_TOKEN": ADMIN_TOKEN,
+            "PYTHONUNBUFFERED": "1",
+            # mlflow models serve execs `uvicorn` from PATH
+            "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
     base.update(extra)
     return base
 
@@ -54,8 +56,9 @@ def env(**extra: str) -> dict[str, str]:
 def timed(cmd: list[str], **extra: str) -> tuple[float, int, str]:
     """Run `cmd`; return (wall seconds, peak RSS in MiB, stdout)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
@@ -70,8 +73,9 @@ def timed(cmd: list[str], **extra: str) -> tuple[float, int, str]:
 def peak_rss_of(cmd: list[str], **extra: str) -> tuple[float, float, str]:
     """Run `cmd` in a fresh process and read its own peak RSS (MiB) from wait4."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     out_chunks, err_chunks = [], []
     import threading
 
@@ -79,8 +83,10 @@ def peak_rss_of(cmd: list[str], **extra: str) -> tuple[float, float, str]:
         for line in stream:
             sink.append(line)
 
-    threads = [threading.Thread(target=pump, args=(proc.stdout, out_chunks)),
-               threading.Thread(target=pump, args=(proc.stderr, err_chunks))]
+    threads = [
+        threading.Thread(target=pump, args=(proc.stdout, out_chunks)),
+        threading.Thread(target=pump, args=(proc.stderr, err_chunks)),
+    ]
     for t in threads:
         t.start()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -89,8 +95,9 @@ def peak_rss_of(cmd: list[str], **extra: str) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
-                           + "".join(err_chunks)[-3000:])
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "".join(err_chunks)[-3000:]
+        )
     return seconds, usage.ru_maxrss / 1024, "".join(out_chunks)
 
 
@@ -121,8 +128,14 @@ class Server:
 
     def __init__(self, cmd: list[str], health: str, log: Path, **extra: str):
         self.log = log.open("w")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env(**extra), stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=env(**extra),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_http(health, self.proc)
         except Exception:
@@ -150,19 +163,38 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, bodies: Path, seconds: int, connections: int, token: str = "") -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-           str(REPO / "bench" / "wrk_post.lua"), url]
-    out = subprocess.run(cmd, env={**os.environ, "BODIES": str(bodies), "TOKEN": token},
-                         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    cmd = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(REPO / "bench" / "wrk_post.lua"),
+        url,
+    ]
+    out = subprocess.run(
+        cmd,
+        env={**os.environ, "BODIES": str(bodies), "TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "requests": total,
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(0) if errors else ""}
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "requests": total,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
 
 
 def median_of(rounds: list[dict], key: str) -> float:
@@ -172,23 +204,34 @@ def median_of(rounds: list[dict], key: str) -> float:
 # -- phases ------------------------------------------------------------------------------------
 def train_models(results: dict, quick: bool) -> None:
     print("== training time", flush=True)
-    seconds, _, out = timed([PY, "-m", "training.cli", "train", "--data", str(TELCO_CSV),
-                             "--schema", str(TELCO_SCHEMA)])
+    seconds, _, out = timed(
+        [PY, "-m", "training.cli", "train", "--data", str(TELCO_CSV), "--schema", str(TELCO_SCHEMA)]
+    )
     promote, _, _ = timed([PY, "-m", "training.cli", "promote"])
     summary = json.loads((OUT / "reports" / "last_run.json").read_text())
     results["training"] = {
-        "telco": {"rows": summary["rows"], "seconds": round(seconds, 1),
-                  "promote_seconds": round(promote, 1), "roc_auc": summary["metrics"]["roc_auc"],
-                  "selected_features": summary["selected_features"],
-                  "model_version": summary["model_version"]},
+        "telco": {
+            "rows": summary["rows"],
+            "seconds": round(seconds, 1),
+            "promote_seconds": round(promote, 1),
+            "roc_auc": summary["metrics"]["roc_auc"],
+            "selected_features": summary["selected_features"],
+            "model_version": summary["model_version"],
+        },
     }
     rows = 20_000 if quick else 100_000
-    seconds, _, _ = timed([PY, "-m", "training.cli", "train"], CHURN_SYNTHETIC_ROWS=str(rows),
-                          CHURN_MODEL_NAME="churn-synthetic")
+    seconds, _, _ = timed(
+        [PY, "-m", "training.cli", "train"],
+        CHURN_SYNTHETIC_ROWS=str(rows),
+        CHURN_MODEL_NAME="churn-synthetic",
+    )
     summary = json.loads((OUT / "reports" / "last_run.json").read_text())
     results["training"][f"synthetic_{rows}"] = {
-        "rows": rows, "seconds": round(seconds, 1), "roc_auc": summary["metrics"]["roc_auc"],
-        "selected_features": summary["selected_features"]}
+        "rows": rows,
+        "seconds": round(seconds, 1),
+        "roc_auc": summary["metrics"]["roc_auc"],
+        "selected_features": summary["selected_features"],
+    }
     (OUT / "training.json").write_text(json.dumps(results["training"], indent=2))
     print(json.dumps(results["training"], indent=1), flush=True)
 
@@ -222,13 +265,30 @@ def online(results: dict, quick: bool) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     mlflow_server = Server(
-        [str(Path(PY).parent / "mlflow"), "models", "serve", "-m", "models:/churn@champion",
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(p_mlflow)],
-        f"http://127.0.0.1:{p_mlflow}/ping", OUT / "mlflow_serve.log")
+        [
+            str(Path(PY).parent / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/churn@champion",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(p_mlflow),
+        ],
+        f"http://127.0.0.1:{p_mlflow}/ping",
+        OUT / "mlflow_serve.log",
+    )
     try:
-        ours = Server([PY, "-m", "serving.cli", "serve"], f"http://127.0.0.1:{p_ours}/healthz",
-                      OUT / "ours_serve.log", CHURN_PORT=str(p_ours),
-                      CHURN_DATABASE_URL=f"sqlite:///{db}")
+        ours = Server(
+            [PY, "-m", "serving.cli", "serve"],
+            f"http://127.0.0.1:{p_ours}/healthz",
+            OUT / "ours_serve.log",
+            CHURN_PORT=str(p_ours),
+            CHURN_DATABASE_URL=f"sqlite:///{db}",
+        )
         try:
             url_m = f"http://127.0.0.1:{p_mlflow}/invocations"
             url_o = f"http://127.0.0.1:{p_ours}/v1/predictions"
@@ -238,17 +298,24 @@ def online(results: dict, quick: bool) -> None:
             for r in range(rounds):
                 m_rounds.append(wrk(url_m, bodies_mlflow, seconds, connections))
                 o_rounds.append(wrk(url_o, bodies_ours, seconds, connections, ADMIN_TOKEN))
-                print(f"  round {r + 1}: mlflow {m_rounds[-1]['rps']:.0f} req/s, "
-                      f"ours {o_rounds[-1]['rps']:.0f} req/s", flush=True)
+                print(
+                    f"  round {r + 1}: mlflow {m_rounds[-1]['rps']:.0f} req/s, "
+                    f"ours {o_rounds[-1]['rps']:.0f} req/s",
+                    flush=True,
+                )
         finally:
             ours.stop()
     finally:
         mlflow_server.stop()
     side = {}
     for name, rr in (("mlflow_models_serve", m_rounds), ("ours", o_rounds)):
-        side[name] = {"rps_median": median_of(rr, "rps"), "p50_ms_median": median_of(rr, "p50_ms"),
-                      "p99_ms_median": median_of(rr, "p99_ms"),
-                      "non_2xx_total": sum(r["non_2xx"] for r in rr), "rounds": rr}
+        side[name] = {
+            "rps_median": median_of(rr, "rps"),
+            "p50_ms_median": median_of(rr, "p50_ms"),
+            "p99_ms_median": median_of(rr, "p99_ms"),
+            "non_2xx_total": sum(r["non_2xx"] for r in rr),
+            "rounds": rr,
+        }
     results["online"] = {
         "load": f"wrk -t2 -c{connections}, {seconds} s per round, {rounds} interleaved rounds",
         "model": f"churn v{summary['model_version']} (Telco, {len(features)} features)",
@@ -272,6 +339,13 @@ print(json.dumps({"rows": len(X), "seconds": time.perf_counter() - t}))
 """
 
 
+VARIANTS = {
+    "single_process": ["--single-process"],
+    "dask_1_worker": ["--workers", "1"],
+    "dask_2_workers": ["--workers", "2"],
+}
+
+
 def batch(results: dict, quick: bool) -> None:
     print("== batch scoring vs raw TreeSHAP", flush=True)
     sizes = [20_000, 100_000] if quick else [100_000, 1_000_000]
@@ -279,40 +353,85 @@ def batch(results: dict, quick: bool) -> None:
     for rows in sizes:
         data = OUT / f"base_{rows}.parquet"
         if not data.exists():
-            timed([PY, "-m", "training.cli", "generate", "--rows", str(rows), "--seed", "1",
-                   "--out", str(data)])
+            timed(
+                [
+                    PY,
+                    "-m",
+                    "training.cli",
+                    "generate",
+                    "--rows",
+                    str(rows),
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(data),
+                ]
+            )
         rounds = 2 if rows >= 1_000_000 or quick else 3
-        ours_runs, raw_runs = [], []
+        runs: dict[str, list[dict]] = {name: [] for name in [*VARIANTS, "raw"]}
         for _ in range(rounds):
-            db = OUT / f"batch_{rows}.db"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
-            _, peak, stdout = peak_rss_of(
-                [PY, "-m", "serving.cli", "score", "--data", str(data), "--schema",
-                 str(SYNTH_SCHEMA)], CHURN_DATABASE_URL=f"sqlite:///{db}")
-            report = json.loads(stdout[stdout.index("{"):])
-            ours_runs.append({"rows_per_second": report["scored"] / report["seconds"],
-                              "seconds": report["seconds"], "peak_rss_mib": round(peak, 1),
-                              "scored": report["scored"]})
+            for name, flags in VARIANTS.items():
+                db = OUT / f"batch_{rows}.db"
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+                wall, peak, stdout = peak_rss_of(
+                    [
+                        PY,
+                        "-m",
+                        "serving.cli",
+                        "score",
+                        "--data",
+                        str(data),
+                        "--schema",
+                        str(SYNTH_SCHEMA),
+                        *flags,
+                    ],
+                    CHURN_DATABASE_URL=f"sqlite:///{db}",
+                )
+                report = json.loads(stdout[stdout.index("{") :])
+                runs[name].append(
+                    {
+                        "rows_per_second": report["scored"] / report["seconds"],
+                        "seconds": report["seconds"],
+                        "wall_seconds": round(wall, 2),
+                        "peak_rss_mib": round(peak, 1),
+                        "scored": report["scored"],
+                    }
+                )
             _, peak_raw, stdout = peak_rss_of([PY, "-c", RAW_SCRIPT, str(data)])
             raw = json.loads(stdout.strip().splitlines()[-1])
-            raw_runs.append({"rows_per_second": raw["rows"] / raw["seconds"],
-                             "seconds": raw["seconds"], "peak_rss_mib": round(peak_raw, 1)})
-            print(f"  {rows}: ours {ours_runs[-1]['rows_per_second']:.0f} rows/s "
-                  f"(peak {peak:.0f} MiB), raw {raw_runs[-1]['rows_per_second']:.0f} rows/s",
-                  flush=True)
-        ours_med = median_of(ours_runs, "rows_per_second")
-        raw_med = median_of(raw_runs, "rows_per_second")
-        out[str(rows)] = {
-            "ours_rows_per_second_median": ours_med,
+            runs["raw"].append(
+                {
+                    "rows_per_second": raw["rows"] / raw["seconds"],
+                    "seconds": raw["seconds"],
+                    "peak_rss_mib": round(peak_raw, 1),
+                }
+            )
+            print(
+                f"  {rows}: "
+                + ", ".join(f"{n} {r[-1]['rows_per_second']:.0f} rows/s" for n, r in runs.items()),
+                flush=True,
+            )
+        raw_med = median_of(runs["raw"], "rows_per_second")
+        entry: dict[str, Any] = {
             "raw_pred_contrib_rows_per_second_median": raw_med,
-            "ratio_ours_over_raw": ours_med / raw_med,
-            "ours_peak_rss_mib_median": median_of(ours_runs, "peak_rss_mib"),
-            "raw_peak_rss_mib_median": median_of(raw_runs, "peak_rss_mib"),
-            "ours_rounds": ours_runs, "raw_rounds": raw_runs,
+            "raw_peak_rss_mib_median": median_of(runs["raw"], "peak_rss_mib"),
         }
-    results["batch"] = {"target_ratio": 0.7, "model": "churn@champion (Telco)",
-                        "sizes": out}
+        for name in VARIANTS:
+            med = median_of(runs[name], "rows_per_second")
+            entry[name] = {
+                "rows_per_second_median": med,
+                "ratio_over_raw": med / raw_med,
+                "peak_rss_mib_median": median_of(runs[name], "peak_rss_mib"),
+            }
+        entry["rounds"] = runs
+        out[str(rows)] = entry
+    results["batch"] = {
+        "target_ratio": 0.7,
+        "model": "churn@champion (Telco)",
+        "storage": "SQLite (WAL, synchronous=FULL)",
+        "sizes": out,
+    }
 
 
 def table(results: dict) -> str:
@@ -320,31 +439,43 @@ def table(results: dict) -> str:
     if "training" in results:
         lines.append("Training time (make train, wall clock)")
         for name, t in results["training"].items():
-            lines.append(f"  {name:<22} {t['rows']:>9} rows  {t['seconds']:>7.1f} s  "
-                         f"ROC-AUC {t['roc_auc']:.4f}")
+            lines.append(
+                f"  {name:<22} {t['rows']:>9} rows  {t['seconds']:>7.1f} s  "
+                f"ROC-AUC {t['roc_auc']:.4f}"
+            )
     if "online" in results:
         o = results["online"]
         lines.append(f"Online scoring ({o['load']})")
         for name in ("mlflow_models_serve", "ours"):
             s = o[name]
-            lines.append(f"  {name:<22} {s['rps_median']:>9.0f} req/s  "
-                         f"p50 {s['p50_ms_median']:6.2f} ms"
-                         f"  p99 {s['p99_ms_median']:7.2f} ms  non-2xx {s['non_2xx_total']}")
-        lines.append(f"  ratio ours/mlflow       {o['throughput_ratio_ours_over_mlflow']:.2f}x "
-                     f"(target {o['target_ratio']}x)")
+            lines.append(
+                f"  {name:<22} {s['rps_median']:>9.0f} req/s  "
+                f"p50 {s['p50_ms_median']:6.2f} ms"
+                f"  p99 {s['p99_ms_median']:7.2f} ms  non-2xx {s['non_2xx_total']}"
+            )
+        lines.append(
+            f"  ratio ours/mlflow       {o['throughput_ratio_ours_over_mlflow']:.2f}x "
+            f"(target {o['target_ratio']}x)"
+        )
     if "batch" in results:
-        lines.append("Batch scoring vs raw pred_contrib (rows/s, medians)")
+        lines.append("Batch scoring vs raw pred_contrib (rows/s, medians; peak RSS)")
         for rows, b in results["batch"]["sizes"].items():
-            lines.append(f"  {int(rows):>9} rows  ours {b['ours_rows_per_second_median']:>9.0f}  "
-                         f"raw {b['raw_pred_contrib_rows_per_second_median']:>9.0f}  "
-                         f"ratio {b['ratio_ours_over_raw']:.2f}x  "
-                         f"peak RSS ours {b['ours_peak_rss_mib_median']:.0f} MiB")
+            lines.append(
+                f"  {int(rows):>9} rows  raw {b['raw_pred_contrib_rows_per_second_median']:>8.0f}"
+            )
+            for name in VARIANTS:
+                v = b[name]
+                lines.append(
+                    f"  {'':>9}       {name:<15} {v['rows_per_second_median']:>8.0f}  "
+                    f"ratio {v['ratio_over_raw']:.2f}x  peak {v['peak_rss_mib_median']:.0f} MiB"
+                )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="short rounds, smaller data")
     parser.add_argument("--only", choices=["training", "online", "batch"], action="append")
     args = parser.parse_args(argv)
@@ -352,16 +483,18 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed for the online benchmark: apt-get install wrk", file=sys.stderr)
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": {"cores": os.cpu_count(),
-                                           "python": sys.version.split()[0]},
-                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                               "quick": args.quick}
+    results: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": args.quick,
+    }
     phases = args.only or ["training", "online", "batch"]
     if "training" in phases or not (OUT / "training.json").exists():
         for stale in ("mlflow.db", "mlartifacts", "reports"):
             path = OUT / stale
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(
-                missing_ok=True)
+                missing_ok=True
+            )
         train_models(results, args.quick)
     else:
         results["training"] = json.loads((OUT / "training.json").read_text())

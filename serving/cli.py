@@ -27,6 +27,34 @@ def _settings() -> Settings:
         raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
 
 
+def _first_admin(settings: Settings) -> None:
+    """Development only: without CHURN_ADMIN_TOKEN and without any admin yet, create one
+    and print its token once, so a new user can sign in after `make run`."""
+    from sqlalchemy import select
+
+    from serving.auth.users import create_user
+    from serving.storage import Database, upgrade
+    from serving.storage.tables import StaffUser
+
+    db = Database(settings.database_url)
+    try:
+        upgrade(db.engine)
+        with db.session() as session:
+            if session.scalar(select(StaffUser.id).where(StaffUser.role == "admin").limit(1)):
+                print("staff: sign in with an existing token, or create one with "
+                      "`make create-user ROLE=admin NAME=...`")
+                return
+            _, token = create_user(session, "first admin", "admin")
+        print("=" * 72)
+        print("Development: created the first admin. Token (shown once, keep it):")
+        print(f"  {token}")
+        print(f"Staff pages: {settings.public_base_url}/staff  API docs: "
+              f"{settings.public_base_url}/docs")
+        print("=" * 72, flush=True)
+    finally:
+        db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="serving", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply the database migrations")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    for noisy in ("mlflow", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = _settings()
 
     if args.command == "serve":
@@ -56,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from serving.main import create_app
 
+        if settings.mode == "dev" and settings.admin_token is None:
+            _first_admin(settings)
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
         return 0
     if args.command == "migrate":
