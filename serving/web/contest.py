@@ -1,44 +1,40 @@
-"""The contestability services the pages call (issue 4: disputes, reviews, objections,
-audit), behind one small adapter so the pages do not depend on their module layout.
-
-Every function calls a service of `serving/` — the same one the JSON API calls — and
-only reshapes its answer for the templates. When a service is not there (yet), the
-function raises `Unavailable` and the page says the step cannot be done online.
-"""
+"""The contestability services (disputes, reviews, objections, audit) as the pages use
+them: every function calls the service the JSON API calls and only reshapes its answer
+for the templates. No rule is decided here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from serving.errors import DomainError, NotFound
+from fastapi import Request
+from sqlalchemy.orm import Session
 
-# True once every call below goes to a real service (tests use stand-ins until then).
-SERVICES_READY = False
+from serving.audit import service as audit
+from serving.auth.principal import Principal
+from serving.disputes import service as disputes
+from serving.disputes.schemas import (
+    ContestedFeature,
+    DecisionCreate,
+    DisputeCreate,
+    DisputePublic,
+)
+from serving.modelhost import ServedModel
+from serving.objections import service as objections
+from serving.reviews import service as reviews
 
 
-class Unavailable(DomainError):
-    """The service behind this step does not exist yet: the page says so."""
-
-    status_code = 501
-    code = "not_available"
-
-
-def _get(obj: Any, *keys: str, default: Any = None) -> Any:
-    for key in keys:
-        if isinstance(obj, dict) and key in obj:
-            return obj[key]
-        if hasattr(obj, key):
-            return getattr(obj, key)
-    return default
+def _specs(request: Request) -> Any:
+    return request.app.state.specs
 
 
 @dataclass
 class Claimed:
     feature: str
+    label: str
     claimed_value: Any
-    corrected_value: Any = None
+    value_used: Any = None
 
 
 @dataclass
@@ -47,9 +43,12 @@ class DisputeView:
 
     id: str
     status: str
-    received_at: datetime | None
-    due_by: datetime | None
-    prediction_id: str | None = None
+    received_at: datetime
+    due_by: datetime
+    days_left: int
+    overdue: bool
+    prediction_id: str
+    customer_ref: str
     statement: str = ""
     wants_human_review: bool = False
     contested: list[Claimed] = field(default_factory=list)
@@ -57,178 +56,133 @@ class DisputeView:
     rationale: str | None = None
     decided_at: datetime | None = None
     new_prediction_id: str | None = None
-    customer_ref: str | None = None
+    prediction_withdrawn: bool = False
     customer_id: str | None = None
-    raw: Any = None
+    prediction: Any = None  # the contested prediction explained (review queue)
 
     @property
     def reference(self) -> str:
-        return _get(self.raw, "reference", default=None) or self.id.split("-")[0].upper()
-
-    @property
-    def days_left(self) -> int | None:
-        if self.due_by is None:
-            return None
-        return (self.due_by - datetime.now(UTC)).days
+        """A short reference to quote (the start of the dispute id)."""
+        return self.id.replace("-", "")[:8].upper()
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("open", "in_review", "pending")
+        return self.status == "open"
 
 
-def view(d: Any) -> DisputeView:
-    contested = [
-        Claimed(feature=str(_get(c, "feature")),
-                claimed_value=_get(c, "claimed_value", "value"),
-                corrected_value=_get(c, "corrected_value"))
-        for c in (_get(d, "contested_features", "contested", default=[]) or [])
-    ]
-    decision = _get(d, "decision")
-    if decision is not None and not isinstance(decision, str):
-        decision = _get(decision, "decision", "outcome")
+def view(d: DisputePublic) -> DisputeView:
+    dec = d.decision
     return DisputeView(
-        id=str(_get(d, "dispute_id", "id")),
-        status=str(_get(d, "status", default="open")),
-        received_at=_get(d, "received_at", "created_at"),
-        due_by=_get(d, "due_by"),
-        prediction_id=_get(d, "prediction_id"),
-        statement=_get(d, "statement", default="") or "",
-        wants_human_review=bool(_get(d, "wants_human_review", default=False)),
-        contested=contested,
-        decision=decision if isinstance(decision, str) else _get(d, "outcome"),
-        rationale=_get(d, "rationale") or _get(_get(d, "decision"), "rationale"),
-        decided_at=_get(d, "decided_at"),
-        new_prediction_id=_get(d, "new_prediction_id")
-        or _get(_get(d, "new_prediction"), "prediction_id"),
-        customer_ref=_get(d, "customer_ref"),
-        customer_id=_get(d, "customer_id"),
-        raw=d,
+        id=d.dispute_id, status=d.status, received_at=d.received_at, due_by=d.due_by,
+        days_left=d.days_left, overdue=d.overdue, prediction_id=d.prediction_id,
+        customer_ref=d.customer_ref, statement=d.statement,
+        wants_human_review=d.wants_human_review,
+        contested=[Claimed(c.feature, c.label, c.claimed_value, c.value_used)
+                   for c in d.contested_features],
+        decision=dec.decision if dec else None, rationale=dec.rationale if dec else None,
+        decided_at=dec.decided_at if dec else None,
+        new_prediction_id=dec.new_prediction_id if dec else None,
+        prediction_withdrawn=dec.prediction_withdrawn if dec else False,
+        customer_id=getattr(d, "customer_id", None),
+        prediction=getattr(d, "prediction", None),
     )
 
 
-# -- the calls ------------------------------------------------------------------------------
-# Each one is the page's only way to the issue-4 services. Until a service exists the
-# call raises `Unavailable` (reads answer "nothing yet").
-def create_dispute(request: Any, session: Any, principal: Any, prediction_id: str,
-                   contested: list[dict[str, Any]], statement: str,
-                   wants_human_review: bool, idempotency_key: str) -> DisputeView:
-    raise Unavailable("disputes cannot be filed online yet")
+# -- customers ------------------------------------------------------------------------------
+def create_dispute(request: Request, session: Session, principal: Principal,
+                   prediction_id: str, contested: list[dict[str, Any]], statement: str,
+                   wants_human_review: bool, idempotency_key: str,
+                   lang: str = "en") -> DisputeView:
+    body = {"prediction_id": prediction_id, "statement": statement,
+            "wants_human_review": wants_human_review,
+            "contested_features": [ContestedFeature(**c) for c in contested]}
+    out = disputes.open_dispute(session, principal, DisputeCreate(**body), idempotency_key,
+                                specs=_specs(request), lang=lang)
+    return view(out.dispute)
 
 
-def customer_disputes(request: Any, session: Any, principal: Any) -> list[DisputeView]:
-    return []
+def customer_disputes(request: Request, session: Session, principal: Principal,
+                      lang: str = "en") -> list[DisputeView]:
+    page = disputes.list_disputes(session, principal, specs=_specs(request), lang=lang)
+    return [view(d) for d in page.items]
 
 
-def dispute(request: Any, session: Any, principal: Any, dispute_id: str) -> DisputeView:
-    raise NotFound("no such request")
+def dispute(request: Request, session: Session, principal: Principal, dispute_id: str,
+            lang: str = "en") -> DisputeView:
+    return view(disputes.get_dispute(session, principal, dispute_id, specs=_specs(request),
+                                     lang=lang))
 
 
-def review_queue(request: Any, session: Any, principal: Any) -> list[DisputeView]:
-    raise Unavailable("the review queue is not available yet")
+def object_to_profiling(request: Request, session: Session, principal: Principal) -> None:
+    objections.object_to_profiling(session, principal)
 
 
-def decide(request: Any, session: Any, principal: Any, dispute_id: str, decision: str,
-           rationale: str, corrected: dict[str, Any]) -> DisputeView:
-    raise Unavailable("decisions cannot be recorded yet")
+def withdraw_objection(request: Request, session: Session, principal: Principal) -> None:
+    objections.withdraw(session, principal)
 
 
-def object_to_profiling(request: Any, session: Any, principal: Any) -> None:
-    raise Unavailable("objections cannot be recorded online yet")
+# -- reviewers ------------------------------------------------------------------------------
+def review_queue(request: Request, session: Session, principal: Principal,
+                 cursor: str | None = None, limit: int = 50) -> tuple[list[DisputeView],
+                                                                      str | None]:
+    page = reviews.list_open(session, _specs(request), limit, cursor, "en")
+    return [view(d) for d in page.items], page.next_cursor
 
 
-def withdraw_objection(request: Any, session: Any, principal: Any) -> None:
-    raise Unavailable("objections cannot be withdrawn online yet")
-
-
-def audit_events(request: Any, session: Any, principal: Any, limit: int = 100) -> list[Any]:
-    raise Unavailable("the audit log is not available yet")
-
-
-def audit_verify(request: Any, session: Any, principal: Any) -> Any:
-    raise Unavailable("the audit log is not available yet")
-
-
-# -- the re-score preview -------------------------------------------------------------------
 @dataclass
 class Preview:
-    """What a rectification would give: new score and band, each contribution before and
-    after. Computed with the served model; nothing is stored (the decision does that)."""
+    """What a rectification would give (from the review service; nothing is stored)."""
 
     score_before: float
     score_after: float
     band_before: str
     band_after: str
+    route_after: str
     rows: list[dict[str, Any]]
-    contributions: list[dict[str, Any]]
+    contributions: list[Any]
     model: str
 
 
-def preview_rescore(session: Any, specs: Any, served: Any, row: Any,
-                    corrected: dict[str, Any]) -> Preview:
-    import json
+def preview_rescore(request: Request, session: Session, served: ServedModel,
+                    dispute_id: str, corrected: dict[str, Any]) -> Preview:
+    p = reviews.preview_rectification(session, _specs(request), served, dispute_id,
+                                      corrected, "en")
+    spec = served.spec
 
-    from serving.routing import risk_band
-    from serving.scoring import explain
+    def shown(feature: str, value: Any) -> str:
+        try:
+            return spec.feature(feature).display_value(value, "en")
+        except KeyError:
+            return "" if value is None else str(value)
 
-    before_spec = specs.get(session, row.model_name, row.model_version)
-    values = json.loads(row.features)
-    before = explain.contributions(before_spec, values, explain.unpack_shap(row.shap), "en")
-    new_values = {f: values.get(f) for f in served.spec.feature_names} | corrected
-    ex = served.model.explain_records([new_values])
-    after = explain.contributions(served.spec, new_values, ex.shap[0], "en")
-    by_before = {c["feature"]: c for c in before}
-    rows = []
-    for c in after:
-        b = by_before.get(c["feature"])
-        spec_f = served.spec.feature(c["feature"])
-        rows.append({
-            "feature": c["feature"], "label": c["label"],
-            "value_before": spec_f.display_value(b["value"], "en") if b else "",
-            "value_after": spec_f.display_value(c["value"], "en"),
-            "before": b["shap"] if b else 0.0, "after": c["shap"],
-            "change": c["shap"] - (b["shap"] if b else 0.0),
-            "corrected": c["feature"] in corrected,
-        })
-    rows.sort(key=lambda r: (not r["corrected"], -abs(r["change"])))
-    score = float(ex.score[0])
-    return Preview(score_before=row.score, score_after=score, band_before=row.risk_band,
-                   band_after=risk_band(score, served.thresholds), rows=rows,
-                   contributions=after, model=f"{served.name} v{served.version}")
+    rows = [{"feature": c.feature, "label": c.label,
+             "value_before": shown(c.feature, c.value_before),
+             "value_after": shown(c.feature, c.value_after), "before": c.shap_before,
+             "after": c.shap_after, "change": c.change, "corrected": c.corrected}
+            for c in p.changes]
+    rows.sort(key=lambda r: not r["corrected"])  # corrected first, then largest change
+    return Preview(score_before=p.score_before, score_after=p.score_after,
+                   band_before=p.risk_band_before, band_after=p.risk_band_after,
+                   route_after=p.route_after.reason, rows=rows,
+                   contributions=[{"feature": c.feature, "label": c.label, "value": c.value,
+                                   "shap": c.shap} for c in p.contributions],
+                   model=f"{p.model.name} v{p.model.version}")
 
 
-@dataclass
-class AuditRow:
-    seq: Any
-    at: Any
-    action: str
-    actor: str
-    role: str
-    customer_ref: str | None
-    objects: str
-    hash: str | None
+def decide(request: Request, session: Session, served: ServedModel, principal: Principal,
+           dispute_id: str, decision: str, rationale: str,
+           corrected: dict[str, Any]) -> Any:
+    body = DecisionCreate(decision=decision, rationale=rationale,
+                          corrected_features=corrected if decision == "rectified" else None)
+    return reviews.decide(session, _specs(request), served, principal, dispute_id, body, "en")
 
 
-@dataclass
-class ChainCheck:
-    ok: bool
-    checked: int
-    first_broken: Any = None
-    detail: str | None = None
+# -- audit ----------------------------------------------------------------------------------
+def audit_events(request: Request, session: Session, principal: Principal,
+                 limit: int = 50, before_seq: int | None = None) -> tuple[list[Any], int | None]:
+    page = audit.latest(session, limit, before_seq)
+    return page.items, page.next_before_seq
 
 
-def audit_row(e: Any) -> AuditRow:
-    ids = _get(e, "object_ids", "objects", default=None)
-    if isinstance(ids, dict):
-        ids = ", ".join(f"{k}={v}" for k, v in ids.items() if v)
-    return AuditRow(seq=_get(e, "seq", "id"), at=_get(e, "at", "created_at", "time"),
-                    action=str(_get(e, "action", "event", "kind", default="")),
-                    actor=str(_get(e, "actor", default="")), role=str(_get(e, "role", default="")),
-                    customer_ref=_get(e, "customer_ref"), objects=str(ids or ""),
-                    hash=_get(e, "hash"))
-
-
-def chain_check(v: Any) -> ChainCheck:
-    return ChainCheck(ok=bool(_get(v, "ok", "valid", default=False)),
-                      checked=int(_get(v, "checked", "rows", "count", default=0) or 0),
-                      first_broken=_get(v, "first_broken", "broken_at"),
-                      detail=_get(v, "detail", "reason"))
+def audit_verify(request: Request, session: Session, principal: Principal) -> Any:
+    return audit.verify(session)

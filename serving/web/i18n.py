@@ -107,14 +107,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "me_chart_title": {"en": "How each fact moved the estimate",
                        "fr": "Comment chaque élément a fait varier l'estimation"},
     "me_data": {"en": "The data we used, and why", "fr": "Les données utilisées, et pourquoi"},
-    "me_purpose": {
-        "en": "We use these data only to estimate whether a customer may want to leave, so "
-              "that a person from our customer team can get in touch. They are not used to "
-              "change your price or your contract.",
-        "fr": "Nous utilisons ces données uniquement pour estimer si un client risque de "
-              "partir, afin qu'une personne de notre équipe clientèle puisse prendre contact. "
-              "Elles ne servent pas à modifier votre prix ni votre contrat.",
-    },
     "me_no_auto": {"en": "No automatic decision", "fr": "Aucune décision automatique"},
     "me_no_auto_text": {
         "en": "Nothing is decided automatically from this estimate: no message, offer or "
@@ -125,24 +117,6 @@ CATALOG: dict[str, dict[str, str]] = {
               "peut vous contacter ; c'est elle qui décide de ce qu'elle vous propose.",
     },
     "me_rights": {"en": "Your rights", "fr": "Vos droits"},
-    "right_contest": {
-        "en": "Contest: tell us which facts are wrong and give the right value.",
-        "fr": "Contester : dites-nous quels éléments sont faux et donnez la bonne valeur.",
-    },
-    "right_human": {
-        "en": "Human review: ask for a person to look at your case.",
-        "fr": "Examen humain : demandez qu'une personne examine votre dossier.",
-    },
-    "right_object": {
-        "en": "Object: ask us to stop making these predictions about you.",
-        "fr": "Opposition : demandez-nous de ne plus faire ces prédictions à votre sujet.",
-    },
-    "right_erasure": {
-        "en": "Erasure: ask us to delete your data, by replying to the message that "
-              "brought you this link.",
-        "fr": "Effacement : demandez-nous de supprimer vos données en répondant au message "
-              "qui vous a apporté ce lien.",
-    },
     "contest_cta": {"en": "Contest this prediction", "fr": "Contester cette prédiction"},
     "object_cta": {"en": "Object to profiling", "fr": "M'opposer au profilage"},
     "restricted": {

@@ -19,7 +19,7 @@ from serving import deps
 from serving.auth.principal import Principal
 from serving.auth.tokens import LinkInvalid, read_link
 from serving.customers import service as customers
-from serving.errors import NotFound
+from serving.errors import InvalidInput, NotFound
 from serving.scoring.service import SpecCache, get_prediction
 from serving.storage.tables import Prediction
 from serving.web import contest, views
@@ -109,15 +109,22 @@ def _latest(session: Session, specs: SpecCache, principal: Principal,
 
 def _me_context(request: Request, session: Session, specs: SpecCache, principal: Principal,
                 lang: str) -> dict[str, Any]:
-    me, pred, row = _latest(session, specs, principal, lang)
-    ctx: dict[str, Any] = {"me": me, "pred": pred, "withdrawn": bool(row and row.withdrawn),
-                           "factors": [], "chart": None, "data": []}
-    if pred is not None and row is not None:
-        spec = specs.get(session, row.model_name, row.model_version)
+    """The customer page from the same service as GET /v1/me/prediction: the latest
+    prediction still in use, the data it used, its purpose, the rights, the disputes."""
+    try:
+        mine = customers.my_prediction(session, specs, principal, lang)
+    except NotFound:
+        return {"me": None, "pred": None, "factors": [], "chart": None, "data": [],
+                "purpose": None, "rights": [], "disputes": []}
+    pred = mine.prediction
+    ctx: dict[str, Any] = {"me": mine, "pred": pred, "factors": [], "chart": None,
+                           "data": mine.data_used, "purpose": mine.purpose,
+                           "rights": mine.rights,
+                           "disputes": [contest.view(d) for d in mine.disputes]}
+    if pred is not None:
+        spec = specs.get(session, pred.model.name, pred.model.version)
         ctx["factors"] = views.factors(spec, pred, lang)[:5]
         ctx["chart"] = views.chart(spec, pred, lang, chart_id="me-chart", top=8)
-        ctx["data"] = views.data_used(spec, json.loads(row.features), lang)
-    ctx["disputes"] = contest.customer_disputes(request, session, principal) if me else []
     return ctx
 
 
@@ -199,8 +206,18 @@ def contest_submit(request: Request, principal: Principal = Depends(customer_pag
     if errors:
         return _contest_page(request, session, specs, principal, state, errors, 422)
     key = str(form.get("idem") or "")[:80] or uuid.uuid4().hex
-    made = contest.create_dispute(request, session, principal, pred.prediction_id, contested,
-                                  state["statement"].strip(), state["human"], key)
+    try:
+        made = contest.create_dispute(request, session, principal, pred.prediction_id,
+                                      contested, state["statement"].strip(), state["human"],
+                                      key, lang)
+    except InvalidInput as exc:  # the service's own checks, shown next to the fields
+        session.rollback()
+        for e in exc.extra.get("errors") or []:
+            name = e.get("field")
+            if name in spec.feature_names:
+                errors[name] = f"{e.get('problem')} ({e.get('expected')})"
+        errors.setdefault("form", exc.detail)
+        return _contest_page(request, session, specs, principal, state, errors, 422)
     return see_other(f"/me/disputes/{made.id}?new=1")
 
 
@@ -210,7 +227,7 @@ def dispute_status(request: Request, dispute_id: str,
                    session: Session = Depends(deps.session),
                    specs: SpecCache = Depends(deps.specs)) -> Response:
     lang = page_lang(request)
-    d = contest.dispute(request, session, principal, dispute_id)
+    d = contest.dispute(request, session, principal, dispute_id, lang)
     latest = None
     spec = None
     pid = d.prediction_id
@@ -219,7 +236,7 @@ def dispute_status(request: Request, dispute_id: str,
         if row is not None and row.customer_ref == principal.customer_ref:
             spec = specs.get(session, row.model_name, row.model_version)
     contested = [
-        {"label": spec.feature(c.feature).display_label(lang) if spec else c.feature,
+        {"label": c.label,
          "claimed": views.display_value(spec, c.feature, c.claimed_value, lang)
          if spec else c.claimed_value}
         for c in d.contested

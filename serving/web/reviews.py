@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from serving import deps
 from serving.auth.principal import Principal
-from serving.errors import NotFound
+from serving.errors import InvalidInput, NotFound
 from serving.modelhost import ServedModel
 from serving.scoring.service import SpecCache, public
 from serving.storage.tables import Customer, Prediction
-from serving.web import contest, views
+from serving.web import contest, queries, views
 from serving.web.core import PageRoute, checked_form, flash, render, staff_page
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
@@ -29,27 +29,20 @@ DECISIONS = ("upheld", "rectified", "overturned")
 RATIONALE_MAX = 4000
 
 
-def _customer_of(session: Session, d: contest.DisputeView) -> tuple[Prediction | None,
-                                                                     Customer | None]:
-    row = session.get(Prediction, d.prediction_id) if d.prediction_id else None
-    ref = d.customer_ref or (row.customer_ref if row else None)
-    return row, (session.get(Customer, ref) if ref else None)
-
-
 @router.get("/staff/reviews")
-def review_queue(request: Request, principal: Principal = Depends(reviewer),
+def review_queue(request: Request, cursor: str | None = None,
+                 principal: Principal = Depends(reviewer),
                  session: Session = Depends(deps.session)) -> Response:
-    items = []
-    for d in contest.review_queue(request, session, principal):
-        _, customer = _customer_of(session, d)
-        items.append({"d": d, "customer": customer})
-    return render(request, "staff/reviews.html", lang="en", items=items, principal=principal)
+    items, next_cursor = contest.review_queue(request, session, principal, cursor or None)
+    return render(request, "staff/reviews.html", lang="en", items=items, principal=principal,
+                  next_cursor=next_cursor, paged=bool(cursor))
 
 
 def _review_context(request: Request, session: Session, specs: SpecCache,
                     principal: Principal, dispute_id: str) -> dict[str, Any]:
     d = contest.dispute(request, session, principal, dispute_id)
-    row, customer = _customer_of(session, d)
+    row = session.get(Prediction, d.prediction_id)
+    customer = session.get(Customer, d.customer_ref)
     if row is None:
         raise NotFound("the contested prediction is no longer held")
     spec = specs.get(session, row.model_name, row.model_version)
@@ -69,6 +62,12 @@ def _review_context(request: Request, session: Session, specs: SpecCache,
             "values": values, "contested": contested,
             "factors": views.factors(spec, pred, "en")[:5],
             "chart": views.chart(spec, pred, "en", chart_id="before")}
+
+
+def _field_errors(exc: InvalidInput) -> dict[str, str]:
+    out = {f"corrected-{e['field']}": f"{e.get('problem')}; expected {e.get('expected')}"
+           for e in exc.extra.get("errors") or [] if e.get("field")}
+    return out or {"decision": exc.detail}
 
 
 def _raw(value: Any) -> str:
@@ -118,17 +117,22 @@ def review_decide(request: Request, dispute_id: str, principal: Principal = Depe
             errors["decision"] = ("The customer contested no value: uphold or overturn, "
                                   "or ask them which value is wrong.")
     preview = None
-    if decision == "rectified" and not errors:
-        preview = contest.preview_rescore(session, specs, served, ctx["row"], corrected)
-        ctx["after_chart"] = shap_bars(
-            preview.contributions, title="Contributions after the correction",
-            desc="Bars to the right raise the risk, to the left lower it.",
-            other_label="{n} other features", chart_id="after",
-            display=lambda c: f"{c['label']}: "
-            + served.spec.feature(c["feature"]).display_value(c["value"], "en"))
     if action == "preview":  # a dry run: nothing is recorded, the rationale can wait
         if decision != "rectified":
             errors["decision"] = "Only corrected data can be re-scored: choose “rectified”."
+        if not errors:
+            try:
+                preview = contest.preview_rescore(request, session, served, dispute_id,
+                                                  corrected)
+            except InvalidInput as exc:
+                errors.update(_field_errors(exc))
+        if preview is not None:
+            ctx["after_chart"] = shap_bars(
+                preview.contributions, title="Contributions after the correction",
+                desc="Bars to the right raise the risk, to the left lower it.",
+                other_label="{n} other features", chart_id="after",
+                display=lambda c: f"{c['label']}: "
+                + served.spec.feature(c["feature"]).display_value(c["value"], "en"))
         return render(request, "staff/review.html", lang="en", principal=principal,
                       state=state, errors=errors, preview=preview,
                       status_code=422 if errors else 200, **ctx)
@@ -141,15 +145,25 @@ def review_decide(request: Request, dispute_id: str, principal: Principal = Depe
     if errors:
         return render(request, "staff/review.html", lang="en", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
-    contest.decide(request, session, principal, dispute_id, decision, rationale, corrected)
+    try:
+        contest.decide(request, session, served, principal, dispute_id, decision, rationale,
+                       corrected)
+    except InvalidInput as exc:
+        session.rollback()
+        errors.update(_field_errors(exc))
+        return render(request, "staff/review.html", lang="en", principal=principal,
+                      state=state, errors=errors, preview=preview, status_code=422, **ctx)
     flash(request, f"Decision recorded: {decision}. The customer can see it on their page.")
     return RedirectResponse("/staff/reviews", status_code=303)
 
 
 @router.get("/staff/audit")
-def audit_page(request: Request, principal: Principal = Depends(admin),
+def audit_page(request: Request, before_seq: int | None = Query(None, ge=1),
+               principal: Principal = Depends(admin),
                session: Session = Depends(deps.session)) -> Response:
     verify = contest.audit_verify(request, session, principal)
-    events = contest.audit_events(request, session, principal, limit=100)
+    events, older = contest.audit_events(request, session, principal, 50, before_seq)
+    names = queries.staff_names(session, [e.actor for e in events])
     return render(request, "staff/audit.html", lang="en", principal=principal,
-                  verify=verify, events=events)
+                  verify=verify, events=events, older=older, paged=before_seq is not None,
+                  names=names)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from serving import deps
+from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.customers import service as customers
 from serving.errors import Conflict, NotFound
@@ -103,6 +104,11 @@ def risk_list(
         status = statuses.get(item.open_task_id or "", (None, None))
         rows.append({"item": item, "task_status": status[0],
                      "claimed_by": names.get(status[1] or "", status[1])})
+    session.rollback()  # end the read before the audit write, as the JSON route does
+    audit.record(session, principal, audit.RISK_LIST_READ,
+                 objects={"band": band, "task": task, "limit": PAGE_SIZE,
+                          "page": "next" if cursor else "first",
+                          "entries": len(page.items), "via": "web"})
     base = {k: v for k, v in (("band", band), ("task", task)) if v}
     next_url = None
     if page.next_cursor:

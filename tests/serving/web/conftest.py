@@ -122,19 +122,6 @@ def live_pg(base_settings: Settings, host: ModelHost, customers: list[dict[str, 
     yield from start_live(settings, host, customers)
 
 
-@pytest.fixture
-def contest_services(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The contestability services the pages call: the real ones once wired into
-    serving.web.contest, else in-memory stand-ins (tests/serving/web/fakes.py)."""
-    from serving.web import contest
-
-    if contest.SERVICES_READY:
-        return None
-    from tests.serving.web.fakes import FakeContest
-
-    return FakeContest().install(monkeypatch)
-
-
 # -- the browser -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:

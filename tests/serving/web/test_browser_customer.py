@@ -80,7 +80,7 @@ def sign_in_staff(page: Any, live: Any, role: str) -> None:
 
 
 def test_customer_contests_a_reviewer_rectifies_the_customer_sees_it(
-        live, browser, tmp_path, contest_services):  # noqa: ANN001
+        live, browser, tmp_path):  # noqa: ANN001
     target = live.high()[0]
     tenure = target["features"]["tenure"]
     page = open_link(browser, live, target["customer_id"], locale="en-GB")
@@ -147,11 +147,24 @@ def test_customer_contests_a_reviewer_rectifies_the_customer_sees_it(
         page.get_by_role("link", name="Français").click()
         assert "a corrigé vos données" in page.locator("#outcome").inner_text()
         shot(page, tmp_path, "contest-outcome")
+
+        # the admin's audit view: the dispute and the decision, and a chain that verifies
+        admin = new_page(browser)
+        try:
+            sign_in_staff(admin, live, "admin")
+            admin.goto(live.url + "/staff/audit")
+            assert "The chain verifies" in admin.locator("#chain-status").inner_text()
+            actions = admin.locator("td[data-label=Action]").all_inner_texts()
+            assert "dispute.opened" in actions and "dispute.decided" in actions
+            assert target["customer_id"] not in admin.inner_text("main")  # pseudonyms only
+            shot(admin, tmp_path, "audit")
+        finally:
+            admin.context.close()
     finally:
         page.context.close()
 
 
-def test_customer_objects(live, browser, tmp_path, contest_services):  # noqa: ANN001
+def test_customer_objects(live, browser, tmp_path):  # noqa: ANN001
     target = live.with_task()[0]
     page = open_link(browser, live, target["customer_id"], locale="en-GB")
     try:
@@ -164,9 +177,16 @@ def test_customer_objects(live, browser, tmp_path, contest_services):  # noqa: A
         assert "No more retention predictions will be made" in page.inner_text("main")
         assert page.get_by_role("button", name="Withdraw my objection").is_visible()
         shot(page, tmp_path, "objected")
-        # off the risk list for the agents
+        # off the risk list for the agents, and no longer scored
         r = live.api("GET", "/v1/risk-list", role="agent", params={"limit": 500})
         assert target["customer_ref"] not in {i["customer_ref"] for i in r.json()["items"]}
+        r = live.api("POST", "/v1/predictions", role="agent",
+                     json={"customer_id": target["customer_id"], "features": target["features"]})
+        assert r.status_code == 409 and r.json()["status"] == "suppressed"
+        # and the way back
+        page.get_by_role("button", name="Withdraw my objection").click()
+        assert "Your objection is withdrawn" in page.locator(".flash").inner_text()
+        assert page.get_by_role("link", name="Object to profiling").is_visible()
     finally:
         page.context.close()
 

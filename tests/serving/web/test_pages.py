@@ -118,6 +118,10 @@ def test_risk_list_filters_and_pages(client, tokens, scored):  # noqa: ANN001
     no_task = client.get("/staff/risk", params={"task": "none"})
     ids_none = re.findall(r'href="/staff/customers/([\w-]+)"', no_task.text)
     assert ids_none == [p["customer_ref"] for p in ranked if not p["retention_task_id"]][:25]
+    # every read of the list is in the audit log, as for the JSON route
+    events = client.get("/v1/audit/events", params={"action": "risk_list.read"},
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()["items"]
+    assert len(events) == 5 and all(e["object_ids"]["via"] == "web" for e in events)
 
 
 def test_customer_view_claim_and_complete(client, tokens, scored):  # noqa: ANN001
@@ -193,7 +197,7 @@ def test_customer_forms_need_the_csrf_token(client, api, scored):  # noqa: ANN00
         assert r.status_code == 403 and "security token" in r.text, path
 
 
-def test_audit_page_for_admins_only(client, tokens, contest_services):  # noqa: ANN001
+def test_audit_page_for_admins_only(client, tokens):  # noqa: ANN001
     sign_in(client, tokens["reviewer"])
     assert client.get("/staff/audit").status_code == 403
     client.cookies.clear()
@@ -202,8 +206,8 @@ def test_audit_page_for_admins_only(client, tokens, contest_services):  # noqa: 
     assert r.status_code == 200 and "The chain verifies" in r.text
 
 
-def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens, scored,  # noqa: ANN001
-                                                        contest_services):
+def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens,  # noqa: ANN001
+                                                        scored):
     link = customer_link(api, scored[0]["customer_id"])
     client.get("/me", params={"token": link["token"]})
     form = client.get("/me/contest").text
@@ -229,8 +233,8 @@ def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens, sco
     assert r.status_code == 303 and r.headers["location"] == "/staff/reviews"
 
 
-def test_a_customer_cannot_open_another_customers_request(client, api, scored,  # noqa: ANN001
-                                                          contest_services):
+def test_a_customer_cannot_open_another_customers_request(client, api,  # noqa: ANN001
+                                                          scored):
     a, b = scored[0], scored[1]
     client.get("/me", params={"token": customer_link(api, a["customer_id"])["token"]})
     form = client.get("/me/contest").text

@@ -1,0 +1,156 @@
+"""The OpenAPI document as clients (and fuzzers) need it.
+
+FastAPI's generated document is completed in three ways:
+
+1. Error answers are documented where they can happen, with the body they really have
+   (`ErrorPublic`): 401/403 on protected routes, 404 on routes addressing a resource,
+   422 for every request with input, 429 on rate-limited routes. FastAPI's default
+   422 schema (`HTTPValidationError`) is replaced, since this API answers 422 with
+   `ErrorPublic` (see `main._invalid_request`).
+2. The `features` of a score request (and the corrected features of a review decision)
+   are described from the served model's spec: every feature required, numbers as
+   numbers, categories as an enum, nothing else allowed. The document follows the model:
+   it is rebuilt after a reload.
+3. A 405 answer carries an `Allow` header listing every method of that path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from models import ModelSpec
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorPublic"}
+_ERROR_TEXT = {
+    "401": "No token, or an unknown one",
+    "403": "This token's role may not do this",
+    "404": "No such resource, or not yours",
+    "409": "Conflicts with the resource's state",
+    "422": "The input does not fit: every problem named with expected, got and fix",
+    "429": "Too many requests: retry after the Retry-After header",
+}
+_PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+# schema properties holding model features, by component schema name
+_FEATURE_FIELDS = {"ScoreRequest": "features", "DecisionCreate": "corrected_features"}
+
+
+def feature_schema(spec: ModelSpec, *, required: bool) -> dict[str, Any]:
+    """JSON schema of a features object for `spec`."""
+    properties: dict[str, Any] = {}
+    for f in spec.features:
+        if f.kind == "numeric":
+            prop: dict[str, Any] = {"type": "number"}
+        else:
+            prop = {"type": "string", "enum": list(f.categories)}
+        if f.nullable:
+            prop = {"anyOf": [prop, {"type": "null"}]}
+        prop["title"] = f.display_label("en")
+        properties[f.name] = prop
+    out: dict[str, Any] = {"type": "object", "properties": properties,
+                           "additionalProperties": False,
+                           "description": f"The features of model {spec.dataset}: "
+                                          "GET /v1/model describes each one"}
+    if required:
+        out["required"] = [f.name for f in spec.features]
+    else:
+        out["minProperties"] = 1
+    return out
+
+
+def _complete_errors(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    for path, methods in schema.get("paths", {}).items():
+        for op in methods.values():
+            responses = op.setdefault("responses", {})
+            wanted = set()
+            if path not in _PUBLIC:
+                wanted |= {"401", "403", "429"}
+            if "{" in path:
+                wanted.add("404")
+            if op.get("parameters") or op.get("requestBody"):
+                wanted.add("422")
+            for response in responses.values():
+                content = response.get("content", {}).get("application/json", {})
+                if "HTTPValidationError" in str(content.get("schema", "")):
+                    content["schema"] = ERROR_REF
+            for code in sorted(wanted):
+                responses.setdefault(code, {
+                    "description": _ERROR_TEXT[code],
+                    "content": {"application/json": {"schema": ERROR_REF}},
+                })
+
+
+def _describe_features(schema: dict[str, Any], spec: ModelSpec) -> None:
+    components = schema.get("components", {}).get("schemas", {})
+    for name, field in _FEATURE_FIELDS.items():
+        component = components.get(name)
+        if component and field in component.get("properties", {}):
+            prop = component["properties"][field]
+            nullable = "anyOf" in prop  # an optional field stays optional
+            described = feature_schema(spec, required=name == "ScoreRequest")
+            component["properties"][field] = (
+                {"anyOf": [described, {"type": "null"}]} if nullable else described)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed document at /openapi.json; `reset(app)` after a model reload."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
+                             description=app.description)
+        if "ErrorPublic" not in schema.get("components", {}).get("schemas", {}):
+            from serving.system.schemas import ErrorPublic
+
+            schema.setdefault("components", {}).setdefault("schemas", {})["ErrorPublic"] = \
+                ErrorPublic.model_json_schema()
+        _complete_errors(schema)
+        host = getattr(app.state, "host", None)
+        if host is not None and host.ready:
+            _describe_features(schema, host.current().spec)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(AllowHeader, app=app)
+
+
+def reset(app: FastAPI) -> None:
+    """Forget the cached document (the served model changed)."""
+    app.openapi_schema = None
+
+
+class AllowHeader:
+    """On 405, list in `Allow` every method any route accepts for this path."""
+
+    def __init__(self, asgi: ASGIApp, app: FastAPI):
+        self.asgi = asgi
+        self.fastapi = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.asgi(scope, receive, send)
+            return
+
+        async def send_with_allow(message: dict) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                # PARTIAL: the path fits this route, the method does not
+                methods = {m for route in self.fastapi.router.routes
+                           if getattr(route, "methods", None)
+                           and route.matches(scope)[0] != Match.NONE
+                           for m in route.methods} - {"HEAD", "OPTIONS"}
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"allow"]
+                headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.asgi(scope, receive, send_with_allow)
