@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 
 from models.dataset_schema import DatasetSchema, SchemaError
 from models.pseudonym import Pseudonymiser
+from serving.audit import service as audit
 from serving.config import Settings
 from serving.modelhost import ModelHost, ServedModel
 from serving.routing import route, routes
@@ -307,6 +308,8 @@ def _write(db: Database, chunk: _Chunk, report: BatchReport) -> None:
         raw.upsert_scored_customers(chunk.customers)
         raw.insert_predictions(chunk.predictions)
         raw.open_tasks(chunk.tasks)
+        audit.batch_chunk(session, chunk.predictions, len(chunk.tasks), chunk.restricted,
+                          chunk.objected)  # one summary event per chunk, same transaction
         session.commit()
     report.rows_read += chunk.rows_read
     report.skipped_without_id += chunk.without_id

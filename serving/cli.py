@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     p_user.add_argument("--role", required=True, choices=["agent", "reviewer", "admin"])
     p_user.add_argument("--name", required=True)
     sub.add_parser("migrate", help="apply the database migrations")
+    p_export = sub.add_parser(
+        "export-training", help="write the training export (JSON lines): latest usable "
+        "prediction per customer, corrected data included; restricted, objecting and "
+        "withdrawn left out")
+    p_export.add_argument("--out", required=True, help="output .jsonl file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("mlflow", "alembic"):
@@ -97,6 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(db.engine)
         print(f"database at revision {current(db.engine)}")
         db.dispose()
+        return 0
+    if args.command == "export-training":
+        from serving.customers.export import write_jsonl
+        from serving.storage import Database
+
+        db = Database(settings.database_url)
+        with db.session() as session:
+            n = write_jsonl(session, args.out)
+        db.dispose()
+        print(f"wrote {n} rows to {args.out}")
         return 0
     if args.command == "create-user":
         from serving.auth.users import create_user

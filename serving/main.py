@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,12 +14,17 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from serving.audit import service as audit
+from serving.audit.router import router as audit_router
 from serving.auth.ratelimit import RateLimiter
 from serving.config import Settings
 from serving.customers.router import router as customers_router
+from serving.disputes.router import router as disputes_router
 from serving.errors import DomainError, ModelRejected, RateLimited
 from serving.modelhost import ModelHost
+from serving.objections.router import router as objections_router
 from serving.retention.router import router as retention_router
+from serving.reviews.router import router as reviews_router
 from serving.scoring.router import router as scoring_router
 from serving.scoring.service import SpecCache, register_model
 from serving.storage import Database, upgrade
@@ -34,6 +40,17 @@ ERRORS = {
     401: {"model": ErrorPublic, "description": "No or unknown token"},
     403: {"model": ErrorPublic, "description": "This token's role may not do this"},
 }
+
+
+def _json_safe(value):  # noqa: ANN001, ANN202
+    """NaN and Infinity (which Python's JSON parser accepts) echoed back as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 class Limits:
@@ -68,6 +85,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
             served = model_host.current()
             with db.session() as session:
                 register_model(session, served, app.state.specs)
+                audit.record(session, "system:startup", audit.MODEL_LOADED, model=served)
             app.state.metrics.serving(served.name, served.version)
         try:
             yield
@@ -117,7 +135,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
                 "fix": "See the request schema of this route in /openapi.json.",
             })
         return JSONResponse(
-            {"error": "invalid_request", "detail": jsonable_encoder(exc.errors()),
+            {"error": "invalid_request", "detail": _json_safe(jsonable_encoder(exc.errors())),
              "fields": sorted({e["field"] for e in errors}), "errors": errors},
             status_code=422,
         )
@@ -134,7 +152,8 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         return response
 
     app.include_router(public_router)
-    for router in (system_router, scoring_router, retention_router, customers_router):
+    for router in (system_router, scoring_router, retention_router, customers_router,
+                   disputes_router, reviews_router, objections_router, audit_router):
         app.include_router(router, responses=ERRORS)
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     return app

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from serving.disputes.schemas import DisputePublic
+from serving.scoring.schemas import PredictionPublic
 
 
 class AccessLinkPublic(BaseModel):
@@ -20,3 +24,45 @@ class CustomerSelfPublic(BaseModel):
     restricted: bool
     objected: bool
     latest_prediction_id: str | None = None
+
+
+class DataUsedPublic(BaseModel):
+    """One piece of data the prediction used, and why the model needs it."""
+
+    feature: str
+    label: str
+    value: Any = Field(description="The value as stored (null when not known)")
+    shown: str = Field(description="The value in plain words")
+    description: str | None = None
+    purpose: str | None = None
+
+
+class RightPublic(BaseModel):
+    right: Literal["access", "rectification", "restriction", "objection", "human_review",
+                   "erasure"]
+    text: str
+    how: str
+
+
+class MyPredictionPublic(BaseModel):
+    """The customer's latest prediction in plain words, the data it used, what it is for,
+    and their rights (customer token)."""
+
+    customer_ref: str
+    restricted: bool = Field(description="A dispute is open: the record is not used")
+    objected: bool = Field(description="You objected to profiling: you are not scored")
+    prediction: PredictionPublic | None = Field(
+        description="The latest prediction still in use, with its explanation (null: none)")
+    summary: str = Field(description="The prediction in plain words")
+    data_used: list[DataUsedPublic]
+    purpose: str
+    rights: list[RightPublic]
+    disputes: list[DisputePublic] = Field(description="Your disputes, newest first")
+
+
+class ErasurePublic(BaseModel):
+    """What an erasure removed. The audit log keeps only the pseudonym and the fact."""
+
+    customer_ref: str
+    erased: dict[str, int] = Field(description="Rows deleted, by kind")
+    audit_seq: int = Field(description="The audit event recording the erasure")

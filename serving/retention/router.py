@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from serving import deps
+from serving.audit import service as audit
 from serving.auth.deps import staff
 from serving.auth.principal import Principal
 from serving.retention import service
@@ -26,13 +27,19 @@ def list_tasks(
     status: Literal["open", "claimed", "active", "done", "cancelled"] = "open",
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
-    _: Principal = Depends(agent),
+    principal: Principal = Depends(agent),
     session: Session = Depends(deps.session),
     specs: SpecCache = Depends(deps.specs),
     lang: str = Depends(deps.lang),
 ) -> RetentionTaskPage:
-    """Tasks for a person to get in touch, highest risk first, explanation attached."""
-    return service.list_tasks(session, specs, status, limit, cursor, lang)
+    """Tasks for a person to get in touch, highest risk first, explanation attached.
+    Every read is written to the audit log."""
+    page = service.list_tasks(session, specs, status, limit, cursor, lang)
+    session.rollback()  # end the read before the audit write
+    audit.record(session, principal, audit.TASK_LIST_READ,
+                 objects={"status": status, "limit": limit,
+                          "page": "next" if cursor else "first", "entries": len(page.items)})
+    return page
 
 
 @router.post("/v1/retention-tasks/{task_id}/claim", response_model=RetentionTaskPublic)
@@ -65,11 +72,17 @@ def risk_list(
     band: Literal["low", "medium", "high"] | None = None,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
-    _: Principal = Depends(agent),
+    principal: Principal = Depends(agent),
     session: Session = Depends(deps.session),
     specs: SpecCache = Depends(deps.specs),
     lang: str = Depends(deps.lang),
 ) -> RiskListPage:
     """Latest prediction per customer, highest score first, top three reasons each.
-    Customers who objected or whose record is restricted are not listed."""
-    return service.risk_list(session, specs, band, limit, cursor, lang)
+    Customers who objected or whose record is restricted are not listed. Every read is
+    written to the audit log."""
+    page = service.risk_list(session, specs, band, limit, cursor, lang)
+    session.rollback()  # end the read before the audit write
+    audit.record(session, principal, audit.RISK_LIST_READ,
+                 objects={"band": band, "limit": limit, "page": "next" if cursor else "first",
+                          "entries": len(page.items)})
+    return page

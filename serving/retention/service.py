@@ -161,12 +161,14 @@ def complete(session: Session, specs: SpecCache, task_id: str, body: CompleteReq
 
 
 def outcome_labels(session: Session) -> list[dict[str, Any]]:
-    """Completed contacts as training labels (pseudonymised; restricted/objecting left out)."""
+    """Completed contacts as training labels (pseudonymised; restricted/objecting customers
+    and withdrawn predictions left out)."""
     rows = session.execute(
         select(RetentionTask, Prediction)
         .join(Prediction, Prediction.id == RetentionTask.prediction_id)
         .join(Customer, Customer.customer_ref == RetentionTask.customer_ref)
-        .where(RetentionTask.status == "done", ~Customer.restricted, ~Customer.objected)
+        .where(RetentionTask.status == "done", ~Customer.restricted, ~Customer.objected,
+               ~Prediction.withdrawn)
         .order_by(RetentionTask.completed_at)
     ).all()
     return [

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ModelSpec, pseudonymise
+from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.errors import InvalidInput, NotFound, Suppressed
@@ -117,9 +118,12 @@ def score(
               "restricted": False, "objected": False}
              for r, i in {r: i for r, i in zip(refs, items, strict=True)}.items()],
         )
+        # Locked (PostgreSQL) in key order: a dispute or objection being written for one
+        # of these customers is waited for, so its restriction is seen here.
         flags = {
             c.customer_ref: c
-            for c in session.scalars(select(Customer).where(Customer.customer_ref.in_(set(refs))))
+            for c in session.scalars(select(Customer).where(Customer.customer_ref.in_(set(refs)))
+                                     .order_by(Customer.customer_ref).with_for_update())
         }
         objected = [i for i, r in enumerate(refs) if flags[r].objected]
         if objected:
@@ -166,6 +170,11 @@ def score(
                 )
             ).all()
         ) if tasks else {}
+        audit.append_many(session, [
+            audit.event(principal, audit.PREDICTION_CREATED, customer_ref=rec["customer_ref"],
+                        objects={"prediction_id": rec["id"], "task_id": task_ids.get(rec["id"])},
+                        model=served)
+            for rec in receipts])
         session.commit()
 
     out = []

@@ -35,7 +35,8 @@ def make_engine(url: str) -> Engine:
 
         # SQLite has one writer: writers of this process queue on a lock instead of
         # polling the file lock (whose busy handler sleeps, which shows as tail latency).
-        engine.info_write_lock = threading.Lock()  # type: ignore[attr-defined]
+        # Reentrant: the audit log takes it again inside a write that already holds it.
+        engine.info_write_lock = threading.RLock()  # type: ignore[attr-defined]
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":

@@ -1,10 +1,10 @@
 """The tables. Raw customer ids live only in `customers.external_id`; every other
 table refers to a customer by the keyed pseudonym `customer_ref`.
 
-Issue 4 (contestability) adds, in a new migration: disputes, dispute decisions,
-objections history, idempotency keys and the append-only hash-chained audit log.
-`customers.restricted` / `customers.objected` and `predictions.withdrawn` exist already
-because the risk list and batch scoring honour them.
+Issue 4 (contestability, migration 0002) adds disputes, their decisions, the
+idempotency keys of dispute requests, the objections history, and the append-only,
+hash-chained audit log with its chain head. `customers.restricted` / `customers.objected`
+and `predictions.withdrawn` are the flags the risk list, tasks and batch scoring honour.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -46,6 +47,9 @@ OPEN_TASK_STATUSES = ("open", "claimed")
 TASK_STATUSES = ("open", "claimed", "done", "cancelled")
 OUTCOMES = ("retained", "churned", "no_contact", "declined")
 ROLES = ("agent", "reviewer", "admin")
+DISPUTE_STATUSES = ("open", "decided")
+DECISIONS = ("upheld", "rectified", "overturned")
+GENESIS_HASH = "0" * 64  # the "previous hash" of the first audit row
 
 
 def utcnow() -> datetime:
@@ -203,3 +207,125 @@ class RetentionTask(Base):
         ),
         Index("ix_retention_tasks_queue", "status", "score", "id"),
     )
+
+
+# -- contestability (issue 4, migration 0002) ----------------------------------------------
+class Dispute(Base):
+    """A customer contests one prediction. While open, the customer's record is restricted."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE")
+    )
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | decided
+    # [{"feature", "claimed_value"}]: what the customer says is wrong
+    contested: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    statement: Mapped[str] = mapped_column(Text, default="")
+    wants_human_review: Mapped[bool] = mapped_column(Boolean, default=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # one open dispute per prediction (a second one, or a race, is refused by the index)
+        Index("uq_disputes_open_prediction", "prediction_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_disputes_queue", "status", "received_at", "id"),
+        Index("ix_disputes_customer", "customer_ref", "received_at"),
+    )
+
+
+class DisputeDecision(Base):
+    """A reviewer's final decision on a dispute (the primary key makes it one per dispute)."""
+
+    __tablename__ = "dispute_decisions"
+
+    dispute_id: Mapped[str] = mapped_column(
+        ForeignKey("disputes.id", ondelete="CASCADE"), primary_key=True
+    )
+    decision: Mapped[str] = mapped_column(String(16))  # upheld | rectified | overturned
+    rationale: Mapped[str] = mapped_column(Text)
+    corrected_features: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    new_prediction_id: Mapped[str | None] = mapped_column(String(36))
+    # [{"feature", "label", "value_before", "value_after", "shap_before", "shap_after", ...}]
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    restriction_lifted: Mapped[bool] = mapped_column(Boolean, default=True)
+    decided_by: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """`Idempotency-Key` of a dispute request, per customer, with a hash of its body:
+    written in the dispute's own transaction, so a replay finds exactly that dispute."""
+
+    __tablename__ = "idempotency_keys"
+
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the canonical body
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Objection(Base):
+    """A customer's objection to profiling (Art. 21), and its withdrawal."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE")
+    )
+    objected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    objected_by: Mapped[str] = mapped_column(String(80))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (
+        Index("uq_objections_active_customer", "customer_ref", unique=True,
+              sqlite_where=text("withdrawn_at IS NULL"),
+              postgresql_where=text("withdrawn_at IS NULL")),
+    )
+
+
+class AuditEvent(Base):
+    """One append-only audit row: who did what to which objects, never content.
+
+    `hash = sha256(canonical row || prev_hash)`; UPDATE and DELETE are refused by
+    database triggers (migration 0002). `customer_ref` is the pseudonym, never the raw id.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    customer_ref: Mapped[str | None] = mapped_column(String(64))
+    objects: Mapped[str] = mapped_column(Text)  # canonical JSON of ids and enums
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(50))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_log_customer", "customer_ref", "seq"),
+        Index("ix_audit_log_action", "action", "seq"),
+    )
+
+
+class AuditHead(Base):
+    """The chain head (one row, id 1): locking it serialises appends, so the chain cannot
+    fork, even with several app instances on one database."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

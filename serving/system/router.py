@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from serving import deps
+from serving.audit import service as audit
 from serving.auth.deps import staff
 from serving.auth.principal import Principal
 from serving.auth.users import create_user
@@ -95,7 +96,7 @@ def read_model(
              responses={409: {"description": "The new model was refused; the old one serves"}})
 def reload_model(
     request: Request,
-    _: Principal = Depends(staff("admin")),
+    principal: Principal = Depends(staff("admin")),
     session: Session = Depends(deps.session),
 ) -> ReloadResult:
     """Switch to the current champion without downtime: the new model is loaded and
@@ -106,8 +107,13 @@ def reload_model(
         current = host.reload()
     except ModelRejected:
         request.app.state.metrics.reloads.labels("refused").inc()
+        audit.record(session, principal, audit.MODEL_REFUSED,
+                     model=previous, objects={"uri": request.app.state.settings.model_uri})
         raise
     register_model(session, current, request.app.state.specs)
+    audit.record(session, principal, audit.MODEL_RELOADED, model=current,
+                 objects={"previous": f"{previous.name}/{previous.version}" if previous
+                          else None})
     request.app.state.metrics.reloads.labels("ok").inc()
     request.app.state.metrics.serving(current.name, current.version)
     return ReloadResult(

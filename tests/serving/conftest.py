@@ -212,3 +212,60 @@ class Api:
 @pytest.fixture
 def api(client: TestClient, tokens: dict[str, str]) -> Api:
     return Api(client, tokens)
+
+
+# -- contestability (issue 4) ---------------------------------------------------------------
+def access_token(api: Api, customer_id: str) -> str:
+    """A customer access-link token, issued by an agent."""
+    r = api.post(f"/v1/customers/{customer_id}/access-link")
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
+
+
+def other_value(spec_feature: Any, value: Any) -> Any:
+    """A valid value of a model feature other than `value` (to contest or correct)."""
+    if spec_feature.kind == "numeric":
+        lo = spec_feature.min if spec_feature.min is not None else 0.0
+        hi = spec_feature.max if spec_feature.max is not None else lo + 10.0
+        return float(hi) if value is None or float(value) != float(hi) else float(lo)
+    return next(c for c in spec_feature.categories if c != value)
+
+
+def dispute_body(prediction: dict[str, Any], host: ModelHost, n: int = 1,
+                 statement: str = "My contract changed last month.") -> dict[str, Any]:
+    """A dispute of `prediction` contesting its `n` strongest factors with other values."""
+    spec = host.current().spec
+    contested = [{"feature": c["feature"],
+                  "claimed_value": other_value(spec.feature(c["feature"]), c["value"])}
+                 for c in prediction["contributions"][:n]]
+    return {"prediction_id": prediction["prediction_id"], "contested_features": contested,
+            "statement": statement, "wants_human_review": True}
+
+
+@pytest.fixture
+def contest(api: Api, host: ModelHost) -> Contest:
+    return Contest(api, host)
+
+
+class Contest:
+    """A customer's side and a reviewer's side of disputes, over HTTP."""
+
+    def __init__(self, api: Api, host: ModelHost):
+        self.api = api
+        self.host = host
+        self.client = api.client
+
+    def scored(self, customer: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Score a customer; their prediction and the headers of their access link."""
+        r = self.api.score(customer)
+        assert r.status_code == 201, r.text
+        return r.json(), bearer(access_token(self.api, customer["customer_id"]))
+
+    def dispute(self, prediction: dict[str, Any], headers: dict[str, str],
+                key: str | None = None, **kw: Any):  # noqa: ANN201
+        body = dispute_body(prediction, self.host, **kw)
+        extra = {"Idempotency-Key": key} if key else {}
+        return self.client.post("/v1/disputes", json=body, headers=headers | extra)
+
+    def decide(self, dispute_id: str, body: dict[str, Any], role: str = "reviewer"):  # noqa: ANN201
+        return self.api.post(f"/v1/disputes/{dispute_id}/decision", role=role, json=body)

@@ -18,6 +18,19 @@ RULES = {
     ("GET", "/v1/risk-list"): {"agent", "admin"},
     ("POST", "/v1/customers/{customer_id}/access-link"): {"agent", "reviewer", "admin"},
     ("GET", "/v1/me"): {"customer"},
+    # contestability (issue 4)
+    ("GET", "/v1/me/prediction"): {"customer"},
+    ("POST", "/v1/disputes"): {"customer"},
+    ("GET", "/v1/disputes"): {"customer", "reviewer", "admin"},
+    ("GET", "/v1/disputes/{dispute_id}"): {"customer", "reviewer", "admin"},
+    ("GET", "/v1/reviews"): {"reviewer", "admin"},
+    ("POST", "/v1/disputes/{dispute_id}/preview"): {"reviewer", "admin"},
+    ("POST", "/v1/disputes/{dispute_id}/decision"): {"reviewer", "admin"},
+    ("POST", "/v1/objections"): {"customer"},
+    ("DELETE", "/v1/objections"): {"customer"},
+    ("DELETE", "/v1/customers/{customer_id}"): {"admin"},
+    ("GET", "/v1/audit/verify"): {"admin"},
+    ("GET", "/v1/audit/events"): {"admin"},
 }
 ROLES = ("agent", "reviewer", "admin", "customer")
 
@@ -51,6 +64,9 @@ def world(api, customers):
         "customer": link["token"],
         "body": {"customer_id": customers[1]["customer_id"],
                  "features": customers[1]["features"]},
+        "dispute_id": "no-such-dispute",
+        "dispute": {"prediction_id": p["prediction_id"], "statement": "wrong",
+                    "contested_features": [], "wants_human_review": True},
     }
 
 
@@ -64,6 +80,12 @@ def _call(client, method, path, world, token=None):
         body = {"outcome": "retained", "note": ""}
     elif path == "/v1/admin/users":
         body = {"name": "x", "role": "agent"}
+    elif path == "/v1/disputes" and method == "POST":
+        body = world["dispute"]
+    elif path.endswith("/decision"):
+        body = {"decision": "upheld", "rationale": "checked"}
+    elif path.endswith("/preview"):
+        body = {"corrected_features": {"tenure": 1}}
     return client.request(method, url, headers=headers, json=body)
 
 

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from serving import deps
+from serving.audit import service
+from serving.audit.schemas import AuditEventPage, AuditVerification
+from serving.auth.deps import staff
+from serving.auth.principal import Principal
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/v1/audit/verify", response_model=AuditVerification)
+def verify_chain(
+    _: Principal = Depends(staff("admin")),
+    session: Session = Depends(deps.session),
+) -> AuditVerification:
+    """Recompute the hash chain from the first row and report the first broken link
+    (`ok` false, `first_broken` its sequence number)."""
+    return service.verify(session)
+
+
+@router.get("/v1/audit/events", response_model=AuditEventPage)
+def list_events(
+    limit: int = Query(100, ge=1, le=1000),
+    before_seq: int | None = Query(None, ge=1, le=2**62,
+                                   description="Only events older than this"),
+    action: str | None = Query(None, max_length=40, pattern=r"^[a-z_.]+$",
+                               description="e.g. dispute.opened"),
+    customer_ref: str | None = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="A customer pseudonym"),
+    _: Principal = Depends(staff("admin")),
+    session: Session = Depends(deps.session),
+) -> AuditEventPage:
+    """The latest audit events, newest first (ids and pseudonyms, never content)."""
+    return service.latest(session, limit, before_seq, action, customer_ref)

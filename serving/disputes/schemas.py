@@ -1,0 +1,153 @@
+"""Request and response bodies of disputes and their decisions."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from serving.scoring.schemas import PredictionPublic
+
+DecisionKind = Literal["upheld", "rectified", "overturned"]
+
+
+def plain(value: Any) -> Any:
+    """Refuse what the database cannot store faithfully: NUL characters, NaN/Infinity."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite (send null when a value is unknown)")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            plain(k)
+            plain(v)
+    if isinstance(value, list):
+        for v in value:
+            plain(v)
+    return value
+
+
+Text = Annotated[str, AfterValidator(plain)]
+ClaimedValue = Annotated[float | str | None, AfterValidator(plain)]
+PlainDict = Annotated[dict[str, Any], AfterValidator(plain)]
+
+
+class ContestedFeature(BaseModel):
+    """One factor the customer says is wrong, and the value they say is right."""
+
+    model_config = ConfigDict(extra="forbid")
+    feature: Text = Field(min_length=1, max_length=100,
+                          description="A feature of the contested prediction")
+    claimed_value: ClaimedValue = Field(
+        description="The right value as the customer sees it (a number, a category, or null)"
+    )
+
+
+class DisputeCreate(BaseModel):
+    """A customer contests one of their predictions (customer token)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "prediction_id": "0190f3c2-...", "statement": "I signed a two-year contract in May.",
+        "contested_features": [{"feature": "Contract", "claimed_value": "Two year"}],
+        "wants_human_review": True}})
+
+    prediction_id: Text = Field(min_length=1, max_length=36)
+    contested_features: list[ContestedFeature] = Field(default_factory=list, max_length=50)
+    statement: Text = Field(default="", max_length=4000,
+                           description="In the customer's words (never written to the audit log)")
+    wants_human_review: bool = True
+
+    @model_validator(mode="after")
+    def _distinct_features(self) -> DisputeCreate:
+        names = [c.feature for c in self.contested_features]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"each feature may be contested once; repeated: {', '.join(dup)}")
+        return self
+
+
+class ContestedFeaturePublic(BaseModel):
+    feature: str
+    label: str = Field(description="The factor in plain words")
+    claimed_value: ClaimedValue
+    value_used: Any = Field(description="The value the prediction used")
+
+
+class ContributionChange(BaseModel):
+    """One factor before and after a rectification (SHAP in log-odds)."""
+
+    feature: str
+    label: str
+    value_before: Any
+    value_after: Any
+    shap_before: float
+    shap_after: float
+    change: float = Field(description="shap_after - shap_before")
+    corrected: bool = Field(description="The reviewer corrected this value")
+    text_after: str = Field(description="Plain-language sentence about the new value")
+
+
+class DecisionCreate(BaseModel):
+    """A reviewer's final decision on a dispute."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "decision": "rectified", "rationale": "The contract was changed on 3 May.",
+        "corrected_features": {"Contract": "Two year"}}})
+
+    decision: DecisionKind
+    rationale: Text = Field(min_length=1, max_length=4000,
+                            description="Why; shown to the customer")
+    corrected_features: PlainDict | None = Field(
+        default=None, description="rectified only: feature -> corrected value "
+        "(validated against the served model like a prediction)")
+
+    @model_validator(mode="after")
+    def _corrections_only_when_rectified(self) -> DecisionCreate:
+        if self.decision == "rectified" and not self.corrected_features:
+            raise ValueError("corrected_features is required when the decision is rectified")
+        if self.decision != "rectified" and self.corrected_features:
+            raise ValueError("corrected_features is only for a rectified decision")
+        return self
+
+
+class DecisionPublic(BaseModel):
+    """A decision and its effect. `rectified`: the new prediction and each contribution's
+    change; `overturned`: the prediction is withdrawn from all use."""
+
+    dispute_id: str
+    decision: DecisionKind
+    rationale: str
+    decided_at: datetime
+    decided_by: str
+    prediction_id: str = Field(description="The contested prediction")
+    prediction_withdrawn: bool
+    corrected_features: dict[str, Any] | None = None
+    new_prediction_id: str | None = None
+    new_prediction: PredictionPublic | None = Field(
+        default=None, description="rectified: the re-score with the corrected data")
+    changes: list[ContributionChange] = Field(default_factory=list)
+    restriction_lifted: bool = Field(
+        description="The record is usable again (false while another dispute is open)")
+
+
+class DisputePublic(BaseModel):
+    """A dispute: what was contested, its deadline, and its outcome once decided."""
+
+    dispute_id: str
+    status: Literal["open", "decided"]
+    prediction_id: str
+    customer_ref: str = Field(description="Keyed pseudonym of the customer")
+    contested_features: list[ContestedFeaturePublic]
+    statement: str
+    wants_human_review: bool
+    received_at: datetime
+    due_by: datetime = Field(description="A decision is due within one month of receipt")
+    days_left: int = Field(description="Whole days until due_by (negative when overdue)")
+    overdue: bool
+    decision: DecisionPublic | None = None
+
+
+class DisputeList(BaseModel):
+    items: list[DisputePublic]

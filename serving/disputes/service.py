@@ -1,0 +1,330 @@
+"""Disputes: a customer contests one of their predictions; the record is restricted at once.
+
+`open_dispute` writes the dispute, its idempotency key (with a hash of the request body),
+the restriction, the cancellation of the customer's open retention task and the audit row
+in ONE transaction, committed before it returns: a crash leaves all of it or none of it,
+and two concurrent requests with the same key yield one dispute (the loser's insert hits
+the key's primary key; it then answers with the winner's dispute).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Encoder, ModelSpec
+from serving.audit import service as audit
+from serving.auth.principal import Principal
+from serving.disputes.schemas import (
+    ContestedFeaturePublic,
+    ContributionChange,
+    DecisionPublic,
+    DisputeCreate,
+    DisputeList,
+    DisputePublic,
+)
+from serving.errors import Conflict, Forbidden, InvalidInput, NotFound
+from serving.scoring import service as scoring
+from serving.scoring.service import SpecCache
+from serving.storage.db import write_lock
+from serving.storage.tables import (
+    OPEN_TASK_STATUSES,
+    Customer,
+    Dispute,
+    DisputeDecision,
+    IdempotencyKey,
+    Prediction,
+    RetentionTask,
+    new_id,
+)
+
+KEY_MAX = 200
+
+
+class IdempotencyMismatch(InvalidInput):
+    """The key was used before with another request body."""
+
+    code = "idempotency_key_reused"
+
+
+@dataclass
+class DisputeOpened:
+    dispute: DisputePublic
+    created: bool  # False: a replay of an earlier request with the same key and body
+
+
+# -- small pieces ---------------------------------------------------------------------------
+def one_month_after(t: datetime) -> datetime:
+    """The same time one calendar month later (31 Jan -> 28/29 Feb)."""
+    year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
+    return t.replace(year=year, month=month,
+                     day=min(t.day, calendar.monthrange(year, month)[1]))
+
+
+def days_left(due_by: datetime, now: datetime | None = None) -> int:
+    today: date = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return (due_by.astimezone(UTC).date() - today).days
+
+
+def request_hash(body: DisputeCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def cancel_open_tasks(session: Session, customer_ref: str, reason: str,
+                      now: datetime, prediction_id: str | None = None) -> list[str]:
+    """Cancel the customer's open or claimed retention tasks (all, or those of one
+    prediction); the reason goes in the task's note. Returns their ids."""
+    q = select(RetentionTask.id).where(RetentionTask.customer_ref == customer_ref,
+                                       RetentionTask.status.in_(OPEN_TASK_STATUSES))
+    if prediction_id is not None:
+        q = q.where(RetentionTask.prediction_id == prediction_id)
+    ids = list(session.scalars(q))
+    if ids:
+        session.execute(
+            update(RetentionTask).where(RetentionTask.id.in_(ids))
+            .values(status="cancelled", note=reason, updated_at=now,
+                    version=RetentionTask.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def _claim_problems(spec: ModelSpec, pred: Prediction, body: DisputeCreate) -> list[dict]:
+    """Each contested feature must be one the prediction used, its claimed value one the
+    model can read (a number, a known category, or null when allowed)."""
+    used = json.loads(pred.features)
+    errors = []
+    for i, c in enumerate(body.contested_features):
+        loc = ["body", "contested_features", i]
+        if c.feature not in spec.feature_names:
+            errors.append({"loc": loc + ["feature"], "field": c.feature,
+                           "problem": "unknown feature",
+                           "expected": f"one of {', '.join(spec.feature_names)}",
+                           "got": repr(c.feature)[:80],
+                           "fix": "Contest a factor the prediction used."})
+            continue
+        record = {n: used.get(n) for n in spec.feature_names} | {c.feature: c.claimed_value}
+        for p in Encoder(spec).problems(record):
+            if p.field == c.feature:
+                errors.append({"loc": loc + ["claimed_value"], **p.as_dict()})
+    return errors
+
+
+# -- views ----------------------------------------------------------------------------------
+def decision_public(session: Session, specs: SpecCache, row: DisputeDecision,
+                    prediction_id: str, lang: str = "en") -> DecisionPublic:
+    new = session.get(Prediction, row.new_prediction_id) if row.new_prediction_id else None
+    old = session.get(Prediction, prediction_id)
+    return DecisionPublic(
+        dispute_id=row.dispute_id, decision=row.decision, rationale=row.rationale,
+        decided_at=row.decided_at, decided_by=row.decided_by, prediction_id=prediction_id,
+        prediction_withdrawn=bool(old.withdrawn) if old is not None else True,
+        corrected_features=row.corrected_features, new_prediction_id=row.new_prediction_id,
+        new_prediction=scoring.public(session, specs, new, lang) if new is not None else None,
+        changes=[ContributionChange(**c) for c in (row.changes or [])],
+        restriction_lifted=row.restriction_lifted,
+    )
+
+
+def dispute_public(session: Session, specs: SpecCache, d: Dispute, lang: str = "en",
+                   now: datetime | None = None) -> DisputePublic:
+    pred = session.get(Prediction, d.prediction_id)
+    spec = specs.get(session, pred.model_name, pred.model_version) if pred else None
+    used = json.loads(pred.features) if pred else {}
+    contested = []
+    for c in d.contested:
+        try:
+            label = spec.feature(c["feature"]).display_label(lang) if spec else c["feature"]
+        except KeyError:
+            label = c["feature"]
+        contested.append(ContestedFeaturePublic(feature=c["feature"], label=label,
+                                                claimed_value=c.get("claimed_value"),
+                                                value_used=used.get(c["feature"])))
+    decision = None
+    if d.status == "decided":
+        row = session.get(DisputeDecision, d.id)
+        if row is not None:
+            decision = decision_public(session, specs, row, d.prediction_id, lang)
+    left = days_left(d.due_by, now)
+    return DisputePublic(
+        dispute_id=d.id, status=d.status, prediction_id=d.prediction_id,
+        customer_ref=d.customer_ref, contested_features=contested, statement=d.statement,
+        wants_human_review=d.wants_human_review, received_at=d.received_at, due_by=d.due_by,
+        days_left=left, overdue=d.status == "open" and (now or datetime.now(UTC)) > d.due_by,
+        decision=decision,
+    )
+
+
+def changes(before_spec: ModelSpec, before_values: dict[str, Any], before_shap: Any,
+            after_spec: ModelSpec, after_values: dict[str, Any], after_shap: Any,
+            corrected: set[str], lang: str = "en") -> list[ContributionChange]:
+    """Each factor's contribution before and after, largest change first."""
+    from serving.scoring import explain
+
+    before = {c["feature"]: c for c in explain.contributions(before_spec, before_values,
+                                                             before_shap, lang)}
+    out = []
+    for c in explain.contributions(after_spec, after_values, after_shap, lang):
+        b = before.pop(c["feature"], None)
+        out.append(ContributionChange(
+            feature=c["feature"], label=c["label"],
+            value_before=b["value"] if b else None, value_after=c["value"],
+            shap_before=b["shap"] if b else 0.0, shap_after=c["shap"],
+            change=c["shap"] - (b["shap"] if b else 0.0), corrected=c["feature"] in corrected,
+            text_after=c["text"]))
+    for b in before.values():  # a factor the new model no longer uses
+        out.append(ContributionChange(
+            feature=b["feature"], label=b["label"], value_before=b["value"], value_after=None,
+            shap_before=b["shap"], shap_after=0.0, change=-b["shap"], corrected=False,
+            text_after=""))
+    out.sort(key=lambda c: (-abs(c.change), c.feature))
+    return out
+
+
+# -- the service ----------------------------------------------------------------------------
+def _replay(session: Session, customer_ref: str, key: str, digest: str,
+            specs: SpecCache, lang: str) -> DisputePublic | None:
+    row = session.get(IdempotencyKey, (customer_ref, key))
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise IdempotencyMismatch(
+            "this Idempotency-Key was already used with another request body; "
+            "send a new key for a new dispute",
+            fields=["Idempotency-Key"],
+            errors=[{"loc": ["header", "Idempotency-Key"], "field": "Idempotency-Key",
+                     "problem": "key reused with another body",
+                     "expected": "the same body as the first request with this key",
+                     "got": "a different body", "fix": "Use a new key for a new request."}],
+        )
+    d = session.get(Dispute, row.dispute_id)
+    return dispute_public(session, specs, d, lang) if d is not None else None
+
+
+def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
+                 idempotency_key: str | None = None, *, specs: SpecCache | None = None,
+                 lang: str = "en") -> DisputeOpened:
+    """Open a dispute about one of the customer's own predictions (anyone else's: 404),
+    restrict the record, cancel the open task, audit; committed before returning.
+    Same key + same body -> the same dispute (`created` False); other body -> 422."""
+    if principal.kind != "customer" or not principal.customer_ref:
+        raise Forbidden("disputes are opened by the customer, through their access link")
+    specs = specs or SpecCache()
+    ref = principal.customer_ref
+    key = (idempotency_key or "").strip() or None
+    if key is not None and len(key) > KEY_MAX:
+        raise InvalidInput(f"Idempotency-Key is longer than {KEY_MAX} characters",
+                           fields=["Idempotency-Key"])
+    digest = request_hash(body)
+    if key is not None:
+        replay = _replay(session, ref, key, digest, specs, lang)
+        if replay is not None:
+            return DisputeOpened(replay, created=False)
+
+    pred = session.get(Prediction, body.prediction_id)
+    if pred is None or pred.customer_ref != ref:
+        raise NotFound("no such prediction")
+    if pred.withdrawn:
+        raise Conflict("this prediction was withdrawn after a review: it is no longer used")
+    spec = specs.get(session, pred.model_name, pred.model_version)
+    errors = _claim_problems(spec, pred, body)
+    if errors:
+        raise InvalidInput(
+            "the contested values do not fit the prediction's model: "
+            + "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:10]),
+            fields=sorted({e["field"] for e in errors}), errors=errors)
+
+    now = datetime.now(UTC)
+    did = new_id()
+    try:
+        with write_lock(session):
+            session.add(Dispute(
+                id=did, customer_ref=ref, prediction_id=pred.id, status="open",
+                contested=[c.model_dump(mode="json") for c in body.contested_features],
+                statement=body.statement, wants_human_review=body.wants_human_review,
+                received_at=now, due_by=one_month_after(now)))
+            if key is not None:
+                session.add(IdempotencyKey(customer_ref=ref, key=key, request_hash=digest,
+                                           dispute_id=did, created_at=now))
+            session.flush()
+            # the customer row first: a concurrent score of this customer waits for it
+            session.execute(update(Customer).where(Customer.customer_ref == ref)
+                            .values(restricted=True)
+                            .execution_options(synchronize_session=False))
+            cancelled = cancel_open_tasks(
+                session, ref, f"cancelled: the customer contested a prediction (dispute "
+                f"{did}); the record is restricted until a reviewer decides", now)
+            audit.append(session, principal, audit.DISPUTE_OPENED, customer_ref=ref,
+                         objects={"dispute_id": did, "prediction_id": pred.id,
+                                  "cancelled_task_ids": cancelled},
+                         model=(pred.model_name, pred.model_version))
+            session.commit()
+    except IntegrityError:
+        session.rollback()
+        if key is not None:
+            replay = _replay(session, ref, key, digest, specs, lang)
+            if replay is not None:
+                return DisputeOpened(replay, created=False)
+        open_id = session.scalar(select(Dispute.id).where(
+            Dispute.prediction_id == pred.id, Dispute.status == "open"))
+        if open_id is not None:
+            raise Conflict("a dispute about this prediction is already open",
+                           dispute_id=open_id) from None
+        raise
+    d = session.get(Dispute, did)
+    return DisputeOpened(dispute_public(session, specs, d, lang, now), created=True)
+
+
+def find(session: Session, dispute_id: str) -> Dispute | None:
+    """The dispute, or None (also for ids no dispute can have: too long, NUL)."""
+    if not dispute_id or len(dispute_id) > 64 or "\x00" in dispute_id:
+        return None
+    return session.get(Dispute, dispute_id)
+
+
+def _visible(principal: Principal, d: Dispute | None) -> bool:
+    if d is None:
+        return False
+    if principal.kind == "customer":
+        return d.customer_ref == principal.customer_ref
+    return principal.has_role("reviewer")
+
+
+def get_dispute(session: Session, principal: Principal, dispute_id: str, *,
+                specs: SpecCache | None = None, lang: str = "en") -> DisputePublic:
+    """A customer sees their own disputes (anyone else's: 404); reviewers see all."""
+    d = find(session, dispute_id)
+    if not _visible(principal, d):
+        raise NotFound("no such dispute")
+    return dispute_public(session, specs or SpecCache(), d, lang)
+
+
+def list_disputes(session: Session, principal: Principal, status: str | None = None,
+                  limit: int = 100, *, specs: SpecCache | None = None,
+                  lang: str = "en") -> DisputeList:
+    """Newest first: a customer's own disputes, or (reviewers) everyone's."""
+    q = select(Dispute).order_by(Dispute.received_at.desc(), Dispute.id.desc()).limit(limit)
+    if principal.kind == "customer":
+        q = q.where(Dispute.customer_ref == principal.customer_ref)
+    elif not principal.has_role("reviewer"):
+        raise Forbidden("disputes are read by reviewers")
+    if status:
+        q = q.where(Dispute.status == status)
+    specs = specs or SpecCache()
+    return DisputeList(items=[dispute_public(session, specs, d, lang)
+                              for d in session.scalars(q)])
+
+
+def open_count(session: Session, customer_ref: str) -> int:
+    return session.scalar(select(func.count()).select_from(Dispute).where(
+        Dispute.customer_ref == customer_ref, Dispute.status == "open")) or 0

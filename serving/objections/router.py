@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
+
+from serving import deps
+from serving.auth.deps import customer_only
+from serving.auth.principal import Principal
+from serving.disputes.router import CUSTOMER, err
+from serving.objections import service
+from serving.objections.schemas import ObjectionPublic
+
+router = APIRouter(tags=["objections"])
+
+
+@router.post("/v1/objections", status_code=201, response_model=ObjectionPublic,
+             responses={200: {"model": ObjectionPublic,
+                              "description": "You had already objected; nothing changed"},
+                        404: err("No record is kept about you"), **CUSTOMER})
+def object_to_profiling(
+    response: Response,
+    principal: Principal = Depends(customer_only()),
+    session: Session = Depends(deps.session),
+) -> ObjectionPublic:
+    """Object to profiling: from now on nothing about you is scored, listed or routed to
+    a retention contact, and open contact tasks are cancelled. You can withdraw it."""
+    out, created = service.object_to_profiling(session, principal)
+    if not created:
+        response.status_code = 200
+    return out
+
+
+@router.delete("/v1/objections", response_model=ObjectionPublic,
+               responses={404: err("No record is kept about you"),
+                          409: err("There is no objection to withdraw"), **CUSTOMER})
+def withdraw_objection(
+    principal: Principal = Depends(customer_only()),
+    session: Session = Depends(deps.session),
+) -> ObjectionPublic:
+    """Withdraw your objection: you may be scored again from the next scoring."""
+    return service.withdraw(session, principal)

@@ -1,0 +1,100 @@
+"""Object to profiling and withdraw the objection: flag, history row, tasks, audit in one
+transaction. Scoring (`POST /v1/predictions`) answers 409 `suppressed` while it stands;
+the risk list, the task queue and batch scoring leave the customer out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from serving.audit import service as audit
+from serving.auth.principal import Principal
+from serving.disputes.service import cancel_open_tasks
+from serving.errors import Conflict, Forbidden, NotFound
+from serving.objections.schemas import ObjectionPublic
+from serving.storage.db import write_lock
+from serving.storage.tables import Customer, Objection, new_id
+
+
+def _ref(principal: Principal) -> str:
+    if principal.kind != "customer" or not principal.customer_ref:
+        raise Forbidden("an objection is made by the customer, through their access link")
+    return principal.customer_ref
+
+
+def _customer(session: Session, ref: str) -> Customer:
+    customer = session.get(Customer, ref, populate_existing=True)
+    if customer is None:
+        raise NotFound("no record is kept about you")
+    return customer
+
+
+def _latest(session: Session, ref: str) -> Objection | None:
+    return session.scalars(select(Objection).where(Objection.customer_ref == ref)
+                           .order_by(Objection.objected_at.desc()).limit(1)).first()
+
+
+def status(session: Session, principal: Principal) -> ObjectionPublic:
+    ref = _ref(principal)
+    customer = _customer(session, ref)
+    last = _latest(session, ref)
+    return ObjectionPublic(customer_ref=ref, objected=customer.objected,
+                           objected_at=last.objected_at if last else None,
+                           withdrawn_at=last.withdrawn_at if last else None)
+
+
+def object_to_profiling(session: Session, principal: Principal) -> tuple[ObjectionPublic, bool]:
+    """Record the objection (a repeat changes nothing); returns it and whether it is new."""
+    ref = _ref(principal)
+    _customer(session, ref)
+    now = datetime.now(UTC)
+    try:
+        with write_lock(session):
+            customer = _customer(session, ref)
+            if customer.objected:
+                session.rollback()
+                return status(session, principal), False
+            oid = new_id()
+            session.add(Objection(id=oid, customer_ref=ref, objected_at=now,
+                                  objected_by=principal.actor))
+            session.flush()
+            session.execute(update(Customer).where(Customer.customer_ref == ref)
+                            .values(objected=True)
+                            .execution_options(synchronize_session=False))
+            cancelled = cancel_open_tasks(
+                session, ref, "cancelled: the customer objected to profiling", now)
+            audit.append(session, principal, audit.OBJECTION_RECORDED, customer_ref=ref,
+                         objects={"objection_id": oid, "cancelled_task_ids": cancelled})
+            session.commit()
+    except IntegrityError:  # a concurrent objection won
+        session.rollback()
+        return status(session, principal), False
+    out = status(session, principal)
+    out.cancelled_task_ids = cancelled
+    return out, True
+
+
+def withdraw(session: Session, principal: Principal) -> ObjectionPublic:
+    """Withdraw the objection: the customer may be scored again (from the next score)."""
+    ref = _ref(principal)
+    now = datetime.now(UTC)
+    with write_lock(session):
+        _customer(session, ref)
+        ids = list(session.scalars(select(Objection.id).where(
+            Objection.customer_ref == ref, Objection.withdrawn_at.is_(None))))
+        done = session.execute(
+            update(Customer).where(Customer.customer_ref == ref, Customer.objected)
+            .values(objected=False).execution_options(synchronize_session=False)).rowcount
+        if not done:
+            session.rollback()
+            raise Conflict("there is no objection to withdraw")
+        session.execute(update(Objection).where(Objection.id.in_(ids))
+                        .values(withdrawn_at=now, withdrawn_by=principal.actor)
+                        .execution_options(synchronize_session=False))
+        audit.append(session, principal, audit.OBJECTION_WITHDRAWN, customer_ref=ref,
+                     objects={"objection_ids": ids})
+        session.commit()
+    return status(session, principal)

@@ -1,0 +1,1 @@
+"""Reviews: reviewers decide disputes (uphold, rectify and re-score, overturn)."""

@@ -1,0 +1,228 @@
+"""Two API replicas (two server processes) on one PostgreSQL database, hit concurrently:
+predictions for the same high-risk customers on both, disputes whose same
+Idempotency-Key is sent to both at once, objections sent to both at once, and reads.
+
+Afterwards: no customer has two open retention tasks, no dispute is lost, each key
+opened exactly one dispute (one 201, the other replica 200 with the same id), every
+prediction and dispute has its audit row, and the audit chain is not forked (verify OK
+on both replicas, sequence numbers unique and contiguous).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from .conftest import LiveServer, bearer, reset_pg
+from .support import (
+    ADMIN,
+    audit_verify,
+    customer_token,
+    dispute_body,
+    high_risk,
+    integrity_check,
+    model_info,
+    orphan_counts,
+    read_state,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+GROUP = 10  # customers per group: scored, disputed, objecting
+SCORES_PER_CUSTOMER = 8  # concurrent single predictions per customer, half on each replica
+
+
+@pytest.fixture
+def database_url(pg_url: str) -> str:  # replicas share one PostgreSQL database
+    reset_pg(pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def two_replicas(server_env, tmp_path, request) -> tuple[LiveServer, LiveServer]:
+    """Two servers started at the same time on the fresh database: their migrations and
+    startup audit rows race too. Both stopped at teardown."""
+    servers = [LiveServer(dict(server_env), tmp_path / f"replica{i}.log") for i in range(2)]
+    for s in servers:
+        request.addfinalizer(s.stop)
+    errors: list[BaseException] = []
+
+    def start(s: LiveServer) -> None:
+        try:
+            s.start()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return servers[0], servers[1]
+
+
+def test_two_replicas_one_database(two_replicas, database_url):
+    t0 = time.monotonic()
+    a, b = two_replicas
+    replicas = [a.url, b.url]
+    model = model_info(a.url)
+    pairs = high_risk(a.url, 3 * GROUP, seed=202, prefix="rep")
+    scored = pairs[:GROUP]
+    disputed = pairs[GROUP:2 * GROUP]
+    objecting = pairs[2 * GROUP:]
+    tokens = {rec["customer_id"]: customer_token(replicas[i % 2], rec["customer_id"])
+              for i, (rec, _) in enumerate(pairs)}
+
+    results: dict[str, list[tuple[str, int, Any]]] = defaultdict(list)
+    lock = threading.Lock()
+    local = threading.local()
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "c"):
+            local.c = httpx.Client(timeout=60)
+        return local.c
+
+    def note(kind: str, who: str, r: httpx.Response) -> None:
+        body = r.json() if r.headers.get("content-type", "").startswith("application/json") \
+            else r.text
+        with lock:
+            results[kind].append((who, r.status_code, body))
+
+    def predict(rec: dict[str, Any], url: str) -> None:
+        note("predict", rec["customer_id"],
+             client().post(url + "/v1/predictions", headers=ADMIN, json=rec))
+
+    def both_at_once(fn) -> None:  # noqa: ANN001
+        """Call fn(url) on both replicas at the same instant (two threads, a barrier)."""
+        barrier = threading.Barrier(2)
+
+        def run(url: str) -> None:
+            barrier.wait()
+            fn(url)
+
+        threads = [threading.Thread(target=run, args=(u,)) for u in replicas]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def dispute(rec: dict[str, Any], pred: dict[str, Any]) -> None:
+        body = dispute_body(pred, model)
+        headers = bearer(tokens[rec["customer_id"]]) | {"Idempotency-Key": f"rep-{uuid.uuid4()}"}
+        out: list[httpx.Response] = []
+        both_at_once(lambda url: out.append(
+            httpx.post(url + "/v1/disputes", headers=headers, json=body, timeout=60)))
+        for r in out:
+            note("dispute", rec["customer_id"] + "|" + headers["Idempotency-Key"], r)
+
+    def objection(rec: dict[str, Any]) -> None:
+        headers = bearer(tokens[rec["customer_id"]])
+        both_at_once(lambda url: note("object", rec["customer_id"], httpx.post(
+            url + "/v1/objections", headers=headers, timeout=60)))
+
+    def reads(url: str) -> None:
+        note("read", "risk-list", client().get(url + "/v1/risk-list", headers=ADMIN,
+                                               params={"band": "high", "limit": 100}))
+        note("read", "disputes", client().get(url + "/v1/disputes", headers=ADMIN))
+        pred = random.choice(pairs)[1]
+        note("read", "prediction", client().get(
+            f"{url}/v1/predictions/{pred['prediction_id']}", headers=ADMIN))
+
+    jobs = []
+    for rec, _ in pairs:  # every customer is scored on both replicas at once, several times
+        for _n in range(SCORES_PER_CUSTOMER // 2):
+            jobs.append(lambda rec=rec: both_at_once(lambda url: predict(rec, url)))
+    jobs += [lambda rec=rec, pred=pred: dispute(rec, pred) for rec, pred in disputed]
+    jobs += [lambda rec=rec: objection(rec) for rec, _ in objecting]
+    jobs += [lambda n=n: reads(replicas[n % 2]) for n in range(20)]
+    random.seed(3)
+    random.shuffle(jobs)
+    seeded = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        for f in [pool.submit(j) for j in jobs]:
+            f.result()
+    traffic = time.monotonic() - seeded
+
+    # -- every answer as expected, no 5xx --------------------------------------------------
+    objectors = {rec["customer_id"] for rec, _ in objecting}
+    for who, status, body in results["predict"]:
+        allowed = (201, 409) if who in objectors else (201,)
+        assert status in allowed, (who, status, body)
+    for who, status, body in results["read"]:
+        assert status == 200, (who, status, body)
+    by_key: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for who, status, body in results["dispute"]:
+        assert status in (200, 201), (who, status, body)
+        by_key[who].append((status, body["dispute_id"]))
+    assert len(by_key) == GROUP
+    for key, answers in by_key.items():
+        assert sorted(s for s, _ in answers) == [200, 201], (key, answers)
+        assert len({d for _, d in answers}) == 1, (key, answers)
+    per_objector = defaultdict(list)
+    for who, status, body in results["object"]:
+        assert status in (200, 201), (who, status, body)
+        per_objector[who].append(status)
+    assert all(sorted(s) == [200, 201] for s in per_objector.values()), per_objector
+    # once the objection is recorded, no replica scores the customer
+    for rec, _ in objecting:
+        for url in replicas:
+            r = httpx.post(url + "/v1/predictions", headers=ADMIN, json=rec, timeout=30)
+            assert r.status_code == 409 and r.json()["status"] == "suppressed", r.text
+
+    # -- the audit chain, seen from both replicas -------------------------------------------
+    va, vb = audit_verify(a.url), audit_verify(b.url)
+    assert va["ok"] and vb["ok"], (va, vb)
+    assert va["head_seq"] == vb["head_seq"] and va["head_hash"] == vb["head_hash"]
+
+    # -- the database ---------------------------------------------------------------------
+    state = read_state(database_url)
+    ref_of = {c["external_id"]: ref for ref, c in state.customers.items()}
+    open_per_customer = Counter(t["customer_ref"] for t in state.open_tasks)
+    assert max(open_per_customer.values()) == 1, "a customer has two open retention tasks"
+    for rec, _ in scored:  # high risk, scored many times on both: exactly one open task
+        assert open_per_customer[ref_of[rec["customer_id"]]] == 1
+    for group, flag in ((disputed, "restricted"), (objecting, "objected")):
+        for rec, _ in group:  # restricted / objecting: no open task
+            ref = ref_of[rec["customer_id"]]
+            assert open_per_customer[ref] == 0 and state.customers[ref][flag]
+    # no lost dispute, one per key
+    acked = {answers[0][1] for answers in by_key.values()}
+    assert {d["id"] for d in state.disputes} == acked
+    assert len(state.keys) == len(acked) == len({k["dispute_id"] for k in state.keys})
+    assert sorted(state.dispute_audits) == sorted(acked)
+    assert set(state.dispute_audits.values()) == {1}
+    # an unforked chain: unique, contiguous sequence numbers ending at the head
+    assert state.audit_seqs == list(range(1, state.head_seq + 1))
+    assert state.head_seq == va["head_seq"]
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        n_pred = conn.execute(sa.text("SELECT count(*) FROM predictions")).scalar_one()
+        n_pred_audit = conn.execute(sa.text(
+            "SELECT count(*) FROM audit_log WHERE action = 'prediction.created'")).scalar_one()
+        forks = conn.execute(sa.text(
+            "SELECT count(*) FROM (SELECT prev_hash FROM audit_log GROUP BY prev_hash "
+            "HAVING count(*) > 1) f")).scalar_one()
+    engine.dispose()
+    assert n_pred == n_pred_audit, "a prediction without its audit row (or the reverse)"
+    assert forks == 0, "two audit rows claim the same predecessor: the chain forked"
+    a.stop()
+    b.stop()
+    assert orphan_counts(database_url) == dict.fromkeys(orphan_counts(database_url), 0)
+    assert integrity_check(database_url) == []
+
+    counts = {k: Counter(s for _, s, _ in v) for k, v in results.items()}
+    print(f"\n[replicas] 2 replicas, 1 PostgreSQL: predictions={dict(counts['predict'])} "
+          f"disputes={dict(counts['dispute'])} ({len(acked)} keys -> {len(state.disputes)} "
+          f"disputes) objections={dict(counts['object'])} reads={dict(counts['read'])} "
+          f"open tasks={len(state.open_tasks)} audit rows={state.head_seq} "
+          f"seed={seeded - t0:.1f}s traffic={traffic:.1f}s")

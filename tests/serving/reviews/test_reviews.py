@@ -1,0 +1,169 @@
+"""Reviews: the queue (oldest first), preview, and the three decisions with their effects."""
+
+import sqlalchemy as sa
+
+from serving.storage.tables import Customer, Prediction, RetentionTask
+
+
+def _open(contest, customer, **kw):
+    p, me = contest.scored(customer)
+    r = contest.dispute(p, me, **kw)
+    assert r.status_code == 201, r.text
+    return p, me, r.json()
+
+
+def test_queue_is_oldest_first_with_explanation_and_days_left(contest, by_risk, api):
+    opened = [_open(contest, by_risk[i])[2]["dispute_id"] for i in range(3)]
+    page = api.get("/v1/reviews", role="reviewer", limit=2).json()
+    assert [i["dispute_id"] for i in page["items"]] == opened[:2]
+    rest = api.get("/v1/reviews", role="reviewer", cursor=page["next_cursor"]).json()
+    assert [i["dispute_id"] for i in rest["items"]] == opened[2:] and rest["next_cursor"] is None
+    item = page["items"][0]
+    assert item["days_left"] >= 28 and item["overdue"] is False
+    assert item["prediction"]["contributions"][0]["text"].endswith(".")
+    assert item["contested_features"][0]["label"]
+    fr = api.get("/v1/reviews", role="reviewer", lang="fr").json()["items"][0]
+    text = item["prediction"]["contributions"][0]["text"]
+    assert fr["prediction"]["contributions"][0]["text"] != text
+    # admin may do what reviewers do; agents may not
+    assert api.get("/v1/reviews", role="admin").status_code == 200
+    assert api.get("/v1/reviews", role="agent").status_code == 403
+
+
+def test_upheld_lifts_the_restriction_and_gives_the_task_back(contest, by_risk, api, app):
+    p, me, d = _open(contest, by_risk[0])
+    assert p["retention_task_id"]
+    r = contest.decide(d["dispute_id"], {"decision": "upheld", "rationale": "Data checked."})
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["restriction_lifted"] and out["new_prediction"] is None
+    assert not out["prediction_withdrawn"]
+    assert api.client.get("/v1/me", headers=me).json()["restricted"] is False
+    tasks = api.get("/v1/retention-tasks").json()["items"]
+    assert [t["prediction"]["prediction_id"] for t in tasks] == [p["prediction_id"]]
+    assert [e["prediction_id"] for e in api.get("/v1/risk-list").json()["items"]] == \
+        [p["prediction_id"]]
+    assert api.get("/v1/reviews", role="reviewer").json()["items"] == []
+
+
+def test_overturned_withdraws_the_prediction_from_all_use(contest, by_risk, api, app):
+    p, me, d = _open(contest, by_risk[0])
+    r = contest.decide(d["dispute_id"], {"decision": "overturned", "rationale": "Wrong."})
+    assert r.status_code == 201 and r.json()["prediction_withdrawn"] is True
+    assert api.get("/v1/risk-list").json()["items"] == []
+    assert api.get("/v1/retention-tasks").json()["items"] == []
+    mine = api.client.get("/v1/me/prediction", headers=me).json()
+    assert mine["prediction"] is None and not mine["restricted"]
+    assert mine["disputes"][0]["decision"]["decision"] == "overturned"
+    with app.state.db.session() as s:
+        assert s.get(Prediction, p["prediction_id"]).withdrawn is True
+        c = s.get(Customer, p["customer_ref"])
+        assert c.latest_prediction_id is None
+        assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask).where(
+            RetentionTask.status.in_(("open", "claimed")))) == 0
+    # a new score puts the customer back, from the new prediction only
+    again = api.score(by_risk[0]).json()
+    assert [e["prediction_id"] for e in api.get("/v1/risk-list").json()["items"]] == \
+        [again["prediction_id"]]
+
+
+def test_rectified_needs_valid_corrections_naming_the_field(contest, by_risk):
+    p, _, d = _open(contest, by_risk[0])
+    did = d["dispute_id"]
+    r = contest.decide(did, {"decision": "rectified", "rationale": "x"})
+    assert r.status_code == 422
+    spec = contest.host.current().spec
+    cat = next(f for f in spec.features if f.kind != "numeric")
+    num = next(f for f in spec.features if f.kind == "numeric")
+    r = contest.decide(did, {"decision": "rectified", "rationale": "x",
+                             "corrected_features": {cat.name: "nope", num.name: "ten"}})
+    assert r.status_code == 422 and sorted(r.json()["fields"]) == sorted([cat.name, num.name])
+    r = contest.decide(did, {"decision": "rectified", "rationale": "x",
+                             "corrected_features": {"ShoeSize": 3}})
+    assert r.status_code == 422 and r.json()["fields"] == ["ShoeSize"]
+    r = contest.decide(did, {"decision": "upheld", "rationale": "x",
+                             "corrected_features": {cat.name: cat.categories[0]}})
+    assert r.status_code == 422
+    # nothing was decided by the failures
+    assert contest.api.get(f"/v1/disputes/{did}", role="reviewer").json()["status"] == "open"
+    assert contest.api.post(f"/v1/disputes/{did}/preview", role="reviewer",
+                            json={"corrected_features": {cat.name: "nope"}}).status_code == 422
+
+
+def test_preview_writes_nothing_and_matches_the_decision(contest, by_risk, api, app):
+    p, _, d = _open(contest, by_risk[0])
+    spec = contest.host.current().spec
+    num = next(f for f in spec.features if f.kind == "numeric")
+    fix = {num.name: float(num.max)}
+    with app.state.db.session() as s:
+        before = s.scalar(sa.select(sa.func.count()).select_from(Prediction))
+    pv = api.post(f"/v1/disputes/{d['dispute_id']}/preview", role="reviewer",
+                  json={"corrected_features": fix})
+    assert pv.status_code == 200, pv.text
+    pv = pv.json()
+    assert pv["score_before"] == p["score"]
+    with app.state.db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)) == before
+    out = contest.decide(d["dispute_id"], {"decision": "rectified", "rationale": "ok",
+                                           "corrected_features": fix}).json()
+    assert out["new_prediction"]["score"] == pv["score_after"]
+    assert out["new_prediction"]["risk_band"] == pv["risk_band_after"]
+    assert [c["feature"] for c in out["changes"]] == [c["feature"] for c in pv["changes"]]
+    assert out["corrected_features"] == fix
+
+
+def test_restriction_stays_while_another_dispute_is_open(contest, by_risk, api):
+    p1, me, d1 = _open(contest, by_risk[0])
+    p2 = api.score(by_risk[0]).json()  # restricted: routed to nobody
+    assert p2["route"]["action"] == "none" and "restricted" in p2["route"]["reason"]
+    d2 = contest.dispute(p2, me).json()
+    out = contest.decide(d1["dispute_id"], {"decision": "upheld", "rationale": "ok"}).json()
+    assert out["restriction_lifted"] is False
+    assert api.client.get("/v1/me", headers=me).json()["restricted"] is True
+    assert api.get("/v1/risk-list").json()["items"] == []
+    out = contest.decide(d2["dispute_id"], {"decision": "upheld", "rationale": "ok"}).json()
+    assert out["restriction_lifted"] is True
+    assert api.client.get("/v1/me", headers=me).json()["restricted"] is False
+
+
+def test_objection_and_withdrawal(contest, by_risk, api):
+    p, me = contest.scored(by_risk[0])
+    assert api.client.delete("/v1/objections", headers=me).status_code == 409
+    r = api.client.post("/v1/objections", headers=me)
+    assert r.status_code == 201 and r.json()["cancelled_task_ids"] == [p["retention_task_id"]]
+    assert api.client.post("/v1/objections", headers=me).status_code == 200  # no-op
+    r = api.score(by_risk[0])
+    assert r.status_code == 409 and r.json()["status"] == "suppressed"
+    assert api.get("/v1/risk-list").json()["items"] == []
+    assert api.get("/v1/retention-tasks").json()["items"] == []
+    mine = api.client.get("/v1/me/prediction", headers=me).json()
+    assert mine["objected"] and "objected" in mine["summary"]
+    r = api.client.delete("/v1/objections", headers=me)
+    assert r.status_code == 200 and r.json()["objected"] is False and r.json()["withdrawn_at"]
+    assert api.score(by_risk[0]).status_code == 201
+
+
+def test_training_export_uses_corrected_data_and_leaves_out_the_restricted(
+        contest, by_risk, api, app, tmp_path, monkeypatch):
+    from serving import cli
+    from serving.customers.export import training_rows
+
+    fixed, _, d1 = _open(contest, by_risk[0])
+    spec = contest.host.current().spec
+    num = next(f for f in spec.features if f.kind == "numeric")
+    out = contest.decide(d1["dispute_id"], {"decision": "rectified", "rationale": "ok",
+                                            "corrected_features": {num.name: float(num.max)}})
+    _, _, d2 = _open(contest, by_risk[1])  # stays open: restricted
+    gone, _, d3 = _open(contest, by_risk[2])
+    contest.decide(d3["dispute_id"], {"decision": "overturned", "rationale": "wrong"})
+    plain = api.score(by_risk[3]).json()
+    with app.state.db.session() as s:
+        rows = {r["customer_ref"]: r for r in training_rows(s)}
+    assert set(rows) == {fixed["customer_ref"], plain["customer_ref"]}
+    corrected = rows[fixed["customer_ref"]]
+    assert corrected["source"] == "review" and corrected["features"][num.name] == num.max
+    assert corrected["prediction_id"] == out.json()["new_prediction_id"]
+    target = tmp_path / "export.jsonl"
+    monkeypatch.setenv("CHURN_DATABASE_URL", app.state.settings.database_url)
+    assert cli.main(["export-training", "--out", str(target)]) == 0
+    assert len(target.read_text().splitlines()) == 2
