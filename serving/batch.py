@@ -306,6 +306,16 @@ def _write(db: Database, chunk: _Chunk, report: BatchReport) -> None:
         raw = bulk.RawWriter(session)
         # customers first: predictions and tasks reference them
         raw.upsert_scored_customers(chunk.customers)
+        # A dispute or objection may have arrived since the chunk was prepared. The upsert
+        # now holds these customers' rows (PostgreSQL row locks; SQLite's single writer),
+        # so the flags read here are final for this transaction.
+        late = {r for r, in session.execute(
+            select(Customer.customer_ref).where(or_(Customer.restricted, Customer.objected)))}
+        if late:
+            before = len(chunk.predictions)
+            chunk.predictions = [p for p in chunk.predictions if p[1] not in late]
+            chunk.tasks = [t for t in chunk.tasks if t[1] not in late]
+            chunk.restricted += before - len(chunk.predictions)
         raw.insert_predictions(chunk.predictions)
         raw.open_tasks(chunk.tasks)
         audit.batch_chunk(session, chunk.predictions, len(chunk.tasks), chunk.restricted,

@@ -10,10 +10,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from serving import openapi
 from serving.audit import service as audit
 from serving.audit.router import router as audit_router
 from serving.auth.ratelimit import RateLimiter
@@ -111,6 +116,17 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
             headers["Retry-After"] = RateLimiter.retry_after(exc.extra.get("retry_after", 1))
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Framework errors (unreadable body, unknown route, wrong method) in the JSON
+        API's error shape; FastAPI's own answer elsewhere."""
+        if not request.url.path.startswith("/v1/"):
+            return await http_exception_handler(request, exc)
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "error")
+        return JSONResponse({"error": code, "detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         """422 naming each field with what was expected and what came (JSON API);
@@ -156,4 +172,5 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
                    disputes_router, reviews_router, objections_router, audit_router):
         app.include_router(router, responses=ERRORS)
     mount_web(app)  # server-rendered pages and their static files (serving/web)
+    openapi.install(app)  # error bodies, the served model's features, Allow on 405
     return app

@@ -27,6 +27,7 @@ from models import ModelSpec
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorPublic"}
 _ERROR_TEXT = {
+    "400": "The body could not be read as JSON",
     "401": "No token, or an unknown one",
     "403": "This token's role may not do this",
     "404": "No such resource, or not yours",
@@ -67,7 +68,7 @@ def _complete_errors(schema: dict[str, Any]) -> None:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     for path, methods in schema.get("paths", {}).items():
-        for op in methods.values():
+        for method, op in methods.items():
             responses = op.setdefault("responses", {})
             wanted = set()
             if path not in _PUBLIC:
@@ -76,6 +77,10 @@ def _complete_errors(schema: dict[str, Any]) -> None:
                 wanted.add("404")
             if op.get("parameters") or op.get("requestBody"):
                 wanted.add("422")
+            if op.get("requestBody"):
+                wanted.add("400")  # a body that is not JSON at all
+            if method in ("post", "put", "patch", "delete") and path not in _PUBLIC:
+                wanted.add("409")  # a write that conflicts with the resource's state
             for response in responses.values():
                 content = response.get("content", {}).get("application/json", {})
                 if "HTTPValidationError" in str(content.get("schema", "")):

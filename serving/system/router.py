@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from serving import deps
+from serving import deps, openapi
 from serving.audit import service as audit
 from serving.auth.deps import staff
 from serving.auth.principal import Principal
@@ -111,6 +111,7 @@ def reload_model(
                      model=previous, objects={"uri": request.app.state.settings.model_uri})
         raise
     register_model(session, current, request.app.state.specs)
+    openapi.reset(request.app)  # the features in the document follow the served model
     audit.record(session, principal, audit.MODEL_RELOADED, model=current,
                  objects={"previous": f"{previous.name}/{previous.version}" if previous
                           else None})
