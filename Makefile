@@ -29,7 +29,10 @@ $(PY):
 install: $(PY) ## Create .venv and install the project with its dev tools
 	$(PY) -m pip install --quiet -e '.[dev]'
 
-run: install train promote serve ## First command: install, train on the built-in data, promote, serve
+run: install train ## First command: install, train on the built-in data, promote, serve
+	@# a refused promotion keeps the current champion serving
+	-@$(MAKE) --no-print-directory promote
+	@$(MAKE) --no-print-directory serve
 
 train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic data)
 	$(PY) -m training.cli train $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(SUMMARY),--summary $(SUMMARY))

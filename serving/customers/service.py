@@ -57,7 +57,8 @@ def access_link(session: Session, settings: Settings, customer_id: str,
                  customer_ref=customer.customer_ref,
                  objects={"expires_at": link.expires_at.isoformat()})
     return AccessLinkPublic(
-        url=f"{settings.public_base_url}/me#token={link.token}",
+        # a plain link: it works without JavaScript; /me swaps it for a cookie and redirects
+        url=f"{settings.public_base_url}/me?token={link.token}",
         token=link.token,
         expires_at=link.expires_at,
     )

@@ -72,6 +72,8 @@ def risk_list(
     band: Literal["low", "medium", "high"] | None = None,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
+    task: Literal["open", "claimed", "none"] | None = Query(
+        None, description="only customers whose retention task is open, claimed, or none"),
     principal: Principal = Depends(agent),
     session: Session = Depends(deps.session),
     specs: SpecCache = Depends(deps.specs),
@@ -80,9 +82,9 @@ def risk_list(
     """Latest prediction per customer, highest score first, top three reasons each.
     Customers who objected or whose record is restricted are not listed. Every read is
     written to the audit log."""
-    page = service.risk_list(session, specs, band, limit, cursor, lang)
+    page = service.risk_list(session, specs, band, limit, cursor, lang, task=task)
     session.rollback()  # end the read before the audit write
     audit.record(session, principal, audit.RISK_LIST_READ,
-                 objects={"band": band, "limit": limit, "page": "next" if cursor else "first",
-                          "entries": len(page.items)})
+                 objects={"band": band, "task": task, "limit": limit,
+                          "page": "next" if cursor else "first", "entries": len(page.items)})
     return page

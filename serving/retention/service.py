@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
@@ -22,6 +22,7 @@ from serving.retention.schemas import (
 from serving.scoring import explain
 from serving.scoring.schemas import ModelRef
 from serving.scoring.service import SpecCache, public
+from serving.storage import bulk
 from serving.storage.db import write_lock
 from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask
 
@@ -180,24 +181,37 @@ def outcome_labels(session: Session) -> list[dict[str, Any]]:
 
 
 # -- risk list -----------------------------------------------------------------------------
+TASK_FILTERS = ("open", "claimed", "none")
+
+
 def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit: int = 50,
-              cursor: str | None = None, lang: str = "en") -> RiskListPage:
-    """The latest prediction per customer, highest score first, top three reasons each."""
+              cursor: str | None = None, lang: str = "en",
+              task: str | None = None) -> RiskListPage:
+    """The latest prediction per customer, highest score first, top three reasons each;
+    optionally only customers whose task is `open`, `claimed`, or who have none (`none`)."""
     q = (
         select(Customer, Prediction, RetentionTask.id)
         .join(Prediction, Prediction.id == Customer.latest_prediction_id)
+        # Literal IN: SQLite uses the partial index of open tasks only when the query
+        # repeats its condition word for word (a bound IN (?, ?) scans every task).
         .outerjoin(RetentionTask, and_(RetentionTask.customer_ref == Customer.customer_ref,
-                                       RetentionTask.status.in_(OPEN_TASK_STATUSES)))
+                                       text("retention_tasks." + bulk.OPEN_TASK_WHERE)))
         .where(Customer.latest_score.is_not(None), ~Customer.restricted, ~Customer.objected,
                ~Prediction.withdrawn)
         .order_by(Customer.latest_score.desc(), Customer.customer_ref.asc())
         .limit(limit + 1)
     )
+    if task == "none":
+        q = q.where(RetentionTask.id.is_(None))  # the outer join found no open task
+    elif task:
+        q = q.where(RetentionTask.status == task)
     if band:
         q = q.where(Customer.latest_band == band)
     after = _after(Customer.latest_score, Customer.customer_ref, cursor)
     if after is not None:
-        q = q.where(after)
+        # the keyset condition plus a plain bound, so the index range is used deep down
+        score, _ = decode_cursor(cursor or "")
+        q = q.where(after, Customer.latest_score <= score)
     rows = session.execute(q).all()
     items = []
     for c, p, task_id in rows[:limit]:

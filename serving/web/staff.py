@@ -94,8 +94,8 @@ def risk_list(
     specs: SpecCache = Depends(deps.specs),
 ) -> Response:
     band = band if band in BANDS else None
-    task = task if task in queries.TASK_FILTERS else None
-    page = queries.risk_page(session, specs, band, task, PAGE_SIZE, cursor or None, "en")
+    task = task if task in retention.TASK_FILTERS else None
+    page = retention.risk_list(session, specs, band, PAGE_SIZE, cursor or None, "en", task=task)
     statuses = queries.task_statuses(session, [i.open_task_id for i in page.items
                                                if i.open_task_id])
     names = queries.staff_names(session, [s[1] for s in statuses.values()])

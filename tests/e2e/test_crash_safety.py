@@ -8,11 +8,14 @@ task cancelled, its audit row present, no orphan rows), the database passes its
 integrity check, and the audit chain verifies. SQLite (WAL, synchronous=FULL) and
 PostgreSQL.
 
-Size: CHURN_CRASH_KILLS kill/restart cycles (default 4) of 0.3-1.2 s of traffic each.
+Size: CHURN_CRASH_KILLS kill/restart cycles (default 3) of 0.3-1.2 s of traffic
+each, and one more kill while the server starts again (its lifespan: migrations, startup
+audit row).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import random
@@ -30,6 +33,7 @@ import sqlalchemy as sa
 
 from .conftest import bearer
 from .support import (
+    ADMIN,
     audit_verify,
     customer_token,
     dispute_body,
@@ -43,7 +47,7 @@ from .support import (
 
 pytestmark = pytest.mark.slow
 
-KILLS = int(os.environ.get("CHURN_CRASH_KILLS", "4"))
+KILLS = int(os.environ.get("CHURN_CRASH_KILLS", "3"))
 CUSTOMERS = 40
 ROUNDS = 10  # predictions per customer: each one can be disputed once
 THREADS = 6
@@ -81,6 +85,33 @@ def _send(client: httpx.Client, url_of, item: Item, deadline: float) -> None:  #
         item.unexpected.append(f"{r.status_code} {r.text[:300]}")
         return
     item.unexpected.append("no answer before the deadline")
+
+
+def kill_during_startup(server) -> int:  # noqa: ANN001
+    """Start the server and SIGKILL it inside its startup (after uvicorn began the app's
+    lifespan, before it answers). 1 when the kill landed before ready."""
+    log_size = server.log.stat().st_size if server.log.exists() else 0
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            server.start()
+        except RuntimeError as exc:  # it died: expected
+            failed.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with server.log.open() as f:
+            f.seek(log_size)
+            if "Waiting for application startup" in f.read():
+                break
+        time.sleep(0.02)
+    time.sleep(random.uniform(0.0, 2.5))  # loading the model takes about 3 s
+    server.kill()
+    starter.join(90)
+    return len(failed)
 
 
 def test_disputes_survive_sigkill(make_server, database_url):
@@ -128,17 +159,45 @@ def test_disputes_survive_sigkill(make_server, database_url):
                         replays.append((item, *item.acks[-1]))
                 time.sleep(random.uniform(0.0, 0.03))
 
+    other: Counter[str] = Counter()  # the rest of the traffic: scoring and list reads
+    other_unexpected: list[str] = []
+    rescore = records[:10]
+
+    def background() -> None:
+        """Predictions (each a receipt, maybe a task, an audit row) and risk-list reads
+        (an audit row each) die with the server too."""
+        with httpx.Client(timeout=15) as client:
+            while not stop.is_set():
+                try:
+                    if random.random() < 0.5:
+                        r = client.post(server.url + "/v1/predictions", headers=ADMIN,
+                                        json=random.choice(rescore))
+                        ok = 201
+                    else:
+                        r = client.get(server.url + "/v1/risk-list", headers=ADMIN)
+                        ok = 200
+                except httpx.TransportError as exc:
+                    other[type(exc).__name__] += 1
+                    time.sleep(0.1)
+                    continue
+                other[str(r.status_code)] += 1
+                if r.status_code != ok:
+                    other_unexpected.append(f"{r.status_code} {r.text[:300]}")
+
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
+    threads.append(threading.Thread(target=background, daemon=True))
     for t in threads:
         t.start()
-    kills, restart_s = 0, []
-    for _ in range(KILLS):
+    kills, restart_s, startup_kills = 0, [], 0
+    for cycle in range(KILLS):
         time.sleep(random.uniform(0.3, 1.2))
         if pool.empty():
             break
         server.kill()
         kills += 1
         time.sleep(random.uniform(0.0, 0.3))
+        if cycle == 0:  # once, kill it again while it starts (migrations, startup audit row)
+            startup_kills += kill_during_startup(server)
         t = time.monotonic()
         server.start()
         restart_s.append(time.monotonic() - t)
@@ -150,14 +209,16 @@ def test_disputes_survive_sigkill(make_server, database_url):
     traffic_end = time.monotonic()
 
     # -- what the clients saw ---------------------------------------------------------------
+    assert not other_unexpected, other_unexpected[:5]
     unexpected = [(i.key, i.unexpected) for i in started if i.unexpected]
     assert not unexpected, unexpected[:5]
     acked = {i.key: i for i in started if i.acks}
     assert len(acked) == len(started), "a started dispute was never acknowledged"
     for item in acked.values():
         assert len({d for _, d in item.acks}) == 1, ("one key, two disputes", item.acks)
-    for item, status, _ in replays:
+    for item, status, did in replays:
         assert status == 200, "a replay of an acknowledged key must answer 200"
+        assert did == item.acks[0][1], "a replay answered another dispute"
     dispute_of = {k: i.acks[0][1] for k, i in acked.items()}
     interrupted = sum(i.interrupted for i in started)
     # an interrupted request whose dispute had been committed is found again by its key
@@ -207,6 +268,13 @@ def test_disputes_survive_sigkill(make_server, database_url):
         named = re.search(r"\(dispute ([0-9a-f-]{36})\)", note or "")
         assert named and by_id[named.group(1)]["customer_ref"] == ref, note
     assert sorted(state.dispute_audits) == sorted(by_id)
+    # every stored prediction has its one audit row, and no audit row names a lost one
+    with engine.connect() as conn:
+        stored = set(conn.execute(sa.text("SELECT id FROM predictions")).scalars())
+        audited = Counter(json.loads(o)["prediction_id"] for o in conn.execute(sa.text(
+            "SELECT objects FROM audit_log WHERE action = 'prediction.created'")).scalars())
+    engine.dispose()
+    assert set(audited) == stored and set(audited.values()) == {1}
     assert set(state.dispute_audits.values()) == {1}
     assert state.audit_seqs == list(range(1, state.head_seq + 1))
     assert orphan_counts(database_url) == dict.fromkeys(orphan_counts(database_url), 0)
@@ -214,9 +282,10 @@ def test_disputes_survive_sigkill(make_server, database_url):
 
     print(f"\n[crash-safety {database_url.split(':')[0]}] disputes acknowledged={len(acked)} "
           f"(replays checked={len(replays)}) kills={kills} restarts={len(restart_s)} "
-          f"requests cut mid-flight={interrupted} (of which committed and found again by "
-          f"key={recovered}) refused while down={sum(i.refused for i in started)} "
-          f"audit rows={state.head_seq} restart median="
+          f"kills during startup={startup_kills} requests cut mid-flight={interrupted} "
+          f"(of which committed and found again by key={recovered}) "
+          f"refused while down={sum(i.refused for i in started)} "
+          f"other traffic={dict(other)} audit rows={state.head_seq} restart median="
           f"{sorted(restart_s)[len(restart_s) // 2] if restart_s else 0:.1f}s "
           f"seed={seeded - t0:.1f}s traffic={traffic_end - seeded:.1f}s")
     assert kills == KILLS, "the pool ran dry before every kill: raise ROUNDS"

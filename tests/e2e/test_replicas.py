@@ -100,35 +100,43 @@ def test_two_replicas_one_database(two_replicas, database_url):
 
     def predict(rec: dict[str, Any], url: str) -> None:
         note("predict", rec["customer_id"],
-             client().post(url + "/v1/predictions", headers=ADMIN, json=rec))
+             httpx.post(url + "/v1/predictions", headers=ADMIN, json=rec, timeout=60))
 
-    def both_at_once(fn) -> None:  # noqa: ANN001
-        """Call fn(url) on both replicas at the same instant (two threads, a barrier)."""
-        barrier = threading.Barrier(2)
+    def at_once(*fns) -> None:  # noqa: ANN002
+        """Run every fn at the same instant, each in its own thread (a barrier)."""
+        barrier = threading.Barrier(len(fns))
 
-        def run(url: str) -> None:
+        def run(fn) -> None:  # noqa: ANN001
             barrier.wait()
-            fn(url)
+            fn()
 
-        threads = [threading.Thread(target=run, args=(u,)) for u in replicas]
+        threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
 
+    def both_at_once(fn) -> None:  # noqa: ANN001
+        """fn(url) on both replicas at the same instant."""
+        at_once(*[lambda u=u: fn(u) for u in replicas])
+
     def dispute(rec: dict[str, Any], pred: dict[str, Any]) -> None:
+        """The same key and body to both replicas, while both score the customer."""
         body = dispute_body(pred, model)
-        headers = bearer(tokens[rec["customer_id"]]) | {"Idempotency-Key": f"rep-{uuid.uuid4()}"}
-        out: list[httpx.Response] = []
-        both_at_once(lambda url: out.append(
-            httpx.post(url + "/v1/disputes", headers=headers, json=body, timeout=60)))
-        for r in out:
-            note("dispute", rec["customer_id"] + "|" + headers["Idempotency-Key"], r)
+        key = f"rep-{uuid.uuid4()}"
+        headers = bearer(tokens[rec["customer_id"]]) | {"Idempotency-Key": key}
+        send = lambda url: note("dispute", rec["customer_id"] + "|" + key, httpx.post(  # noqa: E731
+            url + "/v1/disputes", headers=headers, json=body, timeout=60))
+        at_once(*[lambda u=u: send(u) for u in replicas],
+                *[lambda u=u: predict(rec, u) for u in replicas])
 
     def objection(rec: dict[str, Any]) -> None:
+        """An objection sent to both replicas, while both score the customer."""
         headers = bearer(tokens[rec["customer_id"]])
-        both_at_once(lambda url: note("object", rec["customer_id"], httpx.post(
-            url + "/v1/objections", headers=headers, timeout=60)))
+        send = lambda url: note("object", rec["customer_id"], httpx.post(  # noqa: E731
+            url + "/v1/objections", headers=headers, timeout=60))
+        at_once(*[lambda u=u: send(u) for u in replicas],
+                *[lambda u=u: predict(rec, u) for u in replicas])
 
     def reads(url: str) -> None:
         note("read", "risk-list", client().get(url + "/v1/risk-list", headers=ADMIN,
@@ -179,6 +187,47 @@ def test_two_replicas_one_database(two_replicas, database_url):
             r = httpx.post(url + "/v1/predictions", headers=ADMIN, json=rec, timeout=30)
             assert r.status_code == 409 and r.json()["status"] == "suppressed", r.text
 
+    # -- phase 2: a reviewer decides the dispute on both replicas at once while the customer
+    # contests another prediction (same key on both) and both replicas score them -----------
+    fresh = {who: body for who, status, body in results["predict"] if status == 201}
+    first_dispute = {key.split("|")[0]: answers[0][1] for key, answers in by_key.items()}
+
+    def decide_while_contesting(rec: dict[str, Any]) -> None:
+        cid = rec["customer_id"]
+        key = f"rep2-{uuid.uuid4()}"
+        headers = bearer(tokens[cid]) | {"Idempotency-Key": key}
+        body = dispute_body(fresh[cid], model)
+        decision = {"decision": "upheld", "rationale": "Checked against the contract."}
+        decide = lambda url: note("decide", cid, httpx.post(  # noqa: E731
+            f"{url}/v1/disputes/{first_dispute[cid]}/decision", headers=ADMIN, json=decision,
+            timeout=60))
+        send = lambda url: note("dispute2", cid + "|" + key, httpx.post(  # noqa: E731
+            url + "/v1/disputes", headers=headers, json=body, timeout=60))
+        at_once(*[lambda u=u: decide(u) for u in replicas],
+                *[lambda u=u: send(u) for u in replicas],
+                *[lambda u=u: predict(rec, u) for u in replicas])
+
+    t2 = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        for f in [pool.submit(decide_while_contesting, rec) for rec, _ in disputed]:
+            f.result()
+    traffic += time.monotonic() - t2
+    per_decision = defaultdict(list)
+    for who, status, body in results["decide"]:
+        assert status in (201, 409), (who, status, body)
+        per_decision[who].append(status)
+    assert len(per_decision) == GROUP
+    assert all(sorted(s) == [201, 409] for s in per_decision.values()), per_decision
+    by_key2: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for who, status, body in results["dispute2"]:
+        assert status in (200, 201), (who, status, body)
+        by_key2[who].append((status, body["dispute_id"]))
+    for key, answers in by_key2.items():
+        assert sorted(s for s, _ in answers) == [200, 201], (key, answers)
+        assert len({d for _, d in answers}) == 1, (key, answers)
+    for who, status, body in results["predict"]:
+        assert status in ((201, 409) if who in objectors else (201,)), (who, status, body)
+
     # -- the audit chain, seen from both replicas -------------------------------------------
     va, vb = audit_verify(a.url), audit_verify(b.url)
     assert va["ok"] and vb["ok"], (va, vb)
@@ -195,8 +244,16 @@ def test_two_replicas_one_database(two_replicas, database_url):
         for rec, _ in group:  # restricted / objecting: no open task
             ref = ref_of[rec["customer_id"]]
             assert open_per_customer[ref] == 0 and state.customers[ref][flag]
+    # restriction and tasks agree with the disputes left open, for every customer
+    open_disputes = Counter(d["customer_ref"] for d in state.disputes if d["status"] == "open")
+    for ref, cust in state.customers.items():
+        assert bool(cust["restricted"]) == (open_disputes[ref] > 0), (ref, cust)
+        if cust["restricted"] or cust["objected"]:
+            assert open_per_customer[ref] == 0, (ref, cust)
+    for rec, _ in disputed:  # the first dispute decided, the second still open
+        assert open_disputes[ref_of[rec["customer_id"]]] == 1
     # no lost dispute, one per key
-    acked = {answers[0][1] for answers in by_key.values()}
+    acked = {answers[0][1] for answers in [*by_key.values(), *by_key2.values()]}
     assert {d["id"] for d in state.disputes} == acked
     assert len(state.keys) == len(acked) == len({k["dispute_id"] for k in state.keys})
     assert sorted(state.dispute_audits) == sorted(acked)
@@ -223,6 +280,8 @@ def test_two_replicas_one_database(two_replicas, database_url):
     counts = {k: Counter(s for _, s, _ in v) for k, v in results.items()}
     print(f"\n[replicas] 2 replicas, 1 PostgreSQL: predictions={dict(counts['predict'])} "
           f"disputes={dict(counts['dispute'])} ({len(acked)} keys -> {len(state.disputes)} "
-          f"disputes) objections={dict(counts['object'])} reads={dict(counts['read'])} "
+          f"disputes) decisions={dict(counts['decide'])} second disputes="
+          f"{dict(counts['dispute2'])} objections={dict(counts['object'])} "
+          f"reads={dict(counts['read'])} "
           f"open tasks={len(state.open_tasks)} audit rows={state.head_seq} "
           f"seed={seeded - t0:.1f}s traffic={traffic:.1f}s")

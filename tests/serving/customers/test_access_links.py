@@ -18,7 +18,7 @@ def test_link_is_issued_for_a_scored_customer(api, customers, settings):
     p = api.score(customers[0]).json()
     link = _link(api, customers[0]["customer_id"])
     assert link["url"].startswith(settings.public_base_url) and link["token"] in link["url"]
-    assert "#token=" in link["url"]  # a fragment: never sent to servers or logged
+    assert "/me?token=" in link["url"]  # /me exchanges it for a cookie, then redirects
     expires = datetime.fromisoformat(link["expires_at"])
     assert timedelta(hours=settings.link_ttl_hours - 1) < expires - datetime.now(UTC) \
         <= timedelta(hours=settings.link_ttl_hours)
