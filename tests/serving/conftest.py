@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import math
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +15,13 @@ from fastapi.testclient import TestClient
 from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
+from tests.postgres import reset_schema, temporary_database
 
 REPO = Path(__file__).resolve().parents[2]
 TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
 TELCO_SCHEMA = REPO / "training" / "datasets" / "telco.yaml"
 SYNTHETIC_SCHEMA = REPO / "training" / "datasets" / "synthetic.yaml"
 ADMIN_TOKEN = "test-admin-token-0123456789"
-PG_ADMIN_URL = os.environ.get(
-    "CHURN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @dataclass
@@ -78,30 +74,8 @@ def host(base_settings: Settings) -> ModelHost:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A uniquely named PostgreSQL database for this session, dropped at the end."""
-    import sqlalchemy as sa
-
-    name = f"churn_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:  # pragma: no cover - no server
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _reset_pg(url: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    with temporary_database("churn_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -110,7 +84,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/churn.db"
     url = request.getfixturevalue("pg_database")
-    _reset_pg(url)
+    reset_schema(url)
     return url
 
 

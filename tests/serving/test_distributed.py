@@ -44,9 +44,9 @@ def test_dask_result_is_identical_to_single_process(settings, host, tmp_path, fm
     other_url = (f"sqlite:///{tmp_path}/dask.db" if settings.database_url.startswith("sqlite")
                  else None)
     if other_url is None:  # PostgreSQL: empty the same database and score again
-        from tests.serving.conftest import _reset_pg
+        from tests.postgres import reset_schema
 
-        _reset_pg(settings.database_url)
+        reset_schema(settings.database_url)
         other_url = settings.database_url
     dask_settings = settings.model_copy(update={"database_url": other_url})
     report = score_file_dask(dask_settings, path, SCHEMA, workers=2, chunk_rows=700)

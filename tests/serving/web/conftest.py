@@ -115,9 +115,9 @@ def live(base_settings: Settings, host: ModelHost, customers: list[dict[str, Any
 def live_pg(base_settings: Settings, host: ModelHost, customers: list[dict[str, Any]],
             pg_database: str) -> Iterator[Live]:
     """The same on PostgreSQL (the session's database, emptied)."""
-    from tests.serving.conftest import _reset_pg
+    from tests.postgres import reset_schema
 
-    _reset_pg(pg_database)
+    reset_schema(pg_database)
     settings = base_settings.model_copy(update={"database_url": pg_database})
     yield from start_live(settings, host, customers)
 
