@@ -53,23 +53,6 @@ def env(**extra: str) -> dict[str, str]:
     return base
 
 
-def timed(cmd: list[str], **extra: str) -> tuple[float, int, str]:
-    """Run `cmd`; return (wall seconds, peak RSS in MiB, stdout)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env(**extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    # ru_maxrss of the finished child, in KiB on Linux
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, int(peak), out
-
-
 def peak_rss_of(cmd: list[str], **extra: str) -> tuple[float, float, str]:
     """Run `cmd` in a fresh process and read its own peak RSS (MiB) from wait4."""
     started = time.perf_counter()
@@ -204,10 +187,10 @@ def median_of(rounds: list[dict], key: str) -> float:
 # -- phases ------------------------------------------------------------------------------------
 def train_models(results: dict, quick: bool) -> None:
     print("== training time", flush=True)
-    seconds, _, out = timed(
+    seconds, _, out = peak_rss_of(
         [PY, "-m", "training.cli", "train", "--data", str(TELCO_CSV), "--schema", str(TELCO_SCHEMA)]
     )
-    promote, _, _ = timed([PY, "-m", "training.cli", "promote"])
+    promote, _, _ = peak_rss_of([PY, "-m", "training.cli", "promote"])
     summary = json.loads((OUT / "reports" / "last_run.json").read_text())
     results["training"] = {
         "telco": {
@@ -220,7 +203,7 @@ def train_models(results: dict, quick: bool) -> None:
         },
     }
     rows = 20_000 if quick else 100_000
-    seconds, _, _ = timed(
+    seconds, _, _ = peak_rss_of(
         [PY, "-m", "training.cli", "train"],
         CHURN_SYNTHETIC_ROWS=str(rows),
         CHURN_MODEL_NAME="churn-synthetic",
@@ -353,7 +336,7 @@ def batch(results: dict, quick: bool) -> None:
     for rows in sizes:
         data = OUT / f"base_{rows}.parquet"
         if not data.exists():
-            timed(
+            peak_rss_of(
                 [
                     PY,
                     "-m",

@@ -8,7 +8,6 @@ margin``) and a plain-language sentence per contribution.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,11 +184,6 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         return pd.DataFrame({"score": self.score_frame(model_input)})
-
-    # -- description ---------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        """The model's inputs as a consumer needs them (type, categories, range, labels)."""
-        return json.loads(self._spec().model_dump_json())
 
     @property
     def feature_names(self) -> list[str]:

@@ -253,24 +253,13 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
     refs, frame, ids = refs[order], frame.iloc[order], [ids[k] for k in order]
     now = datetime.now(UTC)
     at = bulk.storage_time(db.dialect, now)
-    with db.session() as session:
-        flagged = session.execute(
-            select(Customer.customer_ref, Customer.restricted, Customer.objected)
-            .where(or_(Customer.restricted, Customer.objected))
-        ).all()
-    objected = [r for r, _, o in flagged if o]
-    restricted = [r for r, rs, o in flagged if rs and not o]
-    skip_o = np.isin(refs, objected) if objected else np.zeros(len(refs), bool)
-    skip_r = np.isin(refs, restricted) if restricted else np.zeros(len(refs), bool)
-    keep = ~(skip_o | skip_r)
+    # objecting and restricted customers are left out at write time (see `_write`)
     chunk = _Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
-                   duplicates=int((~last).sum()), objected=int(skip_o.sum()),
-                   restricted=int(skip_r.sum()), customers=[], predictions=[], tasks=[],
-                   high=0)
-    if not keep.any():
+                   duplicates=int((~last).sum()), objected=0, restricted=0, customers=[],
+                   predictions=[], tasks=[], high=0)
+    if not refs.size:
         return chunk
-    frame, refs = frame[keep], refs[keep].tolist()
-    ids = [i for i, k in zip(ids, keep.tolist(), strict=True) if k]
+    refs = refs.tolist()
     X = served.model.encoder.encode_frame(frame)
     ex = served.model.explain(X, num_threads=threads)
     bands, human, _near = routes(ex.score, t)
@@ -296,7 +285,6 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
         for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
                           strict=True)
     ]
-    chunk.high = int((bands == "high").sum())
     return chunk
 
 
@@ -306,16 +294,19 @@ def _write(db: Database, chunk: _Chunk, report: BatchReport) -> None:
         raw = bulk.RawWriter(session)
         # customers first: predictions and tasks reference them
         raw.upsert_scored_customers(chunk.customers)
-        # A dispute or objection may have arrived since the chunk was prepared. The upsert
-        # now holds these customers' rows (PostgreSQL row locks; SQLite's single writer),
-        # so the flags read here are final for this transaction.
-        late = {r for r, in session.execute(
-            select(Customer.customer_ref).where(or_(Customer.restricted, Customer.objected)))}
-        if late:
-            before = len(chunk.predictions)
-            chunk.predictions = [p for p in chunk.predictions if p[1] not in late]
-            chunk.tasks = [t for t in chunk.tasks if t[1] not in late]
-            chunk.restricted += before - len(chunk.predictions)
+        # Customers who objected or whose record is restricted get no prediction and no
+        # task. The upsert now holds these customers' rows (PostgreSQL row locks; SQLite's
+        # single writer), so a dispute or objection cannot slip in before the commit.
+        flagged = dict(session.execute(
+            select(Customer.customer_ref, Customer.objected)
+            .where(or_(Customer.restricted, Customer.objected))).all())
+        if flagged:
+            skipped = [p[1] for p in chunk.predictions if p[1] in flagged]
+            chunk.objected = sum(1 for r in skipped if flagged[r])
+            chunk.restricted = len(skipped) - chunk.objected
+            chunk.predictions = [p for p in chunk.predictions if p[1] not in flagged]
+            chunk.tasks = [t for t in chunk.tasks if t[1] not in flagged]
+        chunk.high = sum(1 for p in chunk.predictions if p[7] == "high")
         raw.insert_predictions(chunk.predictions)
         raw.open_tasks(chunk.tasks)
         audit.batch_chunk(session, chunk.predictions, len(chunk.tasks), chunk.restricted,

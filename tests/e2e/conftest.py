@@ -16,9 +16,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.postgres import reset_schema as reset_pg
-from tests.postgres import temporary_database
-
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
 
@@ -96,22 +93,6 @@ class LiveServer:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A uniquely named PostgreSQL database for the e2e session, dropped at the end."""
-    with temporary_database("churn_e2e") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/churn.db"
-    url = request.getfixturevalue("pg_url")
-    reset_pg(url)
-    return url
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ import httpx
 import psutil
 import pytest
 
-from .conftest import bearer, reset_pg
+from tests.postgres import reset_schema as reset_pg
+
+from .conftest import bearer
 from .support import ADMIN, dispute_body, model_info, score, synthetic_records
 
 pytestmark = pytest.mark.slow
@@ -45,7 +47,7 @@ EXPECTED = {"risk_list": 200, "predict": 201, "access_link": 201, "dispute": 201
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/churn.db"
-    url = request.getfixturevalue("pg_url")
+    url = request.getfixturevalue("pg_database")
     reset_pg(url)
     return url
 

@@ -22,7 +22,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from .conftest import LiveServer, bearer, reset_pg
+from tests.postgres import reset_schema as reset_pg
+
+from .conftest import LiveServer, bearer
 from .support import (
     ADMIN,
     audit_verify,
@@ -42,9 +44,9 @@ SCORES_PER_CUSTOMER = 8  # concurrent single predictions per customer, half on e
 
 
 @pytest.fixture
-def database_url(pg_url: str) -> str:  # replicas share one PostgreSQL database
-    reset_pg(pg_url)
-    return pg_url
+def database_url(pg_database: str) -> str:  # replicas share one PostgreSQL database
+    reset_pg(pg_database)
+    return pg_database
 
 
 @pytest.fixture

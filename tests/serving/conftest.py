@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
-from tests.postgres import reset_schema, temporary_database
 
 REPO = Path(__file__).resolve().parents[2]
 TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
@@ -71,23 +70,6 @@ def host(base_settings: Settings) -> ModelHost:
 
 
 # -- databases -----------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A uniquely named PostgreSQL database for this session, dropped at the end."""
-    with temporary_database("churn_test") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database: a SQLite file, or the session's PostgreSQL database emptied."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/churn.db"
-    url = request.getfixturevalue("pg_database")
-    reset_schema(url)
-    return url
-
-
 # -- the app -------------------------------------------------------------------------------
 @pytest.fixture
 def settings(database_url: str, base_settings: Settings) -> Settings:
