@@ -12,8 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from models.spec import FeatureSpec, ModelSpec
+
+# Up to this many rows, categories are looked up in Python rather than through pandas.
+_SMALL_FRAME = 64
 
 
 @dataclass(frozen=True)
@@ -205,11 +209,17 @@ class Encoder:
                 ]
             )
         X = np.empty((len(frame), len(self.features)), dtype=np.float64)
+        small = len(frame) <= _SMALL_FRAME
         for j, (f, codes) in enumerate(zip(self.features, self._codes, strict=True)):
             col = frame[f.name]
             if codes is None:
-                X[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64,
-                                                                        na_value=np.nan)
+                if not is_numeric_dtype(col.dtype):
+                    col = pd.to_numeric(col, errors="coerce")
+                X[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif small:
+                # a few rows (one request): pandas' per-call cost would dominate
+                X[:, j] = [codes.get(v, np.nan) if isinstance(v, str) else np.nan
+                           for v in col.tolist()]
             else:
                 mapped = col.astype("object").map(codes)
                 X[:, j] = pd.to_numeric(mapped, errors="coerce").to_numpy(dtype=np.float64,

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     rate_limit_per_client: int = Field(default=120, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
 
+    # online scoring: concurrent requests share a transaction (one fsync) up to this many rows
+    group_commit_rows: int = Field(default=2_000, ge=1, le=20_000)
+
     # batch scoring
     batch_chunk_rows: int = Field(default=50_000, ge=100, le=2_000_000)
     # `make score` runs on a Dask LocalCluster of this many single-threaded workers

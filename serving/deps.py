@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from serving.config import Settings
 from serving.modelhost import ModelHost, ServedModel
-from serving.scoring.service import SpecCache
+from serving.scoring.service import ScoreWriter, SpecCache
 
 Lang = Literal["en", "fr"]
 
@@ -40,3 +40,7 @@ def specs(request: Request) -> SpecCache:
 
 def lang(lang: Lang = Query("en", description="Language of the explanations")) -> str:
     return lang
+
+
+def score_writer(request: Request) -> ScoreWriter:
+    return request.app.state.score_writer

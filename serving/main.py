@@ -31,7 +31,7 @@ from serving.objections.router import router as objections_router
 from serving.retention.router import router as retention_router
 from serving.reviews.router import router as reviews_router
 from serving.scoring.router import router as scoring_router
-from serving.scoring.service import SpecCache, register_model
+from serving.scoring.service import SpecCache, register_model, score_writer
 from serving.storage import Database, upgrade
 from serving.system.metrics import Metrics
 from serving.system.router import public as public_router
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         if settings.migrate_on_start:
             upgrade(db.engine)
         app.state.db = db
+        app.state.score_writer = score_writer(db, settings)
         model_host = host or ModelHost(settings)
         app.state.host = model_host
         if not model_host.ready:

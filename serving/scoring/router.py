@@ -20,7 +20,7 @@ def create_predictions(
     request: Request,
     body: ScoreRequest | BatchScoreRequest = Body(...),
     principal: Principal = Depends(staff("agent")),
-    session: Session = Depends(deps.session),
+    writer: service.ScoreWriter = Depends(deps.score_writer),
     served: ServedModel = Depends(deps.served),
     settings: Settings = Depends(deps.settings),
     lang: str = Depends(deps.lang),
@@ -28,7 +28,7 @@ def create_predictions(
     """Score and explain one customer (an object) or up to 1,000 (a list). Each
     prediction is stored as a decision receipt; high risk opens a human-contact task."""
     items = body if isinstance(body, list) else [body]
-    out = service.score(session, served, settings, items, principal, lang)
+    out = service.score(writer, served, settings, items, principal, lang)
     request.app.state.metrics.count_predictions(out, source="api")
     return out if isinstance(body, list) else out[0]
 

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ModelSpec, pseudonymise
+from models.churn_model import Explanation
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.errors import InvalidInput, NotFound, Suppressed
 from serving.modelhost import ServedModel
-from serving.routing import route, routes
+from serving.routing import Route, route, routes
 from serving.scoring import explain
 from serving.scoring.schemas import (
     ContributionPublic,
@@ -25,8 +29,9 @@ from serving.scoring.schemas import (
     RoutePublic,
     ScoreRequest,
 )
-from serving.storage import bulk
+from serving.storage import Database, bulk
 from serving.storage.db import write_lock
+from serving.storage.group import GroupCommit
 from serving.storage.tables import (
     OPEN_TASK_STATUSES,
     Customer,
@@ -34,6 +39,7 @@ from serving.storage.tables import (
     Prediction,
     RetentionTask,
     new_id,
+    new_ids,
 )
 
 
@@ -84,8 +90,41 @@ def _invalid(items: list[ScoreRequest], served: ServedModel) -> list[dict[str, A
     return errors
 
 
+@dataclass
+class ScoreJob:
+    """One request's records, scored and explained, waiting to be stored."""
+
+    served: ServedModel
+    principal: Principal
+    refs: list[str]
+    external_ids: list[str]
+    X: np.ndarray
+    ex: Explanation
+    bands: list[str]
+    routes: list[Route]  # as if unrestricted; restriction is only known under the write
+    pids: list[str]
+    features: list[str]  # JSON of the values read
+    at: datetime
+
+
+@dataclass
+class Stored:
+    """What the write decided for one job's records."""
+
+    routes: list[Route]
+    task_ids: list[str | None]
+
+
+ScoreWriter = GroupCommit[ScoreJob, Stored]
+
+
+def score_writer(db: Database, settings: Settings) -> ScoreWriter:
+    """The process's group-committing writer of online predictions."""
+    return GroupCommit(db, store, max_rows=settings.group_commit_rows)
+
+
 def score(
-    session: Session,
+    writer: ScoreWriter,
     served: ServedModel,
     settings: Settings,
     items: list[ScoreRequest],
@@ -93,7 +132,7 @@ def score(
     lang: str = "en",
 ) -> list[PredictionPublic]:
     """Validate every record first (nothing half-written), then score, explain, route,
-    store the receipts, open human tasks, and commit before returning."""
+    store the receipts and open human tasks durably (a group commit) before returning."""
     errors = _invalid(items, served)
     if errors:
         fields = sorted({e["field"] for e in errors})
@@ -107,91 +146,109 @@ def score(
     assert model.encoder is not None
     X = model.encoder.encode_records([i.features for i in items], validate=False)
     ex = model.explain(X)
-    now = datetime.now(UTC)
-    key = settings.pseudonym_secret
-    refs = [pseudonymise(i.customer_id, key) for i in items]
-
-    with write_lock(session):
-        bulk.insert_customers(
-            session,
-            [{"customer_ref": r, "external_id": i.customer_id, "created_at": now,
-              "restricted": False, "objected": False}
-             for r, i in {r: i for r, i in zip(refs, items, strict=True)}.items()],
-        )
-        # Locked (PostgreSQL) in key order: a dispute or objection being written for one
-        # of these customers is waited for, so its restriction is seen here.
-        flags = {
-            c.customer_ref: c
-            for c in session.scalars(select(Customer).where(Customer.customer_ref.in_(set(refs)))
-                                     .order_by(Customer.customer_ref).with_for_update())
-        }
-        objected = [i for i, r in enumerate(refs) if flags[r].objected]
-        if objected:
-            session.rollback()
-            raise Suppressed(
-                "the customer objected to profiling: nothing is scored"
-                if len(items) == 1 else
-                f"records {objected} are customers who objected to profiling: nothing is scored",
-                rows=objected,
-            )
-
-        t = served.thresholds
-        bands, _human, _near = routes(ex.score, t)
-        pids = [new_id() for _ in items]
-        receipts, latest, tasks, routes_out = [], {}, {}, []
-        for n, ref in enumerate(refs):
-            values = explain.decoded_values(spec, X[n])
-            restricted = flags[ref].restricted
-            r = route(float(ex.score[n]), t, restricted=restricted)
-            routes_out.append(r)
-            receipts.append({
-                "id": pids[n], "customer_ref": ref, "model_name": served.name,
-                "model_version": served.version, "score": float(ex.score[n]),
-                "margin": float(ex.margin[n]), "base_value": float(ex.base_value),
-                "risk_band": str(bands[n]), "features": explain.features_json(values),
-                "shap": explain.pack_shap(ex.shap[n]), "route_action": r.action,
-                "route_reason": r.reason, "source": "api", "actor": principal.actor,
-                "withdrawn": False, "created_at": now,
-            })
-            latest[ref] = {"ref": ref, "pid": pids[n], "score": float(ex.score[n]),
-                           "band": str(bands[n]), "at": now}
-            if r.action == "human_contact":
-                tasks[ref] = {"id": new_id(), "customer_ref": ref, "prediction_id": pids[n],
-                              "status": "open", "score": float(ex.score[n]), "reason": r.reason,
-                              "created_at": now, "updated_at": now, "version": 1}
-        session.execute(Prediction.__table__.insert(), receipts)
-        bulk.set_latest(session, list(latest.values()))
-        bulk.open_tasks(session, list(tasks.values()))
-        task_ids = dict(
-            session.execute(
-                select(RetentionTask.prediction_id, RetentionTask.id).where(
-                    RetentionTask.customer_ref.in_(set(tasks)),
-                    RetentionTask.status.in_(OPEN_TASK_STATUSES),
-                )
-            ).all()
-        ) if tasks else {}
-        audit.append_many(session, [
-            audit.event(principal, audit.PREDICTION_CREATED, customer_ref=rec["customer_ref"],
-                        objects={"prediction_id": rec["id"], "task_id": task_ids.get(rec["id"])},
-                        model=served)
-            for rec in receipts])
-        session.commit()
-
-    out = []
-    for n, rec in enumerate(receipts):
-        values = json.loads(rec["features"])
-        out.append(PredictionPublic(
-            prediction_id=rec["id"], customer_ref=rec["customer_ref"],
+    bands, _human, _near = routes(ex.score, served.thresholds)
+    values = [explain.decoded_values(spec, X[n]) for n in range(len(items))]
+    job = ScoreJob(
+        served=served, principal=principal,
+        refs=[pseudonymise(i.customer_id, settings.pseudonym_secret) for i in items],
+        external_ids=[i.customer_id for i in items], X=X, ex=ex, bands=bands.tolist(),
+        routes=[route(float(s), served.thresholds) for s in ex.score],
+        pids=new_ids(len(items)), features=[explain.features_json(v) for v in values],
+        at=datetime.now(UTC),
+    )
+    stored = writer.submit(job, rows=len(items))
+    return [
+        PredictionPublic(
+            prediction_id=job.pids[n], customer_ref=job.refs[n],
             model=ModelRef(name=served.name, version=served.version),
-            score=rec["score"], risk_band=rec["risk_band"], base_value=rec["base_value"],
-            margin=rec["margin"],
+            score=float(ex.score[n]), risk_band=job.bands[n], base_value=ex.base_value,
+            margin=float(ex.margin[n]),
             contributions=[ContributionPublic(**c) for c in
-                           explain.contributions(spec, values, ex.shap[n], lang)],
-            route=RoutePublic(action=routes_out[n].action, reason=routes_out[n].reason),
-            retention_task_id=task_ids.get(rec["id"]),
-            created_at=now,
-        ))
-    return out
+                           explain.contributions(spec, values[n], ex.shap[n], lang)],
+            route=RoutePublic(action=stored.routes[n].action, reason=stored.routes[n].reason),
+            retention_task_id=stored.task_ids[n],
+            created_at=job.at,
+        )
+        for n in range(len(items))
+    ]
+
+
+def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppressed]:
+    """Store a group of scored requests in the session's transaction (the caller commits).
+
+    A request naming a customer who objected to profiling stores nothing and gets
+    `Suppressed`; a restricted customer's receipt is kept with route `none`, their
+    risk-list entry is left alone and no task is opened."""
+    refs = sorted({r for job in jobs for r in job.refs})
+    # Locked (PostgreSQL) in key order: a dispute or objection being written for one of
+    # these customers is waited for, so its restriction or objection is seen here. New
+    # customers cannot have objected yet.
+    flags = {
+        ref: (restricted, objected)
+        for ref, restricted, objected in session.execute(
+            select(Customer.customer_ref, Customer.restricted, Customer.objected)
+            .where(Customer.customer_ref.in_(refs))
+            .order_by(Customer.customer_ref).with_for_update())
+    }
+    outcomes: list[Stored | Suppressed] = []
+    kept: list[tuple[ScoreJob, Stored]] = []
+    for job in jobs:
+        objected = [n for n, r in enumerate(job.refs) if flags.get(r, (False, False))[1]]
+        if objected:
+            outcomes.append(Suppressed(
+                "the customer objected to profiling: nothing is scored"
+                if len(job.refs) == 1 else
+                f"records {objected} are customers who objected to profiling: "
+                "nothing is scored",
+                rows=objected))
+            continue
+        t = job.served.thresholds
+        stored = Stored(
+            routes=[route(float(job.ex.score[n]), t, restricted=True)
+                    if flags.get(r, (False, False))[0] else job.routes[n]
+                    for n, r in enumerate(job.refs)],
+            task_ids=[None] * len(job.refs))
+        outcomes.append(stored)
+        kept.append((job, stored))
+    if not kept:
+        return outcomes
+
+    raw = bulk.RawWriter(session)
+    customers: dict[str, tuple] = {}  # one row per customer: the newest prediction wins
+    predictions, tasks = [], {}
+    for job, stored in kept:
+        at = raw.db_time(job.at)
+        name, version, ex = job.served.name, job.served.version, job.ex
+        base = float(ex.base_value)
+        for n, ref in enumerate(job.refs):
+            score_n, r = float(ex.score[n]), stored.routes[n]
+            predictions.append((
+                job.pids[n], ref, name, version, score_n, float(ex.margin[n]), base,
+                job.bands[n], job.features[n], explain.pack_shap(ex.shap[n]), r.action,
+                r.reason, "api", job.principal.actor, False, at))
+            customers[ref] = (ref, job.external_ids[n], at, job.pids[n], score_n,
+                              job.bands[n], at)
+            if r.action == "human_contact":
+                tasks[ref] = (new_id(), ref, job.pids[n], score_n, r.reason, at)
+    raw.upsert_scored_customers([customers[r] for r in sorted(customers)])
+    raw.insert_predictions(predictions)
+    raw.open_tasks([tasks[r] for r in sorted(tasks)])
+    open_task = dict(session.execute(
+        select(RetentionTask.customer_ref, RetentionTask.id).where(
+            RetentionTask.customer_ref.in_(sorted(tasks)),
+            RetentionTask.status.in_(OPEN_TASK_STATUSES),
+        )).all()) if tasks else {}
+    events = []
+    for job, stored in kept:
+        for n, ref in enumerate(job.refs):
+            if stored.routes[n].action == "human_contact":
+                stored.task_ids[n] = open_task.get(ref)
+            events.append(audit.event(
+                job.principal, audit.PREDICTION_CREATED, customer_ref=ref,
+                objects={"prediction_id": job.pids[n], "task_id": stored.task_ids[n]},
+                model=job.served))
+    audit.append_many(session, events)
+    return outcomes
 
 
 def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",

@@ -6,6 +6,8 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 import shap
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import (
     CalibrationSpec,
@@ -132,3 +134,27 @@ def test_isotonic_calibration_is_monotone():
     spec = CalibrationSpec(method="isotonic", x=[-2, 0, 2], y=[0.1, 0.3, 0.8])
     out = calibrate(np.array([-5, -1, 0, 1, 5]), spec)
     assert np.all(np.diff(out) >= 0) and out[0] == 0.1 and out[-1] == 0.8
+
+
+_ODD = st.one_of(
+    st.sampled_from(["Month-to-month", "One year", "Two year", "basic", "premium", "",
+                     " basic", "BASIC", "3.5", " 7 ", "abc", "1e3", "inf"]),
+    st.none(), st.just(float("nan")), st.booleans(), st.integers(-5, 200),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"Contract": _ODD, "Plan": _ODD,
+                                       "MonthlyCharges": _ODD}), min_size=1, max_size=5))
+def test_small_frames_encode_exactly_like_large_ones(model, rows):
+    """A one-request frame takes the Python path, a batch the pandas path: same codes,
+    whatever the column dtypes and odd values."""
+    import pandas as pd
+
+    enc = model.encoder
+    frame = pd.DataFrame(rows)
+    for column in (frame, frame.astype(object)):
+        small = enc.encode_frame(column)
+        large = enc.encode_frame(pd.concat([column] * 40, ignore_index=True))[: len(rows)]
+        np.testing.assert_array_equal(small, large)

@@ -202,3 +202,74 @@ def test_malformed_request_names_the_field(api, body, field):
     assert r.json()["fields"] == [field]
     (err,) = r.json()["errors"]
     assert err["expected"] and err["got"] and err["problem"]
+
+
+def test_concurrent_requests_are_group_committed_each_with_its_own_answer(api, app, by_risk):
+    """Requests that arrive together share one transaction; each still gets its own
+    prediction, task and status, an objecting customer's 409 fails nobody else, and a
+    restricted customer's receipt is kept without a task or a risk-list move."""
+    import threading
+    import time
+
+    high = [c for c in by_risk if c["expected_score"] >= 0.5][:6]
+    low = by_risk[-6:]
+    objecting, restricted = by_risk[100], high[0]
+    first = {c["customer_id"]: api.score(c).json() for c in (objecting, restricted)}
+    with _db(app).session() as s:
+        s.get(Customer, first[objecting["customer_id"]]["customer_ref"]).objected = True
+        s.get(Customer, first[restricted["customer_id"]]["customer_ref"]).restricted = True
+        s.commit()
+
+    writer = app.state.score_writer
+    real_store, groups_before, jobs_before = writer.store, writer.groups, writer.jobs
+
+    def slow_store(session, jobs):  # a slow disk: the other requests queue meanwhile
+        time.sleep(0.05)
+        return real_store(session, jobs)
+
+    writer.store = slow_store
+    callers = [*high, *low, objecting, [low[0], low[1]]]
+    answers: dict[int, object] = {}
+    start = threading.Barrier(len(callers))
+
+    def call(n: int) -> None:
+        start.wait()
+        answers[n] = api.score(callers[n])
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(len(callers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    writer.store = real_store
+
+    assert writer.jobs - jobs_before == len(callers)
+    assert writer.groups - groups_before < len(callers)  # shared transactions happened
+    assert answers[len(callers) - 2].status_code == 409
+    assert answers[len(callers) - 2].json()["status"] == "suppressed"
+    ok = [answers[n].json() for n in range(len(callers) - 2)] + answers[len(callers) - 1].json()
+    assert all(answers[n].status_code == 201 for n in range(len(callers)) if n != len(callers) - 2)
+    with _db(app).session() as s:
+        for p in ok:
+            row = s.get(Prediction, p["prediction_id"])
+            assert row is not None and row.route_action == p["route"]["action"]
+            task = s.scalar(sa.select(RetentionTask).where(
+                RetentionTask.customer_ref == p["customer_ref"],
+                RetentionTask.status.in_(("open", "claimed"))))
+            if p["route"]["action"] == "human_contact":
+                assert task is not None and p["retention_task_id"] == task.id
+            else:
+                assert p["retention_task_id"] is None
+        gone = s.get(Customer, first[objecting["customer_id"]]["customer_ref"])
+        assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)
+                        .where(Prediction.customer_ref == gone.customer_ref)) == 1
+        kept = s.get(Customer, first[restricted["customer_id"]]["customer_ref"])
+        assert kept.latest_prediction_id == first[restricted["customer_id"]]["prediction_id"]
+        assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask).where(
+            RetentionTask.customer_ref == kept.customer_ref,
+            RetentionTask.status == "open")) <= 1
+    mine = next(p for p in ok if p["customer_ref"] == kept.customer_ref)
+    assert mine["route"]["action"] == "none" and "restricted" in mine["route"]["reason"]
+    assert mine["retention_task_id"] is None
+    assert len(ok) == len(high) + len(low) + 2
+    assert api.get("/v1/audit/verify", role="admin").json()["ok"] is True
