@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if settings.mode == "dev" and settings.admin_token is None:
             _first_admin(settings)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+        # the app logs each request itself, without query strings (access-link tokens)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    access_log=False)
         return 0
     if args.command == "migrate":
         from serving.storage import Database, upgrade

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +33,7 @@ from serving.scoring.router import router as scoring_router
 from serving.scoring.service import SpecCache, register_model, score_writer
 from serving.storage import Database, upgrade
 from serving.system.metrics import Metrics
+from serving.system.middleware import RequestMetrics
 from serving.system.router import public as public_router
 from serving.system.router import router as system_router
 from serving.system.schemas import ErrorPublic
@@ -157,16 +157,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
             status_code=422,
         )
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):  # noqa: ANN001, ANN202
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        m = app.state.metrics
-        m.requests.labels(request.method, path, str(response.status_code)).inc()
-        m.latency.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     app.include_router(public_router)
     for router in (system_router, scoring_router, retention_router, customers_router,

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from serving.audit.schemas import AuditEventPage, AuditEventPublic, AuditVerification
 from serving.auth.principal import Principal
+from serving.storage.bulk import RawWriter
 from serving.storage.db import write_lock
 from serving.storage.tables import GENESIS_HASH, AuditEvent, AuditHead
 
@@ -121,29 +122,31 @@ def append_many(session: Session, events: Iterable[Event]) -> list[int]:
     if not events:
         return []
     rows_objects = [canonical_objects(e.objects) for e in events]
+    # Driver-level statements: the append runs on every prediction, and SQLAlchemy's
+    # per-statement work would cost more than the statements themselves.
+    raw = RawWriter(session)
     with write_lock(session):
-        head = session.execute(
-            update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + len(events))
-            .returning(_HEAD.c.seq, _HEAD.c.hash)
-        ).one_or_none()
+        head = raw.fetchone(f"UPDATE audit_head SET seq = seq + {raw.mark} WHERE id = 1 "
+                            "RETURNING seq, hash", (len(events),))
         if head is None:
             raise RuntimeError("the audit chain head is missing: run the migrations "
                                "(python -m serving.cli migrate)")
         end, prev = int(head[0]), str(head[1])
         start = end - len(events) + 1
         at = datetime.now(UTC)
+        stored_at = raw.db_time(at)
         rows = []
         for i, (e, objects) in enumerate(zip(events, rows_objects, strict=True)):
             seq = start + i
             digest = row_hash(seq, at, e.action, e.actor, e.role, e.customer_ref, objects,
                               e.model_name, e.model_version, prev)
-            rows.append({"seq": seq, "at": at, "action": e.action, "actor": e.actor,
-                         "role": e.role, "customer_ref": e.customer_ref, "objects": objects,
-                         "model_name": e.model_name, "model_version": e.model_version,
-                         "prev_hash": prev, "hash": digest})
+            rows.append((seq, stored_at, e.action, e.actor, e.role, e.customer_ref, objects,
+                         e.model_name, e.model_version, prev, digest))
             prev = digest
-        session.execute(_LOG.insert(), rows)
-        session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(hash=prev))
+        raw.executemany(f"INSERT INTO audit_log (seq, at, action, actor, role, customer_ref, "
+                        f"objects, model_name, model_version, prev_hash, hash) "
+                        f"VALUES ({raw.marks(11)})", rows)
+        raw.execute(f"UPDATE audit_head SET hash = {raw.mark} WHERE id = 1", (prev,))
     return list(range(start, end + 1))
 
 

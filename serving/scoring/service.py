@@ -34,7 +34,6 @@ from serving.storage.db import write_lock
 from serving.storage.group import GroupCommit
 from serving.storage.tables import (
     OPEN_TASK_STATUSES,
-    Customer,
     ModelVersion,
     Prediction,
     RetentionTask,
@@ -180,15 +179,16 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     `Suppressed`; a restricted customer's receipt is kept with route `none`, their
     risk-list entry is left alone and no task is opened."""
     refs = sorted({r for job in jobs for r in job.refs})
+    raw = bulk.RawWriter(session)
     # Locked (PostgreSQL) in key order: a dispute or objection being written for one of
     # these customers is waited for, so its restriction or objection is seen here. New
-    # customers cannot have objected yet.
+    # customers cannot have objected yet. Driver-level: this runs for every request.
+    lock = " FOR UPDATE" if raw.dialect == "postgresql" else ""
     flags = {
-        ref: (restricted, objected)
-        for ref, restricted, objected in session.execute(
-            select(Customer.customer_ref, Customer.restricted, Customer.objected)
-            .where(Customer.customer_ref.in_(refs))
-            .order_by(Customer.customer_ref).with_for_update())
+        ref: (bool(restricted), bool(objected))
+        for ref, restricted, objected in raw.fetchall(
+            "SELECT customer_ref, restricted, objected FROM customers WHERE customer_ref IN "
+            f"({raw.marks(len(refs))}) ORDER BY customer_ref{lock}", tuple(refs))
     }
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
@@ -213,7 +213,6 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     if not kept:
         return outcomes
 
-    raw = bulk.RawWriter(session)
     customers: dict[str, tuple] = {}  # one row per customer: the newest prediction wins
     predictions, tasks = [], {}
     for job, stored in kept:
@@ -233,11 +232,10 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     raw.upsert_scored_customers([customers[r] for r in sorted(customers)])
     raw.insert_predictions(predictions)
     raw.open_tasks([tasks[r] for r in sorted(tasks)])
-    open_task = dict(session.execute(
-        select(RetentionTask.customer_ref, RetentionTask.id).where(
-            RetentionTask.customer_ref.in_(sorted(tasks)),
-            RetentionTask.status.in_(OPEN_TASK_STATUSES),
-        )).all()) if tasks else {}
+    open_task = dict(raw.fetchall(
+        "SELECT customer_ref, id FROM retention_tasks WHERE customer_ref IN "
+        f"({raw.marks(len(tasks))}) AND {bulk.OPEN_TASK_WHERE}", tuple(sorted(tasks)),
+    )) if tasks else {}
     events = []
     for job, stored in kept:
         for n, ref in enumerate(job.refs):

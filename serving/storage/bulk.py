@@ -112,8 +112,39 @@ class RawWriter:
     def db_time(self, value: datetime) -> Any:
         return storage_time(self.dialect, value)
 
-    def _marks(self, n: int) -> str:
+    def marks(self, n: int) -> str:
+        """`n` comma-separated parameter markers of this driver."""
         return ", ".join([self.mark] * n)
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(sql, params)
+        finally:
+            cur.close()
+
+    def executemany(self, sql: str, rows: list[tuple]) -> None:
+        cur = self.dbapi.cursor()
+        try:
+            cur.executemany(sql, rows)
+        finally:
+            cur.close()
+
+    def fetchone(self, sql: str, params: tuple = ()) -> tuple | None:
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(sql, params)
+            return cur.fetchone()
+        finally:
+            cur.close()
+
+    def fetchall(self, sql: str, params: tuple = ()) -> list[tuple]:
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(sql, params)
+            return cur.fetchall()
+        finally:
+            cur.close()
 
     def upsert_scored_customers(self, rows: list[tuple]) -> None:
         """Add or update scored customers and their risk-list entry in one statement.
@@ -134,12 +165,13 @@ class RawWriter:
             self._copy_temp("_batch_scored", "customer_ref text, external_id text, "
                             "created_at timestamptz, prediction_id text, score float8, "
                             "band text, at timestamptz", rows)
-            self._exec(f"INSERT INTO customers ({columns}) SELECT customer_ref, external_id, "
+            self.execute(f"INSERT INTO customers ({columns}) SELECT customer_ref, external_id, "
                        "created_at, false, false, prediction_id, score, band, at "
                        "FROM _batch_scored ON CONFLICT (customer_ref) DO UPDATE SET " + update)
             return
-        self._many(f"INSERT INTO customers ({columns}) VALUES ({self._marks(3)}, false, false, "
-                   f"{self._marks(4)}) ON CONFLICT (customer_ref) DO UPDATE SET {update}", rows)
+        self.executemany(f"INSERT INTO customers ({columns}) VALUES ({self.marks(3)}, false, "
+                         f"false, {self.marks(4)}) ON CONFLICT (customer_ref) DO UPDATE SET "
+                         f"{update}", rows)
 
     def insert_predictions(self, rows: list[tuple]) -> None:
         """rows: tuples in PREDICTION_COLUMNS order."""
@@ -153,27 +185,13 @@ class RawWriter:
                 for row in rows:
                     copy.write_row(row)
         else:
-            self._many(f"INSERT INTO predictions ({cols}) VALUES "
-                       f"({self._marks(len(PREDICTION_COLUMNS))})", rows)
-
-    def _many(self, sql: str, rows: list[tuple]) -> None:
-        cur = self.dbapi.cursor()
-        try:
-            cur.executemany(sql, rows)
-        finally:
-            cur.close()
-
-    def _exec(self, sql: str) -> None:
-        cur = self.dbapi.cursor()
-        try:
-            cur.execute(sql)
-        finally:
-            cur.close()
+            self.executemany(f"INSERT INTO predictions ({cols}) VALUES "
+                       f"({self.marks(len(PREDICTION_COLUMNS))})", rows)
 
     def _copy_temp(self, name: str, columns: str, rows: list[tuple]) -> None:
         """PostgreSQL: COPY rows into an emptied per-connection temporary table."""
-        self._exec(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
-        self._exec(f"TRUNCATE {name}")
+        self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
+        self.execute(f"TRUNCATE {name}")
         with self.dbapi.cursor() as cur, cur.copy(f"COPY {name} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -186,10 +204,10 @@ class RawWriter:
         m = self.mark
         sql = ("INSERT INTO retention_tasks (id, customer_ref, prediction_id, score, reason, "
                "created_at, updated_at, status, version) "
-               f"SELECT {self._marks(6)}, {m}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
+               f"SELECT {self.marks(6)}, {m}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
                f"customers WHERE customer_ref = {m} AND (restricted OR objected)) "
                f"ON CONFLICT (customer_ref) WHERE {OPEN_TASK_WHERE} DO UPDATE SET "
                "prediction_id = excluded.prediction_id, score = excluded.score, "
                "reason = excluded.reason, updated_at = excluded.updated_at "
                "WHERE retention_tasks.status = 'open'")
-        self._many(sql, [(*r, r[-1], r[1]) for r in rows])
+        self.executemany(sql, [(*r, r[-1], r[1]) for r in rows])
