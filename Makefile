@@ -75,8 +75,9 @@ lint: ## Check style and common bugs with ruff
 format: ## Format the code with ruff
 	$(VENV)/bin/ruff format models training serving tests
 
-bench: ## Run the benchmarks and write bench/results.json
+bench: install ## Run the benchmarks and write bench/results.json (installs wrk if missing)
+	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk)
 	$(PY) -m bench.run
 
 clean: ## Remove generated files (MLflow store, reports, databases)
-	rm -rf mlflow.db mlartifacts mlruns reports var bench/results.json
+	rm -rf mlflow.db mlartifacts mlruns reports var bench/out

@@ -27,7 +27,7 @@ from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
 from serving.modelhost import ModelHost, ServedModel
-from serving.routing import route, routes
+from serving.routing import route_many, routes
 from serving.scoring.service import register_model
 from serving.storage import Database, bulk, upgrade
 from serving.storage.db import write_lock
@@ -55,11 +55,15 @@ class BatchReport:
     human_contact: int = 0
     open_tasks_before: int = 0
     open_tasks_after: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run
+    setup_seconds: float = 0.0  # checks, migrations, loading the model (and Dask workers)
+    worker_peak_rss_mib: float | None = None  # Dask: the largest worker's peak memory
 
     @property
     def rows_per_second(self) -> float:
-        return self.scored / self.seconds if self.seconds else 0.0
+        """Throughput of the scoring pass: read, score, explain, write (after setup)."""
+        scoring = self.seconds - self.setup_seconds
+        return self.scored / scoring if scoring > 0 else 0.0
 
     def as_dict(self) -> dict:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
@@ -104,18 +108,22 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
 
 
 def _decoded_json(served: ServedModel, X: np.ndarray) -> list[str]:
-    """One JSON object per row of the values the model read (vectorised via pandas)."""
-    cols = {}
+    """One JSON object per row of the values the model read, as the online path writes
+    them (`json.dumps`): each category's text is built once, numbers with `repr`."""
+    columns = []
     for j, f in enumerate(served.spec.features):
+        key = json.dumps(f.name) + ":"
         col = X[:, j]
         if f.kind == "numeric":
-            cols[f.name] = col
+            finite = np.isfinite(col).tolist()
+            columns.append([key + repr(v) if ok else key + "null"
+                            for v, ok in zip(col.tolist(), finite, strict=True)])
         else:
-            cats = np.array(list(f.categories) + [None], dtype=object)
+            texts = np.array([key + json.dumps(c) for c in f.categories] + [key + "null"],
+                             dtype=object)
             idx = np.where(np.isnan(col), len(f.categories), col).astype(np.int64)
-            cols[f.name] = cats[idx]
-    text = pd.DataFrame(cols).to_json(orient="records", lines=True, double_precision=15)
-    return text.splitlines()
+            columns.append(texts[idx].tolist())
+    return ["{" + ",".join(parts) + "}" for parts in zip(*columns, strict=True)]
 
 
 def _open_tasks(session) -> int:  # noqa: ANN001
@@ -193,7 +201,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     pseudo = pseudonymiser(settings.pseudonym_secret)
     t = served.thresholds
     report = BatchReport(data=str(run.data), model_name=served.name,
-                         model_version=served.version, open_tasks_before=run.open_tasks())
+                         model_version=served.version, open_tasks_before=run.open_tasks(),
+                         setup_seconds=round(time.perf_counter() - started, 3))
     try:
         # Two stages overlap: the next chunk is scored and explained (LightGBM and numpy
         # release the GIL) while the database writes the previous one.
@@ -201,7 +210,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
             pending = None
             for frame in read_chunks(run.data, run.columns,
                                      chunk_rows or settings.batch_chunk_rows, rows):
-                job = pool.submit(_prepare, run.db, served, frame, run.id_column, pseudo, t)
+                job = pool.submit(_prepare, run.db.dialect, served, frame, run.id_column, pseudo,
+                                  t)
                 if pending is not None:
                     _write(run.db, pending.result(), report)
                 pending = job
@@ -214,16 +224,21 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     return report
 
 
-def score_chunk(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str,
-                settings: Settings, report: BatchReport, threads: int | None = None) -> None:
-    """Score, explain and store one chunk now (the unit a Dask partition runs)."""
-    chunk = _prepare(db, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
-                     served.thresholds, threads)
+def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, settings: Settings,
+                  dialect: str, threads: int | None = None) -> Chunk:
+    """Score and explain one chunk into storage rows, touching no database (the unit a
+    Dask worker runs); `write_chunk` stores it."""
+    return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
+                    served.thresholds, threads)
+
+
+def write_chunk(db: Database, chunk: Chunk, report: BatchReport) -> None:
+    """Store a prepared chunk in one transaction and add it to `report`."""
     _write(db, chunk, report)
 
 
 @dataclass
-class _Chunk:
+class Chunk:
     """One chunk, scored and explained, in storage form, ready to write."""
 
     rows_read: int
@@ -237,8 +252,8 @@ class _Chunk:
     high: int
 
 
-def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str,
-             pseudo, t, threads: int | None = None) -> _Chunk:  # noqa: ANN001
+def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
+             pseudo, t, threads: int | None = None) -> Chunk:  # noqa: ANN001
     """Everything but the writes: pseudonymise, skip objecting/restricted customers,
     encode, score and explain the whole chunk in one pass, build the rows."""
     rows_read = len(frame)
@@ -250,17 +265,16 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
     refs = np.array([pseudo(i) for i in ids], dtype=object)
     # Write in key order: index pages are then touched in sequence, not at random.
     order = np.argsort(refs, kind="stable")
-    refs, frame, ids = refs[order], frame.iloc[order], [ids[k] for k in order]
+    refs, ids = refs[order].tolist(), [ids[k] for k in order]
     now = datetime.now(UTC)
-    at = bulk.storage_time(db.dialect, now)
+    at = bulk.storage_time(dialect, now)
     # objecting and restricted customers are left out at write time (see `_write`)
-    chunk = _Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
+    chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
                    duplicates=int((~last).sum()), objected=0, restricted=0, customers=[],
                    predictions=[], tasks=[], high=0)
-    if not refs.size:
+    if not refs:
         return chunk
-    refs = refs.tolist()
-    X = served.model.encoder.encode_frame(frame)
+    X = served.model.encoder.encode_frame(frame)[order]
     ex = served.model.explain(X, num_threads=threads)
     bands, human, _near = routes(ex.score, t)
     feats = _decoded_json(served, X)
@@ -270,7 +284,7 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
     scores = ex.score.tolist()
     margins = ex.margin.tolist()
     bands_l = bands.tolist()
-    reasons = [route(s, t) for s in scores]
+    reasons = route_many(scores, t)
     name, version = served.name, served.version
     chunk.predictions = [
         (pids[n], refs[n], name, version, scores[n], margins[n], base, bands_l[n],
@@ -288,7 +302,7 @@ def _prepare(db: Database, served: ServedModel, frame: pd.DataFrame, id_col: str
     return chunk
 
 
-def _write(db: Database, chunk: _Chunk, report: BatchReport) -> None:
+def _write(db: Database, chunk: Chunk, report: BatchReport) -> None:
     """One transaction per chunk: customers, receipts, risk-list entries, tasks."""
     with db.session() as session, write_lock(session):
         raw = bulk.RawWriter(session)

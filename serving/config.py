@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     group_commit_rows: int = Field(default=2_000, ge=1, le=20_000)
 
     # batch scoring
-    batch_chunk_rows: int = Field(default=50_000, ge=100, le=2_000_000)
+    batch_chunk_rows: int = Field(default=20_000, ge=100, le=2_000_000)
     # `make score` runs on a Dask LocalCluster of this many single-threaded workers
     batch_workers: int = Field(default=2, ge=1, le=256)
     max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)

@@ -2,17 +2,20 @@
 
 A `LocalCluster` (one single-threaded process per worker) by default, or any running
 scheduler named by `DASK_SCHEDULER_ADDRESS`. Every worker loads the same pinned model
-version from the registry once, scores and explains whole partitions with the very
-function the single-process path uses (`serving.batch.score_chunk`), and writes its
-receipts and tasks to the shared database in batches. Open tasks are deduplicated by
-the database's partial unique index, so parallel writers cannot open a task twice.
+version from the registry once and scores and explains whole partitions with the very
+function the single-process path uses (`serving.batch.prepare_chunk`). The driver is the
+one writer: it stores each partition as it arrives, in one transaction per partition,
+with the single-process path's `write_chunk`, so the result is the same and SQLite never
+sees two writing processes. At most two partitions per worker are in flight, so memory
+stays flat however many rows the file has.
 
-Workers on other machines need the same `CHURN_*` settings, the MLflow registry and
-the database reachable at the same addresses.
+Workers on other machines need the same `CHURN_*` settings and the MLflow registry at
+the same address; only the driver talks to the database.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -20,54 +23,63 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.batch import BatchReport, prepare_run, score_chunk
+from serving.batch import BatchReport, Chunk, prepare_chunk, prepare_run, write_chunk
 from serving.config import Settings
 from serving.modelhost import ModelHost, ServedModel
-from serving.storage import Database
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-_COUNTERS = ["rows_read", "scored", "skipped_objected", "skipped_restricted",
-             "skipped_without_id", "duplicate_ids", "high", "human_contact"]
-
-# one model and one connection pool per worker process, reused by every partition
-_worker_state: dict[tuple[str, str, str], tuple[ServedModel, Database]] = {}
+# one model per worker process, reused by every partition
+_worker_models: dict[tuple[str, str], ServedModel] = {}
 _worker_lock = threading.Lock()
 
 
-def _worker_resources(settings: Settings, pinned_uri: str) -> tuple[ServedModel, Database]:
-    key = (settings.database_url, settings.tracking_uri, pinned_uri)
+def _worker_model(settings: Settings, pinned_uri: str) -> ServedModel:
+    key = (settings.tracking_uri, pinned_uri)
     with _worker_lock:
-        if key not in _worker_state:
-            served = ModelHost(settings).reload(pinned_uri)
-            _worker_state[key] = (served, Database(settings.database_url))
-        return _worker_state[key]
+        if key not in _worker_models:
+            _worker_models[key] = ModelHost(settings).reload(pinned_uri)
+        return _worker_models[key]
 
 
-def _score_partition(frame: pd.DataFrame, settings: Settings, pinned_uri: str,
-                     id_col: str) -> pd.DataFrame:
-    served, db = _worker_resources(settings, pinned_uri)
-    report = BatchReport(data="", model_name=served.name, model_version=served.version)
-    if len(frame):
-        # parallelism comes from the workers: one LightGBM thread each
-        score_chunk(db, served, frame, id_col, settings, report, threads=1)
-    return pd.DataFrame([{k: getattr(report, k) for k in _COUNTERS}])
+def _prepare_partition(frame: pd.DataFrame, settings: Settings, pinned_uri: str,
+                       id_col: str, dialect: str) -> Chunk:
+    # parallelism comes from the workers: one LightGBM thread each
+    return prepare_chunk(_worker_model(settings, pinned_uri), frame, id_col, settings,
+                         dialect, threads=1)
 
 
-def _read(path: Path, columns: list[str], chunk_rows: int):  # noqa: ANN202
+def _peak_rss_mib() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _partitions(path: Path, columns: list[str], chunk_rows: int) -> list:
+    """Delayed partitions of about `chunk_rows` rows (Parquet: split by row groups)."""
     import dask.dataframe as dd
 
     if path.suffix.lower() == ".parquet":
-        return dd.read_parquet(str(path), columns=columns, split_row_groups=True)
-    # CSV: partitions of about chunk_rows rows (100 bytes a row is a fair estimate)
-    return dd.read_csv(str(path), usecols=columns, blocksize=max(1_000_000, chunk_rows * 100),
-                       dtype={columns[0]: str}, keep_default_na=True)
+        import pyarrow.parquet as pq
+
+        ddf = dd.read_parquet(str(path), columns=columns, split_row_groups=True)
+        rows = pq.ParquetFile(path).metadata.num_rows
+        wanted = max(1, -(-rows // chunk_rows))
+        if wanted > ddf.npartitions:
+            ddf = ddf.repartition(npartitions=wanted)
+    else:
+        # CSV: partitions of about chunk_rows rows (100 bytes a row is a fair estimate)
+        ddf = dd.read_csv(str(path), usecols=columns,
+                          blocksize=max(1_000_000, chunk_rows * 100),
+                          dtype={columns[0]: str}, keep_default_na=True)
+    return ddf.to_delayed()
 
 
 def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | None = None,
                     *, workers: int = 2, scheduler_address: str | None = None,
                     chunk_rows: int | None = None) -> BatchReport:
     """Score every customer in `data` on a Dask cluster; same result as `score_file`."""
-    from dask.distributed import Client, LocalCluster
+    from dask import delayed
+    from dask.distributed import Client, LocalCluster, as_completed
 
     started = time.perf_counter()
     run = prepare_run(settings, data, schema)
@@ -77,25 +89,38 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                          open_tasks_before=run.open_tasks())
     address = scheduler_address or os.environ.get(SCHEDULER_ENV)
     cluster = None
-    if address:
-        client = Client(address)
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
-        client = Client(cluster)
     try:
-        ddf = _read(Path(data), run.columns, chunk_rows or settings.batch_chunk_rows)
-        meta = pd.DataFrame({k: pd.Series(dtype="int64") for k in _COUNTERS})
-        counts = ddf.map_partitions(_score_partition, settings, pinned, run.id_column,
-                                    meta=meta).compute()
+        if address:
+            client = Client(address)
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40)
+            client = Client(cluster)
+        try:
+            # every worker loads the model before the clock of the scoring pass starts
+            client.run(_worker_model, settings, pinned)
+            report.setup_seconds = round(time.perf_counter() - started, 3)
+            parts = _partitions(Path(data), run.columns, chunk_rows or settings.batch_chunk_rows)
+            tasks = iter([delayed(_prepare_partition)(p, settings, pinned, run.id_column,
+                                                      run.db.dialect) for p in parts])
+            in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
+            pending = as_completed()
+            for task in itertools.islice(tasks, in_flight):
+                pending.add(client.compute(task))
+            for future in pending:
+                chunk = future.result()
+                future.release()
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    pending.add(client.compute(nxt))
+                write_chunk(run.db, chunk, report)
+            report.worker_peak_rss_mib = max(client.run(_peak_rss_mib).values(), default=None)
+        finally:
+            client.close()
     finally:
-        client.close()
         if cluster is not None:
             cluster.close()
-    for k in _COUNTERS:
-        setattr(report, k, int(counts[k].sum()))
-    report.open_tasks_after = run.open_tasks()
-    run.close()
+        report.open_tasks_after = run.open_tasks()
+        run.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-

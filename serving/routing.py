@@ -50,31 +50,60 @@ def risk_band(score: float, t: Thresholds) -> Band:
     return "low"
 
 
-def route(score: float, t: Thresholds, *, restricted: bool = False) -> Route:
-    """Where a score goes: to a person, or nowhere. Never an automated message or offer."""
-    if restricted:
-        return Route(
-            "none",
-            "The customer's record is restricted while a dispute is reviewed: "
-            "no contact is proposed.",
-        )
+_RESTRICTED = Route(
+    "none",
+    "The customer's record is restricted while a dispute is reviewed: no contact is proposed.",
+)
+
+
+def _case(score: float, t: Thresholds) -> str:
     if score >= t.high:
+        return "high"
+    if t.review_margin > 0 and score >= t.high - t.review_margin:
+        return "near"
+    return "below"
+
+
+def _route(case: str, shown: str, t: Thresholds) -> Route:
+    """The route of a score in `case`, shown in its reason as `shown` (two decimals)."""
+    if case == "high":
         return Route(
             "human_contact",
-            f"High risk of leaving (score {score:.2f} is at or above the high-risk threshold "
+            f"High risk of leaving (score {shown} is at or above the high-risk threshold "
             f"{t.high:.2f}): a retention agent should get in touch and decide what to offer.",
         )
-    if t.review_margin > 0 and score >= t.high - t.review_margin:
+    if case == "near":
         return Route(
             "human_contact",
-            f"Close to the high-risk threshold (score {score:.2f}, threshold {t.high:.2f}, "
+            f"Close to the high-risk threshold (score {shown}, threshold {t.high:.2f}, "
             f"review margin {t.review_margin:.2f}): a person should look at this customer "
             "before anything is decided.",
         )
     return Route(
         "none",
-        f"Score {score:.2f} is below the contact threshold {t.high:.2f}: nothing is done.",
+        f"Score {shown} is below the contact threshold {t.high:.2f}: nothing is done.",
     )
+
+
+def route(score: float, t: Thresholds, *, restricted: bool = False) -> Route:
+    """Where a score goes: to a person, or nowhere. Never an automated message or offer."""
+    if restricted:
+        return _RESTRICTED
+    return _route(_case(score, t), f"{score:.2f}", t)
+
+
+def route_many(scores: list[float], t: Thresholds) -> list[Route]:
+    """`route` for many unrestricted scores (batch scoring): the same routes, each
+    distinct reason built once (a reason shows its score to two decimals only)."""
+    cache: dict[tuple[str, str], Route] = {}
+    out = []
+    for score in scores:
+        key = (_case(score, t), f"{score:.2f}")
+        r = cache.get(key)
+        if r is None:
+            r = cache[key] = _route(*key, t)
+        out.append(r)
+    return out
 
 
 def routes(scores, t: Thresholds):  # noqa: ANN001, ANN201 - numpy in, numpy out

@@ -1,5 +1,6 @@
 """`make score`: batch scoring fills the risk list and never duplicates open tasks."""
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -70,6 +71,17 @@ def test_score_fills_the_risk_list_without_duplicating_tasks(settings, host, tmp
         online = c.post("/v1/predictions", headers=h,
                         json={"customer_id": top["customer_id"], "features": features}).json()
         assert abs(online["score"] - top["score"]) < 1e-9
+        with db.session() as s:
+            from_batch = s.get(Prediction, top["prediction_id"])
+            from_api = s.get(Prediction, online["prediction_id"])
+            # the same receipt text: values read, route and reason
+            assert from_batch.features == from_api.features
+            assert (from_batch.route_action, from_batch.route_reason) == (
+                from_api.route_action, from_api.route_reason)
+            assert from_batch.shap == from_api.shap
+    assert 0 < report.setup_seconds < report.seconds
+    assert report.rows_per_second == pytest.approx(
+        report.scored / (report.seconds - report.setup_seconds))
     db.dispose()
 
 

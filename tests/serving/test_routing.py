@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from serving.routing import ACTIONS, Thresholds, risk_band, route, routes
+from serving.routing import ACTIONS, Thresholds, risk_band, route, route_many, routes
 
 T = Thresholds(high=0.6, medium=0.3, review_margin=0.05)
 
@@ -69,3 +69,12 @@ def test_vectorised_routes_agree_with_route():
 def test_bad_thresholds_refused(kwargs):
     with pytest.raises(ValueError):
         Thresholds(**kwargs)
+
+
+@pytest.mark.parametrize("t", [T, Thresholds(high=0.6, medium=0.3)])
+def test_route_many_gives_exactly_the_routes_of_route(t):
+    rng = np.random.default_rng(3)
+    # random scores plus the edges and values that round across two decimals
+    scores = [*rng.random(5000).tolist(), 0.0, 1.0, 0.55, 0.5499999, 0.6, 0.5999999,
+              0.005, 0.015, 0.125, 0.994999, 0.995]
+    assert route_many(scores, t) == [route(s, t) for s in scores]
