@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from models.dataset_schema import DatasetSchema, SchemaError
 from models.pseudonym import Pseudonymiser
@@ -31,9 +34,13 @@ from serving.routing import route_many, routes
 from serving.scoring.service import register_model
 from serving.storage import Database, bulk, upgrade
 from serving.storage.db import write_lock
-from serving.storage.tables import OPEN_TASK_STATUSES, Customer, RetentionTask, new_ids
+from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, new_ids
 
 log = logging.getLogger(__name__)
+
+
+# chunks being scored while the previous one is written
+AHEAD = 2
 
 
 class BatchError(ValueError):
@@ -49,6 +56,7 @@ class BatchReport:
     scored: int = 0
     skipped_objected: int = 0
     skipped_restricted: int = 0
+    skipped_erased: int = 0
     skipped_without_id: int = 0
     duplicate_ids: int = 0
     high: int = 0
@@ -204,19 +212,20 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
                          model_version=served.version, open_tasks_before=run.open_tasks(),
                          setup_seconds=round(time.perf_counter() - started, 3))
     try:
-        # Two stages overlap: the next chunk is scored and explained (LightGBM and numpy
-        # release the GIL) while the database writes the previous one.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score") as pool:
-            pending = None
+        # The stages overlap: while the database writes one chunk, the next ones are
+        # scored and explained (LightGBM and numpy release the GIL), so the cores stay
+        # busy; `AHEAD` chunks in flight bound the memory.
+        with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="score") as pool, \
+                ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
+            pending: deque = deque()
             for frame in read_chunks(run.data, run.columns,
                                      chunk_rows or settings.batch_chunk_rows, rows):
-                job = pool.submit(_prepare, run.db.dialect, served, frame, run.id_column, pseudo,
-                                  t)
-                if pending is not None:
-                    _write(run.db, pending.result(), report)
-                pending = job
-            if pending is not None:
-                _write(run.db, pending.result(), report)
+                pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
+                                           run.id_column, pseudo, t))
+                if len(pending) > AHEAD:
+                    writer.write(pending.popleft().result())
+            while pending:
+                writer.write(pending.popleft().result())
     finally:
         report.open_tasks_after = run.open_tasks()
         run.close()
@@ -227,14 +236,9 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
 def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, settings: Settings,
                   dialect: str, threads: int | None = None) -> Chunk:
     """Score and explain one chunk into storage rows, touching no database (the unit a
-    Dask worker runs); `write_chunk` stores it."""
+    Dask worker runs); a `ChunkWriter` stores it."""
     return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
                     served.thresholds, threads)
-
-
-def write_chunk(db: Database, chunk: Chunk, report: BatchReport) -> None:
-    """Store a prepared chunk in one transaction and add it to `report`."""
-    _write(db, chunk, report)
 
 
 @dataclass
@@ -268,7 +272,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     refs, ids = refs[order].tolist(), [ids[k] for k in order]
     now = datetime.now(UTC)
     at = bulk.storage_time(dialect, now)
-    # objecting and restricted customers are left out at write time (see `_write`)
+    # objecting and restricted customers are left out at write time (see `_store`)
     chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
                    duplicates=int((~last).sum()), objected=0, restricted=0, customers=[],
                    predictions=[], tasks=[], high=0)
@@ -302,39 +306,106 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     return chunk
 
 
-def _write(db: Database, chunk: Chunk, report: BatchReport) -> None:
-    """One transaction per chunk: customers, receipts, risk-list entries, tasks."""
-    with db.session() as session, write_lock(session):
-        raw = bulk.RawWriter(session)
-        # customers first: predictions and tasks reference them
-        raw.upsert_scored_customers(chunk.customers)
-        # Customers who objected or whose record is restricted get no prediction and no
-        # task. The upsert now holds these customers' rows (PostgreSQL row locks; SQLite's
-        # single writer), so a dispute or objection cannot slip in before the commit.
-        flagged = dict(session.execute(
-            select(Customer.customer_ref, Customer.objected)
-            .where(or_(Customer.restricted, Customer.objected))).all())
-        if flagged:
-            skipped = [p[1] for p in chunk.predictions if p[1] in flagged]
-            chunk.objected = sum(1 for r in skipped if flagged[r])
-            chunk.restricted = len(skipped) - chunk.objected
-            chunk.predictions = [p for p in chunk.predictions if p[1] not in flagged]
-            chunk.tasks = [t for t in chunk.tasks if t[1] not in flagged]
-        chunk.high = sum(1 for p in chunk.predictions if p[7] == "high")
-        raw.insert_predictions(chunk.predictions)
-        raw.open_tasks(chunk.tasks)
-        audit.batch_chunk(session, chunk.predictions, len(chunk.tasks), chunk.restricted,
-                          chunk.objected)  # one summary event per chunk, same transaction
-        session.commit()
-    report.rows_read += chunk.rows_read
-    report.skipped_without_id += chunk.without_id
-    report.duplicate_ids += chunk.duplicates
-    report.skipped_objected += chunk.objected
-    report.skipped_restricted += chunk.restricted
-    report.scored += len(chunk.predictions)
-    report.high += chunk.high
-    report.human_contact += len(chunk.tasks)
-    log.info("scored %d rows (%d so far)", len(chunk.predictions), report.scored)
+class ChunkWriter:
+    """Stores prepared chunks, several per transaction: it commits once `commit_rows`
+    rows are waiting, and at `close`. Each commit rewrites every index page the chunks
+    touched, and pseudonyms land all over the customer indexes, so on a large base
+    fewer, larger commits are much cheaper. The report counts committed rows only."""
+
+    def __init__(self, db: Database, report: BatchReport, commit_rows: int) -> None:
+        self.db = db
+        self.report = report
+        self.commit_rows = commit_rows
+        self._session: Session | None = None
+        self._lock: AbstractContextManager | None = None
+        self._pending: list[dict[str, int]] = []
+        self._rows = 0
+
+    def write(self, chunk: Chunk) -> None:
+        if self._session is None:
+            self._session = self.db.sessions()
+            self._lock = write_lock(self._session)
+            self._lock.__enter__()
+        self._pending.append(_store(self._session, chunk))
+        self._rows += len(chunk.predictions)
+        if self._rows >= self.commit_rows:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._session is None:
+            return
+        try:
+            self._session.commit()
+        finally:
+            self._release()
+        for counts in self._pending:
+            for key, value in counts.items():
+                setattr(self.report, key, getattr(self.report, key) + value)
+        log.info("committed %d rows (%d so far)", self._rows, self.report.scored)
+        self._pending, self._rows = [], 0
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.rollback()
+            finally:
+                self._release()
+        self._pending, self._rows = [], 0
+
+    def _release(self) -> None:
+        assert self._session is not None and self._lock is not None
+        self._lock.__exit__(None, None, None)
+        self._session.close()
+        self._session = self._lock = None
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+
+def _store(session: Session, chunk: Chunk) -> dict[str, int]:
+    """Write one chunk in the session's transaction: customers, receipts, risk-list
+    entries, tasks, and the chunk's audit event; returns its report counters."""
+    raw = bulk.RawWriter(session)
+    # Erased customers never come back, even when the file still lists them. The
+    # tombstones are few: all of them are read, not looked up row by row.
+    gone = {ref for (ref,) in raw.fetchall("SELECT customer_ref FROM erasures")}
+    erased = 0
+    if gone:
+        before = len(chunk.customers)
+        chunk.customers = [c for c in chunk.customers if c[0] not in gone]
+        chunk.predictions = [p for p in chunk.predictions if p[1] not in gone]
+        chunk.tasks = [t for t in chunk.tasks if t[1] not in gone]
+        erased = before - len(chunk.customers)
+    # customers first: predictions and tasks reference them
+    raw.upsert_scored_customers(chunk.customers)
+    # Customers who objected or whose record is restricted get no prediction and no
+    # task. The upsert now holds these customers' rows (PostgreSQL row locks; SQLite's
+    # single writer), so a dispute or objection cannot slip in before the commit. The
+    # partial index ix_customers_flagged answers this without reading every customer.
+    flagged = dict(raw.fetchall(
+        "SELECT customer_ref, objected FROM customers WHERE restricted OR objected"))
+    if flagged:
+        skipped = [p[1] for p in chunk.predictions if p[1] in flagged]
+        chunk.objected = sum(1 for r in skipped if flagged[r])
+        chunk.restricted = len(skipped) - chunk.objected
+        chunk.predictions = [p for p in chunk.predictions if p[1] not in flagged]
+        chunk.tasks = [t for t in chunk.tasks if t[1] not in flagged]
+    chunk.high = sum(1 for p in chunk.predictions if p[7] == "high")
+    raw.insert_predictions(chunk.predictions)
+    raw.open_tasks(chunk.tasks)
+    audit.batch_chunk(session, chunk.predictions, len(chunk.tasks), chunk.restricted,
+                      chunk.objected)  # one summary event per chunk, same transaction
+    return {"rows_read": chunk.rows_read, "skipped_without_id": chunk.without_id,
+            "duplicate_ids": chunk.duplicates, "skipped_objected": chunk.objected,
+            "skipped_restricted": chunk.restricted, "skipped_erased": erased,
+            "scored": len(chunk.predictions), "high": chunk.high,
+            "human_contact": len(chunk.tasks)}
 
 
 def report_json(report: BatchReport) -> str:

@@ -4,8 +4,8 @@ A `LocalCluster` (one single-threaded process per worker) by default, or any run
 scheduler named by `DASK_SCHEDULER_ADDRESS`. Every worker loads the same pinned model
 version from the registry once and scores and explains whole partitions with the very
 function the single-process path uses (`serving.batch.prepare_chunk`). The driver is the
-one writer: it stores each partition as it arrives, in one transaction per partition,
-with the single-process path's `write_chunk`, so the result is the same and SQLite never
+one writer: it stores each partition as it arrives (one transaction per CHURN_BATCH_COMMIT_ROWS),
+with the single-process path's `ChunkWriter`, so the result is the same and SQLite never
 sees two writing processes. At most two partitions per worker are in flight, so memory
 stays flat however many rows the file has.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.batch import BatchReport, Chunk, prepare_chunk, prepare_run, write_chunk
+from serving.batch import BatchReport, Chunk, ChunkWriter, prepare_chunk, prepare_run
 from serving.config import Settings
 from serving.modelhost import ModelHost, ServedModel
 
@@ -107,13 +107,14 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
             pending = as_completed()
             for task in itertools.islice(tasks, in_flight):
                 pending.add(client.compute(task))
-            for future in pending:
-                chunk = future.result()
-                future.release()
-                nxt = next(tasks, None)
-                if nxt is not None:
-                    pending.add(client.compute(nxt))
-                write_chunk(run.db, chunk, report)
+            with ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
+                for future in pending:
+                    chunk = future.result()
+                    future.release()
+                    nxt = next(tasks, None)
+                    if nxt is not None:
+                        pending.add(client.compute(nxt))
+                    writer.write(chunk)
             report.worker_peak_rss_mib = max(client.run(_peak_rss_mib).values(), default=None)
         finally:
             client.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from serving.storage.tables import (
     Customer,
     Dispute,
     DisputeDecision,
+    Erasure,
     IdempotencyKey,
     Objection,
     Prediction,
@@ -111,7 +112,8 @@ def erase(session: Session, settings: Settings, customer_id: str,
           principal: Principal) -> ErasurePublic:
     """Erase a customer (Art. 17): idempotency keys, decisions, disputes, tasks,
     predictions, objections and the customer row, in one transaction with its audit
-    event. The audit log keeps only the pseudonym and the fact of the erasure."""
+    event. The audit log and the erasure tombstone keep only the pseudonym and the fact
+    of the erasure; scoring refuses the customer from then on."""
     ref = pseudonymise(customer_id, settings.pseudonym_secret)
     counted = {
         "idempotency_keys": (IdempotencyKey, IdempotencyKey.customer_ref == ref),
@@ -134,6 +136,8 @@ def erase(session: Session, settings: Settings, customer_id: str,
                 or 0
             session.execute(delete(table).where(where)
                             .execution_options(synchronize_session=False))
+        # the tombstone: a later customer file or API call cannot bring them back
+        session.add(Erasure(customer_ref=ref, erased_at=datetime.now(UTC)))
         seq = audit.append(session, principal, audit.CUSTOMER_ERASED, customer_ref=ref)
         session.commit()
     session.expunge_all()

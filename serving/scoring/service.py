@@ -175,8 +175,8 @@ def score(
 def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppressed]:
     """Store a group of scored requests in the session's transaction (the caller commits).
 
-    A request naming a customer who objected to profiling stores nothing and gets
-    `Suppressed`; a restricted customer's receipt is kept with route `none`, their
+    A request naming a customer who objected to profiling, or who was erased, stores
+    nothing and gets `Suppressed`; a restricted customer's receipt is kept with route `none`, their
     risk-list entry is left alone and no task is opened."""
     refs = sorted({r for job in jobs for r in job.refs})
     raw = bulk.RawWriter(session)
@@ -190,9 +190,20 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
             "SELECT customer_ref, restricted, objected FROM customers WHERE customer_ref IN "
             f"({raw.marks(len(refs))}) ORDER BY customer_ref{lock}", tuple(refs))
     }
+    erased = {ref for (ref,) in raw.fetchall(
+        f"SELECT customer_ref FROM erasures WHERE customer_ref IN ({raw.marks(len(refs))})",
+        tuple(refs))}
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
     for job in jobs:
+        gone = [n for n, r in enumerate(job.refs) if r in erased]
+        if gone:
+            outcomes.append(Suppressed(
+                "the customer's data was erased at their request: they are not scored again"
+                if len(job.refs) == 1 else
+                f"records {gone} are customers erased at their request: nothing is scored",
+                rows=gone))
+            continue
         objected = [n for n, r in enumerate(job.refs) if flags.get(r, (False, False))[1]]
         if objected:
             outcomes.append(Suppressed(

@@ -141,6 +141,10 @@ class Customer(Base):
     __table_args__ = (
         Index("ix_customers_risk", "latest_score", "customer_ref"),
         Index("ix_customers_band_risk", "latest_band", "latest_score", "customer_ref"),
+        # the few restricted or objecting customers, which batch scoring must skip
+        Index("ix_customers_flagged", "customer_ref",
+              sqlite_where=text("restricted OR objected"),
+              postgresql_where=text("restricted OR objected")),
     )
 
 
@@ -290,6 +294,18 @@ class Objection(Base):
               sqlite_where=text("withdrawn_at IS NULL"),
               postgresql_where=text("withdrawn_at IS NULL")),
     )
+
+
+class Erasure(Base):
+    """A customer erased at their request (Art. 17): only the keyed pseudonym and when.
+
+    It keeps an erased customer from coming back: the nightly batch skips them and online
+    scoring refuses them, even when a later customer file still lists them."""
+
+    __tablename__ = "erasures"
+
+    customer_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEvent(Base):

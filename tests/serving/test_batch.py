@@ -46,7 +46,9 @@ def test_score_fills_the_risk_list_without_duplicating_tasks(settings, host, tmp
     assert len(tasks) == report.human_contact == report.open_tasks_after
     assert all(n == 1 for _, n in tasks)
 
-    again = score_file(settings, path, SCHEMA, db=db, host=host, chunk_rows=700)
+    # several transactions this time (one per 700 rows)
+    again = score_file(settings.model_copy(update={"batch_commit_rows": 600}), path, SCHEMA,
+                       db=db, host=host, chunk_rows=700)
     tasks2, preds2 = _counts(db)
     assert preds2 == 2 * len(frame)  # every run is a new receipt
     assert sorted(tasks2) == sorted(tasks)  # but no second open task
@@ -105,6 +107,25 @@ def test_objected_and_restricted_are_skipped(settings, host, tmp_path):
             n = s.scalar(sa.select(sa.func.count()).select_from(Prediction)
                          .where(Prediction.customer_ref == ref))
             assert n == 1  # only the first run's
+    db.dispose()
+
+
+def test_an_erased_customer_does_not_come_back_with_the_next_file(settings, host, tmp_path,
+                                                                  client, tokens):
+    path, frame = _base(tmp_path, rows=200, fmt="parquet")
+    db = Database(settings.database_url)
+    score_file(settings, path, SCHEMA, db=db, host=host)
+    gone = str(frame["customer_id"].iloc[3])
+    ref = pseudonymise(gone, settings.pseudonym_secret)
+    r = client.delete(f"/v1/customers/{gone}", headers={"Authorization":
+                                                        f"Bearer {tokens['admin']}"})
+    assert r.status_code == 200, r.text
+    report = score_file(settings, path, SCHEMA, db=db, host=host)
+    assert report.skipped_erased == 1 and report.scored == 199
+    with db.session() as s:
+        assert s.get(Customer, ref) is None
+        assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)
+                        .where(Prediction.customer_ref == ref)) == 0
     db.dispose()
 
 

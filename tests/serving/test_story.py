@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from serving.disputes.service import one_month_after
-from serving.storage.tables import AuditEvent, RetentionTask
+from serving.storage.tables import AuditEvent, Customer, RetentionTask
 from tests.serving.conftest import bearer, dispute_body
 
 
@@ -120,6 +120,12 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     assert api.get(f"/v1/predictions/{p['prediction_id']}").status_code == 404
     assert api.client.delete(f"/v1/customers/{who['customer_id']}",
                              headers=admin).status_code == 404
+    # an erased customer is not profiled again: scoring them is refused, nothing is kept
+    r = api.score(who)
+    assert r.status_code == 409 and r.json()["status"] == "suppressed"
+    assert "erased" in r.json()["detail"]
+    with app.state.db.session() as s:
+        assert s.get(Customer, p["customer_ref"]) is None
 
     # the audit chain verifies; it holds the pseudonym, never the raw id or the statement
     v = api.client.get("/v1/audit/verify", headers=admin).json()

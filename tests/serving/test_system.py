@@ -126,3 +126,18 @@ def test_openapi_documents_every_json_route(app):
         assert name in schemas
     body = paths["/v1/predictions"]["post"]["requestBody"]["content"]["application/json"]
     assert "anyOf" in body["schema"] or "oneOf" in body["schema"]  # one or a list
+
+
+def test_access_log_names_each_request_but_never_its_query(api, caplog):
+    """Access links carry their token in the query (`/me?token=`): it must not be logged."""
+    import logging
+
+    secret = "tok-" + uuid.uuid4().hex
+    with caplog.at_level(logging.INFO, logger="churn.access"):
+        api.client.get("/me", params={"token": secret}, follow_redirects=False)
+        api.get("/v1/risk-list", limit=5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "churn.access"]
+    assert any('"GET /me" ' in line for line in lines), lines
+    assert any('"GET /v1/risk-list" 200' in line for line in lines), lines
+    assert secret not in caplog.text
+    assert all("?" not in line for line in lines)

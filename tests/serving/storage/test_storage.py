@@ -23,7 +23,7 @@ def db(database_url):
 
 def test_migrations_build_exactly_the_tables(db):
     upgrade(db.engine)  # idempotent
-    assert current(db.engine) == "0002"
+    assert current(db.engine) == "0003"
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 Base.metadata)
