@@ -307,15 +307,20 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
 
 
 class ChunkWriter:
-    """Stores prepared chunks, several per transaction: it commits once `commit_rows`
-    rows are waiting, and at `close`. Each commit rewrites every index page the chunks
-    touched, and pseudonyms land all over the customer indexes, so on a large base
-    fewer, larger commits are much cheaper. The report counts committed rows only."""
+    """Stores prepared chunks; the report counts committed rows only.
+
+    SQLite: several chunks per transaction, committed once `commit_rows` rows wait (and
+    at the end). Each SQLite commit rewrites every index page the chunks touched, and
+    pseudonyms land all over the customer indexes, so on a large base fewer, larger
+    commits cost much less. PostgreSQL: one transaction per chunk, whose customer rows
+    are locked in key order, so concurrent runs and API requests cannot deadlock with it.
+    Either way the chunks' audit events are appended last, just before the commit: the
+    audit chain head is locked for the shortest time."""
 
     def __init__(self, db: Database, report: BatchReport, commit_rows: int) -> None:
         self.db = db
         self.report = report
-        self.commit_rows = commit_rows
+        self.commit_rows = commit_rows if db.dialect == "sqlite" else 1
         self._session: Session | None = None
         self._lock: AbstractContextManager | None = None
         self._pending: list[dict[str, int]] = []
@@ -335,6 +340,10 @@ class ChunkWriter:
         if self._session is None:
             return
         try:
+            for counts in self._pending:  # one summary event per chunk
+                audit.batch_chunk(self._session, counts.pop("_ends"),
+                                  counts["scored"], counts["human_contact"],
+                                  counts["skipped_restricted"], counts["skipped_objected"])
             self._session.commit()
         finally:
             self._release()
@@ -399,9 +408,10 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
     chunk.high = sum(1 for p in chunk.predictions if p[7] == "high")
     raw.insert_predictions(chunk.predictions)
     raw.open_tasks(chunk.tasks)
-    audit.batch_chunk(session, chunk.predictions, len(chunk.tasks), chunk.restricted,
-                      chunk.objected)  # one summary event per chunk, same transaction
-    return {"rows_read": chunk.rows_read, "skipped_without_id": chunk.without_id,
+    # what the chunk's audit event names (first and last receipt); appended at commit
+    ends = chunk.predictions[:1] + chunk.predictions[-1:] if chunk.predictions else []
+    return {"_ends": ends, "rows_read": chunk.rows_read,
+            "skipped_without_id": chunk.without_id,
             "duplicate_ids": chunk.duplicates, "skipped_objected": chunk.objected,
             "skipped_restricted": chunk.restricted, "skipped_erased": erased,
             "scored": len(chunk.predictions), "high": chunk.high,

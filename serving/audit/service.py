@@ -158,17 +158,18 @@ def append(session: Session, who: Principal | str, action: str, *,
                                        objects=objects, model=model)])[0]
 
 
-def batch_chunk(session: Session, predictions: list[tuple], tasks: int,
+def batch_chunk(session: Session, ends: list[tuple], predictions: int, tasks: int,
                 skipped_restricted: int, skipped_objected: int) -> int | None:
-    """The summary event of one batch chunk (rows in `bulk.PREDICTION_COLUMNS` order):
-    counts, model version, first and last prediction id. None for an empty chunk."""
+    """The summary event of one batch chunk: counts, model version, first and last
+    prediction id (`ends`: the chunk's first and last receipt rows, in
+    `bulk.PREDICTION_COLUMNS` order). None for an empty chunk."""
     if not predictions and not (skipped_restricted or skipped_objected):
         return None
-    model = (predictions[0][2], predictions[0][3]) if predictions else None
+    model = (ends[0][2], ends[0][3]) if ends else None
     return append(session, "batch", BATCH_SCORED, model=model, objects={
-        "predictions": len(predictions), "tasks": tasks,
-        "first_prediction_id": predictions[0][0] if predictions else None,
-        "last_prediction_id": predictions[-1][0] if predictions else None,
+        "predictions": predictions, "tasks": tasks,
+        "first_prediction_id": ends[0][0] if ends else None,
+        "last_prediction_id": ends[-1][0] if ends else None,
         "skipped_restricted": skipped_restricted, "skipped_objected": skipped_objected})
 
 
