@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -97,7 +96,6 @@ class ScoreJob:
     principal: Principal
     refs: list[str]
     external_ids: list[str]
-    X: np.ndarray
     ex: Explanation
     bands: list[str]
     routes: list[Route]  # as if unrestricted; restriction is only known under the write
@@ -150,7 +148,7 @@ def score(
     job = ScoreJob(
         served=served, principal=principal,
         refs=[pseudonymise(i.customer_id, settings.pseudonym_secret) for i in items],
-        external_ids=[i.customer_id for i in items], X=X, ex=ex, bands=bands.tolist(),
+        external_ids=[i.customer_id for i in items], ex=ex, bands=bands.tolist(),
         routes=[route(float(s), served.thresholds) for s in ex.score],
         pids=new_ids(len(items)), features=[explain.features_json(v) for v in values],
         at=datetime.now(UTC),
