@@ -19,15 +19,6 @@ def _insert(session: Session, table: Table):  # noqa: ANN202
     return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
 
 
-def insert_customers(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Add customers not seen before (rows: customer_ref, external_id, created_at)."""
-    if rows:
-        stmt = _insert(session, Customer.__table__).on_conflict_do_nothing(
-            index_elements=["customer_ref"]
-        )
-        session.execute(stmt, rows)
-
-
 def set_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     """Point each customer's risk-list entry at its newest prediction
     (rows: ref, pid, score, band, at); an older prediction never overwrites a newer one."""

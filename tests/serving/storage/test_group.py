@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 
 from serving.storage import Database, upgrade
-from serving.storage.bulk import insert_customers
 from serving.storage.group import GroupCommit
 from serving.storage.tables import Customer
 
@@ -43,9 +42,8 @@ def make_store(groups: list[list[str]], delay: float = 0.0):
                 continue
             if job.startswith("crash"):
                 raise RuntimeError(f"{job} broke the transaction")
-            insert_customers(session, [{"customer_ref": job, "external_id": None,
-                                        "created_at": datetime.now(UTC),
-                                        "restricted": False, "objected": False}])
+            session.add(Customer(customer_ref=job, created_at=datetime.now(UTC)))
+            session.flush()
             outcomes.append(f"stored {job}")
         return outcomes
 

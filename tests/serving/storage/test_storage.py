@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from serving.storage import Database, upgrade
-from serving.storage.bulk import insert_customers, open_tasks, set_latest
+from serving.storage.bulk import open_tasks, set_latest
 from serving.storage.migrate import current
 from serving.storage.tables import Base, Customer, Prediction, RetentionTask, new_id
 
@@ -41,8 +41,8 @@ def test_sqlite_pragmas(tmp_path):
 
 def _customer(s, ref="cu_1"):
     now = datetime.now(UTC)
-    insert_customers(s, [{"customer_ref": ref, "external_id": ref + "-raw", "created_at": now,
-                          "restricted": False, "objected": False}])
+    s.add(Customer(customer_ref=ref, external_id=ref + "-raw", created_at=now))
+    s.flush()
     pid = new_id()
     s.add(Prediction(id=pid, customer_ref=ref, model_name="m", model_version="1", score=0.9,
                      margin=1.0, base_value=-1.0, risk_band="high", features="{}",
