@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,35 +109,31 @@ class RawWriter:
         """`n` comma-separated parameter markers of this driver."""
         return ", ".join([self.mark] * n)
 
-    def execute(self, sql: str, params: tuple = ()) -> None:
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
         cur = self.dbapi.cursor()
         try:
-            cur.execute(sql, params)
+            yield cur
         finally:
             cur.close()
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        with self._cursor() as cur:
+            cur.execute(sql, params)
 
     def executemany(self, sql: str, rows: list[tuple]) -> None:
-        cur = self.dbapi.cursor()
-        try:
+        with self._cursor() as cur:
             cur.executemany(sql, rows)
-        finally:
-            cur.close()
 
     def fetchone(self, sql: str, params: tuple = ()) -> tuple | None:
-        cur = self.dbapi.cursor()
-        try:
+        with self._cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchone()
-        finally:
-            cur.close()
 
     def fetchall(self, sql: str, params: tuple = ()) -> list[tuple]:
-        cur = self.dbapi.cursor()
-        try:
+        with self._cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall()
-        finally:
-            cur.close()
 
     def upsert_scored_customers(self, rows: list[tuple]) -> None:
         """Add or update scored customers and their risk-list entry in one statement.

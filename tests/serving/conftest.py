@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
+from serving.storage import Database, upgrade
 
 REPO = Path(__file__).resolve().parents[2]
 TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
@@ -70,6 +71,15 @@ def host(base_settings: Settings) -> ModelHost:
 
 
 # -- databases -----------------------------------------------------------------------------
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """An empty, migrated database (SQLite or PostgreSQL, per `database_url`)."""
+    d = Database(database_url)
+    upgrade(d.engine)
+    yield d
+    d.dispose()
+
+
 # -- the app -------------------------------------------------------------------------------
 @pytest.fixture
 def settings(database_url: str, base_settings: Settings) -> Settings:

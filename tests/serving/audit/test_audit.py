@@ -11,14 +11,6 @@ from serving.storage import Database, upgrade
 from serving.storage.tables import AuditEvent
 
 
-@pytest.fixture
-def db(database_url):
-    d = Database(database_url)
-    upgrade(d.engine)
-    yield d
-    d.dispose()
-
-
 def _fill(db, n=10):
     with db.session() as s:
         for i in range(n):

@@ -10,17 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from serving.storage import Database, upgrade
+from serving.storage import Database
 from serving.storage.group import GroupCommit
 from serving.storage.tables import Customer
-
-
-@pytest.fixture
-def db(database_url):
-    d = Database(database_url)
-    upgrade(d.engine)
-    yield d
-    d.dispose()
 
 
 class Refused(Exception):

@@ -13,14 +13,6 @@ from serving.storage.migrate import current
 from serving.storage.tables import Base, Customer, Prediction, RetentionTask, new_id
 
 
-@pytest.fixture
-def db(database_url):
-    d = Database(database_url)
-    upgrade(d.engine)
-    yield d
-    d.dispose()
-
-
 def test_migrations_build_exactly_the_tables(db):
     upgrade(db.engine)  # idempotent
     assert current(db.engine) == "0003"
