@@ -120,10 +120,21 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         `num_threads` caps LightGBM's threads (default: one for small blocks, else all
         cores); parallel workers pass 1 so they do not oversubscribe the machine."""
         X = np.ascontiguousarray(X, dtype=np.float64)
+        return self.explanation(X, self.phi(X, num_threads))
+
+    def phi(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
+        """LightGBM's exact TreeSHAP output for encoded rows: one column per feature,
+        then the base value. Each row's values depend on that row alone."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if len(X) == 0:  # LightGBM refuses an empty block
+            return np.empty((0, self._ready().num_feature() + 1))
         threads = num_threads if num_threads is not None else (
             1 if len(X) < _SINGLE_THREAD_ROWS else 0)
         phi = self._ready().predict(X, pred_contrib=True, num_threads=threads)
-        phi = np.asarray(phi, dtype=np.float64)
+        return np.asarray(phi, dtype=np.float64)
+
+    def explanation(self, X: np.ndarray, phi: np.ndarray) -> Explanation:
+        """Scores and contributions of encoded rows `X` from their `phi` (see `phi`)."""
         margin = phi.sum(axis=1)
         base = float(phi[0, -1]) if len(phi) else self._spec().base_value
         return Explanation(

@@ -9,6 +9,7 @@ the partial unique index on open tasks decides, so a re-run or two concurrent ru
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ from models.dataset_schema import DatasetSchema, SchemaError
 from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
+from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
 from serving.routing import route_many, routes
 from serving.scoring.service import register_model
@@ -66,6 +68,7 @@ class BatchReport:
     seconds: float = 0.0  # the whole run
     setup_seconds: float = 0.0  # checks, migrations, loading the model (and Dask workers)
     worker_peak_rss_mib: float | None = None  # Dask: the largest worker's peak memory
+    treeshap_rows: int | None = None  # distinct rows TreeSHAP computed (single process)
 
     @property
     def rows_per_second(self) -> float:
@@ -113,6 +116,21 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
                                dtype={columns[0]: str}, keep_default_na=True)
     else:
         raise BatchError(f"{path}: give a .csv or .parquet file")
+
+
+def ramp_up(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The frames, the first one cut in growing pieces (1/8, 1/8, 1/4, 1/2 of it).
+
+    The writer cannot start before a piece is scored: small first pieces set it to work
+    at once instead of after a whole chunk has gone through TreeSHAP."""
+    first = next(frames, None)
+    if first is None:
+        return
+    n = len(first)
+    cuts = sorted({0, n // 8, n // 4, n // 2, n})
+    for lo, hi in itertools.pairwise(cuts):
+        yield first.iloc[lo:hi]
+    yield from frames
 
 
 def _decoded_json(served: ServedModel, X: np.ndarray) -> list[str]:
@@ -208,6 +226,7 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     served = run.served
     pseudo = pseudonymiser(settings.pseudonym_secret)
     t = served.thresholds
+    memo = phi_memo(served, settings)
     report = BatchReport(data=str(run.data), model_name=served.name,
                          model_version=served.version, open_tasks_before=run.open_tasks(),
                          setup_seconds=round(time.perf_counter() - started, 3))
@@ -218,10 +237,10 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
         with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="score") as pool, \
                 ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
             pending: deque = deque()
-            for frame in read_chunks(run.data, run.columns,
-                                     chunk_rows or settings.batch_chunk_rows, rows):
+            for frame in ramp_up(read_chunks(run.data, run.columns,
+                                             chunk_rows or settings.batch_chunk_rows, rows)):
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
-                                           run.id_column, pseudo, t))
+                                           run.id_column, pseudo, t, memo=memo))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -229,16 +248,26 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     finally:
         report.open_tasks_after = run.open_tasks()
         run.close()
+    report.treeshap_rows = memo.computed if memo else report.scored
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
+def phi_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
+    """The run's memo of explained rows (None: CHURN_BATCH_MEMO_ROWS=0, every row is
+    sent to TreeSHAP)."""
+    if settings.batch_memo_rows == 0:
+        return None
+    return PhiMemo(served.model, settings.batch_memo_rows)
+
+
 def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, settings: Settings,
-                  dialect: str, threads: int | None = None) -> Chunk:
+                  dialect: str, threads: int | None = None,
+                  memo: PhiMemo | None = None) -> Chunk:
     """Score and explain one chunk into storage rows, touching no database (the unit a
     Dask worker runs); a `ChunkWriter` stores it."""
     return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
-                    served.thresholds, threads)
+                    served.thresholds, threads, memo)
 
 
 @dataclass
@@ -257,9 +286,10 @@ class Chunk:
 
 
 def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
-             pseudo, t, threads: int | None = None) -> Chunk:  # noqa: ANN001
-    """Everything but the writes: pseudonymise, skip objecting/restricted customers,
-    encode, score and explain the whole chunk in one pass, build the rows."""
+             pseudo, t, threads: int | None = None,  # noqa: ANN001
+             memo: PhiMemo | None = None) -> Chunk:
+    """Everything but the writes: pseudonymise, encode, score and explain the whole
+    chunk in one pass (each distinct row once, with a memo), build the rows."""
     rows_read = len(frame)
     ids = frame[id_col].astype("string").str.strip()
     has_id = ids.notna() & (ids != "")
@@ -279,7 +309,9 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     if not refs:
         return chunk
     X = served.model.encoder.encode_frame(frame)[order]
-    ex = served.model.explain(X, num_threads=threads)
+    model = served.model
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    ex = model.explanation(X, (memo or model).phi(X, threads))
     bands, human, _near = routes(ex.score, t)
     feats = _decoded_json(served, X)
     shap_rows = np.ascontiguousarray(ex.shap, dtype="<f8")

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     batch_commit_rows: int = Field(default=100_000, ge=1, le=10_000_000)
     # `make score` runs on a Dask LocalCluster of this many single-threaded workers
     batch_workers: int = Field(default=2, ge=1, le=256)
+    # distinct customer rows remembered per batch run, so TreeSHAP runs once per distinct
+    # row (exact: a row's explanation depends on the row alone); 0 explains every row
+    batch_memo_rows: int = Field(default=100_000, ge=0, le=10_000_000)
     max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
 
     @field_validator("database_url")

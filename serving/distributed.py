@@ -23,29 +23,35 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.batch import BatchReport, Chunk, ChunkWriter, prepare_chunk, prepare_run
+from serving.batch import BatchReport, Chunk, ChunkWriter, phi_memo, prepare_chunk, prepare_run
 from serving.config import Settings
+from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-# one model per worker process, reused by every partition
-_worker_models: dict[tuple[str, str], ServedModel] = {}
+# one model (and its memo of explained rows) per worker process, reused by every partition
+_worker_models: dict[tuple[str, str], tuple[ServedModel, PhiMemo | None]] = {}
 _worker_lock = threading.Lock()
 
 
-def _worker_model(settings: Settings, pinned_uri: str) -> ServedModel:
+def _worker_model(settings: Settings, pinned_uri: str) -> tuple[ServedModel, PhiMemo | None]:
     key = (settings.tracking_uri, pinned_uri)
     with _worker_lock:
         if key not in _worker_models:
-            _worker_models[key] = ModelHost(settings).reload(pinned_uri)
+            served = ModelHost(settings).reload(pinned_uri)
+            _worker_models[key] = (served, phi_memo(served, settings))
         return _worker_models[key]
+
+
+def _warm(settings: Settings, pinned_uri: str) -> None:
+    _worker_model(settings, pinned_uri)
 
 
 def _prepare_partition(frame: pd.DataFrame, settings: Settings, pinned_uri: str,
                        id_col: str, dialect: str) -> Chunk:
+    served, memo = _worker_model(settings, pinned_uri)
     # parallelism comes from the workers: one LightGBM thread each
-    return prepare_chunk(_worker_model(settings, pinned_uri), frame, id_col, settings,
-                         dialect, threads=1)
+    return prepare_chunk(served, frame, id_col, settings, dialect, threads=1, memo=memo)
 
 
 def _peak_rss_mib() -> float:
@@ -98,7 +104,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
             client = Client(cluster)
         try:
             # every worker loads the model before the clock of the scoring pass starts
-            client.run(_worker_model, settings, pinned)
+            client.run(_warm, settings, pinned)
             report.setup_seconds = round(time.perf_counter() - started, 3)
             parts = _partitions(Path(data), run.columns, chunk_rows or settings.batch_chunk_rows)
             tasks = iter([delayed(_prepare_partition)(p, settings, pinned, run.id_column,

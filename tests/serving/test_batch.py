@@ -175,3 +175,37 @@ def test_cli_score_and_create_user(settings, trained, tmp_path, monkeypatch, cap
         assert user is not None and user.role == "reviewer" and user.token_hash != token
     db.dispose()
     assert cli.main(["create-user", "--role", "reviewer", "--name", " "]) == 2
+
+
+def test_the_memo_changes_nothing_but_the_time(base_settings, host, tmp_path):
+    """Explaining each distinct row once (the default) stores exactly the receipts that
+    explaining every row stores."""
+    from training.synthetic import generate
+
+    frame = generate(1200, seed=12)
+    # a customer base where many customers share their values
+    twins = frame.sample(1800, replace=True, random_state=4).reset_index(drop=True)
+    twins["customer_id"] = [f"T{n:05d}" for n in range(len(twins))]
+    path = tmp_path / "twins.parquet"
+    twins.to_parquet(path, index=False)
+
+    def receipts(memo_rows: int) -> tuple[dict, object]:
+        url = f"sqlite:///{tmp_path}/memo_{memo_rows}.db"
+        settings = base_settings.model_copy(update={"database_url": url,
+                                                    "batch_memo_rows": memo_rows})
+        db = Database(url)
+        report = score_file(settings, path, SCHEMA, db=db, host=host, chunk_rows=500)
+        with db.session() as s:
+            rows = {p.customer_ref: (p.score, p.margin, p.base_value, p.risk_band, p.features,
+                                     p.shap, p.route_action, p.route_reason)
+                    for p in s.scalars(sa.select(Prediction))}
+            tasks = sorted(s.scalars(sa.select(RetentionTask.customer_ref)))
+        db.dispose()
+        return {"predictions": rows, "tasks": tasks}, report
+
+    every_row, plain = receipts(0)
+    memoised, fast = receipts(300)  # smaller than the distinct rows: it fills and restarts
+    assert len(every_row["predictions"]) == len(twins)
+    assert memoised == every_row
+    assert (fast.scored, fast.high, fast.human_contact) == (
+        plain.scored, plain.high, plain.human_contact)
