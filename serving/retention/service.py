@@ -92,6 +92,16 @@ def list_tasks(session: Session, specs: SpecCache, status: str = "open", limit: 
     return RetentionTaskPage(items=items, next_cursor=nxt)
 
 
+def current_task(session: Session, customer_ref: str) -> RetentionTask | None:
+    """The customer's open or claimed task, else their most recent one."""
+    return session.scalars(
+        select(RetentionTask).where(RetentionTask.customer_ref == customer_ref)
+        .order_by(RetentionTask.status.in_(OPEN_TASK_STATUSES).desc(),
+                  RetentionTask.created_at.desc())
+        .limit(1)
+    ).first()
+
+
 def _load(session: Session, task_id: str) -> tuple[RetentionTask, Prediction, Customer]:
     row = session.execute(
         select(RetentionTask, Prediction, Customer)

@@ -288,3 +288,11 @@ def get_prediction(session: Session, specs: SpecCache, prediction_id: str,
         )
     )
     return public(session, specs, p, lang, task_id=task_id)
+
+
+def history(session: Session, customer_ref: str, limit: int = 20) -> list[Prediction]:
+    """The customer's receipts, newest first (withdrawn ones included, flagged as such)."""
+    return list(session.scalars(
+        select(Prediction).where(Prediction.customer_ref == customer_ref)
+        .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(limit)
+    ))

@@ -1,7 +1,5 @@
 """Read-only lookups the pages need that no service offers (yet). Nothing here writes or
 decides anything: every change goes through the services of `serving/`.
-
-Candidates to move into the services: `history` and `current_task`.
 """
 
 from __future__ import annotations
@@ -9,12 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from serving.storage.tables import (
-    OPEN_TASK_STATUSES,
-    Prediction,
-    RetentionTask,
-    StaffUser,
-)
+from serving.storage.tables import RetentionTask, StaffUser
 
 
 def task_statuses(session: Session, task_ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -26,24 +19,6 @@ def task_statuses(session: Session, task_ids: list[str]) -> dict[str, tuple[str,
         .where(RetentionTask.id.in_(task_ids))
     ).all()
     return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def history(session: Session, customer_ref: str, limit: int = 20) -> list[Prediction]:
-    """The customer's predictions, newest first."""
-    return list(session.scalars(
-        select(Prediction).where(Prediction.customer_ref == customer_ref)
-        .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(limit)
-    ))
-
-
-def current_task(session: Session, customer_ref: str) -> RetentionTask | None:
-    """The open/claimed task, else the most recent one."""
-    return session.scalars(
-        select(RetentionTask).where(RetentionTask.customer_ref == customer_ref)
-        .order_by(RetentionTask.status.in_(OPEN_TASK_STATUSES).desc(),
-                  RetentionTask.created_at.desc())
-        .limit(1)
-    ).first()
 
 
 def staff_names(session: Session, actors: list[str | None]) -> dict[str, str]:

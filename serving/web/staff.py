@@ -17,6 +17,7 @@ from serving.customers import service as customers
 from serving.errors import Conflict, NotFound
 from serving.retention import service as retention
 from serving.retention.schemas import CompleteRequest
+from serving.scoring import service as scoring
 from serving.scoring.service import SpecCache, public
 from serving.storage.tables import OUTCOMES, Customer, Prediction
 from serving.web import queries, views
@@ -147,12 +148,12 @@ def customer_view(
             chart = views.chart(spec, latest, "en")
             data = views.data_used(spec, json.loads(p.features), "en")
             factors = views.factors(spec, latest, "en")
-    task = queries.current_task(session, ref)
+    task = retention.current_task(session, ref)
     names = queries.staff_names(session, [task.claimed_by, task.completed_by] if task else [])
     return render(
         request, "staff/customer.html", lang="en", customer=customer, latest=latest,
         chart=chart, data=data, factors=factors[:5], task=task,
-        history=queries.history(session, ref), outcomes=OUTCOMES, principal=principal,
+        history=scoring.history(session, ref), outcomes=OUTCOMES, principal=principal,
         names=names,
     )
 

@@ -2,7 +2,8 @@
 
 import sqlalchemy as sa
 
-from serving.retention.service import outcome_labels
+from serving.retention.service import current_task, outcome_labels
+from serving.scoring.service import history
 from serving.storage.tables import Customer
 
 
@@ -100,3 +101,18 @@ def test_restricted_customers_tasks_are_hidden_and_unclaimable(api, app, by_risk
         s.commit()
     assert api.get("/v1/retention-tasks").json()["items"] == []
     assert api.post(f"/v1/retention-tasks/{p['retention_task_id']}/claim").status_code == 409
+
+
+def test_the_customer_page_shows_the_open_task_and_newest_receipts_first(api, app, by_risk):
+    first = _open_task(api, by_risk)
+    ref, tid = first["customer_ref"], first["retention_task_id"]
+    assert api.post(f"/v1/retention-tasks/{tid}/claim").status_code == 200
+    assert api.post(f"/v1/retention-tasks/{tid}/complete",
+                    json={"outcome": "retained", "note": ""}).status_code == 200
+    second = api.score(by_risk[0]).json()  # a newer score opens a new task
+    with app.state.db.session() as s:
+        assert current_task(s, ref).id == second["retention_task_id"]
+        assert [p.id for p in history(s, ref)] == [second["prediction_id"],
+                                                   first["prediction_id"]]
+        assert [p.id for p in history(s, ref, limit=1)] == [second["prediction_id"]]
+        assert current_task(s, "cu_nobody") is None and history(s, "cu_nobody") == []
