@@ -308,9 +308,8 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
                    predictions=[], tasks=[], high=0)
     if not refs:
         return chunk
-    X = served.model.encoder.encode_frame(frame)[order]
     model = served.model
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.ascontiguousarray(model.encoder.encode_frame(frame)[order], dtype=np.float64)
     ex = model.explanation(X, (memo or model).phi(X, threads))
     bands, human, _near = routes(ex.score, t)
     feats = _decoded_json(served, X)
