@@ -170,6 +170,18 @@ def score(
     ]
 
 
+def _refusal(job: ScoreJob, refusals: tuple[tuple[set[str], str, str], ...]
+             ) -> Suppressed | None:
+    """The first refusal (customers, message for one record, who they are for several)
+    that names a customer of `job`: nothing of the job is stored."""
+    for customers, one, many in refusals:
+        rows = [n for n, r in enumerate(job.refs) if r in customers]
+        if rows:
+            return Suppressed(one if len(job.refs) == 1 else
+                              f"records {rows} are {many}: nothing is scored", rows=rows)
+    return None
+
+
 def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppressed]:
     """Store a group of scored requests in the session's transaction (the caller commits).
 
@@ -193,23 +205,17 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
         tuple(refs))}
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
+    refusals = (
+        (erased, "the customer's data was erased at their request: "
+         "they are not scored again", "customers erased at their request"),
+        ({r for r, (_restricted, objected) in flags.items() if objected},
+         "the customer objected to profiling: nothing is scored",
+         "customers who objected to profiling"),
+    )
     for job in jobs:
-        gone = [n for n, r in enumerate(job.refs) if r in erased]
-        if gone:
-            outcomes.append(Suppressed(
-                "the customer's data was erased at their request: they are not scored again"
-                if len(job.refs) == 1 else
-                f"records {gone} are customers erased at their request: nothing is scored",
-                rows=gone))
-            continue
-        objected = [n for n, r in enumerate(job.refs) if flags.get(r, (False, False))[1]]
-        if objected:
-            outcomes.append(Suppressed(
-                "the customer objected to profiling: nothing is scored"
-                if len(job.refs) == 1 else
-                f"records {objected} are customers who objected to profiling: "
-                "nothing is scored",
-                rows=objected))
+        refused = _refusal(job, refusals)
+        if refused is not None:
+            outcomes.append(refused)
             continue
         t = job.served.thresholds
         stored = Stored(
