@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import heapq
+import itertools
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import Select, and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
@@ -19,6 +21,7 @@ from serving.retention.schemas import (
     RiskEntryPublic,
     RiskListPage,
 )
+from serving.routing import Band
 from serving.scoring import explain
 from serving.scoring.schemas import ModelRef
 from serving.scoring.service import SpecCache, public
@@ -192,6 +195,7 @@ def outcome_labels(session: Session) -> list[dict[str, Any]]:
 
 # -- risk list -----------------------------------------------------------------------------
 TASK_FILTERS = ("open", "claimed", "none")
+BANDS: tuple[str, ...] = get_args(Band)
 
 
 def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit: int = 50,
@@ -199,30 +203,16 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
               task: str | None = None) -> RiskListPage:
     """The latest prediction per customer, highest score first, top three reasons each;
     optionally only customers whose task is `open`, `claimed`, or who have none (`none`)."""
-    q = (
-        select(Customer, Prediction, RetentionTask.id)
-        .join(Prediction, Prediction.id == Customer.latest_prediction_id)
-        # Literal IN: SQLite uses the partial index of open tasks only when the query
-        # repeats its condition word for word (a bound IN (?, ?) scans every task).
-        .outerjoin(RetentionTask, and_(RetentionTask.customer_ref == Customer.customer_ref,
-                                       text("retention_tasks." + bulk.OPEN_TASK_WHERE)))
-        .where(Customer.latest_score.is_not(None), ~Customer.restricted, ~Customer.objected,
-               ~Prediction.withdrawn)
-        .order_by(Customer.latest_score.desc(), Customer.customer_ref.asc())
-        .limit(limit + 1)
-    )
-    if task == "none":
-        q = q.where(RetentionTask.id.is_(None))  # the outer join found no open task
-    elif task:
-        q = q.where(RetentionTask.status == task)
     if band:
-        q = q.where(Customer.latest_band == band)
-    after = _after(Customer.latest_score, Customer.customer_ref, cursor)
-    if after is not None:
-        # the keyset condition plus a plain bound, so the index range is used deep down
-        score, _ = decode_cursor(cursor or "")
-        q = q.where(after, Customer.latest_score <= score)
-    rows = session.execute(q).all()
+        rows = session.execute(_risk_page(band, limit, cursor, task)).all()
+    else:
+        # Every band's own page, merged: the (band, score) index serves all of them, so
+        # the nightly batch keeps one score index on customers up to date, not two. A
+        # merge, not a concatenation: bands follow each model version's thresholds.
+        pages = [session.execute(_risk_page(b, limit, cursor, task)).all() for b in BANDS]
+        rows = list(itertools.islice(
+            heapq.merge(*pages, key=lambda r: (-r[0].latest_score, r[0].customer_ref)),
+            limit + 1))
     items = []
     for c, p, task_id in rows[:limit]:
         spec = specs.get(session, p.model_name, p.model_version)
@@ -239,3 +229,29 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
         last = rows[limit - 1][0]
         nxt = encode_cursor(last.latest_score, last.customer_ref)
     return RiskListPage(items=items, next_cursor=nxt)
+
+
+def _risk_page(band: str, limit: int, cursor: str | None, task: str | None) -> Select:
+    """One band's next `limit + 1` risk-list rows: (customer, prediction, open task id)."""
+    q = (
+        select(Customer, Prediction, RetentionTask.id)
+        .join(Prediction, Prediction.id == Customer.latest_prediction_id)
+        # Literal IN: SQLite uses the partial index of open tasks only when the query
+        # repeats its condition word for word (a bound IN (?, ?) scans every task).
+        .outerjoin(RetentionTask, and_(RetentionTask.customer_ref == Customer.customer_ref,
+                                       text("retention_tasks." + bulk.OPEN_TASK_WHERE)))
+        .where(Customer.latest_band == band, Customer.latest_score.is_not(None),
+               ~Customer.restricted, ~Customer.objected, ~Prediction.withdrawn)
+        .order_by(Customer.latest_score.desc(), Customer.customer_ref.asc())
+        .limit(limit + 1)
+    )
+    if task == "none":
+        q = q.where(RetentionTask.id.is_(None))  # the outer join found no open task
+    elif task:
+        q = q.where(RetentionTask.status == task)
+    after = _after(Customer.latest_score, Customer.customer_ref, cursor)
+    if after is not None:
+        # the keyset condition plus a plain bound, so the index range is used deep down
+        score, _ = decode_cursor(cursor or "")
+        q = q.where(after, Customer.latest_score <= score)
+    return q

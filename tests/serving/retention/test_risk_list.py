@@ -74,3 +74,33 @@ def test_bad_cursor_is_422(api):
     assert r.status_code == 422 and r.json()["fields"] == ["cursor"]
     assert api.get("/v1/risk-list", band="extreme").status_code == 422
     assert api.get("/v1/risk-list", limit=0).status_code == 422
+
+
+def test_the_whole_list_merges_the_bands_by_score(api, app, customers):
+    """Bands follow each model version's thresholds, so a 'medium' customer may outscore a
+    'high' one: the unfiltered list is still in score order, every page, every customer
+    once."""
+    out = api.score(customers[:30]).json()
+    by_score = sorted(out, key=lambda p: (-p["score"], p["customer_ref"]))
+    with app.state.db.session() as s:
+        for n, p in enumerate(by_score):  # bands interleaved against the scores
+            s.execute(sa.update(Customer).where(Customer.customer_ref == p["customer_ref"])
+                      .values(latest_band=("low", "medium", "high")[n % 3]))
+        s.commit()
+    for limit in (1, 4, 7, 30, 31):
+        items, _ = _all_pages(api, limit=limit)
+        assert [i["customer_ref"] for i in items] == [p["customer_ref"] for p in by_score]
+    items, _ = _all_pages(api, limit=5, band="medium")
+    assert [i["customer_ref"] for i in items] == [p["customer_ref"] for p in by_score[1::3]]
+
+
+def test_ties_on_score_page_by_pseudonym_across_bands(api, app, customers):
+    out = api.score(customers[:9]).json()
+    with app.state.db.session() as s:
+        for n, p in enumerate(out):
+            s.execute(sa.update(Customer).where(Customer.customer_ref == p["customer_ref"])
+                      .values(latest_score=0.5, latest_band=("low", "medium", "high")[n % 3]))
+        s.commit()
+    items, pages = _all_pages(api, limit=2)
+    assert [i["customer_ref"] for i in items] == sorted(p["customer_ref"] for p in out)
+    assert pages == 5

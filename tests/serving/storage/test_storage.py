@@ -15,7 +15,7 @@ from serving.storage.tables import Base, Customer, Prediction, RetentionTask, ne
 
 def test_migrations_build_exactly_the_tables(db):
     upgrade(db.engine)  # idempotent
-    assert current(db.engine) == "0003"
+    assert current(db.engine) == "0004"
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 Base.metadata)
@@ -28,6 +28,29 @@ def test_sqlite_pragmas(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 8192
+    d.dispose()
+
+
+def test_a_database_made_with_other_pages_keeps_them_and_migrates(tmp_path):
+    """The page size applies to new files only: an existing 4 KiB database still opens,
+    migrates and writes."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE kept (v)")
+        conn.execute("INSERT INTO kept VALUES (1)")
+    d = Database(f"sqlite:///{path}")
+    upgrade(d.engine)
+    with d.session() as s:
+        _customer(s)
+        s.commit()
+    with d.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("SELECT v FROM kept").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     d.dispose()
 
 
@@ -121,3 +144,30 @@ def test_raw_ids_only_in_customers(db):
         cols = {c["name"] for c in insp.get_columns(table)}
         if table != "customers":
             assert "external_id" not in cols and "customer_id" not in cols, table
+
+
+def test_migration_0004_goes_down_and_up_again(db):
+    """The slimmer indexes come and go with their migration, data untouched."""
+    from alembic import command
+
+    from serving.storage.migrate import alembic_config
+
+    def indexes():
+        return {ix["name"]: ix["column_names"]
+                for t in ("customers", "predictions") for ix in sa.inspect(db.engine).get_indexes(t)}
+
+    with db.session() as s:
+        _customer(s)
+        s.commit()
+    assert "ix_customers_risk" not in indexes()
+    assert indexes()["ix_predictions_customer"] == ["customer_ref"]
+    with db.engine.begin() as conn:
+        cfg = alembic_config(db.engine)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    assert indexes()["ix_customers_risk"] == ["latest_score", "customer_ref"]
+    assert indexes()["ix_predictions_customer"] == ["customer_ref", "created_at"]
+    upgrade(db.engine)
+    assert current(db.engine) == "0004" and "ix_customers_risk" not in indexes()
+    with db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 1
