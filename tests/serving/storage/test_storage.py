@@ -153,8 +153,9 @@ def test_migration_0004_goes_down_and_up_again(db):
     from serving.storage.migrate import alembic_config
 
     def indexes():
+        found = sa.inspect(db.engine)
         return {ix["name"]: ix["column_names"]
-                for t in ("customers", "predictions") for ix in sa.inspect(db.engine).get_indexes(t)}
+                for t in ("customers", "predictions") for ix in found.get_indexes(t)}
 
     with db.session() as s:
         _customer(s)
