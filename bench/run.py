@@ -378,12 +378,13 @@ def batch(results: dict, quick: bool) -> None:
                 report = json.loads(stdout[stdout.index("{") :])
                 runs[name].append(
                     {
-                        # the scoring pass: read, score, explain, write (model loaded)
+                        # the scoring pass: read, score, explain, write (model loaded, to the last commit)
                         "rows_per_second": report["rows_per_second"],
                         # the whole command, model loading and Dask start-up included
                         "end_to_end_rows_per_second": report["scored"] / report["seconds"],
                         "seconds": report["seconds"],
                         "setup_seconds": report["setup_seconds"],
+                        "teardown_seconds": report["teardown_seconds"],
                         "wall_seconds": round(wall, 2),
                         "peak_rss_mib": round(peak, 1),
                         "worker_peak_rss_mib": report.get("worker_peak_rss_mib"),

@@ -67,13 +67,15 @@ class BatchReport:
     open_tasks_after: int = 0
     seconds: float = 0.0  # the whole run
     setup_seconds: float = 0.0  # checks, migrations, loading the model (and Dask workers)
+    teardown_seconds: float = 0.0  # after the last commit: closing up (the Dask cluster)
     worker_peak_rss_mib: float | None = None  # Dask: the largest worker's peak memory
     treeshap_rows: int | None = None  # distinct rows TreeSHAP computed (single process)
 
     @property
     def rows_per_second(self) -> float:
-        """Throughput of the scoring pass: read, score, explain, write (after setup)."""
-        scoring = self.seconds - self.setup_seconds
+        """Throughput of the scoring pass: read, score, explain, write (from the end of
+        the setup to the last commit)."""
+        scoring = self.seconds - self.setup_seconds - self.teardown_seconds
         return self.scored / scoring if scoring > 0 else 0.0
 
     def as_dict(self) -> dict:
@@ -118,18 +120,23 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
         raise BatchError(f"{path}: give a .csv or .parquet file")
 
 
-def ramp_up(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """The frames, the first one cut in growing pieces (1/8, 1/8, 1/4, 1/2 of it).
+def ramp_pieces(n: int) -> list[tuple[int, int]]:
+    """The four row ranges cutting a first chunk of `n` rows in growing pieces (1/8, 1/8,
+    1/4, 1/2; some empty below 8 rows).
 
     The writer cannot start before a piece is scored: small first pieces set it to work
     at once instead of after a whole chunk has gone through TreeSHAP."""
+    return list(itertools.pairwise((0, n // 8, n // 4, n // 2, n)))
+
+
+def ramp_up(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The frames, the first one cut by `ramp_pieces`."""
     first = next(frames, None)
     if first is None:
         return
-    n = len(first)
-    cuts = sorted({0, n // 8, n // 4, n // 2, n})
-    for lo, hi in itertools.pairwise(cuts):
-        yield first.iloc[lo:hi]
+    for lo, hi in ramp_pieces(len(first)):
+        if hi > lo:
+            yield first.iloc[lo:hi]
     yield from frames
 
 
@@ -245,11 +252,13 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
                     writer.write(pending.popleft().result())
             while pending:
                 writer.write(pending.popleft().result())
+        committed = time.perf_counter()
     finally:
         report.open_tasks_after = run.open_tasks()
         run.close()
     report.treeshap_rows = memo.computed if memo else report.scored
     report.seconds = round(time.perf_counter() - started, 3)
+    report.teardown_seconds = round(time.perf_counter() - committed, 3)
     return report
 
 
@@ -358,6 +367,8 @@ class ChunkWriter:
         self._rows = 0
 
     def write(self, chunk: Chunk) -> None:
+        if chunk.rows_read == 0:
+            return  # an empty piece of a small file: nothing read, nothing to record
         if self._session is None:
             self._session = self.db.sessions()
             self._lock = write_lock(self._session)

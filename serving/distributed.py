@@ -23,7 +23,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.batch import BatchReport, Chunk, ChunkWriter, phi_memo, prepare_chunk, prepare_run
+from serving.batch import (
+    BatchReport,
+    Chunk,
+    ChunkWriter,
+    phi_memo,
+    prepare_chunk,
+    prepare_run,
+    ramp_pieces,
+)
 from serving.config import Settings
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
@@ -48,7 +56,11 @@ def _warm(settings: Settings, pinned_uri: str) -> None:
 
 
 def _prepare_partition(frame: pd.DataFrame, settings: Settings, pinned_uri: str,
-                       id_col: str, dialect: str) -> Chunk:
+                       id_col: str, dialect: str, piece: int | None = None) -> Chunk:
+    """Score and explain one partition, or (`piece`) one of its `ramp_pieces`."""
+    if piece is not None:
+        lo, hi = ramp_pieces(len(frame))[piece]
+        frame = frame.iloc[lo:hi]
     served, memo = _worker_model(settings, pinned_uri)
     # parallelism comes from the workers: one LightGBM thread each
     return prepare_chunk(served, frame, id_col, settings, dialect, threads=1, memo=memo)
@@ -107,8 +119,12 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
             client.run(_warm, settings, pinned)
             report.setup_seconds = round(time.perf_counter() - started, 3)
             parts = _partitions(Path(data), run.columns, chunk_rows or settings.batch_chunk_rows)
+            # the first partition in growing pieces (one read), so the driver starts writing
+            # at once, as on the single-process path
+            first = [(parts[0], k) for k in range(len(ramp_pieces(0)))] if parts else []
             tasks = iter([delayed(_prepare_partition)(p, settings, pinned, run.id_column,
-                                                      run.db.dialect) for p in parts])
+                                                      run.db.dialect, piece)
+                          for p, piece in [*first, *((p, None) for p in parts[1:])]])
             in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
             pending = as_completed()
             for task in itertools.islice(tasks, in_flight):
@@ -121,6 +137,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                     if nxt is not None:
                         pending.add(client.compute(nxt))
                     writer.write(chunk)
+            committed = time.perf_counter()
             report.worker_peak_rss_mib = max(client.run(_peak_rss_mib).values(), default=None)
         finally:
             client.close()
@@ -130,4 +147,5 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
         report.open_tasks_after = run.open_tasks()
         run.close()
     report.seconds = round(time.perf_counter() - started, 3)
+    report.teardown_seconds = round(time.perf_counter() - committed, 3)
     return report

@@ -82,8 +82,9 @@ def test_score_fills_the_risk_list_without_duplicating_tasks(settings, host, tmp
                 from_api.route_action, from_api.route_reason)
             assert from_batch.shap == from_api.shap
     assert 0 < report.setup_seconds < report.seconds
+    assert 0 <= report.teardown_seconds < report.seconds - report.setup_seconds
     assert report.rows_per_second == pytest.approx(
-        report.scored / (report.seconds - report.setup_seconds))
+        report.scored / (report.seconds - report.setup_seconds - report.teardown_seconds))
     db.dispose()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from serving.batch import score_file
+from serving.audit.service import BATCH_SCORED
+from serving.batch import ramp_pieces, score_file
 from serving.distributed import score_file_dask
 from serving.storage import Database
 from serving.storage.tables import Customer, Prediction, RetentionTask
@@ -54,9 +55,30 @@ def test_dask_result_is_identical_to_single_process(settings, host, tmp_path, fm
     got = _state(db)
     db.dispose()
 
-    assert report.scored == single.scored == len(frame)
+    # the first partition goes in pieces: each row is read and scored once all the same
+    assert report.rows_read == report.scored == single.scored == len(frame)
+    assert 0 < report.setup_seconds and 0 <= report.teardown_seconds
+    assert report.rows_per_second == pytest.approx(
+        report.scored / (report.seconds - report.setup_seconds - report.teardown_seconds))
     assert report.human_contact == single.human_contact
     assert got["predictions"].keys() == expected["predictions"].keys()
     assert got["predictions"] == expected["predictions"]
     assert got["latest"] == expected["latest"]
     assert got["tasks"] == expected["tasks"]
+
+
+def test_a_file_smaller_than_the_first_pieces(settings, tmp_path):
+    """Fewer rows than pieces of the first partition: the empty pieces record nothing."""
+    from training.synthetic import generate
+
+    path = tmp_path / "tiny.parquet"
+    generate(5, seed=3).to_parquet(path, index=False)
+    report = score_file_dask(settings, path, SCHEMA, workers=1)
+    assert report.rows_read == report.scored == 5
+    db = Database(settings.database_url)
+    with db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 5
+        summaries = s.scalars(sa.text("SELECT count(*) FROM audit_log WHERE action = :a"),
+                              {"a": BATCH_SCORED}).one()
+    db.dispose()
+    assert summaries == sum(1 for lo, hi in ramp_pieces(5) if hi > lo) == 3
