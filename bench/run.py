@@ -378,7 +378,7 @@ def batch(results: dict, quick: bool) -> None:
                 report = json.loads(stdout[stdout.index("{") :])
                 runs[name].append(
                     {
-                        # the scoring pass: read, score, explain, write (model loaded, to the last commit)
+                        # the scoring pass: read, score, explain, write, to the last commit
                         "rows_per_second": report["rows_per_second"],
                         # the whole command, model loading and Dask start-up included
                         "end_to_end_rows_per_second": report["scored"] / report["seconds"],
@@ -429,8 +429,8 @@ def batch(results: dict, quick: bool) -> None:
         out[str(rows)] = entry
     results["batch"] = {
         "target_ratio": 0.7,
-        "rows_per_second": "the scoring pass (read, score, explain, write), after the model "
-        "is loaded; end_to_end_* counts the whole command",
+        "rows_per_second": "the scoring pass (read, score, explain, write), from the model "
+        "loaded to the last commit; end_to_end_* counts the whole command",
         "model": "churn@champion (Telco)",
         "storage": "SQLite (WAL, synchronous=FULL)",
         "sizes": out,
