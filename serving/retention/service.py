@@ -204,15 +204,14 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
     """The latest prediction per customer, highest score first, top three reasons each;
     optionally only customers whose task is `open`, `claimed`, or who have none (`none`)."""
     if band:
-        rows = session.execute(_risk_page(band, limit, cursor, task)).all()
+        rows = session.execute(_risk_page(limit, cursor, task).where(
+            Customer.latest_band == band)).all()
     else:
-        # Every band's own page, merged: the (band, score) index serves all of them, so
-        # the nightly batch keeps one score index on customers up to date, not two. A
-        # merge, not a concatenation: bands follow each model version's thresholds.
-        pages = [session.execute(_risk_page(b, limit, cursor, task)).all() for b in BANDS]
-        rows = list(itertools.islice(
-            heapq.merge(*pages, key=lambda r: (-r[0].latest_score, r[0].customer_ref)),
-            limit + 1))
+        top = _top_keys_across_bands(session, limit, cursor, task)
+        # The task filter chose these keys; repeated here it would lead the planner to
+        # read every open task instead of these few customers.
+        rows = session.execute(_risk_page(limit, cursor, None).where(
+            Customer.customer_ref.in_([ref for _, ref in top]))).all() if top else []
     items = []
     for c, p, task_id in rows[:limit]:
         spec = specs.get(session, p.model_name, p.model_version)
@@ -231,17 +230,43 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
     return RiskListPage(items=items, next_cursor=nxt)
 
 
-def _risk_page(band: str, limit: int, cursor: str | None, task: str | None) -> Select:
-    """One band's next `limit + 1` risk-list rows: (customer, prediction, open task id)."""
+def _top_keys_across_bands(session: Session, limit: int, cursor: str | None,
+                           task: str | None) -> list[tuple[float, str]]:
+    """The next `limit + 1` (score, pseudonym) keys of the whole list, from every band.
+
+    Each band is read on the (band, score) index, so the nightly batch keeps one score
+    index on customers up to date, not two; the keys are merged, not concatenated, as
+    bands follow each model version's thresholds. Highest band first: once `limit + 1`
+    keys are in hand, a lower band is read only above the last of them, which usually
+    ends its scan at once (a filter on tasks would otherwise read the whole band)."""
+    top: list[tuple[float, str]] = []
+    for band in reversed(BANDS):
+        q = _risk_page(limit, cursor, task, keys_only=True).where(Customer.latest_band == band)
+        if len(top) > limit:
+            score, ref = top[-1]
+            q = q.where(Customer.latest_score >= score,
+                        or_(Customer.latest_score > score, Customer.customer_ref < ref))
+        found = [(k[0], k[1]) for k in session.execute(q).all()]
+        top = list(itertools.islice(heapq.merge(top, found, key=lambda k: (-k[0], k[1])),
+                                    limit + 1))
+    return top
+
+
+def _risk_page(limit: int, cursor: str | None, task: str | None,
+               keys_only: bool = False) -> Select:
+    """The next `limit + 1` risk-list rows, (customer, prediction, open task id), or
+    with `keys_only` their (score, pseudonym); the caller narrows it (a band, some ids)."""
+    columns = ((Customer.latest_score, Customer.customer_ref) if keys_only
+               else (Customer, Prediction, RetentionTask.id))
     q = (
-        select(Customer, Prediction, RetentionTask.id)
+        select(*columns)
         .join(Prediction, Prediction.id == Customer.latest_prediction_id)
         # Literal IN: SQLite uses the partial index of open tasks only when the query
         # repeats its condition word for word (a bound IN (?, ?) scans every task).
         .outerjoin(RetentionTask, and_(RetentionTask.customer_ref == Customer.customer_ref,
                                        text("retention_tasks." + bulk.OPEN_TASK_WHERE)))
-        .where(Customer.latest_band == band, Customer.latest_score.is_not(None),
-               ~Customer.restricted, ~Customer.objected, ~Prediction.withdrawn)
+        .where(Customer.latest_score.is_not(None), ~Customer.restricted, ~Customer.objected,
+               ~Prediction.withdrawn)
         .order_by(Customer.latest_score.desc(), Customer.customer_ref.asc())
         .limit(limit + 1)
     )
