@@ -203,7 +203,12 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
               task: str | None = None) -> RiskListPage:
     """The latest prediction per customer, highest score first, top three reasons each;
     optionally only customers whose task is `open`, `claimed`, or who have none (`none`)."""
-    if band:
+    few = _few_with_task(session, task)
+    if few is not None:
+        # Few such customers (typically the claimed ones): read them, not a whole band.
+        q = _risk_page(limit, cursor, task).where(Customer.customer_ref.in_(few))
+        rows = session.execute(q.where(Customer.latest_band == band) if band else q).all()
+    elif band:
         rows = session.execute(_risk_page(limit, cursor, task).where(
             Customer.latest_band == band)).all()
     else:
@@ -228,6 +233,20 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
         last = rows[limit - 1][0]
         nxt = encode_cursor(last.latest_score, last.customer_ref)
     return RiskListPage(items=items, next_cursor=nxt)
+
+
+# Up to this many customers with open (or claimed) tasks are read directly; past it, the
+# bands are read in score order, where such customers are dense enough to find at once.
+FEW_TASKS = 2_000
+
+
+def _few_with_task(session: Session, task: str | None) -> list[str] | None:
+    """The customers whose task has status `task` (open, claimed), if there are few."""
+    if task not in OPEN_TASK_STATUSES:
+        return None
+    refs = list(session.scalars(select(RetentionTask.customer_ref)
+                                .where(RetentionTask.status == task).limit(FEW_TASKS + 1)))
+    return refs if len(refs) <= FEW_TASKS else None
 
 
 def _top_keys_across_bands(session: Session, limit: int, cursor: str | None,

@@ -104,3 +104,30 @@ def test_ties_on_score_page_by_pseudonym_across_bands(api, app, customers):
     items, pages = _all_pages(api, limit=2)
     assert [i["customer_ref"] for i in items] == sorted(p["customer_ref"] for p in out)
     assert pages == 5
+
+
+def test_task_filters_read_few_tasks_directly_and_many_by_band(api, app, customers,
+                                                               monkeypatch):
+    """Few customers with such a task are read directly, many by band in score order:
+    the pages are the same either way."""
+    from serving.retention import service
+    from serving.storage.tables import RetentionTask
+
+    api.score(customers[:60])
+    with app.state.db.session() as s:
+        tasks = s.scalars(sa.select(RetentionTask.id).order_by(RetentionTask.id)).all()
+        assert len(tasks) >= 4
+        s.execute(sa.update(RetentionTask).where(RetentionTask.id.in_(tasks[::2]))
+                  .values(status="claimed"))
+        s.commit()
+    cases = [(task, band) for task in ("open", "claimed", "none")
+             for band in (None, "high", "medium")]
+    direct = {c: _all_pages(api, limit=3, task=c[0], **({"band": c[1]} if c[1] else {}))[0]
+              for c in cases}
+    monkeypatch.setattr(service, "FEW_TASKS", 0)
+    for task, band in cases:
+        by_band, _ = _all_pages(api, limit=3, task=task, **({"band": band} if band else {}))
+        assert [i["customer_ref"] for i in by_band] == \
+            [i["customer_ref"] for i in direct[(task, band)]], (task, band)
+    assert len(direct[("claimed", None)]) == len(tasks[::2])
+    assert len(direct[("open", None)]) == len(tasks) - len(tasks[::2])
