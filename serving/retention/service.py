@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from sqlalchemy import Select, and_, or_, select, text, update
+from sqlalchemy import Select, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
@@ -244,9 +244,12 @@ def _few_with_task(session: Session, task: str | None) -> list[str] | None:
     """The customers whose task has status `task` (open, claimed), if there are few."""
     if task not in OPEN_TASK_STATUSES:
         return None
-    refs = list(session.scalars(select(RetentionTask.customer_ref)
-                                .where(RetentionTask.status == task).limit(FEW_TASKS + 1)))
-    return refs if len(refs) <= FEW_TASKS else None
+    with_task = select(RetentionTask.id).where(RetentionTask.status == task)
+    # counted on the (status, score, id) index alone: many open tasks cost no table reads
+    counted = select(func.count()).select_from(with_task.limit(FEW_TASKS + 1).subquery())
+    if session.scalar(counted) > FEW_TASKS:
+        return None
+    return list(session.scalars(with_task.with_only_columns(RetentionTask.customer_ref)))
 
 
 def _top_keys_across_bands(session: Session, limit: int, cursor: str | None,
