@@ -292,6 +292,15 @@ class Chunk:
     predictions: list[tuple]
     tasks: list[tuple]
     high: int
+    scored_at: datetime | None = None  # when the chunk was scored (every row's time)
+
+    def restamp(self, at: datetime, dialect: str) -> None:
+        """Give every row the time `at` instead (tuple layouts as `_prepare` builds them)."""
+        value = bulk.storage_time(dialect, at)
+        self.predictions = [(*p[:-1], value) for p in self.predictions]
+        self.customers = [(c[0], c[1], value, *c[3:6], value) for c in self.customers]
+        self.tasks = [(*t[:-1], value) for t in self.tasks]
+        self.scored_at = at
 
 
 def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
@@ -314,7 +323,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     # objecting and restricted customers are left out at write time (see `_store`)
     chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
                    duplicates=int((~last).sum()), objected=0, restricted=0, customers=[],
-                   predictions=[], tasks=[], high=0)
+                   predictions=[], tasks=[], high=0, scored_at=now)
     if not refs:
         return chunk
     model = served.model
@@ -365,10 +374,19 @@ class ChunkWriter:
         self._lock: AbstractContextManager | None = None
         self._pending: list[dict[str, int]] = []
         self._rows = 0
+        self._last_at: datetime | None = None
 
     def write(self, chunk: Chunk) -> None:
+        """Store `chunk`; chunks must come in file order."""
         if chunk.rows_read == 0:
             return  # an empty piece of a small file: nothing read, nothing to record
+        # A customer listed twice in a file ends with the later row, as within a chunk. The
+        # risk list keeps a customer's newest receipt by time, and chunks scored side by
+        # side (threads, Dask workers) may finish their clocks out of file order.
+        if self._last_at is not None and chunk.scored_at is not None \
+                and chunk.scored_at < self._last_at:
+            chunk.restamp(self._last_at, self.db.dialect)
+        self._last_at = chunk.scored_at or self._last_at
         if self._session is None:
             self._session = self.db.sessions()
             self._lock = write_lock(self._session)

@@ -141,14 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         from serving.errors import ModelRejected
 
         try:
-            if args.single_process or args.rows:
+            if args.single_process:
                 report = score_file(settings, args.data, args.schema, args.rows,
                                     chunk_rows=args.chunk_rows)
             else:
                 report = score_file_dask(settings, args.data, args.schema,
                                          workers=args.workers or settings.batch_workers,
                                          scheduler_address=args.scheduler,
-                                         chunk_rows=args.chunk_rows)
+                                         chunk_rows=args.chunk_rows, rows=args.rows)
         except (BatchError, ModelRejected) as exc:
             print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 2

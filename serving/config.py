@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     # rows per batch transaction: fewer, larger commits rewrite the customer indexes less
     # often; SQLite writers of other processes wait meanwhile (seconds at 100k rows)
     batch_commit_rows: int = Field(default=100_000, ge=1, le=10_000_000)
-    # `make score` runs on a Dask LocalCluster of this many single-threaded workers
-    batch_workers: int = Field(default=2, ge=1, le=256)
+    # `make score` runs on a Dask LocalCluster of this many workers, which share this
+    # machine's cores (one worker on every core keeps one memo: the fastest here)
+    batch_workers: int = Field(default=1, ge=1, le=256)
     # distinct customer rows remembered per batch run, so TreeSHAP runs once per distinct
     # row (exact: a row's explanation depends on the row alone); 0 explains every row
     batch_memo_rows: int = Field(default=100_000, ge=0, le=10_000_000)

@@ -1,69 +1,69 @@
 """Batch scoring on Dask: the customer base split into partitions scored in parallel.
 
 A `LocalCluster` (one single-threaded process per worker) by default, or any running
-scheduler named by `DASK_SCHEDULER_ADDRESS`. Every worker loads the same pinned model
-version from the registry once and scores and explains whole partitions with the very
-function the single-process path uses (`serving.batch.prepare_chunk`). The driver is the
-one writer: it stores each partition as it arrives (one transaction per CHURN_BATCH_COMMIT_ROWS),
-with the single-process path's `ChunkWriter`, so the result is the same and SQLite never
-sees two writing processes. At most two partitions per worker are in flight, so memory
-stays flat however many rows the file has.
+scheduler named by `DASK_SCHEDULER_ADDRESS`. This process checks the inputs, loads the
+pinned model version from the registry and sends that very model to every worker once;
+it then reads the file in the single-process path's chunks (`read_chunks`, the first one
+cut by `ramp_up`) and hands each chunk to a worker, which scores and explains it with the
+function the single-process path uses (`serving.batch.prepare_chunk`). This process is
+also the one writer: it stores the chunks in file order, with the single-process path's
+`ChunkWriter`, so the result is the same and SQLite never sees two writing processes.
+At most about two chunks per worker are in flight, so memory stays flat however many
+rows the file has.
 
-Workers on other machines need the same `CHURN_*` settings and the MLflow registry at
-the same address; only the driver talks to the database.
+Workers need the project's code installed; they need neither the data file nor the
+MLflow registry nor the database, so any Dask cluster that can import `serving` will do.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
 from serving.batch import (
+    BatchError,
     BatchReport,
     Chunk,
     ChunkWriter,
     phi_memo,
     prepare_chunk,
     prepare_run,
-    ramp_pieces,
+    ramp_up,
+    read_chunks,
 )
 from serving.config import Settings
 from serving.memo import PhiMemo
-from serving.modelhost import ModelHost, ServedModel
+from serving.modelhost import ServedModel
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-# one model (and its memo of explained rows) per worker process, reused by every partition
-_worker_models: dict[tuple[str, str], tuple[ServedModel, PhiMemo | None]] = {}
+# how long a run waits for a named scheduler to have at least one worker
+WORKER_WAIT_SECONDS = 60
+# a worker's memo of explained rows, kept across chunks (and across runs of the same model
+# version on a long-lived cluster); only the latest version's, so memory stays bounded
+_worker_memos: dict[tuple[str, str], PhiMemo | None] = {}
 _worker_lock = threading.Lock()
 
 
-def _worker_model(settings: Settings, pinned_uri: str) -> tuple[ServedModel, PhiMemo | None]:
-    key = (settings.tracking_uri, pinned_uri)
+def _worker_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
+    key = (served.name, served.version)
     with _worker_lock:
-        if key not in _worker_models:
-            served = ModelHost(settings).reload(pinned_uri)
-            _worker_models[key] = (served, phi_memo(served, settings))
-        return _worker_models[key]
+        if key not in _worker_memos:
+            _worker_memos.clear()
+            _worker_memos[key] = phi_memo(served, settings)
+        return _worker_memos[key]
 
 
-def _warm(settings: Settings, pinned_uri: str) -> None:
-    _worker_model(settings, pinned_uri)
-
-
-def _prepare_partition(frame: pd.DataFrame, settings: Settings, pinned_uri: str,
-                       id_col: str, dialect: str, piece: int | None = None) -> Chunk:
-    """Score and explain one partition, or (`piece`) one of its `ramp_pieces`."""
-    if piece is not None:
-        lo, hi = ramp_pieces(len(frame))[piece]
-        frame = frame.iloc[lo:hi]
-    served, memo = _worker_model(settings, pinned_uri)
-    # parallelism comes from the workers: one LightGBM thread each
-    return prepare_chunk(served, frame, id_col, settings, dialect, threads=1, memo=memo)
+def _prepare_partition(frame: pd.DataFrame, served: ServedModel, settings: Settings,
+                       id_col: str, dialect: str, threads: int) -> Chunk:
+    """Score and explain one chunk on a worker with `threads` LightGBM threads."""
+    return prepare_chunk(served, frame, id_col, settings, dialect, threads=threads,
+                         memo=_worker_memo(served, settings))
 
 
 def _peak_rss_mib() -> float:
@@ -72,78 +72,101 @@ def _peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _partitions(path: Path, columns: list[str], chunk_rows: int) -> list:
-    """Delayed partitions of about `chunk_rows` rows (Parquet: split by row groups)."""
-    import dask.dataframe as dd
+def _connect(address: str | None, workers: int):  # noqa: ANN202
+    """A client of the named scheduler, or of a fresh LocalCluster (and that cluster), and
+    the LightGBM threads each chunk may use."""
+    from dask.distributed import Client, LocalCluster
 
-    if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
+    if address:
+        client = Client(address)
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        except TimeoutError as exc:
+            client.close()
+            raise BatchError(f"the Dask scheduler at {address} has no worker after "
+                             f"{WORKER_WAIT_SECONDS} s: start one (dask worker {address}) "
+                             f"or unset {SCHEDULER_ENV} to use a local cluster") from exc
+        # a worker runs as many chunks at once as it has threads, one LightGBM thread each
+        return client, None, 1
+    # Here each worker runs one chunk at a time and TreeSHAP uses the worker's share of
+    # this machine's cores: one worker on every core keeps one memo and beats as many
+    # single-threaded workers (measured; README).
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    # the workers import the scoring code as they start, not when the first chunk comes
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=40,
+                           preload=["serving.distributed"])
+    return Client(cluster), cluster, threads
 
-        ddf = dd.read_parquet(str(path), columns=columns, split_row_groups=True)
-        rows = pq.ParquetFile(path).metadata.num_rows
-        wanted = max(1, -(-rows // chunk_rows))
-        if wanted > ddf.npartitions:
-            ddf = ddf.repartition(npartitions=wanted)
-    else:
-        # CSV: partitions of about chunk_rows rows (100 bytes a row is a fair estimate)
-        ddf = dd.read_csv(str(path), usecols=columns,
-                          blocksize=max(1_000_000, chunk_rows * 100),
-                          dtype={columns[0]: str}, keep_default_na=True)
-    return ddf.to_delayed()
+
+def _disconnect(client, cluster) -> None:  # noqa: ANN001
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | None = None,
-                    *, workers: int = 2, scheduler_address: str | None = None,
-                    chunk_rows: int | None = None) -> BatchReport:
-    """Score every customer in `data` on a Dask cluster; same result as `score_file`."""
-    from dask import delayed
-    from dask.distributed import Client, LocalCluster, as_completed
-
+                    *, workers: int | None = None, scheduler_address: str | None = None,
+                    chunk_rows: int | None = None, rows: int | None = None) -> BatchReport:
+    """Score every customer in `data` (or its first `rows`) on a Dask cluster: the one
+    named by `scheduler_address` or DASK_SCHEDULER_ADDRESS, else a LocalCluster of
+    `workers` (default CHURN_BATCH_WORKERS). Same result as `score_file`."""
     started = time.perf_counter()
-    run = prepare_run(settings, data, schema)
-    pinned = f"models:/{run.served.name}/{run.served.version}"
+    address = scheduler_address or os.environ.get(SCHEDULER_ENV)
+    # The cluster starts while this process checks the inputs and loads the model.
+    with ThreadPoolExecutor(1, thread_name_prefix="dask-connect") as starter:
+        connecting = starter.submit(_connect, address, workers or settings.batch_workers)
+        try:
+            run = prepare_run(settings, data, schema)
+        except BaseException:
+            if connecting.exception() is None:
+                _disconnect(*connecting.result()[:2])
+            raise
+        try:
+            client, cluster, threads = connecting.result()
+        except BaseException:
+            run.close()
+            raise
     report = BatchReport(data=str(data), model_name=run.served.name,
                          model_version=run.served.version,
                          open_tasks_before=run.open_tasks())
-    address = scheduler_address or os.environ.get(SCHEDULER_ENV)
-    cluster = None
     try:
-        if address:
-            client = Client(address)
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=40)
-            client = Client(cluster)
         try:
-            # every worker loads the model before the clock of the scoring pass starts
-            client.run(_warm, settings, pinned)
+            # the model loaded and checked here, sent once to every worker
+            model = client.scatter(run.served, broadcast=True, hash=False)
             report.setup_seconds = round(time.perf_counter() - started, 3)
-            parts = _partitions(Path(data), run.columns, chunk_rows or settings.batch_chunk_rows)
-            # the first partition in growing pieces (one read), so the driver starts writing
-            # at once, as on the single-process path
-            first = [(parts[0], k) for k in range(len(ramp_pieces(0)))] if parts else []
-            tasks = iter([delayed(_prepare_partition)(p, settings, pinned, run.id_column,
-                                                      run.db.dialect, piece)
-                          for p, piece in [*first, *((p, None) for p in parts[1:])]])
-            in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
-            pending = as_completed()
-            for task in itertools.islice(tasks, in_flight):
-                pending.add(client.compute(task))
+            chunk = chunk_rows or settings.batch_chunk_rows
+            frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows))
+            # rows in flight: two chunks per worker thread, so each always has the next
+            limit = 2 * max(1, sum(client.nthreads().values())) * chunk
+            pending: deque = deque()
+            in_flight = 0
+
+            def feed() -> None:
+                nonlocal in_flight
+                while in_flight < limit:
+                    frame = next(frames, None)
+                    if frame is None:
+                        return
+                    pending.append(client.submit(_prepare_partition, frame, model, settings,
+                                                 run.id_column, run.db.dialect, threads,
+                                                 pure=False))
+                    in_flight += len(frame)
+
             with ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
-                for future in pending:
-                    chunk = future.result()
+                feed()
+                while pending:  # in file order, as the single-process path writes
+                    future = pending.popleft()
+                    done = future.result()
                     future.release()
-                    nxt = next(tasks, None)
-                    if nxt is not None:
-                        pending.add(client.compute(nxt))
-                    writer.write(chunk)
+                    in_flight -= done.rows_read
+                    feed()
+                    writer.write(done)
             committed = time.perf_counter()
             report.worker_peak_rss_mib = max(client.run(_peak_rss_mib).values(), default=None)
         finally:
-            client.close()
+            _disconnect(client, cluster)
     finally:
-        if cluster is not None:
-            cluster.close()
         report.open_tasks_after = run.open_tasks()
         run.close()
     report.seconds = round(time.perf_counter() - started, 3)

@@ -165,6 +165,11 @@ def test_cli_score_and_create_user(settings, trained, tmp_path, monkeypatch, cap
     assert cli.main(["score", "--data", str(path), "--schema", SCHEMA]) == 0
     out = capsys.readouterr().out
     assert '"scored": 200' in out
+    # --rows on the default (Dask) path, as on the single-process one
+    assert cli.main(["score", "--data", str(path), "--schema", SCHEMA, "--rows", "50",
+                     "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert '"rows_read": 50' in out and '"scored": 50' in out
     assert cli.main(["create-user", "--role", "reviewer", "--name", "Rita"]) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert token.startswith("st_")
@@ -210,3 +215,38 @@ def test_the_memo_changes_nothing_but_the_time(base_settings, host, tmp_path):
     assert memoised == every_row
     assert (fast.scored, fast.high, fast.human_contact) == (
         plain.scored, plain.high, plain.human_contact)
+
+
+def test_a_customer_listed_twice_ends_with_the_later_row_whatever_the_clocks(settings, host,
+                                                                            tmp_path):
+    """Chunks scored side by side can be scored out of file order; the writer, which takes
+    them in file order, still leaves the later row on the risk list."""
+    from serving.batch import BatchReport, ChunkWriter, prepare_chunk
+    from training.synthetic import generate
+
+    frame = generate(400, seed=9)
+    early, late = frame.iloc[:200].copy(), frame.iloc[200:].copy()
+    late.iloc[0, late.columns.get_loc("customer_id")] = early["customer_id"].iloc[5]
+    served = host.current()
+    db = Database(settings.database_url)
+    from serving.storage import upgrade
+
+    upgrade(db.engine)
+    # the later chunk is scored first: its clock says it is older
+    second = prepare_chunk(served, late, "customer_id", settings, db.dialect)
+    first = prepare_chunk(served, early, "customer_id", settings, db.dialect)
+    assert second.scored_at < first.scored_at
+    report = BatchReport(data="two chunks", model_name=served.name,
+                         model_version=served.version)
+    with ChunkWriter(db, report, commit_rows=1) as writer:
+        writer.write(first)
+        writer.write(second)
+    ref = pseudonymise(str(early["customer_id"].iloc[5]), settings.pseudonym_secret)
+    later = next(p for p in second.predictions if p[1] == ref)
+    with db.session() as s:
+        customer = s.get(Customer, ref)
+        assert customer.latest_prediction_id == later[0]
+        assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)
+                        .where(Prediction.customer_ref == ref)) == 2
+    assert report.scored == 400
+    db.dispose()
