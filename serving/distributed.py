@@ -1,14 +1,15 @@
 """Batch scoring on Dask: the customer base split into partitions scored in parallel.
 
-A `LocalCluster` (one single-threaded process per worker) by default, or any running
-scheduler named by `DASK_SCHEDULER_ADDRESS`. This process checks the inputs, loads the
+A `LocalCluster` by default (each worker process runs one chunk at a time, TreeSHAP on its
+share of the cores), or any running scheduler named by `DASK_SCHEDULER_ADDRESS` (a worker
+runs as many chunks at once as it has threads). This process checks the inputs, loads the
 pinned model version from the registry and sends that very model to every worker once;
 it then reads the file in the single-process path's chunks (`read_chunks`, the first one
 cut by `ramp_up`) and hands each chunk to a worker, which scores and explains it with the
 function the single-process path uses (`serving.batch.prepare_chunk`). This process is
 also the one writer: it stores the chunks in file order, with the single-process path's
 `ChunkWriter`, so the result is the same and SQLite never sees two writing processes.
-At most about two chunks per worker are in flight, so memory stays flat however many
+At most two chunks per worker thread are in flight, so memory stays flat however many
 rows the file has.
 
 Workers need the project's code installed; they need neither the data file nor the
