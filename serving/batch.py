@@ -292,7 +292,7 @@ class Chunk:
     predictions: list[tuple]
     tasks: list[tuple]
     high: int
-    scored_at: datetime | None = None  # when the chunk was scored (every row's time)
+    scored_at: datetime  # when the chunk was scored (every row's time)
 
     def restamp(self, at: datetime, dialect: str) -> None:
         """Give every row the time `at` instead (tuple layouts as `_prepare` builds them)."""
@@ -383,10 +383,9 @@ class ChunkWriter:
         # A customer listed twice in a file ends with the later row, as within a chunk. The
         # risk list keeps a customer's newest receipt by time, and chunks scored side by
         # side (threads, Dask workers) may finish their clocks out of file order.
-        if self._last_at is not None and chunk.scored_at is not None \
-                and chunk.scored_at < self._last_at:
+        if self._last_at is not None and chunk.scored_at < self._last_at:
             chunk.restamp(self._last_at, self.db.dialect)
-        self._last_at = chunk.scored_at or self._last_at
+        self._last_at = chunk.scored_at
         if self._session is None:
             self._session = self.db.sessions()
             self._lock = write_lock(self._session)

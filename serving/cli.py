@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                     chunk_rows=args.chunk_rows)
             else:
                 report = score_file_dask(settings, args.data, args.schema,
-                                         workers=args.workers or settings.batch_workers,
+                                         workers=args.workers,
                                          scheduler_address=args.scheduler,
                                          chunk_rows=args.chunk_rows, rows=args.rows)
         except (BatchError, ModelRejected) as exc:
