@@ -33,7 +33,7 @@ from serving.config import Settings
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
 from serving.routing import route_many, routes
-from serving.scoring.service import register_model
+from serving.specs import SpecCache, register_model
 from serving.storage import Database, bulk, upgrade
 from serving.storage.db import write_lock
 from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, new_ids
@@ -215,7 +215,7 @@ def prepare_run(settings: Settings, data: str | Path, schema: str | Path | None 
     host = host or ModelHost(settings)
     served = host.current() if host.ready else host.load()
     with db.session() as session:
-        register_model(session, served)
+        register_model(session, served, SpecCache())
     enc = served.model.encoder
     assert enc is not None
     id_col = dataset.id_column

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from serving.config import Settings
 from serving.modelhost import ModelHost, ServedModel
-from serving.scoring.service import ScoreWriter, SpecCache
+from serving.scoring.service import ScoreWriter
+from serving.specs import SpecCache
 
 Lang = Literal["en", "fr"]
 

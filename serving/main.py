@@ -30,7 +30,8 @@ from serving.objections.router import router as objections_router
 from serving.retention.router import router as retention_router
 from serving.reviews.router import router as reviews_router
 from serving.scoring.router import router as scoring_router
-from serving.scoring.service import SpecCache, register_model, score_writer
+from serving.scoring.service import score_writer
+from serving.specs import SpecCache, register_model
 from serving.storage import Database, upgrade
 from serving.system.metrics import Metrics
 from serving.system.middleware import RequestMetrics

@@ -15,7 +15,7 @@ from serving.customers.schemas import (
     MyPredictionPublic,
 )
 from serving.disputes.router import CUSTOMER, err
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 
 router = APIRouter(tags=["customers"])
 

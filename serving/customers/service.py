@@ -25,7 +25,7 @@ from serving.customers.schemas import (
 from serving.disputes import service as disputes
 from serving.errors import NotFound
 from serving.scoring import service as scoring
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 from serving.storage.db import write_lock
 from serving.storage.tables import (
     Customer,

@@ -10,7 +10,7 @@ from serving.auth.deps import customer_only, customer_or_staff
 from serving.auth.principal import Principal
 from serving.disputes import service
 from serving.disputes.schemas import DisputeCreate, DisputeList, DisputePublic
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 from serving.system.schemas import ErrorPublic
 
 router = APIRouter(tags=["disputes"])

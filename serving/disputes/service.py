@@ -32,17 +32,16 @@ from serving.disputes.schemas import (
     DisputePublic,
 )
 from serving.errors import Conflict, Forbidden, InvalidInput, NotFound
+from serving.retention.tasks import cancel_open_tasks
 from serving.scoring import service as scoring
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 from serving.storage.db import write_lock
 from serving.storage.tables import (
-    OPEN_TASK_STATUSES,
     Customer,
     Dispute,
     DisputeDecision,
     IdempotencyKey,
     Prediction,
-    RetentionTask,
     new_id,
 )
 
@@ -78,25 +77,6 @@ def request_hash(body: DisputeCreate) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True,
                            separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def cancel_open_tasks(session: Session, customer_ref: str, reason: str,
-                      now: datetime, prediction_id: str | None = None) -> list[str]:
-    """Cancel the customer's open or claimed retention tasks (all, or those of one
-    prediction); the reason goes in the task's note. Returns their ids."""
-    q = select(RetentionTask.id).where(RetentionTask.customer_ref == customer_ref,
-                                       RetentionTask.status.in_(OPEN_TASK_STATUSES))
-    if prediction_id is not None:
-        q = q.where(RetentionTask.prediction_id == prediction_id)
-    ids = list(session.scalars(q))
-    if ids:
-        session.execute(
-            update(RetentionTask).where(RetentionTask.id.in_(ids))
-            .values(status="cancelled", note=reason, updated_at=now,
-                    version=RetentionTask.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-    return ids
 
 
 def _claim_problems(spec: ModelSpec, pred: Prediction, body: DisputeCreate) -> list[dict]:
@@ -212,14 +192,13 @@ def _replay(session: Session, customer_ref: str, key: str, digest: str,
 
 
 def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
-                 idempotency_key: str | None = None, *, specs: SpecCache | None = None,
+                 idempotency_key: str | None = None, *, specs: SpecCache,
                  lang: str = "en") -> DisputeOpened:
     """Open a dispute about one of the customer's own predictions (anyone else's: 404),
     restrict the record, cancel the open task, audit; committed before returning.
     Same key + same body -> the same dispute (`created` False); other body -> 422."""
     if principal.kind != "customer" or not principal.customer_ref:
         raise Forbidden("disputes are opened by the customer, through their access link")
-    specs = specs or SpecCache()
     ref = principal.customer_ref
     key = (idempotency_key or "").strip() or None
     if key is not None and len(key) > KEY_MAX:
@@ -301,16 +280,16 @@ def _visible(principal: Principal, d: Dispute | None) -> bool:
 
 
 def get_dispute(session: Session, principal: Principal, dispute_id: str, *,
-                specs: SpecCache | None = None, lang: str = "en") -> DisputePublic:
+                specs: SpecCache, lang: str = "en") -> DisputePublic:
     """A customer sees their own disputes (anyone else's: 404); reviewers see all."""
     d = find(session, dispute_id)
     if not _visible(principal, d):
         raise NotFound("no such dispute")
-    return dispute_public(session, specs or SpecCache(), d, lang)
+    return dispute_public(session, specs, d, lang)
 
 
 def list_disputes(session: Session, principal: Principal, status: str | None = None,
-                  limit: int = 100, *, specs: SpecCache | None = None,
+                  limit: int = 100, *, specs: SpecCache,
                   lang: str = "en") -> DisputeList:
     """Newest first: a customer's own disputes, or (reviewers) everyone's."""
     q = select(Dispute).order_by(Dispute.received_at.desc(), Dispute.id.desc()).limit(limit)
@@ -320,7 +299,6 @@ def list_disputes(session: Session, principal: Principal, status: str | None = N
         raise Forbidden("disputes are read by reviewers")
     if status:
         q = q.where(Dispute.status == status)
-    specs = specs or SpecCache()
     return DisputeList(items=[dispute_public(session, specs, d, lang)
                               for d in session.scalars(q)])
 

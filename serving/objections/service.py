@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
 from serving.auth.principal import Principal
-from serving.disputes.service import cancel_open_tasks
 from serving.errors import Conflict, Forbidden, NotFound
 from serving.objections.schemas import ObjectionPublic
+from serving.retention.tasks import cancel_open_tasks
 from serving.storage.db import write_lock
 from serving.storage.tables import Customer, Objection, new_id
 

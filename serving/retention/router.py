@@ -16,7 +16,7 @@ from serving.retention.schemas import (
     RetentionTaskPublic,
     RiskListPage,
 )
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 
 router = APIRouter(tags=["retention"])
 agent = staff("agent")

@@ -24,7 +24,8 @@ from serving.retention.schemas import (
 from serving.routing import Band
 from serving.scoring import explain
 from serving.scoring.schemas import ModelRef
-from serving.scoring.service import SpecCache, public
+from serving.scoring.service import public
+from serving.specs import SpecCache
 from serving.storage import bulk
 from serving.storage.db import write_lock
 from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask

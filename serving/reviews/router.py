@@ -11,7 +11,7 @@ from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.modelhost import ServedModel
 from serving.reviews import service
 from serving.reviews.schemas import PreviewCreate, RectificationPreview, ReviewPage
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 
 router = APIRouter(tags=["reviews"])
 reviewer = staff("reviewer")

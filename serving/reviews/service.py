@@ -30,12 +30,13 @@ from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound
 from serving.modelhost import ServedModel
+from serving.retention.tasks import cancel_open_tasks
 from serving.reviews.schemas import RectificationPreview, ReviewItem, ReviewPage
 from serving.routing import Route, risk_band, route
 from serving.scoring import explain
 from serving.scoring import service as scoring
 from serving.scoring.schemas import ContributionPublic, ModelRef, RoutePublic
-from serving.scoring.service import SpecCache
+from serving.specs import SpecCache
 from serving.storage import bulk
 from serving.storage.db import write_lock
 from serving.storage.tables import (
@@ -271,7 +272,7 @@ def _withdraw(session: Session, pred: Prediction, now: datetime, dispute_id: str
     entry moves to their newest prediction still in use, if any), its tasks cancelled."""
     session.execute(update(Prediction).where(Prediction.id == pred.id).values(withdrawn=True)
                     .execution_options(synchronize_session=False))
-    disputes.cancel_open_tasks(session, pred.customer_ref,
+    cancel_open_tasks(session, pred.customer_ref,
                                f"cancelled: prediction overturned (dispute {dispute_id})",
                                now, prediction_id=pred.id)
     customer = session.get(Customer, pred.customer_ref)

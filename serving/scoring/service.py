@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ModelSpec, pseudonymise
+from models import pseudonymise
 from models.churn_model import Explanation
 from serving.audit import service as audit
 from serving.auth.principal import Principal
@@ -28,52 +27,16 @@ from serving.scoring.schemas import (
     RoutePublic,
     ScoreRequest,
 )
+from serving.specs import SpecCache
 from serving.storage import Database, bulk
-from serving.storage.db import write_lock
 from serving.storage.group import GroupCommit
 from serving.storage.tables import (
     OPEN_TASK_STATUSES,
-    ModelVersion,
     Prediction,
     RetentionTask,
     new_id,
     new_ids,
 )
-
-
-class SpecCache:
-    """Model specs by (name, version), read from `model_versions` once per process."""
-
-    def __init__(self) -> None:
-        self._specs: dict[tuple[str, str], ModelSpec] = {}
-        self._lock = threading.Lock()
-
-    def put(self, name: str, version: str, spec: ModelSpec) -> None:
-        with self._lock:
-            self._specs[(name, version)] = spec
-
-    def get(self, session: Session, name: str, version: str) -> ModelSpec:
-        key = (name, version)
-        spec = self._specs.get(key)
-        if spec is None:
-            row = session.get(ModelVersion, key)
-            if row is None:
-                raise NotFound(f"model {name} version {version} is not recorded")
-            spec = ModelSpec.model_validate(row.spec)
-            self.put(name, version, spec)
-        return spec
-
-
-def register_model(session: Session, served: ServedModel, specs: SpecCache | None = None) -> None:
-    """Record the served version and its spec (so its receipts can always be explained)."""
-    with write_lock(session):
-        bulk.register_model_version(
-            session, served.name, served.version,
-            json.loads(served.spec.model_dump_json()), datetime.now(UTC),
-        )
-        session.commit()
-    if specs is not None:
-        specs.put(served.name, served.version, served.spec)
 
 
 def _invalid(items: list[ScoreRequest], served: ServedModel) -> list[dict[str, Any]]:

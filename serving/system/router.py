@@ -11,7 +11,7 @@ from serving.auth.users import create_user
 from serving.errors import ModelRejected
 from serving.modelhost import ModelHost, ServedModel
 from serving.scoring.schemas import ModelRef
-from serving.scoring.service import register_model
+from serving.specs import register_model
 from serving.system.schemas import (
     CreateUserRequest,
     FeaturePublic,

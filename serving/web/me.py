@@ -20,7 +20,8 @@ from serving.auth.principal import Principal
 from serving.auth.tokens import LinkInvalid, read_link
 from serving.customers import service as customers
 from serving.errors import InvalidInput, NotFound
-from serving.scoring.service import SpecCache, get_prediction
+from serving.scoring.service import get_prediction
+from serving.specs import SpecCache
 from serving.storage.tables import Prediction
 from serving.web import contest, views
 from serving.web.core import (

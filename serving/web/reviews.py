@@ -15,7 +15,8 @@ from serving import deps
 from serving.auth.principal import Principal
 from serving.errors import InvalidInput, NotFound
 from serving.modelhost import ServedModel
-from serving.scoring.service import SpecCache, public
+from serving.scoring.service import public
+from serving.specs import SpecCache
 from serving.storage.tables import Customer, Prediction
 from serving.web import contest, queries, views
 from serving.web.core import PageRoute, checked_form, flash, render, staff_page

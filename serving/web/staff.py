@@ -18,7 +18,8 @@ from serving.errors import Conflict, NotFound
 from serving.retention import service as retention
 from serving.retention.schemas import CompleteRequest
 from serving.scoring import service as scoring
-from serving.scoring.service import SpecCache, public
+from serving.scoring.service import public
+from serving.specs import SpecCache
 from serving.storage.tables import OUTCOMES, Customer, Prediction
 from serving.web import queries, views
 from serving.web.core import (
