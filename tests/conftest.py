@@ -1,4 +1,7 @@
-"""Fixtures every suite shares: the database a test runs against."""
+"""Fixtures every suite shares (the database a test runs against), and what the suites
+need from the machine: without a PostgreSQL server or Chromium the tests needing them are
+skipped and the run ends by saying so (tests/resources.py); `CHURN_REQUIRE_ALL=1` (CI)
+makes their absence a failure."""
 
 from __future__ import annotations
 
@@ -7,12 +10,28 @@ from pathlib import Path
 
 import pytest
 
+from tests import resources
 from tests.postgres import reset_schema, temporary_database
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    resources.check(item)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Last of the summaries, just above the totals: the suites left out and how to enable
+    them."""
+    yield
+    resources.summary(terminalreporter)
+
+
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A uniquely named PostgreSQL database for this session, dropped at the end."""
+    # a test reaching it unmarked (getfixturevalue) is caught here
+    resources.BY_KEY["postgresql"].require(getattr(request, "_pyfuncitem", None))
     with temporary_database("churn_test") as url:
         yield url
 

@@ -6,8 +6,6 @@ The model, its MLflow store and the synthetic customers come from tests/serving/
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -23,9 +21,10 @@ import uvicorn
 from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
+from tests import resources
+from tests.resources import CHROMIUM
 from tests.serving.conftest import ADMIN_TOKEN
 
-CHROMIUM = os.environ.get("CHURN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -124,10 +123,9 @@ def live_pg(base_settings: Settings, host: ModelHost, customers: list[dict[str, 
 
 # -- the browser -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.fail(f"{CHROMIUM} not found: the browser tests drive Debian's chromium "
-                    "(apt-get install -y chromium), or set CHURN_CHROMIUM")
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    # skipped, or failed with CHURN_REQUIRE_ALL=1, without Chromium (tests/resources.py)
+    resources.BY_KEY["chromium"].require(getattr(request, "_pyfuncitem", None))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
