@@ -10,6 +10,10 @@ import hashlib
 import hmac
 
 PSEUDONYM_PREFIX = "cu_"
+# The public development key, the one definition training and serving both import, so
+# pseudonyms agree between them in development. Never used when CHURN_MODE=production
+# (both sides refuse to start without a real CHURN_PSEUDONYM_KEY).
+DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
 
 
 class Pseudonymiser:

@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The same public development key as training's: pseudonyms agree between the two in dev.
 # Never used when CHURN_MODE=production (startup refuses to run without a real key).
-DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
+from models.pseudonym import DEV_PSEUDONYM_KEY  # defined once, in models/
+
 DEV_LINK_SECRET = "dev-only-link-secret-change-me"
 MAX_BATCH = 1000
 

@@ -9,7 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
+from models.pseudonym import DEV_PSEUDONYM_KEY
+
+__all__ = ["DEV_PSEUDONYM_KEY", "TrainSettings"]
 
 
 class TrainSettings(BaseSettings):

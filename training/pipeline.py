@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
@@ -20,12 +21,19 @@ from models import ChurnModel, DecisionSpec, ModelSpec
 from models.dataset_schema import DatasetSchema
 from models.signature import signature_for
 from training import model_card, plots, synthetic
-from training.calibration import choose_calibration
+from training.calibration import CalibrationChoice, choose_calibration
 from training.config import TrainSettings
 from training.data import PreparedData, load_table, prepare
-from training.evaluation import FairnessReport, fairness_audit, quality_metrics
-from training.minimise import minimise, no_minimisation
-from training.modeling import Design, cross_validate, feature_specs, fit_booster, folds
+from training.evaluation import FairnessReport, ProfitCurve, fairness_audit, quality_metrics
+from training.minimise import Minimisation, minimise, no_minimisation
+from training.modeling import (
+    CrossValidation,
+    Design,
+    cross_validate,
+    feature_specs,
+    fit_booster,
+    folds,
+)
 from training.registry import CHALLENGER, log_model, set_alias, setup_tracking
 
 log = logging.getLogger("training")
@@ -84,9 +92,51 @@ def _input_example(data: PreparedData, selected: list[str]) -> pd.DataFrame:
     return example
 
 
+@dataclass
+class Fitted:
+    """Everything a training run computes, before anything is logged: a pure result.
+
+    `fit` builds it from data alone (no MLflow, no files); `log_run` logs and registers it.
+    """
+
+    settings: TrainSettings
+    schema: DatasetSchema
+    source: str
+    y: np.ndarray
+    kept: Design  # the encoded design of the kept features, all rows
+    selection: Minimisation
+    cv: CrossValidation  # out-of-fold margins of the kept set
+    calibration: CalibrationChoice
+    metrics: dict[str, float]
+    curve: ProfitCurve
+    decision: DecisionSpec
+    fairness: FairnessReport
+    booster: lgb.Booster
+    spec: ModelSpec
+    model: ChurnModel
+    input_example: pd.DataFrame
+    summary: dict[str, Any]  # JSON-ready; `log_run` adds the run and registry fields
+    started: float  # perf_counter at the start of `fit`
+
+    @property
+    def run_params(self) -> dict[str, Any]:
+        """This run's own parameters, beside the settings."""
+        return {"source": self.source, "rows": len(self.y),
+                "n_candidates": len(self.summary["candidate_features"]),
+                "n_selected": len(self.selection.selected),
+                "selected_features": ",".join(self.selection.selected),
+                "calibration": self.calibration.spec.method}
+
+
 def train(settings: TrainSettings, data: str | Path | None = None,
           schema: str | Path | None = None, summary_path: str | Path | None = None) -> TrainResult:
     """Train, evaluate, audit, log and register a churn model; set alias `challenger`."""
+    return log_run(fit(settings, data, schema), summary_path)
+
+
+def fit(settings: TrainSettings, data: str | Path | None = None,
+        schema: str | Path | None = None) -> Fitted:
+    """Load, check, minimise, fit, calibrate, evaluate and audit: no logging, no files."""
     started = time.perf_counter()
     frame, dataset_schema, source = load_dataset(data, schema, settings)
     prepared = prepare(frame, dataset_schema, settings.pseudonym_secret)
@@ -157,37 +207,42 @@ def train(settings: TrainSettings, data: str | Path | None = None,
         "fairness": fairness.summary,
         "evaluation": evaluation,
     }
+    return Fitted(settings=settings, schema=dataset_schema, source=source, y=y, kept=kept,
+                  selection=selection, cv=cv, calibration=calib, metrics=metrics, curve=curve,
+                  decision=decision, fairness=fairness, booster=booster, spec=spec, model=model,
+                  input_example=_input_example(prepared, selection.selected), summary=summary,
+                  started=started)
 
+
+def settings_params(settings: TrainSettings) -> dict[str, Any]:
+    """The settings as MLflow parameters, from the settings object itself (no secret, no
+    machine path)."""
+    values = settings.model_dump(exclude={"pseudonym_key", "tracking_uri", "artifact_root",
+                                          "reports_dir"})
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def log_run(fitted: Fitted, summary_path: str | Path | None = None) -> TrainResult:
+    """Log a fitted model as one MLflow run, register it and set alias `challenger`."""
+    settings = fitted.settings
+    summary = fitted.summary
     experiment_id = setup_tracking(settings)
     with mlflow.start_run(experiment_id=experiment_id,
-                          run_name=f"train-{dataset_schema.name}") as run, \
+                          run_name=f"train-{fitted.schema.name}") as run, \
             tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        mlflow.set_tags({"dataset": dataset_schema.name, "stage": "train"})
-        mlflow.log_params({
-            "source": source, "rows": len(y), "cv_folds": settings.cv_folds,
-            "seed": settings.seed, "n_estimators": settings.n_estimators,
-            "learning_rate": settings.learning_rate, "num_leaves": settings.num_leaves,
-            "min_child_samples": settings.min_child_samples, "minimise": settings.minimise,
-            "minimise_tolerance": settings.minimise_tolerance,
-            "n_candidates": len(features), "n_selected": len(selection.selected),
-            "selected_features": ",".join(selection.selected),
-            "calibration": calib.spec.method, "customer_value": settings.customer_value,
-            "contact_cost": settings.contact_cost, "offer_cost": settings.offer_cost,
-            "acceptance_rate": settings.acceptance_rate,
-        })
+        mlflow.set_tags({"dataset": fitted.schema.name, "stage": "train"})
+        mlflow.log_params({**settings_params(settings), **fitted.run_params})
         mlflow.log_metrics({k: v for k, v in _flat_metrics(summary).items()
                             if isinstance(v, float | int) and math.isfinite(v)})
-        _log_reports(out, y, cv.margin, calib, curve, kept, booster, selection, fairness,
-                     metrics, spec, settings, summary)
-        uri, version = log_model(model, out / "model_parts", signature_for(spec),
-                                 _input_example(prepared, selection.selected),
-                                 settings.model_name)
+        _log_reports(out, fitted)
+        uri, version = log_model(fitted.model, out / "model_parts", signature_for(fitted.spec),
+                                 fitted.input_example, settings.model_name)
         set_alias(settings.model_name, CHALLENGER, version)
         summary.update({"run_id": run.info.run_id, "model_name": settings.model_name,
                         "model_version": version, "model_uri": uri,
                         "alias": CHALLENGER,
-                        "training_seconds": round(time.perf_counter() - started, 2)})
+                        "training_seconds": round(time.perf_counter() - fitted.started, 2)})
         mlflow.log_dict(summary, "summary.json")
     _write_summary(summary, settings.reports_dir / "last_run.json", summary_path)
     return TrainResult(run_id=summary["run_id"], model_name=settings.model_name,
@@ -205,32 +260,34 @@ def _flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _log_reports(out: Path, y, margin, calib, curve, kept: Design, booster, selection,
-                 fairness: FairnessReport, metrics, spec: ModelSpec, settings: TrainSettings,
-                 summary: dict[str, Any]) -> None:
+def _log_reports(out: Path, fitted: Fitted) -> None:
+    """Plots, tables and the model card of a fitted model, into the active run."""
+    y, kept, settings = fitted.y, fitted.kept, fitted.settings
     figures = out / "plots"
     figures.mkdir()
-    raw = 1.0 / (1.0 + np.exp(-margin))
-    plots.roc_plot(y, margin, metrics["roc_auc"], figures / "roc.png")
-    plots.calibration_plot(y, raw, calib.oof_probability, figures / "calibration.png")
-    plots.gain_lift_plot(y, calib.oof_probability, curve, figures / "gain_lift_profit.png")
+    raw = 1.0 / (1.0 + np.exp(-fitted.cv.margin))
+    plots.roc_plot(y, fitted.cv.margin, fitted.metrics["roc_auc"], figures / "roc.png")
+    plots.calibration_plot(y, raw, fitted.calibration.oof_probability,
+                           figures / "calibration.png")
+    plots.gain_lift_plot(y, fitted.calibration.oof_probability, fitted.curve,
+                         figures / "gain_lift_profit.png")
     sample = np.random.default_rng(settings.seed).choice(len(y), size=min(2000, len(y)),
                                                          replace=False)
-    phi = booster.predict(kept.X[sample], pred_contrib=True)[:, :-1]
+    phi = fitted.booster.predict(kept.X[sample], pred_contrib=True)[:, :-1]
     plots.shap_summary_plot(phi, kept.X[sample], [f.name for f in kept.features],
                             figures / "shap_summary.png")
-    plots.fairness_plot(fairness.by_group, figures / "fairness.png")
+    plots.fairness_plot(fitted.fairness.by_group, figures / "fairness.png")
     mlflow.log_artifacts(str(figures), "plots")
 
     tables = out / "tables"
     tables.mkdir()
-    minimisation = selection.table()
+    minimisation = fitted.selection.table()
     minimisation.to_csv(tables / "minimisation.csv", index=False)
-    fairness.by_group.to_csv(tables / "fairness_by_group.csv", index=False)
+    fitted.fairness.by_group.to_csv(tables / "fairness_by_group.csv", index=False)
     mlflow.log_artifacts(str(tables), "tables")
-    mlflow.log_text(model_card.render(spec=spec, model_name=settings.model_name,
-                                      summary=summary, minimisation=minimisation,
-                                      fairness=fairness.by_group), "model_card.md")
+    mlflow.log_text(model_card.render(spec=fitted.spec, model_name=settings.model_name,
+                                      summary=fitted.summary, minimisation=minimisation,
+                                      fairness=fitted.fairness.by_group), "model_card.md")
 
 
 def _write_summary(summary: dict[str, Any], default: Path, extra: str | Path | None) -> None:

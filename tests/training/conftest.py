@@ -19,7 +19,7 @@ TELCO_SCHEMA = REPO / "training" / "datasets" / "telco.yaml"
 def make_settings(tmp: Path, **overrides) -> TrainSettings:
     """Settings writing every generated file under `tmp`."""
     values = dict(tracking_uri=f"sqlite:///{tmp}/mlflow.db", artifact_root=tmp / "artifacts",
-                  reports_dir=tmp / "reports", synthetic_rows=4000, threads=2)
+                  reports_dir=tmp / "reports", synthetic_rows=4000, threads=1)
     values.update(overrides)
     return TrainSettings(**values)
 
