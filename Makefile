@@ -29,9 +29,15 @@ $(PY):
 install: $(PY) ## Create .venv and install the project with its dev tools
 	$(PY) -m pip install --quiet -e '.[dev]'
 
-run: install train ## First command: install, train on the built-in data, promote, serve
-	@# a refused promotion keeps the current champion serving
-	-@$(MAKE) --no-print-directory promote
+RETRAIN ?=
+
+run: install ## First command: install, train + promote (only with no champion yet, or RETRAIN=1), serve
+	@if [ -z "$(RETRAIN)" ] && champion=$$($(PY) -m training.cli champion 2>/dev/null); then \
+	  echo "serving the registered champion $$champion (make run RETRAIN=1 trains a new model)"; \
+	else \
+	  $(MAKE) --no-print-directory train || exit 1; \
+	  $(MAKE) --no-print-directory promote || echo "promotion refused: the current champion keeps serving"; \
+	fi
 	@$(MAKE) --no-print-directory serve
 
 train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic data)

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--data")
     p_eval.add_argument("--schema")
     sub.add_parser("promote", help="move @champion to @challenger if the gates pass")
+    sub.add_parser("champion", help="print the @champion version; exit 1 when there is none")
     p_gen = sub.add_parser("generate", help="write a synthetic customer base")
     p_gen.add_argument("--rows", type=int, default=100_000)
     p_gen.add_argument("--seed", type=int, default=1)
@@ -59,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     settings = _settings()
+    if args.command == "champion":
+        from training.registry import CHAMPION, setup_tracking, version_by_alias
+
+        setup_tracking(settings)
+        version = version_by_alias(settings.model_name, CHAMPION)
+        if version is None:
+            print(f"no @{CHAMPION} for model {settings.model_name!r}", file=sys.stderr)
+            return 1
+        print(f"{settings.model_name} v{version.version}")
+        return 0
     try:
         if args.command == "train":
             from training.pipeline import train

@@ -39,3 +39,19 @@ def test_dev_pseudonym_key_is_defined_once_in_models():
     source = Path(training_config.__file__).read_text()
     assert "dev-only-pseudonym-key" not in source
 
+
+def test_champion_command_tells_make_run_whether_to_train(tmp_path, monkeypatch, capsys):
+    from training.cli import main
+    from training.pipeline import train
+    from training.registry import promote
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("CHURN_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    assert main(["champion"]) == 1
+    settings = make_settings(tmp_path, **FAST)
+    result = train(settings)
+    assert promote(settings).promoted
+    capsys.readouterr()
+    assert main(["champion"]) == 0
+    assert capsys.readouterr().out.strip() == f"churn v{result.model_version}"
