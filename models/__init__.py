@@ -1,7 +1,8 @@
 """The model contract shared by `training` (which builds it) and `serving` (which uses it)."""
 
-from models.churn_model import ChurnModel, Contribution, Explanation, calibrate
+from models.churn_model import ChurnModel, Explanation, calibrate
 from models.encoding import Encoder, FieldProblem, InvalidFeatures
+from models.explain import Contribution
 from models.pseudonym import Pseudonymiser, pseudonymise
 from models.reasons import reason_text
 from models.spec import (

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.encoding import Encoder
-from models.reasons import reason_text
+from models.explain import Contribution, contributions, decoded_values
 from models.spec import CalibrationSpec, ModelSpec
 
 BOOSTER_ARTIFACT = "booster"
@@ -27,25 +27,22 @@ SPEC_ARTIFACT = "spec"
 _SINGLE_THREAD_ROWS = 256
 
 
+# No served probability is ever exactly 0 or 1: a model is never certain.
+PROBABILITY_EPSILON = 1e-6
+
+
 def calibrate(margin: np.ndarray, calibration: CalibrationSpec) -> np.ndarray:
-    """Map raw log-odds to calibrated probabilities."""
+    """Map raw log-odds to calibrated probabilities, within the range the map saw in
+    training and never exactly 0 or 1."""
     margin = np.asarray(margin, dtype=np.float64)
     if calibration.method == "isotonic":
-        return np.interp(margin, calibration.x, calibration.y)
-    if calibration.method == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-(calibration.a * margin + calibration.b)))
-    return 1.0 / (1.0 + np.exp(-margin))
-
-
-@dataclass(frozen=True)
-class Contribution:
-    """One feature's share of one prediction."""
-
-    feature: str
-    label: str
-    value: Any
-    shap: float
-    text: str
+        p = np.interp(margin, calibration.x, calibration.y)
+    elif calibration.method == "sigmoid":
+        p = 1.0 / (1.0 + np.exp(-(calibration.a * margin + calibration.b)))
+    else:
+        p = 1.0 / (1.0 + np.exp(-margin))
+    return np.clip(p, max(calibration.low, PROBABILITY_EPSILON),
+                   min(calibration.high, 1.0 - PROBABILITY_EPSILON))
 
 
 @dataclass
@@ -165,25 +162,9 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         self, explanation: Explanation, row: int, lang: str = "en", top: int | None = None
     ) -> list[Contribution]:
         """Row `row`'s contributions, largest |shap| first, each with its sentence."""
-        spec, enc = self._spec(), self._encoder()
-        phi = explanation.shap[row]
-        order = np.argsort(-np.abs(phi), kind="stable")
-        if top is not None:
-            order = order[:top]
-        out = []
-        for j in order:
-            feature = spec.features[j]
-            value = enc.decode_value(int(j), float(explanation.X[row, j]))
-            out.append(
-                Contribution(
-                    feature=feature.name,
-                    label=feature.display_label(lang),
-                    value=value,
-                    shap=float(phi[j]),
-                    text=reason_text(feature, value, float(phi[j]), lang),
-                )
-            )
-        return out
+        spec = self._spec()
+        values = decoded_values(spec, explanation.X[row])
+        return contributions(spec, values, explanation.shap[row], lang, top)
 
     def predict(
         self,

@@ -226,15 +226,6 @@ class Encoder:
                                                                            na_value=np.nan)
         return X
 
-    def decode_value(self, j: int, code: float) -> Any:
-        """The original value behind column `j`'s code (for explanations)."""
-        f = self.features[j]
-        if math.isnan(code):
-            return None
-        if f.kind == "numeric":
-            return float(code)
-        return f.categories[int(code)]
-
 
 def _expected(f: FeatureSpec) -> str:
     if f.kind == "numeric":

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.dataset_schema import DatasetSchema, SchemaError
+from models.explain import decoded_json
 from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
@@ -36,6 +37,7 @@ from serving.routing import route_many, routes
 from serving.specs import SpecCache, register_model
 from serving.storage import Database, bulk, upgrade
 from serving.storage.db import write_lock
+from serving.storage.receipts import LatestEntry, PredictionRow, Receipts, TaskRow
 from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, new_ids
 
 log = logging.getLogger(__name__)
@@ -138,25 +140,6 @@ def ramp_up(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         if hi > lo:
             yield first.iloc[lo:hi]
     yield from frames
-
-
-def _decoded_json(served: ServedModel, X: np.ndarray) -> list[str]:
-    """One JSON object per row of the values the model read, as the online path writes
-    them (`json.dumps`): each category's text is built once, numbers with `repr`."""
-    columns = []
-    for j, f in enumerate(served.spec.features):
-        key = json.dumps(f.name) + ":"
-        col = X[:, j]
-        if f.kind == "numeric":
-            finite = np.isfinite(col).tolist()
-            columns.append([key + repr(v) if ok else key + "null"
-                            for v, ok in zip(col.tolist(), finite, strict=True)])
-        else:
-            texts = np.array([key + json.dumps(c) for c in f.categories] + [key + "null"],
-                             dtype=object)
-            idx = np.where(np.isnan(col), len(f.categories), col).astype(np.int64)
-            columns.append(texts[idx].tolist())
-    return ["{" + ",".join(parts) + "}" for parts in zip(*columns, strict=True)]
 
 
 def _open_tasks(session) -> int:  # noqa: ANN001
@@ -288,18 +271,18 @@ class Chunk:
     duplicates: int
     objected: int
     restricted: int
-    customers: list[tuple]  # scored customers with their new risk-list entry
-    predictions: list[tuple]
-    tasks: list[tuple]
+    customers: list[LatestEntry]  # scored customers with their new risk-list entry
+    predictions: list[PredictionRow]
+    tasks: list[TaskRow]
     high: int
     scored_at: datetime  # when the chunk was scored (every row's time)
 
     def restamp(self, at: datetime, dialect: str) -> None:
-        """Give every row the time `at` instead (tuple layouts as `_prepare` builds them)."""
+        """Give every row the time `at` instead."""
         value = bulk.storage_time(dialect, at)
-        self.predictions = [(*p[:-1], value) for p in self.predictions]
-        self.customers = [(c[0], c[1], value, *c[3:6], value) for c in self.customers]
-        self.tasks = [(*t[:-1], value) for t in self.tasks]
+        self.predictions = [p._replace(created_at=value) for p in self.predictions]
+        self.customers = [c._replace(at=value) for c in self.customers]
+        self.tasks = [t._replace(created_at=value) for t in self.tasks]
         self.scored_at = at
 
 
@@ -330,7 +313,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     X = np.ascontiguousarray(model.encoder.encode_frame(frame)[order], dtype=np.float64)
     ex = model.explanation(X, (memo or model).phi(X, threads))
     bands, human, _near = routes(ex.score, t)
-    feats = _decoded_json(served, X)
+    feats = decoded_json(served.spec, X)
     shap_rows = np.ascontiguousarray(ex.shap, dtype="<f8")
     base = float(ex.base_value)
     pids = new_ids(len(refs))
@@ -340,15 +323,15 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     reasons = route_many(scores, t)
     name, version = served.name, served.version
     chunk.predictions = [
-        (pids[n], refs[n], name, version, scores[n], margins[n], base, bands_l[n],
-         feats[n], shap_rows[n].tobytes(), reasons[n].action, reasons[n].reason, "batch",
-         "batch", False, at)
+        PredictionRow(pids[n], refs[n], name, version, scores[n], margins[n], base, bands_l[n],
+                      feats[n], shap_rows[n].tobytes(), reasons[n].action, reasons[n].reason,
+                      "batch", "batch", False, at)
         for n in range(len(refs))
     ]
-    chunk.customers = [(refs[n], ids[n], at, pids[n], scores[n], bands_l[n], at)
+    chunk.customers = [LatestEntry(refs[n], ids[n], pids[n], scores[n], bands_l[n], at)
                        for n in range(len(refs))]
     chunk.tasks = [
-        (tid, refs[n], pids[n], scores[n], reasons[n].reason, at)
+        TaskRow(tid, refs[n], pids[n], scores[n], reasons[n].reason, at)
         for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
                           strict=True)
     ]
@@ -439,34 +422,32 @@ class ChunkWriter:
 def _store(session: Session, chunk: Chunk) -> dict[str, int]:
     """Write one chunk in the session's transaction: customers, receipts, risk-list
     entries, tasks, and the chunk's audit event; returns its report counters."""
-    raw = bulk.RawWriter(session)
+    db = Receipts(session)
     # Erased customers never come back, even when the file still lists them. The
     # tombstones are few: all of them are read, not looked up row by row.
-    gone = {ref for (ref,) in raw.fetchall("SELECT customer_ref FROM erasures")}
+    gone = db.erased()
     erased = 0
     if gone:
         before = len(chunk.customers)
-        chunk.customers = [c for c in chunk.customers if c[0] not in gone]
-        chunk.predictions = [p for p in chunk.predictions if p[1] not in gone]
-        chunk.tasks = [t for t in chunk.tasks if t[1] not in gone]
+        chunk.customers = [c for c in chunk.customers if c.customer_ref not in gone]
+        chunk.predictions = [p for p in chunk.predictions if p.customer_ref not in gone]
+        chunk.tasks = [t for t in chunk.tasks if t.customer_ref not in gone]
         erased = before - len(chunk.customers)
-    # customers first: predictions and tasks reference them
-    raw.upsert_scored_customers(chunk.customers)
-    # Customers who objected or whose record is restricted get no prediction and no
-    # task. The upsert now holds these customers' rows (PostgreSQL row locks; SQLite's
-    # single writer), so a dispute or objection cannot slip in before the commit. The
-    # partial index ix_customers_flagged answers this without reading every customer.
-    flagged = dict(raw.fetchall(
-        "SELECT customer_ref, objected FROM customers WHERE restricted OR objected"))
+    # customers first: receipts and tasks reference them
+    db.move_latest(chunk.customers)
+    # Customers who objected or whose record is restricted get no receipt and no task.
+    # The upsert now holds these customers' rows (PostgreSQL row locks; SQLite's single
+    # writer), so a dispute or objection cannot slip in before the commit.
+    flagged = db.flagged()
     if flagged:
-        skipped = [p[1] for p in chunk.predictions if p[1] in flagged]
+        skipped = [p.customer_ref for p in chunk.predictions if p.customer_ref in flagged]
         chunk.objected = sum(1 for r in skipped if flagged[r])
         chunk.restricted = len(skipped) - chunk.objected
-        chunk.predictions = [p for p in chunk.predictions if p[1] not in flagged]
-        chunk.tasks = [t for t in chunk.tasks if t[1] not in flagged]
-    chunk.high = sum(1 for p in chunk.predictions if p[7] == "high")
-    raw.insert_predictions(chunk.predictions)
-    raw.open_tasks(chunk.tasks)
+        chunk.predictions = [p for p in chunk.predictions if p.customer_ref not in flagged]
+        chunk.tasks = [t for t in chunk.tasks if t.customer_ref not in flagged]
+    chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high")
+    db.insert(chunk.predictions)
+    db.open_tasks(chunk.tasks)
     # what the chunk's audit event names (first and last receipt); appended at commit
     ends = chunk.predictions[:1] + chunk.predictions[-1:] if chunk.predictions else []
     return {"_ends": ends, "rows_read": chunk.rows_read,

@@ -158,18 +158,18 @@ def append(session: Session, who: Principal | str, action: str, *,
                                        objects=objects, model=model)])[0]
 
 
-def batch_chunk(session: Session, ends: list[tuple], predictions: int, tasks: int,
+def batch_chunk(session: Session, ends: list[Any], predictions: int, tasks: int,
                 skipped_restricted: int, skipped_objected: int) -> int | None:
     """The summary event of one batch chunk: counts, model version, first and last
-    prediction id (`ends`: the chunk's first and last receipt rows, in
-    `bulk.PREDICTION_COLUMNS` order). None for an empty chunk."""
+    prediction id (`ends`: the chunk's first and last `PredictionRow`). None for an
+    empty chunk."""
     if not predictions and not (skipped_restricted or skipped_objected):
         return None
-    model = (ends[0][2], ends[0][3]) if ends else None
+    model = (ends[0].model_name, ends[0].model_version) if ends else None
     return append(session, "batch", BATCH_SCORED, model=model, objects={
         "predictions": predictions, "tasks": tasks,
-        "first_prediction_id": ends[0][0] if ends else None,
-        "last_prediction_id": ends[-1][0] if ends else None,
+        "first_prediction_id": ends[0].id if ends else None,
+        "last_prediction_id": ends[-1].id if ends else None,
         "skipped_restricted": skipped_restricted, "skipped_objected": skipped_objected})
 
 

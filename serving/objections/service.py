@@ -14,7 +14,7 @@ from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.errors import Conflict, Forbidden, NotFound
 from serving.objections.schemas import ObjectionPublic
-from serving.retention.tasks import cancel_open_tasks
+from serving.retention.tasks import cancel_for_objection
 from serving.storage.db import write_lock
 from serving.storage.tables import Customer, Objection, new_id
 
@@ -64,8 +64,7 @@ def object_to_profiling(session: Session, principal: Principal) -> tuple[Objecti
             session.execute(update(Customer).where(Customer.customer_ref == ref)
                             .values(objected=True)
                             .execution_options(synchronize_session=False))
-            cancelled = cancel_open_tasks(
-                session, ref, "cancelled: the customer objected to profiling", now)
+            cancelled = cancel_for_objection(session, ref, now)
             audit.append(session, principal, audit.OBJECTION_RECORDED, customer_ref=ref,
                          objects={"objection_id": oid, "cancelled_task_ids": cancelled})
             session.commit()

@@ -22,12 +22,12 @@ from serving.retention.schemas import (
     RiskListPage,
 )
 from serving.routing import Band
-from serving.scoring import explain
 from serving.scoring.schemas import ModelRef
-from serving.scoring.service import public
+from serving.scoring.service import contributions_public, public
 from serving.specs import SpecCache
 from serving.storage import bulk
 from serving.storage.db import write_lock
+from serving.storage.receipts import unpack_shap
 from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask
 
 
@@ -221,8 +221,8 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
     items = []
     for c, p, task_id in rows[:limit]:
         spec = specs.get(session, p.model_name, p.model_version)
-        reasons = explain.contributions(spec, json.loads(p.features),
-                                        explain.unpack_shap(p.shap), lang, top=3)
+        reasons = contributions_public(spec, json.loads(p.features), unpack_shap(p.shap),
+                                       lang, top=3)
         items.append(RiskEntryPublic(
             customer_id=c.external_id, customer_ref=c.customer_ref, prediction_id=p.id,
             score=p.score, risk_band=p.risk_band,

@@ -1,30 +1,32 @@
-"""Task rules every domain applies: a dispute, an objection or an overturn cancels the
-customer's open contact; only retention decides how."""
+"""When a retention contact must stop: the rules every domain applies (a dispute, an
+objection, an overturned prediction), with the note each cancelled task keeps."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask
+from serving.storage.receipts import Receipts
 
 
-def cancel_open_tasks(session: Session, customer_ref: str, reason: str,
-                      now: datetime, prediction_id: str | None = None) -> list[str]:
-    """Cancel the customer's open or claimed retention tasks (all, or those of one
-    prediction); the reason goes in the task's note. Returns their ids."""
-    q = select(RetentionTask.id).where(RetentionTask.customer_ref == customer_ref,
-                                       RetentionTask.status.in_(OPEN_TASK_STATUSES))
-    if prediction_id is not None:
-        q = q.where(RetentionTask.prediction_id == prediction_id)
-    ids = list(session.scalars(q))
-    if ids:
-        session.execute(
-            update(RetentionTask).where(RetentionTask.id.in_(ids))
-            .values(status="cancelled", note=reason, updated_at=now,
-                    version=RetentionTask.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-    return ids
+def cancel_for_dispute(session: Session, customer_ref: str, dispute_id: str,
+                       now: datetime) -> list[str]:
+    """A contest restricts the record: every open contact of the customer stops."""
+    return Receipts(session).cancel_open_tasks(
+        customer_ref, f"cancelled: the customer contested a prediction (dispute {dispute_id});"
+        " the record is restricted until a reviewer decides", now)
+
+
+def cancel_for_objection(session: Session, customer_ref: str, now: datetime) -> list[str]:
+    """An objection to profiling stops every open contact of the customer."""
+    return Receipts(session).cancel_open_tasks(
+        customer_ref, "cancelled: the customer objected to profiling", now)
+
+
+def cancel_for_overturn(session: Session, customer_ref: str, prediction_id: str,
+                        dispute_id: str, now: datetime) -> list[str]:
+    """An overturned prediction's contact stops (other contacts are not its to stop)."""
+    return Receipts(session).cancel_open_tasks(
+        customer_ref, f"cancelled: prediction overturned (dispute {dispute_id})", now,
+        prediction_id=prediction_id)

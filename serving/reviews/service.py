@@ -24,21 +24,28 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.explain import decoded_values, values_json
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound
 from serving.modelhost import ServedModel
-from serving.retention.tasks import cancel_open_tasks
+from serving.retention.tasks import cancel_for_overturn
 from serving.reviews.schemas import RectificationPreview, ReviewItem, ReviewPage
 from serving.routing import Route, risk_band, route
-from serving.scoring import explain
 from serving.scoring import service as scoring
-from serving.scoring.schemas import ContributionPublic, ModelRef, RoutePublic
+from serving.scoring.schemas import ModelRef, RoutePublic
 from serving.specs import SpecCache
-from serving.storage import bulk
 from serving.storage.db import write_lock
+from serving.storage.receipts import (
+    LatestEntry,
+    PredictionRow,
+    Receipts,
+    TaskRow,
+    pack_shap,
+    unpack_shap,
+)
 from serving.storage.tables import (
     Customer,
     Dispute,
@@ -113,7 +120,7 @@ def _rescore(served: ServedModel, pred: Prediction, corrected: dict[str, Any]): 
             fields=sorted({p.field for p in problems}), errors=errors)
     X = encoder.encode_records([record], validate=False)
     ex = served.model.explain(X)
-    return explain.decoded_values(served.spec, X[0]), ex
+    return decoded_values(served.spec, X[0]), ex
 
 
 def _route_after(score: float, served: ServedModel, still_restricted: bool,
@@ -153,10 +160,9 @@ def preview_rectification(session: Session, specs: SpecCache, served: ServedMode
         risk_band_after=risk_band(score, served.thresholds),
         route_after=RoutePublic(action=r.action, reason=r.reason),
         base_value=float(ex.base_value), margin=float(ex.margin[0]),
-        contributions=[ContributionPublic(**c) for c in
-                       explain.contributions(served.spec, values, ex.shap[0], lang)],
+        contributions=scoring.contributions_public(served.spec, values, ex.shap[0], lang),
         changes=disputes.changes(before_spec, json.loads(pred.features),
-                                 explain.unpack_shap(pred.shap), served.spec, values,
+                                 unpack_shap(pred.shap), served.spec, values,
                                  ex.shap[0], set(corrected_features), lang),
     )
 
@@ -189,20 +195,21 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                             .execution_options(synchronize_session=False))
             customer = session.get(Customer, d.customer_ref, populate_existing=True)
             lift = disputes.open_count(session, d.customer_ref) == 0
+            if lift:  # first: what the decision writes then sees an unrestricted record
+                session.execute(update(Customer).where(Customer.customer_ref == d.customer_ref)
+                                .values(restricted=False)
+                                .execution_options(synchronize_session=False))
+            db = Receipts(session)
             if body.decision == "rectified":
                 assert rescored is not None
                 values, ex = rescored
                 new_pid, task_id, change_rows = _store_rescore(
-                    session, specs, served, principal, pred, values, ex,
+                    db, specs, served, principal, pred, values, ex,
                     set(body.corrected_features or {}), not lift, customer.objected, now, lang)
             elif body.decision == "overturned":
-                _withdraw(session, pred, now, d.id)
+                _withdraw(db, pred, now, d.id)
             elif lift and not customer.objected:
-                task_id = _reopen_task(session, pred, customer, now)
-            if lift:
-                session.execute(update(Customer).where(Customer.customer_ref == d.customer_ref)
-                                .values(restricted=False)
-                                .execution_options(synchronize_session=False))
+                task_id = _reopen_task(db, pred, customer, now)
             row = DisputeDecision(
                 dispute_id=d.id, decision=body.decision, rationale=body.rationale,
                 corrected_features=body.corrected_features if rescored else None,
@@ -226,77 +233,49 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                                     pred.id, lang)
 
 
-def _store_rescore(session: Session, specs: SpecCache, served: ServedModel,
+def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
                    principal: Principal, pred: Prediction, values: dict[str, Any], ex: Any,
                    corrected: set[str], still_restricted: bool, objected: bool,
                    now: datetime, lang: str) -> tuple[str, str | None, list[dict[str, Any]]]:
-    """The corrected record as a new prediction (the latest of the customer), routed as
+    """The corrected record as a new receipt (the customer's entry in use), routed as
     usual once the restriction is lifted; returns its id, its task id, the changes."""
     score = float(ex.score[0])
     band = risk_band(score, served.thresholds)
     r = _route_after(score, served, still_restricted, objected)
-    pid = new_id()
-    session.execute(Prediction.__table__.insert(), [{
-        "id": pid, "customer_ref": pred.customer_ref, "model_name": served.name,
-        "model_version": served.version, "score": score, "margin": float(ex.margin[0]),
-        "base_value": float(ex.base_value), "risk_band": band,
-        "features": explain.features_json(values), "shap": explain.pack_shap(ex.shap[0]),
-        "route_action": r.action, "route_reason": r.reason, "source": "review",
-        "actor": principal.actor, "withdrawn": False, "created_at": now}])
-    bulk.set_latest(session, [{"ref": pred.customer_ref, "pid": pid, "score": score,
-                               "band": band, "at": now}])
+    at = db.db_time(now)
+    row = PredictionRow(
+        new_id(), pred.customer_ref, served.name, served.version, score,
+        float(ex.margin[0]), float(ex.base_value), band, values_json(values),
+        pack_shap(ex.shap[0]), r.action, r.reason, "review", principal.actor, False, at)
+    db.move_latest([LatestEntry(pred.customer_ref, None, row.id, score, band, at)],
+                   unless_flagged=False)
+    db.insert([row])
     task_id = None
     if r.action == "human_contact":
-        bulk.open_tasks(session, [{
-            "id": new_id(), "customer_ref": pred.customer_ref, "prediction_id": pid,
-            "status": "open", "score": score, "reason": r.reason, "created_at": now,
-            "updated_at": now, "version": 1}])
-        task_id = _open_task_id(session, pred.customer_ref)
-    before_spec = specs.get(session, pred.model_name, pred.model_version)
-    rows = disputes.changes(before_spec, json.loads(pred.features),
-                            explain.unpack_shap(pred.shap), served.spec, values,
-                            np.asarray(ex.shap[0]), corrected, lang)
-    return pid, task_id, [c.model_dump(mode="json") for c in rows]
+        db.open_tasks([TaskRow(new_id(), pred.customer_ref, row.id, score, r.reason, at)])
+        task_id = db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)
+    before_spec = specs.get(db.session, pred.model_name, pred.model_version)
+    rows = disputes.changes(before_spec, json.loads(pred.features), unpack_shap(pred.shap),
+                            served.spec, values, np.asarray(ex.shap[0]), corrected, lang)
+    return row.id, task_id, [c.model_dump(mode="json") for c in rows]
 
 
-def _open_task_id(session: Session, customer_ref: str) -> str | None:
-    from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask
-
-    return session.scalar(select(RetentionTask.id).where(
-        RetentionTask.customer_ref == customer_ref,
-        RetentionTask.status.in_(OPEN_TASK_STATUSES)))
-
-
-def _withdraw(session: Session, pred: Prediction, now: datetime, dispute_id: str) -> None:
-    """Withdraw the prediction from all use: flagged, off the risk list (the customer's
-    entry moves to their newest prediction still in use, if any), its tasks cancelled."""
-    session.execute(update(Prediction).where(Prediction.id == pred.id).values(withdrawn=True)
-                    .execution_options(synchronize_session=False))
-    cancel_open_tasks(session, pred.customer_ref,
-                               f"cancelled: prediction overturned (dispute {dispute_id})",
-                               now, prediction_id=pred.id)
-    customer = session.get(Customer, pred.customer_ref)
-    if customer is not None and customer.latest_prediction_id == pred.id:
-        prev = session.scalars(
-            select(Prediction).where(Prediction.customer_ref == pred.customer_ref,
-                                     ~Prediction.withdrawn, Prediction.id != pred.id)
-            .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(1)).first()
-        session.execute(update(Customer).where(Customer.customer_ref == pred.customer_ref)
-                        .values(latest_prediction_id=prev.id if prev else None,
-                                latest_score=prev.score if prev else None,
-                                latest_band=prev.risk_band if prev else None,
-                                latest_at=prev.created_at if prev else None)
-                        .execution_options(synchronize_session=False))
+def _withdraw(db: Receipts, pred: Prediction, now: datetime, dispute_id: str) -> None:
+    """Withdraw the prediction from all use: flagged, its tasks cancelled, and the
+    customer off the risk list. No earlier receipt takes its place: the reviewer judged
+    the model's view of this customer wrong, and an earlier receipt on the same data
+    would repeat it; the next score (new data) puts them back."""
+    db.withdraw(pred.id)
+    cancel_for_overturn(db.session, pred.customer_ref, pred.id, dispute_id, now)
+    db.clear_latest(pred.customer_ref, pred.id)
 
 
-def _reopen_task(session: Session, pred: Prediction, customer: Customer,
+def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,
                  now: datetime) -> str | None:
     """Upheld: a prediction that asked for a human contact gets its task back, if it is
     still the customer's latest."""
     if customer.latest_prediction_id != pred.id or pred.route_action != "human_contact":
         return None
-    bulk.open_tasks(session, [{
-        "id": new_id(), "customer_ref": pred.customer_ref, "prediction_id": pred.id,
-        "status": "open", "score": pred.score, "reason": pred.route_reason,
-        "created_at": now, "updated_at": now, "version": 1}])
-    return _open_task_id(session, pred.customer_ref)
+    db.open_tasks([TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
+                           pred.route_reason, db.db_time(now))])
+    return db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)

@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import pseudonymise
+from models import ModelSpec, pseudonymise
 from models.churn_model import Explanation
+from models.explain import contributions, decoded_json, decoded_values
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.errors import InvalidInput, NotFound, Suppressed
 from serving.modelhost import ServedModel
 from serving.routing import Route, route, routes
-from serving.scoring import explain
 from serving.scoring.schemas import (
     ContributionPublic,
     ModelRef,
@@ -28,8 +28,16 @@ from serving.scoring.schemas import (
     ScoreRequest,
 )
 from serving.specs import SpecCache
-from serving.storage import Database, bulk
+from serving.storage import Database
 from serving.storage.group import GroupCommit
+from serving.storage.receipts import (
+    LatestEntry,
+    PredictionRow,
+    Receipts,
+    TaskRow,
+    pack_shap,
+    unpack_shap,
+)
 from serving.storage.tables import (
     OPEN_TASK_STATUSES,
     Prediction,
@@ -65,6 +73,16 @@ class ScoreJob:
     pids: list[str]
     features: list[str]  # JSON of the values read
     at: datetime
+
+    def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
+        """The job's receipts with their final routes, `at` in storage form."""
+        ex, name, version = self.ex, self.served.name, self.served.version
+        base = float(ex.base_value)
+        return [PredictionRow(
+            self.pids[n], ref, name, version, float(ex.score[n]), float(ex.margin[n]), base,
+            self.bands[n], self.features[n], pack_shap(ex.shap[n]), final[n].action,
+            final[n].reason, "api", self.principal.actor, False, at)
+            for n, ref in enumerate(self.refs)]
 
 
 @dataclass
@@ -107,13 +125,13 @@ def score(
     X = model.encoder.encode_records([i.features for i in items], validate=False)
     ex = model.explain(X)
     bands, _human, _near = routes(ex.score, served.thresholds)
-    values = [explain.decoded_values(spec, X[n]) for n in range(len(items))]
+    features = decoded_json(spec, X)
     job = ScoreJob(
         served=served, principal=principal,
         refs=[pseudonymise(i.customer_id, settings.pseudonym_secret) for i in items],
         external_ids=[i.customer_id for i in items], ex=ex, bands=bands.tolist(),
         routes=[route(float(s), served.thresholds) for s in ex.score],
-        pids=new_ids(len(items)), features=[explain.features_json(v) for v in values],
+        pids=new_ids(len(items)), features=features,
         at=datetime.now(UTC),
     )
     stored = writer.submit(job, rows=len(items))
@@ -123,8 +141,8 @@ def score(
             model=ModelRef(name=served.name, version=served.version),
             score=float(ex.score[n]), risk_band=job.bands[n], base_value=ex.base_value,
             margin=float(ex.margin[n]),
-            contributions=[ContributionPublic(**c) for c in
-                           explain.contributions(spec, values[n], ex.shap[n], lang)],
+            contributions=contributions_public(
+                spec, decoded_values(spec, X[n]), ex.shap[n], lang),
             route=RoutePublic(action=stored.routes[n].action, reason=stored.routes[n].reason),
             retention_task_id=stored.task_ids[n],
             created_at=job.at,
@@ -151,21 +169,12 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     A request naming a customer who objected to profiling, or who was erased, stores
     nothing and gets `Suppressed`; a restricted customer's receipt is kept with route `none`, their
     risk-list entry is left alone and no task is opened."""
+    db = Receipts(session)
     refs = sorted({r for job in jobs for r in job.refs})
-    raw = bulk.RawWriter(session)
-    # Locked (PostgreSQL) in key order: a dispute or objection being written for one of
-    # these customers is waited for, so its restriction or objection is seen here. New
-    # customers cannot have objected yet. Driver-level: this runs for every request.
-    lock = " FOR UPDATE" if raw.dialect == "postgresql" else ""
-    flags = {
-        ref: (bool(restricted), bool(objected))
-        for ref, restricted, objected in raw.fetchall(
-            "SELECT customer_ref, restricted, objected FROM customers WHERE customer_ref IN "
-            f"({raw.marks(len(refs))}) ORDER BY customer_ref{lock}", tuple(refs))
-    }
-    erased = {ref for (ref,) in raw.fetchall(
-        f"SELECT customer_ref FROM erasures WHERE customer_ref IN ({raw.marks(len(refs))})",
-        tuple(refs))}
+    # Locked in key order: a dispute or objection being written for one of these
+    # customers is waited for, so its restriction or objection is seen here.
+    flags = db.flags(refs, lock=True)
+    erased = db.erased(refs)
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
     refusals = (
@@ -191,29 +200,22 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     if not kept:
         return outcomes
 
-    customers: dict[str, tuple] = {}  # one row per customer: the newest prediction wins
-    predictions, tasks = [], {}
+    latest: dict[str, LatestEntry] = {}  # one entry per customer: the newest receipt wins
+    receipts: list[PredictionRow] = []
+    tasks: dict[str, TaskRow] = {}
     for job, stored in kept:
-        at = raw.db_time(job.at)
-        name, version, ex = job.served.name, job.served.version, job.ex
-        base = float(ex.base_value)
-        for n, ref in enumerate(job.refs):
-            score_n, r = float(ex.score[n]), stored.routes[n]
-            predictions.append((
-                job.pids[n], ref, name, version, score_n, float(ex.margin[n]), base,
-                job.bands[n], job.features[n], explain.pack_shap(ex.shap[n]), r.action,
-                r.reason, "api", job.principal.actor, False, at))
-            customers[ref] = (ref, job.external_ids[n], at, job.pids[n], score_n,
-                              job.bands[n], at)
-            if r.action == "human_contact":
-                tasks[ref] = (new_id(), ref, job.pids[n], score_n, r.reason, at)
-    raw.upsert_scored_customers([customers[r] for r in sorted(customers)])
-    raw.insert_predictions(predictions)
-    raw.open_tasks([tasks[r] for r in sorted(tasks)])
-    open_task = dict(raw.fetchall(
-        "SELECT customer_ref, id FROM retention_tasks WHERE customer_ref IN "
-        f"({raw.marks(len(tasks))}) AND {bulk.OPEN_TASK_WHERE}", tuple(sorted(tasks)),
-    )) if tasks else {}
+        at = db.db_time(job.at)
+        for n, row in enumerate(job.rows(at, stored.routes)):
+            receipts.append(row)
+            latest[row.customer_ref] = LatestEntry(
+                row.customer_ref, job.external_ids[n], row.id, row.score, row.risk_band, at)
+            if row.route_action == "human_contact":
+                tasks[row.customer_ref] = TaskRow(new_id(), row.customer_ref, row.id,
+                                                  row.score, row.route_reason, at)
+    db.move_latest([latest[r] for r in sorted(latest)])
+    db.insert(receipts)
+    db.open_tasks([tasks[r] for r in sorted(tasks)])
+    open_task = db.open_task_ids(sorted(tasks))
     events = []
     for job, stored in kept:
         for n, ref in enumerate(job.refs):
@@ -236,12 +238,18 @@ def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
         prediction_id=p.id, customer_ref=p.customer_ref,
         model=ModelRef(name=p.model_name, version=p.model_version),
         score=p.score, risk_band=p.risk_band, base_value=p.base_value, margin=p.margin,
-        contributions=[ContributionPublic(**c) for c in explain.contributions(
-            spec, values, explain.unpack_shap(p.shap), lang, top)],
+        contributions=contributions_public(spec, values, unpack_shap(p.shap), lang, top),
         route=RoutePublic(action=p.route_action, reason=p.route_reason),
         retention_task_id=task_id,
         created_at=p.created_at,
     )
+
+
+def contributions_public(spec: ModelSpec, values: dict[str, Any], shap: Any,
+                         lang: str = "en", top: int | None = None) -> list[ContributionPublic]:
+    """`models.explain.contributions` in the API's shape."""
+    return [ContributionPublic(feature=c.feature, label=c.label, value=c.value, shap=c.shap,
+                               text=c.text) for c in contributions(spec, values, shap, lang, top)]
 
 
 def get_prediction(session: Session, specs: SpecCache, prediction_id: str,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from serving.scoring.explain import unpack_shap
+from serving.storage.receipts import unpack_shap
 from serving.storage.tables import Customer, Prediction, RetentionTask
 
 

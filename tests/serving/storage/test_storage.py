@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from serving.storage import Database, upgrade
-from serving.storage.bulk import open_tasks, set_latest
+from serving.storage.receipts import LatestEntry, Receipts, TaskRow
 from serving.storage.migrate import current
 from serving.storage.tables import Base, Customer, Prediction, RetentionTask, new_id
 
@@ -88,6 +88,10 @@ def test_one_open_task_per_customer_is_enforced_by_the_database(db):
         assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask)) == 2
 
 
+def _task_row(db, pid, ref="cu_1", score=0.9):
+    return TaskRow(new_id(), ref, pid, score, "r", db.db_time(datetime.now(UTC)))
+
+
 def test_open_tasks_upsert_never_duplicates(db):
     with db.session() as s:
         pid, _ = _customer(s)
@@ -98,15 +102,17 @@ def test_open_tasks_upsert_never_duplicates(db):
                          route_reason="r", source="api", actor="t",
                          created_at=datetime.now(UTC)))
         s.commit()
-        open_tasks(s, [_task(pid)])
-        open_tasks(s, [_task(pid2, score=0.95)])
+        w = Receipts(s)
+        w.open_tasks([_task_row(w, pid)])
+        w.open_tasks([_task_row(w, pid2, score=0.95)])
         s.commit()
         tasks = s.scalars(sa.select(RetentionTask)).all()
         assert len(tasks) == 1
         assert tasks[0].prediction_id == pid2 and tasks[0].score == 0.95  # refreshed
         # a claimed task is left to its agent
         s.execute(RetentionTask.__table__.update().values(status="claimed"))
-        open_tasks(s, [_task(pid, score=0.5)])
+        w = Receipts(s)
+        w.open_tasks([_task_row(w, pid, score=0.5)])
         s.commit()
         s.expire_all()
         tasks = s.scalars(sa.select(RetentionTask)).all()
@@ -116,14 +122,30 @@ def test_open_tasks_upsert_never_duplicates(db):
 def test_latest_prediction_never_goes_back_in_time(db):
     with db.session() as s:
         pid, now = _customer(s)
-        set_latest(s, [{"ref": "cu_1", "pid": pid, "score": 0.9, "band": "high", "at": now}])
+        w = Receipts(s)
+        w.move_latest([LatestEntry("cu_1", None, pid, 0.9, "high", w.db_time(now))])
         older = now.replace(year=now.year - 1)
-        set_latest(s, [{"ref": "cu_1", "pid": "other", "score": 0.1, "band": "low",
-                        "at": older}])
+        w.move_latest([LatestEntry("cu_1", None, "other", 0.1, "low", w.db_time(older))])
         s.commit()
         c = s.get(Customer, "cu_1")
         assert c.latest_prediction_id == pid and c.latest_at == now
         assert c.latest_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("flag", ["restricted", "objected"])
+def test_no_task_opens_for_a_restricted_or_objecting_customer(db, flag):
+    """The one task writer re-checks the record at write time, whoever calls it."""
+    with db.session() as s:
+        pid, _ = _customer(s)
+        s.execute(Customer.__table__.update().values(**{flag: True}))
+        w = Receipts(s)
+        w.open_tasks([_task_row(w, pid)])
+        s.commit()
+        assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask)) == 0
+        s.execute(Customer.__table__.update().values(**{flag: False}))
+        w.open_tasks([_task_row(w, pid)])
+        s.commit()
+        assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask)) == 1
 
 
 def test_foreign_keys_hold(db):

@@ -1,0 +1,227 @@
+"""Every statement that writes a decision receipt, a customer's risk-list entry or a
+retention task, for the three paths that make predictions (online scoring, the batch,
+a reviewer's rectification), so that they cannot drift apart.
+
+Rows are typed (`PredictionRow`, `LatestEntry`, `TaskRow`) and go through the database
+driver (`executemany`, PostgreSQL's COPY) inside the caller's transaction: the domain
+services decide and commit; this module only speaks SQL. Datetimes must already be in
+storage form (`Receipts.db_time`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from serving.storage.bulk import OPEN_TASK_WHERE, RawWriter
+
+
+class PredictionRow(NamedTuple):
+    """One decision receipt, in the `predictions` table's column order."""
+
+    id: str
+    customer_ref: str
+    model_name: str
+    model_version: str
+    score: float
+    margin: float
+    base_value: float
+    risk_band: str
+    features: str  # JSON of the values the model read (`models.explain.values_json`)
+    shap: bytes  # `pack_shap` of the exact contributions
+    route_action: str
+    route_reason: str
+    source: str  # api | batch | review
+    actor: str
+    withdrawn: bool
+    created_at: Any  # storage form
+
+
+class LatestEntry(NamedTuple):
+    """A customer's risk-list entry pointing at their newest receipt."""
+
+    customer_ref: str
+    external_id: str | None
+    prediction_id: str
+    score: float
+    band: str
+    at: Any  # storage form
+
+
+class TaskRow(NamedTuple):
+    """A human-contact task to open for a receipt."""
+
+    id: str
+    customer_ref: str
+    prediction_id: str
+    score: float
+    reason: str
+    created_at: Any  # storage form
+
+
+PREDICTION_COLUMNS = PredictionRow._fields
+
+
+def pack_shap(values: np.ndarray) -> bytes:
+    """Exact contributions as stored in a receipt (little-endian float64)."""
+    return np.ascontiguousarray(values, dtype="<f8").tobytes()
+
+
+def unpack_shap(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f8")
+
+
+class Receipts(RawWriter):
+    """Receipts, risk-list entries and tasks, written in the session's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+
+    # -- who may be scored --------------------------------------------------------------
+    def flags(self, refs: Sequence[str], lock: bool = False) -> dict[str, tuple[bool, bool]]:
+        """(restricted, objected) of the known customers among `refs`. With `lock`
+        (PostgreSQL), their rows are locked in key order, so a dispute or objection being
+        written for one of them is waited for and then seen."""
+        if not refs:
+            return {}
+        refs = sorted(set(refs))
+        tail = " FOR UPDATE" if lock and self.dialect == "postgresql" else ""
+        return {ref: (bool(r), bool(o)) for ref, r, o in self.fetchall(
+            "SELECT customer_ref, restricted, objected FROM customers WHERE customer_ref IN "
+            f"({self.marks(len(refs))}) ORDER BY customer_ref{tail}", tuple(refs))}
+
+    def flagged(self) -> dict[str, bool]:
+        """Every restricted or objecting customer -> objected (a partial index answers)."""
+        return dict(self.fetchall(
+            "SELECT customer_ref, objected FROM customers WHERE restricted OR objected"))
+
+    def erased(self, refs: Sequence[str] | None = None) -> set[str]:
+        """Erasure tombstones among `refs` (all of them when None: they are few)."""
+        if refs is None:
+            return {ref for (ref,) in self.fetchall("SELECT customer_ref FROM erasures")}
+        if not refs:
+            return set()
+        refs = sorted(set(refs))
+        return {ref for (ref,) in self.fetchall(
+            f"SELECT customer_ref FROM erasures WHERE customer_ref IN "
+            f"({self.marks(len(refs))})", tuple(refs))}
+
+    # -- the writes -----------------------------------------------------------------------
+    def insert(self, rows: Sequence[PredictionRow]) -> None:
+        """Store receipts (the one insert of every path)."""
+        if not rows:
+            return
+        cols = ", ".join(PREDICTION_COLUMNS)
+        if self.dialect == "postgresql":
+            with self.dbapi.cursor() as cur, cur.copy(
+                f"COPY predictions ({cols}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            self.executemany(f"INSERT INTO predictions ({cols}) VALUES "
+                             f"({self.marks(len(PREDICTION_COLUMNS))})", rows)
+
+    def move_latest(self, entries: Sequence[LatestEntry], *, new_at: Any = None,
+                    unless_flagged: bool = True) -> None:
+        """Add or update customers and point their risk-list entry at the given receipt.
+
+        An older receipt never overwrites a newer one. With `unless_flagged` (scoring), a
+        customer restricted or objecting since the rows were read keeps their entry; a
+        reviewer's rectification (`unless_flagged=False`) moves it while another dispute
+        still keeps the record restricted, so the corrected receipt is the one in use
+        once the restriction is lifted. A new customer's `created_at` is `new_at`
+        (default: the entry's time)."""
+        if not entries:
+            return
+        guard = (" AND NOT customers.restricted AND NOT customers.objected"
+                 if unless_flagged else "")
+        update = ("latest_prediction_id = excluded.latest_prediction_id, "
+                  "latest_score = excluded.latest_score, latest_band = excluded.latest_band, "
+                  "latest_at = excluded.latest_at "
+                  "WHERE (customers.latest_at IS NULL OR customers.latest_at <= excluded.latest_at)"
+                  + guard)
+        columns = ("customer_ref, external_id, created_at, restricted, objected, "
+                   "latest_prediction_id, latest_score, latest_band, latest_at")
+        rows = [(e.customer_ref, e.external_id, e.at if new_at is None else new_at,
+                 e.prediction_id, e.score, e.band, e.at) for e in entries]
+        if self.dialect == "postgresql":
+            self._copy_temp("_batch_scored", "customer_ref text, external_id text, "
+                            "created_at timestamptz, prediction_id text, score float8, "
+                            "band text, at timestamptz", rows)
+            self.execute(f"INSERT INTO customers ({columns}) SELECT customer_ref, external_id, "
+                         "created_at, false, false, prediction_id, score, band, at "
+                         "FROM _batch_scored ON CONFLICT (customer_ref) DO UPDATE SET "
+                         + update)
+            return
+        self.executemany(f"INSERT INTO customers ({columns}) VALUES ({self.marks(3)}, false, "
+                         f"false, {self.marks(4)}) ON CONFLICT (customer_ref) DO UPDATE SET "
+                         f"{update}", rows)
+
+    def clear_latest(self, customer_ref: str, prediction_id: str) -> None:
+        """Take the customer off the risk list if `prediction_id` is their entry."""
+        self.execute(
+            "UPDATE customers SET latest_prediction_id = NULL, latest_score = NULL, "
+            f"latest_band = NULL, latest_at = NULL WHERE customer_ref = {self.mark} "
+            f"AND latest_prediction_id = {self.mark}", (customer_ref, prediction_id))
+
+    def withdraw(self, prediction_id: str) -> None:
+        """Flag a receipt as withdrawn from all use (it stays, as the record of it)."""
+        self.execute(f"UPDATE predictions SET withdrawn = {self._true} WHERE id = {self.mark}",
+                     (prediction_id,))
+
+    def open_tasks(self, rows: Iterable[TaskRow]) -> None:
+        """Open a human-contact task per row, never a second open one per customer (the
+        partial unique index decides: an unclaimed open task is pointed at the newer
+        receipt, a claimed one is left to its agent), and never for a customer who is
+        restricted or objecting at the time of the write. One row per customer."""
+        rows = list(rows)
+        if not rows:
+            return
+        m = self.mark
+        sql = ("INSERT INTO retention_tasks (id, customer_ref, prediction_id, score, reason, "
+               "created_at, updated_at, status, version) "
+               f"SELECT {self.marks(6)}, {m}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
+               f"customers WHERE customer_ref = {m} AND (restricted OR objected)) "
+               f"ON CONFLICT (customer_ref) WHERE {OPEN_TASK_WHERE} DO UPDATE SET "
+               "prediction_id = excluded.prediction_id, score = excluded.score, "
+               "reason = excluded.reason, updated_at = excluded.updated_at "
+               "WHERE retention_tasks.status = 'open'")
+        self.executemany(sql, [(*r, r.created_at, r.customer_ref) for r in rows])
+
+    def open_task_ids(self, refs: Sequence[str]) -> dict[str, str]:
+        """The open or claimed task of each customer among `refs` that has one."""
+        if not refs:
+            return {}
+        refs = sorted(set(refs))
+        return dict(self.fetchall(
+            "SELECT customer_ref, id FROM retention_tasks WHERE customer_ref IN "
+            f"({self.marks(len(refs))}) AND {OPEN_TASK_WHERE}", tuple(refs)))
+
+    def cancel_open_tasks(self, customer_ref: str, note: str, at: datetime,
+                          prediction_id: str | None = None) -> list[str]:
+        """Cancel the customer's open or claimed tasks (all, or those of one receipt),
+        with `note` saying why; returns their ids."""
+        m = self.mark
+        where = f"customer_ref = {m} AND {OPEN_TASK_WHERE}"
+        params: tuple = (customer_ref,)
+        if prediction_id is not None:
+            where += f" AND prediction_id = {m}"
+            params += (prediction_id,)
+        ids = [i for (i,) in self.fetchall(
+            f"SELECT id FROM retention_tasks WHERE {where} ORDER BY id", params)]
+        if ids:
+            self.execute(
+                f"UPDATE retention_tasks SET status = 'cancelled', note = {m}, "
+                f"updated_at = {m}, version = version + 1 "
+                f"WHERE id IN ({self.marks(len(ids))})",
+                (note, self.db_time(at), *ids))
+        return ids
+
+    @property
+    def _true(self) -> str:
+        return "true" if self.dialect == "postgresql" else "1"
