@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8000"
+    # request bodies above this are refused with 413 before they are read
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # /docs, /redoc and /openapi.json: None = on in development, off in production
+    api_docs: bool | None = None
 
     # model (MLFLOW_TRACKING_URI, MLflow's own variable, wins over the default store)
     model_uri: str = "models:/churn@champion"

@@ -33,11 +33,13 @@ from serving.scoring.router import router as scoring_router
 from serving.scoring.service import score_writer
 from serving.specs import SpecCache, register_model
 from serving.storage import Database, upgrade
+from serving.system.bodylimit import BodyLimit
 from serving.system.metrics import Metrics
 from serving.system.middleware import RequestMetrics
 from serving.system.router import public as public_router
 from serving.system.router import router as system_router
 from serving.system.schemas import ErrorPublic
+from serving.system.security import SecurityHeaders, docs_enabled
 from serving.web import mount as mount_web
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,9 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         )
 
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders, production=settings.mode == "production",
+                       docs=docs_enabled(settings.mode, settings.api_docs))
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any read
 
     app.include_router(public_router)
     for router in (system_router, scoring_router, retention_router, customers_router,

@@ -91,7 +91,7 @@ class WebSession:
 def load(request: Request) -> WebSession:
     """The request's session (a fresh anonymous one when the cookie is missing or bad)."""
     settings: Settings = request.app.state.settings
-    raw = request.cookies.get(COOKIE)
+    raw = request.cookies.get(cookie_name(settings))
     if raw:
         try:
             data = _serializer(settings).loads(raw, max_age=CUSTOMER_MAX_AGE)
@@ -111,16 +111,22 @@ def secure_cookies(settings: Settings) -> bool:
     return settings.mode == "production" or settings.public_base_url.startswith("https://")
 
 
+def cookie_name(settings: Settings) -> str:
+    """`__Host-churn_session` where cookies are Secure (production, https): the browser
+    then accepts it only from this host over HTTPS, for path `/`, never set by a subdomain."""
+    return "__Host-" + COOKIE if secure_cookies(settings) else COOKIE
+
+
 def save(request: Request, response: Any, sess: WebSession) -> None:
     settings: Settings = request.app.state.settings
     if sess.clear:
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
+        response.delete_cookie(cookie_name(settings), path="/", httponly=True, samesite="lax",
                                secure=secure_cookies(settings))
         return
     if not sess.dirty:
         return
     value = _serializer(settings).dumps(sess.payload())
-    response.set_cookie(COOKIE, value, max_age=sess.max_age, path="/", httponly=True,
+    response.set_cookie(cookie_name(settings), value, max_age=sess.max_age, path="/", httponly=True,
                         samesite="lax", secure=secure_cookies(settings))
 
 

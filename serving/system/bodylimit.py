@@ -1,0 +1,102 @@
+"""A cap on request bodies (`CHURN_MAX_BODY_BYTES`, 1 MiB by default), enforced before the
+body is read.
+
+A plain ASGI middleware, outside everything that reads a body (authentication included), so
+an oversized request costs the server neither memory nor work:
+
+- a declared `Content-Length` above the cap is answered 413 at once, without reading a byte
+  of the body (a client sending `Expect: 100-continue` is told before it sends anything);
+- a body without a length (chunked) is counted as it streams in; at the first message that
+  crosses the cap the client gets 413 and the application sees the client disconnect, so it
+  stops reading and whatever it would have answered is dropped.
+
+The 413 has the API's error shape (`{"error", "detail"}`) and `Connection: close`: the
+server closes the connection instead of draining the rest of the body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _size(n: int) -> str:
+    if n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"
+
+
+class BodyLimit:
+    """Refuse request bodies larger than `max_bytes` with 413, before they are read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
+        self.app = app
+        self.max_bytes = max_bytes
+        body = {"error": "payload_too_large",
+                "detail": f"The request body is larger than the limit of {_size(max_bytes)} "
+                          f"({max_bytes} bytes). Send less per request (a list of "
+                          "predictions can be split into several requests)."}
+        self._body = json.dumps(body).encode()
+        self._headers = [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(self._body)).encode()),
+                         (b"connection", b"close"),
+                         (b"cache-control", b"no-store")]
+
+    async def _refuse(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 413, "headers": self._headers})
+        await send({"type": "http.response.body", "body": self._body, "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    break  # the HTTP server refuses a malformed length itself
+                if declared > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                break
+
+        received = 0
+        refused = False  # the 413 went out: the app is told the client left
+        started = False  # the app began its own answer (too late for a 413)
+
+        async def counted_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    if not started:
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the client already has its 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+            # the app failed on the body it never got (client disconnected): already answered
