@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Encoder, ModelSpec
+from models.explain import contributions
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.disputes.schemas import (
@@ -32,7 +33,7 @@ from serving.disputes.schemas import (
     DisputePublic,
 )
 from serving.errors import Conflict, Forbidden, InvalidInput, NotFound
-from serving.retention.tasks import cancel_open_tasks
+from serving.retention.tasks import cancel_for_dispute
 from serving.scoring import service as scoring
 from serving.specs import SpecCache
 from serving.storage.db import write_lock
@@ -149,23 +150,21 @@ def changes(before_spec: ModelSpec, before_values: dict[str, Any], before_shap: 
             after_spec: ModelSpec, after_values: dict[str, Any], after_shap: Any,
             corrected: set[str], lang: str = "en") -> list[ContributionChange]:
     """Each factor's contribution before and after, largest change first."""
-    from serving.scoring import explain
-
-    before = {c["feature"]: c for c in explain.contributions(before_spec, before_values,
-                                                             before_shap, lang)}
+    before = {c.feature: c for c in contributions(before_spec, before_values, before_shap,
+                                                  lang)}
     out = []
-    for c in explain.contributions(after_spec, after_values, after_shap, lang):
-        b = before.pop(c["feature"], None)
+    for c in contributions(after_spec, after_values, after_shap, lang):
+        b = before.pop(c.feature, None)
         out.append(ContributionChange(
-            feature=c["feature"], label=c["label"],
-            value_before=b["value"] if b else None, value_after=c["value"],
-            shap_before=b["shap"] if b else 0.0, shap_after=c["shap"],
-            change=c["shap"] - (b["shap"] if b else 0.0), corrected=c["feature"] in corrected,
-            text_after=c["text"]))
+            feature=c.feature, label=c.label,
+            value_before=b.value if b else None, value_after=c.value,
+            shap_before=b.shap if b else 0.0, shap_after=c.shap,
+            change=c.shap - (b.shap if b else 0.0), corrected=c.feature in corrected,
+            text_after=c.text))
     for b in before.values():  # a factor the new model no longer uses
         out.append(ContributionChange(
-            feature=b["feature"], label=b["label"], value_before=b["value"], value_after=None,
-            shap_before=b["shap"], shap_after=0.0, change=-b["shap"], corrected=False,
+            feature=b.feature, label=b.label, value_before=b.value, value_after=None,
+            shap_before=b.shap, shap_after=0.0, change=-b.shap, corrected=False,
             text_after=""))
     out.sort(key=lambda c: (-abs(c.change), c.feature))
     return out
@@ -240,9 +239,7 @@ def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
             session.execute(update(Customer).where(Customer.customer_ref == ref)
                             .values(restricted=True)
                             .execution_options(synchronize_session=False))
-            cancelled = cancel_open_tasks(
-                session, ref, f"cancelled: the customer contested a prediction (dispute "
-                f"{did}); the record is restricted until a reviewer decides", now)
+            cancelled = cancel_for_dispute(session, ref, did, now)
             audit.append(session, principal, audit.DISPUTE_OPENED, customer_ref=ref,
                          objects={"dispute_id": did, "prediction_id": pred.id,
                                   "cancelled_task_ids": cancelled},
