@@ -102,6 +102,10 @@ class CalibrationSpec(BaseModel):
     # sigmoid (Platt on the margin): p = 1 / (1 + exp(-(a * margin + b)))
     a: float = 1.0
     b: float = 0.0
+    # the range of probabilities the map gave in training: scores are clipped to it (and
+    # never reach exactly 0 or 1 whatever the map)
+    low: float = Field(default=0.0, ge=0.0, le=1.0)
+    high: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class DecisionSpec(BaseModel):
