@@ -110,7 +110,7 @@ def test_task_filters_read_few_tasks_directly_and_many_by_band(api, app, custome
                                                                monkeypatch):
     """Few customers with such a task are read directly, many by band in score order:
     the pages are the same either way."""
-    from serving.retention import service
+    from serving.storage import risk_list
     from serving.storage.tables import RetentionTask
 
     api.score(customers[:60])
@@ -124,7 +124,7 @@ def test_task_filters_read_few_tasks_directly_and_many_by_band(api, app, custome
              for band in (None, "high", "medium")]
     direct = {c: _all_pages(api, limit=3, task=c[0], **({"band": c[1]} if c[1] else {}))[0]
               for c in cases}
-    monkeypatch.setattr(service, "FEW_TASKS", 0)
+    monkeypatch.setattr(risk_list, "FEW_TASKS", 0)
     for task, band in cases:
         by_band, _ = _all_pages(api, limit=3, task=task, **({"band": band} if band else {}))
         assert [i["customer_ref"] for i in by_band] == \

@@ -1,0 +1,108 @@
+"""The risk list's reads: each customer's entry in use, highest score first, in keyset
+pages (key: score, pseudonym), with their open task if any."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from typing import get_args
+
+from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from serving.routing import Band
+from serving.storage.bulk import OPEN_TASK_WHERE
+from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask
+
+Key = tuple[float, str]
+BANDS: tuple[str, ...] = get_args(Band)
+
+
+def page(session: Session, limit: int, after: Key | None, band: str | None,
+         task: str | None) -> list[tuple[Customer, Prediction, str | None]]:
+    """The next `limit + 1` entries (customer, receipt, open task id) after `after`, of
+    one band or all, optionally only customers whose task is `open`, `claimed` or who
+    have none (`none`)."""
+    few = few_with_task(session, task)
+    if few is not None:
+        # Few such customers (typically the claimed ones): read them, not a whole band.
+        q = page_query(limit, after, task).where(Customer.customer_ref.in_(few))
+        return list(session.execute(q.where(Customer.latest_band == band) if band else q).all())
+    if band:
+        return list(session.execute(page_query(limit, after, task).where(
+            Customer.latest_band == band)).all())
+    top = top_keys_across_bands(session, limit, after, task)
+    # The task filter chose these keys; repeated here it would lead the planner to
+    # read every open task instead of these few customers.
+    return list(session.execute(page_query(limit, after, None).where(
+        Customer.customer_ref.in_([ref for _, ref in top]))).all()) if top else []
+
+
+# Up to this many customers with open (or claimed) tasks are read directly; past it, the
+# bands are read in score order, where such customers are dense enough to find at once.
+FEW_TASKS = 2_000
+
+
+def few_with_task(session: Session, task: str | None) -> list[str] | None:
+    """The customers whose task has status `task` (open, claimed), if there are few."""
+    if task not in OPEN_TASK_STATUSES:
+        return None
+    with_task = select(RetentionTask.id).where(RetentionTask.status == task)
+    # counted on the (status, score, id) index alone: many open tasks cost no table reads
+    counted = select(func.count()).select_from(with_task.limit(FEW_TASKS + 1).subquery())
+    if session.scalar(counted) > FEW_TASKS:
+        return None
+    return list(session.scalars(with_task.with_only_columns(RetentionTask.customer_ref)))
+
+
+def top_keys_across_bands(session: Session, limit: int, after: Key | None,
+                          task: str | None) -> list[Key]:
+    """The next `limit + 1` (score, pseudonym) keys of the whole list, from every band.
+
+    Each band is read on the (band, score) index, so the nightly batch keeps one score
+    index on customers up to date, not two; the keys are merged, not concatenated, as
+    bands follow each model version's thresholds. Highest band first: once `limit + 1`
+    keys are in hand, a lower band is read only above the last of them, which usually
+    ends its scan at once (a filter on tasks would otherwise read the whole band)."""
+    top: list[tuple[float, str]] = []
+    for band in reversed(BANDS):
+        q = page_query(limit, after, task, keys_only=True).where(Customer.latest_band == band)
+        if len(top) > limit:
+            score, ref = top[-1]
+            q = q.where(Customer.latest_score >= score,
+                        or_(Customer.latest_score > score, Customer.customer_ref < ref))
+        found = [(k[0], k[1]) for k in session.execute(q).all()]
+        top = list(itertools.islice(heapq.merge(top, found, key=lambda k: (-k[0], k[1])),
+                                    limit + 1))
+    return top
+
+
+def page_query(limit: int, after: Key | None, task: str | None,
+               keys_only: bool = False) -> Select:
+    """The next `limit + 1` risk-list rows, (customer, prediction, open task id), or
+    with `keys_only` their (score, pseudonym); the caller narrows it (a band, some ids)."""
+    columns = ((Customer.latest_score, Customer.customer_ref) if keys_only
+               else (Customer, Prediction, RetentionTask.id))
+    q = (
+        select(*columns)
+        .join(Prediction, Prediction.id == Customer.latest_prediction_id)
+        # Literal IN: SQLite uses the partial index of open tasks only when the query
+        # repeats its condition word for word (a bound IN (?, ?) scans every task).
+        .outerjoin(RetentionTask, and_(RetentionTask.customer_ref == Customer.customer_ref,
+                                       text("retention_tasks." + OPEN_TASK_WHERE)))
+        .where(Customer.latest_score.is_not(None), ~Customer.restricted, ~Customer.objected,
+               ~Prediction.withdrawn)
+        .order_by(Customer.latest_score.desc(), Customer.customer_ref.asc())
+        .limit(limit + 1)
+    )
+    if task == "none":
+        q = q.where(RetentionTask.id.is_(None))  # the outer join found no open task
+    elif task:
+        q = q.where(RetentionTask.status == task)
+    if after is not None:
+        # the keyset condition plus a plain bound, so the index range is used deep down
+        score, key = after
+        q = q.where(or_(Customer.latest_score < score,
+                        and_(Customer.latest_score == score, Customer.customer_ref > key)),
+                    Customer.latest_score <= score)
+    return q
