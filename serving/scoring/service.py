@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ModelSpec, pseudonymise
@@ -28,7 +27,7 @@ from serving.scoring.schemas import (
     ScoreRequest,
 )
 from serving.specs import SpecCache
-from serving.storage import Database
+from serving.storage import Database, receipts
 from serving.storage.group import GroupCommit
 from serving.storage.receipts import (
     LatestEntry,
@@ -39,9 +38,7 @@ from serving.storage.receipts import (
     unpack_shap,
 )
 from serving.storage.tables import (
-    OPEN_TASK_STATUSES,
     Prediction,
-    RetentionTask,
     new_id,
     new_ids,
 )
@@ -258,18 +255,9 @@ def get_prediction(session: Session, specs: SpecCache, prediction_id: str,
     p = session.get(Prediction, prediction_id)
     if p is None or (principal.kind == "customer" and p.customer_ref != principal.customer_ref):
         raise NotFound("no such prediction")
-    task_id = session.scalar(
-        select(RetentionTask.id).where(
-            RetentionTask.prediction_id == p.id,
-            RetentionTask.status.in_(OPEN_TASK_STATUSES),
-        )
-    )
-    return public(session, specs, p, lang, task_id=task_id)
+    return public(session, specs, p, lang, task_id=receipts.open_task_of(session, p.id))
 
 
 def history(session: Session, customer_ref: str, limit: int = 20) -> list[Prediction]:
     """The customer's receipts, newest first (withdrawn ones included, flagged as such)."""
-    return list(session.scalars(
-        select(Prediction).where(Prediction.customer_ref == customer_ref)
-        .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(limit)
-    ))
+    return receipts.history(session, customer_ref, limit)

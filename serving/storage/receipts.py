@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from serving.storage.bulk import OPEN_TASK_WHERE, RawWriter
+from serving.storage.tables import OPEN_TASK_STATUSES, Prediction, RetentionTask
 
 
 class PredictionRow(NamedTuple):
@@ -64,6 +66,20 @@ class TaskRow(NamedTuple):
 
 
 PREDICTION_COLUMNS = PredictionRow._fields
+
+
+def open_task_of(session: Session, prediction_id: str) -> str | None:
+    """The open or claimed task opened for this receipt, if any."""
+    return session.scalar(select(RetentionTask.id).where(
+        RetentionTask.prediction_id == prediction_id,
+        RetentionTask.status.in_(OPEN_TASK_STATUSES)))
+
+
+def history(session: Session, customer_ref: str, limit: int = 20) -> list[Prediction]:
+    """The customer's receipts, newest first (withdrawn ones included)."""
+    return list(session.scalars(
+        select(Prediction).where(Prediction.customer_ref == customer_ref)
+        .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(limit)))
 
 
 def pack_shap(values: np.ndarray) -> bytes:
