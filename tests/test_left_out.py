@@ -119,3 +119,11 @@ def test_nothing_is_said_when_everything_ran(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "6 passed" in r.stdout
     assert "suites left out" not in r.stdout and "could not run" not in r.stdout
+
+
+def test_ci_requires_every_suite() -> None:
+    """.ci/run sets the switch before it runs the suite."""
+    script = (REPO / ".ci" / "run").read_text().splitlines()
+    switch = script.index("export CHURN_REQUIRE_ALL=1")
+    run_tests = next(i for i, line in enumerate(script) if line.startswith("make test"))
+    assert switch < run_tests
