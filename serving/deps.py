@@ -1,23 +1,76 @@
-"""Shared request dependencies: settings, database session, served model, spec cache."""
+"""Everything a route is given, as `Annotated` aliases: who calls (`Agent`, `Reviewer`,
+`Admin`, `CustomerDep`...), what the app holds (`SettingsDep`, `SpecsDep`, `ServedDep`...),
+a database session (`SessionDep`), the language (`Lang`), and `Ctx`, the three most
+routes pass on to their service.
+
+The only module that reads `app.state` (the lifespan in `serving.main` fills it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from models import ModelSpec
+from serving.auth import deps as auth
+from serving.auth.deps import Limits
+from serving.auth.principal import Principal
 from serving.config import Settings
+from serving.errors import Forbidden
 from serving.modelhost import ModelHost, ServedModel
 from serving.scoring.service import ScoreWriter
 from serving.specs import SpecCache
+from serving.storage import Database
+from serving.system.metrics import Metrics
 
-Lang = Literal["en", "fr"]
+T = TypeVar("T")
 
 
-def settings(request: Request) -> Settings:
-    return request.app.state.settings
+# -- what the app holds -----------------------------------------------------------------------
+def init_state(app: FastAPI, settings: Settings) -> None:
+    """What exists before the lifespan starts: settings, spec cache, metrics, limits."""
+    app.state.settings = settings
+    app.state.specs = SpecCache()
+    app.state.metrics = Metrics()
+    app.state.limits = Limits(settings)
+
+
+def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency reading `app.state.<name>` (a `kind`)."""
+
+    def read(request: Request) -> T:
+        return getattr(request.app.state, name)
+
+    read.__name__ = name
+    read.__doc__ = f"The app's {kind.__name__}."
+    return read
+
+
+settings = _from_state("settings", Settings)
+database = _from_state("db", Database)
+host = _from_state("host", ModelHost)
+specs = _from_state("specs", SpecCache)
+metrics = _from_state("metrics", Metrics)
+limits = _from_state("limits", Limits)
+
+
+def served(request: Request) -> ServedModel:
+    """The served model (503 when none is loaded)."""
+    return request.app.state.host.current()
+
+
+def app_metrics(app: FastAPI) -> Metrics:
+    return app.state.metrics
+
+
+def served_spec(app: FastAPI) -> ModelSpec | None:
+    """The served model's spec, None before a model is loaded (the OpenAPI document)."""
+    model_host = getattr(app.state, "host", None)
+    return model_host.current().spec if model_host is not None and model_host.ready else None
 
 
 def session(request: Request) -> Iterator[Session]:
@@ -27,21 +80,108 @@ def session(request: Request) -> Iterator[Session]:
         yield s
 
 
-def host(request: Request) -> ModelHost:
-    return request.app.state.host
-
-
-def served(request: Request) -> ServedModel:
-    return request.app.state.host.current()
-
-
-def specs(request: Request) -> SpecCache:
-    return request.app.state.specs
-
-
-def lang(lang: Lang = Query("en", description="Language of the explanations")) -> str:
+def lang(lang: Literal["en", "fr"] = Query("en", description="Language of the explanations"),
+         ) -> str:
     return lang
 
 
-def score_writer(request: Request) -> ScoreWriter:
-    return request.app.state.score_writer
+def client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+DatabaseDep = Annotated[Database, Depends(database)]
+HostDep = Annotated[ModelHost, Depends(host)]
+ServedDep = Annotated[ServedModel, Depends(served)]
+SpecsDep = Annotated[SpecCache, Depends(specs)]
+MetricsDep = Annotated[Metrics, Depends(metrics)]
+SessionDep = Annotated[Session, Depends(session)]
+Lang = Annotated[str, Depends(lang)]
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What most routes pass to their service: the session, the spec cache, the language."""
+
+    session: Session
+    specs: SpecCache
+    lang: str
+
+
+def ctx(session: SessionDep, specs: SpecsDep, lang: Lang) -> Ctx:
+    return Ctx(session, specs, lang)
+
+
+CtxDep = Annotated[Ctx, Depends(ctx)]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the app runs with: settings, model host, spec cache, counters, score writer.
+    One dependency read straight from the app (scoring is the hot path)."""
+
+    settings: Settings
+    host: ModelHost
+    specs: SpecCache
+    metrics: Metrics
+    writer: ScoreWriter
+
+
+def runtime(request: Request) -> Runtime:
+    state = request.app.state
+    return Runtime(state.settings, state.host, state.specs, state.metrics, state.score_writer)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+# -- who calls --------------------------------------------------------------------------------
+bearer = HTTPBearer(
+    auto_error=False,
+    description="Staff token (`make create-user`) or a customer access-link token.",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _token(creds: HTTPAuthorizationCredentials | None) -> str | None:
+    return creds.credentials if creds is not None else None
+
+
+def staff(*roles: str) -> Callable[..., Principal]:
+    """Staff with one of `roles` (admin always). Customers 403, no token 401."""
+
+    def dependency(request: Request, creds: Credentials) -> Principal:
+        principal = auth.authenticate(_token(creds), settings(request), database(request))
+        return auth.require_staff(principal, roles)
+
+    dependency.__name__ = f"staff_{'_'.join(roles)}"
+    return dependency
+
+
+def customer_or_staff(*roles: str) -> Callable[..., Principal]:
+    """The customer (rate limited) or staff with one of `roles`."""
+
+    def dependency(request: Request, creds: Credentials) -> Principal:
+        return auth.customer_or_staff(_token(creds), client(request), settings(request),
+                                      database(request), limits(request), roles)
+
+    dependency.__name__ = f"customer_or_{'_'.join(roles)}"
+    return dependency
+
+
+def customer_only(request: Request, creds: Credentials) -> Principal:
+    """The customer, through their access link (rate limited); staff 403."""
+    principal = auth.customer_or_staff(_token(creds), client(request), settings(request),
+                                       database(request), limits(request), ())
+    if principal.kind != "customer":
+        raise Forbidden("this route is for customers, through their access link")
+    return principal
+
+
+Agent = Annotated[Principal, Depends(staff("agent"))]
+Reviewer = Annotated[Principal, Depends(staff("reviewer"))]
+Admin = Annotated[Principal, Depends(staff("admin"))]
+Staff = Annotated[Principal, Depends(staff("agent", "reviewer"))]
+CustomerDep = Annotated[Principal, Depends(customer_only)]
+CustomerOrReviewer = Annotated[Principal, Depends(customer_or_staff("reviewer"))]
+CustomerOrStaff = Annotated[Principal, Depends(customer_or_staff("agent", "reviewer"))]

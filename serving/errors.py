@@ -1,10 +1,156 @@
-"""Domain errors. Services raise these; one handler in `serving.main` maps them to HTTP."""
+"""Errors: what services raise, the one error body the API answers with, and its handlers.
+
+Services raise `DomainError`s. This module owns everything after that: the body schema
+(`ErrorPublic`, with `FieldError` items naming each bad field), the conversion of
+request-validation errors into those items, the one function that builds every error
+body (`error_body`), and the handlers `install_handlers(app)` adds to the app.
+
+An error body never echoes more than `ECHO_MAX` characters of any input, and is always
+valid JSON: NaN and Infinity become text, lone surrogates are escaped.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+ECHO_MAX = 80  # characters of an input an error body may quote
+TEXT_MAX = 2000  # characters of any text in an error body
+SCHEMA_FIX = "See the request schema of this route in /openapi.json."
+
+
+# -- the body ---------------------------------------------------------------------------------
+class FieldError(BaseModel):
+    """One bad field: where, what is wrong (a stable code), what was expected, what came
+    (a short prefix at most) and how to fix it."""
+
+    model_config = ConfigDict(extra="allow")
+    loc: list[str | int] = Field(description="Where: body/query/header/path, then the path")
+    field: str = Field(description="The field as a person names it")
+    problem: str = Field(description="What is wrong, as a stable code")
+    expected: str
+    got: str = Field(description=f"What came (at most {ECHO_MAX} characters of it)")
+    fix: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error answer of the JSON API: a code, a detail, and for invalid input the
+    fields named (`fields`) with one `errors` item each."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="A stable code: not_found, invalid_request, ...")
+    detail: Any
+    fields: list[str] | None = None
+    errors: list[FieldError] | None = None
+
+
+def echo(value: Any) -> Any:
+    """An input as an error body may quote it: short, JSON-safe."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) < 10**15:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    return short(value if isinstance(value, str) else repr(value))
+
+
+def short(text: str, limit: int = ECHO_MAX) -> str:
+    """At most `limit` characters, lone surrogates escaped (they cannot be UTF-8)."""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json_safe(value: Any) -> Any:
+    """Any body value as JSON can carry it: NaN/Infinity as text, surrogates escaped,
+    no text longer than `TEXT_MAX`."""
+    if isinstance(value, str):
+        return short(value, TEXT_MAX)
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return {_json_safe(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, BaseModel):
+        return _json_safe(value.model_dump(mode="python"))
+    return value
+
+
+def _short_item(item: FieldError | Mapping[str, Any]) -> dict[str, Any]:
+    """A field error item with its quotes of the input (loc, field, got) shortened."""
+    out = item.model_dump() if isinstance(item, BaseModel) else dict(item)
+    out["loc"] = [p if isinstance(p, int) else short(str(p)) for p in out.get("loc") or ()]
+    for key in ("field", "got"):
+        if isinstance(out.get(key), str):
+            out[key] = short(out[key])
+    return out
+
+
+def error_body(code: str, detail: Any, **extra: Any) -> dict[str, Any]:
+    """The one place an error body is built (whoever raised it, it quotes no input at
+    length)."""
+    if extra.get("errors"):
+        extra["errors"] = [_short_item(e) for e in extra["errors"]]
+    if extra.get("fields"):
+        extra["fields"] = [short(str(f)) for f in extra["fields"]]
+    return _json_safe({"error": code, "detail": detail, **extra})
+
+
+def field_error(loc: Iterable[str | int], problem: str, expected: str, got: Any,
+                fix: str = SCHEMA_FIX, field: str | None = None, **extra: Any) -> FieldError:
+    """A `FieldError`; `got` is quoted (shortened) unless already worded, `field` defaults
+    to the path after body/query/header."""
+    loc = [p if isinstance(p, int) else short(str(p)) for p in loc]
+    if field is None:
+        field = ".".join(str(p) for p in loc[1:]) or str(loc[0] if loc else "body")
+    return FieldError(loc=loc, field=short(field), problem=problem, expected=expected,
+                      got=short(got if isinstance(got, str) else repr(got)), fix=fix,
+                      **extra)
+
+
+def from_validation(raw: Iterable[Mapping[str, Any]], drop: Iterable[str] = (),
+                    prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
+    """pydantic's errors as `FieldError`s (the parts of `loc` in `drop` left out,
+    `prefix` put before it, e.g. ("body",) for a model validated outside FastAPI)."""
+    dropped = set(drop)
+    out = []
+    for e in raw:
+        loc = [*prefix, *(p for p in e.get("loc", ()) if p not in dropped)]
+        kind = e.get("type", "invalid")
+        out.append(field_error(
+            loc, kind, e.get("msg", ""),
+            "nothing" if kind == "missing" else repr(e.get("input"))))
+    return out
+
+
+def _detail(raw: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """FastAPI's `detail` shape (type, loc, msg, input, ctx) with inputs shortened."""
+    out = []
+    for e in raw:
+        loc = [p if isinstance(p, int) else short(str(p)) for p in e.get("loc", ())]
+        item: dict[str, Any] = {"type": e.get("type"), "loc": loc,
+                                "msg": e.get("msg", ""), "input": echo(e.get("input"))}
+        if e.get("ctx"):
+            item["ctx"] = {k: echo(v if isinstance(v, str | int | float | bool | None)
+                                   else str(v)) for k, v in e["ctx"].items()}
+        out.append(item)
+    return out
+
+
+# -- domain errors ----------------------------------------------------------------------------
 class DomainError(Exception):
     status_code = 400
     code = "error"
@@ -15,12 +161,18 @@ class DomainError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"error": self.code, "detail": self.detail, **self.extra}
+        return error_body(self.code, self.detail, **self.extra)
+
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class NotAuthenticated(DomainError):
     status_code = 401
     code = "not_authenticated"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(DomainError):
@@ -45,7 +197,7 @@ class Suppressed(DomainError):
     code = "suppressed"
 
     def body(self) -> dict[str, Any]:
-        return {"status": "suppressed", "error": self.code, "detail": self.detail, **self.extra}
+        return {"status": "suppressed", **super().body()}
 
 
 class ModelRejected(DomainError):
@@ -61,12 +213,105 @@ class InvalidInput(DomainError):
     status_code = 422
     code = "invalid_features"
 
+    @classmethod
+    def naming(cls, detail: str, errors: list[FieldError]) -> InvalidInput:
+        """The error for these field errors (`fields` lists their names)."""
+        return cls(detail, fields=sorted({e.field for e in errors}),
+                   errors=[e.model_dump() for e in errors])
+
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError.model_validate(e) for e in self.extra.get("errors") or []]
+
 
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
 
+    def headers(self) -> dict[str, str]:
+        wait = self.extra.get("retry_after", 1)
+        return {"Retry-After": str(max(1, math.ceil(wait)))}
+
 
 class ModelUnavailable(DomainError):
     status_code = 503
     code = "model_unavailable"
+
+
+# -- handlers ---------------------------------------------------------------------------------
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+_branch_tags: dict[int, frozenset[str]] = {}
+
+
+def _union_tags(request: Request) -> frozenset[str]:
+    """The names pydantic puts in `loc` for each branch of the route's body when the body
+    may be one of several types (`Item | list[Item]`); empty otherwise."""
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    if body is None:
+        return frozenset()
+    tags = _branch_tags.get(id(body))
+    if tags is None:
+        try:  # a value no branch accepts: each branch complains under its own tag
+            TypeAdapter(body.field_info.annotation).validate_python(None)
+            tags = frozenset()
+        except ValidationError as exc:
+            tags = frozenset(str(e["loc"][0]) for e in exc.errors() if len(e["loc"]) == 1)
+        except Exception:  # noqa: BLE001 - an annotation TypeAdapter cannot take
+            tags = frozenset()
+        _branch_tags[id(body)] = tags
+    return tags
+
+
+def request_errors(request: Request, exc: RequestValidationError) -> list[FieldError]:
+    """The request's validation errors as `FieldError`s. A body that may be one of several
+    types is judged by the branch its shape chose: the other branch's complaint that the
+    body is not of its type is left out (unless no branch got further)."""
+    raw = list(exc.errors())
+    tags = _union_tags(request)
+    if tags:
+        def wrong_branch(e: Mapping[str, Any]) -> bool:
+            loc = e.get("loc", ())
+            return len(loc) == 2 and loc[0] == "body" and loc[1] in tags
+        raw = [e for e in raw if not wrong_branch(e)] or raw
+    return from_validation(raw, drop=tags)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field with what was expected and what came (JSON API); FastAPI's
+    own answer elsewhere. `detail` keeps FastAPI's shape, inputs shortened."""
+    if not request.url.path.startswith("/v1/"):
+        return await request_validation_exception_handler(request, exc)
+    errors = request_errors(request, exc)
+    return JSONResponse(error_body(
+        "invalid_request", _detail(exc.errors()), fields=sorted({e.field for e in errors}),
+        errors=errors), status_code=422)
+
+
+def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Framework errors (unreadable body, unknown route, wrong method) in the JSON API's
+    error shape; FastAPI's own answer elsewhere."""
+    if not request.url.path.startswith("/v1/"):
+        return await http_exception_handler(request, exc)
+    return JSONResponse(error_body(_HTTP_CODES.get(exc.status_code, "error"), exc.detail),
+                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Answer domain errors, framework errors and invalid requests with `ErrorPublic`."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
+def documented(description: str) -> dict[str, Any]:
+    """An error answer for a route's `responses=`."""
+    return {"model": ErrorPublic, "description": description}
+
+
+# what a public customer route may also answer; what a route needing the model may
+CUSTOMER = {429: documented("Too many requests with this access link or from this address")}
+NO_MODEL = {503: documented("No model is loaded")}

@@ -3,10 +3,10 @@
 FastAPI's generated document is completed in three ways:
 
 1. Error answers are documented where they can happen, with the body they really have
-   (`ErrorPublic`): 401/403 on protected routes, 404 on routes addressing a resource,
+   (`serving.errors.ErrorPublic`): 401/403 on protected routes, 404 on routes addressing a resource,
    422 for every request with input, 429 on rate-limited routes. FastAPI's default
    422 schema (`HTTPValidationError`) is replaced, since this API answers 422 with
-   `ErrorPublic` (see `main._invalid_request`).
+   `ErrorPublic` (see `serving.errors`).
 2. The `features` of a score request (and the corrected features of a review decision)
    are described from the served model's spec: every feature required, numbers as
    numbers, categories as an enum, nothing else allowed. The document follows the model:
@@ -24,6 +24,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models import ModelSpec
+from serving import deps
+from serving.errors import ErrorPublic
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorPublic"}
 _ERROR_TEXT = {
@@ -112,15 +114,15 @@ def install(app: FastAPI) -> None:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
                              description=app.description)
-        if "ErrorPublic" not in schema.get("components", {}).get("schemas", {}):
-            from serving.system.schemas import ErrorPublic
-
-            schema.setdefault("components", {}).setdefault("schemas", {})["ErrorPublic"] = \
-                ErrorPublic.model_json_schema()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "ErrorPublic" not in components:
+            error = ErrorPublic.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(error.pop("$defs", {}))
+            components["ErrorPublic"] = error
         _complete_errors(schema)
-        host = getattr(app.state, "host", None)
-        if host is not None and host.ready:
-            _describe_features(schema, host.current().spec)
+        spec = deps.served_spec(app)
+        if spec is not None:
+            _describe_features(schema, spec)
         app.openapi_schema = schema
         return schema
 

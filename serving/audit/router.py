@@ -1,22 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
 
-from serving import deps
 from serving.audit import service
 from serving.audit.schemas import AuditEventPage, AuditVerification
-from serving.auth.deps import staff
-from serving.auth.principal import Principal
+from serving.deps import Admin, SessionDep
 
 router = APIRouter(tags=["audit"])
 
 
 @router.get("/v1/audit/verify", response_model=AuditVerification)
-def verify_chain(
-    _: Principal = Depends(staff("admin")),
-    session: Session = Depends(deps.session),
-) -> AuditVerification:
+def verify_chain(_: Admin, session: SessionDep) -> AuditVerification:
     """Recompute the hash chain from the first row and report the first broken link
     (`ok` false, `first_broken` its sequence number)."""
     return service.verify(session)
@@ -24,6 +18,8 @@ def verify_chain(
 
 @router.get("/v1/audit/events", response_model=AuditEventPage)
 def list_events(
+    _: Admin,
+    session: SessionDep,
     limit: int = Query(100, ge=1, le=1000),
     before_seq: int | None = Query(None, ge=1, le=2**62,
                                    description="Only events older than this"),
@@ -31,8 +27,6 @@ def list_events(
                                description="e.g. dispute.opened"),
     customer_ref: str | None = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
                                      description="A customer pseudonym"),
-    _: Principal = Depends(staff("admin")),
-    session: Session = Depends(deps.session),
 ) -> AuditEventPage:
     """The latest audit events, newest first (ids and pseudonyms, never content)."""
     return service.latest(session, limit, before_seq, action, customer_ref)

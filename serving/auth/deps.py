@@ -1,39 +1,58 @@
-"""FastAPI dependencies: authenticate, then allow by role. Deny by default: every
-router declares who may call it, and a route without a rule is refused by the tests."""
+"""Who is calling: a token turned into a `Principal`, the rules on roles, and the rate
+limits of customer routes. Plain functions of their inputs: `serving.deps` makes them
+FastAPI dependencies (deny by default: every route declares who may call it, and a route
+without a rule is refused by the tests); the pages (`serving.web`) use them too."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
+from serving.auth.ratelimit import RateLimiter
 from serving.auth.tokens import STAFF_PREFIX, LinkInvalid, hash_token, read_link, same_secret
 from serving.auth.users import find_by_token
+from serving.config import Settings
 from serving.errors import Forbidden, NotAuthenticated, RateLimited
+from serving.storage import Database
 
-bearer = HTTPBearer(
-    auto_error=False,
-    description="Staff token (`make create-user`) or a customer access-link token.",
-)
+ADMIN = Principal(kind="staff", role="admin", actor="admin:bootstrap")
 
 
-def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Principal:
-    if creds is None or not creds.credentials:
+class Limits:
+    """The request counters of customer routes: per access link, per client address."""
+
+    def __init__(self, settings: Settings):
+        self.token = RateLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
+        self.client = RateLimiter(settings.rate_limit_per_client,
+                                  settings.rate_limit_window_seconds)
+
+
+def is_admin_token(token: str, settings: Settings) -> bool:
+    return settings.admin_token is not None and same_secret(
+        token, settings.admin_token.get_secret_value())
+
+
+def staff_by_token(session: Session, token: str) -> Principal | None:
+    """The active staff user holding `token`, as a principal."""
+    user = find_by_token(session, token)
+    if user is None:
+        return None
+    return Principal(kind="staff", role=user.role, actor=f"staff:{user.id}", user_id=user.id)
+
+
+def authenticate(token: str | None, settings: Settings, db: Database) -> Principal:
+    """The admin (bootstrap token), a staff user (`st_` token) or a customer (a signed
+    access link); 401 otherwise."""
+    if not token:
         raise NotAuthenticated("send Authorization: Bearer <token>")
-    token = creds.credentials
-    settings = request.app.state.settings
-    if settings.admin_token is not None and same_secret(
-        token, settings.admin_token.get_secret_value()
-    ):
-        return Principal(kind="staff", role="admin", actor="admin:bootstrap")
+    if is_admin_token(token, settings):
+        return ADMIN
     if token.startswith(STAFF_PREFIX):
-        with request.app.state.db.session() as session:
-            user = find_by_token(session, token)
-        if user is None:
+        with db.session() as session:
+            principal = staff_by_token(session, token)
+        if principal is None:
             raise NotAuthenticated("unknown or revoked staff token")
-        return Principal(kind="staff", role=user.role, actor=f"staff:{user.id}", user_id=user.id)
+        return principal
     try:
         ref = read_link(token, settings.link_signing_secret)
     except LinkInvalid as exc:
@@ -41,70 +60,49 @@ def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) 
     return Principal(kind="customer", role="customer", actor=f"customer:{ref}", customer_ref=ref)
 
 
-def staff(*roles: str) -> Callable[..., Principal]:
-    """Staff with one of `roles` (admin always). Customers 403, no token 401."""
+def roles_text(roles: tuple[str, ...]) -> str:
+    return " or ".join(roles)
 
-    def dependency(
-        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-    ) -> Principal:
-        principal = _authenticate(request, creds)
-        if principal.kind == "customer":
-            raise Forbidden("a customer access link only opens the customer's own pages")
-        if not principal.has_role(*roles):
-            raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {principal.role}")
+
+def require_staff(principal: Principal, roles: tuple[str, ...]) -> Principal:
+    """Staff with one of `roles` (admin always); a customer link 403."""
+    if principal.kind == "customer":
+        raise Forbidden("a customer access link only opens the customer's own pages")
+    return require_role(principal, roles)
+
+
+def require_role(principal: Principal, roles: tuple[str, ...]) -> Principal:
+    if not principal.has_role(*roles):
+        raise Forbidden(f"this needs the role {roles_text(roles)}; you are {principal.role}")
+    return principal
+
+
+def count_client(limits: Limits, client: str) -> None:
+    """One more request from this address (failed attempts count too: no guessing links)."""
+    wait = limits.client.hit(client)
+    if wait is not None:
+        raise RateLimited("too many requests from this address", retry_after=wait)
+
+
+def count_link(limits: Limits, key: str) -> None:
+    """One more request with this access link (`key`: its hash, or the page session)."""
+    wait = limits.token.hit(key)
+    if wait is not None:
+        raise RateLimited("too many requests with this access link", retry_after=wait)
+
+
+def customer_or_staff(token: str | None, client: str, settings: Settings, db: Database,
+                      limits: Limits, roles: tuple[str, ...]) -> Principal:
+    """A public customer route: the customer (own records only, rate limited per token
+    and per client address; failed attempts count per client) or staff with one of
+    `roles` (not limited)."""
+    try:
+        principal = authenticate(token, settings, db)
+    except NotAuthenticated:
+        count_client(limits, client)
+        raise
+    if principal.kind == "customer":
+        count_client(limits, client)
+        count_link(limits, hash_token(token or ""))
         return principal
-
-    dependency.__name__ = f"staff_{'_'.join(roles)}"
-    return dependency
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def customer_or_staff(*roles: str) -> Callable[..., Principal]:
-    """A public customer route: the customer (own records only, rate limited per token and
-    per client address; failed attempts count per client) or staff with one of `roles`
-    (not limited)."""
-
-    def dependency(
-        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-    ) -> Principal:
-        limits = request.app.state.limits
-        try:
-            principal = _authenticate(request, creds)
-        except NotAuthenticated:
-            # failed attempts count against the client too (no guessing links)
-            wait = limits.client.hit(_client(request))
-            if wait is not None:
-                raise RateLimited("too many requests from this address",
-                                  retry_after=wait) from None
-            raise
-        if principal.kind == "customer":
-            wait = limits.client.hit(_client(request))
-            if wait is not None:
-                raise RateLimited("too many requests from this address", retry_after=wait)
-            wait = limits.token.hit(hash_token(creds.credentials if creds else ""))
-            if wait is not None:
-                raise RateLimited("too many requests with this access link", retry_after=wait)
-            return principal
-        if not principal.has_role(*roles):
-            raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {principal.role}")
-        return principal
-
-    dependency.__name__ = f"customer_or_{'_'.join(roles)}"
-    return dependency
-
-
-def customer_only() -> Callable[..., Principal]:
-    inner = customer_or_staff()
-
-    def dependency(
-        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-    ) -> Principal:
-        principal = inner(request, creds)
-        if principal.kind != "customer":
-            raise Forbidden("this route is for customers, through their access link")
-        return principal
-
-    return dependency
+    return require_role(principal, roles)

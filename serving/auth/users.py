@@ -30,3 +30,20 @@ def find_by_token(session: Session, token: str) -> StaffUser | None:
     return session.scalars(
         select(StaffUser).where(StaffUser.token_hash == hash_token(token), StaffUser.active)
     ).first()
+
+
+def still_active(session: Session, user_id: str, role: str) -> bool:
+    """The user exists, is active and still has `role` (a page session re-checks this)."""
+    user = session.get(StaffUser, user_id)
+    return bool(user and user.active and user.role == role)
+
+
+def display_names(session: Session, actors: list[str | None]) -> dict[str, str]:
+    """"staff:<id>" -> the user's name (and the bootstrap admin), for showing who did what."""
+    ids = {a.split(":", 1)[1] for a in actors if a and a.startswith("staff:")}
+    names = {a: "administrator" for a in actors if a == "admin:bootstrap"}
+    if ids:
+        for uid, name in session.execute(
+                select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))):
+            names[f"staff:{uid}"] = name
+    return names

@@ -26,6 +26,12 @@ class CustomerSelfPublic(BaseModel):
     latest_prediction_id: str | None = None
 
 
+class CustomerRecordPublic(CustomerSelfPublic):
+    """A customer's record as staff see it: with the raw id (null once erased)."""
+
+    external_id: str | None = None
+
+
 class DataUsedPublic(BaseModel):
     """One piece of data the prediction used, and why the model needs it."""
 

@@ -16,6 +16,7 @@ from serving.config import Settings
 from serving.customers import privacy
 from serving.customers.schemas import (
     AccessLinkPublic,
+    CustomerRecordPublic,
     CustomerSelfPublic,
     DataUsedPublic,
     ErasurePublic,
@@ -25,6 +26,7 @@ from serving.customers.schemas import (
 from serving.disputes import service as disputes
 from serving.errors import NotFound
 from serving.scoring import service as scoring
+from serving.scoring.schemas import PredictionPublic
 from serving.specs import SpecCache
 from serving.storage.db import write_lock
 from serving.storage.tables import (
@@ -77,17 +79,44 @@ def me(session: Session, principal: Principal) -> CustomerSelfPublic:
     )
 
 
+def record(session: Session, customer_ref: str) -> CustomerRecordPublic:
+    """A customer's record as staff see it (404 when none is held)."""
+    customer = session.get(Customer, customer_ref) if customer_ref else None
+    if customer is None:
+        raise NotFound("no such customer")
+    return CustomerRecordPublic(
+        customer_ref=customer.customer_ref, external_id=customer.external_id,
+        restricted=customer.restricted, objected=customer.objected,
+        latest_prediction_id=customer.latest_prediction_id)
+
+
+def _own(session: Session, principal: Principal) -> Customer:
+    customer = session.get(Customer, principal.customer_ref) if principal.customer_ref else None
+    if customer is None:
+        raise NotFound("no record is kept about you")
+    return customer
+
+
+def _latest_row(session: Session, customer: Customer) -> Prediction | None:
+    """The customer's latest prediction still in use (a withdrawn one is not)."""
+    row = (session.get(Prediction, customer.latest_prediction_id)
+           if customer.latest_prediction_id else None)
+    return None if row is None or row.withdrawn else row
+
+
+def latest_prediction(session: Session, specs: SpecCache, principal: Principal,
+                      lang: str = "en") -> PredictionPublic | None:
+    """The customer's latest prediction still in use, explained (None: there is none)."""
+    row = _latest_row(session, _own(session, principal))
+    return scoring.public(session, specs, row, lang) if row is not None else None
+
+
 def my_prediction(session: Session, specs: SpecCache, principal: Principal,
                   lang: str = "en") -> MyPredictionPublic:
     """The customer's latest prediction still in use, in plain words, with the data it
     used (and why each is needed), its purpose, their rights and their disputes."""
-    customer = session.get(Customer, principal.customer_ref) if principal.customer_ref else None
-    if customer is None:
-        raise NotFound("no record is kept about you")
-    row = (session.get(Prediction, customer.latest_prediction_id)
-           if customer.latest_prediction_id else None)
-    if row is not None and row.withdrawn:
-        row = None
+    customer = _own(session, principal)
+    row = _latest_row(session, customer)
     pred = scoring.public(session, specs, row, lang) if row is not None else None
     data_used = []
     if row is not None:

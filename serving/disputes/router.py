@@ -2,27 +2,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Body, Header, Query, Response
 
-from serving import deps
-from serving.auth.deps import customer_only, customer_or_staff
-from serving.auth.principal import Principal
+from serving.deps import CtxDep, CustomerDep, CustomerOrReviewer
 from serving.disputes import service
 from serving.disputes.schemas import DisputeCreate, DisputeList, DisputePublic
-from serving.specs import SpecCache
-from serving.system.schemas import ErrorPublic
+from serving.errors import CUSTOMER
+from serving.errors import documented as err
 
 router = APIRouter(tags=["disputes"])
-
-
-def err(description: str) -> dict:
-    return {"model": ErrorPublic, "description": description}
-
-
-# what a public customer route may also answer
-CUSTOMER = {429: err("Too many requests with this access link or from this address")}
-NO_MODEL = {503: err("No model is loaded")}
 
 
 @router.post(
@@ -39,20 +27,18 @@ NO_MODEL = {503: err("No model is loaded")}
 )
 def create_dispute(
     response: Response,
+    principal: CustomerDep,
+    ctx: CtxDep,
     body: DisputeCreate = Body(...),
     idempotency_key: str | None = Header(
         None, alias="Idempotency-Key", max_length=service.KEY_MAX,
         description="Same key + same body -> the same dispute; same key + other body -> 422"),
-    principal: Principal = Depends(customer_only()),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
-    lang: str = Depends(deps.lang),
 ) -> DisputePublic:
     """Contest one of your predictions: say which factors are wrong and what is right,
     and ask for a human review. Your record is restricted at once (no risk list, no
     retention contact, no training use) until a reviewer decides, within one month."""
-    out = service.open_dispute(session, principal, body, idempotency_key, specs=specs,
-                               lang=lang)
+    out = service.open_dispute(ctx.session, principal, body, idempotency_key,
+                               specs=ctx.specs, lang=ctx.lang)
     if not out.created:
         response.status_code = 200
     return out.dispute
@@ -60,25 +46,19 @@ def create_dispute(
 
 @router.get("/v1/disputes", response_model=DisputeList, responses=CUSTOMER)
 def list_disputes(
+    principal: CustomerOrReviewer,
+    ctx: CtxDep,
     status: Literal["open", "decided"] | None = None,
     limit: int = Query(100, ge=1, le=500),
-    principal: Principal = Depends(customer_or_staff("reviewer")),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
-    lang: str = Depends(deps.lang),
 ) -> DisputeList:
     """Newest first: a customer's own disputes; reviewers see everyone's."""
-    return service.list_disputes(session, principal, status, limit, specs=specs, lang=lang)
+    return service.list_disputes(ctx.session, principal, status, limit, specs=ctx.specs,
+                                 lang=ctx.lang)
 
 
 @router.get("/v1/disputes/{dispute_id}", response_model=DisputePublic,
             responses={404: err("No such dispute (or not yours)"), **CUSTOMER})
-def read_dispute(
-    dispute_id: str,
-    principal: Principal = Depends(customer_or_staff("reviewer")),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
-    lang: str = Depends(deps.lang),
-) -> DisputePublic:
+def read_dispute(dispute_id: str, principal: CustomerOrReviewer, ctx: CtxDep) -> DisputePublic:
     """Status, deadline and outcome of a dispute: the customer's own; reviewers any."""
-    return service.get_dispute(session, principal, dispute_id, specs=specs, lang=lang)
+    return service.get_dispute(ctx.session, principal, dispute_id, specs=ctx.specs,
+                               lang=ctx.lang)

@@ -7,18 +7,24 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from serving.scoring.schemas import PredictionPublic
 
 DecisionKind = Literal["upheld", "rectified", "overturned"]
 
 
+NUL = "nul_character"
+NOT_FINITE = "not_finite"
+
+
 def plain(value: Any) -> Any:
-    """Refuse what the database cannot store faithfully: NUL characters, NaN/Infinity."""
+    """Refuse what the database cannot store faithfully: NUL characters, NaN/Infinity
+    (each with its own error type, the `problem` of the 422)."""
     if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text may not contain NUL characters")
+        raise PydanticCustomError(NUL, "text may not contain NUL characters")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("numbers must be finite (send null when a value is unknown)")
+        raise PydanticCustomError(NOT_FINITE, "numbers must be finite")
     if isinstance(value, dict):
         for k, v in value.items():
             plain(k)
@@ -41,12 +47,14 @@ class ContestedFeature(BaseModel):
     feature: Text = Field(min_length=1, max_length=100,
                           description="A feature of the contested prediction")
     claimed_value: ClaimedValue = Field(
-        description="The right value as the customer sees it (a number, a category, or null)"
+        description="The right value as the customer sees it: a number or a category, not "
+        "the value the prediction used (never negative for a quantity that cannot be)"
     )
 
 
 class DisputeCreate(BaseModel):
-    """A customer contests one of their predictions (customer token)."""
+    """A customer contests one of their predictions (customer token): at least one
+    contested feature, or a statement. The claims are checked by `disputes.rules`."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
         "prediction_id": "0190f3c2-...", "statement": "I signed a two-year contract in May.",

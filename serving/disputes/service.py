@@ -20,10 +20,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Encoder, ModelSpec
+from models import ModelSpec
 from models.explain import contributions
 from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.disputes import rules
 from serving.disputes.schemas import (
     ContestedFeaturePublic,
     ContributionChange,
@@ -32,7 +33,7 @@ from serving.disputes.schemas import (
     DisputeList,
     DisputePublic,
 )
-from serving.errors import Conflict, Forbidden, InvalidInput, NotFound
+from serving.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from serving.retention.tasks import cancel_for_dispute
 from serving.scoring import service as scoring
 from serving.specs import SpecCache
@@ -78,27 +79,6 @@ def request_hash(body: DisputeCreate) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True,
                            separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _claim_problems(spec: ModelSpec, pred: Prediction, body: DisputeCreate) -> list[dict]:
-    """Each contested feature must be one the prediction used, its claimed value one the
-    model can read (a number, a known category, or null when allowed)."""
-    used = json.loads(pred.features)
-    errors = []
-    for i, c in enumerate(body.contested_features):
-        loc = ["body", "contested_features", i]
-        if c.feature not in spec.feature_names:
-            errors.append({"loc": loc + ["feature"], "field": c.feature,
-                           "problem": "unknown feature",
-                           "expected": f"one of {', '.join(spec.feature_names)}",
-                           "got": repr(c.feature)[:80],
-                           "fix": "Contest a factor the prediction used."})
-            continue
-        record = {n: used.get(n) for n in spec.feature_names} | {c.feature: c.claimed_value}
-        for p in Encoder(spec).problems(record):
-            if p.field == c.feature:
-                errors.append({"loc": loc + ["claimed_value"], **p.as_dict()})
-    return errors
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -177,15 +157,13 @@ def _replay(session: Session, customer_ref: str, key: str, digest: str,
     if row is None:
         return None
     if row.request_hash != digest:
-        raise IdempotencyMismatch(
+        raise IdempotencyMismatch.naming(
             "this Idempotency-Key was already used with another request body; "
             "send a new key for a new dispute",
-            fields=["Idempotency-Key"],
-            errors=[{"loc": ["header", "Idempotency-Key"], "field": "Idempotency-Key",
-                     "problem": "key reused with another body",
-                     "expected": "the same body as the first request with this key",
-                     "got": "a different body", "fix": "Use a new key for a new request."}],
-        )
+            [field_error(["header", "Idempotency-Key"], "key reused with another body",
+                         "the same body as the first request with this key",
+                         "a different body", "Use a new key for a new request.",
+                         field="Idempotency-Key")])
     d = session.get(Dispute, row.dispute_id)
     return dispute_public(session, specs, d, lang) if d is not None else None
 
@@ -215,12 +193,11 @@ def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
     if pred.withdrawn:
         raise Conflict("this prediction was withdrawn after a review: it is no longer used")
     spec = specs.get(session, pred.model_name, pred.model_version)
-    errors = _claim_problems(spec, pred, body)
+    errors = rules.claim_errors(spec, json.loads(pred.features), body)
     if errors:
-        raise InvalidInput(
-            "the contested values do not fit the prediction's model: "
-            + "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:10]),
-            fields=sorted({e["field"] for e in errors}), errors=errors)
+        raise InvalidInput.naming(
+            "the claims cannot be accepted: "
+            + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
 
     now = datetime.now(UTC)
     did = new_id()
@@ -268,21 +245,20 @@ def find(session: Session, dispute_id: str) -> Dispute | None:
     return session.get(Dispute, dispute_id)
 
 
-def _visible(principal: Principal, d: Dispute | None) -> bool:
-    if d is None:
-        return False
-    if principal.kind == "customer":
-        return d.customer_ref == principal.customer_ref
-    return principal.has_role("reviewer")
+def visible(session: Session, principal: Principal, dispute_id: str) -> Dispute:
+    """The dispute if `principal` may see it: a customer their own (anyone else's: 404),
+    reviewers all."""
+    d = find(session, dispute_id)
+    if d is None or not (d.customer_ref == principal.customer_ref
+                         if principal.kind == "customer" else principal.has_role("reviewer")):
+        raise NotFound("no such dispute")
+    return d
 
 
 def get_dispute(session: Session, principal: Principal, dispute_id: str, *,
                 specs: SpecCache, lang: str = "en") -> DisputePublic:
     """A customer sees their own disputes (anyone else's: 404); reviewers see all."""
-    d = find(session, dispute_id)
-    if not _visible(principal, d):
-        raise NotFound("no such dispute")
-    return dispute_public(session, specs, d, lang)
+    return dispute_public(session, specs, visible(session, principal, dispute_id), lang)
 
 
 def list_disputes(session: Session, principal: Principal, status: str | None = None,

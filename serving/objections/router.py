@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Response
 
-from serving import deps
-from serving.auth.deps import customer_only
-from serving.auth.principal import Principal
-from serving.disputes.router import CUSTOMER, err
+from serving.deps import CustomerDep, SessionDep
+from serving.errors import CUSTOMER
+from serving.errors import documented as err
 from serving.objections import service
 from serving.objections.schemas import ObjectionPublic
 
@@ -17,11 +15,8 @@ router = APIRouter(tags=["objections"])
              responses={200: {"model": ObjectionPublic,
                               "description": "You had already objected; nothing changed"},
                         404: err("No record is kept about you"), **CUSTOMER})
-def object_to_profiling(
-    response: Response,
-    principal: Principal = Depends(customer_only()),
-    session: Session = Depends(deps.session),
-) -> ObjectionPublic:
+def object_to_profiling(response: Response, principal: CustomerDep,
+                        session: SessionDep) -> ObjectionPublic:
     """Object to profiling: from now on nothing about you is scored, listed or routed to
     a retention contact, and open contact tasks are cancelled. You can withdraw it."""
     out, created = service.object_to_profiling(session, principal)
@@ -33,9 +28,6 @@ def object_to_profiling(
 @router.delete("/v1/objections", response_model=ObjectionPublic,
                responses={404: err("No record is kept about you"),
                           409: err("There is no objection to withdraw"), **CUSTOMER})
-def withdraw_objection(
-    principal: Principal = Depends(customer_only()),
-    session: Session = Depends(deps.session),
-) -> ObjectionPublic:
+def withdraw_objection(principal: CustomerDep, session: SessionDep) -> ObjectionPublic:
     """Withdraw your objection: you may be scored again from the next scoring."""
     return service.withdraw(session, principal)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from serving.scoring.schemas import ContributionPublic, ModelRef, PredictionPublic
 
 Outcome = Literal["retained", "churned", "no_contact", "declined"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
 class RetentionTaskPublic(BaseModel):

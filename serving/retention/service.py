@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.errors import Conflict, InvalidInput, NotFound
 from serving.retention.schemas import (
@@ -62,16 +63,33 @@ def _task_public(session: Session, specs: SpecCache, task: RetentionTask, pred: 
     )
 
 
+def _audit_read(session: Session, reader: Principal, action: str, objects: dict[str, Any],
+                via: str | None) -> None:
+    """Every read of a list of customers is in the audit log, whoever serves it."""
+    session.rollback()  # end the read's transaction before the audit write
+    audit.record(session, reader, action, objects=objects | ({"via": via} if via else {}))
+
+
 def list_tasks(session: Session, specs: SpecCache, status: str = "open", limit: int = 50,
-               cursor: str | None = None, lang: str = "en") -> RetentionTaskPage:
+               cursor: str | None = None, lang: str = "en", *, reader: Principal,
+               via: str | None = None) -> RetentionTaskPage:
     """Tasks waiting for a person (status `open`, `claimed` or both with `active`),
-    highest score first. Restricted or objecting customers are left out."""
+    highest score first. Restricted or objecting customers are left out. The read is
+    audited (`via`: the entry point when not the JSON API)."""
     statuses = OPEN_TASK_STATUSES if status == "active" else (status,)
     rows = tasks.page(session, statuses, limit, decode_cursor(cursor) if cursor else None)
     items = [_task_public(session, specs, t, p, c, lang) for t, p, c in rows[:limit]]
     nxt = encode_cursor(rows[limit - 1][0].score, rows[limit - 1][0].id) \
         if len(rows) > limit else None
+    _audit_read(session, reader, audit.TASK_LIST_READ,
+                {"status": status, "limit": limit, "page": "next" if cursor else "first",
+                 "entries": len(items)}, via)
     return RetentionTaskPage(items=items, next_cursor=nxt)
+
+
+def task_statuses(session: Session, task_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Status and claimant of each task id (shown beside a risk-list entry)."""
+    return tasks.statuses(session, task_ids) if task_ids else {}
 
 
 def current_task(session: Session, customer_ref: str) -> RetentionTask | None:
@@ -144,9 +162,11 @@ BANDS = risk_list_rows.BANDS
 
 def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit: int = 50,
               cursor: str | None = None, lang: str = "en",
-              task: str | None = None) -> RiskListPage:
+              task: str | None = None, *, reader: Principal,
+              via: str | None = None) -> RiskListPage:
     """The latest prediction per customer, highest score first, top three reasons each;
-    optionally only customers whose task is `open`, `claimed`, or who have none (`none`)."""
+    optionally only customers whose task is `open`, `claimed`, or who have none (`none`).
+    The read is audited (`via`: the entry point when not the JSON API)."""
     rows = risk_list_rows.page(session, limit, decode_cursor(cursor) if cursor else None,
                                band, task)
     items = []
@@ -164,4 +184,7 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
     if len(rows) > limit:
         last = rows[limit - 1][0]
         nxt = encode_cursor(last.latest_score, last.customer_ref)
+    _audit_read(session, reader, audit.RISK_LIST_READ,
+                {"band": band, "task": task, "limit": limit,
+                 "page": "next" if cursor else "first", "entries": len(items)}, via)
     return RiskListPage(items=items, next_cursor=nxt)

@@ -88,3 +88,12 @@ def completed(session: Session) -> list[tuple[RetentionTask, Prediction]]:
                ~Prediction.withdrawn)
         .order_by(RetentionTask.completed_at)
     ).all())
+
+
+def statuses(session: Session, task_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Status and claimant of each task id."""
+    rows = session.execute(
+        select(RetentionTask.id, RetentionTask.status, RetentionTask.claimed_by)
+        .where(RetentionTask.id.in_(task_ids))
+    ).all()
+    return {r[0]: (r[1], r[2]) for r in rows}

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,8 +74,3 @@ class StaffUserCreated(BaseModel):
     role: str
     token: str = Field(description="Shown once; only its hash is stored")
 
-
-class ErrorPublic(BaseModel):
-    error: str
-    detail: Any
-    model_config = ConfigDict(extra="allow")

@@ -8,25 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.disputes import service as disputes
-from serving.disputes.schemas import (
-    ContestedFeature,
-    DecisionCreate,
-    DisputeCreate,
-    DisputePublic,
-)
+from serving.disputes.schemas import DecisionCreate, DisputeCreate, DisputePublic
+from serving.errors import NotFound
 from serving.modelhost import ServedModel
 from serving.objections import service as objections
 from serving.reviews import service as reviews
-
-
-def _specs(request: Request) -> Any:
-    return request.app.state.specs
+from serving.specs import SpecCache
 
 
 @dataclass
@@ -89,43 +81,48 @@ def view(d: DisputePublic) -> DisputeView:
 
 
 # -- customers ------------------------------------------------------------------------------
-def create_dispute(request: Request, session: Session, principal: Principal,
-                   prediction_id: str, contested: list[dict[str, Any]], statement: str,
-                   wants_human_review: bool, idempotency_key: str,
-                   lang: str = "en") -> DisputeView:
-    body = {"prediction_id": prediction_id, "statement": statement,
-            "wants_human_review": wants_human_review,
-            "contested_features": [ContestedFeature(**c) for c in contested]}
-    out = disputes.open_dispute(session, principal, DisputeCreate(**body), idempotency_key,
-                                specs=_specs(request), lang=lang)
+def create_dispute(session: Session, specs: SpecCache, principal: Principal,
+                   body: DisputeCreate, idempotency_key: str, lang: str = "en") -> DisputeView:
+    """The JSON API's service, with the JSON API's body: the same rules, the same errors."""
+    out = disputes.open_dispute(session, principal, body, idempotency_key, specs=specs,
+                                lang=lang)
     return view(out.dispute)
 
 
-def customer_disputes(request: Request, session: Session, principal: Principal,
+def customer_disputes(session: Session, specs: SpecCache, principal: Principal,
                       lang: str = "en") -> list[DisputeView]:
-    page = disputes.list_disputes(session, principal, specs=_specs(request), lang=lang)
+    page = disputes.list_disputes(session, principal, specs=specs, lang=lang)
     return [view(d) for d in page.items]
 
 
-def dispute(request: Request, session: Session, principal: Principal, dispute_id: str,
+def dispute(session: Session, specs: SpecCache, principal: Principal, dispute_id: str,
             lang: str = "en") -> DisputeView:
-    return view(disputes.get_dispute(session, principal, dispute_id, specs=_specs(request),
-                                     lang=lang))
+    return view(disputes.get_dispute(session, principal, dispute_id, specs=specs, lang=lang))
 
 
-def object_to_profiling(request: Request, session: Session, principal: Principal) -> None:
+def for_review(session: Session, specs: SpecCache, principal: Principal,
+               dispute_id: str) -> DisputeView:
+    """A dispute as a reviewer reads it: with the contested prediction explained and the
+    customer's id (404 when the prediction is no longer held)."""
+    item = reviews.review_item(session, specs, disputes.visible(session, principal,
+                                                                dispute_id), "en")
+    if item.prediction is None:
+        raise NotFound("the contested prediction is no longer held")
+    return view(item)
+
+
+def object_to_profiling(session: Session, principal: Principal) -> None:
     objections.object_to_profiling(session, principal)
 
 
-def withdraw_objection(request: Request, session: Session, principal: Principal) -> None:
+def withdraw_objection(session: Session, principal: Principal) -> None:
     objections.withdraw(session, principal)
 
 
 # -- reviewers ------------------------------------------------------------------------------
-def review_queue(request: Request, session: Session, principal: Principal,
-                 cursor: str | None = None, limit: int = 50) -> tuple[list[DisputeView],
-                                                                      str | None]:
-    page = reviews.list_open(session, _specs(request), limit, cursor, "en")
+def review_queue(session: Session, specs: SpecCache, cursor: str | None = None,
+                 limit: int = 50) -> tuple[list[DisputeView], str | None]:
+    page = reviews.list_open(session, specs, limit, cursor, "en")
     return [view(d) for d in page.items], page.next_cursor
 
 
@@ -143,10 +140,9 @@ class Preview:
     model: str
 
 
-def preview_rescore(request: Request, session: Session, served: ServedModel,
+def preview_rescore(session: Session, specs: SpecCache, served: ServedModel,
                     dispute_id: str, corrected: dict[str, Any]) -> Preview:
-    p = reviews.preview_rectification(session, _specs(request), served, dispute_id,
-                                      corrected, "en")
+    p = reviews.preview_rectification(session, specs, served, dispute_id, corrected, "en")
     spec = served.spec
 
     def shown(feature: str, value: Any) -> str:
@@ -169,20 +165,20 @@ def preview_rescore(request: Request, session: Session, served: ServedModel,
                    model=f"{p.model.name} v{p.model.version}")
 
 
-def decide(request: Request, session: Session, served: ServedModel, principal: Principal,
+def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
            dispute_id: str, decision: str, rationale: str,
            corrected: dict[str, Any]) -> Any:
     body = DecisionCreate(decision=decision, rationale=rationale,
                           corrected_features=corrected if decision == "rectified" else None)
-    return reviews.decide(session, _specs(request), served, principal, dispute_id, body, "en")
+    return reviews.decide(session, specs, served, principal, dispute_id, body, "en")
 
 
 # -- audit ----------------------------------------------------------------------------------
-def audit_events(request: Request, session: Session, principal: Principal,
-                 limit: int = 50, before_seq: int | None = None) -> tuple[list[Any], int | None]:
+def audit_events(session: Session, limit: int = 50,
+                 before_seq: int | None = None) -> tuple[list[Any], int | None]:
     page = audit.latest(session, limit, before_seq)
     return page.items, page.next_before_seq
 
 
-def audit_verify(request: Request, session: Session, principal: Principal) -> Any:
+def audit_verify(session: Session) -> Any:
     return audit.verify(session)

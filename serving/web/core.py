@@ -6,19 +6,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
+from serving import deps
+from serving.auth import deps as auth
 from serving.auth.principal import Principal
-from serving.auth.tokens import hash_token, same_secret
+from serving.auth.tokens import hash_token
+from serving.auth.users import still_active
 from serving.errors import DomainError
-from serving.storage.tables import StaffUser
 from serving.web import session as websession
 from serving.web.i18n import LANGS, pick_lang, translator
 from serving.web.session import WebSession
@@ -80,10 +82,13 @@ _DOMAIN_PAGES = {
 }
 
 
-def _from_domain(exc: DomainError) -> PageError:
+def _from_domain(request: Request, exc: DomainError) -> PageError:
+    """A service's refusal as a page in the page's language (the service's own words
+    only where they add something: not for 404 and 429)."""
+    t = translator(page_lang(request))
     title, text = _DOMAIN_PAGES.get(exc.status_code, ("err_other_title", None))
-    detail = None if exc.status_code == 404 else exc.detail
-    return PageError(exc.status_code, title, text, detail)
+    detail = None if exc.status_code in (404, 429) else exc.detail
+    return PageError(exc.status_code, t(title), t(text) if text else None, detail)
 
 
 def is_customer_path(path: str) -> bool:
@@ -116,7 +121,7 @@ class PageRoute(APIRoute):
                     exc = PageError(501, t("err_other_title"), t("not_available"), exc.detail)
                     response = error_page(request, exc)
                 else:
-                    response = error_page(request, _from_domain(exc))
+                    response = error_page(request, _from_domain(request, exc))
             websession.save(request, response, sess)
             h = response.headers
             h["Content-Security-Policy"] = CSP
@@ -150,7 +155,7 @@ def page_lang(request: Request) -> str:
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     sess = web(request)
     lang = context.pop("lang", None) or page_lang(request)
-    settings = request.app.state.settings
+    settings = deps.settings(request)
     other = "fr" if lang == "en" else "en"
     ctx = {
         "lang": lang,
@@ -177,15 +182,14 @@ def flash(request: Request, message: str) -> None:
 
 # -- who may open a page --------------------------------------------------------------------
 def _still_valid(request: Request, sess: WebSession) -> bool:
-    settings = request.app.state.settings
-    if sess.actor == "admin:bootstrap":
+    settings = deps.settings(request)
+    if sess.actor == auth.ADMIN.actor:
         return settings.admin_token is not None and sess.admin == hash_token(
             settings.admin_token.get_secret_value())
-    if not sess.user_id:
+    if not sess.user_id or not sess.role:
         return False
-    with request.app.state.db.session() as s:
-        user = s.get(StaffUser, sess.user_id)
-        return bool(user and user.active and user.role == sess.role)
+    with deps.database(request).session() as s:
+        return still_active(s, sess.user_id, sess.role)
 
 
 def staff_page(*roles: str) -> Callable[[Request], Principal]:
@@ -215,19 +219,21 @@ def customer_page(request: Request) -> Principal:
     """The customer of this session (rate limited like the customer API); staff get 403."""
     sess = web(request)
     t = translator(page_lang(request))
-    limits = request.app.state.limits
-    client = request.client.host if request.client else "unknown"
-    if limits.client.hit(client) is not None:
-        raise PageError(429, t("err_429_title"), t("err_429_text"))
+    limits = deps.limits(request)
+    count_client(request)
     principal = sess.principal()
     if sess.kind == "staff":
         raise PageError(403, t("err_403_title"),
                         "These pages are for customers, through their own link.")
     if principal is None:
         raise PageError(401, t("err_401_title"), t("err_401_customer"))
-    if limits.token.hit("web:" + sess.sid) is not None:
-        raise PageError(429, t("err_429_title"), t("err_429_text"))
+    auth.count_link(limits, "web:" + sess.sid)  # a RateLimited error: the 429 page
     return principal
+
+
+def count_client(request: Request) -> None:
+    """One more customer-side request from this address (429 page past the limit)."""
+    auth.count_client(deps.limits(request), deps.client(request))
 
 
 async def checked_form(request: Request) -> FormData:
@@ -236,7 +242,7 @@ async def checked_form(request: Request) -> FormData:
     sess = web(request)
     presented = form.get(websession.CSRF_FIELD)
     if not isinstance(presented, str) or not websession.csrf_ok(
-            request.app.state.settings, sess, presented):
+            deps.settings(request), sess, presented):
         t = translator(page_lang(request))
         raise PageError(403, t("err_csrf_title"), t("err_csrf_text"))
     return form
@@ -244,23 +250,20 @@ async def checked_form(request: Request) -> FormData:
 
 def staff_sign_in(request: Request, token: str) -> bool:
     """Exchange a staff token for a staff session; False when the token is not valid."""
-    from serving.auth.users import find_by_token
-
-    settings = request.app.state.settings
     sess = web(request)
     token = token.strip()
     if not token:
         return False
-    if settings.admin_token is not None and same_secret(
-            token, settings.admin_token.get_secret_value()):
-        sess.renew(kind="staff", role="admin", actor="admin:bootstrap",
+    if auth.is_admin_token(token, deps.settings(request)):
+        sess.renew(kind="staff", role="admin", actor=auth.ADMIN.actor,
                    admin=hash_token(token))
         return True
-    with request.app.state.db.session() as s:
-        user = find_by_token(s, token)
-        if user is None:
-            return False
-        sess.renew(kind="staff", role=user.role, actor=f"staff:{user.id}", user_id=user.id)
+    with deps.database(request).session() as s:
+        principal = auth.staff_by_token(s, token)
+    if principal is None:
+        return False
+    sess.renew(kind="staff", role=principal.role, actor=principal.actor,
+               user_id=principal.user_id)
     return True
 
 
@@ -269,3 +272,8 @@ def safe_next(value: str | None, default: str) -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return default
+
+
+# -- what a page is given ---------------------------------------------------------------------
+CustomerPage = Annotated[Principal, Depends(customer_page)]
+Form = Annotated[FormData, Depends(checked_form)]

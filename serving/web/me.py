@@ -6,28 +6,34 @@ cookie scoped to their pseudonym and the browser is sent to a URL without it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from annotated_types import MaxLen
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from models import ModelSpec
 from serving import deps
 from serving.auth.principal import Principal
 from serving.auth.tokens import LinkInvalid, read_link
 from serving.customers import service as customers
-from serving.errors import InvalidInput, NotFound
+from serving.deps import SessionDep, SpecsDep
+from serving.disputes.schemas import DisputeCreate
+from serving.errors import FieldError, InvalidInput, NotFound, from_validation
+from serving.scoring.schemas import PredictionPublic
 from serving.scoring.service import get_prediction
 from serving.specs import SpecCache
-from serving.storage.tables import Prediction
 from serving.web import contest, views
 from serving.web.core import (
+    CustomerPage,
+    Form,
     PageError,
     PageRoute,
-    checked_form,
+    count_client,
     customer_page,
     flash,
     page_lang,
@@ -37,7 +43,9 @@ from serving.web.core import (
 from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-STATEMENT_MAX = 2000
+# the JSON API's limit: one rulebook
+STATEMENT_MAX = next(m.max_length for m in DisputeCreate.model_fields["statement"].metadata
+                     if isinstance(m, MaxLen))
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -45,13 +53,9 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def _exchange(request: Request, token: str) -> bool:
-    settings = request.app.state.settings
-    client = request.client.host if request.client else "unknown"
-    if request.app.state.limits.client.hit(client) is not None:
-        t = translator(page_lang(request))
-        raise PageError(429, t("err_429_title"), t("err_429_text"))
+    count_client(request)  # failed attempts count too: no guessing links
     try:
-        ref = read_link(token.strip(), settings.link_signing_secret)
+        ref = read_link(token.strip(), deps.settings(request).link_signing_secret)
     except LinkInvalid:
         return False
     web(request).renew(kind="customer", customer_ref=ref)
@@ -63,8 +67,7 @@ def _access_page(request: Request, error: bool = False) -> Response:
 
 
 @router.get("/me")
-def me_page(request: Request, session: Session = Depends(deps.session),
-            specs: SpecCache = Depends(deps.specs)) -> Response:
+def me_page(request: Request, session: SessionDep, specs: SpecsDep) -> Response:
     token = request.query_params.get("token")
     if token:
         if not _exchange(request, token):
@@ -78,37 +81,23 @@ def me_page(request: Request, session: Session = Depends(deps.session),
         return _access_page(request)
     principal = customer_page(request)
     lang = page_lang(request)
-    return render(request, "me/index.html", **_me_context(request, session, specs, principal, lang))
+    return render(request, "me/index.html", **_me_context(session, specs, principal, lang))
 
 
 @router.post("/me/session")
-def me_session(request: Request, form: FormData = Depends(checked_form)) -> Response:
+def me_session(request: Request, form: Form) -> Response:
     if not _exchange(request, str(form.get("token") or "")):
         return _access_page(request, error=True)
     return see_other("/me")
 
 
 @router.post("/me/sign-out")
-def me_sign_out(request: Request, form: FormData = Depends(checked_form)) -> Response:
+def me_sign_out(request: Request, form: Form) -> Response:
     web(request).set(clear=True)
     return see_other("/me")
 
 
-def _latest(session: Session, specs: SpecCache, principal: Principal,
-            lang: str) -> tuple[Any, Any, Any]:
-    """(customer record, latest prediction explained, its stored row) or Nones."""
-    try:
-        me = customers.me(session, principal)
-    except NotFound:
-        return None, None, None
-    if not me.latest_prediction_id:
-        return me, None, None
-    pred = get_prediction(session, specs, me.latest_prediction_id, principal, lang)
-    row = session.get(Prediction, me.latest_prediction_id)
-    return me, pred, row
-
-
-def _me_context(request: Request, session: Session, specs: SpecCache, principal: Principal,
+def _me_context(session: Session, specs: SpecCache, principal: Principal,
                 lang: str) -> dict[str, Any]:
     """The customer page from the same service as GET /v1/me/prediction: the latest
     prediction still in use, the data it used, its purpose, the rights, the disputes."""
@@ -130,11 +119,22 @@ def _me_context(request: Request, session: Session, specs: SpecCache, principal:
 
 
 # -- contest ----------------------------------------------------------------------------------
-def _contest_fields(session: Session, specs: SpecCache, row: Prediction, pred: Any,
-                    lang: str) -> list[dict[str, Any]]:
+def _contested(session: Session, specs: SpecCache, principal: Principal,
+               lang: str) -> tuple[PredictionPublic, ModelSpec]:
+    """The prediction a customer can contest (their latest in use) and its model's spec."""
+    try:
+        pred = customers.latest_prediction(session, specs, principal, lang)
+    except NotFound:
+        pred = None
+    if pred is None:
+        t = translator(lang)
+        raise PageError(404, t("err_404_title"), t("me_none"))
+    return pred, specs.get(session, pred.model.name, pred.model.version)
+
+
+def _contest_fields(spec: ModelSpec, pred: PredictionPublic, lang: str) -> list[dict[str, Any]]:
     """One entry per feature, the prediction's main factors first."""
-    spec = specs.get(session, row.model_name, row.model_version)
-    values = json.loads(row.features)
+    values = {c.feature: c.value for c in pred.contributions}
     order = [c.feature for c in pred.contributions]
     order += [f.name for f in spec.features if f.name not in order]
     out = []
@@ -148,95 +148,104 @@ def _contest_fields(session: Session, specs: SpecCache, row: Prediction, pred: A
 
 def _contest_page(request: Request, session: Session, specs: SpecCache, principal: Principal,
                   state: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                  status_code: int = 200) -> Response:
+                  problems: dict[str, str] | None = None, status_code: int = 200) -> Response:
     lang = page_lang(request)
-    me, pred, row = _latest(session, specs, principal, lang)
-    if pred is None or row is None:
-        raise PageError(404, translator(lang)("err_404_title"), translator(lang)("me_none"))
+    pred, spec = _contested(session, specs, principal, lang)
     state = state or {"wrong": [], "values": {}, "statement": "", "human": True}
     state.setdefault("idem", uuid.uuid4().hex)
     return render(request, "me/contest.html", status_code=status_code, pred=pred,
-                  fields=_contest_fields(session, specs, row, pred, lang), state=state,
-                  errors=errors or {}, statement_max=STATEMENT_MAX)
+                  fields=_contest_fields(spec, pred, lang), state=state,
+                  errors=errors or {}, problems=problems or {}, statement_max=STATEMENT_MAX)
 
 
 @router.get("/me/contest")
-def contest_form(request: Request, principal: Principal = Depends(customer_page),
-                 session: Session = Depends(deps.session),
-                 specs: SpecCache = Depends(deps.specs)) -> Response:
+def contest_form(request: Request, principal: CustomerPage, session: SessionDep,
+                 specs: SpecsDep) -> Response:
     return _contest_page(request, session, specs, principal)
 
 
-def validate_contest(form: FormData, spec: Any, values: dict[str, Any], t: Any,
-                     ) -> tuple[dict[str, Any], dict[str, str], list[dict[str, Any]]]:
-    """(what was typed, errors by field, contested features) from the posted form."""
-    wrong = [str(w) for w in form.getlist("wrong") if str(w) in spec.feature_names]
-    typed = {f: str(form.get(f"value-{f}") or "") for f in spec.feature_names
-             if form.get(f"value-{f}")}
-    statement = str(form.get("statement") or "")
-    state = {"wrong": wrong, "values": typed, "statement": statement,
-             "human": form.get("human") == "yes", "idem": str(form.get("idem") or "")[:80]}
-    errors: dict[str, str] = {}
-    contested = []
-    for name in wrong:
-        value, problem = views.parse_value(spec, name, typed.get(name, ""), t,
-                                           current=values.get(name))
-        if problem:
-            errors[name] = problem
-        else:
-            contested.append({"feature": name, "claimed_value": value})
-    if len(statement) > STATEMENT_MAX:
-        errors["statement"] = t("e_too_long", n=STATEMENT_MAX, m=len(statement))
-    if not wrong and not statement.strip():
-        errors["form"] = t("e_need_something")
-    return state, errors, contested
+def form_state(form: FormData, spec: ModelSpec) -> dict[str, Any]:
+    """What was typed, kept to show the form again."""
+    return {"wrong": [str(w) for w in form.getlist("wrong") if str(w) in spec.feature_names],
+            "values": {f: str(form.get(f"value-{f}") or "") for f in spec.feature_names
+                       if form.get(f"value-{f}")},
+            "statement": str(form.get("statement") or ""),
+            "human": form.get("human") == "yes", "idem": str(form.get("idem") or "")[:80]}
+
+
+def dispute_body(pred: PredictionPublic, spec: ModelSpec, state: dict[str, Any]) -> Any:
+    """The JSON API's body (`DisputeCreate`) from the form; pydantic's errors as the
+    JSON API would name them."""
+    raw = {"prediction_id": pred.prediction_id, "statement": state["statement"].strip(),
+           "wants_human_review": state["human"],
+           "contested_features": [
+               {"feature": name,
+                "claimed_value": views.typed_value(spec, name, state["values"].get(name, ""))}
+               for name in state["wrong"]]}
+    try:
+        return DisputeCreate.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput.naming("the form does not fit the request schema",
+                                  from_validation(exc.errors(), prefix=("body",))) from None
+
+
+def _form_field(error: FieldError, wrong: list[str]) -> str:
+    """The form field an error of the JSON body belongs to."""
+    loc = error.loc
+    if loc[:2] == ["body", "contested_features"] and len(loc) > 2 \
+            and isinstance(loc[2], int) and loc[2] < len(wrong):
+        return wrong[loc[2]]
+    if loc[:2] == ["body", "statement"]:
+        return "statement"
+    return "form"
+
+
+def form_errors(exc: InvalidInput, state: dict[str, Any],
+                t: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The service's field errors on the form's fields: (message, problem code) by field."""
+    messages: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for e in exc.field_errors():
+        name = _form_field(e, state["wrong"])
+        if name not in messages:
+            messages[name] = views.message(e, t, n=STATEMENT_MAX, m=len(state["statement"]))
+            problems[name] = e.problem
+    return messages or {"form": exc.detail}, problems
 
 
 @router.post("/me/contest")
-def contest_submit(request: Request, principal: Principal = Depends(customer_page),
-                   form: FormData = Depends(checked_form),
-                   session: Session = Depends(deps.session),
-                   specs: SpecCache = Depends(deps.specs)) -> Response:
+def contest_submit(request: Request, principal: CustomerPage, form: Form,
+                   session: SessionDep, specs: SpecsDep) -> Response:
+    """The same body, service and rules as POST /v1/disputes; its errors shown by the
+    fields, in the page's language."""
     lang = page_lang(request)
-    t = translator(lang)
-    me, pred, row = _latest(session, specs, principal, lang)
-    if pred is None or row is None:
-        raise PageError(404, t("err_404_title"), t("me_none"))
-    spec = specs.get(session, row.model_name, row.model_version)
-    state, errors, contested = validate_contest(form, spec, json.loads(row.features), t)
-    if errors:
-        return _contest_page(request, session, specs, principal, state, errors, 422)
-    key = str(form.get("idem") or "")[:80] or uuid.uuid4().hex
+    pred, spec = _contested(session, specs, principal, lang)
+    state = form_state(form, spec)
+    key = state["idem"] or uuid.uuid4().hex
     try:
-        made = contest.create_dispute(request, session, principal, pred.prediction_id,
-                                      contested, state["statement"].strip(), state["human"],
-                                      key, lang)
-    except InvalidInput as exc:  # the service's own checks, shown next to the fields
+        made = contest.create_dispute(session, specs, principal,
+                                      dispute_body(pred, spec, state), key, lang)
+    except InvalidInput as exc:
         session.rollback()
-        for e in exc.extra.get("errors") or []:
-            name = e.get("field")
-            if name in spec.feature_names:
-                errors[name] = f"{e.get('problem')} ({e.get('expected')})"
-        errors.setdefault("form", exc.detail)
-        return _contest_page(request, session, specs, principal, state, errors, 422)
+        errors, problems = form_errors(exc, state, translator(lang))
+        return _contest_page(request, session, specs, principal, state, errors, problems, 422)
     return see_other(f"/me/disputes/{made.id}?new=1")
 
 
 @router.get("/me/disputes/{dispute_id}")
-def dispute_status(request: Request, dispute_id: str,
-                   principal: Principal = Depends(customer_page),
-                   session: Session = Depends(deps.session),
-                   specs: SpecCache = Depends(deps.specs)) -> Response:
+def dispute_status(request: Request, dispute_id: str, principal: CustomerPage,
+                   session: SessionDep, specs: SpecsDep) -> Response:
     lang = page_lang(request)
-    d = contest.dispute(request, session, principal, dispute_id, lang)
+    d = contest.dispute(session, specs, principal, dispute_id, lang)
     latest = None
     spec = None
-    pid = d.prediction_id
-    if pid:
-        row = session.get(Prediction, pid)
-        if row is not None and row.customer_ref == principal.customer_ref:
-            spec = specs.get(session, row.model_name, row.model_version)
-    contested = [
+    if d.prediction_id:
+        try:
+            contested = get_prediction(session, specs, d.prediction_id, principal, lang)
+            spec = specs.get(session, contested.model.name, contested.model.version)
+        except NotFound:
+            spec = None
+    claims = [
         {"label": c.label,
          "claimed": views.display_value(spec, c.feature, c.claimed_value, lang)
          if spec else c.claimed_value}
@@ -247,29 +256,27 @@ def dispute_status(request: Request, dispute_id: str,
         latest = get_prediction(session, specs, d.new_prediction_id, principal, lang)
         new_spec = specs.get(session, latest.model.name, latest.model.version)
         factors = views.factors(new_spec, latest, lang)[:5]
-    return render(request, "me/dispute.html", d=d, contested=contested, new=latest,
+    return render(request, "me/dispute.html", d=d, contested=claims, new=latest,
                   factors=factors, just_sent=request.query_params.get("new") == "1")
 
 
 # -- objection --------------------------------------------------------------------------------
 @router.get("/me/object")
-def object_confirm(request: Request, principal: Principal = Depends(customer_page)) -> Response:
+def object_confirm(request: Request, principal: CustomerPage) -> Response:
     return render(request, "me/object.html")
 
 
 @router.post("/me/object")
-def object_submit(request: Request, principal: Principal = Depends(customer_page),
-                  form: FormData = Depends(checked_form),
-                  session: Session = Depends(deps.session)) -> Response:
-    contest.object_to_profiling(request, session, principal)
+def object_submit(request: Request, principal: CustomerPage, form: Form,
+                  session: SessionDep) -> Response:
+    contest.object_to_profiling(session, principal)
     flash(request, translator(page_lang(request))("object_done"))
     return see_other("/me")
 
 
 @router.post("/me/object/withdraw")
-def object_withdraw(request: Request, principal: Principal = Depends(customer_page),
-                    form: FormData = Depends(checked_form),
-                    session: Session = Depends(deps.session)) -> Response:
-    contest.withdraw_objection(request, session, principal)
+def object_withdraw(request: Request, principal: CustomerPage, form: Form,
+                    session: SessionDep) -> Response:
+    contest.withdraw_objection(session, principal)
     flash(request, translator(page_lang(request))("withdrawn_done"))
     return see_other("/me")

@@ -3,52 +3,44 @@ admin audit page."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
-from serving import deps
 from serving.auth.principal import Principal
-from serving.errors import InvalidInput, NotFound
-from serving.modelhost import ServedModel
-from serving.scoring.service import public
+from serving.auth.users import display_names
+from serving.deps import ServedDep, SessionDep, SpecsDep
+from serving.disputes import rules
+from serving.errors import InvalidInput
 from serving.specs import SpecCache
-from serving.storage.tables import Customer, Prediction
-from serving.web import contest, queries, views
-from serving.web.core import PageRoute, checked_form, flash, render, staff_page
+from serving.web import contest, views
+from serving.web.core import Form, PageRoute, flash, render, staff_page
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-reviewer = staff_page("reviewer")
-admin = staff_page("admin")
+ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
+AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
 DECISIONS = ("upheld", "rectified", "overturned")
 RATIONALE_MAX = 4000
 
 
 @router.get("/staff/reviews")
-def review_queue(request: Request, cursor: str | None = None,
-                 principal: Principal = Depends(reviewer),
-                 session: Session = Depends(deps.session)) -> Response:
-    items, next_cursor = contest.review_queue(request, session, principal, cursor or None)
+def review_queue(request: Request, principal: ReviewerPage, session: SessionDep,
+                 specs: SpecsDep, cursor: str | None = None) -> Response:
+    items, next_cursor = contest.review_queue(session, specs, cursor or None)
     return render(request, "staff/reviews.html", lang="en", items=items, principal=principal,
                   next_cursor=next_cursor, paged=bool(cursor))
 
 
-def _review_context(request: Request, session: Session, specs: SpecCache,
-                    principal: Principal, dispute_id: str) -> dict[str, Any]:
-    d = contest.dispute(request, session, principal, dispute_id)
-    row = session.get(Prediction, d.prediction_id)
-    customer = session.get(Customer, d.customer_ref)
-    if row is None:
-        raise NotFound("the contested prediction is no longer held")
-    spec = specs.get(session, row.model_name, row.model_version)
-    pred = public(session, specs, row, "en")
-    values = json.loads(row.features)
+def _review_context(session: Session, specs: SpecCache, principal: Principal,
+                    dispute_id: str) -> dict[str, Any]:
+    d = contest.for_review(session, specs, principal, dispute_id)
+    pred = d.prediction
+    spec = specs.get(session, pred.model.name, pred.model.version)
+    values = {c.feature: c.value for c in pred.contributions}
     contested = []
     for c in d.contested:
         try:
@@ -59,8 +51,7 @@ def _review_context(request: Request, session: Session, specs: SpecCache,
                      claimed=views.display_value(spec, c.feature, c.claimed_value, "en"),
                      claimed_raw=c.claimed_value)
         contested.append(field)
-    return {"d": d, "row": row, "customer": customer, "pred": pred, "spec": spec,
-            "values": values, "contested": contested,
+    return {"d": d, "pred": pred, "spec": spec, "values": values, "contested": contested,
             "factors": views.factors(spec, pred, "en")[:5],
             "chart": views.chart(spec, pred, "en", chart_id="before")}
 
@@ -80,10 +71,9 @@ def _raw(value: Any) -> str:
 
 
 @router.get("/staff/reviews/{dispute_id}")
-def review_page(request: Request, dispute_id: str, principal: Principal = Depends(reviewer),
-                session: Session = Depends(deps.session),
-                specs: SpecCache = Depends(deps.specs)) -> Response:
-    ctx = _review_context(request, session, specs, principal, dispute_id)
+def review_page(request: Request, dispute_id: str, principal: ReviewerPage,
+                session: SessionDep, specs: SpecsDep) -> Response:
+    ctx = _review_context(session, specs, principal, dispute_id)
     state = {"decision": "", "rationale": "",
              "corrected": {c["name"]: _raw(c["claimed_raw"]) for c in ctx["contested"]}}
     return render(request, "staff/review.html", lang="en", principal=principal, state=state,
@@ -91,12 +81,9 @@ def review_page(request: Request, dispute_id: str, principal: Principal = Depend
 
 
 @router.post("/staff/reviews/{dispute_id}")
-def review_decide(request: Request, dispute_id: str, principal: Principal = Depends(reviewer),
-                  form: FormData = Depends(checked_form),
-                  session: Session = Depends(deps.session),
-                  specs: SpecCache = Depends(deps.specs),
-                  served: ServedModel = Depends(deps.served)) -> Response:
-    ctx = _review_context(request, session, specs, principal, dispute_id)
+def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, form: Form,
+                  session: SessionDep, specs: SpecsDep, served: ServedDep) -> Response:
+    ctx = _review_context(session, specs, principal, dispute_id)
     t = translator("en")
     decision = str(form.get("decision") or "")
     rationale = str(form.get("rationale") or "").strip()
@@ -108,10 +95,11 @@ def review_decide(request: Request, dispute_id: str, principal: Principal = Depe
     corrected: dict[str, Any] = {}
     if decision == "rectified":
         for c in ctx["contested"]:
-            value, problem = views.parse_value(ctx["spec"], c["name"],
-                                               state["corrected"][c["name"]], t)
-            if problem:
-                errors[f"corrected-{c['name']}"] = problem
+            value = views.typed_value(ctx["spec"], c["name"], state["corrected"][c["name"]])
+            problems = rules.value_errors(ctx["spec"], c["name"], value,
+                                          ["body", "corrected_features", c["name"]])
+            if problems:
+                errors[f"corrected-{c['name']}"] = views.message(problems[0], t)
             else:
                 corrected[c["name"]] = value
         if not ctx["contested"]:
@@ -123,7 +111,7 @@ def review_decide(request: Request, dispute_id: str, principal: Principal = Depe
             errors["decision"] = "Only corrected data can be re-scored: choose “rectified”."
         if not errors:
             try:
-                preview = contest.preview_rescore(request, session, served, dispute_id,
+                preview = contest.preview_rescore(session, specs, served, dispute_id,
                                                   corrected)
             except InvalidInput as exc:
                 errors.update(_field_errors(exc))
@@ -147,7 +135,7 @@ def review_decide(request: Request, dispute_id: str, principal: Principal = Depe
         return render(request, "staff/review.html", lang="en", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
     try:
-        contest.decide(request, session, served, principal, dispute_id, decision, rationale,
+        contest.decide(session, specs, served, principal, dispute_id, decision, rationale,
                        corrected)
     except InvalidInput as exc:
         session.rollback()
@@ -159,12 +147,11 @@ def review_decide(request: Request, dispute_id: str, principal: Principal = Depe
 
 
 @router.get("/staff/audit")
-def audit_page(request: Request, before_seq: int | None = Query(None, ge=1),
-               principal: Principal = Depends(admin),
-               session: Session = Depends(deps.session)) -> Response:
-    verify = contest.audit_verify(request, session, principal)
-    events, older = contest.audit_events(request, session, principal, 50, before_seq)
-    names = queries.staff_names(session, [e.actor for e in events])
+def audit_page(request: Request, principal: AdminPage, session: SessionDep,
+               before_seq: int | None = Query(None, ge=1)) -> Response:
+    verify = contest.audit_verify(session)
+    events, older = contest.audit_events(session, 50, before_seq)
+    names = display_names(session, [e.actor for e in events])
     return render(request, "staff/audit.html", lang="en", principal=principal,
                   verify=verify, events=events, older=older, paged=before_seq is not None,
                   names=names)

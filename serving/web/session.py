@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from serving import deps
 from serving.auth.principal import Principal
 from serving.config import Settings
 
@@ -90,7 +91,7 @@ class WebSession:
 
 def load(request: Request) -> WebSession:
     """The request's session (a fresh anonymous one when the cookie is missing or bad)."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = deps.settings(request)
     raw = request.cookies.get(cookie_name(settings))
     if raw:
         try:
@@ -118,7 +119,7 @@ def cookie_name(settings: Settings) -> str:
 
 
 def save(request: Request, response: Any, sess: WebSession) -> None:
-    settings: Settings = request.app.state.settings
+    settings: Settings = deps.settings(request)
     if sess.clear:
         response.delete_cookie(cookie_name(settings), path="/", httponly=True, samesite="lax",
                                secure=secure_cookies(settings))

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from serving import deps
-from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.auth.users import display_names
 from serving.customers import service as customers
-from serving.errors import Conflict, NotFound
+from serving.deps import SessionDep, SettingsDep, SpecsDep
+from serving.errors import Conflict
 from serving.retention import service as retention
-from serving.retention.schemas import CompleteRequest
+from serving.retention.schemas import OUTCOMES, CompleteRequest
 from serving.scoring import service as scoring
-from serving.scoring.service import public
-from serving.specs import SpecCache
-from serving.storage.tables import OUTCOMES, Customer, Prediction
-from serving.web import queries, views
+from serving.scoring.service import get_prediction
+from serving.web import views
 from serving.web.core import (
+    Form,
     PageError,
     PageRoute,
-    checked_form,
     flash,
     render,
     safe_next,
@@ -35,8 +32,8 @@ from serving.web.core import (
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-agent = staff_page("agent")
-anyone_staff = staff_page("agent", "reviewer")
+AgentPage = Annotated[Principal, Depends(staff_page("agent"))]
+StaffPage = Annotated[Principal, Depends(staff_page("agent", "reviewer"))]
 PAGE_SIZE = 25
 BANDS = ("high", "medium", "low")
 
@@ -66,7 +63,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/staff/sign-in")
-def sign_in(request: Request, form: FormData = Depends(checked_form)) -> Response:
+def sign_in(request: Request, form: Form) -> Response:
     token = str(form.get("token") or "")
     nxt = str(form.get("next") or "")
     if not staff_sign_in(request, token):
@@ -79,7 +76,7 @@ def sign_in(request: Request, form: FormData = Depends(checked_form)) -> Respons
 
 
 @router.post("/staff/sign-out")
-def sign_out(request: Request, form: FormData = Depends(checked_form)) -> Response:
+def sign_out(request: Request, form: Form) -> Response:
     web(request).set(clear=True)
     return see_other("/staff/sign-in")
 
@@ -88,69 +85,50 @@ def sign_out(request: Request, form: FormData = Depends(checked_form)) -> Respon
 @router.get("/staff/risk")
 def risk_list(
     request: Request,
+    principal: AgentPage,
+    session: SessionDep,
+    specs: SpecsDep,
     band: str | None = Query(None),
     task: str | None = Query(None),
     cursor: str | None = Query(None),
-    principal: Principal = Depends(agent),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
 ) -> Response:
     band = band if band in BANDS else None
     task = task if task in retention.TASK_FILTERS else None
-    page = retention.risk_list(session, specs, band, PAGE_SIZE, cursor or None, "en", task=task)
-    statuses = queries.task_statuses(session, [i.open_task_id for i in page.items
-                                               if i.open_task_id])
-    names = queries.staff_names(session, [s[1] for s in statuses.values()])
+    page = retention.risk_list(session, specs, band, PAGE_SIZE, cursor or None, "en",
+                               task=task, reader=principal, via="web")
+    statuses = retention.task_statuses(session, [i.open_task_id for i in page.items
+                                                 if i.open_task_id])
+    names = display_names(session, [s[1] for s in statuses.values()])
     rows = []
     for item in page.items:
         status = statuses.get(item.open_task_id or "", (None, None))
         rows.append({"item": item, "task_status": status[0],
                      "claimed_by": names.get(status[1] or "", status[1])})
-    session.rollback()  # end the read before the audit write, as the JSON route does
-    audit.record(session, principal, audit.RISK_LIST_READ,
-                 objects={"band": band, "task": task, "limit": PAGE_SIZE,
-                          "page": "next" if cursor else "first",
-                          "entries": len(page.items), "via": "web"})
     base = {k: v for k, v in (("band", band), ("task", task)) if v}
     next_url = None
     if page.next_cursor:
-        from urllib.parse import urlencode
         next_url = "/staff/risk?" + urlencode(base | {"cursor": page.next_cursor})
     return render(request, "staff/risk.html", lang="en", rows=rows, band=band, task=task,
                   bands=BANDS, next_url=next_url, paged=bool(cursor), principal=principal)
 
 
 # -- customer view ----------------------------------------------------------------------------
-def _customer(session: Session, ref: str) -> Customer:
-    customer = session.get(Customer, ref)
-    if customer is None:
-        raise NotFound("no such customer")
-    return customer
-
-
 @router.get("/staff/customers/{ref}")
-def customer_view(
-    request: Request,
-    ref: str,
-    principal: Principal = Depends(anyone_staff),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
-) -> Response:
-    customer = _customer(session, ref)
+def customer_view(request: Request, ref: str, principal: StaffPage, session: SessionDep,
+                  specs: SpecsDep) -> Response:
+    customer = customers.record(session, ref)
     latest = None
     chart = None
     data: list[dict[str, Any]] = []
     factors: list[dict[str, Any]] = []
     if customer.latest_prediction_id:
-        p = session.get(Prediction, customer.latest_prediction_id)
-        if p is not None:
-            latest = public(session, specs, p, "en")
-            spec = specs.get(session, p.model_name, p.model_version)
-            chart = views.chart(spec, latest, "en")
-            data = views.data_used(spec, json.loads(p.features), "en")
-            factors = views.factors(spec, latest, "en")
+        latest = get_prediction(session, specs, customer.latest_prediction_id, principal, "en")
+        spec = specs.get(session, latest.model.name, latest.model.version)
+        chart = views.chart(spec, latest, "en")
+        data = views.data_used(spec, {c.feature: c.value for c in latest.contributions}, "en")
+        factors = views.factors(spec, latest, "en")
     task = retention.current_task(session, ref)
-    names = queries.staff_names(session, [task.claimed_by, task.completed_by] if task else [])
+    names = display_names(session, [task.claimed_by, task.completed_by] if task else [])
     return render(
         request, "staff/customer.html", lang="en", customer=customer, latest=latest,
         chart=chart, data=data, factors=factors[:5], task=task,
@@ -160,19 +138,13 @@ def customer_view(
 
 
 @router.post("/staff/customers/{ref}/access-link")
-def issue_link(
-    request: Request,
-    ref: str,
-    principal: Principal = Depends(anyone_staff),
-    form: FormData = Depends(checked_form),
-    session: Session = Depends(deps.session),
-) -> Response:
-    customer = _customer(session, ref)
+def issue_link(request: Request, ref: str, principal: StaffPage, form: Form,
+               session: SessionDep, settings: SettingsDep) -> Response:
+    customer = customers.record(session, ref)
     if not customer.external_id:
         raise PageError(409, "No customer id is kept for this record",
                         "An access link needs the customer's id; it was erased.")
-    link = customers.access_link(session, request.app.state.settings, customer.external_id,
-                                 principal)
+    link = customers.access_link(session, settings, customer.external_id, principal)
     return render(request, "staff/link.html", lang="en", customer=customer, link=link,
                   principal=principal)
 
@@ -183,14 +155,8 @@ def _back(form: FormData, ref: str) -> str:
 
 
 @router.post("/staff/tasks/{task_id}/claim")
-def claim_task(
-    request: Request,
-    task_id: str,
-    principal: Principal = Depends(agent),
-    form: FormData = Depends(checked_form),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
-) -> Response:
+def claim_task(request: Request, task_id: str, principal: AgentPage, form: Form,
+               session: SessionDep, specs: SpecsDep) -> Response:
     try:
         task = retention.claim(session, specs, task_id, principal, "en")
     except Conflict as exc:
@@ -202,14 +168,8 @@ def claim_task(
 
 
 @router.post("/staff/tasks/{task_id}/complete")
-def complete_task(
-    request: Request,
-    task_id: str,
-    principal: Principal = Depends(agent),
-    form: FormData = Depends(checked_form),
-    session: Session = Depends(deps.session),
-    specs: SpecCache = Depends(deps.specs),
-) -> Response:
+def complete_task(request: Request, task_id: str, principal: AgentPage, form: Form,
+                  session: SessionDep, specs: SpecsDep) -> Response:
     outcome = str(form.get("outcome") or "")
     note = str(form.get("note") or "")
     ref = str(form.get("ref") or "")

@@ -7,6 +7,9 @@ from typing import Any
 from markupsafe import Markup
 
 from models import ModelSpec
+from serving.disputes import rules
+from serving.disputes.schemas import NOT_FINITE, NUL
+from serving.errors import FieldError
 from serving.scoring.schemas import PredictionPublic
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
@@ -59,31 +62,42 @@ def field_for(spec: ModelSpec, name: str, lang: str) -> dict[str, Any]:
             "choices": [(c, f.display_value(c, lang)) for c in f.categories]}
 
 
-def parse_value(spec: ModelSpec, name: str, raw: str, t: Any,
-                current: Any = None) -> tuple[Any, str | None]:
-    """A typed value from form text, or an error message in the page's language."""
-    f = spec.feature(name)
+def typed_value(spec: ModelSpec, name: str, raw: str) -> Any:
+    """Form text as the JSON API would carry it: a number for a numeric feature when the
+    text reads as one ("12,5" too), the text itself otherwise, None when empty. Whether
+    it is acceptable is the service's call, not the form's."""
     raw = (raw or "").strip()
     if not raw:
-        return None, t("e_need_value")
-    if f.kind == "numeric":
+        return None
+    if spec.feature(name).kind == "numeric":
         try:
-            number = float(raw.replace(",", "."))
+            return float(raw.replace(",", "."))
         except ValueError:
-            return None, t("e_number")
-        if number != number or number in (float("inf"), float("-inf")):
-            return None, t("e_number")
-        # Training's range is not a limit (a customer may be older than any seen), but a
-        # quantity that was never negative cannot become so.
-        if f.min is not None and f.min >= 0 and number < 0:
-            return None, t("e_min", lo="0")
-        if abs(number) > 1e9:
-            return None, t("e_number")
-        if current is not None and float(current) == number:
-            return None, t("e_same")
-        return number, None
-    if raw not in f.categories:
-        return None, t("e_choice")
-    if current is not None and str(current) == raw:
-        return None, t("e_same")
-    return raw, None
+            return raw
+    return raw
+
+
+# The services' problem codes (serving.disputes.rules, the model encoder, the request
+# schema) as the pages word them.
+_MESSAGES = {
+    rules.EMPTY: ("e_need_value", {}),
+    "wrong type": ("e_number", {}),
+    NOT_FINITE: ("e_number", {}),
+    "not a finite number": ("e_number", {}),
+    rules.TOO_LARGE: ("e_too_large", {}),
+    rules.NEGATIVE: ("e_min", {"lo": "0"}),
+    "unseen category": ("e_choice", {}),
+    rules.SAME: ("e_same", {}),
+    rules.NOTHING: ("e_need_something", {}),
+    NUL: ("e_text", {}),
+    "string_too_long": ("e_too_long", {}),
+}
+
+
+def message(error: FieldError, t: Any, **params: Any) -> str:
+    """A service's field error in the page's language (its own words when the page has
+    none for its problem)."""
+    key, fixed = _MESSAGES.get(error.problem, (None, {}))
+    if key is None:
+        return f"{error.problem} ({error.expected})"
+    return t(key, **(fixed | params))

@@ -1,0 +1,84 @@
+"""The served model's description, readiness, and switching to a new champion."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from serving.audit import service as audit
+from serving.auth.principal import Principal
+from serving.errors import ModelRejected
+from serving.modelhost import ModelHost, ServedModel
+from serving.scoring.schemas import ModelRef
+from serving.specs import SpecCache, register_model
+from serving.storage import Database
+from serving.system.metrics import Metrics
+from serving.system.schemas import (
+    FeaturePublic,
+    ModelPublic,
+    Readiness,
+    ReloadResult,
+    ThresholdsPublic,
+)
+
+
+def readiness(host: ModelHost, db: Database) -> Readiness:
+    """Ready to serve: a model is loaded and the database answers."""
+    db_ok = db.ping()
+    current = host._current  # noqa: SLF001 - a read of the reference, no lock needed
+    ready = db_ok and current is not None
+    return Readiness(
+        ready=ready, model_loaded=current is not None, database=db_ok,
+        model=ModelRef(name=current.name, version=current.version) if current else None,
+        detail=None if ready else (host.last_error or ("database unreachable" if not db_ok
+                                                       else "no model loaded")),
+    )
+
+
+def describe(served: ServedModel) -> ModelPublic:
+    spec = served.spec
+    features = []
+    for f in spec.features:
+        features.append(FeaturePublic(
+            name=f.name, type=f.kind,
+            label={"en": f.display_label("en"), "fr": f.display_label("fr")},
+            categories=list(f.categories) if f.kind != "numeric" else None,
+            value_labels={k: v.model_dump() for k, v in f.value_labels.items()} or None,
+            min=f.min, max=f.max, nullable=f.nullable,
+            unit=f.unit.model_dump() if f.unit else None,
+            description=f.description, purpose=f.purpose,
+        ))
+    t = served.thresholds
+    return ModelPublic(
+        name=served.name, version=served.version, alias=served.alias, uri=served.uri,
+        run_id=served.run_id, dataset=spec.dataset, target=spec.target,
+        trained_at=spec.trained_at, loaded_at=served.loaded_at,
+        thresholds=ThresholdsPublic(high=t.high, medium=t.medium,
+                                    human_review_margin=t.review_margin),
+        features=features,
+    )
+
+
+def reload_model(session: Session, host: ModelHost, specs: SpecCache, metrics: Metrics,
+                 principal: Principal, uri: str) -> ReloadResult:
+    """Load the current champion, check it in full, swap it in; a refused model leaves
+    the old one serving (audited either way)."""
+    previous = host._current  # noqa: SLF001
+    try:
+        current = host.reload()
+    except ModelRejected:
+        metrics.reloads.labels("refused").inc()
+        audit.record(session, principal, audit.MODEL_REFUSED, model=previous,
+                     objects={"uri": uri})
+        raise
+    register_model(session, current, specs)
+    audit.record(session, principal, audit.MODEL_RELOADED, model=current,
+                 objects={"previous": f"{previous.name}/{previous.version}" if previous
+                          else None})
+    metrics.reloads.labels("ok").inc()
+    metrics.serving(current.name, current.version)
+    return ReloadResult(
+        previous=ModelRef(name=previous.name, version=previous.version) if previous else None,
+        current=ModelRef(name=current.name, version=current.version),
+        changed=previous is None or (previous.name, previous.version)
+        != (current.name, current.version),
+    )

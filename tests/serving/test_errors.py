@@ -1,0 +1,128 @@
+"""The error body (serving.errors): one shape everywhere, short echoes, never a 500 from
+what a rejected request contains (a lone surrogate, NaN, a megabyte of text)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi import Body, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
+
+from serving.errors import ECHO_MAX, ErrorPublic, NotFound, install_handlers
+from tests.serving.conftest import dispute_body
+
+MEGABYTE = 1 << 20
+
+
+def _raw(client: TestClient, method: str, path: str, text: str, headers: dict) -> object:
+    return client.request(method, path, content=text.encode("utf-8", "surrogatepass"),
+                          headers=headers | {"Content-Type": "application/json"})
+
+
+def _valid_body(r: object) -> dict:
+    """The answer is JSON in the ErrorPublic shape, and short."""
+    body = json.loads(r.content.decode("utf-8"))  # strict UTF-8: no lone surrogate
+    ErrorPublic.model_validate(body)
+    return body
+
+
+def test_a_megabyte_statement_is_refused_without_echoing_it(contest, by_risk):  # noqa: ANN001
+    p, me = contest.scored(by_risk[0])
+    body = dispute_body(p, contest.host, statement="x" * MEGABYTE)
+    r = contest.client.post("/v1/disputes", json=body, headers=me)
+    assert r.status_code == 422
+    out = _valid_body(r)
+    assert out["fields"] == ["statement"] and out["errors"][0]["problem"] == "string_too_long"
+    assert len(r.content) < 4_000, len(r.content)
+    assert all(len(e["got"]) <= ECHO_MAX for e in out["errors"])
+
+
+@pytest.mark.parametrize("body", [
+    {"customer_id": "c1", "features": {}, "y" * MEGABYTE: 1},  # the schema refuses it
+    {"customer_id": "c1", "features": {"y" * MEGABYTE: 1}},  # the model refuses it
+], ids=["request field", "feature"])
+def test_a_megabyte_field_name_is_not_echoed(api, body):  # noqa: ANN001
+    r = api.client.post("/v1/predictions", headers=api.headers(), json=body)
+    assert r.status_code == 422
+    _valid_body(r)
+    assert len(r.content) < 20_000, len(r.content)
+
+
+@pytest.mark.parametrize("text", [
+    '{"customer_id": "\\ud800", "features": {"\\ud800": 1}}',  # a feature named by it
+    '{"customer_id": "\\ud800", "features": []}',  # pydantic's 422, input echoed
+    '[{"customer_id": "a", "features": {"x": "\\udfff"}}, {"customer_id": 1}]',
+    '{"customer_id": "\\ud800\\ud800", "features": {"tenure": "\\ud800"}, "x\\ud800": 1}',
+], ids=["feature key", "schema", "batch", "extra key"])
+def test_a_lone_surrogate_in_a_rejected_request_is_a_clean_422(api, text):  # noqa: ANN001
+    r = _raw(api.client, "POST", "/v1/predictions", text, api.headers())
+    assert r.status_code == 422, r.text
+    _valid_body(r)
+
+
+@pytest.mark.parametrize("text", [
+    '{"customer_id": NaN, "features": {}}',
+    '{"customer_id": "a", "features": {"tenure": NaN, "nope": Infinity}}',
+    '[{"customer_id": "a", "features": {"tenure": -Infinity}}, {"features": NaN}]',
+], ids=["schema", "features", "batch"])
+def test_nan_anywhere_in_a_rejected_request_is_a_clean_422(api, text):  # noqa: ANN001
+    r = _raw(api.client, "POST", "/v1/predictions", text, api.headers())
+    assert r.status_code == 422, r.text
+    _valid_body(r)
+
+
+def test_a_surrogate_or_nan_in_a_dispute_is_a_clean_422(contest, by_risk):  # noqa: ANN001
+    p, me = contest.scored(by_risk[0])
+    for claimed in ('"\\ud800"', "NaN"):
+        text = json.dumps(dispute_body(p, contest.host)).replace(
+            '"claimed_value": ', f'"claimed_value": {claimed}, "was": ', 1)
+        text = text.replace('"statement": "', '"statement": "\\udc00', 1)
+        r = _raw(contest.client, "POST", "/v1/disputes", text, me)
+        assert r.status_code == 422, r.text
+        _valid_body(r)
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    size: int
+
+
+def _union_app() -> TestClient:
+    app = FastAPI()
+    install_handlers(app)
+
+    @app.post("/v1/items")
+    def items(body: Item | list[Item] = Body(...)) -> int:
+        return 1
+
+    @app.get("/v1/missing")
+    def missing() -> int:
+        raise NotFound("no such thing")
+
+    return TestClient(app)
+
+
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"name": "a", "size": "big"}, ["size"]),
+    ([{"name": "a", "size": 1}, {"name": "b"}], ["1.size"]),
+    ("text", ["body"]),
+])
+def test_a_body_of_either_shape_is_judged_by_the_shape_it_has(body, fields):  # noqa: ANN001
+    """Not keyed to a model's name: any `X | list[X]` body drops the other branch's
+    complaint that the body is not of its type."""
+    r = _union_app().post("/v1/items", json=body)
+    assert r.status_code == 422
+    assert r.json()["fields"] == fields, r.json()
+
+
+def test_domain_and_framework_errors_share_the_shape():
+    client = _union_app()
+    assert _valid_body(client.get("/v1/missing")) == {"error": "not_found",
+                                                      "detail": "no such thing"}
+    assert _valid_body(client.get("/v1/nowhere"))["error"] == "not_found"
+    r = client.post("/v1/items", content=b"{not json", headers={"Content-Type":
+                                                                "application/json"})
+    assert r.status_code == 422 and _valid_body(r)["error"] == "invalid_request"
