@@ -1,7 +1,9 @@
 """`make bench`: speed measured side by side, written to bench/results.json.
 
-1. Online scoring: `mlflow models serve` (bare score) vs our POST /v1/predictions (score +
-   exact SHAP + routing + durable write), same wrk load, interleaved rounds.
+1. Online scoring: `mlflow models serve` (bare score), a minimal reference server
+   (bench/ceiling.py: the same booster, score + exact SHAP, nothing else, the same uvicorn
+   settings) and our POST /v1/predictions (auth, validation, score + exact SHAP + reasons,
+   routing, durable write, audit), same wrk load, interleaved rounds.
 2. Batch scoring: `serving.cli score` (read → score → SHAP → reasons → write) vs LightGBM's
    raw `predict(pred_contrib=True)` on the same rows already in memory, at 100k and 1M rows,
    with peak memory; plus the Dask path with 1 and 2 local workers.
@@ -125,6 +127,25 @@ class Server:
             self.stop()
             raise
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's processes (its session:
+        `mlflow models serve` runs uvicorn in a child). Per request, it is much less
+        sensitive than req/s to other work on a shared machine."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # after the command: state ppid pgrp session ... utime (12th) stime (13th)
+            if int(fields[3]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -146,6 +167,8 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, bodies: Path, seconds: int, connections: int, token: str = "") -> dict:
+    if not bodies.is_file():  # wrk would fall back to GET without a word
+        raise FileNotFoundError(bodies)
     cmd = [
         "wrk",
         "-t2",
@@ -219,12 +242,27 @@ def train_models(results: dict, quick: bool) -> None:
     print(json.dumps(results["training"], indent=1), flush=True)
 
 
-def online(results: dict, quick: bool) -> None:
-    print("== online scoring: mlflow models serve vs POST /v1/predictions", flush=True)
+# The online sides, in the order of the first round (later rounds rotate it).
+SIDES = ("mlflow_models_serve", "ceiling", "ours")
+ONLINE_TARGETS = {"ours_over_mlflow": 3.0, "ours_over_ceiling": 0.5, "ours_p99_ms": 50.0}
+
+
+def _agent_token(db: Path) -> str:
+    """A staff token of role agent, the role POST /v1/predictions is for (the bootstrap
+    admin token skips the staff-token lookup every real caller goes through)."""
+    out = subprocess.run(
+        [PY, "-m", "serving.cli", "create-user", "--role", "agent", "--name", "bench agent"],
+        cwd=REPO, env=env(CHURN_DATABASE_URL=f"sqlite:///{db}"), capture_output=True,
+        text=True, check=True, timeout=120,
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+def write_bodies(features: list[str]) -> tuple[Path, Path]:
+    """One request body per line for 2,000 real Telco customers: MLflow's, then ours (the
+    ceiling takes ours)."""
     import pandas as pd
 
-    summary = results["training"]["telco"]
-    features = summary["selected_features"]
     frame = pd.read_csv(TELCO_CSV, dtype=str, keep_default_na=False)
     bodies_mlflow, bodies_ours = OUT / "bodies_mlflow.jsonl", OUT / "bodies_ours.jsonl"
     numeric = {"tenure", "MonthlyCharges", "TotalCharges"}
@@ -239,73 +277,104 @@ def online(results: dict, quick: bool) -> None:
             record = {c: value(c, row[c]) for c in features}
             fm.write(json.dumps({"dataframe_records": [record]}) + "\n")
             fo.write(json.dumps({"customer_id": row["customerID"], "features": record}) + "\n")
+    return bodies_mlflow, bodies_ours
+
+
+def online(results: dict, quick: bool) -> None:
+    print("== online scoring: mlflow models serve vs ceiling vs POST /v1/predictions",
+          flush=True)
+    summary = results["training"]["telco"]
+    features = summary["selected_features"]
+    bodies_mlflow, bodies_ours = write_bodies(features)
 
     seconds = 4 if quick else 10
     rounds = 2 if quick else 3
     connections = 8
-    p_mlflow, p_ours = free_port(), free_port()
+    ports = {name: free_port() for name in SIDES}
     db = OUT / "online.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    mlflow_server = Server(
-        [
-            str(Path(PY).parent / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            "models:/churn@champion",
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(p_mlflow),
-        ],
-        f"http://127.0.0.1:{p_mlflow}/ping",
-        OUT / "mlflow_serve.log",
-    )
+    token = _agent_token(db)
+    commands = {
+        "mlflow_models_serve": (
+            [str(Path(PY).parent / "mlflow"), "models", "serve", "-m", "models:/churn@champion",
+             "--env-manager", "local", "--host", "127.0.0.1", "--port",
+             str(ports["mlflow_models_serve"])],
+            "/ping", {},
+        ),
+        # the same body as ours, the same uvicorn settings (serving.cli.UVICORN)
+        "ceiling": ([PY, "-m", "bench.ceiling", "--port", str(ports["ceiling"])], "/", {}),
+        "ours": (
+            [PY, "-m", "serving.cli", "serve"], "/healthz",
+            {"CHURN_PORT": str(ports["ours"]), "CHURN_DATABASE_URL": f"sqlite:///{db}"},
+        ),
+    }
+    targets = {
+        "mlflow_models_serve": (f"http://127.0.0.1:{ports['mlflow_models_serve']}/invocations",
+                                bodies_mlflow, ""),
+        "ceiling": (f"http://127.0.0.1:{ports['ceiling']}/v1/predictions", bodies_ours, ""),
+        "ours": (f"http://127.0.0.1:{ports['ours']}/v1/predictions", bodies_ours, token),
+    }
+    servers: dict[str, Server] = {}
+    runs: dict[str, list[dict]] = {name: [] for name in SIDES}
     try:
-        ours = Server(
-            [PY, "-m", "serving.cli", "serve"],
-            f"http://127.0.0.1:{p_ours}/healthz",
-            OUT / "ours_serve.log",
-            CHURN_PORT=str(p_ours),
-            CHURN_DATABASE_URL=f"sqlite:///{db}",
-        )
-        try:
-            url_m = f"http://127.0.0.1:{p_mlflow}/invocations"
-            url_o = f"http://127.0.0.1:{p_ours}/v1/predictions"
-            wrk(url_m, bodies_mlflow, 2, connections)  # warm-up
-            wrk(url_o, bodies_ours, 2, connections, ADMIN_TOKEN)
-            m_rounds, o_rounds = [], []
-            for r in range(rounds):
-                m_rounds.append(wrk(url_m, bodies_mlflow, seconds, connections))
-                o_rounds.append(wrk(url_o, bodies_ours, seconds, connections, ADMIN_TOKEN))
-                print(
-                    f"  round {r + 1}: mlflow {m_rounds[-1]['rps']:.0f} req/s, "
-                    f"ours {o_rounds[-1]['rps']:.0f} req/s",
-                    flush=True,
-                )
-        finally:
-            ours.stop()
+        for name in SIDES:
+            cmd, health, extra = commands[name]
+            servers[name] = Server(cmd, f"http://127.0.0.1:{ports[name]}{health}",
+                                   OUT / f"{name}_serve.log", **extra)
+        for name in SIDES:  # warm-up
+            url, bodies, tok = targets[name]
+            wrk(url, bodies, 2, connections, tok)
+        for r in range(rounds):
+            order = SIDES[r % len(SIDES):] + SIDES[: r % len(SIDES)]
+            for name in order:
+                url, bodies, tok = targets[name]
+                cpu = servers[name].cpu_seconds()
+                run = wrk(url, bodies, seconds, connections, tok)
+                cpu = servers[name].cpu_seconds() - cpu
+                run["server_cpu_ms_per_request"] = round(1e3 * cpu / max(run["requests"], 1), 3)
+                runs[name].append(run)
+            print(f"  round {r + 1}: " + ", ".join(
+                f"{name} {runs[name][-1]['rps']:.0f} req/s "
+                f"(p99 {runs[name][-1]['p99_ms']:.1f} ms)" for name in SIDES), flush=True)
     finally:
-        mlflow_server.stop()
+        for server in servers.values():
+            server.stop()
     side = {}
-    for name, rr in (("mlflow_models_serve", m_rounds), ("ours", o_rounds)):
+    for name, rr in runs.items():
         side[name] = {
             "rps_median": median_of(rr, "rps"),
             "p50_ms_median": median_of(rr, "p50_ms"),
             "p99_ms_median": median_of(rr, "p99_ms"),
+            "server_cpu_ms_per_request_median": median_of(rr, "server_cpu_ms_per_request"),
             "non_2xx_total": sum(r["non_2xx"] for r in rr),
             "rounds": rr,
         }
+
+    def per_round(other: str) -> list[float]:
+        return [round(o["rps"] / m["rps"], 3) for o, m in zip(runs["ours"], runs[other],
+                                                              strict=True)]
+
     results["online"] = {
-        "load": f"wrk -t2 -c{connections}, {seconds} s per round, {rounds} interleaved rounds",
+        "load": f"wrk -t2 -c{connections}, {seconds} s per round, {rounds} interleaved rounds "
+        "(side order rotated each round)",
         "model": f"churn v{summary['model_version']} (Telco, {len(features)} features)",
+        "ours_auth": "a staff token of role agent (looked up like any caller's)",
+        "ceiling": "bench/ceiling.py: same booster, one numpy row, predict(pred_contrib=True), "
+        "no auth, no validation beyond types, no write; same uvicorn settings as ours",
         **side,
         "throughput_ratio_ours_over_mlflow": side["ours"]["rps_median"]
         / side["mlflow_models_serve"]["rps_median"],
-        "target_ratio": 2.0,
+        "throughput_ratio_ours_over_ceiling": side["ours"]["rps_median"]
+        / side["ceiling"]["rps_median"],
+        "per_round_ratio_ours_over_mlflow": per_round("mlflow_models_serve"),
+        "per_round_ratio_ours_over_ceiling": per_round("ceiling"),
+        # CPU per request: the ratio the machine's other load disturbs least
+        "cpu_per_request_ratio_ceiling_over_ours": side["ceiling"][
+            "server_cpu_ms_per_request_median"] / side["ours"]["server_cpu_ms_per_request_median"],
+        "cpu_per_request_ratio_mlflow_over_ours": side["mlflow_models_serve"][
+            "server_cpu_ms_per_request_median"] / side["ours"]["server_cpu_ms_per_request_median"],
+        "targets": ONLINE_TARGETS,
     }
 
 
@@ -449,17 +518,28 @@ def table(results: dict) -> str:
     if "online" in results:
         o = results["online"]
         lines.append(f"Online scoring ({o['load']})")
-        for name in ("mlflow_models_serve", "ours"):
-            s = o[name]
+        for name in ("mlflow_models_serve", "ceiling", "ours"):
+            s = o.get(name)
+            if s is None:  # results written before the ceiling side existed
+                continue
             lines.append(
                 f"  {name:<22} {s['rps_median']:>9.0f} req/s  "
                 f"p50 {s['p50_ms_median']:6.2f} ms"
                 f"  p99 {s['p99_ms_median']:7.2f} ms  non-2xx {s['non_2xx_total']}"
+                + (f"  server CPU {s['server_cpu_ms_per_request_median']:.2f} ms/req"
+                   if "server_cpu_ms_per_request_median" in s else "")
             )
+        targets = o.get("targets", {})
         lines.append(
             f"  ratio ours/mlflow       {o['throughput_ratio_ours_over_mlflow']:.2f}x "
-            f"(target {o['target_ratio']}x)"
+            f"(target {targets.get('ours_over_mlflow', o.get('target_ratio'))}x)"
         )
+        if "throughput_ratio_ours_over_ceiling" in o:
+            lines.append(
+                f"  ratio ours/ceiling      {o['throughput_ratio_ours_over_ceiling']:.2f}x "
+                f"(target {targets.get('ours_over_ceiling')}x); ours p99 "
+                f"{o['ours']['p99_ms_median']:.1f} ms (target {targets.get('ours_p99_ms')} ms)"
+            )
     if "batch" in results:
         lines.append("Batch scoring vs raw pred_contrib (rows/s, medians; peak RSS)")
         for rows, b in results["batch"]["sizes"].items():

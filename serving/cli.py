@@ -10,6 +10,12 @@ from pydantic import ValidationError
 
 from serving.config import Settings
 
+# How `serve` runs uvicorn (bench/ceiling.py runs its reference server the same way, so the
+# benchmark compares applications, not HTTP stacks). "auto" picks uvloop and httptools,
+# which uvicorn[standard] installs. The app logs each request itself, without query strings
+# (access-link tokens), so uvicorn's access log is off.
+UVICORN: dict = {"loop": "auto", "http": "auto", "access_log": False}
+
 NO_DATA = """\
 No customer data given: `score` needs the customer base to score.
   python -m serving.cli score --data <file.csv|file.parquet> --schema <dataset schema .yaml>
@@ -92,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if settings.mode == "dev" and settings.admin_token is None:
             _first_admin(settings)
-        # the app logs each request itself, without query strings (access-link tokens)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    access_log=False)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **UVICORN)
         return 0
     if args.command == "migrate":
         from serving.storage import Database, upgrade
