@@ -16,7 +16,7 @@ NAME ?=
 ROWS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install run train evaluate promote serve score create-user mlflow-ui test test-fast lint format bench clean
+.PHONY: help install run train nested evaluate promote serve score create-user mlflow-ui test test-fast lint format bench clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -46,8 +46,13 @@ train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<
 evaluate: ## Evaluate a registered model on other data as its own MLflow run (MODEL=models:/... DATA= SCHEMA=)
 	$(PY) -m training.cli evaluate --model $(MODEL) $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA))
 
-promote: ## Move alias champion to the challenger if it passes the quality and fairness gates
-	$(PY) -m training.cli promote
+ALLOW_NEW_CONTRACT ?=
+
+promote: ## Move alias champion to the challenger if it passes the gates (ALLOW_NEW_CONTRACT=1: other data set or features)
+	$(PY) -m training.cli promote $(if $(ALLOW_NEW_CONTRACT),--allow-new-contract)
+
+nested: ## Nested cross-validation of feature selection: honest ROC-AUC and the kept set's spread (DATA= SCHEMA=; slow)
+	$(PY) -m training.cli nested $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) --out reports/nested.json
 
 serve: ## Start the API (uvicorn) with the CHURN_* settings
 	$(PY) -m serving.cli serve

@@ -8,6 +8,7 @@ id_column: customerID            # optional; pseudonymised, never a feature
 target: {column: Churn, positive: "Yes"}
 sensitive: [gender, SeniorCitizen, Partner, Dependents]   # audited, never features
 drop: []                          # columns never to use
+not_leaking: []                   # strong candidates known not to be computed from the outcome
 features:                         # optional notes per column
   Contract:
     type: ordinal                 # numeric | categorical | ordinal
@@ -63,6 +64,8 @@ class FeatureNote(BaseModel):
     unit: Localized | None = None
     description: str | None = None
     purpose: str | None = None
+    # sensitive numeric attributes: the fairness audit's group edges (e.g. ages [30, 45, 60])
+    bins: list[float] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -89,6 +92,9 @@ class DatasetSchema(BaseModel):
     target: TargetSpec
     sensitive: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
+    # candidates that alone predict the outcome almost perfectly but are known before the
+    # customer leaves: acknowledged by name, so the leak guard lets them through
+    not_leaking: list[str] = Field(default_factory=list)
     features: dict[str, FeatureNote] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -35,8 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--model", required=True, help="e.g. models:/churn@champion")
     p_eval.add_argument("--data")
     p_eval.add_argument("--schema")
-    sub.add_parser("promote", help="move @champion to @challenger if the gates pass")
+    p_promote = sub.add_parser("promote", help="move @champion to @challenger if the gates pass")
+    p_promote.add_argument("--allow-new-contract", action="store_true",
+                           help="promote even if the data set or features differ from the "
+                                "champion's")
     sub.add_parser("champion", help="print the @champion version; exit 1 when there is none")
+    p_nested = sub.add_parser("nested", help="nested cross-validation of the selection "
+                                             "(honest AUC, spread of the kept set); slow")
+    p_nested.add_argument("--data")
+    p_nested.add_argument("--schema")
+    p_nested.add_argument("--out", help="also write the JSON report here")
     p_gen = sub.add_parser("generate", help="write a synthetic customer base")
     p_gen.add_argument("--rows", type=int, default=100_000)
     p_gen.add_argument("--seed", type=int, default=1)
@@ -81,10 +89,21 @@ def main(argv: list[str] | None = None) -> int:
                   f"as @challenger")
             print(f"  features {len(s['selected_features'])}/{len(s['candidate_features'])} kept: "
                   f"{', '.join(s['selected_features'])}")
-            print(f"  out-of-fold ROC-AUC {m['roc_auc']:.4f}, PR-AUC {m['pr_auc']:.4f}, "
-                  f"Brier {m['brier']:.4f}, ECE {m['ece']:.4f}, "
+            if "honest_roc_auc" in m:
+                print(f"  honest ROC-AUC {m['honest_roc_auc']:.4f} "
+                      f"[{m['honest_roc_auc_lo']:.4f}, {m['honest_roc_auc_hi']:.4f}] on "
+                      f"{s['honest']['rows']} held-out rows selection never saw; logistic "
+                      f"baseline {m['honest_baseline_logreg_roc_auc']:.4f}")
+            print(f"  selection-time out-of-fold ROC-AUC {m['roc_auc']:.4f} (optimistic), "
+                  f"PR-AUC {m['pr_auc']:.4f}, Brier {m['brier']:.4f}, ECE {m['ece']:.4f}, "
+                  f"log-loss {m['log_loss']:.4f}, "
                   f"contact fraction {m['profit_optimal_fraction']:.1%}")
-            print(f"  max equalized-odds difference {m['max_equalized_odds_difference']:.4f}")
+            print(f"  MPC {m['mpc']:.2f} / EMPC {m['empc']:.2f} per customer")
+            if "max_equalized_odds_difference" in m:
+                print(f"  max equalized-odds difference {m['max_equalized_odds_difference']:.4f}"
+                      f" (95 % upper end {m['max_equalized_odds_upper_95']:.4f})")
+            else:
+                print("  fairness: not audited (the schema names no sensitive attribute)")
             print(f"  summary: {settings.reports_dir / 'last_run.json'} "
                   f"({s['training_seconds']} s)")
         elif args.command == "evaluate":
@@ -93,11 +112,20 @@ def main(argv: list[str] | None = None) -> int:
             summary = evaluate(settings, args.model, args.data, args.schema)
             print(json.dumps({"run_id": summary["run_id"], "metrics": summary["metrics"],
                               "fairness": summary["fairness"]}, indent=2))
+        elif args.command == "nested":
+            from training.nested import nested_selection
+
+            report = nested_selection(settings, args.data, args.schema)
+            text = json.dumps(report, indent=2)
+            if args.out:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.out).write_text(text, encoding="utf-8")
+            print(text)
         elif args.command == "promote":
             from training.registry import PromotionError, promote
 
             try:
-                result = promote(settings)
+                result = promote(settings, args.allow_new_contract or None)
             except PromotionError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2

@@ -168,6 +168,24 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
     return coerced
 
 
+def _align_target(target: pd.Series, positive: str) -> pd.Series:
+    """Read an integer, float or boolean target the way the schema names its positive value:
+    `positive: 1` matches 1 and 1.0; `positive: true` (or Yes) matches True."""
+    if (target == positive).any():
+        return target
+    numbers = pd.to_numeric(target, errors="coerce")
+    try:
+        wanted = float(positive)
+    except ValueError:
+        wanted = None
+    if wanted is not None and numbers.notna().all() and (numbers == wanted).any():
+        return target.where(numbers != wanted, positive)
+    lowered = target.str.lower()
+    if set(lowered.unique()) <= {"true", "false"} and positive.lower() in ("yes", "true"):
+        return target.where(lowered != "true", positive)
+    return target
+
+
 def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> PreparedData:
     """Check `frame` against `schema` and split it into candidates, target, sensitive, ids."""
     frame = frame.copy()
@@ -204,8 +222,9 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
             f"{_rows(frame.index[target.isna()])}; every row needs a known outcome. "
             "Remove those rows or fill the outcome."
         )
-    values = sorted(target.unique().tolist())
     positive = schema.target.positive
+    target = _align_target(target, positive)
+    values = sorted(target.unique().tolist())
     if len(values) == 1:
         raise DataError(
             f"target column {schema.target.column!r} has a single class {values[0]!r} in all "

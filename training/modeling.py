@@ -70,6 +70,10 @@ class Design:
         encoder = Encoder(provisional_spec(features, schema))
         return cls(X=encoder.encode_frame(candidates), features=features)
 
+    def rows(self, index: np.ndarray) -> Design:
+        """The same features for the rows `index` only."""
+        return Design(X=self.X[index], features=self.features)
+
     def subset(self, names: list[str]) -> Design:
         idx = [i for i, f in enumerate(self.features) if f.name in names]
         return Design(X=self.X[:, idx], features=[self.features[i] for i in idx])
@@ -148,3 +152,41 @@ def cross_validate(design: Design, y: np.ndarray, settings: TrainSettings,
         fold_auc=fold_auc,
         mean_abs_shap={f.name: float(v) for f, v in zip(design.features, shap_abs, strict=True)},
     )
+
+
+def holdout_split(y: np.ndarray, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(selection rows, held-out test rows): a stratified `test_fraction` of the rows that
+    feature selection never sees, for the honest estimate. No test rows when it is 0."""
+    rows = np.arange(len(y))
+    if settings.test_fraction <= 0:
+        return rows, rows[:0]
+    from sklearn.model_selection import train_test_split
+
+    selection, test = train_test_split(rows, test_size=settings.test_fraction, stratify=y,
+                                       random_state=settings.seed)
+    return np.sort(selection), np.sort(test)
+
+
+def logistic_baseline(design: Design, y: np.ndarray, train: np.ndarray,
+                      test: np.ndarray) -> np.ndarray:
+    """A plain logistic regression on the same features (categories one-hot, numbers
+    standardised with a missing-value flag), fitted on `train`; margins for `test`."""
+    from sklearn.linear_model import LogisticRegression
+
+    columns = []
+    for j, feature in enumerate(design.features):
+        x = design.X[:, j]
+        missing = np.isnan(x)
+        if feature.kind == "categorical":
+            for code in range(len(feature.categories)):
+                columns.append((x == code).astype(float))
+        else:
+            fill = np.nanmedian(x[train]) if (~missing[train]).any() else 0.0
+            filled = np.where(missing, fill, x)
+            sd = filled[train].std() or 1.0
+            columns.append((filled - filled[train].mean()) / sd)
+        if missing.any():
+            columns.append(missing.astype(float))
+    Z = np.column_stack(columns)
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(Z[train], y[train])
+    return lr.decision_function(Z[test])

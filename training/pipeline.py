@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -16,6 +17,7 @@ import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from models import ChurnModel, DecisionSpec, ModelSpec
 from models.dataset_schema import DatasetSchema
@@ -24,7 +26,14 @@ from training import model_card, plots, synthetic
 from training.calibration import CalibrationChoice, choose_calibration
 from training.config import TrainSettings
 from training.data import PreparedData, load_table, prepare
-from training.evaluation import FairnessReport, ProfitCurve, fairness_audit, quality_metrics
+from training.evaluation import (
+    FairnessReport,
+    ProfitCurve,
+    fairness_audit,
+    quality_metrics,
+    sensitive_groups,
+)
+from training.guards import check_enough_data, check_identifiers, check_leaks, single_feature_auc
 from training.minimise import Minimisation, minimise, no_minimisation
 from training.modeling import (
     CrossValidation,
@@ -33,6 +42,8 @@ from training.modeling import (
     feature_specs,
     fit_booster,
     folds,
+    holdout_split,
+    logistic_baseline,
 )
 from training.registry import CHALLENGER, log_model, set_alias, setup_tracking
 
@@ -48,20 +59,60 @@ class TrainResult:
     summary: dict[str, Any]
 
 
+@dataclass
+class Provenance:
+    """Where the data came from, with SHA-256 digests of the data and the schema."""
+
+    source: str  # file name, or the synthetic generator's arguments
+    data_path: str | None  # resolved path of the data file; None for synthetic data
+    schema_path: str
+    data_sha256: str
+    schema_sha256: str
+    synthetic_rows: int | None = None
+    synthetic_seed: int | None = None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_dataset(data: str | Path | None, schema: str | Path | None,
                  settings: TrainSettings) -> tuple[pd.DataFrame, DatasetSchema, str]:
     """The data and its schema; the built-in synthetic data when `data` is None."""
+    frame, dataset_schema, provenance = load_with_provenance(data, schema, settings)
+    return frame, dataset_schema, provenance.source
+
+
+def load_with_provenance(data: str | Path | None, schema: str | Path | None,
+                         settings: TrainSettings, synthetic_rows: int | None = None,
+                         synthetic_seed: int | None = None
+                         ) -> tuple[pd.DataFrame, DatasetSchema, Provenance]:
+    """`load_dataset` with where the data came from and its digests."""
     if data is None:
         if schema is not None:
             raise ValueError("SCHEMA= was given without DATA=; give both, or neither for the "
                              "built-in synthetic data")
-        frame = synthetic.generate(settings.synthetic_rows, settings.seed)
-        return frame, DatasetSchema.load(synthetic.SCHEMA_PATH), \
-            f"synthetic(rows={settings.synthetic_rows}, seed={settings.seed})"
+        rows = synthetic_rows or settings.synthetic_rows
+        seed = settings.seed if synthetic_seed is None else synthetic_seed
+        frame = synthetic.generate(rows, seed)
+        blob = frame.to_csv(index=False).encode("utf-8")
+        return frame, DatasetSchema.load(synthetic.SCHEMA_PATH), Provenance(
+            source=f"synthetic(rows={rows}, seed={seed})", data_path=None,
+            schema_path=str(synthetic.SCHEMA_PATH), data_sha256=hashlib.sha256(blob).hexdigest(),
+            schema_sha256=_sha256(synthetic.SCHEMA_PATH), synthetic_rows=rows,
+            synthetic_seed=seed)
     if schema is None:
         raise ValueError(f"DATA={data} needs SCHEMA=<yaml> describing its columns "
                          "(see training/datasets/telco.yaml for an example)")
-    return load_table(data), DatasetSchema.load(schema), Path(data).name
+    frame, dataset_schema = load_table(data), DatasetSchema.load(schema)
+    return frame, dataset_schema, Provenance(
+        source=Path(data).name, data_path=str(Path(data).resolve()),
+        schema_path=str(Path(schema).resolve()), data_sha256=_sha256(Path(data)),
+        schema_sha256=_sha256(Path(schema)))
 
 
 def _decision(y: np.ndarray, probability: np.ndarray, fraction: float) -> DecisionSpec:
@@ -102,6 +153,7 @@ class Fitted:
     settings: TrainSettings
     schema: DatasetSchema
     source: str
+    provenance: Provenance
     y: np.ndarray
     kept: Design  # the encoded design of the kept features, all rows
     selection: Minimisation
@@ -117,6 +169,7 @@ class Fitted:
     input_example: pd.DataFrame
     summary: dict[str, Any]  # JSON-ready; `log_run` adds the run and registry fields
     started: float  # perf_counter at the start of `fit`
+    row_keys: list[str]  # digests of the training rows' pseudonyms (in-sample checks)
 
     @property
     def run_params(self) -> dict[str, Any]:
@@ -138,33 +191,58 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
         schema: str | Path | None = None) -> Fitted:
     """Load, check, minimise, fit, calibrate, evaluate and audit: no logging, no files."""
     started = time.perf_counter()
-    frame, dataset_schema, source = load_dataset(data, schema, settings)
+    frame, dataset_schema, provenance = load_with_provenance(data, schema, settings)
+    source = provenance.source
     prepared = prepare(frame, dataset_schema, settings.pseudonym_secret)
     del frame  # the raw ids go no further
     y = prepared.y
+    check_enough_data(y, settings)
+    check_identifiers(prepared.candidates, settings)
     features = feature_specs(prepared.candidates, dataset_schema)
     design = Design.build(prepared.candidates, features, dataset_schema)
-    splits = folds(y, settings)
 
-    log.info("minimising %d candidates", len(features))
-    selection = minimise(design, y, settings, splits) if settings.minimise \
-        else no_minimisation(design)
+    # the held-out rows: feature selection never sees them (the honest estimate)
+    selection_rows, test_rows = holdout_split(y, settings)
+    y_sel = y[selection_rows]
+    selection_splits = folds(y_sel, settings)
+    single = single_feature_auc(prepared.candidates.iloc[selection_rows].reset_index(drop=True),
+                                y_sel, selection_splits)
+    check_leaks(single, dataset_schema, settings)
+
+    log.info("minimising %d candidates on %d rows", len(features), len(selection_rows))
+    if settings.minimise:
+        selection = minimise(design.rows(selection_rows), y_sel, settings, selection_splits,
+                             dataset_schema, single.auc)
+    else:
+        selection = no_minimisation(design)
+    for row in selection.decisions:
+        row.single_feature_auc = single.auc.get(row.feature, float("nan"))
     kept = design.subset(selection.selected)
+    honest = honest_estimate(kept, y, selection_rows, test_rows, settings)
 
+    splits = folds(y, settings)
     cv = cross_validate(kept, y, settings, splits)
     calib = choose_calibration(cv.margin, y, splits)
     metrics, curve = quality_metrics(y, calib.oof_probability, cv.margin, settings)
     metrics["cv_roc_auc_mean"] = float(np.mean(cv.fold_auc))
     metrics["cv_roc_auc_std"] = float(np.std(cv.fold_auc))
-    metrics["brier_uncalibrated"] = calib.brier["none"]
-    metrics["brier_isotonic"] = calib.brier["isotonic"]
-    metrics["brier_sigmoid"] = calib.brier["sigmoid"]
+    for method in ("none", "isotonic", "sigmoid"):
+        suffix = "uncalibrated" if method == "none" else method
+        metrics[f"brier_{suffix}"] = calib.brier[method]
+        metrics[f"log_loss_{suffix}"] = calib.log_loss[method]
+    metrics.update({f"honest_{k}": v for k, v in honest.items() if isinstance(v, float)})
     decision = _decision(y, calib.oof_probability, metrics["profit_optimal_fraction"])
-    fairness = fairness_audit(y, calib.oof_probability >= decision.high_threshold,
-                              prepared.sensitive)
-    metrics["max_equalized_odds_difference"] = fairness.max_equalized_odds
-    metrics["max_demographic_parity_difference"] = max(
-        (v["demographic_parity_difference"] for v in fairness.summary.values()), default=0.0)
+    groups, grouping = sensitive_groups(prepared.sensitive, dataset_schema)
+    fairness = fairness_audit(y, calib.oof_probability >= decision.high_threshold, groups,
+                              min_group=settings.fairness_min_group,
+                              n_boot=settings.fairness_bootstrap, seed=settings.seed,
+                              grouping=grouping)
+    if fairness.audited:
+        metrics["max_equalized_odds_difference"] = fairness.max_equalized_odds
+        metrics["max_equalized_odds_upper_95"] = fairness.max_equalized_odds_upper
+        metrics["max_demographic_parity_difference"] = max(
+            (v["demographic_parity_difference"] for v in fairness.summary.values()
+             if math.isfinite(v["demographic_parity_difference"])), default=float("nan"))
 
     booster = fit_booster(kept, y, settings)
     spec = ModelSpec(
@@ -176,21 +254,31 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
     )
     model = ChurnModel.from_parts(booster, spec)
 
+    held = len(test_rows)
     evaluation = {
         "method": (
-            f"All metrics are out-of-fold: {settings.cv_folds}-fold stratified cross-validation "
-            f"(shuffled, seed {settings.seed}) over all {len(y)} rows; every row is scored by a "
-            "model that never saw it. Calibration maps are cross-fitted on the same folds. "
-            "Feature selection used the same folds, so the figures of the kept set are "
-            "slightly optimistic."),
+            f"Selection-time figures (`metrics`, e.g. roc_auc): out-of-fold, "
+            f"{settings.cv_folds}-fold stratified cross-validation (shuffled, seed "
+            f"{settings.seed}) over all {len(y)} rows; every row is scored by a model that "
+            "never saw it, but feature selection saw "
+            f"{len(selection_rows)} of these rows, so they are slightly optimistic. "
+            + (f"Honest figures (`honest`, honest_roc_auc): a model of the kept features fitted "
+               f"on the {len(selection_rows)} selection rows scores {held} held-out rows "
+               "that selection never saw (stratified, same seed)."
+               if held else "No rows were held out (CHURN_TEST_FRACTION=0): no honest "
+               "estimate.")
+            + " Calibration maps are cross-fitted on the out-of-fold margins."),
         "cv_folds": settings.cv_folds,
         "rows": len(y),
         "split": "out-of-fold",
+        "honest_split": f"held-out test rows ({held})" if held else "none",
         "roc_auc_on": "raw margin (ranking); calibration is monotone",
     }
     summary: dict[str, Any] = {
         "dataset": dataset_schema.name,
         "source": source,
+        "data_sha256": provenance.data_sha256,
+        "schema_sha256": provenance.schema_sha256,
         "rows": len(y),
         "positive_rate": float(y.mean()),
         "rows_with_missing": prepared.rows_with_missing,
@@ -198,20 +286,61 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
         "sensitive": list(dataset_schema.sensitive),
         "candidate_features": prepared.candidate_names,
         "selected_features": selection.selected,
+        "single_feature_auc": single.auc,
         "minimisation": {"tolerance": selection.tolerance, "full_auc": selection.full_auc,
                          "final_auc": selection.final_auc,
+                         "step_tolerance": selection.step_tolerance,
+                         "noise_sd": selection.noise_sd,
+                         "duplicates": selection.duplicates,
+                         "selection_rows": len(selection_rows),
                          "features": selection.table().to_dict(orient="records")},
         "metrics": metrics,
-        "calibration": {"method": calib.spec.method, "brier": calib.brier},
+        "honest": honest,
+        "calibration": {"method": calib.spec.method, "brier": calib.brier,
+                        "log_loss": calib.log_loss, "rule": calib.rule},
         "decision": decision.model_dump(),
         "fairness": fairness.summary,
+        "fairness_audit": fairness.describe(),
+        "fairness_bootstrap": settings.fairness_bootstrap,
+        "fairness_gate_on": ("point estimate" if settings.fairness_gate_on == "point"
+                             else "upper end of the 95 % interval"),
         "evaluation": evaluation,
     }
-    return Fitted(settings=settings, schema=dataset_schema, source=source, y=y, kept=kept,
+    keys = [] if prepared.pseudonyms is None else [
+        hashlib.sha256(p.encode()).hexdigest()[:16] for p in prepared.pseudonyms]
+    return Fitted(settings=settings, schema=dataset_schema, source=source,
+                  provenance=provenance, y=y, kept=kept,
                   selection=selection, cv=cv, calibration=calib, metrics=metrics, curve=curve,
                   decision=decision, fairness=fairness, booster=booster, spec=spec, model=model,
                   input_example=_input_example(prepared, selection.selected), summary=summary,
-                  started=started)
+                  started=started, row_keys=keys)
+
+
+def honest_estimate(kept: Design, y: np.ndarray, selection_rows: np.ndarray,
+                    test_rows: np.ndarray, settings: TrainSettings) -> dict[str, Any]:
+    """The kept features' model fitted on the selection rows, scored on the held-out rows
+    selection never saw; a logistic-regression baseline on the same split beside it."""
+    if len(test_rows) == 0:
+        return {"split": "none", "note": "no held-out rows (CHURN_TEST_FRACTION=0)"}
+    booster = fit_booster(kept, y, settings, rows=selection_rows)
+    margin = booster.predict(kept.X[test_rows], raw_score=True)
+    y_test = y[test_rows]
+    rng = np.random.default_rng(settings.seed)
+    boot = []
+    for _ in range(200):
+        pick = rng.integers(0, len(test_rows), len(test_rows))
+        if 0 < y_test[pick].sum() < len(pick):
+            boot.append(roc_auc_score(y_test[pick], margin[pick]))
+    baseline = logistic_baseline(kept, y, selection_rows, test_rows)
+    return {
+        "split": "held-out test rows, never seen by feature selection",
+        "rows": int(len(test_rows)),
+        "roc_auc": float(roc_auc_score(y_test, margin)),
+        "roc_auc_lo": float(np.percentile(boot, 2.5)),
+        "roc_auc_hi": float(np.percentile(boot, 97.5)),
+        "pr_auc": float(average_precision_score(y_test, margin)),
+        "baseline_logreg_roc_auc": float(roc_auc_score(y_test, baseline)),
+    }
 
 
 def settings_params(settings: TrainSettings) -> dict[str, Any]:
@@ -231,8 +360,13 @@ def log_run(fitted: Fitted, summary_path: str | Path | None = None) -> TrainResu
                           run_name=f"train-{fitted.schema.name}") as run, \
             tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        mlflow.set_tags({"dataset": fitted.schema.name, "stage": "train"})
+        mlflow.set_tags({"dataset": fitted.schema.name, "stage": "train",
+                         "fairness_audited": str(fitted.fairness.audited).lower(),
+                         **provenance_tags(fitted.provenance)})
         mlflow.log_params({**settings_params(settings), **fitted.run_params})
+        log_inputs(fitted.provenance, fitted.schema.name, "training")
+        if fitted.row_keys:
+            mlflow.log_text("\n".join(fitted.row_keys), "provenance/row_keys.txt")
         mlflow.log_metrics({k: v for k, v in _flat_metrics(summary).items()
                             if isinstance(v, float | int) and math.isfinite(v)})
         _log_reports(out, fitted)
@@ -249,6 +383,33 @@ def log_run(fitted: Fitted, summary_path: str | Path | None = None) -> TrainResu
                        model_version=version, model_uri=uri, summary=summary)
 
 
+def provenance_tags(provenance: Provenance) -> dict[str, str]:
+    """Run tags that let `promote` and `evaluate` find and check the data again."""
+    tags = {"data_sha256": provenance.data_sha256, "schema_sha256": provenance.schema_sha256,
+            "schema_path": provenance.schema_path}
+    if provenance.data_path:
+        tags["data_path"] = provenance.data_path
+    else:
+        tags["synthetic_rows"] = str(provenance.synthetic_rows)
+        tags["synthetic_seed"] = str(provenance.synthetic_seed)
+    return tags
+
+
+def log_inputs(provenance: Provenance, name: str, context: str) -> None:
+    """The data file and the schema as MLflow dataset inputs with their SHA-256 digests."""
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    for kind, path, digest in (("data", provenance.data_path, provenance.data_sha256),
+                               ("schema", provenance.schema_path, provenance.schema_sha256)):
+        # a file URI (or, for the synthetic data, the generator's arguments)
+        location = Path(path).as_uri() if path else f"synthetic:{provenance.source}"
+        dataset = MetaDataset(source=HTTPDatasetSource(location), name=f"{name}-{kind}",
+                              digest=digest[:32])
+        mlflow.log_input(dataset, context=f"{context}-{kind}",
+                         tags={"sha256": digest, "kind": kind})
+
+
 def _flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
     out = dict(summary["metrics"])
     for attribute, values in summary["fairness"].items():
@@ -256,6 +417,9 @@ def _flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
             out[f"fairness_{attribute}_{key}"] = value
     out["minimisation_full_auc"] = summary["minimisation"]["full_auc"]
     out["minimisation_final_auc"] = summary["minimisation"]["final_auc"]
+    out["minimisation_noise_sd"] = summary["minimisation"].get("noise_sd", float("nan"))
+    out["minimisation_step_tolerance"] = summary["minimisation"].get("step_tolerance",
+                                                                      float("nan"))
     out["n_selected_features"] = float(len(summary["selected_features"]))
     return out
 
@@ -303,41 +467,111 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def resolve_version(model_uri: str) -> tuple[str, str, str]:
+    """(name, exact version, run id) behind `models:/name@alias` or `models:/name/version`."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if not model_uri.startswith("models:/"):
+        raise ValueError(f"MODEL={model_uri} is not a registered model URI; use "
+                         "models:/<name>@<alias> or models:/<name>/<version>")
+    rest = model_uri[len("models:/"):]
+    if "@" in rest:
+        name, alias = rest.split("@", 1)
+        version = client.get_model_version_by_alias(name, alias)
+    else:
+        name, number = rest.rsplit("/", 1)
+        version = client.get_model_version(name, number)
+    return name, str(version.version), version.run_id
+
+
+def in_sample_share(training_run_id: str, provenance: Provenance,
+                    pseudonyms: pd.Series | None) -> tuple[str, float]:
+    """How much of the evaluation data the model was trained on: ('same file', 1.0) when the
+    digests agree, else the share of rows whose pseudonym was among the training rows."""
+    from mlflow import MlflowClient
+
+    run = MlflowClient().get_run(training_run_id)
+    if run.data.tags.get("data_sha256") == provenance.data_sha256:
+        return "the same data (SHA-256 digests agree)", 1.0
+    if pseudonyms is None:
+        return "no id column to compare", 0.0
+    try:
+        text = mlflow.artifacts.load_text(f"runs:/{training_run_id}/provenance/row_keys.txt")
+    except Exception:  # the training run kept no row keys (no id column)
+        return "the training run kept no row keys", 0.0
+    known = set(text.split())
+    keys = [hashlib.sha256(p.encode()).hexdigest()[:16] for p in pseudonyms]
+    share = float(np.mean([k in known for k in keys])) if keys else 0.0
+    return f"{share:.1%} of the rows' pseudonyms were training rows", share
+
+
 def evaluate(settings: TrainSettings, model_uri: str, data: str | Path | None = None,
              schema: str | Path | None = None) -> dict[str, Any]:
-    """Evaluate a registered model on other data; logged as its own MLflow run."""
-    frame, dataset_schema, source = load_dataset(data, schema, settings)
+    """Evaluate a registered model on other data; logged as its own MLflow run that names
+    the exact model version. Data the model was trained on is labelled in-sample, with a
+    warning."""
+    frame, dataset_schema, provenance = load_with_provenance(data, schema, settings)
+    source = provenance.source
     prepared = prepare(frame, dataset_schema, settings.pseudonym_secret)
     experiment_id = setup_tracking(settings)
-    model: ChurnModel = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    name, version, training_run = resolve_version(model_uri)
+    exact_uri = f"models:/{name}/{version}"
+    model: ChurnModel = mlflow.pyfunc.load_model(exact_uri).unwrap_python_model()
     spec = model.spec
     assert spec is not None
     absent = [n for n in spec.feature_names if n not in prepared.candidates.columns]
     if absent:
         raise ValueError(f"the data lacks the model's feature(s) {absent}; evaluate on data "
                          "with the same columns the model was trained on")
+    why, overlap = in_sample_share(training_run, provenance, prepared.pseudonyms)
+    if overlap >= 0.5:
+        split = "in-sample"
+    elif overlap > 0:
+        split = "partly in-sample"
+    else:
+        split = "external"
+    warning = None
+    if overlap > 0:
+        warning = (f"{split}: {why}; the model was trained on these rows, so these figures "
+                   "are optimistic and say nothing about new customers")
+        log.warning("evaluation is %s", warning)
     explanation = model.explain_frame(prepared.candidates)
     y = prepared.y
     metrics, _ = quality_metrics(y, explanation.score, explanation.margin, settings)
     selected = explanation.score >= spec.decision.high_threshold
     metrics["routed_fraction"] = float(selected.mean())
-    fairness = fairness_audit(y, selected, prepared.sensitive)
-    metrics["max_equalized_odds_difference"] = fairness.max_equalized_odds
+    groups, grouping = sensitive_groups(prepared.sensitive, dataset_schema)
+    fairness = fairness_audit(y, selected, groups, min_group=settings.fairness_min_group,
+                              n_boot=settings.fairness_bootstrap, seed=settings.seed,
+                              grouping=grouping)
+    if fairness.audited:
+        metrics["max_equalized_odds_difference"] = fairness.max_equalized_odds
     summary = {
-        "model_uri": model_uri, "dataset": dataset_schema.name, "source": source,
-        "rows": len(y), "metrics": metrics, "fairness": fairness.summary,
-        "evaluation": {"split": "external", "method": "The registered model scores every row "
-                       "of the given data once; nothing is refitted."},
+        "model_uri": exact_uri, "requested_model_uri": model_uri, "model_name": name,
+        "model_version": version, "dataset": dataset_schema.name, "source": source,
+        "data_sha256": provenance.data_sha256, "rows": len(y), "metrics": metrics,
+        "fairness": fairness.summary, "fairness_audit": fairness.describe(),
+        "evaluation": {"split": split, "in_sample_share": overlap, "in_sample_check": why,
+                       "method": "The registered model scores every row of the given data "
+                                 "once; nothing is refitted."},
     }
+    if warning:
+        summary["warning"] = warning
     with mlflow.start_run(experiment_id=experiment_id,
-                          run_name=f"evaluate-{dataset_schema.name}") as run:
+                          run_name=f"evaluate-{dataset_schema.name}-v{version}") as run:
         mlflow.set_tags({"dataset": dataset_schema.name, "stage": "evaluate",
-                         "model_uri": model_uri})
-        mlflow.log_params({"model_uri": model_uri, "source": source, "rows": len(y)})
+                         "model_uri": exact_uri, "model_name": name, "model_version": version,
+                         "requested_model_uri": model_uri, "split": split,
+                         **provenance_tags(provenance)})
+        mlflow.log_params({"model_uri": exact_uri, "model_version": version, "source": source,
+                           "rows": len(y)})
+        log_inputs(provenance, dataset_schema.name, "evaluation")
         mlflow.log_metrics({k: v for k, v in _flat_metrics(
             {**summary, "minimisation": {"full_auc": float("nan"), "final_auc": float("nan")},
              "selected_features": spec.feature_names}).items() if math.isfinite(v)})
-        mlflow.log_table(fairness.by_group, "tables/fairness_by_group.json")
+        if not fairness.by_group.empty:
+            mlflow.log_table(fairness.by_group, "tables/fairness_by_group.json")
         summary["run_id"] = run.info.run_id
         mlflow.log_dict(summary, "summary.json")
     _write_summary(summary, settings.reports_dir / "last_evaluation.json", None)

@@ -80,14 +80,27 @@ def shap_summary_plot(shap_values: np.ndarray, X: np.ndarray, names: list[str],
 
 
 def fairness_plot(by_group: pd.DataFrame, path: Path) -> Path:
+    if by_group.empty:
+        fig, ax = plt.subplots(figsize=(5, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "Not audited: the schema names no sensitive attribute",
+                ha="center", va="center")
+        return _save(fig, path)
     attributes = list(dict.fromkeys(by_group["attribute"]))
     fig, axes = plt.subplots(1, max(1, len(attributes)), figsize=(4 * max(1, len(attributes)), 4),
                              squeeze=False)
     for ax, attribute in zip(axes[0], attributes, strict=False):
         part = by_group[by_group["attribute"] == attribute]
         x = np.arange(len(part))
-        for i, metric in enumerate(("selection_rate", "tpr", "fpr")):
-            ax.bar(x + (i - 1) * 0.27, part[metric], width=0.27, label=metric)
+        for i, metric in enumerate(("churn_rate", "selection_rate", "tpr", "fpr")):
+            values = part[metric].to_numpy(dtype=float)
+            err = None
+            if f"{metric}_lo" in part:
+                lo = part[f"{metric}_lo"].to_numpy(dtype=float)
+                hi = part[f"{metric}_hi"].to_numpy(dtype=float)
+                err = np.nan_to_num(np.vstack([values - lo, hi - values]).clip(0))
+            ax.bar(x + (i - 1.5) * 0.2, values, width=0.2, label=metric, yerr=err,
+                   capsize=2)
         ax.set_xticks(x, part["group"].astype(str), rotation=20)
         ax.set(title=attribute, ylim=(0, 1))
     axes[0][0].legend()

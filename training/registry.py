@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 
-from models import ChurnModel
+from models import ChurnModel, ModelSpec
 from training.config import TrainSettings
 
 CHALLENGER = "challenger"
@@ -91,13 +91,74 @@ def _run_metrics(run_id: str) -> dict[str, float]:
     return MlflowClient().get_run(run_id).data.metrics
 
 
-def promote(settings: TrainSettings) -> GateResult:
+def _load(name: str, version: str) -> ChurnModel:
+    return mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+
+
+def contract_differences(challenger: ModelSpec, champion: ModelSpec) -> list[str]:
+    """How the challenger's contract (data set, target, features) differs from the champion's."""
+    out = []
+    if challenger.dataset != champion.dataset:
+        out.append(f"data set {challenger.dataset!r} instead of {champion.dataset!r}")
+    if (challenger.target, challenger.positive_label) != (champion.target,
+                                                           champion.positive_label):
+        out.append(f"target {challenger.target}={challenger.positive_label!r} instead of "
+                   f"{champion.target}={champion.positive_label!r}")
+    added = [f for f in challenger.feature_names if f not in champion.feature_names]
+    removed = [f for f in champion.feature_names if f not in challenger.feature_names]
+    if added or removed:
+        out.append("features " + "; ".join(filter(None, [
+            f"added {added}" if added else "", f"removed {removed}" if removed else ""])))
+    return out
+
+
+def heldout_rows(run_id: str, settings: TrainSettings):
+    """The challenger's held-out rows, re-read from the data it was trained on (checked by
+    digest), with their outcomes. Raises ValueError when they cannot be found again."""
+    from training.data import prepare
+    from training.modeling import holdout_split
+    from training.pipeline import load_with_provenance
+
+    run = MlflowClient().get_run(run_id)
+    tags, params = run.data.tags, run.data.params
+    run_settings = settings.model_copy(update={
+        "seed": int(params.get("seed", settings.seed)),
+        "test_fraction": float(params.get("test_fraction", settings.test_fraction))})
+    if run_settings.test_fraction <= 0:
+        raise ValueError("the challenger was trained without held-out rows "
+                         "(CHURN_TEST_FRACTION=0)")
+    if "data_path" in tags:
+        if not Path(tags["data_path"]).is_file():
+            raise ValueError(f"the challenger's data file {tags['data_path']} is gone")
+        frame, schema, provenance = load_with_provenance(tags["data_path"],
+                                                         tags["schema_path"], run_settings)
+    elif "synthetic_rows" in tags:
+        frame, schema, provenance = load_with_provenance(
+            None, None, run_settings, synthetic_rows=int(tags["synthetic_rows"]),
+            synthetic_seed=int(tags["synthetic_seed"]))
+    else:
+        raise ValueError("the challenger's run does not say which data it was trained on")
+    if provenance.data_sha256 != tags.get("data_sha256"):
+        raise ValueError("the challenger's data file changed since training (SHA-256 differs)")
+    prepared = prepare(frame, schema, settings.pseudonym_secret)
+    _, test = holdout_split(prepared.y, run_settings)
+    return prepared.candidates.iloc[test].reset_index(drop=True), prepared.y[test]
+
+
+def promote(settings: TrainSettings, allow_new_contract: bool | None = None) -> GateResult:
     """Move @champion to @challenger when it passes every gate; say which gate failed otherwise.
 
-    Gates: ROC-AUC at least the floor; the largest equalized-odds difference over the
-    sensitive attributes at most the ceiling; ROC-AUC not below the current champion's
-    by more than the tolerance. An empty registry skips only the comparison.
+    Gates: the honest ROC-AUC (held-out rows) at least the floor; the largest
+    equalized-odds difference over the sensitive attributes at most the ceiling (on the
+    point estimate or the 95 % interval's upper end, as set; not applicable when nothing
+    was audited); the same contract as the champion (data set, target, features) unless
+    a new one is allowed explicitly; and not worse than the champion by more than the
+    tolerance, both scored on the challenger's held-out rows. An empty registry skips
+    the comparisons.
     """
+    from sklearn.metrics import roc_auc_score
+
+    allow = settings.allow_new_contract if allow_new_contract is None else allow_new_contract
     setup_tracking(settings)
     name = settings.model_name
     challenger = version_by_alias(name, CHALLENGER)
@@ -111,24 +172,62 @@ def promote(settings: TrainSettings) -> GateResult:
         result.promoted = True
         return result
     metrics = _run_metrics(challenger.run_id)
-    auc = metrics.get("roc_auc", float("nan"))
-    eod = metrics.get("max_equalized_odds_difference", float("nan"))
-    checks = [
-        (auc >= settings.gate_min_roc_auc,
-         f"quality: ROC-AUC {auc:.4f} >= floor {settings.gate_min_roc_auc}"),
-        (eod <= settings.gate_max_equalized_odds,
-         f"fairness: max equalized-odds difference {eod:.4f} <= ceiling "
-         f"{settings.gate_max_equalized_odds}"),
-    ]
+    tags = MlflowClient().get_run(challenger.run_id).data.tags
+    honest = "honest_roc_auc" in metrics
+    auc = metrics.get("honest_roc_auc", metrics.get("roc_auc", float("nan")))
+    what = "honest, held-out rows" if honest else "out-of-fold"
+    checks = [(auc >= settings.gate_min_roc_auc,
+               f"quality: ROC-AUC {auc:.4f} ({what}) >= floor {settings.gate_min_roc_auc}")]
+    if tags.get("fairness_audited") == "false" or "max_equalized_odds_difference" not in metrics:
+        result.passed.append("fairness: not applicable (not audited: the schema names no "
+                             "sensitive attribute)")
+    else:
+        on_upper = settings.fairness_gate_on == "upper"
+        eod = metrics.get("max_equalized_odds_upper_95" if on_upper
+                          else "max_equalized_odds_difference", float("nan"))
+        basis = ("upper end of the 95 % interval" if on_upper else
+                 f"point estimate; 95 % interval upper end "
+                 f"{metrics.get('max_equalized_odds_upper_95', float('nan')):.4f}")
+        checks.append((eod <= settings.gate_max_equalized_odds,
+                       f"fairness: max equalized-odds difference {eod:.4f} ({basis}) <= "
+                       f"ceiling {settings.gate_max_equalized_odds}"))
     if champion is None:
         result.passed.append(f"no current @{CHAMPION}: comparison skipped (empty registry)")
     else:
-        champion_auc = _run_metrics(champion.run_id).get("roc_auc", float("nan"))
-        checks.append((
-            auc >= champion_auc - settings.gate_champion_tolerance,
-            f"no regression: ROC-AUC {auc:.4f} >= champion v{champion.version} "
-            f"{champion_auc:.4f} - tolerance {settings.gate_champion_tolerance}",
-        ))
+        new, old = _load(name, str(challenger.version)), _load(name, str(champion.version))
+        differences = contract_differences(new.spec, old.spec)
+        comparable = True
+        if differences:
+            text = (f"contract: the challenger differs from champion v{champion.version}: "
+                    + "; ".join(differences))
+            if allow:
+                result.passed.append(text + " (a new contract allowed explicitly)")
+            else:
+                checks.append((False, text + ". Serving clients send the champion's "
+                               "features; promote a new contract only on purpose: "
+                               "make promote ALLOW_NEW_CONTRACT=1"))
+            comparable = not [d for d in differences if not d.startswith("features")]
+        try:
+            rows, y = heldout_rows(challenger.run_id, settings)
+        except ValueError as exc:
+            rows, y = None, None
+            checks.append((allow, f"no regression: cannot score both on the same held-out rows "
+                                  f"({exc})" + ("; skipped, new contract allowed" if allow
+                                               else "; retrain from the data file")))
+        if rows is not None:
+            missing = [f for f in old.feature_names if f not in rows.columns]
+            if not comparable or missing:
+                result.passed.append("no regression: not comparable (the champion cannot "
+                                     "score the challenger's data), new contract allowed")
+            else:
+                new_auc = float(roc_auc_score(y, new.explain_frame(rows).margin))
+                old_auc = float(roc_auc_score(y, old.explain_frame(rows[old.feature_names])
+                                              .margin))
+                checks.append((
+                    new_auc >= old_auc - settings.gate_champion_tolerance,
+                    f"no regression: ROC-AUC {new_auc:.4f} >= champion v{champion.version} "
+                    f"{old_auc:.4f} - tolerance {settings.gate_champion_tolerance}, both "
+                    f"scored on the challenger's {len(y)} held-out rows"))
     for ok, text in checks:
         (result.passed if ok else result.failed).append(text)
     if not result.failed:

@@ -1,0 +1,143 @@
+"""Checks that stop a run before anything is logged: too little data, identifiers, leaks.
+
+Each refusal is a `DataError` naming the column (or the counts) and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from models.dataset_schema import DatasetSchema
+from training.config import TrainSettings
+from training.data import DataError
+
+# Below this many distinct values a column cannot look like an identifier.
+_MIN_IDENTIFIER_VALUES = 50
+# Single-feature models: numbers are cut into this many quantile bins (plus one for gaps).
+_SINGLE_FEATURE_BINS = 20
+
+
+def check_enough_data(y: np.ndarray, settings: TrainSettings) -> None:
+    """Refuse data too small for the cross-validation and the held-out test split.
+
+    Every fold of the selection rows, and the held-out test rows, need at least
+    `min_class_per_fold` rows of each class, or the AUCs are NaN or noise.
+    """
+    need = settings.min_class_per_fold
+    folds = settings.cv_folds
+    share = 1.0 - settings.test_fraction
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    # the held-out split keeps `test_fraction` of each class; folds split the rest
+    per_fold = {"positive (churn)": positives * share / folds,
+                "negative": negatives * share / folds}
+    per_test = {"positive (churn)": positives * settings.test_fraction,
+                "negative": negatives * settings.test_fraction}
+    short = [name for name in per_fold
+             if per_fold[name] < need or (settings.test_fraction > 0 and per_test[name] < need)]
+    if not short:
+        return
+    split = (f"{settings.test_fraction:.0%} of the rows are held out for the honest estimate "
+             f"and the rest split into {folds} folds" if settings.test_fraction > 0
+             else f"the rows are split into {folds} folds")
+    slices = folds + (1 if settings.test_fraction > 0 else 0)
+    factor = max(folds / share, 1 / settings.test_fraction if settings.test_fraction else 0)
+    wanted = int(np.ceil(need * factor))
+    raise DataError(
+        f"too little data to train and measure a model: {len(y)} rows, {positives} positive "
+        f"(churn) and {negatives} negative; {split}, so each of the {slices} parts gets about "
+        f"{positives / slices:.1f} positive and {negatives / slices:.1f} negative rows, but at "
+        f"least {need} of each class per part are needed (CHURN_MIN_CLASS_PER_FOLD). Add rows "
+        f"(at least {wanted} of each class), or lower CHURN_CV_FOLDS (now {folds}, minimum 2)."
+    )
+
+
+def _integral(values: pd.Series) -> bool:
+    present = values.dropna().to_numpy(dtype=np.float64)
+    return bool(len(present)) and bool(np.all(np.isfinite(present))) \
+        and bool(np.all(present == np.floor(present)))
+
+
+def check_identifiers(candidates: pd.DataFrame, settings: TrainSettings) -> None:
+    """Refuse a candidate that looks like an identifier: text or whole numbers that are
+    unique, or nearly, per row (an account number the schema does not name)."""
+    found = []
+    for col in candidates.columns:
+        series = candidates[col]
+        present = series.dropna()
+        if len(present) < _MIN_IDENTIFIER_VALUES:
+            continue
+        if pd.api.types.is_numeric_dtype(series) and not _integral(series):
+            continue  # measured amounts (charges) are often unique without being ids
+        share = present.nunique() / len(present)
+        if share >= settings.identifier_unique_share:
+            found.append((col, share))
+    if found:
+        names = ", ".join(f"{c!r} ({s:.0%} of its values are distinct)" for c, s in found)
+        first = found[0][0]
+        raise DataError(
+            f"column(s) {names} look like identifiers: unique or nearly unique per row, so a "
+            "model would learn them by heart and every raw value would end up in the model. "
+            f"If {first!r} identifies the customer, set `id_column: {first}` in the schema "
+            f"(it is then pseudonymised); otherwise list it under `drop: [{first}]`."
+        )
+
+
+@dataclass
+class SingleFeature:
+    auc: dict[str, float]  # candidate -> cross-validated ROC-AUC of a model of it alone
+
+
+def _codes(series: pd.Series, train: np.ndarray) -> np.ndarray:
+    """Integer codes for a single-feature model: categories, or quantile bins of numbers
+    fitted on the training rows; missing values get their own code."""
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64)
+        fit = values[train]
+        fit = fit[~np.isnan(fit)]
+        edges = np.unique(np.quantile(fit, np.linspace(0, 1, _SINGLE_FEATURE_BINS + 1)[1:-1])) \
+            if len(fit) else np.array([])
+        codes = np.searchsorted(edges, values, side="right")
+        return np.where(np.isnan(values), len(edges) + 1, codes)
+    codes, _ = pd.factorize(series, use_na_sentinel=True)
+    return np.where(codes < 0, codes.max() + 1, codes)
+
+
+def single_feature_auc(candidates: pd.DataFrame, y: np.ndarray,
+                       splits: list[tuple[np.ndarray, np.ndarray]]) -> SingleFeature:
+    """Each candidate alone, cross-validated: its categories (or quantile bins) scored by
+    their churn rate on the other folds (smoothed towards the overall rate)."""
+    out = {}
+    for col in candidates.columns:
+        series = candidates[col]
+        score = np.empty(len(y))
+        for train, test in splits:
+            codes = _codes(series, train)
+            size = codes.max() + 1
+            n = np.bincount(codes[train], minlength=size)
+            k = np.bincount(codes[train], weights=y[train], minlength=size)
+            prior = y[train].mean()
+            rate = (k + 5 * prior) / (n + 5)
+            score[test] = rate[codes[test]]
+        out[col] = float(roc_auc_score(y, score))
+    return SingleFeature(auc=out)
+
+
+def check_leaks(single: SingleFeature, schema: DatasetSchema, settings: TrainSettings) -> None:
+    """Refuse a candidate that alone predicts the outcome almost perfectly, unless the
+    schema acknowledges it by name (`not_leaking:`)."""
+    suspects = [(c, a) for c, a in single.auc.items()
+                if a >= settings.leak_auc and c not in schema.not_leaking]
+    if suspects:
+        names = ", ".join(f"{c!r} (ROC-AUC {a:.3f} alone)" for c, a in suspects)
+        first = suspects[0][0]
+        raise DataError(
+            f"suspected leak: column(s) {names} predict the outcome almost perfectly on their "
+            f"own (threshold CHURN_LEAK_AUC={settings.leak_auc}). A column computed from, or "
+            "recorded after, the outcome (a closing date, a cancellation reason) makes a model "
+            f"that fails in use. Remove it with `drop: [{first}]`, or, if you are sure it is "
+            f"known before the customer leaves, acknowledge it with `not_leaking: [{first}]`."
+        )
