@@ -32,7 +32,10 @@ install: $(PY) ## Create .venv and install the project with its dev tools
 RETRAIN ?=
 
 run: install ## First command: install, train + promote (only with no champion yet, or RETRAIN=1), serve
-	@if [ -z "$(RETRAIN)" ] && champion=$$($(PY) -m training.cli champion 2>/dev/null); then \
+	@# a local store that does not exist yet (a fresh clone) has no champion: no need to ask
+	@store="$${MLFLOW_TRACKING_URI#sqlite:///}"; \
+	if [ -z "$(RETRAIN)" ] && { [ "$$store" = "$$MLFLOW_TRACKING_URI" ] || [ -e "$$store" ]; } \
+	   && champion=$$($(PY) -m training.cli champion 2>/dev/null); then \
 	  echo "serving the registered champion $$champion (make run RETRAIN=1 trains a new model)"; \
 	else \
 	  $(MAKE) --no-print-directory train || exit 1; \

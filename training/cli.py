@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = _settings()
     if args.command == "champion":
+        store = settings.tracking_uri.removeprefix("sqlite:///")
+        if store != settings.tracking_uri and not Path(store).exists():
+            # no local store yet (a fresh clone): no champion, and no need to create it here
+            print(f"no tracking store at {store}", file=sys.stderr)
+            return 1
         from training.registry import CHAMPION, setup_tracking, version_by_alias
 
         setup_tracking(settings)
