@@ -10,7 +10,7 @@ an oversized request costs the server neither memory nor work:
   crosses the cap the client gets 413 and the application sees the client disconnect, so it
   stops reading and whatever it would have answered is dropped.
 
-The 413 has the API's error shape (`{"error", "detail"}`) and `Connection: close`: the
+The 413 has the API's error shape (`serving.errors.error_body`) and `Connection: close`: the
 server closes the connection instead of draining the rest of the body.
 """
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import error_body
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -39,10 +41,11 @@ class BodyLimit:
             raise ValueError("max_bytes must be positive")
         self.app = app
         self.max_bytes = max_bytes
-        body = {"error": "payload_too_large",
-                "detail": f"The request body is larger than the limit of {_size(max_bytes)} "
-                          f"({max_bytes} bytes). Send less per request (a list of "
-                          "predictions can be split into several requests)."}
+        body = error_body(
+            "payload_too_large",
+            f"The request body is larger than the limit of {_size(max_bytes)} "
+            f"({max_bytes} bytes). Send less per request (a list of "
+            "predictions can be split into several requests).")
         self._body = json.dumps(body).encode()
         self._headers = [(b"content-type", b"application/json"),
                          (b"content-length", str(len(self._body)).encode()),

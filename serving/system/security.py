@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.errors import error_body
+
 HSTS = b"max-age=63072000; includeSubDomains"
 STATIC_PREFIX = "/static/"
 
@@ -36,10 +38,9 @@ class SecurityHeaders:
         self.app = app
         self.production = production
         self.hidden = frozenset() if docs else frozenset(p for p in docs_paths if p)
-        self._not_found = json.dumps({
-            "error": "not_found",
-            "detail": "The API documentation is not served here (CHURN_API_DOCS=true "
-                      "enables it)."}).encode()
+        self._not_found = json.dumps(error_body(
+            "not_found", "The API documentation is not served here (CHURN_API_DOCS=true "
+            "enables it).")).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -266,17 +266,21 @@ def object_confirm(request: Request, principal: CustomerPage) -> Response:
     return render(request, "me/object.html")
 
 
+def _back_to_me(request: Request, done: str) -> Response:
+    """Back to the customer's page, saying what was done (`done`: a message key)."""
+    flash(request, translator(page_lang(request))(done))
+    return see_other("/me")
+
+
 @router.post("/me/object")
 def object_submit(request: Request, principal: CustomerPage, form: Form,
                   session: SessionDep) -> Response:
     contest.object_to_profiling(session, principal)
-    flash(request, translator(page_lang(request))("object_done"))
-    return see_other("/me")
+    return _back_to_me(request, "object_done")
 
 
 @router.post("/me/object/withdraw")
 def object_withdraw(request: Request, principal: CustomerPage, form: Form,
                     session: SessionDep) -> Response:
     contest.withdraw_objection(session, principal)
-    flash(request, translator(page_lang(request))("withdrawn_done"))
-    return see_other("/me")
+    return _back_to_me(request, "withdrawn_done")
