@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models import ModelSpec
 from serving.auth import deps as auth
 from serving.auth.deps import Limits
-from serving.auth.principal import Principal
+from serving.auth.principal import STAFF_ROLES, Principal
 from serving.config import Settings
 from serving.errors import Forbidden
 from serving.modelhost import ModelHost, ServedModel
@@ -172,7 +172,7 @@ def customer_or_staff(*roles: str) -> Callable[..., Principal]:
 def customer_only(request: Request, creds: Credentials) -> Principal:
     """The customer, through their access link (rate limited); staff 403."""
     principal = auth.customer_or_staff(_token(creds), client(request), settings(request),
-                                       database(request), limits(request), ())
+                                       database(request), limits(request), STAFF_ROLES)
     if principal.kind != "customer":
         raise Forbidden("this route is for customers, through their access link")
     return principal
