@@ -95,10 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         from serving.main import create_app
+        from serving.system.preflight import StartupError, check
 
-        if settings.mode == "dev" and settings.admin_token is None:
-            _first_admin(settings)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **UVICORN)
+        try:  # a database or Redis that cannot be used: one line, no traceback
+            check(settings)
+            if settings.mode == "dev" and settings.admin_token is None:
+                _first_admin(settings)
+            app = create_app(settings)
+        except StartupError as exc:
+            raise SystemExit(str(exc)) from None
+        uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN)
         return 0
     if args.command == "migrate":
         from serving.storage import Database, upgrade

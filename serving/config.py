@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # storage
     database_url: str = "sqlite:///var/churn.db"
     migrate_on_start: bool = True
+    # `serve` waits at most this long for an unreachable database, then exits with one line
+    database_wait_seconds: float = Field(default=10.0, ge=0, le=600)
 
     # HTTP
     host: str = "127.0.0.1"
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     rate_limit_per_token: int = Field(default=60, ge=1)
     rate_limit_per_client: int = Field(default=120, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # counted in Redis when set (shared by every replica), else in each process
+    redis_url: str | None = None
+    redis_key_prefix: str = Field(default="churn", min_length=1, max_length=100)
 
     # online scoring: concurrent requests share a transaction (one fsync) up to this many rows
     group_commit_rows: int = Field(default=2_000, ge=1, le=20_000)
@@ -86,6 +91,14 @@ class Settings(BaseSettings):
         if value.startswith("postgresql:"):
             value = "postgresql+psycopg:" + value[len("postgresql:"):]
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("CHURN_REDIS_URL must start with redis://, rediss:// or "
+                             "unix:// (e.g. redis://127.0.0.1:6379/0)")
+        return value or None
 
     @field_validator("model_uri")
     @classmethod

@@ -11,6 +11,7 @@ valid JSON: NaN and Infinity become text, lone surrogates are escaped.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -300,11 +301,39 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
                         status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+_DB_STATE = {"unreachable": "cannot be reached", "read-only": "is read-only",
+             "full": "is full", "busy": "is busy", "unusable": "cannot be used"}
+
+
+def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot take the request (unreachable, read-only, full, busy): 503
+    with Retry-After, one log line, nothing of the statement or the driver's text shown."""
+    from serving.storage.health import BUSY, classify, first_line
+
+    kind = classify(exc)
+    if kind is None:  # not the database's state: a bug, answered in the API's shape
+        logging.getLogger("churn.errors").error("database error", exc_info=exc)
+        return JSONResponse(error_body("internal_error", "An unexpected error occurred."),
+                            status_code=500)
+    logging.getLogger("churn.errors").warning("database %s: %s", kind, first_line(exc))
+    wait = 1 if kind == BUSY else 10
+    return JSONResponse(error_body(
+        "database_unavailable",
+        f"The database {_DB_STATE.get(kind, 'cannot be used')} at the moment. Try again in "
+        f"{wait} s.", reason=kind),
+        status_code=503, headers={"Retry-After": str(wait)})
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Answer domain errors, framework errors and invalid requests with `ErrorPublic`."""
+    """Answer domain errors, framework errors and invalid requests with `ErrorPublic`;
+    a database that cannot be used with 503 `database_unavailable`."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    from serving.storage.health import driver_errors
+
+    for db_error in driver_errors():
+        app.add_exception_handler(db_error, _database_error)
 
 
 def documented(description: str) -> dict[str, Any]:

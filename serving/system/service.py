@@ -10,7 +10,7 @@ from serving.errors import ModelRejected
 from serving.modelhost import ModelHost, ServedModel
 from serving.scoring.schemas import ModelRef
 from serving.specs import SpecCache, register_model
-from serving.storage import Database
+from serving.storage import Database, health
 from serving.system.metrics import Metrics
 from serving.system.schemas import (
     FeaturePublic,
@@ -22,15 +22,18 @@ from serving.system.schemas import (
 
 
 def readiness(host: ModelHost, db: Database) -> Readiness:
-    """Ready to serve: a model is loaded and the database answers."""
-    db_ok = db.ping()
+    """Ready to serve: a model is loaded and the database takes a write (tried and rolled
+    back; on SQLite also room on its disk)."""
+    db_problem = health.problem(db)
+    db_ok = db_problem is None
     current = host._current  # noqa: SLF001 - a read of the reference, no lock needed
     ready = db_ok and current is not None
     return Readiness(
         ready=ready, model_loaded=current is not None, database=db_ok,
         model=ModelRef(name=current.name, version=current.version) if current else None,
-        detail=None if ready else (host.last_error or ("database unreachable" if not db_ok
-                                                       else "no model loaded")),
+        detail=None if ready else (
+            f"database {db_problem[0]}" if db_problem  # no driver text: a public route
+            else host.last_error or "no model loaded"),
     )
 
 
