@@ -44,3 +44,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = request.getfixturevalue("pg_database")
     reset_schema(url)
     return url
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The Redis server the tests share (CHURN_TEST_REDIS_URL); skipped when absent."""
+    resources.BY_KEY["redis"].require(getattr(request, "_pyfuncitem", None))
+    return resources.REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own (Redis is shared by every run on the machine); its
+    keys are deleted afterwards."""
+    import uuid
+
+    import redis
+
+    prefix = f"churn-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

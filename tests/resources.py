@@ -1,4 +1,5 @@
-"""What some suites need from the machine: a PostgreSQL server and a Chromium browser.
+"""What some suites need from the machine: a PostgreSQL server, a Redis server and a
+Chromium browser.
 
 A test needs PostgreSQL when it is marked `postgres` or uses the `pg_database` fixture; it
 needs Chromium when it is marked `browser` or uses the `browser`/`page` fixtures. When one
@@ -45,6 +46,23 @@ def _probe_postgres() -> str | None:
         cause = getattr(exc, "orig", None) or exc
         first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         return f"no usable server at {shown} ({first[:160]})"
+    return None
+
+
+REDIS_URL = os.environ.get("CHURN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _probe_redis() -> str | None:
+    try:
+        import redis
+    except ImportError:
+        return "the redis package is not installed (make install)"
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
+        return f"no usable server at {REDIS_URL} ({str(exc)[:160]})"
     return None
 
 
@@ -111,6 +129,13 @@ RESOURCES = (
         alternative="or: export CHURN_TEST_PG_URL=postgresql+psycopg://user:password@host:5432/"
                     "postgres (a role that may create databases)",
         probe=_probe_postgres),
+    Resource(
+        key="redis", title="Redis",
+        suites="rate limits shared by replicas in Redis (CHURN_REDIS_URL)",
+        marker="redis", fixtures=frozenset({"redis_url"}),
+        enable="redis-server --daemonize yes --port 6379 --save '' --appendonly no",
+        alternative="or: export CHURN_TEST_REDIS_URL=redis://host:6379/0",
+        probe=_probe_redis),
     Resource(
         key="chromium", title="Chromium",
         suites="the browser tests, staff and customer pages driven in headless Chromium",

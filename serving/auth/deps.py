@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
-from serving.auth.ratelimit import RateLimiter
+from serving.auth.redislimit import limiters
 from serving.auth.tokens import STAFF_PREFIX, LinkInvalid, hash_token, read_link, same_secret
 from serving.auth.users import find_by_token
 from serving.config import Settings
@@ -22,9 +22,8 @@ class Limits:
     """The request counters of customer routes: per access link, per client address."""
 
     def __init__(self, settings: Settings):
-        self.token = RateLimiter(settings.rate_limit_per_token, settings.rate_limit_window_seconds)
-        self.client = RateLimiter(settings.rate_limit_per_client,
-                                  settings.rate_limit_window_seconds)
+        # in Redis when CHURN_REDIS_URL is set (shared by the replicas), else in-process
+        self.token, self.client = limiters(settings)
 
 
 def is_admin_token(token: str, settings: Settings) -> bool:

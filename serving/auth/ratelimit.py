@@ -1,7 +1,8 @@
 """Fixed-window request counting per key (customer token, client address).
 
 In-process: with several API replicas each one counts on its own, so the effective
-limit is the setting times the replica count (put a shared limiter in front for more).
+limit is the setting times the replica count; with CHURN_REDIS_URL set the replicas
+share one count in Redis instead (`serving.auth.redislimit`).
 """
 
 from __future__ import annotations
