@@ -39,6 +39,7 @@ from training.modeling import (
     CrossValidation,
     Design,
     cross_validate,
+    fast_auc,
     feature_specs,
     fit_booster,
     folds,
@@ -330,7 +331,7 @@ def honest_estimate(kept: Design, y: np.ndarray, selection_rows: np.ndarray,
     for _ in range(200):
         pick = rng.integers(0, len(test_rows), len(test_rows))
         if 0 < y_test[pick].sum() < len(pick):
-            boot.append(roc_auc_score(y_test[pick], margin[pick]))
+            boot.append(fast_auc(y_test[pick], margin[pick]))
     baseline = logistic_baseline(kept, y, selection_rows, test_rows)
     return {
         "split": "held-out test rows, never seen by feature selection",
