@@ -66,6 +66,9 @@ class FeatureNote(BaseModel):
     purpose: str | None = None
     # sensitive numeric attributes: the fairness audit's group edges (e.g. ages [30, 45, 60])
     bins: list[float] | None = None
+    # numeric features: the values the served model accepts, [lowest, highest]
+    # (default: training's range widened by half its span on each side)
+    range: tuple[float, float] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -80,6 +83,9 @@ class FeatureNote(BaseModel):
     def _order_for_ordinal(self) -> FeatureNote:
         if self.type == "ordinal" and not self.order:
             raise ValueError("an ordinal feature needs `order`: its categories, lowest first")
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range {list(self.range)} must be [lowest, highest] with "
+                             "lowest < highest")
         return self
 
 

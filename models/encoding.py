@@ -7,6 +7,7 @@ category always gets the same code and a bad value is named the same way.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -108,6 +109,12 @@ class Encoder:
                 )
                 continue
             value = record[f.name]
+            if isinstance(value, float) and math.isnan(value):
+                # NaN (which Python's JSON parser reads) is not how a record says "unknown"
+                out.append(FieldProblem(field=f.name, problem="not a finite number",
+                                        expected=_expected(f), got="NaN",
+                                        fix="Send null when the value is unknown."))
+                continue
             if _is_missing(value):
                 if not f.nullable:
                     out.append(
@@ -131,16 +138,10 @@ class Encoder:
                             fix="Send a JSON number, not text.",
                         )
                     )
-                elif not math.isfinite(float(value)):
-                    out.append(
-                        FieldProblem(
-                            field=f.name,
-                            problem="not a finite number",
-                            expected="a finite number",
-                            got=_show(value),
-                            fix="Send a finite number, or null when unknown.",
-                        )
-                    )
+                else:
+                    problem = _domain_problem(f, value)
+                    if problem is not None:
+                        out.append(problem)
             else:
                 if not isinstance(value, str):
                     out.append(
@@ -188,6 +189,34 @@ class Encoder:
                     X[r, j] = codes.get(str(value), np.nan)
         return X
 
+    def invalid_rows(self, frame: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, Counter]:
+        """Rows of `frame` (encoded as `X` by `encode_frame`) that the model must not score,
+        as a boolean mask, and a count per (feature, problem): a number outside the
+        feature's domain, not finite or not whole when it must be, text that is not a
+        number, a category training never saw. A missing value is not a problem."""
+        bad = np.zeros(len(X), dtype=bool)
+        counts: Counter = Counter()
+        for j, f in enumerate(self.features):
+            col = X[:, j]
+            given = frame[f.name].notna().to_numpy()
+            if f.kind == "numeric":
+                lo, hi = f.valid_range()
+                with np.errstate(invalid="ignore"):
+                    checks = [("not a number", given & np.isnan(col)),
+                              ("not a finite number", np.isinf(col)),
+                              ("out of range", np.isfinite(col) & ((col < lo) | (col > hi)))]
+                    if f.integer:
+                        checks.append(("not a whole number",
+                                       np.isfinite(col) & (col != np.round(col))))
+            else:
+                checks = [("unseen category", given & np.isnan(col))]
+            for problem, mask in checks:
+                n = int(mask.sum())
+                if n:
+                    counts[(f.name, problem)] += n
+                    bad |= mask
+        return bad, counts
+
     def encode_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode a DataFrame (the batch and training path).
 
@@ -229,7 +258,30 @@ class Encoder:
 
 def _expected(f: FeatureSpec) -> str:
     if f.kind == "numeric":
-        if f.min is not None and f.max is not None:
-            return f"a number (training range {f.min:g} to {f.max:g})"
-        return "a number"
+        lo, hi = f.valid_range()
+        return f"{'a whole number' if f.integer else 'a number'} from {lo:g} to {hi:g}"
     return f"one of {f.categories}"
+
+
+def _domain_problem(f: FeatureSpec, value: int | float) -> FieldProblem | None:
+    """Why a number is outside the feature's input domain, or None when it is inside."""
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        number = math.inf if value > 0 else -math.inf
+    if not math.isfinite(number):
+        return FieldProblem(field=f.name, problem="not a finite number",
+                            expected="a finite number", got=_show(value),
+                            fix="Send a finite number, or null when unknown.")
+    lo, hi = f.valid_range()
+    if not lo <= number <= hi:
+        return FieldProblem(
+            field=f.name, problem="out of range", expected=_expected(f), got=_show(value),
+            fix=f"Check the value: the model accepts {f.name} from {lo:g} to {hi:g} "
+            f"(training saw {f.min:g} to {f.max:g})." if f.min is not None and f.max is not None
+            else f"Check the value: the model accepts {f.name} from {lo:g} to {hi:g}.")
+    if f.integer and not number.is_integer():
+        return FieldProblem(field=f.name, problem="not a whole number",
+                            expected=_expected(f), got=_show(value),
+                            fix=f"Send {f.name} as a whole number.")
+    return None

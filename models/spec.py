@@ -40,6 +40,14 @@ def readable_name(column: str) -> str:
     return " ".join(out)
 
 
+# How far past training's range a number is still accepted, as a share of the range's span
+# on each side: a customer may be older or longer with the business than any seen, but a
+# value far outside says the input is wrong, and the model says nothing trustworthy there.
+RANGE_MARGIN = 0.5
+# Without any range (an old spec), still refuse what no quantity here can be.
+MAX_MAGNITUDE = 1e9
+
+
 class FeatureSpec(BaseModel):
     """One model input: its type, the values training saw, and its human words."""
 
@@ -48,8 +56,14 @@ class FeatureSpec(BaseModel):
     # categorical: the training categories (LightGBM code = index);
     # ordinal: the categories in increasing order (code = rank).
     categories: list[str] = Field(default_factory=list)
-    min: float | None = None
+    min: float | None = None  # the range training saw
     max: float | None = None
+    # numeric: the values the model accepts (the input domain). Set from the dataset
+    # schema's `range:`, else from training's range widened by `RANGE_MARGIN` of its span
+    # on each side (never below 0 for a quantity training never saw negative).
+    lower: float | None = None
+    upper: float | None = None
+    integer: bool = False  # numeric: training only saw whole numbers
     nullable: bool = True
     monotone: Literal[-1, 0, 1] = 0
     label: Localized | None = None
@@ -66,6 +80,19 @@ class FeatureSpec(BaseModel):
                 "give the categories seen in training"
             )
         return self
+
+    def valid_range(self) -> tuple[float, float]:
+        """The numbers this feature accepts, bounds included (numeric features)."""
+        lo, hi = self.lower, self.upper
+        if self.min is not None and self.max is not None:
+            span = (self.max - self.min) or abs(self.max) or 1.0
+            if lo is None:
+                lo = self.min - RANGE_MARGIN * span
+                if self.min >= 0:
+                    lo = max(lo, 0.0)
+            if hi is None:
+                hi = self.max + RANGE_MARGIN * span
+        return (-MAX_MAGNITUDE if lo is None else lo, MAX_MAGNITUDE if hi is None else hi)
 
     def display_label(self, lang: str = "en") -> str:
         """The human label in `lang`, or a readable form of the column name."""

@@ -13,13 +13,14 @@ import itertools
 import json
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,9 @@ class BatchReport:
     skipped_restricted: int = 0
     skipped_erased: int = 0
     skipped_without_id: int = 0
+    skipped_invalid: int = 0  # rows outside the model's input domain, not scored
+    # why, as "feature: problem" -> rows (e.g. "tenure: out of range")
+    invalid_reasons: dict[str, int] = field(default_factory=dict)
     duplicate_ids: int = 0
     high: int = 0
     human_contact: int = 0
@@ -269,6 +273,7 @@ class Chunk:
     rows_read: int
     without_id: int
     duplicates: int
+    invalid: Counter  # rows the model must not score, by (feature, problem)
     objected: int
     restricted: int
     customers: list[LatestEntry]  # scored customers with their new risk-list entry
@@ -297,6 +302,13 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     frame, ids = frame[has_id.to_numpy()], ids[has_id].astype(str)
     last = ~ids.duplicated(keep="last").to_numpy()  # one prediction per customer per run
     frame, ids = frame[last], ids[last].tolist()
+    model = served.model
+    # A row outside the model's input domain is skipped and counted, never scored: one
+    # bad value must neither stop the run nor be explained to anyone.
+    X = model.encoder.encode_frame(frame)
+    bad, invalid = model.encoder.invalid_rows(frame, X)
+    if invalid:
+        X, ids = X[~bad], [i for i, b in zip(ids, bad.tolist(), strict=True) if not b]
     refs = np.array([pseudo(i) for i in ids], dtype=object)
     # Write in key order: index pages are then touched in sequence, not at random.
     order = np.argsort(refs, kind="stable")
@@ -305,12 +317,11 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     at = bulk.storage_time(dialect, now)
     # objecting and restricted customers are left out at write time (see `_store`)
     chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
-                   duplicates=int((~last).sum()), objected=0, restricted=0, customers=[],
-                   predictions=[], tasks=[], high=0, scored_at=now)
+                  duplicates=int((~last).sum()), invalid=invalid, objected=0, restricted=0,
+                  customers=[], predictions=[], tasks=[], high=0, scored_at=now)
     if not refs:
         return chunk
-    model = served.model
-    X = np.ascontiguousarray(model.encoder.encode_frame(frame)[order], dtype=np.float64)
+    X = np.ascontiguousarray(X[order], dtype=np.float64)
     ex = model.explanation(X, (memo or model).phi(X, threads))
     bands, human, _near = routes(ex.score, t)
     feats = decoded_json(served.spec, X)
@@ -355,7 +366,7 @@ class ChunkWriter:
         self.commit_rows = commit_rows if db.dialect == "sqlite" else 1
         self._session: Session | None = None
         self._lock: AbstractContextManager | None = None
-        self._pending: list[dict[str, int]] = []
+        self._pending: list[dict[str, Any]] = []
         self._rows = 0
         self._last_at: datetime | None = None
 
@@ -390,6 +401,9 @@ class ChunkWriter:
         finally:
             self._release()
         for counts in self._pending:
+            for (feature, problem), n in counts.pop("_invalid").items():
+                key = f"{feature}: {problem}"
+                self.report.invalid_reasons[key] = self.report.invalid_reasons.get(key, 0) + n
             for key, value in counts.items():
                 setattr(self.report, key, getattr(self.report, key) + value)
         log.info("committed %d rows (%d so far)", self._rows, self.report.scored)
@@ -450,9 +464,10 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
     db.open_tasks(chunk.tasks)
     # what the chunk's audit event names (first and last receipt); appended at commit
     ends = chunk.predictions[:1] + chunk.predictions[-1:] if chunk.predictions else []
-    return {"_ends": ends, "rows_read": chunk.rows_read,
+    return {"_ends": ends, "_invalid": chunk.invalid, "rows_read": chunk.rows_read,
             "skipped_without_id": chunk.without_id,
             "duplicate_ids": chunk.duplicates, "skipped_objected": chunk.objected,
+            "skipped_invalid": sum(chunk.invalid.values()),
             "skipped_restricted": chunk.restricted, "skipped_erased": erased,
             "scored": len(chunk.predictions), "high": chunk.high,
             "human_contact": len(chunk.tasks)}

@@ -76,7 +76,8 @@ def probe_record(spec: ModelSpec) -> dict[str, Any]:
         if f.kind == "numeric":
             lo = f.min if f.min is not None else 0.0
             hi = f.max if f.max is not None else lo
-            record[f.name] = (lo + hi) / 2.0
+            middle = (lo + hi) / 2.0
+            record[f.name] = float(round(middle)) if f.integer else middle
         else:
             record[f.name] = f.categories[0]
     return record

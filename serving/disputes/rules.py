@@ -6,14 +6,13 @@ the field, with a stable `problem` code the pages translate. What the request sc
 already refuses (text with NUL, NaN/Infinity, too long) stays there (`schemas.plain`).
 
 A claimed value must be one the model can read (a number, a known category), not empty,
-not the value the prediction already used, and within the feature's input domain
-(`value_errors`: a quantity that was never negative cannot become so, and no number
-beyond `MAGNITUDE_MAX`). The input domain is where the model contract's ranges will go.
+not the value the prediction already used, and within the feature's input domain (the
+model contract's range and whole-number rule, `FeatureSpec.valid_range`), which the
+model encoder checks for every entry point alike.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from models import Encoder, ModelSpec
@@ -21,14 +20,11 @@ from serving.disputes.schemas import DisputeCreate
 from serving.errors import FieldError, field_error
 
 # problem codes (besides the model encoder's: "unknown feature", "unseen category",
-# "wrong type", "not a finite number")
+# "wrong type", "not a finite number", "not a whole number")
 EMPTY = "value may not be empty"
-NEGATIVE = "negative value"
-TOO_LARGE = "out of range"
+OUT_OF_RANGE = "out of range"  # the encoder's, outside the feature's input domain
 SAME = "same as current"
 NOTHING = "nothing contested"
-
-MAGNITUDE_MAX = 1e9
 
 
 def _is_number(value: Any) -> bool:
@@ -43,21 +39,8 @@ def value_errors(spec: ModelSpec, name: str, value: Any,
         return [field_error(loc, EMPTY, "a value", "nothing", field=name,
                             fix="Give the value you say is right.")]
     record = {f.name: None for f in spec.features} | {name: value}
-    found = [field_error(loc, p.problem, p.expected, p.got, p.fix, field=name)
-             for p in Encoder(spec).problems(record) if p.field == name]
-    if found or not _is_number(value):
-        return found
-    f = spec.feature(name)
-    if not math.isfinite(value) or abs(value) > MAGNITUDE_MAX:
-        return [field_error(loc, TOO_LARGE, f"a number between {-MAGNITUDE_MAX:g} and "
-                            f"{MAGNITUDE_MAX:g}", value, field=name,
-                            fix="Check the number: no value of this kind is that large.")]
-    if f.min is not None and f.min >= 0 and value < 0:
-        # training's range is not a limit (a customer may be older than any seen), but a
-        # quantity that was never negative cannot become so
-        return [field_error(loc, NEGATIVE, "a number of at least 0", value, field=name,
-                            fix=f"{f.display_label('en')} is never negative.")]
-    return []
+    return [field_error(loc, p.problem, p.expected, p.got, p.fix, field=name)
+            for p in Encoder(spec).problems(record) if p.field == name]
 
 
 def _same(current: Any, claimed: Any) -> bool:

@@ -197,7 +197,7 @@ CATALOG: dict[str, dict[str, str]] = {
                 "fr": "Saisissez un nombre entre {lo} et {hi}."},
     "e_min": {"en": "Enter a number of at least {lo}.",
               "fr": "Saisissez un nombre supérieur ou égal à {lo}."},
-    "e_too_large": {"en": "This number is too large.", "fr": "Ce nombre est trop grand."},
+    "e_whole": {"en": "Enter a whole number.", "fr": "Saisissez un nombre entier."},
     "e_text": {"en": "This text contains a character we cannot keep.",
                "fr": "Ce texte contient un caractère que nous ne pouvons pas conserver."},
     "e_choice": {"en": "Choose one of the listed values.",

@@ -200,15 +200,16 @@ def _form_field(error: FieldError, wrong: list[str]) -> str:
     return "form"
 
 
-def form_errors(exc: InvalidInput, state: dict[str, Any],
-                t: Any) -> tuple[dict[str, str], dict[str, str]]:
+def form_errors(exc: InvalidInput, state: dict[str, Any], t: Any,
+                spec: ModelSpec) -> tuple[dict[str, str], dict[str, str]]:
     """The service's field errors on the form's fields: (message, problem code) by field."""
     messages: dict[str, str] = {}
     problems: dict[str, str] = {}
     for e in exc.field_errors():
         name = _form_field(e, state["wrong"])
         if name not in messages:
-            messages[name] = views.message(e, t, n=STATEMENT_MAX, m=len(state["statement"]))
+            messages[name] = views.message(e, t, spec, n=STATEMENT_MAX,
+                                           m=len(state["statement"]))
             problems[name] = e.problem
     return messages or {"form": exc.detail}, problems
 
@@ -227,7 +228,7 @@ def contest_submit(request: Request, principal: CustomerPage, form: Form,
                                       dispute_body(pred, spec, state), key, lang)
     except InvalidInput as exc:
         session.rollback()
-        errors, problems = form_errors(exc, state, translator(lang))
+        errors, problems = form_errors(exc, state, translator(lang), spec)
         return _contest_page(request, session, specs, principal, state, errors, problems, 422)
     return see_other(f"/me/disputes/{made.id}?new=1")
 

@@ -99,7 +99,7 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
             problems = rules.value_errors(ctx["spec"], c["name"], value,
                                           ["body", "corrected_features", c["name"]])
             if problems:
-                errors[f"corrected-{c['name']}"] = views.message(problems[0], t)
+                errors[f"corrected-{c['name']}"] = views.message(problems[0], t, ctx["spec"])
             else:
                 corrected[c["name"]] = value
         if not ctx["contested"]:

@@ -57,7 +57,9 @@ def field_for(spec: ModelSpec, name: str, lang: str) -> dict[str, Any]:
     f = spec.feature(name)
     if f.kind == "numeric":
         return {"name": f.name, "label": f.display_label(lang), "kind": "number",
-                "min": f.min, "max": f.max, "unit": f.unit.get(lang) if f.unit else ""}
+                "min": f.valid_range()[0], "max": f.valid_range()[1],
+                "step": "1" if f.integer else "any",
+                "unit": f.unit.get(lang) if f.unit else ""}
     return {"name": f.name, "label": f.display_label(lang), "kind": "choice",
             "choices": [(c, f.display_value(c, lang)) for c in f.categories]}
 
@@ -84,8 +86,8 @@ _MESSAGES = {
     "wrong type": ("e_number", {}),
     NOT_FINITE: ("e_number", {}),
     "not a finite number": ("e_number", {}),
-    rules.TOO_LARGE: ("e_too_large", {}),
-    rules.NEGATIVE: ("e_min", {"lo": "0"}),
+    rules.OUT_OF_RANGE: ("e_range", {}),
+    "not a whole number": ("e_whole", {}),
     "unseen category": ("e_choice", {}),
     rules.SAME: ("e_same", {}),
     rules.NOTHING: ("e_need_something", {}),
@@ -94,10 +96,16 @@ _MESSAGES = {
 }
 
 
-def message(error: FieldError, t: Any, **params: Any) -> str:
+def message(error: FieldError, t: Any, spec: ModelSpec | None = None, **params: Any) -> str:
     """A service's field error in the page's language (its own words when the page has
-    none for its problem)."""
+    none for its problem); with the model's `spec`, a range names its bounds."""
     key, fixed = _MESSAGES.get(error.problem, (None, {}))
     if key is None:
         return f"{error.problem} ({error.expected})"
+    if key == "e_range":
+        try:
+            lo, hi = spec.feature(error.field).valid_range()  # type: ignore[union-attr]
+        except (AttributeError, KeyError):
+            return t("e_number")
+        fixed = {"lo": f"{lo:g}", "hi": f"{hi:g}"}
     return t(key, **(fixed | params))

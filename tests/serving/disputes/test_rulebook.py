@@ -39,8 +39,10 @@ def _shown(value: Any) -> str:
 # (case, feature kind, typed in the form, sent as JSON claimed_value, problem); `current`
 # stands for the value the prediction used; JSON `...raw` cases are sent as raw JSON text
 CLAIMS = [
-    ("negative", "number", "-3", -3, rules.NEGATIVE),
-    ("too large", "number", "2000000000", 2e9, rules.TOO_LARGE),
+    ("negative", "number", "-3", -3, rules.OUT_OF_RANGE),
+    ("too large", "number", "2000000000", 2e9, rules.OUT_OF_RANGE),
+    ("above the range", "number", "99999", 99999, rules.OUT_OF_RANGE),
+    ("huge", "number", "1e300", 1e300, rules.OUT_OF_RANGE),
     ("same number", "number", "current", "current", rules.SAME),
     ("empty number", "number", "", None, rules.EMPTY),
     ("not a number", "number", "twelve", "twelve", "wrong type"),
@@ -147,7 +149,8 @@ def test_the_form_translates_the_services_problems(world, contest):  # noqa: ANN
     f = _number_feature(contest.host.current().spec)
     page.get("/me", params={"lang": "fr"})
     web = _post_form(page, {"wrong": f.name, f"value-{f.name}": "-3"})
-    assert "supérieur ou égal à 0" in web.text
+    lo, hi = f.valid_range()
+    assert f"Saisissez un nombre entre {lo:g} et {hi:g}." in web.text
 
 
 def test_a_claim_both_accept_opens_one_dispute(world, contest):  # noqa: ANN001
