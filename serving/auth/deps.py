@@ -5,12 +5,13 @@ without a rule is refused by the tests); the pages (`serving.web`) use them too.
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
 from serving.auth.redislimit import limiters
 from serving.auth.tokens import STAFF_PREFIX, LinkInvalid, hash_token, read_link, same_secret
-from serving.auth.users import find_by_token
+from serving.auth.users import active_by_token
 from serving.config import Settings
 from serving.errors import Forbidden, NotAuthenticated, RateLimited
 from serving.storage import Database
@@ -31,12 +32,13 @@ def is_admin_token(token: str, settings: Settings) -> bool:
         token, settings.admin_token.get_secret_value())
 
 
-def staff_by_token(session: Session, token: str) -> Principal | None:
+def staff_by_token(session: Session | Connection, token: str) -> Principal | None:
     """The active staff user holding `token`, as a principal."""
-    user = find_by_token(session, token)
-    if user is None:
+    found = active_by_token(session, token)
+    if found is None:
         return None
-    return Principal(kind="staff", role=user.role, actor=f"staff:{user.id}", user_id=user.id)
+    user_id, role = found
+    return Principal(kind="staff", role=role, actor=f"staff:{user_id}", user_id=user_id)
 
 
 def authenticate(token: str | None, settings: Settings, db: Database) -> Principal:
@@ -47,8 +49,8 @@ def authenticate(token: str | None, settings: Settings, db: Database) -> Princip
     if is_admin_token(token, settings):
         return ADMIN
     if token.startswith(STAFF_PREFIX):
-        with db.session() as session:
-            principal = staff_by_token(session, token)
+        with db.engine.connect() as conn:  # a pooled connection; no ORM session needed
+            principal = staff_by_token(conn, token)
         if principal is None:
             raise NotAuthenticated("unknown or revoked staff token")
         return principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import STAFF_ROLES
@@ -30,6 +30,18 @@ def find_by_token(session: Session, token: str) -> StaffUser | None:
     return session.scalars(
         select(StaffUser).where(StaffUser.token_hash == hash_token(token), StaffUser.active)
     ).first()
+
+
+# Every staff request runs this: one Core statement, no ORM object (the ORM's per-query work
+# cost several times the query itself). Read on every request, never cached, so a user made
+# inactive is refused from their next request on.
+_ACTIVE_BY_HASH = text("SELECT id, role FROM staff_users WHERE token_hash = :h AND active")
+
+
+def active_by_token(conn: Connection | Session, token: str) -> tuple[str, str] | None:
+    """(id, role) of the active staff user holding `token`, None if there is none."""
+    row = conn.execute(_ACTIVE_BY_HASH, {"h": hash_token(token)}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def still_active(session: Session, user_id: str, role: str) -> bool:

@@ -18,8 +18,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # No pre-ping: a connection to a local file does not go stale, and the ping would
+        # cost a statement on every checkout (several per request).
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
         )
 
         @event.listens_for(engine, "connect")
