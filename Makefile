@@ -30,6 +30,7 @@ install: $(PY) ## Create .venv and install the project with its dev tools
 	$(PY) -m pip install --quiet -e '.[dev]'
 
 RETRAIN ?=
+PROMOTE ?=
 
 run: install ## First command: install, train + promote (only with no champion yet, or RETRAIN=1), serve
 	@# a local store that does not exist yet (a fresh clone) has no champion: no need to ask
@@ -38,13 +39,12 @@ run: install ## First command: install, train + promote (only with no champion y
 	   && champion=$$($(PY) -m training.cli champion 2>/dev/null); then \
 	  echo "serving the registered champion $$champion (make run RETRAIN=1 trains a new model)"; \
 	else \
-	  $(MAKE) --no-print-directory train || exit 1; \
-	  $(MAKE) --no-print-directory promote || echo "promotion refused: the current champion keeps serving"; \
+	  $(MAKE) --no-print-directory train PROMOTE=1 || exit 1; \
 	fi
 	@$(MAKE) --no-print-directory serve
 
-train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic data)
-	$(PY) -m training.cli train $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(SUMMARY),--summary $(SUMMARY))
+train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic data; PROMOTE=1 then runs the gates)
+	$(PY) -m training.cli train $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(SUMMARY),--summary $(SUMMARY)) $(if $(PROMOTE),--promote)
 
 evaluate: ## Evaluate a registered model on other data as its own MLflow run (MODEL=models:/... DATA= SCHEMA=)
 	$(PY) -m training.cli evaluate --model $(MODEL) $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA))

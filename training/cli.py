@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--data", help="CSV or Parquet file (default: synthetic data)")
     p_train.add_argument("--schema", help="dataset schema YAML for --data")
     p_train.add_argument("--summary", help="also write the JSON summary here")
+    p_train.add_argument("--promote", action="store_true",
+                         help="then run the promotion gates in the same process (a refusal "
+                              "is reported, not an error: the current champion keeps serving)")
     p_eval = sub.add_parser("evaluate", help="evaluate a registered model on other data")
     p_eval.add_argument("--model", required=True, help="e.g. models:/churn@champion")
     p_eval.add_argument("--data")
@@ -111,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
                 print("  fairness: not audited (the schema names no sensitive attribute)")
             print(f"  summary: {settings.reports_dir / 'last_run.json'} "
                   f"({s['training_seconds']} s)")
+            if args.promote:
+                from training.registry import promote
+
+                gate = promote(settings)
+                print(gate.report())
+                if not gate.promoted:
+                    print("promotion refused: the current champion keeps serving")
         elif args.command == "evaluate":
             from training.pipeline import evaluate
 

@@ -42,16 +42,18 @@ def test_dev_pseudonym_key_is_defined_once_in_models():
 
 def test_champion_command_tells_make_run_whether_to_train(tmp_path, monkeypatch, capsys):
     from training.cli import main
-    from training.pipeline import train
-    from training.registry import promote
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("CHURN_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("CHURN_REPORTS_DIR", str(tmp_path / "reports"))
+    for name, value in FAST.items():
+        monkeypatch.setenv(f"CHURN_{name.upper()}", str(value))
     assert main(["champion"]) == 1
-    settings = make_settings(tmp_path, **FAST)
-    result = train(settings)
-    assert promote(settings).promoted
-    capsys.readouterr()
+    assert not (tmp_path / "mlflow.db").exists(), "asking must not create the store"
+    # what `make run` does on a fresh clone: train, then the gates in the same process
+    assert main(["train", "--promote"]) == 0
+    out = capsys.readouterr().out
+    assert "registered churn v1 as @challenger" in out and "promoted version 1" in out
     assert main(["champion"]) == 0
-    assert capsys.readouterr().out.strip() == f"churn v{result.model_version}"
+    assert capsys.readouterr().out.strip() == "churn v1"
