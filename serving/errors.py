@@ -122,6 +122,13 @@ def field_error(loc: Iterable[str | int], problem: str, expected: str, got: Any,
                       **extra)
 
 
+def model_problems(problems: Iterable[Any], loc: list[str | int],
+                   **extra: Any) -> list[FieldError]:
+    """The model encoder's `FieldProblem`s as field errors at `loc` + the feature name."""
+    return [field_error([*loc, p.field], p.problem, p.expected, p.got, p.fix, field=p.field,
+                        **extra) for p in problems]
+
+
 def from_validation(raw: Iterable[Mapping[str, Any]], drop: Iterable[str] = (),
                     prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
     """pydantic's errors as `FieldError`s (the parts of `loc` in `drop` left out,
@@ -206,6 +213,13 @@ class ModelRejected(DomainError):
 
     status_code = 409
     code = "model_rejected"
+
+
+class ContractChanged(ModelRejected):
+    """The new model's contract (features, categories, ranges) differs from the served
+    one's: refused unless an admin accepts the new contract explicitly."""
+
+    code = "contract_changed"
 
 
 class InvalidInput(DomainError):

@@ -29,7 +29,7 @@ from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
-from serving.errors import Conflict, InvalidInput, NotFound
+from serving.errors import Conflict, InvalidInput, NotFound, model_problems
 from serving.modelhost import ServedModel
 from serving.retention.tasks import cancel_for_overturn
 from serving.reviews.schemas import RectificationPreview, ReviewItem, ReviewPage
@@ -37,15 +37,9 @@ from serving.routing import Route, risk_band, route
 from serving.scoring import service as scoring
 from serving.scoring.schemas import ModelRef, RoutePublic
 from serving.specs import SpecCache
+from serving.storage import receipts
 from serving.storage.db import write_lock
-from serving.storage.receipts import (
-    LatestEntry,
-    PredictionRow,
-    Receipts,
-    TaskRow,
-    pack_shap,
-    unpack_shap,
-)
+from serving.storage.receipts import Receipts, unpack_shap
 from serving.storage.tables import (
     Customer,
     Dispute,
@@ -110,14 +104,11 @@ def _rescore(served: ServedModel, pred: Prediction, corrected: dict[str, Any]): 
     record = {n: stored.get(n) for n in served.spec.feature_names} | corrected
     encoder = served.model.encoder
     assert encoder is not None
-    problems = encoder.problems(record)
-    if problems:
-        errors = [{"loc": ["body", "corrected_features", p.field], **p.as_dict()}
-                  for p in problems]
-        raise InvalidInput(
+    errors = model_problems(encoder.problems(record), ["body", "corrected_features"])
+    if errors:
+        raise InvalidInput.naming(
             f"the corrected features do not fit model {served.name} v{served.version}: "
-            + "; ".join(f"{p.field}: {p.problem}" for p in problems[:10]),
-            fields=sorted({p.field for p in problems}), errors=errors)
+            + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
     X = encoder.encode_records([record], validate=False)
     ex = served.model.explain(X)
     return decoded_values(served.spec, X[0]), ex
@@ -243,16 +234,17 @@ def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
     band = risk_band(score, served.thresholds)
     r = _route_after(score, served, still_restricted, objected)
     at = db.db_time(now)
-    row = PredictionRow(
+    row = receipts.PredictionRow(
         new_id(), pred.customer_ref, served.name, served.version, score,
         float(ex.margin[0]), float(ex.base_value), band, values_json(values),
-        pack_shap(ex.shap[0]), r.action, r.reason, "review", principal.actor, False, at)
-    db.move_latest([LatestEntry(pred.customer_ref, None, row.id, score, band, at)],
+        receipts.pack_shap(ex.shap[0]), r.action, r.reason, "review", principal.actor, False, at,
+        served.contract_version)
+    db.move_latest([receipts.LatestEntry(pred.customer_ref, None, row.id, score, band, at)],
                    unless_flagged=False)
     db.insert([row])
     task_id = None
     if r.action == "human_contact":
-        db.open_tasks([TaskRow(new_id(), pred.customer_ref, row.id, score, r.reason, at)])
+        db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, row.id, score, r.reason, at)])
         task_id = db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)
     before_spec = specs.get(db.session, pred.model_name, pred.model_version)
     rows = disputes.changes(before_spec, json.loads(pred.features), unpack_shap(pred.shap),
@@ -276,6 +268,6 @@ def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,
     still the customer's latest."""
     if customer.latest_prediction_id != pred.id or pred.route_action != "human_contact":
         return None
-    db.open_tasks([TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
+    db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
                            pred.route_reason, db.db_time(now))])
     return db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)

@@ -16,7 +16,7 @@ from models.explain import contributions, decoded_json, decoded_values
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
-from serving.errors import InvalidInput, NotFound, Suppressed
+from serving.errors import FieldError, InvalidInput, NotFound, Suppressed, model_problems
 from serving.modelhost import ServedModel
 from serving.routing import Route, route, routes
 from serving.scoring.schemas import (
@@ -44,16 +44,13 @@ from serving.storage.tables import (
 )
 
 
-def _invalid(items: list[ScoreRequest], served: ServedModel) -> list[dict[str, Any]]:
+def _invalid(items: list[ScoreRequest], served: ServedModel) -> list[FieldError]:
     encoder = served.model.encoder
     assert encoder is not None
-    errors = []
     batch = len(items) > 1
-    for i, item in enumerate(items):
-        for p in encoder.problems(item.features):
-            loc: list[Any] = ["body"] + ([i] if batch else []) + ["features", p.field]
-            errors.append({"loc": loc, "row": i if batch else None, **p.as_dict()})
-    return errors
+    return [e for i, item in enumerate(items) for e in model_problems(
+        encoder.problems(item.features), ["body", *([i] if batch else []), "features"],
+        **({"row": i} if batch else {"row": None}))]
 
 
 @dataclass
@@ -78,7 +75,8 @@ class ScoreJob:
         return [PredictionRow(
             self.pids[n], ref, name, version, float(ex.score[n]), float(ex.margin[n]), base,
             self.bands[n], self.features[n], pack_shap(ex.shap[n]), final[n].action,
-            final[n].reason, "api", self.principal.actor, False, at)
+            final[n].reason, "api", self.principal.actor, False, at,
+            self.served.contract_version)
             for n, ref in enumerate(self.refs)]
 
 
@@ -110,13 +108,9 @@ def score(
     store the receipts and open human tasks durably (a group commit) before returning."""
     errors = _invalid(items, served)
     if errors:
-        fields = sorted({e["field"] for e in errors})
-        raise InvalidInput(
+        raise InvalidInput.naming(
             f"the features do not fit model {served.name} v{served.version}: "
-            + "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:10]),
-            fields=fields,
-            errors=errors,
-        )
+            + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
     model, spec = served.model, served.spec
     assert model.encoder is not None
     X = model.encoder.encode_records([i.features for i in items], validate=False)
@@ -135,7 +129,8 @@ def score(
     return [
         PredictionPublic(
             prediction_id=job.pids[n], customer_ref=job.refs[n],
-            model=ModelRef(name=served.name, version=served.version),
+            model=ModelRef(name=served.name, version=served.version,
+                           contract_version=served.contract_version),
             score=float(ex.score[n]), risk_band=job.bands[n], base_value=ex.base_value,
             margin=float(ex.margin[n]),
             contributions=contributions_public(
@@ -233,7 +228,8 @@ def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
     values = json.loads(p.features)
     return PredictionPublic(
         prediction_id=p.id, customer_ref=p.customer_ref,
-        model=ModelRef(name=p.model_name, version=p.model_version),
+        model=ModelRef(name=p.model_name, version=p.model_version,
+                       contract_version=p.contract_version),
         score=p.score, risk_band=p.risk_band, base_value=p.base_value, margin=p.margin,
         contributions=contributions_public(spec, values, unpack_shap(p.shap), lang, top),
         route=RoutePublic(action=p.route_action, reason=p.route_reason),
