@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
 from serving.auth.principal import Principal
-from serving.errors import Conflict, InvalidInput, NotFound
+from serving.errors import Conflict, InvalidInput, NotFound, field_error
 from serving.retention.schemas import (
     CompleteRequest,
     RetentionTaskPage,
@@ -41,13 +41,10 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         score, key = json.loads(raw)
         return float(score), str(key)
     except Exception as exc:  # noqa: BLE001
-        raise InvalidInput(
+        raise InvalidInput.naming(
             "cursor is not valid; use the next_cursor of the previous page",
-            fields=["cursor"],
-            errors=[{"loc": ["query", "cursor"], "field": "cursor", "problem": "not valid",
-                     "expected": "a next_cursor value", "got": cursor[:40],
-                     "fix": "Start again without a cursor."}],
-        ) from exc
+            [field_error(["query", "cursor"], "not valid", "a next_cursor value", cursor,
+                         fix="Start again without a cursor.")]) from exc
 
 
 # -- tasks ---------------------------------------------------------------------------------
