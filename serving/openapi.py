@@ -4,9 +4,9 @@ FastAPI's generated document is completed in three ways:
 
 1. Error answers are documented where they can happen, with the body they really have
    (`serving.errors.ErrorPublic`): 401/403 on protected routes, 404 on routes addressing a resource,
-   422 for every request with input, 429 on rate-limited routes. FastAPI's default
-   422 schema (`HTTPValidationError`) is replaced, since this API answers 422 with
-   `ErrorPublic` (see `serving.errors`).
+   422 for every request with input, 429 on rate-limited routes, 413 on every route taking
+   a body. FastAPI's default 422 schema (`HTTPValidationError`) is replaced, since this
+   API answers 422 with `ErrorPublic` (see `serving.errors`).
 2. The `features` of a score request (and the corrected features of a review decision)
    are described from the served model's spec: every feature required, numbers as
    numbers, categories as an enum, nothing else allowed. The document follows the model:
@@ -34,6 +34,8 @@ _ERROR_TEXT = {
     "403": "This token's role may not do this",
     "404": "No such resource, or not yours",
     "409": "Conflicts with the resource's state",
+    "413": "The request body is larger than CHURN_MAX_BODY_BYTES (1 MiB by default): "
+           "refused before it is read; send less per request",
     "422": "The input does not fit: every problem named with expected, got and fix",
     "429": "Too many requests: retry after the Retry-After header",
 }
@@ -81,6 +83,7 @@ def _complete_errors(schema: dict[str, Any]) -> None:
                 wanted.add("422")
             if op.get("requestBody"):
                 wanted.add("400")  # a body that is not JSON at all
+                wanted.add("413")  # above the body cap (serving/system/bodylimit.py)
             if method in ("post", "put", "patch", "delete") and path not in _PUBLIC:
                 wanted.add("409")  # a write that conflicts with the resource's state
             for response in responses.values():

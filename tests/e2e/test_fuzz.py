@@ -1,11 +1,16 @@
 """Schemathesis against the running app's /openapi.json, with valid staff and customer
-tokens: every default check, no 5xx, every response matching its documented schema."""
+tokens: every default check, no 5xx, every response matching its documented schema.
+
+Its hooks (tests/e2e/fuzz_hooks.py) also send what a schema does not generate: bodies
+above the server's cap (413, documented) and lone surrogates and NUL bytes in bodies, path
+parameters and query strings; none may get a 5xx."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -13,7 +18,7 @@ import pytest
 
 from training.synthetic import generate
 
-from .conftest import ADMIN_TOKEN, bearer
+from .conftest import ADMIN_TOKEN, REPO, bearer
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +27,14 @@ pytestmark = pytest.mark.slow
 # another body: 422) are still answers to well-formed requests.
 CONFIG = """
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+expected-statuses = ["2xx", "401", "403", "404", "409", "413", "422", "429"]
+
+# invalid data: schemathesis's own list, plus 413 (its over-long lists pass the body cap)
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422",
+                     "428", "429"]
 """
+BODY_CAP = 64 * 1024  # the server's CHURN_MAX_BODY_BYTES here: oversized bodies stay small
 EXAMPLES = int(os.environ.get("CHURN_FUZZ_EXAMPLES", "40"))
 CUSTOMER_PATHS = r"^/v1/(me|disputes$|objections)"
 
@@ -57,16 +68,36 @@ def _schemathesis(server, token: str, tmp_path: Path, name: str, *filters: str) 
            "run", server.url + "/openapi.json", "-H", f"Authorization: Bearer {token}",
            "--max-examples", str(EXAMPLES), "--phases", "examples,coverage,fuzzing",
            "--seed", "1", "--no-color", *filters]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks",
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "CHURN_FUZZ_BODY_CAP": str(BODY_CAP),
+           "CHURN_FUZZ_TALLY": str(tmp_path / "tally.txt")}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                         env=env)
     (tmp_path / f"schemathesis-{name}.txt").write_text(out.stdout + out.stderr)
-    tail = "\n".join(out.stdout.splitlines()[-60:])
+    tail = "\n".join(line[:300] for line in out.stdout.splitlines()[-60:])
     assert out.returncode == 0, f"schemathesis found problems ({name}):\n{tail}"
 
 
+def _tally(tmp_path: Path) -> dict[str, Counter]:
+    """Statuses by kind of input (plain, oversized, surrogate_or_nul), from the hooks."""
+    out: dict[str, Counter] = {}
+    for line in (tmp_path / "tally.txt").read_text(encoding="utf-8").splitlines():
+        kind, status, _ = line.split(" ", 2)
+        out.setdefault(kind, Counter())[int(status)] += 1
+    return out
+
+
 def test_fuzz_staff_and_customer_routes(make_server, tmp_path):
-    server = make_server()
+    server = make_server(CHURN_MAX_BODY_BYTES=str(BODY_CAP))
     customer_token = _seed(server)
     _schemathesis(server, ADMIN_TOKEN, tmp_path, "staff", "--exclude-path-regex",
                   CUSTOMER_PATHS)
     _schemathesis(server, customer_token, tmp_path, "customer", "--include-path-regex",
                   CUSTOMER_PATHS)
+    tally = _tally(tmp_path)
+    print(f"\n[fuzz] statuses by input: { {k: dict(v) for k, v in tally.items()} }")
+    assert all(s < 500 for counts in tally.values() for s in counts), tally
+    assert sum(tally.get("oversized", Counter()).values()) >= 5, tally
+    assert set(tally["oversized"]) == {413}, tally  # refused before auth or validation
+    assert sum(tally.get("surrogate_or_nul", Counter()).values()) >= 20, tally

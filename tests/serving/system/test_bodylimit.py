@@ -168,3 +168,17 @@ def test_the_app_takes_a_large_list_of_predictions_within_the_default_cap(
                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert r.status_code == 201, r.text[:300]
     assert len(r.request.content) < settings.max_body_bytes / 2
+
+
+def test_the_413_is_documented_on_every_route_taking_a_body(capped: Settings,
+                                                            host: ModelHost) -> None:
+    with TestClient(create_app(capped, host=host)) as c:
+        doc = c.get("/openapi.json").json()
+    with_body = [(path, method, op) for path, methods in doc["paths"].items()
+                 for method, op in methods.items() if "requestBody" in op]
+    assert len(with_body) >= 5
+    for path, method, op in with_body:
+        answer = op["responses"].get("413")
+        assert answer is not None, (method, path)
+        assert answer["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorPublic"}, (method, path)
