@@ -28,6 +28,7 @@ from serving.system.middleware import RequestMetrics
 from serving.system.router import public as public_router
 from serving.system.router import router as system_router
 from serving.system.security import SecurityHeaders, docs_enabled
+from serving.system.textguard import TextGuard
 from serving.web import mount as mount_web
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
     app.add_middleware(RequestMetrics, metrics=deps.app_metrics(app))
     app.add_middleware(SecurityHeaders, production=settings.mode == "production",
                        docs=docs_enabled(settings.mode, settings.api_docs))
+    app.add_middleware(TextGuard)  # NUL and lone surrogates in URL or body: 422, any database
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any read
 
     app.include_router(public_router)

@@ -173,10 +173,16 @@ class Prediction(Base):
     actor: Mapped[str] = mapped_column(String(80))
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the served contract's version (`models.contract`) the receipt was made under
+    # (migration 0006; null for receipts written before it)
+    contract_version: Mapped[str | None] = mapped_column(String(16))
 
     # The customer alone (migration 0004): a customer's few receipts are sorted when read,
-    # and a slimmer key makes the nightly batch's random inserts cheaper.
-    __table_args__ = (Index("ix_predictions_customer", "customer_ref"),)
+    # and a slimmer key makes the nightly batch's random inserts cheaper. Withdrawn
+    # (overturned) receipts are few and read by every scoring path (migration 0006).
+    __table_args__ = (Index("ix_predictions_customer", "customer_ref"),
+                      Index("ix_predictions_withdrawn", "customer_ref",
+                            sqlite_where=text("withdrawn"), postgresql_where=text("withdrawn")))
 
 
 class RetentionTask(Base):

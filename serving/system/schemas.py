@@ -47,6 +47,9 @@ class ModelPublic(BaseModel):
     version: str
     alias: str | None
     uri: str
+    contract_version: str = Field(description=(
+        "Short digest of the features' contract (names, kinds, categories, valid ranges, "
+        "whole-number rules): it changes only when an admin accepts a new contract"))
     run_id: str | None
     dataset: str
     target: str
@@ -60,6 +63,9 @@ class ReloadResult(BaseModel):
     previous: ModelRef | None
     current: ModelRef
     changed: bool
+    contract_version: str
+    previous_contract_version: str | None = None
+    contract_changed: bool = False
 
 
 class CreateUserRequest(BaseModel):

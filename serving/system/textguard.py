@@ -1,0 +1,119 @@
+"""Refuse, at the edge, text no database can store: NUL characters (U+0000) and unpaired
+surrogates (U+D800-U+DFFF), with 422 in the API's error shape, before any route runs.
+
+PostgreSQL refuses both in text (psycopg raises, which used to surface as a 500 from
+whichever statement met them first: a prediction id in a path, a user name, a task note);
+SQLite would store them. Refusing them here gives one answer on both databases, whatever
+the route:
+
+- in the path or the query string: a NUL, raw or percent-encoded (`%00`);
+- in a body: a raw NUL byte; in JSON a `\\u0000` escape or a `\\uD800`-`\\uDFFF` escape
+  that is not part of a surrogate pair; in a form body `%00`.
+
+Bodies are scanned as they stream (a pattern split across two chunks is still found), so
+nothing is buffered; on a match the client gets its 422 and the app is told the client
+left, as `serving.system.bodylimit` does for an oversized body. (A JSON string holding the
+six characters backslash-u-0-0-0-0 as text is refused too: such text is not expected.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import error_body
+
+_JSON_BAD = re.compile(
+    rb"\x00|\\u0000"
+    rb"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_FORM_BAD = re.compile(rb"\x00|%00")
+_LOOKAHEAD = 12  # bytes at a chunk's end left for the next chunk to decide (a pair's tail)
+_CONTEXT = 6  # bytes before them kept for the look-behind (a pair's head)
+DETAIL = ("Text in this request holds a NUL character (U+0000) or an unpaired surrogate "
+          "(U+D800-U+DFFF), which cannot be stored; remove it and send the request again.")
+
+
+def _bad_url(scope: Scope) -> bool:
+    if "\x00" in scope.get("path", ""):
+        return True
+    query = scope.get("query_string", b"")
+    return b"%00" in query or b"\x00" in query or b"\x00" in unquote_to_bytes(
+        scope.get("raw_path", b"") or b"")
+
+
+class TextGuard:
+    """422 for NUL characters and unpaired surrogates in the URL or the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        body = error_body("invalid_text", DETAIL)
+        self._body = json.dumps(body).encode()
+        self._headers = [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(self._body)).encode()),
+                         (b"connection", b"close"),
+                         (b"cache-control", b"no-store")]
+
+    async def _refuse(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 422, "headers": self._headers})
+        await send({"type": "http.response.body", "body": self._body, "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _bad_url(scope):
+            await self._refuse(send)
+            return
+        pattern = _JSON_BAD
+        for name, value in scope.get("headers", ()):
+            if name == b"content-type":
+                if value.startswith(b"application/x-www-form-urlencoded"):
+                    pattern = _FORM_BAD
+                break
+
+        tail = b""
+        refused = False
+        started = False
+
+        def bad(chunk: bytes, final: bool) -> bool:
+            """A match starting in this chunk's decidable part: the bytes after those the
+            last call decided, up to the last `_LOOKAHEAD` (unless this chunk is the last)."""
+            nonlocal tail
+            buf = tail + chunk
+            decided = max(0, len(tail) - _LOOKAHEAD)  # kept only as look-behind context
+            tail = buf[-(_LOOKAHEAD + _CONTEXT):]
+            if b"\x00" not in buf and b"\\u" not in buf and b"%00" not in buf:
+                return False
+            limit = len(buf) if final else len(buf) - _LOOKAHEAD
+            return any(decided <= m.start() < limit for m in pattern.finditer(buf))
+
+        async def scanned_receive() -> Message:
+            nonlocal refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request" and bad(
+                    message.get("body", b""), not message.get("more_body", False)):
+                refused = True
+                if not started:
+                    await self._refuse(send)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the client already has its 422
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, scanned_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
