@@ -336,7 +336,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     chunk.predictions = [
         PredictionRow(pids[n], refs[n], name, version, scores[n], margins[n], base, bands_l[n],
                       feats[n], shap_rows[n].tobytes(), reasons[n].action, reasons[n].reason,
-                      "batch", "batch", False, at)
+                      "batch", "batch", False, at, served.contract_version)
         for n in range(len(refs))
     ]
     chunk.customers = [LatestEntry(refs[n], ids[n], pids[n], scores[n], bands_l[n], at)

@@ -12,14 +12,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from models import ChurnModel, ModelSpec
+from models.contract import contract_differences, contract_version
 from models.signature import signature_problems
 from serving.config import Settings
-from serving.errors import ModelRejected, ModelUnavailable
+from serving.errors import ContractChanged, ModelRejected, ModelUnavailable
 from serving.routing import Thresholds
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ class ServedModel:
     def spec(self) -> ModelSpec:
         assert self.model.spec is not None
         return self.model.spec
+
+    @cached_property
+    def contract_version(self) -> str:
+        """The short digest of the features' contract (`models.contract`)."""
+        return contract_version(self.spec)
 
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -176,12 +183,26 @@ class ModelHost:
     def load(self) -> ServedModel:
         return self.reload()
 
-    def reload(self, uri: str | None = None) -> ServedModel:
-        """Load the model at `uri` (default: the configured one) and swap it in."""
+    def reload(self, uri: str | None = None, *,
+               accept_new_contract: bool = False) -> ServedModel:
+        """Load the model at `uri` (default: the configured one) and swap it in. A model
+        whose contract differs from the served one's is refused (`ContractChanged`,
+        naming the differences) unless `accept_new_contract`."""
         with self._lock:  # one reload at a time; readers never wait
             started = time.perf_counter()
             try:
                 served = load_served_model(self.settings, uri)
+                old = self._current
+                if (old is not None and not accept_new_contract
+                        and served.contract_version != old.contract_version):
+                    differences = contract_differences(served.spec, old.spec)
+                    raise ContractChanged(
+                        f"model {served.name}/{served.version} is refused: its contract "
+                        f"differs from the served model {old.name}/{old.version}'s ("
+                        + "; ".join(differences) + "); reload with "
+                        "?accept_new_contract=true to switch to it on purpose",
+                        differences=differences, served_contract=old.contract_version,
+                        new_contract=served.contract_version)
             except ModelRejected as exc:
                 self.last_error = exc.detail
                 log.error("model refused, keeping %s: %s",

@@ -33,6 +33,9 @@ BatchScoreRequest = Annotated[
 class ModelRef(BaseModel):
     name: str
     version: str
+    contract_version: str | None = Field(
+        default=None, description="The served contract's version (`GET /v1/model`) the "
+        "prediction was made under (receipts only; older receipts have none)")
 
 
 class ContributionPublic(BaseModel):

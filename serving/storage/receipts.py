@@ -41,6 +41,7 @@ class PredictionRow(NamedTuple):
     actor: str
     withdrawn: bool
     created_at: Any  # storage form
+    contract_version: str  # the served contract's digest (`ServedModel.contract_version`)
 
 
 class LatestEntry(NamedTuple):

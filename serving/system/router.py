@@ -58,13 +58,17 @@ def read_model(_: Staff, served: ServedDep) -> ModelPublic:
 
 
 @router.post("/v1/admin/reload-model", response_model=ReloadResult,
-             responses={409: {"description": "The new model was refused; the old one serves"}})
+             responses={409: {"description": "The new model was refused (a bad model, or "
+                              "another contract not accepted); the old one serves"}})
 def reload_model(request: Request, principal: Admin, session: SessionDep,
-                 runtime: RuntimeDep) -> ReloadResult:
+                 runtime: RuntimeDep, accept_new_contract: bool = False) -> ReloadResult:
     """Switch to the current champion without downtime: the new model is loaded and
-    checked in full, then swapped in. A bad model is refused and the old one keeps serving."""
+    checked in full, then swapped in. A bad model is refused and the old one keeps serving;
+    so is a model whose features' contract (names, kinds, categories, valid ranges,
+    whole-number rules) differs from the served one's, with a 409 naming the differences,
+    unless `accept_new_contract=true`."""
     out = service.reload_model(session, runtime.host, runtime.specs, runtime.metrics,
-                               principal, runtime.settings.model_uri)
+                               principal, runtime.settings.model_uri, accept_new_contract)
     openapi.reset(request.app)  # the features in the document follow the served model
     return out
 

@@ -53,7 +53,8 @@ def describe(served: ServedModel) -> ModelPublic:
     t = served.thresholds
     return ModelPublic(
         name=served.name, version=served.version, alias=served.alias, uri=served.uri,
-        run_id=served.run_id, dataset=spec.dataset, target=spec.target,
+        contract_version=served.contract_version, run_id=served.run_id,
+        dataset=spec.dataset, target=spec.target,
         trained_at=spec.trained_at, loaded_at=served.loaded_at,
         thresholds=ThresholdsPublic(high=t.high, medium=t.medium,
                                     human_review_margin=t.review_margin),
@@ -62,21 +63,27 @@ def describe(served: ServedModel) -> ModelPublic:
 
 
 def reload_model(session: Session, host: ModelHost, specs: SpecCache, metrics: Metrics,
-                 principal: Principal, uri: str) -> ReloadResult:
+                 principal: Principal, uri: str,
+                 accept_new_contract: bool = False) -> ReloadResult:
     """Load the current champion, check it in full, swap it in; a refused model leaves
-    the old one serving (audited either way)."""
+    the old one serving (audited either way). A champion with another contract (its
+    features, categories, ranges) is refused unless `accept_new_contract`."""
     previous = host._current  # noqa: SLF001
     try:
-        current = host.reload()
+        current = host.reload(accept_new_contract=accept_new_contract)
     except ModelRejected:
         metrics.reloads.labels("refused").inc()
         audit.record(session, principal, audit.MODEL_REFUSED, model=previous,
                      objects={"uri": uri})
         raise
     register_model(session, current, specs)
+    contract_changed = (previous is not None
+                        and previous.contract_version != current.contract_version)
     audit.record(session, principal, audit.MODEL_RELOADED, model=current,
                  objects={"previous": f"{previous.name}/{previous.version}" if previous
-                          else None})
+                          else None, "contract_version": current.contract_version,
+                          "previous_contract_version": previous.contract_version
+                          if previous else None, "contract_changed": contract_changed})
     metrics.reloads.labels("ok").inc()
     metrics.serving(current.name, current.version)
     return ReloadResult(
@@ -84,4 +91,7 @@ def reload_model(session: Session, host: ModelHost, specs: SpecCache, metrics: M
         current=ModelRef(name=current.name, version=current.version),
         changed=previous is None or (previous.name, previous.version)
         != (current.name, current.version),
+        contract_version=current.contract_version,
+        previous_contract_version=previous.contract_version if previous else None,
+        contract_changed=contract_changed,
     )
