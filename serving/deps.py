@@ -39,6 +39,19 @@ def init_state(app: FastAPI, settings: Settings) -> None:
     app.state.limits = Limits(settings)
 
 
+def _in_loop(read: Callable[[Request], T]) -> Callable[[Request], object]:
+    """`read` as an async dependency: reading app state never blocks, and a sync
+    dependency costs a trip through the thread pool on every request (the hot path pays
+    for each one)."""
+
+    async def dependency(request: Request) -> T:
+        return read(request)
+
+    dependency.__name__ = read.__name__
+    dependency.__doc__ = read.__doc__
+    return dependency
+
+
 def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
     """A dependency reading `app.state.<name>` (a `kind`)."""
 
@@ -80,8 +93,9 @@ def session(request: Request) -> Iterator[Session]:
         yield s
 
 
-def lang(lang: Literal["en", "fr"] = Query("en", description="Language of the explanations"),
-         ) -> str:
+async def lang(lang: Literal["en", "fr"] = Query("en",
+                                                description="Language of the explanations"),
+               ) -> str:
     return lang
 
 
@@ -89,12 +103,12 @@ def client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-SettingsDep = Annotated[Settings, Depends(settings)]
-DatabaseDep = Annotated[Database, Depends(database)]
-HostDep = Annotated[ModelHost, Depends(host)]
-ServedDep = Annotated[ServedModel, Depends(served)]
-SpecsDep = Annotated[SpecCache, Depends(specs)]
-MetricsDep = Annotated[Metrics, Depends(metrics)]
+SettingsDep = Annotated[Settings, Depends(_in_loop(settings))]
+DatabaseDep = Annotated[Database, Depends(_in_loop(database))]
+HostDep = Annotated[ModelHost, Depends(_in_loop(host))]
+ServedDep = Annotated[ServedModel, Depends(_in_loop(served))]
+SpecsDep = Annotated[SpecCache, Depends(_in_loop(specs))]
+MetricsDep = Annotated[Metrics, Depends(_in_loop(metrics))]
 SessionDep = Annotated[Session, Depends(session)]
 Lang = Annotated[str, Depends(lang)]
 
@@ -132,7 +146,7 @@ def runtime(request: Request) -> Runtime:
     return Runtime(state.settings, state.host, state.specs, state.metrics, state.score_writer)
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_in_loop(runtime))]
 
 
 # -- who calls --------------------------------------------------------------------------------

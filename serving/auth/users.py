@@ -59,3 +59,11 @@ def display_names(session: Session, actors: list[str | None]) -> dict[str, str]:
                 select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))):
             names[f"staff:{uid}"] = name
     return names
+
+
+def is_active_agent(session: Session, actor: str) -> bool:
+    """`actor` ("staff:<id>") is an active user who may take retention tasks."""
+    if not actor.startswith("staff:"):
+        return False
+    user = session.get(StaffUser, actor.split(":", 1)[1])
+    return bool(user and user.active and user.role in ("agent", "admin"))

@@ -4,13 +4,16 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from serving.deps import Agent, CtxDep
+from models import pseudonymise
+from serving.deps import Agent, CtxDep, SettingsDep
 from serving.retention import service
 from serving.retention.schemas import (
     CompleteRequest,
+    ReassignRequest,
     RetentionTaskPage,
     RetentionTaskPublic,
     RiskListPage,
+    TaskCounts,
 )
 
 router = APIRouter(tags=["retention"])
@@ -20,14 +23,38 @@ router = APIRouter(tags=["retention"])
 def list_tasks(
     principal: Agent,
     ctx: CtxDep,
+    settings: SettingsDep,
     status: Literal["open", "claimed", "active", "done", "cancelled"] = "open",
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
+    mine: bool = Query(False, description="only the tasks I claimed"),
+    customer_id: str | None = Query(None, min_length=1, max_length=200,
+                                    description="only this customer's task (their raw id)"),
 ) -> RetentionTaskPage:
     """Tasks for a person to get in touch, highest risk first, explanation attached.
     Every read is written to the audit log."""
+    ref = pseudonymise(customer_id, settings.pseudonym_secret) if customer_id else None
     return service.list_tasks(ctx.session, ctx.specs, status, limit, cursor, ctx.lang,
-                              reader=principal)
+                              reader=principal, mine=mine, customer_ref=ref)
+
+
+@router.get("/v1/retention-tasks/counts", response_model=TaskCounts)
+def task_counts(_: Agent, ctx: CtxDep) -> TaskCounts:
+    """Open and claimed tasks, overall and by risk band."""
+    return service.counts(ctx.session)
+
+
+@router.post("/v1/retention-tasks/{task_id}/release", response_model=RetentionTaskPublic)
+def release_task(task_id: str, principal: Agent, ctx: CtxDep) -> RetentionTaskPublic:
+    """Give a claimed task back to the queue (its claimant or an admin); audited."""
+    return service.release(ctx.session, ctx.specs, task_id, principal, ctx.lang)
+
+
+@router.post("/v1/retention-tasks/{task_id}/reassign", response_model=RetentionTaskPublic)
+def reassign_task(task_id: str, body: ReassignRequest, principal: Agent,
+                  ctx: CtxDep) -> RetentionTaskPublic:
+    """Hand a task to another agent (its claimant, or an admin for any task); audited."""
+    return service.reassign(ctx.session, ctx.specs, task_id, body.to, principal, ctx.lang)
 
 
 @router.post("/v1/retention-tasks/{task_id}/claim", response_model=RetentionTaskPublic)

@@ -36,6 +36,23 @@ class RetentionTaskPage(BaseModel):
     next_cursor: str | None = None
 
 
+class TaskCounts(BaseModel):
+    """How much work waits: open and claimed tasks, overall and by risk band."""
+
+    open: int = 0
+    claimed: int = 0
+    by_band: dict[str, dict[str, int]] = Field(default_factory=dict,
+                                               description="band -> status -> tasks")
+
+
+class ReassignRequest(BaseModel):
+    """Hand a task to another agent."""
+
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$",
+                    description="The agent's actor, e.g. staff:ana")
+
+
 class CompleteRequest(BaseModel):
     """How the contact went; the outcome is kept as a label for the next training."""
 

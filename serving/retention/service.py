@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
+from serving.auth import users
 from serving.auth.principal import Principal
 from serving.errors import Conflict, InvalidInput, NotFound, field_error
 from serving.retention.schemas import (
@@ -18,6 +19,7 @@ from serving.retention.schemas import (
     RetentionTaskPublic,
     RiskEntryPublic,
     RiskListPage,
+    TaskCounts,
 )
 from serving.scoring.schemas import ModelRef
 from serving.scoring.service import contributions_public, public
@@ -69,18 +71,22 @@ def _audit_read(session: Session, reader: Principal, action: str, objects: dict[
 
 def list_tasks(session: Session, specs: SpecCache, status: str = "open", limit: int = 50,
                cursor: str | None = None, lang: str = "en", *, reader: Principal,
-               via: str | None = None) -> RetentionTaskPage:
+               via: str | None = None, mine: bool = False,
+               customer_ref: str | None = None) -> RetentionTaskPage:
     """Tasks waiting for a person (status `open`, `claimed` or both with `active`),
-    highest score first. Restricted or objecting customers are left out. The read is
-    audited (`via`: the entry point when not the JSON API)."""
+    highest score first; `mine`: only those the reader claimed; `customer_ref`: one
+    customer's. Restricted or objecting customers are left out. The read is audited
+    (`via`: the entry point when not the JSON API)."""
     statuses = OPEN_TASK_STATUSES if status == "active" else (status,)
-    rows = tasks.page(session, statuses, limit, decode_cursor(cursor) if cursor else None)
+    rows = tasks.page(session, statuses, limit, decode_cursor(cursor) if cursor else None,
+                      claimed_by=reader.actor if mine else None, customer_ref=customer_ref)
     items = [_task_public(session, specs, t, p, c, lang) for t, p, c in rows[:limit]]
     nxt = encode_cursor(rows[limit - 1][0].score, rows[limit - 1][0].id) \
         if len(rows) > limit else None
     _audit_read(session, reader, audit.TASK_LIST_READ,
                 {"status": status, "limit": limit, "page": "next" if cursor else "first",
-                 "entries": len(items)}, via)
+                 "entries": len(items), "mine": mine,
+                 "customer_ref": customer_ref}, via)
     return RetentionTaskPage(items=items, next_cursor=nxt)
 
 
@@ -114,6 +120,8 @@ def claim(session: Session, specs: SpecCache, task_id: str, principal: Principal
             if not (task.status == "claimed" and task.claimed_by == principal.actor):
                 raise Conflict(f"the task is {task.status}"
                                + (f" by {task.claimed_by}" if task.status == "claimed" else ""))
+        else:
+            _audit_task(session, principal, audit.TASK_CLAIMED, task)
         session.commit()
     session.expire_all()
     task, pred, customer = _load(session, task_id)
@@ -135,10 +143,80 @@ def complete(session: Session, specs: SpecCache, task_id: str, body: CompleteReq
                                body.note, datetime.now(UTC)):
             session.rollback()
             raise Conflict("the task changed meanwhile; read it again")
+        _audit_task(session, principal, audit.TASK_COMPLETED, task, outcome=body.outcome,
+                    claimed_by=task.claimed_by)
         session.commit()
     session.expire_all()
     task, pred, customer = _load(session, task_id)
     return _task_public(session, specs, task, pred, customer, lang)
+
+
+def release(session: Session, specs: SpecCache, task_id: str, principal: Principal,
+            lang: str = "en") -> RetentionTaskPublic:
+    """Give a claimed task back to the queue (its claimant, or an admin)."""
+    with write_lock(session):
+        task, _, _ = _load(session, task_id)
+        if task.status != "claimed":
+            raise Conflict(f"only a claimed task can be released; this one is {task.status}")
+        if task.claimed_by != principal.actor and principal.role != "admin":
+            raise Conflict(f"the task is claimed by {task.claimed_by}: only they or an admin "
+                           "can release it")
+        if not tasks.mark_released(session, task_id, task.version, datetime.now(UTC)):
+            session.rollback()
+            raise Conflict("the task changed meanwhile; read it again")
+        _audit_task(session, principal, audit.TASK_RELEASED, task, claimed_by=task.claimed_by)
+        session.commit()
+    session.expire_all()
+    task, pred, customer = _load(session, task_id)
+    return _task_public(session, specs, task, pred, customer, lang)
+
+
+def reassign(session: Session, specs: SpecCache, task_id: str, to: str, principal: Principal,
+             lang: str = "en") -> RetentionTaskPublic:
+    """Hand an open or claimed task to agent `to` (an actor such as `staff:ana`): its
+    claimant may hand it over, an admin may move anyone's."""
+    with write_lock(session):
+        task, _, customer = _load(session, task_id)
+        if task.status not in OPEN_TASK_STATUSES:
+            raise Conflict(f"the task is already {task.status}")
+        if customer.restricted or customer.objected:
+            raise Conflict("the customer's record is restricted or they objected: do not contact")
+        if task.status == "claimed" and task.claimed_by != principal.actor \
+                and principal.role != "admin":
+            raise Conflict(f"the task is claimed by {task.claimed_by}: only they or an admin "
+                           "can hand it over")
+        if task.status == "open" and principal.role != "admin":
+            raise Conflict("claim the task first, or ask an admin to assign it")
+        if not users.is_active_agent(session, to):
+            raise InvalidInput.naming("no active agent is named so", [field_error(
+                ["body", "to"], "unknown agent", "the actor of an active agent "
+                "(staff:<name>)", to, fix="List the staff to find the agent's actor.")])
+        if not tasks.mark_reassigned(session, task_id, task.version, to, datetime.now(UTC)):
+            session.rollback()
+            raise Conflict("the task changed meanwhile; read it again")
+        _audit_task(session, principal, audit.TASK_REASSIGNED, task, claimed_by=task.claimed_by,
+                    to=to)
+        session.commit()
+    session.expire_all()
+    task, pred, customer = _load(session, task_id)
+    return _task_public(session, specs, task, pred, customer, lang)
+
+
+def counts(session: Session) -> TaskCounts:
+    """Open and claimed tasks by band (customers neither restricted nor objecting)."""
+    out = TaskCounts()
+    for band, status, n in tasks.counts(session):
+        setattr(out, status, getattr(out, status) + n)
+        out.by_band[band] = out.by_band.get(band, {}) | {status: n}
+    return out
+
+
+def _audit_task(session: Session, principal: Principal, action: str, task: RetentionTask,
+                **details: Any) -> None:
+    """A task event in the audit chain, in the caller's transaction."""
+    audit.append(session, principal, action, customer_ref=task.customer_ref,
+                 objects={"task_id": task.id, "prediction_id": task.prediction_id,
+                          **details})
 
 
 def outcome_labels(session: Session) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body
+from starlette.concurrency import run_in_threadpool
 
 from serving.deps import Agent, CtxDep, CustomerOrStaff, Lang, RuntimeDep, ServedDep
 from serving.scoring import service
@@ -11,14 +12,17 @@ router = APIRouter(tags=["scoring"])
 
 @router.post("/v1/predictions", status_code=201,
              response_model=PredictionPublic | list[PredictionPublic])
-def create_predictions(
+async def create_predictions(
     principal: Agent, served: ServedDep, runtime: RuntimeDep, lang: Lang,
     body: ScoreRequest | BatchScoreRequest = Body(...),
 ) -> PredictionPublic | list[PredictionPublic]:
     """Score and explain one customer (an object) or up to 1,000 (a list). Each
     prediction is stored as a decision receipt; high risk opens a human-contact task."""
     items = body if isinstance(body, list) else [body]
-    out = service.score(runtime.writer, served, runtime.settings, items, principal, lang)
+    # Scoring and the durable write are CPU-bound and blocking: one trip to the thread
+    # pool for all of it (the route itself stays in the loop, so does the response).
+    out = await run_in_threadpool(service.score, runtime.writer, served, runtime.settings,
+                                  items, principal, lang)
     runtime.metrics.count_predictions(out, source="api")
     return out if isinstance(body, list) else out[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask
@@ -13,10 +13,12 @@ from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, Ret
 Key = tuple[float, str]
 
 
-def page(session: Session, statuses: tuple[str, ...], limit: int,
-         after: Key | None) -> list[tuple[RetentionTask, Prediction, Customer]]:
+def page(session: Session, statuses: tuple[str, ...], limit: int, after: Key | None,
+         claimed_by: str | None = None,
+         customer_ref: str | None = None) -> list[tuple[RetentionTask, Prediction, Customer]]:
     """The next `limit + 1` tasks in `statuses` after `after` (score desc, id), of
-    customers neither restricted nor objecting."""
+    customers neither restricted nor objecting; optionally only those claimed by one
+    person, or of one customer."""
     q = (
         select(RetentionTask, Prediction, Customer)
         .join(Prediction, Prediction.id == RetentionTask.prediction_id)
@@ -29,7 +31,48 @@ def page(session: Session, statuses: tuple[str, ...], limit: int,
         score, key = after
         q = q.where(or_(RetentionTask.score < score,
                         and_(RetentionTask.score == score, RetentionTask.id > key)))
+    if claimed_by is not None:
+        q = q.where(RetentionTask.claimed_by == claimed_by)
+    if customer_ref is not None:
+        q = q.where(RetentionTask.customer_ref == customer_ref)
     return list(session.execute(q).all())
+
+
+def counts(session: Session) -> list[tuple[str, str, int]]:
+    """(band of the task's receipt, task status, tasks) for open and claimed tasks of
+    customers neither restricted nor objecting."""
+    return [(band, status, n) for band, status, n in session.execute(
+        select(Prediction.risk_band, RetentionTask.status, func.count())
+        .join(Prediction, Prediction.id == RetentionTask.prediction_id)
+        .join(Customer, Customer.customer_ref == RetentionTask.customer_ref)
+        .where(RetentionTask.status.in_(OPEN_TASK_STATUSES), ~Customer.restricted,
+               ~Customer.objected)
+        .group_by(Prediction.risk_band, RetentionTask.status)).all()]
+
+
+def mark_released(session: Session, task_id: str, version: int, now: datetime) -> bool:
+    """Claimed -> open again (nobody's), if still at `version`."""
+    return bool(session.execute(
+        update(RetentionTask)
+        .where(RetentionTask.id == task_id, RetentionTask.status == "claimed",
+               RetentionTask.version == version)
+        .values(status="open", claimed_by=None, claimed_at=None, updated_at=now,
+                version=RetentionTask.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
+def mark_reassigned(session: Session, task_id: str, version: int, to: str,
+                    now: datetime) -> bool:
+    """Open or claimed -> claimed by `to`, if still at `version`."""
+    return bool(session.execute(
+        update(RetentionTask)
+        .where(RetentionTask.id == task_id, RetentionTask.status.in_(OPEN_TASK_STATUSES),
+               RetentionTask.version == version)
+        .values(status="claimed", claimed_by=to, claimed_at=now, updated_at=now,
+                version=RetentionTask.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
 
 
 def current(session: Session, customer_ref: str) -> RetentionTask | None:

@@ -15,8 +15,17 @@ RULES = {
     ("GET", "/v1/retention-tasks"): {"agent", "admin"},
     ("POST", "/v1/retention-tasks/{task_id}/claim"): {"agent", "admin"},
     ("POST", "/v1/retention-tasks/{task_id}/complete"): {"agent", "admin"},
+    ("POST", "/v1/retention-tasks/{task_id}/release"): {"agent", "admin"},
+    ("POST", "/v1/retention-tasks/{task_id}/reassign"): {"agent", "admin"},
+    ("GET", "/v1/retention-tasks/counts"): {"agent", "admin"},
     ("GET", "/v1/risk-list"): {"agent", "admin"},
-    ("POST", "/v1/customers/{customer_id}/access-link"): {"agent", "reviewer", "admin"},
+    # issue 15: only the customer portal receives a link; staff only send one
+    ("POST", "/v1/customers/{customer_id}/access-link"): {"integration"},
+    ("POST", "/v1/customers/{customer_id}/access-link/send"): {"agent", "reviewer", "admin"},
+    ("PUT", "/v1/customers/{customer_id}/contact"): {"integration"},
+    ("POST", "/v1/customers/{customer_id}/access-links/revoke"): {
+        "agent", "reviewer", "admin", "integration"},
+    ("DELETE", "/v1/sessions/current"): {"customer"},
     ("GET", "/v1/me"): {"customer"},
     # contestability (issue 4)
     ("GET", "/v1/me/prediction"): {"customer"},
