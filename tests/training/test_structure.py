@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from models.pseudonym import DEV_PSEUDONYM_KEY
 from training import config as training_config
 from training.pipeline import Fitted, fit, settings_params
@@ -40,6 +42,7 @@ def test_dev_pseudonym_key_is_defined_once_in_models():
     assert "dev-only-pseudonym-key" not in source
 
 
+@pytest.mark.slow
 def test_champion_command_tells_make_run_whether_to_train(tmp_path, monkeypatch, capsys):
     from training.cli import main
 

@@ -46,6 +46,7 @@ def _schema(**overrides) -> dict:
 
 
 # -- (a) every schema the README allows trains ------------------------------------------
+@pytest.mark.slow
 def test_empty_sensitive_list_trains_and_says_not_audited(tmp_path):
     frame = generate(1500, seed=3)
     data, spec = _write(tmp_path, frame, **_schema(sensitive=[],
@@ -109,11 +110,9 @@ def test_twenty_row_file_is_refused_before_anything_is_logged(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert "too little data" in err and "20 rows" in err
     assert "CHURN_CV_FOLDS" in err and "Add rows" in err
-    mlflow.set_tracking_uri(uri)
-    assert MlflowClient().search_registered_models() == []
+    # refused before MLflow was even opened: no store, no run, no report
+    assert not (tmp_path / "mlflow.db").exists()
     assert not (tmp_path / "reports").exists()
-    assert not (tmp_path / "mlflow.db").exists() or not MlflowClient().search_runs(
-        [e.experiment_id for e in MlflowClient().search_experiments()])
 
 
 # -- (c) identifiers -------------------------------------------------------------------
