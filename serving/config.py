@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     link_secret: SecretStr | None = None
     link_ttl_hours: int = Field(default=72, ge=1, le=24 * 31)
 
+    # messages to customers (issue 15): over SMTP when set (smtp://user:pass@host:port,
+    # smtps://, smtp+starttls://), else into a local mailbox directory (development)
+    smtp_url: str | None = None
+    mail_from: str = "churn-service@localhost"
+    mailbox_dir: str = "var/mailbox"
+    delivery_worker: bool = True  # deliver from a thread of the API process
+    delivery_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
+    delivery_retry_seconds: float = Field(default=5.0, ge=0, le=3600)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+
     # routing: None = the model's own profit-optimal thresholds (its DecisionSpec)
     risk_high_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     risk_medium_threshold: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -99,6 +99,14 @@ async def lang(lang: Literal["en", "fr"] = Query("en",
     return lang
 
 
+def count_client(request: Request) -> None:
+    """One more customer-side request from this address (public routes: the exchange)."""
+    auth.count_client(limits(request), client(request))
+
+
+ClientCounted = Depends(count_client)
+
+
 def client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -192,10 +200,19 @@ def customer_only(request: Request, creds: Credentials) -> Principal:
     return principal
 
 
+def customer_session(request: Request, creds: Credentials) -> tuple[Principal, str]:
+    """The customer and their session token (to sign it out)."""
+    return customer_only(request, creds), _token(creds) or ""
+
+
 Agent = Annotated[Principal, Depends(staff("agent"))]
 Reviewer = Annotated[Principal, Depends(staff("reviewer"))]
 Admin = Annotated[Principal, Depends(staff("admin"))]
 Staff = Annotated[Principal, Depends(staff("agent", "reviewer"))]
+# the customer portal's service account (issue 15); the service refuses every other role
+Integration = Annotated[Principal, Depends(staff("integration"))]
+LinkSenders = Annotated[Principal, Depends(staff("agent", "reviewer", "integration"))]
 CustomerDep = Annotated[Principal, Depends(customer_only)]
+CustomerSessionDep = Annotated[tuple[Principal, str], Depends(customer_session)]
 CustomerOrReviewer = Annotated[Principal, Depends(customer_or_staff("reviewer"))]
 CustomerOrStaff = Annotated[Principal, Depends(customer_or_staff("agent", "reviewer"))]

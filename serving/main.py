@@ -13,6 +13,7 @@ from serving.audit import service as audit
 from serving.audit.router import router as audit_router
 from serving.config import Settings
 from serving.customers.router import router as customers_router
+from serving.delivery import service as delivery
 from serving.disputes.router import router as disputes_router
 from serving.errors import ModelRejected, documented, install_handlers
 from serving.modelhost import ModelHost
@@ -67,9 +68,14 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
                 register_model(session, served, app.state.specs)
                 audit.record(session, "system:startup", audit.MODEL_LOADED, model=served)
             app.state.metrics.serving(served.name, served.version)
+        # messages to customers: delivered from the outbox by a thread of this process
+        # (or by `python -m serving.cli deliver` when CHURN_DELIVERY_WORKER=false)
+        worker = delivery.Worker(db, settings).start() if settings.delivery_worker else None
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             db.dispose()
 
     app = FastAPI(

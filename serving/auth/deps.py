@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
 from serving.auth.redislimit import limiters
-from serving.auth.tokens import STAFF_PREFIX, LinkInvalid, hash_token, read_link, same_secret
+from serving.auth.tokens import STAFF_PREFIX, hash_token, same_secret
 from serving.auth.users import active_by_token
 from serving.config import Settings
 from serving.errors import Forbidden, NotAuthenticated, RateLimited
 from serving.storage import Database
 
+LINK_PREFIX, SESSION_PREFIX = "cl_", "cs_"  # serving.customers.access
 ADMIN = Principal(kind="staff", role="admin", actor="admin:bootstrap")
 
 
@@ -42,8 +43,8 @@ def staff_by_token(session: Session | Connection, token: str) -> Principal | Non
 
 
 def authenticate(token: str | None, settings: Settings, db: Database) -> Principal:
-    """The admin (bootstrap token), a staff user (`st_` token) or a customer (a signed
-    access link); 401 otherwise."""
+    """The admin (bootstrap token), a staff user (`st_` token) or a customer (a session
+    opened with their access link, `cs_`); 401 otherwise (a link itself included)."""
     if not token:
         raise NotAuthenticated("send Authorization: Bearer <token>")
     if is_admin_token(token, settings):
@@ -54,11 +55,19 @@ def authenticate(token: str | None, settings: Settings, db: Database) -> Princip
         if principal is None:
             raise NotAuthenticated("unknown or revoked staff token")
         return principal
-    try:
-        ref = read_link(token, settings.link_signing_secret)
-    except LinkInvalid as exc:
-        raise NotAuthenticated(str(exc)) from exc
-    return Principal(kind="customer", role="customer", actor=f"customer:{ref}", customer_ref=ref)
+    if token.startswith(SESSION_PREFIX):
+        from serving.customers.access import customer_principal
+
+        with db.engine.connect() as conn:
+            principal = customer_principal(conn, token)
+        if principal is None:
+            raise NotAuthenticated("this session has ended (signed out, expired or revoked); "
+                                   "open a new link")
+        return principal
+    if token.startswith(LINK_PREFIX):
+        raise NotAuthenticated("an access link is exchanged once for a session: "
+                               "POST /v1/sessions {\"link\": ...}, then use its token")
+    raise NotAuthenticated("unknown token")
 
 
 def roles_text(roles: tuple[str, ...]) -> str:

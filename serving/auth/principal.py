@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-STAFF_ROLES = ("agent", "reviewer", "admin")
+STAFF_ROLES = ("agent", "reviewer", "admin", "integration")
+# integration: the business's CRM or customer portal (a service account), issue 15
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,13 @@ class Principal:
     actor: str  # "staff:<user id>", "admin:bootstrap" or "customer:<customer_ref>"
     user_id: str | None = None
     customer_ref: str | None = None
+    session_id: str | None = None  # the server-side session a customer acts through
+    link_id: str | None = None  # the access link that opened that session
 
     def has_role(self, *roles: str) -> bool:
         """Staff roles; `admin` may do everything `agent` and `reviewer` may."""
-        return self.kind == "staff" and (self.role == "admin" or self.role in roles)
+        if self.kind != "staff":
+            return False
+        if self.role == "integration":  # a service account: only what names it
+            return "integration" in roles
+        return self.role == "admin" or self.role in roles

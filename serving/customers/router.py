@@ -1,15 +1,31 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from serving.customers import service
+from serving.customers import access, service
 from serving.customers.schemas import (
     AccessLinkPublic,
+    ContactPublic,
+    ContactSet,
     CustomerSelfPublic,
     ErasurePublic,
+    LinkSentPublic,
     MyPredictionPublic,
+    SessionOpen,
+    SessionPublic,
 )
-from serving.deps import Admin, CtxDep, CustomerDep, SessionDep, SettingsDep, Staff
+from serving.deps import (
+    Admin,
+    ClientCounted,
+    CtxDep,
+    CustomerDep,
+    CustomerSessionDep,
+    Integration,
+    LinkSenders,
+    SessionDep,
+    SettingsDep,
+    Staff,
+)
 from serving.errors import CUSTOMER
 from serving.errors import documented as err
 
@@ -19,16 +35,61 @@ router = APIRouter(tags=["customers"])
 @router.post("/v1/customers/{customer_id}/access-link", status_code=201,
              response_model=AccessLinkPublic,
              responses={404: err("No such customer (customers appear once scored)")})
-def issue_access_link(customer_id: str, principal: Staff, session: SessionDep,
+def issue_access_link(customer_id: str, principal: Integration, session: SessionDep,
                       settings: SettingsDep) -> AccessLinkPublic:
-    """Issue a signed, expiring self-service link scoped to this one customer."""
-    return service.access_link(session, settings, customer_id, principal)
+    """A link for the customer portal's own use (integration role only): used once,
+    expiring. Staff never receive a customer's link: they send it (`.../send`)."""
+    return service.portal_link(session, settings, customer_id, principal)
+
+
+@router.post("/v1/customers/{customer_id}/access-link/send", status_code=202,
+             response_model=LinkSentPublic,
+             responses={404: err("No such customer"),
+                        409: err("No contact address is known for this customer")})
+def send_access_link(customer_id: str, principal: Staff, session: SessionDep,
+                     settings: SettingsDep) -> LinkSentPublic:
+    """Send the customer a fresh link at their contact address (the delivery channel);
+    neither the link nor the address is returned."""
+    return service.send_link(session, settings, customer_id, principal)
+
+
+@router.put("/v1/customers/{customer_id}/contact", response_model=ContactPublic,
+            responses={404: err("No such customer")})
+def set_contact(customer_id: str, body: ContactSet, principal: Integration,
+                session: SessionDep, settings: SettingsDep) -> ContactPublic:
+    """Set the customer's contact address and language (integration role only)."""
+    return service.set_contact(session, settings, customer_id, body, principal)
+
+
+@router.post("/v1/customers/{customer_id}/access-links/revoke", response_model=dict,
+             responses={404: err("No such customer")})
+def revoke_access_links(customer_id: str, principal: LinkSenders, session: SessionDep,
+                        settings: SettingsDep) -> dict:
+    """Revoke every unused link of the customer."""
+    customer = service.find(session, settings, customer_id)
+    return {"revoked": access.revoke_links(session, customer.customer_ref, principal)}
+
+
+@router.post("/v1/sessions", status_code=201, response_model=SessionPublic,
+             dependencies=[ClientCounted], responses={401: err("Link used, revoked or expired")})
+def open_session(body: SessionOpen, session: SessionDep) -> SessionPublic:
+    """Exchange an access link for a customer session, once: the link is dead afterwards."""
+    opened = access.exchange(session, body.link)
+    return SessionPublic(token=opened.token, expires_at=opened.expires_at)
+
+
+@router.delete("/v1/sessions/current", status_code=204)
+def close_session(who: CustomerSessionDep, session: SessionDep) -> Response:
+    """Sign out: the customer session ends now."""
+    principal, token = who
+    access.sign_out(session, token, principal)
+    return Response(status_code=204)
 
 
 @router.get("/v1/me", response_model=CustomerSelfPublic,
             responses={404: err("No record is kept about you")})
 def read_me(principal: CustomerDep, session: SessionDep) -> CustomerSelfPublic:
-    """The customer's own record (customer token only)."""
+    """The customer's own record (customer session only)."""
     return service.me(session, principal)
 
 
@@ -36,7 +97,7 @@ def read_me(principal: CustomerDep, session: SessionDep) -> CustomerSelfPublic:
             responses={404: err("No record is kept about you"), **CUSTOMER})
 def read_my_prediction(principal: CustomerDep, ctx: CtxDep) -> MyPredictionPublic:
     """Your latest prediction in plain words, the data it used and why, what it is for,
-    your rights and your disputes (customer token; ?lang=fr for French)."""
+    your rights and your disputes (customer session; ?lang=fr for French)."""
     return service.my_prediction(ctx.session, ctx.specs, principal, ctx.lang)
 
 
@@ -45,6 +106,6 @@ def read_my_prediction(principal: CustomerDep, ctx: CtxDep) -> MyPredictionPubli
 def erase_customer(customer_id: str, principal: Admin, session: SessionDep,
                    settings: SettingsDep) -> ErasurePublic:
     """Erase everything held about a customer (features, predictions, disputes,
-    decisions, tasks, objections, the customer). The audit log keeps only the pseudonym
-    and the fact of the erasure."""
+    decisions, tasks, objections, contact address, links, sessions, messages, the
+    customer). The audit log keeps only the pseudonym and the fact of the erasure."""
     return service.erase(session, settings, customer_id, principal)

@@ -12,8 +12,41 @@ from serving.scoring.schemas import PredictionPublic
 class AccessLinkPublic(BaseModel):
     """A self-service link scoped to one customer; send `url` to them."""
 
-    url: str = Field(description="The customer's page; the token travels in the URL fragment")
-    token: str = Field(description="Bearer token for the customer JSON API")
+    url: str = Field(description="The customer's page (the link opens it once)")
+    token: str = Field(description="The link's token: exchanged once for a session "
+                                   "(POST /v1/sessions)")
+    expires_at: datetime
+
+
+class LinkSentPublic(BaseModel):
+    """A link queued to the customer's contact address: neither the link nor the address
+    is shown to the sender."""
+
+    message_id: str
+    status: Literal["queued"]
+    expires_at: datetime
+
+
+class ContactSet(BaseModel):
+    """The customer's contact address and language (integration role)."""
+
+    address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$",
+                         description="An e-mail address")
+    lang: Literal["en", "fr"] = "en"
+
+
+class ContactPublic(ContactSet):
+    customer_ref: str
+
+
+class SessionOpen(BaseModel):
+    """Exchange an access link (once) for a customer session."""
+
+    link: str = Field(min_length=1, max_length=200, description="The link's token (cl_...)")
+
+
+class SessionPublic(BaseModel):
+    token: str = Field(description="Bearer token of the customer session (cs_...)")
     expires_at: datetime
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -11,26 +11,32 @@ from sqlalchemy.orm import Session
 from models import pseudonymise
 from serving.audit import service as audit
 from serving.auth.principal import Principal
-from serving.auth.tokens import issue_link
 from serving.config import Settings
-from serving.customers import privacy
+from serving.customers import access, privacy
 from serving.customers.schemas import (
     AccessLinkPublic,
+    ContactPublic,
+    ContactSet,
     CustomerRecordPublic,
     CustomerSelfPublic,
     DataUsedPublic,
     ErasurePublic,
+    LinkSentPublic,
     MyPredictionPublic,
     RightPublic,
 )
+from serving.delivery import service as delivery
 from serving.disputes import service as disputes
-from serving.errors import NotFound
+from serving.errors import Conflict, Forbidden, NotFound
 from serving.scoring import service as scoring
 from serving.scoring.schemas import PredictionPublic
 from serving.specs import SpecCache
+from serving.storage import access as store_access
+from serving.storage import outbox as store_outbox
 from serving.storage.db import write_lock
 from serving.storage.tables import (
     Customer,
+    CustomerContact,
     Dispute,
     DisputeDecision,
     Erasure,
@@ -49,22 +55,67 @@ def find(session: Session, settings: Settings, customer_id: str) -> Customer:
     return customer
 
 
-def access_link(session: Session, settings: Settings, customer_id: str,
+def portal_link(session: Session, settings: Settings, customer_id: str,
                 principal: Principal) -> AccessLinkPublic:
-    """Issue a signed, expiring link for one customer. The link carries its own scope
-    (the pseudonym) and expiry; only the fact of its issue is written (audit log)."""
+    """A link for the integration's own customer portal (the only route that returns a
+    customer's link: its role is a service account, never a person). Kept by hash, used
+    once, expiring; the issue is audited."""
+    if principal.role != "integration":
+        raise Forbidden("only the integration role (the customer portal) receives a "
+                        "customer's link; staff send it with .../access-link/send")
     customer = find(session, settings, customer_id)
-    link = issue_link(customer.customer_ref, settings.link_signing_secret,
-                      timedelta(hours=settings.link_ttl_hours))
-    audit.record(session, principal, audit.ACCESS_LINK_ISSUED,
-                 customer_ref=customer.customer_ref,
-                 objects={"expires_at": link.expires_at.isoformat()})
-    return AccessLinkPublic(
-        # a plain link: it works without JavaScript; /me swaps it for a cookie and redirects
-        url=f"{settings.public_base_url}/me?token={link.token}",
-        token=link.token,
-        expires_at=link.expires_at,
-    )
+    with write_lock(session):
+        link = access.mint(session, settings, customer.customer_ref, "portal", principal.actor)
+        audit.append(session, principal, audit.ACCESS_LINK_ISSUED,
+                     customer_ref=customer.customer_ref,
+                     objects={"link_id": link.id, "channel": "portal",
+                              "expires_at": link.expires_at.isoformat()})
+        session.commit()
+    return AccessLinkPublic(url=link.url, token=link.token, expires_at=link.expires_at)
+
+
+def send_link(session: Session, settings: Settings, customer_id: str,
+              principal: Principal) -> LinkSentPublic:
+    """Send the customer a fresh link at their contact address: the link, its message and
+    the audit event in one transaction; the caller sees neither the link nor the address."""
+    customer = find(session, settings, customer_id)
+    return send_link_to(session, settings, customer.customer_ref, principal)
+
+
+def send_link_to(session: Session, settings: Settings, customer_ref: str,
+                 principal: Principal) -> LinkSentPublic:
+    with write_lock(session):
+        link = access.mint(session, settings, customer_ref, "delivered", principal.actor)
+        message_id = delivery.queue(session, customer_ref, "access_link", principal.actor,
+                                    link_id=link.id, link=link.url,
+                                    expires=link.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+        if message_id is None:
+            session.rollback()
+            raise Conflict("no contact address is known for this customer: the customer "
+                           "portal (integration role) sets it", reason="no_contact_address")
+        audit.append(session, principal, audit.ACCESS_LINK_SENT, customer_ref=customer_ref,
+                     objects={"link_id": link.id, "message_id": message_id,
+                              "channel": "delivered"})
+        session.commit()
+    return LinkSentPublic(message_id=message_id, status="queued", expires_at=link.expires_at)
+
+
+def set_contact(session: Session, settings: Settings, customer_id: str, body: ContactSet,
+                principal: Principal) -> ContactPublic:
+    """The customer's contact address (integration role): personal data kept apart from
+    the features; never shown to staff, erased with the customer."""
+    if principal.role != "integration":
+        raise Forbidden("only the integration role (the customer portal) sets a contact "
+                        "address")
+    customer = find(session, settings, customer_id)
+    with write_lock(session):
+        store_access.set_contact(session, customer.customer_ref, body.address, body.lang,
+                                 principal.actor)
+        audit.append(session, principal, audit.CONTACT_SET,
+                     customer_ref=customer.customer_ref, objects={"lang": body.lang})
+        session.commit()
+    return ContactPublic(customer_ref=customer.customer_ref, address=body.address,
+                         lang=body.lang)
 
 
 def me(session: Session, principal: Principal) -> CustomerSelfPublic:
@@ -160,6 +211,13 @@ def erase(session: Session, settings: Settings, customer_id: str,
                           .with_for_update()) is None:
             raise NotFound("no such customer (nothing is held about this id)")
         erased = {}
+        # contact address, links, sessions (revoked: deleted) and undelivered messages
+        erased["contacts"] = session.execute(
+            delete(CustomerContact).where(CustomerContact.customer_ref == ref)
+            .execution_options(synchronize_session=False)).rowcount
+        erased["access_links"] = store_access.delete_customer_links(session, ref)
+        erased["sessions"] = store_access.delete_customer_sessions(session, ref)
+        erased["messages"] = store_outbox.forget_customer(session, ref)
         for kind, (table, where) in counted.items():
             erased[kind] = session.scalar(select(func.count()).select_from(table).where(where)) \
                 or 0

@@ -353,3 +353,79 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- issue 15: contact addresses, access links, sessions, the outbox (migration 0005) ----------
+class CustomerContact(Base):
+    """Where the customer's messages go: personal data, apart from the features (never a
+    feature, never in MLflow), set by the integration role, erased with the customer."""
+
+    __tablename__ = "customer_contacts"
+
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320))
+    lang: Mapped[str] = mapped_column(String(2), default="en")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(120))
+
+
+class AccessLink(Base):
+    """A customer's access link: only its hash is kept. Exchanged once for a session
+    (`used_at`), then dead; it expires and can be revoked."""
+
+    __tablename__ = "access_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(String(64), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # portal | delivered
+    issued_by: Mapped[str] = mapped_column(String(120))  # who minted or sent it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuthSession(Base):
+    """A server-side session (staff page, customer page or customer API): only the hash of
+    its secret is kept; revoked by sign-out, deactivation and erasure."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # staff | customer
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    link_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message to a customer, written in the transaction of the event that causes it and
+    delivered later by the worker (`serving.delivery`). The body (which may hold a link)
+    is dropped once sent."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    # pending | sending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(120))
+    link_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)

@@ -71,7 +71,7 @@ class ReloadResult(BaseModel):
 class CreateUserRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    role: Literal["agent", "reviewer", "admin"]
+    role: Literal["agent", "reviewer", "admin", "integration"]
 
 
 class StaffUserCreated(BaseModel):

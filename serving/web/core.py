@@ -17,10 +17,12 @@ from starlette.datastructures import FormData
 
 from serving import deps
 from serving.auth import deps as auth
+from serving.auth import sessions
 from serving.auth.principal import Principal
 from serving.auth.tokens import hash_token
 from serving.auth.users import still_active
-from serving.errors import DomainError
+from serving.customers import access
+from serving.errors import DomainError, NotAuthenticated
 from serving.web import session as websession
 from serving.web.i18n import LANGS, pick_lang, translator
 from serving.web.session import WebSession
@@ -183,6 +185,9 @@ def flash(request: Request, message: str) -> None:
 # -- who may open a page --------------------------------------------------------------------
 def _still_valid(request: Request, sess: WebSession) -> bool:
     settings = deps.settings(request)
+    with deps.database(request).engine.connect() as conn:
+        if not sessions.staff_live(conn, sess.token):  # signed out, revoked or expired
+            return False
     if sess.actor == auth.ADMIN.actor:
         return settings.admin_token is not None and sess.admin == hash_token(
             settings.admin_token.get_secret_value())
@@ -221,11 +226,16 @@ def customer_page(request: Request) -> Principal:
     t = translator(page_lang(request))
     limits = deps.limits(request)
     count_client(request)
-    principal = sess.principal()
     if sess.kind == "staff":
         raise PageError(403, t("err_403_title"),
                         "These pages are for customers, through their own link.")
+    principal = None
+    if sess.kind == "customer" and sess.token:
+        with deps.database(request).engine.connect() as conn:
+            principal = access.customer_principal(conn, sess.token)
     if principal is None:
+        if sess.kind == "customer":
+            sess.renew()  # the session ended (signed out, revoked, erased)
         raise PageError(401, t("err_401_title"), t("err_401_customer"))
     auth.count_link(limits, "web:" + sess.sid)  # a RateLimited error: the 429 page
     return principal
@@ -255,15 +265,42 @@ def staff_sign_in(request: Request, token: str) -> bool:
     if not token:
         return False
     if auth.is_admin_token(token, deps.settings(request)):
+        with deps.database(request).session() as s:
+            secret = sessions.open_staff(s, auth.ADMIN)
         sess.renew(kind="staff", role="admin", actor=auth.ADMIN.actor,
-                   admin=hash_token(token))
+                   admin=hash_token(token), token=secret)
         return True
     with deps.database(request).session() as s:
         principal = auth.staff_by_token(s, token)
-    if principal is None:
-        return False
+        if principal is None:
+            return False
+        secret = sessions.open_staff(s, principal)
     sess.renew(kind="staff", role=principal.role, actor=principal.actor,
-               user_id=principal.user_id)
+               user_id=principal.user_id, token=secret)
+    return True
+
+
+def sign_out(request: Request) -> None:
+    """End this browser's session: the server-side row is revoked, the cookie cleared."""
+    sess = web(request)
+    if sess.token:
+        with deps.database(request).session() as s:
+            if sess.kind == "staff":
+                sessions.close(s, sess.token)
+            elif sess.kind == "customer":
+                access.sign_out(s, sess.token)
+    sess.set(clear=True)
+
+
+def exchange_link(request: Request, token: str) -> bool:
+    """A customer's link exchanged (once) for a page session; False when not valid."""
+    count_client(request)  # failed attempts count too: no guessing links
+    try:
+        with deps.database(request).session() as s:
+            opened = access.exchange(s, token)
+    except NotAuthenticated:
+        return False
+    web(request).renew(kind="customer", customer_ref=opened.customer_ref, token=opened.token)
     return True
 
 

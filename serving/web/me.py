@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from models import ModelSpec
-from serving import deps
 from serving.auth.principal import Principal
-from serving.auth.tokens import LinkInvalid, read_link
 from serving.customers import service as customers
 from serving.deps import SessionDep, SpecsDep
 from serving.disputes.schemas import DisputeCreate
@@ -33,11 +31,12 @@ from serving.web.core import (
     Form,
     PageError,
     PageRoute,
-    count_client,
     customer_page,
+    exchange_link,
     flash,
     page_lang,
     render,
+    sign_out,
     web,
 )
 from serving.web.i18n import translator
@@ -53,13 +52,7 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def _exchange(request: Request, token: str) -> bool:
-    count_client(request)  # failed attempts count too: no guessing links
-    try:
-        ref = read_link(token.strip(), deps.settings(request).link_signing_secret)
-    except LinkInvalid:
-        return False
-    web(request).renew(kind="customer", customer_ref=ref)
-    return True
+    return exchange_link(request, token.strip())
 
 
 def _access_page(request: Request, error: bool = False) -> Response:
@@ -93,7 +86,7 @@ def me_session(request: Request, form: Form) -> Response:
 
 @router.post("/me/sign-out")
 def me_sign_out(request: Request, form: Form) -> Response:
-    web(request).set(clear=True)
+    sign_out(request)
     return see_other("/me")
 
 

@@ -49,6 +49,7 @@ class WebSession:
     user_id: str | None = None
     admin: str | None = None  # sha256 of the bootstrap admin token, to notice it changed
     customer_ref: str | None = None
+    token: str | None = None  # the server-side session's secret (issue 15)
     lang: str | None = None
     flash: str | None = None
     dirty: bool = False

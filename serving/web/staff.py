@@ -21,7 +21,6 @@ from serving.scoring.service import get_prediction
 from serving.web import views
 from serving.web.core import (
     Form,
-    PageError,
     PageRoute,
     flash,
     render,
@@ -30,6 +29,7 @@ from serving.web.core import (
     staff_sign_in,
     web,
 )
+from serving.web.core import sign_out as end_session
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 AgentPage = Annotated[Principal, Depends(staff_page("agent"))]
@@ -77,7 +77,7 @@ def sign_in(request: Request, form: Form) -> Response:
 
 @router.post("/staff/sign-out")
 def sign_out(request: Request, form: Form) -> Response:
-    web(request).set(clear=True)
+    end_session(request)
     return see_other("/staff/sign-in")
 
 
@@ -138,15 +138,17 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
 
 
 @router.post("/staff/customers/{ref}/access-link")
-def issue_link(request: Request, ref: str, principal: StaffPage, form: Form,
-               session: SessionDep, settings: SettingsDep) -> Response:
-    customer = customers.record(session, ref)
-    if not customer.external_id:
-        raise PageError(409, "No customer id is kept for this record",
-                        "An access link needs the customer's id; it was erased.")
-    link = customers.access_link(session, settings, customer.external_id, principal)
-    return render(request, "staff/link.html", lang="en", customer=customer, link=link,
-                  principal=principal)
+def send_link(request: Request, ref: str, principal: StaffPage, form: Form,
+              session: SessionDep, settings: SettingsDep) -> Response:
+    """Send the customer a fresh link at their contact address: staff see neither."""
+    customers.record(session, ref)
+    try:
+        customers.send_link_to(session, settings, ref, principal)
+    except Conflict as exc:
+        flash(request, f"Not sent: {exc.detail}.")
+    else:
+        flash(request, "A new link is on its way to the customer's contact address.")
+    return see_other(f"/staff/customers/{ref}")
 
 
 # -- retention task ---------------------------------------------------------------------------

@@ -63,11 +63,29 @@ def high_risk(url: str, n: int, seed: int, prefix: str, pool: int = 400
     return pairs[:n]
 
 
+_PORTALS: dict[str, dict[str, str]] = {}
+
+
+def portal(url: str, client: httpx.Client | None = None) -> dict[str, str]:
+    """The headers of an integration user (the customer portal) on the server at `url`."""
+    if url not in _PORTALS:
+        c = client or httpx
+        r = c.post(url + "/v1/admin/users", headers=ADMIN, timeout=30,
+                   json={"name": f"e2e portal {len(_PORTALS)} {id(c)}", "role": "integration"})
+        assert r.status_code == 201, r.text
+        _PORTALS[url] = bearer(r.json()["token"])
+    return _PORTALS[url]
+
+
 def customer_token(url: str, customer_id: str, client: httpx.Client | None = None) -> str:
+    """A customer session: the portal's link for them, exchanged once (issue 15)."""
     c = client or httpx
-    r = c.post(f"{url}/v1/customers/{customer_id}/access-link", headers=ADMIN, timeout=30)
+    r = c.post(f"{url}/v1/customers/{customer_id}/access-link", headers=portal(url, client),
+               timeout=30)
     assert r.status_code == 201, r.text
-    return r.json()["token"]
+    s = c.post(f"{url}/v1/sessions", json={"link": r.json()["token"]}, timeout=30)
+    assert s.status_code == 201, s.text
+    return s.json()["token"]
 
 
 def other_value(feature: dict[str, Any], value: Any) -> Any:

@@ -31,7 +31,7 @@ import pytest
 from tests.postgres import reset_schema as reset_pg
 
 from .conftest import bearer
-from .support import ADMIN, dispute_body, model_info, score, synthetic_records
+from .support import ADMIN, dispute_body, model_info, portal, score, synthetic_records
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +62,7 @@ def pct(values: list[float], q: float) -> float:
 def test_bounded_load(make_server, database_url, tmp_path):
     server = make_server()
     model = model_info(server.url)
+    PORTAL = portal(server.url)  # noqa: N806 - the customer portal's headers (issue 15)
     pool = synthetic_records(server.url, 2000, seed=303, prefix="load")
     score(server.url, pool[:500])  # a risk list to read from the start
     fresh = iter(synthetic_records(server.url, 5000, seed=304, prefix="load-d"))
@@ -117,11 +118,13 @@ def test_bounded_load(make_server, database_url, tmp_path):
                     p = call("predict", "POST", "/v1/predictions", headers=ADMIN, json=rec)
                     link = p and call("access_link", "POST",
                                       f"/v1/customers/{rec['customer_id']}/access-link",
-                                      headers=ADMIN)
-                    if link:
+                                      headers=PORTAL)
+                    opened = link and call("session", "POST", "/v1/sessions",
+                                           json={"link": link.json()["token"]})
+                    if opened:
                         call("dispute", "POST", "/v1/disputes",
                              json=dispute_body(p.json(), model),
-                             headers=bearer(link.json()["token"])
+                             headers=bearer(opened.json()["token"])
                              | {"Idempotency-Key": str(uuid.uuid4())})
 
     threads = [threading.Thread(target=sampler)] + [

@@ -58,8 +58,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 
 @pytest.fixture(scope="session")
 def base_settings(trained: Trained) -> Settings:
+    # the tests deliver the outbox themselves (`deliver`), into a mailbox of their own
     return Settings(tracking_uri=trained.tracking_uri, model_uri=trained.model_uri,
-                    database_url="sqlite:///unused.db", admin_token=ADMIN_TOKEN)
+                    database_url="sqlite:///unused.db", admin_token=ADMIN_TOKEN,
+                    delivery_worker=False)
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +84,9 @@ def db(database_url: str) -> Iterator[Database]:
 
 # -- the app -------------------------------------------------------------------------------
 @pytest.fixture
-def settings(database_url: str, base_settings: Settings) -> Settings:
-    return base_settings.model_copy(update={"database_url": database_url})
+def settings(database_url: str, base_settings: Settings, tmp_path: Path) -> Settings:
+    return base_settings.model_copy(update={"database_url": database_url,
+                                            "mailbox_dir": str(tmp_path / "mailbox")})
 
 
 @pytest.fixture
@@ -103,9 +106,9 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def tokens(client: TestClient) -> dict[str, str]:
-    """A token per staff role (created through the admin API)."""
+    """A token per staff role (created through the admin API), and the integration's."""
     out = {"admin": ADMIN_TOKEN}
-    for role in ("agent", "reviewer"):
+    for role in ("agent", "reviewer", "integration"):
         r = client.post("/v1/admin/users", json={"name": f"test {role}", "role": role},
                         headers=bearer(ADMIN_TOKEN))
         assert r.status_code == 201, r.text
@@ -181,11 +184,55 @@ def api(client: TestClient, tokens: dict[str, str]) -> Api:
 
 
 # -- contestability (issue 4) ---------------------------------------------------------------
-def access_token(api: Api, customer_id: str) -> str:
-    """A customer access-link token, issued by an agent."""
-    r = api.post(f"/v1/customers/{customer_id}/access-link")
+def portal_link(api: Api, customer_id: str) -> dict[str, Any]:
+    """A customer's link as the customer portal (integration role) receives it."""
+    r = api.post(f"/v1/customers/{customer_id}/access-link", role="integration")
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def open_session(client: TestClient, link_token: str) -> str:
+    """Exchange a link for a customer session (once); the session's bearer token."""
+    r = client.post("/v1/sessions", json={"link": link_token})
     assert r.status_code == 201, r.text
     return r.json()["token"]
+
+
+def access_token(api: Api, customer_id: str) -> str:
+    """A customer session token: the portal's link for them, exchanged once."""
+    return open_session(api.client, portal_link(api, customer_id)["token"])
+
+
+def set_contact(api: Api, customer_id: str, address: str = "c@example.org",
+                lang: str = "en") -> None:
+    r = api.client.put(f"/v1/customers/{customer_id}/contact",
+                       json={"address": address, "lang": lang},
+                       headers=api.headers("integration"))
+    assert r.status_code == 200, r.text
+
+
+def deliver(app) -> dict[str, int]:  # noqa: ANN001
+    """Run the delivery worker once (the tests' apps run without the thread)."""
+    from serving.delivery.service import deliver_once
+
+    return deliver_once(app.state.db, app.state.settings)
+
+
+def mailbox(settings: Settings, address: str | None = None) -> list[Any]:
+    """The development mailbox's messages (to `address`), oldest first."""
+    from serving.delivery.transport import read_mailbox
+
+    return [m for m in read_mailbox(settings.mailbox_dir)
+            if address is None or m["To"] == address]
+
+
+def link_in(message: Any) -> str:
+    """The link token in a delivered message."""
+    import re
+
+    found = re.search(r"token=([A-Za-z0-9_\-]+)", message.get_content())
+    assert found, message.get_content()
+    return found.group(1)
 
 
 def other_value(spec_feature: Any, value: Any) -> Any:

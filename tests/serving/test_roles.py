@@ -4,7 +4,11 @@ token on a staff route 403. The table must list every route the app has."""
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from tests.serving.conftest import access_token
+
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+# a link is exchanged for a session without any other token (tests/serving/customers)
+EXCHANGE = {("POST", "/v1/sessions")}
 # (method, path) -> roles allowed; "customer" = a customer access-link token
 RULES = {
     ("GET", "/v1/model"): {"agent", "reviewer", "admin"},
@@ -41,7 +45,8 @@ RULES = {
     ("GET", "/v1/audit/verify"): {"admin"},
     ("GET", "/v1/audit/events"): {"admin"},
 }
-ROLES = ("agent", "reviewer", "admin", "customer")
+# the customer first: an erasure (admin) ends their session
+ROLES = ("customer", "agent", "reviewer", "admin", "integration")
 
 
 def api_routes(app):
@@ -58,19 +63,19 @@ def test_every_route_has_a_rule(app):
     """Every JSON API route (/v1/...) and the public probes; the server-rendered pages
     (serving/web) are covered by tests/serving/web."""
     api = {(m, p) for m, p in _routes(app) if p.startswith("/v1/") or (m, p) in PUBLIC}
-    assert api == set(RULES) | PUBLIC
+    assert api == set(RULES) | PUBLIC | EXCHANGE
 
 
 @pytest.fixture
 def world(api, customers):
     """A scored customer, their open task if any, and their access link."""
     p = api.score(customers[0]).json()
-    link = api.post(f"/v1/customers/{customers[0]['customer_id']}/access-link").json()
+    session_token = access_token(api, customers[0]["customer_id"])
     return {
         "prediction_id": p["prediction_id"],
         "task_id": "no-such-task",
         "customer_id": customers[0]["customer_id"],
-        "customer": link["token"],
+        "customer": session_token,
         "body": {"customer_id": customers[1]["customer_id"],
                  "features": customers[1]["features"]},
         "dispute_id": "no-such-dispute",
@@ -87,6 +92,8 @@ def _call(client, method, path, world, token=None):
         body = world["body"]
     elif path.endswith("/complete"):
         body = {"outcome": "retained", "note": ""}
+    elif path.endswith("/contact"):
+        body = {"address": "someone@example.org", "lang": "en"}
     elif path == "/v1/admin/users":
         body = {"name": "x", "role": "agent"}
     elif path == "/v1/disputes" and method == "POST":

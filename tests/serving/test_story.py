@@ -10,7 +10,15 @@ import sqlalchemy as sa
 
 from serving.disputes.service import one_month_after
 from serving.storage.tables import AuditEvent, Customer, RetentionTask
-from tests.serving.conftest import bearer, dispute_body
+from tests.serving.conftest import (
+    bearer,
+    deliver,
+    dispute_body,
+    link_in,
+    mailbox,
+    open_session,
+    set_contact,
+)
 
 
 def test_the_whole_story(api, app, host, by_risk, contest):
@@ -29,10 +37,15 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     listed = api.get("/v1/risk-list").json()["items"]
     assert [e["customer_ref"] for e in listed] == [p["customer_ref"]]
 
-    # access link -> the customer reads their prediction in plain words (EN and FR)
-    r = api.post(f"/v1/customers/{who['customer_id']}/access-link")
-    assert r.status_code == 201
-    me = bearer(r.json()["token"])
+    # the portal knows where to write to the customer; the agent sends them their link
+    # (seeing neither), the worker delivers it to the development mailbox, the customer
+    # opens it once -> reads their prediction in plain words (EN and FR)
+    set_contact(api, who["customer_id"], "story@example.org")
+    r = api.post(f"/v1/customers/{who['customer_id']}/access-link/send")
+    assert r.status_code == 202 and "token" not in r.json()
+    assert deliver(api.client.app)["sent"] == 1
+    (message,) = mailbox(api.client.app.state.settings, "story@example.org")
+    me = bearer(open_session(api.client, link_in(message)))
     mine = api.client.get("/v1/me/prediction", headers=me).json()
     assert mine["prediction"]["prediction_id"] == p["prediction_id"]
     assert f"{round(p['score'] * 100)}%" in mine["summary"]
@@ -116,7 +129,9 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     assert erased["disputes"] == 1 and erased["decisions"] == 1
     assert erased["idempotency_keys"] == 1 and erased["objections"] == 1
     assert erased["retention_tasks"] >= 1
-    assert api.client.get("/v1/me/prediction", headers=me).status_code == 404
+    assert erased["contacts"] == 1 and erased["sessions"] == 1  # issue 15
+    # the customer's session ended with the erasure (issue 15: it was a 404 before)
+    assert api.client.get("/v1/me/prediction", headers=me).status_code == 401
     assert api.get(f"/v1/predictions/{p['prediction_id']}").status_code == 404
     assert api.client.delete(f"/v1/customers/{who['customer_id']}",
                              headers=admin).status_code == 404
@@ -132,7 +147,8 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     assert v["ok"] is True and v["first_broken"] is None and v["checked"] >= 10
     events = api.client.get("/v1/audit/events", headers=admin, params={"limit": 1000}).json()
     actions = [e["action"] for e in reversed(events["items"])]
-    for a in ("model.loaded", "prediction.created", "risk_list.read", "access_link.issued",
+    for a in ("model.loaded", "prediction.created", "risk_list.read", "access_link.sent",
+              "session.opened",
               "dispute.opened", "dispute.decided", "objection.recorded", "customer.erased"):
         assert a in actions, a
     assert actions[-1] == "customer.erased"

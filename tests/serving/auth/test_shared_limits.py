@@ -21,7 +21,7 @@ from serving.auth.redislimit import SharedRateLimiter
 from serving.main import create_app
 from serving.system.preflight import StartupError
 from tests.e2e.conftest import free_port
-from tests.serving.conftest import ADMIN_TOKEN, REPO, bearer
+from tests.serving.conftest import ADMIN_TOKEN, REPO, bearer, open_session
 
 STAFF = bearer(ADMIN_TOKEN)
 
@@ -32,11 +32,16 @@ def database_url(tmp_path: Path) -> str:  # the limits do not depend on the data
 
 
 def _linked(c: TestClient, customer: dict) -> dict[str, str]:
-    """Score `customer` and issue their access link: the customer's headers."""
+    """Score `customer`, have the portal mint their link and open a session with it: the
+    customer's headers."""
     assert c.post("/v1/predictions", headers=STAFF, json=customer).status_code == 201
-    r = c.post(f"/v1/customers/{customer['customer_id']}/access-link", headers=STAFF)
+    user = c.post("/v1/admin/users", headers=STAFF,
+                  json={"name": f"portal {customer['customer_id']}", "role": "integration"})
+    assert user.status_code == 201, user.text
+    r = c.post(f"/v1/customers/{customer['customer_id']}/access-link",
+               headers=bearer(user.json()["token"]))
     assert r.status_code == 201, r.text
-    return bearer(r.json()["token"])
+    return bearer(open_session(c, r.json()["token"]))
 
 
 def _alternate(a: TestClient, b: TestClient, headers: dict[str, str], n: int) -> list[int]:

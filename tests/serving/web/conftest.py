@@ -57,7 +57,7 @@ class Live:
         return [p for p in self.scored if p.get("retention_task_id")]
 
     def access_link(self, customer_id: str) -> dict[str, Any]:
-        r = self.api("POST", f"/v1/customers/{customer_id}/access-link", role="agent")
+        r = self.api("POST", f"/v1/customers/{customer_id}/access-link", role="integration")
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -90,7 +90,7 @@ def start_live(settings: Settings, host: ModelHost, customers: list[dict[str, An
     with Server(app, port):
         live = Live(url=f"http://127.0.0.1:{port}", settings=settings,
                     tokens={"admin": ADMIN_TOKEN})
-        for role in ("agent", "reviewer"):
+        for role in ("agent", "reviewer", "integration"):
             r = live.api("POST", "/v1/admin/users", json={"name": f"web {role}", "role": role})
             assert r.status_code == 201, r.text
             live.tokens[role] = r.json()["token"]

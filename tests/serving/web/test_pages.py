@@ -37,7 +37,8 @@ def scored(api, customers) -> list[dict[str, Any]]:  # noqa: ANN001
 
 
 def customer_link(api, customer_id: str) -> dict[str, Any]:  # noqa: ANN001
-    r = api.post(f"/v1/customers/{customer_id}/access-link")
+    """The customer's link, as the customer portal (integration role) receives it."""
+    r = api.post(f"/v1/customers/{customer_id}/access-link", role="integration")
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -1,0 +1,113 @@
+"""The outbox's rules: a message is queued in the caller's transaction (with the event
+that causes it) and delivered later by `deliver_once`, run by a worker thread in the API
+process (`Worker`, started by the lifespan) or by `python -m serving.cli deliver`.
+
+Delivery: claim due messages (marked `sending` with a lease and committed, so a worker
+killed mid-way leaves them to be taken again once the lease runs out), send each, then
+mark it `sent` and drop its body (which may hold a link: no token is kept or logged once
+sent). A failure is retried with a growing delay up to `CHURN_DELIVERY_MAX_ATTEMPTS`,
+then the message is `failed`. Every message carries a stable Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from serving.config import Settings
+from serving.delivery import messages
+from serving.delivery.transport import build, transport
+from serving.storage import Database, outbox
+from serving.storage import access as contacts
+from serving.storage.db import write_lock
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+_TOKEN = re.compile(r"(token=)[A-Za-z0-9_\-]+")
+
+
+def redact(text: str) -> str:
+    """The body without any link secret (what is kept once a message is sent)."""
+    return _TOKEN.sub(r"\1[sent]", text)
+
+
+def queue(session: Session, customer_ref: str, kind: str, created_by: str, *,
+          link_id: str | None = None, **values: str) -> str | None:
+    """Queue a message to the customer's contact address, in the caller's transaction;
+    None when no address is known (nothing can be sent)."""
+    found = contacts.contact(session, customer_ref)
+    if found is None:
+        return None
+    address, lang = found
+    subject, body = messages.render(kind, lang, **values)
+    return outbox.insert(session, customer_ref=customer_ref, kind=kind, address=address,
+                         subject=subject, body=body, created_by=created_by, link_id=link_id)
+
+
+def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str, int]:
+    """Deliver the due messages once; counts of sent, retried and failed."""
+    counts = {"sent": 0, "retried": 0, "failed": 0}
+    with db.session() as session:
+        with write_lock(session):
+            claimed = outbox.claim(session, LEASE, limit)
+            session.commit()
+    if not claimed:
+        return counts
+    sender = transport(settings)
+    for m in claimed:
+        try:
+            if not m.address or m.body is None:
+                raise ValueError("no address or body")
+            sender.send(build(settings, m.id, m.address, m.subject, m.body))
+        except Exception as exc:  # noqa: BLE001 - any failure: recorded, retried
+            error = f"{type(exc).__name__}: {exc}"
+            final = m.attempts >= settings.delivery_max_attempts
+            retry = None if final else datetime.now(UTC) + timedelta(
+                seconds=min(3600, settings.delivery_retry_seconds * 2 ** (m.attempts - 1)))
+            with db.session() as session, write_lock(session):
+                outbox.failed(session, m.id, redact(error), retry)
+                session.commit()
+            counts["failed" if final else "retried"] += 1
+            log.warning("message %s (%s) not delivered, attempt %d: %s", m.id, m.kind,
+                        m.attempts, redact(error)[:200])
+            continue
+        with db.session() as session, write_lock(session):
+            outbox.sent(session, m.id, redact(m.body))
+            session.commit()
+        counts["sent"] += 1
+        log.info("message %s (%s) delivered", m.id, m.kind)
+    return counts
+
+
+class Worker:
+    """The delivery loop on a daemon thread (inside the API process)."""
+
+    def __init__(self, db: Database, settings: Settings):
+        self.db = db
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="churn-delivery", daemon=True)
+
+    def start(self) -> Worker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                deliver_once(self.db, self.settings)
+            except Exception:  # noqa: BLE001 - the loop survives a database outage
+                log.exception("delivery pass failed; retrying")
+            self._stop.wait(self.settings.delivery_poll_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def status(session: Session, customer_ref: str) -> list[outbox.MessageRow]:
+    return outbox.for_customer(session, customer_ref)
