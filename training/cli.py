@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             from training.pipeline import evaluate
 
             summary = evaluate(settings, args.model, args.data, args.schema)
-            print(json.dumps({"run_id": summary["run_id"], "metrics": summary["metrics"],
+            print(json.dumps({"run_id": summary["run_id"], "model_uri": summary["model_uri"],
+                              "split": summary["evaluation"]["split"],
+                              "metrics": summary["metrics"],
                               "fairness": summary["fairness"]}, indent=2))
         elif args.command == "nested":
             from training.nested import nested_selection
