@@ -1,8 +1,9 @@
-"""Command line: `python -m serving.cli serve|score|create-user|migrate`."""
+"""Command line: `python -m serving.cli serve|score|create-user|migrate|deliver|mailbox`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
@@ -77,9 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     p_score.add_argument("--single-process", action="store_true",
                          help="score in this process, without Dask")
     p_user = sub.add_parser("create-user", help="create a staff user and print its token")
-    p_user.add_argument("--role", required=True, choices=["agent", "reviewer", "admin"])
+    p_user.add_argument("--role", required=True,
+                        choices=["agent", "reviewer", "admin", "integration"])
     p_user.add_argument("--name", required=True)
     sub.add_parser("migrate", help="apply the database migrations")
+    p_deliver = sub.add_parser(
+        "deliver", help="deliver the outbox's messages to customers (SMTP with "
+        "CHURN_SMTP_URL, else the development mailbox), until stopped")
+    p_deliver.add_argument("--once", action="store_true",
+                           help="one pass over the due messages, then exit")
+    p_mail = sub.add_parser(
+        "mailbox", help="development: list the messages delivered to the local mailbox "
+        "(CHURN_MAILBOX_DIR), newest last, with their links")
+    p_mail.add_argument("--to", help="only the messages to this address")
+    p_mail.add_argument("--last", type=int, default=20, help="how many (default 20)")
     p_export = sub.add_parser(
         "export-training", help="write the training export (JSON lines): latest usable "
         "prediction per customer, corrected data included; restricted, objecting and "
@@ -114,6 +126,33 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(db.engine)
         print(f"database at revision {current(db.engine)}")
         db.dispose()
+        return 0
+    if args.command == "deliver":
+        from serving.delivery.service import deliver_once, run_forever
+        from serving.storage import Database, upgrade
+
+        db = Database(settings.database_url)
+        if settings.migrate_on_start:
+            upgrade(db.engine)
+        try:
+            if args.once:
+                print(json.dumps(deliver_once(db, settings)))
+            else:
+                run_forever(db, settings)
+        finally:
+            db.dispose()
+        return 0
+    if args.command == "mailbox":
+        from serving.delivery.transport import read_mailbox
+
+        found = [m for m in read_mailbox(settings.mailbox_dir)
+                 if not args.to or m["To"] == args.to][-max(args.last, 1):]
+        if not found:
+            print(f"no messages in {settings.mailbox_dir}"
+                  + (f" to {args.to}" if args.to else ""))
+        for m in found:
+            print(f"--- {m['Date'] or ''} to {m['To']}: {m['Subject']}")
+            print(m.get_content().rstrip())
         return 0
     if args.command == "export-training":
         from serving.customers.export import write_jsonl

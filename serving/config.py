@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     delivery_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
     delivery_retry_seconds: float = Field(default=5.0, ge=0, le=3600)
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    # a message claimed by a worker that died is taken again after this long
+    delivery_lease_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     # routing: None = the model's own profit-optimal thresholds (its DecisionSpec)
     risk_high_threshold: float | None = Field(default=None, ge=0.0, le=1.0)

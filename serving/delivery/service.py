@@ -26,7 +26,6 @@ from serving.storage import access as contacts
 from serving.storage.db import write_lock
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=60)
 _TOKEN = re.compile(r"(token=)[A-Za-z0-9_\-]+")
 
 
@@ -49,11 +48,16 @@ def queue(session: Session, customer_ref: str, kind: str, created_by: str, *,
 
 
 def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str, int]:
-    """Deliver the due messages once; counts of sent, retried and failed."""
+    """Deliver the due messages once; counts of sent, retried and failed.
+
+    At least once, never lost: a worker killed between the SMTP server's acceptance and
+    the `sent` mark leaves that one message to be sent again after the lease, with the
+    same Message-ID (the receiver's dedupe key; the mailbox keeps one file per id)."""
     counts = {"sent": 0, "retried": 0, "failed": 0}
     with db.session() as session:
         with write_lock(session):
-            claimed = outbox.claim(session, LEASE, limit)
+            claimed = outbox.claim(
+                session, timedelta(seconds=settings.delivery_lease_seconds), limit)
             session.commit()
     if not claimed:
         return counts
@@ -107,6 +111,17 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def run_forever(db: Database, settings: Settings) -> None:
+    """`python -m serving.cli deliver`: the worker's loop in the foreground."""
+    log.info("delivering the outbox every %.1fs (%s)", settings.delivery_poll_seconds,
+             "SMTP" if settings.smtp_url else f"mailbox {settings.mailbox_dir}")
+    worker = Worker(db, settings)
+    try:
+        worker._run()
+    except KeyboardInterrupt:
+        pass
 
 
 def status(session: Session, customer_ref: str) -> list[outbox.MessageRow]:

@@ -8,6 +8,7 @@ import smtplib
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
+from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +23,7 @@ def build(settings: Settings, message_id: str, address: str, subject: str,
     msg["Subject"] = subject
     # a stable Message-ID: a message sent again after a crash is recognisably the same one
     msg["Message-ID"] = f"<{message_id}@churn.outbox>"
+    msg["Date"] = formatdate(localtime=False)
     msg.set_content(body)
     return msg
 
