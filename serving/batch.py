@@ -34,7 +34,7 @@ from serving.audit import service as audit
 from serving.config import Settings
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
-from serving.routing import route_many, routes
+from serving.routing import OVERTURNED, repeats_overturned, route_many, routes
 from serving.specs import SpecCache, register_model
 from serving.storage import Database, bulk, upgrade
 from serving.storage.db import write_lock
@@ -67,6 +67,9 @@ class BatchReport:
     # why, as "feature: problem" -> rows (e.g. "tenure: out of range")
     invalid_reasons: dict[str, int] = field(default_factory=dict)
     duplicate_ids: int = 0
+    # scored on exactly the values of an overturned receipt: stored withdrawn, no task,
+    # off the risk list (counted in `scored`)
+    repeated_overturned: int = 0
     high: int = 0
     human_contact: int = 0
     open_tasks_before: int = 0
@@ -459,7 +462,23 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
         chunk.restricted = len(skipped) - chunk.objected
         chunk.predictions = [p for p in chunk.predictions if p.customer_ref not in flagged]
         chunk.tasks = [t for t in chunk.tasks if t.customer_ref not in flagged]
-    chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high")
+    # A row with exactly the values of one of the customer's overturned receipts is kept
+    # withdrawn, routed nowhere, and the customer stays off the risk list (as online).
+    overturned = db.overturned() if chunk.predictions else {}
+    repeats = 0
+    if overturned:
+        again = {p.id for p in chunk.predictions
+                 if repeats_overturned(p.features, overturned.get(p.customer_ref, frozenset()))}
+        if again:
+            repeats = len(again)
+            chunk.predictions = [
+                p._replace(route_action=OVERTURNED.action, route_reason=OVERTURNED.reason,
+                           withdrawn=True) if p.id in again else p
+                for p in chunk.predictions]
+            chunk.tasks = [t for t in chunk.tasks if t.prediction_id not in again]
+            db.clear_entries([(p.customer_ref, p.id) for p in chunk.predictions
+                              if p.id in again])
+    chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high" and not p.withdrawn)
     db.insert(chunk.predictions)
     db.open_tasks(chunk.tasks)
     # what the chunk's audit event names (first and last receipt); appended at commit
@@ -470,6 +489,7 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
             "skipped_invalid": sum(chunk.invalid.values()),
             "skipped_restricted": chunk.restricted, "skipped_erased": erased,
             "scored": len(chunk.predictions), "high": chunk.high,
+            "repeated_overturned": repeats,
             "human_contact": len(chunk.tasks)}
 
 

@@ -50,6 +50,22 @@ def risk_band(score: float, t: Thresholds) -> Band:
     return "low"
 
 
+# A new score on exactly the values of a receipt a reviewer overturned repeats the view
+# the reviewer withdrew: it is stored (withdrawn too) but goes nowhere, and the customer
+# stays off the risk list until they are scored on changed data.
+OVERTURNED = Route(
+    "none",
+    "A reviewer overturned a prediction made on exactly these values: the model's view of "
+    "this customer stays withdrawn (off the risk list, no contact) until their data changes.",
+)
+
+
+def repeats_overturned(features: str, overturned: set[str] | frozenset[str]) -> bool:
+    """Whether a receipt's values (`models.explain.values_json`) are exactly those of one
+    of the customer's overturned receipts."""
+    return features in overturned
+
+
 _RESTRICTED = Route(
     "none",
     "The customer's record is restricted while a dispute is reviewed: no contact is proposed.",

@@ -256,7 +256,9 @@ def _withdraw(db: Receipts, pred: Prediction, now: datetime, dispute_id: str) ->
     """Withdraw the prediction from all use: flagged, its tasks cancelled, and the
     customer off the risk list. No earlier receipt takes its place: the reviewer judged
     the model's view of this customer wrong, and an earlier receipt on the same data
-    would repeat it; the next score (new data) puts them back."""
+    would repeat it. A later score on exactly these values is kept withdrawn too
+    (`routing.OVERTURNED`, online and batch); the next score on changed data puts them
+    back."""
     db.withdraw(pred.id)
     cancel_for_overturn(db.session, pred.customer_ref, pred.id, dispute_id, now)
     db.clear_latest(pred.customer_ref, pred.id)

@@ -18,7 +18,7 @@ from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.errors import FieldError, InvalidInput, NotFound, Suppressed, model_problems
 from serving.modelhost import ServedModel
-from serving.routing import Route, route, routes
+from serving.routing import OVERTURNED, Route, repeats_overturned, route, routes
 from serving.scoring.schemas import (
     ContributionPublic,
     ModelRef,
@@ -75,7 +75,7 @@ class ScoreJob:
         return [PredictionRow(
             self.pids[n], ref, name, version, float(ex.score[n]), float(ex.margin[n]), base,
             self.bands[n], self.features[n], pack_shap(ex.shap[n]), final[n].action,
-            final[n].reason, "api", self.principal.actor, False, at,
+            final[n].reason, "api", self.principal.actor, final[n] == OVERTURNED, at,
             self.served.contract_version)
             for n, ref in enumerate(self.refs)]
 
@@ -160,13 +160,16 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
 
     A request naming a customer who objected to profiling, or who was erased, stores
     nothing and gets `Suppressed`; a restricted customer's receipt is kept with route `none`, their
-    risk-list entry is left alone and no task is opened."""
+    risk-list entry is left alone and no task is opened. A record with exactly the values of
+    one of the customer's overturned receipts is kept withdrawn with route `none`
+    (`routing.OVERTURNED`): it takes no task and leaves the customer off the risk list."""
     db = Receipts(session)
     refs = sorted({r for job in jobs for r in job.refs})
     # Locked in key order: a dispute or objection being written for one of these
     # customers is waited for, so its restriction or objection is seen here.
     flags = db.flags(refs, lock=True)
     erased = db.erased(refs)
+    overturned = db.overturned(refs)
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
     refusals = (
@@ -183,7 +186,9 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
             continue
         t = job.served.thresholds
         stored = Stored(
-            routes=[route(float(job.ex.score[n]), t, restricted=True)
+            routes=[OVERTURNED if repeats_overturned(job.features[n],
+                                                     overturned.get(r, frozenset()))
+                    else route(float(job.ex.score[n]), t, restricted=True)
                     if flags.get(r, (False, False))[0] else job.routes[n]
                     for n, r in enumerate(job.refs)],
             task_ids=[None] * len(job.refs))
@@ -193,18 +198,24 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
         return outcomes
 
     latest: dict[str, LatestEntry] = {}  # one entry per customer: the newest receipt wins
+    withdrawn: set[str] = set()
     receipts: list[PredictionRow] = []
     tasks: dict[str, TaskRow] = {}
     for job, stored in kept:
         at = db.db_time(job.at)
         for n, row in enumerate(job.rows(at, stored.routes)):
             receipts.append(row)
+            if row.withdrawn:
+                withdrawn.add(row.id)
             latest[row.customer_ref] = LatestEntry(
                 row.customer_ref, job.external_ids[n], row.id, row.score, row.risk_band, at)
             if row.route_action == "human_contact":
                 tasks[row.customer_ref] = TaskRow(new_id(), row.customer_ref, row.id,
                                                   row.score, row.route_reason, at)
     db.move_latest([latest[r] for r in sorted(latest)])
+    # a repeat of an overturned receipt is no one's entry: the customer stays off the list
+    db.clear_entries([(r, e.prediction_id) for r, e in sorted(latest.items())
+                      if e.prediction_id in withdrawn])
     db.insert(receipts)
     db.open_tasks([tasks[r] for r in sorted(tasks)])
     open_task = db.open_task_ids(sorted(tasks))

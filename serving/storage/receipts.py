@@ -127,6 +127,22 @@ class Receipts(RawWriter):
             f"SELECT customer_ref FROM erasures WHERE customer_ref IN "
             f"({self.marks(len(refs))})", tuple(refs))}
 
+    def overturned(self, refs: Sequence[str] | None = None) -> dict[str, set[str]]:
+        """The values (features JSON) of the withdrawn receipts of the customers among
+        `refs` (of every customer when None: they are few, and a partial index finds
+        them), by customer."""
+        if refs is not None and not refs:
+            return {}
+        sql, params = "SELECT customer_ref, features FROM predictions WHERE withdrawn", ()
+        if refs is not None:
+            refs = sorted(set(refs))
+            sql += f" AND customer_ref IN ({self.marks(len(refs))})"
+            params = tuple(refs)
+        out: dict[str, set[str]] = {}
+        for ref, features in self.fetchall(sql, params):
+            out.setdefault(ref, set()).add(features)
+        return out
+
     # -- the writes -----------------------------------------------------------------------
     def insert(self, rows: Sequence[PredictionRow]) -> None:
         """Store receipts (the one insert of every path)."""
@@ -185,6 +201,14 @@ class Receipts(RawWriter):
             "UPDATE customers SET latest_prediction_id = NULL, latest_score = NULL, "
             f"latest_band = NULL, latest_at = NULL WHERE customer_ref = {self.mark} "
             f"AND latest_prediction_id = {self.mark}", (customer_ref, prediction_id))
+
+    def clear_entries(self, entries: Sequence[tuple[str, str]]) -> None:
+        """`clear_latest` for many (customer_ref, prediction_id) pairs."""
+        if entries:
+            self.executemany(
+                "UPDATE customers SET latest_prediction_id = NULL, latest_score = NULL, "
+                f"latest_band = NULL, latest_at = NULL WHERE customer_ref = {self.mark} "
+                f"AND latest_prediction_id = {self.mark}", list(entries))
 
     def withdraw(self, prediction_id: str) -> None:
         """Flag a receipt as withdrawn from all use (it stays, as the record of it)."""

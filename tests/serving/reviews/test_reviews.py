@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from serving.storage.tables import Customer, Prediction, RetentionTask
+from tests.serving.conftest import other_value
 
 
 def _open(contest, customer, **kw):
@@ -61,8 +62,15 @@ def test_overturned_withdraws_the_prediction_from_all_use(contest, by_risk, api,
         assert c.latest_prediction_id is None
         assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask).where(
             RetentionTask.status.in_(("open", "claimed")))) == 0
-    # a new score puts the customer back, from the new prediction only
-    again = api.score(by_risk[0]).json()
+    # a new score on the same data stays off the list (tests/serving/reviews/test_overturn.py);
+    # on changed data it puts the customer back, from the new prediction only
+    assert api.score(by_risk[0]).json()["route"]["action"] == "none"
+    assert api.get("/v1/risk-list").json()["items"] == []
+    name = p["contributions"][0]["feature"]
+    spec = contest.host.current().spec
+    changed = {**by_risk[0], "features": {**by_risk[0]["features"], name: other_value(
+        spec.feature(name), by_risk[0]["features"][name])}}
+    again = api.score(changed).json()
     assert [e["prediction_id"] for e in api.get("/v1/risk-list").json()["items"]] == \
         [again["prediction_id"]]
 

@@ -18,7 +18,8 @@ def test_explained_score(api, customers, host, trained):
     r = api.score(customers[0])
     assert r.status_code == 201, r.text
     p = r.json()
-    assert p["model"] == {"name": trained.model_name, "version": trained.model_version}
+    assert p["model"] == {"name": trained.model_name, "version": trained.model_version,
+                          "contract_version": host.current().contract_version}
     assert 0.0 <= p["score"] <= 1.0 and p["risk_band"] in ("low", "medium", "high")
     assert p["customer_ref"].startswith("cu_") and customers[0]["customer_id"] not in r.text
     contribs = p["contributions"]
