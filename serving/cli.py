@@ -62,6 +62,49 @@ def _first_admin(settings: Settings) -> None:
         db.dispose()
 
 
+def _staff_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Staff administration from the command line, audited as the operator (`cli:<login>`)."""
+    import getpass
+
+    from serving.errors import DomainError
+    from serving.staff import service as staff
+    from serving.storage import Database, upgrade
+
+    who = f"cli:{getpass.getuser()}"
+    db = Database(settings.database_url)
+    if settings.migrate_on_start:
+        upgrade(db.engine)
+    try:
+        with db.session() as session:
+            if args.command == "create-user":
+                made = staff.create(session, args.name, args.role, who)
+                print(f"created {made.role} {made.name!r} (id {made.user_id}); token, shown "
+                      "only once:")
+                print(made.token)
+            elif args.command == "list-users":
+                for u in staff.list_users(session).items:
+                    print(f"{u.user_id}  {u.role:<11}  {'active' if u.active else 'inactive':<8}"
+                          f"  {u.name}")
+            else:
+                user = staff.find_by_name(session, args.name)
+                if args.command == "deactivate-user":
+                    staff.deactivate(session, user.id, who)
+                    print(f"deactivated {user.name!r}: their token and sessions no longer work")
+                elif args.command == "rotate-token":
+                    out = staff.rotate_token(session, user.id, who)
+                    print(f"new token for {user.name!r}, shown only once:")
+                    print(out.token)
+                else:
+                    out = staff.change_role(session, user.id, args.role, who)
+                    print(f"{user.name!r} is now {out.role}")
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="serving", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["agent", "reviewer", "admin", "integration"])
     p_user.add_argument("--name", required=True)
     sub.add_parser("migrate", help="apply the database migrations")
+    sub.add_parser("list-users", help="list the staff users (never a token)")
+    for cmd, text in (("deactivate-user", "deactivate a staff user (their sessions end)"),
+                      ("rotate-token", "give a staff user a new token (printed once)"),
+                      ("set-role", "change a staff user's role")):
+        p_admin = sub.add_parser(cmd, help=text)
+        p_admin.add_argument("--name", required=True, help="the user's name")
+        if cmd == "set-role":
+            p_admin.add_argument("--role", required=True,
+                                 choices=["agent", "reviewer", "admin", "integration"])
     p_deliver = sub.add_parser(
         "deliver", help="deliver the outbox's messages to customers (SMTP with "
         "CHURN_SMTP_URL, else the development mailbox), until stopped")
@@ -164,23 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         db.dispose()
         print(f"wrote {n} rows to {args.out}")
         return 0
-    if args.command == "create-user":
-        from serving.auth.users import create_user
-        from serving.storage import Database, upgrade
-
-        db = Database(settings.database_url)
-        if settings.migrate_on_start:
-            upgrade(db.engine)
-        with db.session() as session:
-            try:
-                user, token = create_user(session, args.name, args.role)
-            except ValueError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-        db.dispose()
-        print(f"created {user.role} {user.name!r} (id {user.id}); token, shown only once:")
-        print(token)
-        return 0
+    if args.command in ("create-user", "list-users", "deactivate-user", "rotate-token",
+                        "set-role"):
+        return _staff_command(args, settings)
     if args.command == "score":
         if not args.data:
             print(NO_DATA, file=sys.stderr)

@@ -23,6 +23,7 @@ from serving.reviews.router import router as reviews_router
 from serving.scoring.router import router as scoring_router
 from serving.scoring.service import score_writer
 from serving.specs import register_model
+from serving.staff.router import router as staff_router
 from serving.storage import Database, upgrade
 from serving.system.bodylimit import BodyLimit
 from serving.system.middleware import RequestMetrics
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
 
     app.include_router(public_router)
     for router in (system_router, scoring_router, retention_router, customers_router,
-                   disputes_router, reviews_router, objections_router, audit_router):
+                   disputes_router, reviews_router, objections_router, audit_router,
+                   staff_router):
         app.include_router(router, responses=ERRORS)
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405

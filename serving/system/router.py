@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from serving import openapi
-from serving.auth.users import create_user
 from serving.deps import (
     Admin,
     DatabaseDep,
@@ -14,6 +13,7 @@ from serving.deps import (
     SessionDep,
     Staff,
 )
+from serving.staff import service as staff
 from serving.system import service
 from serving.system.schemas import (
     CreateUserRequest,
@@ -74,7 +74,10 @@ def reload_model(request: Request, principal: Admin, session: SessionDep,
 
 
 @router.post("/v1/admin/users", status_code=201, response_model=StaffUserCreated)
-def add_user(body: CreateUserRequest, _: Admin, session: SessionDep) -> StaffUserCreated:
-    """Create a staff user; the token is shown once."""
-    user, token = create_user(session, body.name, body.role)
-    return StaffUserCreated(user_id=user.id, name=user.name, role=user.role, token=token)
+def add_user(body: CreateUserRequest, principal: Admin, session: SessionDep
+             ) -> StaffUserCreated:
+    """Create a staff user (names are unique: 409 otherwise); the token is shown once.
+    Audited."""
+    user = staff.create(session, body.name, body.role, principal)
+    return StaffUserCreated(user_id=user.user_id, name=user.name, role=user.role,
+                            token=user.token)

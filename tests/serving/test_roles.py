@@ -14,6 +14,10 @@ RULES = {
     ("GET", "/v1/model"): {"agent", "reviewer", "admin"},
     ("POST", "/v1/admin/reload-model"): {"admin"},
     ("POST", "/v1/admin/users"): {"admin"},
+    ("GET", "/v1/admin/users"): {"admin"},
+    ("POST", "/v1/admin/users/{user_id}/deactivate"): {"admin"},
+    ("POST", "/v1/admin/users/{user_id}/rotate-token"): {"admin"},
+    ("PUT", "/v1/admin/users/{user_id}/role"): {"admin"},
     ("POST", "/v1/predictions"): {"agent", "admin"},
     ("GET", "/v1/predictions/{prediction_id}"): {"agent", "reviewer", "admin", "customer"},
     ("GET", "/v1/retention-tasks"): {"agent", "admin"},
@@ -74,6 +78,7 @@ def world(api, customers):
     return {
         "prediction_id": p["prediction_id"],
         "task_id": "no-such-task",
+        "user_id": "no-such-user",
         "customer_id": customers[0]["customer_id"],
         "customer": session_token,
         "body": {"customer_id": customers[1]["customer_id"],
@@ -92,6 +97,8 @@ def _call(client, method, path, world, token=None):
         body = world["body"]
     elif path.endswith("/complete"):
         body = {"outcome": "retained", "note": ""}
+    elif path.endswith("/role"):
+        body = {"role": "agent"}
     elif path.endswith("/contact"):
         body = {"address": "someone@example.org", "lang": "en"}
     elif path == "/v1/admin/users":

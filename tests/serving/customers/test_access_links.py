@@ -61,7 +61,8 @@ def test_no_staff_role_obtains_a_customer_token_by_any_route(api, customers, cli
             r = api.get(path, role=role)
             assert not TOKEN.search(r.text), (role, path)
     # the routes whose answer holds a token are exactly: the portal's link (integration
-    # only, tested above), the exchange (needs the link) and a new staff user's own token
+    # only, tested above), the exchange (needs the link) and a staff user's own new token
+    # (admin only: created or rotated)
     doc = client.get("/openapi.json").json()
     with_token = {name for name, schema in doc["components"]["schemas"].items()
                   if "token" in schema.get("properties", {})}
@@ -71,7 +72,8 @@ def test_no_staff_role_obtains_a_customer_token_by_any_route(api, customers, cli
                for media in resp.get("content", {}).values()
                if media.get("schema", {}).get("$ref", "").split("/")[-1] in with_token}
     assert tokened == {("post", "/v1/customers/{customer_id}/access-link"),
-                       ("post", "/v1/sessions"), ("post", "/v1/admin/users")}, tokened
+                       ("post", "/v1/sessions"), ("post", "/v1/admin/users"),
+                       ("post", "/v1/admin/users/{user_id}/rotate-token")}, tokened
 
 
 def test_staff_pages_never_show_a_link(api, customers, client, settings, app):
@@ -199,3 +201,21 @@ def test_customer_routes_are_rate_limited(settings, host, tokens, customers):
         for _ in range(3):  # staff are not limited on the shared customer routes
             assert c.get(f"/v1/predictions/{p['prediction_id']}", headers=staff
                          ).status_code == 200
+
+
+def test_customer_page_sign_out_ends_the_session(api, customers, app):
+    from tests.serving.web.test_pages import csrf_of
+
+    api.score(customers[0])
+    link = portal_link(api, customers[0]["customer_id"])
+    with TestClient(app) as c:
+        assert c.get("/me", params={"token": link["token"]}).status_code == 200
+        stolen = dict(c.cookies)
+        page = c.get("/me")
+        c.post("/me/sign-out", data={"csrf_token": csrf_of(page.text)})
+    with TestClient(app) as other:
+        for k, v in stolen.items():
+            other.cookies.set(k, v)
+        assert other.get("/me/contest").status_code == 401
+    with TestClient(app) as again:  # the link was used: it opens nothing any more
+        assert again.get("/me", params={"token": link["token"]}).status_code == 401

@@ -1,0 +1,105 @@
+"""The rules of staff administration. Admin only (the routes and pages check the role;
+the CLI acts as the operator, `cli:<login>`)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from serving.audit import service as audit
+from serving.auth.principal import STAFF_ROLES, Principal
+from serving.auth.tokens import hash_token, new_staff_token
+from serving.errors import Conflict, InvalidInput, NotFound
+from serving.staff.schemas import StaffTokenPublic, StaffUserList, StaffUserPublic
+from serving.storage import access as sessions
+from serving.storage import staff as store
+from serving.storage.db import write_lock
+
+
+def _public(u: store.UserRow) -> StaffUserPublic:
+    return StaffUserPublic(user_id=u.id, name=u.name, role=u.role, active=u.active,
+                           created_at=u.created_at)
+
+
+def _with_token(u: store.UserRow, token: str) -> StaffTokenPublic:
+    return StaffTokenPublic(**_public(u).model_dump(), token=token)
+
+
+def list_users(session: Session) -> StaffUserList:
+    return StaffUserList(items=[_public(u) for u in store.all_users(session)])
+
+
+def create(session: Session, name: str, role: str, who: Principal | str) -> StaffTokenPublic:
+    """A new user (names unique, whatever their case); the token is shown once."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("give the user a name")
+    if role not in STAFF_ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
+    token = new_staff_token()
+    with write_lock(session):
+        if store.name_taken(session, name):
+            session.rollback()
+            raise Conflict(f"a staff user is already called {name!r}; names are unique",
+                           reason="name_taken")
+        user = store.insert(session, name, role, hash_token(token))
+        audit.append(session, who, audit.STAFF_CHANGED,
+                     objects={"user_id": user.id, "change": "created", "role": role})
+        session.commit()
+    return _with_token(user, token)
+
+
+def _user(session: Session, user_id: str) -> store.UserRow:
+    user = store.get(session, user_id)
+    if user is None:
+        raise NotFound("no such staff user")
+    return user
+
+
+def deactivate(session: Session, user_id: str, who: Principal | str) -> StaffUserPublic:
+    """The user's token stops working and their live sessions end now."""
+    with write_lock(session):
+        user = _user(session, user_id)
+        store.change(session, user_id, active=False)
+        ended = sessions.revoke_user_sessions(session, user_id)
+        audit.append(session, who, audit.STAFF_CHANGED,
+                     objects={"user_id": user_id, "change": "deactivated",
+                              "sessions_ended": ended})
+        session.commit()
+    return _public(_user(session, user.id))
+
+
+def rotate_token(session: Session, user_id: str, who: Principal | str) -> StaffTokenPublic:
+    """A new token; the old one and the user's sessions stop working now."""
+    token = new_staff_token()
+    with write_lock(session):
+        _user(session, user_id)
+        store.change(session, user_id, token_hash=hash_token(token))
+        ended = sessions.revoke_user_sessions(session, user_id)
+        audit.append(session, who, audit.STAFF_CHANGED,
+                     objects={"user_id": user_id, "change": "token_rotated",
+                              "sessions_ended": ended})
+        session.commit()
+    return _with_token(_user(session, user_id), token)
+
+
+def change_role(session: Session, user_id: str, role: str,
+                who: Principal | str) -> StaffUserPublic:
+    """Another role; the user's sessions end (they sign in again with the new role)."""
+    if role not in STAFF_ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
+    with write_lock(session):
+        before = _user(session, user_id)
+        store.change(session, user_id, role=role)
+        sessions.revoke_user_sessions(session, user_id)
+        audit.append(session, who, audit.STAFF_CHANGED,
+                     objects={"user_id": user_id, "change": "role_changed",
+                              "from": before.role, "to": role})
+        session.commit()
+    return _public(_user(session, user_id))
+
+
+def find_by_name(session: Session, name: str) -> store.UserRow:
+    for u in store.all_users(session):
+        if u.name.lower() == name.strip().lower():
+            return u
+    raise NotFound(f"no staff user is called {name!r}")

@@ -1,0 +1,51 @@
+"""Staff users (issue 15 administration): typed reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from serving.storage.tables import StaffUser, utcnow
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: str
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+def _row(u: StaffUser) -> UserRow:
+    return UserRow(u.id, u.name, u.role, bool(u.active), u.created_at)
+
+
+def all_users(session: Session) -> list[UserRow]:
+    return [_row(u) for u in session.scalars(select(StaffUser).order_by(StaffUser.name))]
+
+
+def get(session: Session, user_id: str) -> UserRow | None:
+    u = session.get(StaffUser, user_id, populate_existing=True)
+    return _row(u) if u is not None else None
+
+
+def name_taken(session: Session, name: str, other_than: str | None = None) -> bool:
+    q = select(StaffUser.id).where(func.lower(StaffUser.name) == name.lower())
+    if other_than:
+        q = q.where(StaffUser.id != other_than)
+    return session.scalar(q.limit(1)) is not None
+
+
+def insert(session: Session, name: str, role: str, token_hash: str) -> UserRow:
+    u = StaffUser(name=name, role=role, token_hash=token_hash, active=True, created_at=utcnow())
+    session.add(u)
+    session.flush()
+    return _row(u)
+
+
+def change(session: Session, user_id: str, **values: object) -> None:
+    session.execute(update(StaffUser).where(StaffUser.id == user_id).values(**values))
