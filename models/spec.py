@@ -166,6 +166,10 @@ class ModelSpec(BaseModel):
     base_value: float = 0.0
     training_rows: int = 0
     trained_at: str = ""
+    # quantiles (0 %, 1 %, ..., 100 %) of the calibrated out-of-fold scores of the training
+    # rows: what a score is ranked against on pages ("higher than 9 in 10 customers");
+    # empty in older specs (`models.wording`)
+    reference_scores: list[float] = Field(default_factory=list)
 
     @property
     def feature_names(self) -> list[str]:

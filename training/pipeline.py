@@ -22,6 +22,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from models import ChurnModel, DecisionSpec, ModelSpec
 from models.dataset_schema import DatasetSchema
 from models.signature import signature_for
+from models.wording import reference_quantiles
 from training import model_card, plots, synthetic
 from training.calibration import CalibrationChoice, choose_calibration
 from training.config import TrainSettings
@@ -252,6 +253,7 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
         calibration=calib.spec, decision=decision,
         base_value=float(booster.predict(kept.X[:1], pred_contrib=True)[0, -1]),
         training_rows=len(y), trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        reference_scores=reference_quantiles(calib.oof_probability),
     )
     model = ChurnModel.from_parts(booster, spec)
 

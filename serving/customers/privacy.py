@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.wording import shown_percent
 from serving.scoring.schemas import PredictionPublic
 
 BANDS = {"en": {"low": "low", "medium": "medium", "high": "high"},
@@ -69,20 +70,20 @@ def summary(p: PredictionPublic | None, restricted: bool, objected: bool, lang: 
         parts.append("Nous ne détenons aucune estimation vous concernant." if fr
                      else "We hold no prediction about you.")
     else:
-        pct = round(p.score * 100)
+        pct = shown_percent(p.score, _lang(lang))  # never 0 % nor 100 %
         day = p.created_at.strftime("%d/%m/%Y" if fr else "%d %B %Y")
         band = BANDS[_lang(lang)][p.risk_band]
         top = [c.text for c in p.contributions[:3]]
         if fr:
-            parts.append(f"Le {day}, notre modèle a estimé à {pct} % la probabilité que vous "
+            parts.append(f"Le {day}, notre modèle a estimé à {pct} la probabilité que vous "
                          f"quittiez nos services dans les prochains mois (risque {band}).")
             if top:
                 parts.append("Principales raisons : " + " ".join(top))
             parts.append("Cette estimation ne déclenche aucune décision automatique : au "
                          "plus, une personne de notre équipe peut vous contacter.")
         else:
-            parts.append(f"On {day}, our model estimated a {pct}% chance that you will leave "
-                         f"in the coming months ({band} risk).")
+            parts.append(f"On {day}, our model estimated the chance that you will leave in "
+                         f"the coming months at {pct} ({band} risk).")
             if top:
                 parts.append("The main reasons: " + " ".join(top))
             parts.append("This estimate never triggers an automatic decision: at most, a "

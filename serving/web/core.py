@@ -12,9 +12,11 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
+from models.wording import shown_percent
 from serving import deps
 from serving.auth import deps as auth
 from serving.auth import sessions
@@ -23,6 +25,7 @@ from serving.auth.tokens import hash_token
 from serving.auth.users import still_active
 from serving.customers import access
 from serving.errors import DomainError, NotAuthenticated
+from serving.scoring import reference
 from serving.web import session as websession
 from serving.web.i18n import LANGS, pick_lang, translator
 from serving.web.session import WebSession
@@ -35,8 +38,10 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
-def _fmt_pct(value: float | None) -> str:
-    return "" if value is None else f"{100 * float(value):.0f} %"
+@pass_context
+def _fmt_pct(ctx: Any, value: float | None) -> str:
+    """A probability in whole percent, never 0 % nor 100 % (`models.wording`)."""
+    return "" if value is None else shown_percent(float(value), ctx.get("lang", "en"))
 
 
 def _fmt_dt(value: Any, lang: str = "en") -> str:
@@ -154,6 +159,12 @@ def page_lang(request: Request) -> str:
     return pick_lang(request.headers.get("accept-language"))
 
 
+def _served_reference(request: Request) -> list[float] | None:
+    """The served model's reference scores (None: no model loaded, or none kept)."""
+    host = request.app.state.host
+    return host.current().spec.reference_scores if host.ready else None
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     sess = web(request)
     lang = context.pop("lang", None) or page_lang(request)
@@ -171,6 +182,9 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             f'value="{websession.csrf_token(settings, sess)}">'
         ),
         "flash": sess.flash,
+        # words beside a score: "very high, higher than 9 in 10 customers"
+        "likelihood": reference.wording_for(request.app.state.db,
+                                            lambda: _served_reference(request), lang),
         **context,
     }
     if sess.flash:

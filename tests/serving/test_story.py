@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from models.wording import shown_percent
 from serving.disputes.service import one_month_after
 from serving.storage.tables import AuditEvent, Customer, RetentionTask
 from tests.serving.conftest import (
@@ -48,7 +49,7 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     me = bearer(open_session(api.client, link_in(message)))
     mine = api.client.get("/v1/me/prediction", headers=me).json()
     assert mine["prediction"]["prediction_id"] == p["prediction_id"]
-    assert f"{round(p['score'] * 100)}%" in mine["summary"]
+    assert shown_percent(p["score"]) in mine["summary"]  # never 0 % nor 100 %
     assert mine["purpose"] and {r["right"] for r in mine["rights"]} >= {
         "rectification", "restriction", "objection", "human_review"}
     assert {d["feature"] for d in mine["data_used"]} == set(host.current().spec.feature_names)
