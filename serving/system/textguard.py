@@ -1,5 +1,7 @@
 """Refuse, at the edge, text no database can store: NUL characters (U+0000) and unpaired
-surrogates (U+D800-U+DFFF), with 422 in the API's error shape, before any route runs.
+surrogates (U+D800-U+DFFF), before any route runs: 422 `invalid_request` in the API's error
+shape (its error item naming the query string or the body), or 404 for a NUL in the path
+(no resource has such a name).
 
 PostgreSQL refuses both in text (psycopg raises, which used to surface as a 500 from
 whichever statement met them first: a prediction id in a path, a user name, a task note);
@@ -24,7 +26,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.errors import error_body
+from serving.errors import error_body, field_error
 
 _JSON_BAD = re.compile(
     rb"\x00|\\u0000"
@@ -37,12 +39,13 @@ DETAIL = ("Text in this request holds a NUL character (U+0000) or an unpaired su
           "(U+D800-U+DFFF), which cannot be stored; remove it and send the request again.")
 
 
-def _bad_url(scope: Scope) -> bool:
-    if "\x00" in scope.get("path", ""):
-        return True
+def _bad_url(scope: Scope) -> str | None:
+    """Where a NUL is in the URL: "path", "query", or None."""
+    if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(
+            scope.get("raw_path", b"") or b""):
+        return "path"
     query = scope.get("query_string", b"")
-    return b"%00" in query or b"\x00" in query or b"\x00" in unquote_to_bytes(
-        scope.get("raw_path", b"") or b"")
+    return "query" if b"%00" in query or b"\x00" in query else None
 
 
 class TextGuard:
@@ -50,23 +53,40 @@ class TextGuard:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        body = error_body("invalid_text", DETAIL)
-        self._body = json.dumps(body).encode()
-        self._headers = [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(self._body)).encode()),
-                         (b"connection", b"close"),
-                         (b"cache-control", b"no-store")]
+        self._answers = {where: self._answer(where) for where in ("path", "query", "body")}
 
-    async def _refuse(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 422, "headers": self._headers})
-        await send({"type": "http.response.body", "body": self._body, "more_body": False})
+    @staticmethod
+    def _answer(where: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """A path holding a NUL names nothing that exists: 404. In the query string or the
+        body: 422 invalid_request, its one error item naming where."""
+        if where == "path":
+            status, body = 404, error_body("not_found", "No such resource: the path holds a "
+                                           "NUL character (U+0000).")
+        else:
+            item = field_error([where], "invalid_text", "text without NUL characters or "
+                               "unpaired surrogates", "a NUL or an unpaired surrogate",
+                               fix=DETAIL, field=where)
+            status, body = 422, error_body("invalid_request", DETAIL, fields=[where],
+                                           errors=[item])
+        raw = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(raw)).encode()),
+                   (b"connection", b"close"),
+                   (b"cache-control", b"no-store")]
+        return status, headers, raw
+
+    async def _refuse(self, send: Send, where: str = "body") -> None:
+        status, headers, raw = self._answers[where]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": raw, "more_body": False})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _bad_url(scope):
-            await self._refuse(send)
+        where = _bad_url(scope)
+        if where is not None:
+            await self._refuse(send, where)
             return
         pattern = _JSON_BAD
         for name, value in scope.get("headers", ()):

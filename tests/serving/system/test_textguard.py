@@ -1,7 +1,8 @@
-"""NUL characters and unpaired surrogates are refused at the edge with 422, on SQLite and
-PostgreSQL alike (PostgreSQL cannot store them: they used to be 500s from whichever
-statement met them), wherever they are: path, query string, JSON body, form body; split
-across the chunks of a streamed body too. Valid text (surrogate pairs included) passes."""
+"""NUL characters and unpaired surrogates are refused at the edge (422; 404 for a NUL in a
+path, which names nothing), on SQLite and PostgreSQL alike (PostgreSQL cannot store them:
+they used to be 500s from whichever statement met them), wherever they are: path, query
+string, JSON body, form body; split across the chunks of a streamed body too. Valid text
+(surrogate pairs included) passes."""
 
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ def js(value: Any) -> bytes:
 def test_bad_text_in_a_json_body_is_422(body):
     status, answer, app = run([body])
     assert status == 422
-    assert json.loads(answer)["error"] == "invalid_text"
+    body = json.loads(answer)
+    assert body["error"] == "invalid_request" and body["fields"] == ["body"], body
+    assert body["errors"][0]["problem"] == "invalid_text"
 
 
 @pytest.mark.parametrize("body", [
@@ -95,7 +98,7 @@ def test_patterns_split_across_chunks(split):
 
 
 def test_url_and_form():
-    assert run([b""], path="/v1/predictions/a\x00b")[0] == 422
+    assert run([b""], path="/v1/predictions/a\x00b")[0] == 404  # names nothing
     assert run([b""], query=b"q=a%00b")[0] == 422
     assert run([b"note=a%00b"], content_type=b"application/x-www-form-urlencoded")[0] == 422
     assert run([b"note=a%20b"], content_type=b"application/x-www-form-urlencoded")[0] == 200
@@ -105,10 +108,11 @@ def test_url_and_form():
 def test_no_500_from_nul_or_surrogates_on_either_database(client, customers):
     item = customers[0]
     as_json = ADMIN | {"content-type": "application/json"}
+    for r in (client.get("/v1/predictions/a%00b", headers=ADMIN),
+              client.post("/v1/retention-tasks/a%00b/claim", headers=ADMIN),
+              client.delete("/v1/customers/a%00b", headers=ADMIN)):
+        assert r.status_code == 404 and r.json()["error"] == "not_found", r.text
     cases = [
-        client.get("/v1/predictions/a%00b", headers=ADMIN),
-        client.post("/v1/retention-tasks/a%00b/claim", headers=ADMIN),
-        client.delete("/v1/customers/a%00b", headers=ADMIN),
         client.get("/v1/risk-list", params={"band": "high", "q": "a\x00b"}, headers=ADMIN),
         client.post("/v1/admin/users", content=js({"name": "a\x00b", "role": "agent"}),
                     headers=as_json),
@@ -121,7 +125,7 @@ def test_no_500_from_nul_or_surrogates_on_either_database(client, customers):
     ]
     for r in cases:
         assert r.status_code == 422, (r.request.url, r.status_code, r.text)
-        assert r.json()["error"] == "invalid_text"
+        assert r.json()["errors"][0]["problem"] == "invalid_text", r.text
     ok = client.post("/v1/predictions", json=item | {"customer_id": "Zoë-😀"}, headers=ADMIN)
     assert ok.status_code == 201, ok.text
     assert client.get(f"/v1/predictions/{ok.json()['prediction_id']}",
