@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from serving.config import MAX_BATCH
 
-CustomerId = Annotated[str, Field(min_length=1, max_length=200,
-                                  description="The customer's id in your systems")]
+# A customer id is 1-200 characters, any but control characters (C0, DEL, C1), "/" and "\\",
+# and not "." or "..": such an id can always be put in a URL path (percent-encoded) and
+# routed back unchanged (a "/" is decoded before routing even as %2F, browsers turn "\\"
+# into "/", and clients drop "." and ".." segments), so every id the API accepts can be
+# erased (DELETE /v1/customers/{customer_id}) and linked. NUL and lone surrogates are
+# refused at the edge (serving/system/textguard.py).
+CUSTOMER_ID_PATTERN = r"^[^/\\\x00-\x1f\x7f-\x9f]+$"
+CUSTOMER_ID_RULE = ("1-200 characters, none of them a control character, '/' or '\\', and "
+                    "not '.' or '..'")
+_ROUTABLE = re.compile(CUSTOMER_ID_PATTERN)
+
+
+def _routable(value: str) -> str:
+    if value in (".", "..") or not _ROUTABLE.fullmatch(value):
+        raise ValueError(f"a customer id is {CUSTOMER_ID_RULE}")
+    return value
+
+
+CustomerId = Annotated[str, Field(
+    min_length=1, max_length=200, json_schema_extra={"pattern": CUSTOMER_ID_PATTERN},
+    description=f"The customer's id in your systems: {CUSTOMER_ID_RULE}"),
+    AfterValidator(_routable)]
 
 
 class ScoreRequest(BaseModel):
