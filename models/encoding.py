@@ -250,9 +250,9 @@ class Encoder:
                 X[:, j] = [codes.get(v, np.nan) if isinstance(v, str) else np.nan
                            for v in col.tolist()]
             else:
-                mapped = col.astype("object").map(codes)
-                X[:, j] = pd.to_numeric(mapped, errors="coerce").to_numpy(dtype=np.float64,
-                                                                           na_value=np.nan)
+                # the category's index in the spec; -1 (unknown or missing) becomes NaN
+                idx = pd.Categorical(col, categories=f.categories).codes
+                X[:, j] = np.where(idx < 0, np.nan, idx)
         return X
 
 

@@ -335,15 +335,19 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     margins = ex.margin.tolist()
     bands_l = bands.tolist()
     reasons = route_many(scores, t)
-    name, version = served.name, served.version
-    chunk.predictions = [
-        PredictionRow(pids[n], refs[n], name, version, scores[n], margins[n], base, bands_l[n],
-                      feats[n], shap_rows[n].tobytes(), reasons[n].action, reasons[n].reason,
-                      "batch", "batch", False, at, served.contract_version)
-        for n in range(len(refs))
-    ]
-    chunk.customers = [LatestEntry(refs[n], ids[n], pids[n], scores[n], bands_l[n], at)
-                       for n in range(len(refs))]
+    # Built a column at a time (this runs for every row of the base): one bytes buffer
+    # sliced per receipt, constants repeated, no per-row attribute look-ups.
+    width = shap_rows.shape[1] * shap_rows.itemsize
+    buf = shap_rows.tobytes()
+    shaps = [buf[i:i + width] for i in range(0, len(buf), width)]
+    rep = itertools.repeat
+    chunk.predictions = list(map(PredictionRow._make, zip(
+        pids, refs, rep(served.name), rep(served.version), scores, margins, rep(base),
+        bands_l, feats, shaps, [r.action for r in reasons], [r.reason for r in reasons],
+        rep("batch"), rep("batch"), rep(False), rep(at), rep(served.contract_version),
+        strict=False)))
+    chunk.customers = list(map(LatestEntry._make, zip(refs, ids, pids, scores, bands_l,
+                                                      rep(at), strict=False)))
     chunk.tasks = [
         TaskRow(tid, refs[n], pids[n], scores[n], reasons[n].reason, at)
         for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
