@@ -18,6 +18,15 @@ class Principal:
     customer_ref: str | None = None
     session_id: str | None = None  # the server-side session a customer acts through
     link_id: str | None = None  # the access link that opened that session
+    # an assisted action: staff acting for a customer who phoned (their actor), issue 15
+    assisted_by: str | None = None
+
+    def assisting(self, customer_ref: str) -> Principal:
+        """This staff member acting for a customer who phoned: customer-side rules,
+        recorded under the staff member's own name."""
+        return Principal(kind="customer", role=self.role, actor=self.actor,
+                         user_id=self.user_id, customer_ref=customer_ref,
+                         assisted_by=self.actor)
 
     def has_role(self, *roles: str) -> bool:
         """Staff roles; `admin` may do everything `agent` and `reviewer` may."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from serving.customers import access, service
+from serving.customers import access, assisted, service
 from serving.customers.schemas import (
     AccessLinkPublic,
     ContactPublic,
@@ -16,6 +16,7 @@ from serving.customers.schemas import (
 )
 from serving.deps import (
     Admin,
+    Agent,
     ClientCounted,
     CtxDep,
     CustomerDep,
@@ -26,8 +27,10 @@ from serving.deps import (
     SettingsDep,
     Staff,
 )
+from serving.disputes.schemas import DisputeCreate, DisputePublic
 from serving.errors import CUSTOMER
 from serving.errors import documented as err
+from serving.objections.schemas import ObjectionPublic
 
 router = APIRouter(tags=["customers"])
 
@@ -68,6 +71,27 @@ def revoke_access_links(customer_id: str, principal: LinkSenders, session: Sessi
     """Revoke every unused link of the customer."""
     customer = service.find(session, settings, customer_id)
     return {"revoked": access.revoke_links(session, customer.customer_ref, principal)}
+
+
+@router.post("/v1/customers/{customer_id}/assisted/disputes", status_code=201,
+             response_model=DisputePublic,
+             responses={404: err("No such customer or prediction"),
+                        409: err("A dispute about this prediction is already open")})
+def assisted_dispute(customer_id: str, body: DisputeCreate, principal: Agent, ctx: CtxDep,
+                     settings: SettingsDep) -> DisputePublic:
+    """File a dispute for a customer who phoned: recorded as an assisted action under
+    your name (the customer sees it, and so does the audit log)."""
+    return assisted.dispute(ctx.session, settings, ctx.specs, customer_id, body, principal,
+                            ctx.lang).dispute
+
+
+@router.post("/v1/customers/{customer_id}/assisted/objections", status_code=201,
+             response_model=ObjectionPublic, responses={404: err("No such customer")})
+def assisted_objection(customer_id: str, principal: Agent, session: SessionDep,
+                       settings: SettingsDep) -> ObjectionPublic:
+    """Record an objection to profiling for a customer who phoned, under your name. Only
+    the customer can withdraw it, in their own session."""
+    return assisted.objection(session, settings, customer_id, principal)[0]
 
 
 @router.post("/v1/sessions", status_code=201, response_model=SessionPublic,

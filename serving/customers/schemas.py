@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from serving.disputes.schemas import DisputePublic
+from serving.objections.schemas import ObjectionPublic
 from serving.scoring.schemas import PredictionPublic
 
 
@@ -97,6 +98,8 @@ class MyPredictionPublic(BaseModel):
     purpose: str
     rights: list[RightPublic]
     disputes: list[DisputePublic] = Field(description="Your disputes, newest first")
+    objection: ObjectionPublic | None = Field(
+        default=None, description="Your objection to profiling, if any, and who recorded it")
 
 
 class ErasurePublic(BaseModel):

@@ -28,6 +28,7 @@ from serving.customers.schemas import (
 from serving.delivery import service as delivery
 from serving.disputes import service as disputes
 from serving.errors import Conflict, Forbidden, NotFound
+from serving.objections import service as objections
 from serving.scoring import service as scoring
 from serving.scoring.schemas import PredictionPublic
 from serving.specs import SpecCache
@@ -185,6 +186,7 @@ def my_prediction(session: Session, specs: SpecCache, principal: Principal,
         data_used=data_used, purpose=privacy.PURPOSE["fr" if lang == "fr" else "en"],
         rights=[RightPublic(**r) for r in privacy.rights(lang)],
         disputes=disputes.list_disputes(session, principal, specs=specs, lang=lang).items,
+        objection=objections.status(session, principal),
     )
 
 

@@ -155,6 +155,9 @@ class DisputePublic(BaseModel):
     days_left: int = Field(description="Whole days until due_by (negative when overdue)")
     overdue: bool
     decision: DecisionPublic | None = None
+    assisted: bool = Field(default=False, description="Filed for the customer by a staff "
+                           "member, on the phone (an assisted action)")
+    assisted_by: str | None = Field(default=None, description="Who filed it, when assisted")
 
 
 class DisputeList(BaseModel):

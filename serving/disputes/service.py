@@ -24,6 +24,8 @@ from models import ModelSpec
 from models.explain import contributions
 from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.auth.users import display_names
+from serving.customers import access
 from serving.disputes import rules
 from serving.disputes.schemas import (
     ContestedFeaturePublic,
@@ -122,7 +124,9 @@ def dispute_public(session: Session, specs: SpecCache, d: Dispute, lang: str = "
         customer_ref=d.customer_ref, contested_features=contested, statement=d.statement,
         wants_human_review=d.wants_human_review, received_at=d.received_at, due_by=d.due_by,
         days_left=left, overdue=d.status == "open" and (now or datetime.now(UTC)) > d.due_by,
-        decision=decision,
+        decision=decision, assisted=bool(d.assisted),
+        assisted_by=(display_names(session, [d.opened_by]).get(d.opened_by or "", "staff")
+                     if d.assisted else None),
     )
 
 
@@ -207,7 +211,8 @@ def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
                 id=did, customer_ref=ref, prediction_id=pred.id, status="open",
                 contested=[c.model_dump(mode="json") for c in body.contested_features],
                 statement=body.statement, wants_human_review=body.wants_human_review,
-                received_at=now, due_by=one_month_after(now)))
+                received_at=now, due_by=one_month_after(now), opened_by=principal.actor,
+                assisted=principal.assisted_by is not None))
             if key is not None:
                 session.add(IdempotencyKey(customer_ref=ref, key=key, request_hash=digest,
                                            dispute_id=did, created_at=now))
@@ -219,7 +224,8 @@ def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
             cancelled = cancel_for_dispute(session, ref, did, now)
             audit.append(session, principal, audit.DISPUTE_OPENED, customer_ref=ref,
                          objects={"dispute_id": did, "prediction_id": pred.id,
-                                  "cancelled_task_ids": cancelled},
+                                  "cancelled_task_ids": cancelled,
+                                  **access.origin(session, principal)},
                          model=(pred.model_name, pred.model_version))
             session.commit()
     except IntegrityError:

@@ -15,3 +15,6 @@ class ObjectionPublic(BaseModel):
     withdrawn_at: datetime | None = None
     cancelled_task_ids: list[str] = Field(default_factory=list,
                                           description="Retention tasks cancelled by it")
+    assisted: bool = Field(default=False, description="Recorded for the customer by a "
+                           "staff member, on the phone (an assisted action)")
+    assisted_by: str | None = Field(default=None, description="Who recorded it, when assisted")

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.auth.users import display_names
+from serving.customers import access
 from serving.errors import Conflict, Forbidden, NotFound
 from serving.objections.schemas import ObjectionPublic
 from serving.retention.tasks import cancel_for_objection
@@ -41,9 +43,14 @@ def status(session: Session, principal: Principal) -> ObjectionPublic:
     ref = _ref(principal)
     customer = _customer(session, ref)
     last = _latest(session, ref)
+    by = last.objected_by if last else None
+    assisted = bool(by and not by.startswith("customer:"))
     return ObjectionPublic(customer_ref=ref, objected=customer.objected,
                            objected_at=last.objected_at if last else None,
-                           withdrawn_at=last.withdrawn_at if last else None)
+                           withdrawn_at=last.withdrawn_at if last else None,
+                           assisted=assisted,
+                           assisted_by=(display_names(session, [by]).get(by or "", "staff")
+                                        if assisted else None))
 
 
 def object_to_profiling(session: Session, principal: Principal) -> tuple[ObjectionPublic, bool]:
@@ -66,7 +73,9 @@ def object_to_profiling(session: Session, principal: Principal) -> tuple[Objecti
                             .execution_options(synchronize_session=False))
             cancelled = cancel_for_objection(session, ref, now)
             audit.append(session, principal, audit.OBJECTION_RECORDED, customer_ref=ref,
-                         objects={"objection_id": oid, "cancelled_task_ids": cancelled})
+                         objects={"objection_id": oid, "cancelled_task_ids": cancelled,
+                                  "assisted": principal.assisted_by is not None,
+                                  **access.origin(session, principal)})
             session.commit()
     except IntegrityError:  # a concurrent objection won
         session.rollback()
@@ -77,8 +86,12 @@ def object_to_profiling(session: Session, principal: Principal) -> tuple[Objecti
 
 
 def withdraw(session: Session, principal: Principal) -> ObjectionPublic:
-    """Withdraw the objection: the customer may be scored again (from the next score)."""
+    """Withdraw the objection: the customer may be scored again (from the next score).
+    Only in the customer's own session: never an assisted action (issue 15)."""
     ref = _ref(principal)
+    if principal.assisted_by is not None or not principal.session_id:
+        raise Forbidden("withdrawing an objection needs the customer's own session (their "
+                        "link); staff cannot withdraw it for them")
     now = datetime.now(UTC)
     with write_lock(session):
         _customer(session, ref)
@@ -94,6 +107,6 @@ def withdraw(session: Session, principal: Principal) -> ObjectionPublic:
                         .values(withdrawn_at=now, withdrawn_by=principal.actor)
                         .execution_options(synchronize_session=False))
         audit.append(session, principal, audit.OBJECTION_WITHDRAWN, customer_ref=ref,
-                     objects={"objection_ids": ids})
+                     objects={"objection_ids": ids, **access.origin(session, principal)})
         session.commit()
     return status(session, principal)

@@ -240,6 +240,10 @@ class Dispute(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_by: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # issue 15 (migration 0007): who opened it; `assisted`: an agent, for a customer who
+    # phoned (shown to the customer, and in the audit log under the agent's name)
+    opened_by: Mapped[str | None] = mapped_column(String(120))
+    assisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         # one open dispute per prediction (a second one, or a race, is refused by the index)

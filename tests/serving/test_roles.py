@@ -34,6 +34,8 @@ RULES = {
     ("POST", "/v1/customers/{customer_id}/access-links/revoke"): {
         "agent", "reviewer", "admin", "integration"},
     ("DELETE", "/v1/sessions/current"): {"customer"},
+    ("POST", "/v1/customers/{customer_id}/assisted/disputes"): {"agent", "admin"},
+    ("POST", "/v1/customers/{customer_id}/assisted/objections"): {"agent", "admin"},
     ("GET", "/v1/me"): {"customer"},
     # contestability (issue 4)
     ("GET", "/v1/me/prediction"): {"customer"},
@@ -103,7 +105,7 @@ def _call(client, method, path, world, token=None):
         body = {"address": "someone@example.org", "lang": "en"}
     elif path == "/v1/admin/users":
         body = {"name": "x", "role": "agent"}
-    elif path == "/v1/disputes" and method == "POST":
+    elif path == "/v1/disputes" and method == "POST" or path.endswith("/assisted/disputes"):
         body = world["dispute"]
     elif path.endswith("/decision"):
         body = {"decision": "upheld", "rationale": "checked"}

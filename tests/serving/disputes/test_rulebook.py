@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from serving.disputes import rules
 from serving.disputes.schemas import NOT_FINITE, NUL
+from tests.serving.conftest import portal_link
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 STATEMENT_MAX = 4000
@@ -60,7 +61,8 @@ def world(contest, by_risk, app):  # noqa: ANN001, ANN201
     """A scored customer: their prediction, API headers, and a browser session."""
     p, me = contest.scored(by_risk[0])
     page = TestClient(app)
-    token = me["Authorization"].split(" ", 1)[1]
+    # a link opens one session (issue 15): the page gets a link of its own
+    token = portal_link(contest.api, by_risk[0]["customer_id"])["token"]
     assert page.get("/me", params={"token": token}).status_code == 200
     return p, me, page
 
