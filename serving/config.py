@@ -13,6 +13,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.pseudonym import DEV_PSEUDONYM_KEY  # defined once, in models/
 
 DEV_LINK_SECRET = "dev-only-link-secret-change-me"
+MIN_SECRET_BYTES = 32
+GENERATE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# published in this repository (code, README, tests): never a production secret
+KNOWN_SECRETS = frozenset({DEV_PSEUDONYM_KEY, DEV_LINK_SECRET, "test-admin-token-0123456789"})
+
+
+def weak_secrets(settings: Settings) -> list[str]:
+    """Each secret that must not run in production, with why (issue 15): a value
+    published with the code, or shorter than 32 bytes."""
+    out = []
+    for name, value in (("CHURN_PSEUDONYM_KEY", settings.pseudonym_key),
+                        ("CHURN_LINK_SECRET", settings.link_secret),
+                        ("CHURN_ADMIN_TOKEN", settings.admin_token)):
+        if value is None:
+            continue
+        secret = value.get_secret_value()
+        if secret in KNOWN_SECRETS:
+            out.append(f"{name} is a published development value")
+        elif len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+            out.append(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+    return out
 MAX_BATCH = 1000
 
 
@@ -156,8 +177,14 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(
                     f"{' and '.join(missing)} not set; required when CHURN_MODE=production. "
-                    "Use long random secrets (e.g. `openssl rand -hex 32`); the pseudonym key "
-                    "must be the one training uses."
+                    f"Generate each with: {GENERATE}; the pseudonym key must be the one "
+                    "training uses."
+                )
+            weak = weak_secrets(self)
+            if weak:
+                raise ValueError(
+                    "CHURN_MODE=production refuses weak secrets: " + "; ".join(weak)
+                    + f". Generate a strong one with: {GENERATE}"
                 )
         return self
 

@@ -49,3 +49,48 @@ def test_production_needs_the_keys(monkeypatch):
 def test_bad_values_refused(kwargs):
     with pytest.raises(ValidationError):
         Settings(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["pseudonym_key", "link_secret", "admin_token"])
+@pytest.mark.parametrize("value", ["x" * 31, "short but not empty"])
+def test_production_refuses_short_secrets(monkeypatch, name, value):
+    """Issue 15: a secret shorter than 32 bytes is refused, naming the variable and how to
+    generate one."""
+    from serving.config import GENERATE
+
+    good = {"pseudonym_key": "k" * 32, "link_secret": "s" * 32}
+    env = f"CHURN_{name.upper()}"
+    with pytest.raises(ValidationError) as info:
+        Settings(mode="production", **(good | {name: value}))
+    text = str(info.value)
+    assert env in text and "32 bytes" in text and GENERATE in text
+
+
+@pytest.mark.parametrize("name", ["pseudonym_key", "link_secret", "admin_token"])
+def test_production_refuses_each_known_development_secret(name):
+    from models.pseudonym import DEV_PSEUDONYM_KEY
+    from serving.config import DEV_LINK_SECRET
+    from tests.serving.conftest import ADMIN_TOKEN
+
+    good = {"pseudonym_key": "k" * 32, "link_secret": "s" * 32}
+    for known in (DEV_PSEUDONYM_KEY, DEV_LINK_SECRET, ADMIN_TOKEN):
+        with pytest.raises(ValidationError, match=f"CHURN_{name.upper()} is a published"):
+            Settings(mode="production", **(good | {name: known}))
+    assert Settings(mode="production", **(good | {name: "z" * 32})).mode == "production"
+
+
+def test_serve_refuses_a_weak_production_secret_at_start(monkeypatch, tmp_path):
+    """The command line: one message naming the variable and the way to generate one."""
+    import subprocess
+    import sys
+
+    from tests.serving.conftest import REPO
+
+    env = {"PATH": "/usr/bin:/bin", "CHURN_MODE": "production",
+           "CHURN_PSEUDONYM_KEY": "k" * 32, "CHURN_LINK_SECRET": "dev-only-link-secret-change-me",
+           "CHURN_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    r = subprocess.run([sys.executable, "-m", "serving.cli", "serve"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "CHURN_LINK_SECRET is a published development value" in r.stderr
+    assert "secrets.token_urlsafe(48)" in r.stderr and "Traceback" not in r.stderr
