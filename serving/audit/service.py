@@ -36,6 +36,7 @@ PREDICTION_CREATED = "prediction.created"
 BATCH_SCORED = "batch.scored"  # one summary event per batch chunk
 RISK_LIST_READ = "risk_list.read"
 TASK_LIST_READ = "retention_tasks.read"
+CUSTOMER_VIEWED = "customer.viewed"  # a member of staff opened the customer's page
 TASK_CLAIMED = "retention_task.claimed"
 TASK_RELEASED = "retention_task.released"
 TASK_REASSIGNED = "retention_task.reassigned"

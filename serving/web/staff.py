@@ -116,7 +116,7 @@ def risk_list(
 @router.get("/staff/customers/{ref}")
 def customer_view(request: Request, ref: str, principal: StaffPage, session: SessionDep,
                   specs: SpecsDep) -> Response:
-    customer = customers.record(session, ref)
+    customer = customers.viewed_by_staff(session, ref, principal)
     latest = None
     chart = None
     data: list[dict[str, Any]] = []

@@ -248,3 +248,16 @@ def test_a_customer_cannot_open_another_customers_request(client, api,  # noqa: 
     other.get("/me", params={"token": customer_link(api, b["customer_id"])["token"]})
     r = other.get(mine)
     assert r.status_code == 404 and "Wrong." not in r.text
+
+
+def test_staff_opening_a_customer_page_is_audited(client, tokens, scored):  # noqa: ANN001
+    sign_in(client, tokens["agent"])
+    ref = scored[0]["customer_ref"]
+    assert client.get(f"/staff/customers/{ref}").status_code == 200
+    events = client.get("/v1/audit/events", params={"action": "customer.viewed"},
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()["items"]
+    assert [e["customer_ref"] for e in events] == [ref]
+    assert events[0]["actor"].startswith("staff:")
+    assert client.get("/staff/customers/cu_nobody").status_code == 404
+    assert len(client.get("/v1/audit/events", params={"action": "customer.viewed"},
+                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()["items"]) == 1
