@@ -2,20 +2,37 @@
 
 Plain ASGI rather than Starlette's `BaseHTTPMiddleware`: that one runs every request
 through an extra task and memory stream, a cost paid on each prediction. The access log
-is written here instead of by uvicorn so that it never holds a query string: the
-customer access link (`/me?token=...`) must not end up in log files.
+is written here instead of by uvicorn so that it never holds a query string nor a path:
+it names the route template and a request id (issue 15), so neither an access link
+(`/me?token=...`) nor a raw customer id (`/v1/customers/<id>`) ends up in log files.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.system.metrics import Metrics
 
 access_log = logging.getLogger("churn.access")
+
+
+_RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a plain token (8-64 of [A-Za-z0-9._-]), else a
+    new random one; logged with the request and sent back in X-Request-ID."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _RID.match(text):
+                return text
+    return uuid.uuid4().hex
 
 
 class RequestMetrics:
@@ -31,11 +48,14 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before answering
+        rid = request_id(scope)
 
         async def send_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
@@ -49,5 +69,7 @@ class RequestMetrics:
             self.metrics.latency.labels(method, path).observe(seconds)
             if access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
-                access_log.info('%s "%s %s" %d %.1f ms', client[0] if client else "-",
-                                method, scope["path"], status, seconds * 1e3)
+                # the route template, never the path: a raw customer id or a token in a
+                # path (DELETE /v1/customers/<id>) must not outlive an erasure in a log
+                access_log.info('%s "%s %s" %d %.1f ms rid=%s', client[0] if client else "-",
+                                method, path, status, seconds * 1e3, rid)
