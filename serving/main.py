@@ -25,6 +25,7 @@ from serving.scoring.service import score_writer
 from serving.specs import register_model
 from serving.staff.router import router as staff_router
 from serving.storage import Database, upgrade
+from serving.system import service as system_service
 from serving.system.bodylimit import BodyLimit
 from serving.system.middleware import RequestMetrics
 from serving.system.router import public as public_router
@@ -66,8 +67,15 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         if model_host.ready:
             served = model_host.current()
             with db.session() as session:
+                changed = system_service.contract_at_start(session, served)
+                if changed:
+                    log.warning("the served contract changed since the last model this "
+                                "database served (now %s): %s", served.contract_version,
+                                "; ".join(changed))
                 register_model(session, served, app.state.specs)
-                audit.record(session, "system:startup", audit.MODEL_LOADED, model=served)
+                audit.record(session, "system:startup", audit.MODEL_LOADED, model=served,
+                             objects={"contract_version": served.contract_version,
+                                      "contract_changed": bool(changed)})
             app.state.metrics.serving(served.name, served.version)
         # messages to customers: delivered from the outbox by a thread of this process
         # (or by `python -m serving.cli deliver` when CHURN_DELIVERY_WORKER=false)

@@ -12,6 +12,7 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ModelSpec
@@ -46,6 +47,14 @@ class SpecCache:
             spec = ModelSpec.model_validate(row.spec)
             self.put(name, version, spec)
         return spec
+
+
+def last_served(session: Session) -> tuple[str, str, ModelSpec] | None:
+    """The model version this database saw first served most recently, with its spec."""
+    row = session.scalars(select(ModelVersion).order_by(
+        ModelVersion.first_served_at.desc(), ModelVersion.name, ModelVersion.version)
+        .limit(1)).first()
+    return None if row is None else (row.name, row.version, ModelSpec.model_validate(row.spec))
 
 
 def register_model(session: Session, served: ServedModel, specs: SpecCache) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from models.contract import contract_differences
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.errors import ModelRejected
 from serving.modelhost import ModelHost, ServedModel
 from serving.scoring.schemas import ModelRef
-from serving.specs import SpecCache, register_model
+from serving.specs import SpecCache, last_served, register_model
 from serving.storage import Database, health
 from serving.system.metrics import Metrics
 from serving.system.schemas import (
@@ -60,6 +61,17 @@ def describe(served: ServedModel) -> ModelPublic:
                                     human_review_margin=t.review_margin),
         features=features,
     )
+
+
+def contract_at_start(session: Session, served: ServedModel) -> list[str]:
+    """How the starting model's contract differs from that of the model this database saw
+    served last (empty: the same, or nothing served before). A restart onto another
+    contract is not refused (the registry's champion is the operator's choice) but never
+    silent: the caller logs it and the start-up audit event records it."""
+    last = last_served(session)
+    if last is None or (last[0], last[1]) == (served.name, served.version):
+        return []
+    return contract_differences(served.spec, last[2])
 
 
 def reload_model(session: Session, host: ModelHost, specs: SpecCache, metrics: Metrics,

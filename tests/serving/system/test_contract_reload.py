@@ -5,6 +5,7 @@ keeps the model version and the contract version it was made under."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,33 @@ def test_another_contract_is_refused_unless_accepted(settings, host, trained, ot
         third["prediction_id"]: ("churn-other", other.model_version, v1),
     }
     assert old_spec.feature_names == host.current().spec.feature_names  # shared host untouched
+
+
+def test_a_restart_onto_another_contract_is_not_silent(settings, host, other, caplog):
+    """Not refused (the champion is the operator's choice at start) but logged and
+    audited."""
+    import logging
+
+    from serving.audit import service as audit_service
+    from serving.storage.tables import AuditEvent
+
+    with TestClient(create_app(settings, host=ModelHost.with_model(settings, host.current()))):
+        pass
+    moved = settings.model_copy(update={"tracking_uri": other.tracking_uri,
+                                        "model_uri": other.model_uri})
+    with caplog.at_level(logging.WARNING, logger="serving.main"), \
+            TestClient(create_app(moved)) as c:
+        new = c.app.state.host.current()
+    lines = [r.getMessage() for r in caplog.records
+             if "served contract changed" in r.getMessage()]
+    assert lines and all(n in lines[0] for n in DROPPED), lines
+    db = Database(settings.database_url)
+    try:
+        with db.session() as s:
+            last = s.scalars(sa.select(AuditEvent).where(
+                AuditEvent.action == audit_service.MODEL_LOADED)
+                .order_by(AuditEvent.seq.desc()).limit(1)).one()
+    finally:
+        db.dispose()
+    assert json.loads(last.objects) == {"contract_version": new.contract_version,
+                                        "contract_changed": True}
