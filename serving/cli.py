@@ -156,13 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings()
 
     if args.command == "serve":
-        import uvicorn
-
-        from serving.main import create_app
         from serving.system.preflight import StartupError, check
 
         try:  # a database or Redis that cannot be used: one line, no traceback
-            check(settings)
+            check(settings)  # before the app's (slow) imports: fail fast
+            import uvicorn
+
+            from serving.main import create_app
+
             if settings.mode == "dev" and settings.admin_token is None:
                 _first_admin(settings)
             app = create_app(settings)

@@ -2,8 +2,9 @@
 
 `serve` runs `check(settings)` before uvicorn starts: the database must be reachable (waited
 for at most `CHURN_DATABASE_WAIT_SECONDS`, for a server still starting) and writable (a
-read-only file or server fails at once). Redis, when `CHURN_REDIS_URL` is set, is checked
-when the rate limits are built (`serving.auth.redislimit`). Each failure is a
+read-only file or server fails at once), and Redis, when `CHURN_REDIS_URL` is set, must
+answer (checked again when the rate limits are built, `serving.auth.redislimit`). Each
+failure is a
 `StartupError` whose text is the one line the command prints.
 """
 
@@ -50,3 +51,7 @@ def check_database(url: str, wait_seconds: float) -> None:
 def check(settings) -> None:  # noqa: ANN001 - serving.config.Settings
     """Everything `serve` needs before it starts (StartupError otherwise)."""
     check_database(settings.database_url, settings.database_wait_seconds)
+    if settings.redis_url:
+        from serving.auth.redislimit import redis_storage
+
+        redis_storage(settings.redis_url, settings.redis_key_prefix)
