@@ -28,6 +28,12 @@ class FeaturePublic(BaseModel):
     value_labels: dict[str, dict[str, str]] | None = None
     min: float | None = Field(default=None, description="Lowest value seen in training")
     max: float | None = Field(default=None, description="Highest value seen in training")
+    lower: float | None = Field(default=None, description=(
+        "Numbers: the lowest value accepted (the input domain; part of the contract)"))
+    upper: float | None = Field(default=None, description=(
+        "Numbers: the highest value accepted (the input domain; part of the contract)"))
+    integer: bool | None = Field(default=None, description=(
+        "Numbers: whole numbers only (part of the contract)"))
     nullable: bool
     unit: dict[str, str] | None = None
     description: str | None = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
+from models import FeatureSpec
 from models.contract import contract_differences
 from serving.audit import service as audit
 from serving.auth.principal import Principal
@@ -38,6 +41,14 @@ def readiness(host: ModelHost, db: Database) -> Readiness:
     )
 
 
+def _domain(f: FeatureSpec) -> dict[str, Any]:
+    """A number's accepted range and whole-number rule, as the contract has them."""
+    if f.kind != "numeric":
+        return {}
+    lo, hi = f.valid_range()
+    return {"lower": lo, "upper": hi, "integer": f.integer}
+
+
 def describe(served: ServedModel) -> ModelPublic:
     spec = served.spec
     features = []
@@ -48,6 +59,7 @@ def describe(served: ServedModel) -> ModelPublic:
             categories=list(f.categories) if f.kind != "numeric" else None,
             value_labels={k: v.model_dump() for k, v in f.value_labels.items()} or None,
             min=f.min, max=f.max, nullable=f.nullable,
+            **_domain(f),
             unit=f.unit.model_dump() if f.unit else None,
             description=f.description, purpose=f.purpose,
         ))

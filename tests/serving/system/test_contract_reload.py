@@ -62,6 +62,13 @@ def test_another_contract_is_refused_unless_accepted(settings, host, trained, ot
         before = c.get("/v1/model", headers=admin).json()
         v0 = before["contract_version"]
         assert len(v0) == 12
+        # the contract is all in the description: a number's accepted range and rule too
+        for f, s in zip(before["features"], old_spec.features, strict=True):
+            if s.kind == "numeric":
+                assert [f["lower"], f["upper"]] == list(s.valid_range())
+                assert f["integer"] is s.integer
+            else:
+                assert f["lower"] is f["upper"] is f["integer"] is None
         r = c.post("/v1/predictions", headers=agent, json=customers[0])
         assert r.status_code == 201, r.text
         first = r.json()
