@@ -35,6 +35,7 @@ from serving.config import Settings
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
 from serving.routing import OVERTURNED, repeats_overturned, route_many, routes
+from serving.scoring.schemas import CUSTOMER_ID_RULE, customer_id_ok
 from serving.specs import SpecCache, register_model
 from serving.storage import Database, bulk, upgrade
 from serving.storage.db import write_lock
@@ -303,6 +304,12 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     ids = frame[id_col].astype("string").str.strip()
     has_id = ids.notna() & (ids != "")
     frame, ids = frame[has_id.to_numpy()], ids[has_id].astype(str)
+    # an id the API would refuse (customer_id_ok) is skipped and counted like a bad value:
+    # such a customer could never be linked nor erased
+    routable = ids.map(customer_id_ok).to_numpy(dtype=bool)
+    bad_ids = int((~routable).sum())
+    if bad_ids:
+        frame, ids = frame[routable], ids[routable]
     last = ~ids.duplicated(keep="last").to_numpy()  # one prediction per customer per run
     frame, ids = frame[last], ids[last].tolist()
     model = served.model
@@ -310,6 +317,8 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     # bad value must neither stop the run nor be explained to anyone.
     X = model.encoder.encode_frame(frame)
     bad, invalid = model.encoder.invalid_rows(frame, X)
+    if bad_ids:
+        invalid = {**invalid, ("customer_id", f"not {CUSTOMER_ID_RULE}"): bad_ids}
     if invalid:
         X, ids = X[~bad], [i for i, b in zip(ids, bad.tolist(), strict=True) if not b]
     refs = np.array([pseudo(i) for i in ids], dtype=object)

@@ -22,8 +22,14 @@ CUSTOMER_ID_RULE = ("1-200 characters, none of them a control character, '/' or 
 _ROUTABLE = re.compile(CUSTOMER_ID_PATTERN)
 
 
+def customer_id_ok(value: str) -> bool:
+    """`value` is a customer id the API accepts (the batch applies the same rule)."""
+    return (0 < len(value) <= 200 and value not in (".", "..")
+            and _ROUTABLE.fullmatch(value) is not None)
+
+
 def _routable(value: str) -> str:
-    if value in (".", "..") or not _ROUTABLE.fullmatch(value):
+    if not customer_id_ok(value):
         raise ValueError(f"a customer id is {CUSTOMER_ID_RULE}")
     return value
 

@@ -56,3 +56,32 @@ def test_the_rule_is_in_the_openapi_document(client):
     prop = schema["properties"]["customer_id"]
     assert prop["maxLength"] == 200 and prop["pattern"].startswith("^[^/")
     assert "'/'" in prop["description"]
+
+
+def test_the_batch_skips_and_counts_ids_outside_the_set(settings, host, tmp_path):
+    """The same rule in the nightly batch: such rows are skipped and counted, never stored."""
+    import sqlalchemy as sa
+
+    from serving.batch import score_file
+    from serving.storage import Database
+    from serving.storage.tables import Customer
+    from training.synthetic import generate
+
+    frame = generate(60, seed=9)
+    frame["customer_id"] = frame["customer_id"].astype("object")
+    bad = {0: "a/b", 1: ".", 2: "x\\y", 3: "x" * 201}
+    for row, value in bad.items():
+        frame.loc[frame.index[row], "customer_id"] = value
+    frame.loc[frame.index[4], "customer_id"] = "a b?#%2F"  # accepted
+    path = tmp_path / "base.csv"
+    frame.to_csv(path, index=False)
+    db = Database(settings.database_url)
+    report = score_file(settings, path, "training/datasets/synthetic.yaml", db=db, host=host)
+    assert report.skipped_invalid == len(bad)
+    assert report.scored == len(frame) - len(bad)
+    (reason,) = report.invalid_reasons
+    assert reason.startswith("customer_id: not 1-200 characters")
+    with db.session() as s:
+        kept = set(s.scalars(sa.select(Customer.external_id)))
+    assert "a b?#%2F" in kept and not kept & set(bad.values())
+    db.dispose()
