@@ -27,4 +27,4 @@ def dispute(session: Session, settings: Settings, specs: SpecCache, customer_id:
 def objection(session: Session, settings: Settings, customer_id: str,
               agent: Principal) -> tuple[ObjectionPublic, bool]:
     ref = find(session, settings, customer_id).customer_ref
-    return objections.object_to_profiling(session, agent.assisting(ref))
+    return objections.object_to_profiling(session, agent.assisting(ref), settings=settings)

@@ -25,6 +25,7 @@ from serving.customers.schemas import (
     MyPredictionPublic,
     RightPublic,
 )
+from serving.delivery import notices
 from serving.delivery import service as delivery
 from serving.disputes import service as disputes
 from serving.errors import Conflict, Forbidden, NotFound
@@ -224,13 +225,17 @@ def erase(session: Session, settings: Settings, customer_id: str,
                           .with_for_update()) is None:
             raise NotFound("no such customer (nothing is held about this id)")
         erased = {}
+        # the customer is told (issue 15): the notice is written before the address goes
+        # and is the one message kept (its address and body dropped once it is sent)
+        notice = notices.notify(session, settings, ref, "erasure", principal,
+                                with_link=False)
         # contact address, links, sessions (revoked: deleted) and undelivered messages
         erased["contacts"] = session.execute(
             delete(CustomerContact).where(CustomerContact.customer_ref == ref)
             .execution_options(synchronize_session=False)).rowcount
         erased["access_links"] = store_access.delete_customer_links(session, ref)
         erased["sessions"] = store_access.delete_customer_sessions(session, ref)
-        erased["messages"] = store_outbox.forget_customer(session, ref)
+        erased["messages"] = store_outbox.forget_customer(session, ref, keep=notice)
         for kind, (table, where) in counted.items():
             erased[kind] = session.scalar(select(func.count()).select_from(table).where(where)) \
                 or 0

@@ -20,6 +20,69 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+TEXTS["decision"] = {
+    "en": ("A decision on your dispute",
+           "Hello,\n\nA person has reviewed the prediction you contested. {outcome}\n\n"
+           "The reviewer's reason: {rationale}\n\n{restriction}\n\nYour page, to see the "
+           "details or to object to profiling: {link}\n"),
+    "fr": ("Une décision sur votre contestation",
+           "Bonjour,\n\nUne personne a examiné la prédiction que vous avez contestée. "
+           "{outcome}\n\nLa raison donnée : {rationale}\n\n{restriction}\n\nVotre page, "
+           "pour voir le détail ou vous opposer au profilage : {link}\n"),
+}
+TEXTS["objection"] = {
+    "en": ("Your objection to profiling is recorded",
+           "Hello,\n\nYour objection to profiling is recorded{by}: nothing about you is "
+           "scored for retention any more. You can withdraw it on your page: {link}\n"),
+    "fr": ("Votre opposition au profilage est enregistrée",
+           "Bonjour,\n\nVotre opposition au profilage est enregistrée{by} : plus rien vous "
+           "concernant n'est évalué à des fins de fidélisation. Vous pouvez la retirer sur "
+           "votre page : {link}\n"),
+}
+TEXTS["erasure"] = {
+    "en": ("Your data has been erased",
+           "Hello,\n\nAs asked, the data we held about you (features, predictions, "
+           "disputes, contact tasks and this address) has been erased. Only a pseudonym and "
+           "the fact of the erasure are kept, so that you are not profiled again.\n"),
+    "fr": ("Vos données ont été effacées",
+           "Bonjour,\n\nComme demandé, les données que nous détenions à votre sujet "
+           "(caractéristiques, prédictions, contestations, tâches de contact et cette "
+           "adresse) ont été effacées. Seuls un pseudonyme et le fait de l'effacement sont "
+           "conservés, pour que vous ne soyez plus profilé.\n"),
+}
+PHRASES = {
+    "upheld": {"en": "It found the prediction correct: it stands.",
+               "fr": "Elle a jugé la prédiction correcte : elle est maintenue."},
+    "rectified": {"en": "It corrected your data as you asked and calculated the prediction "
+                        "again with the corrected data (your data was rectified).",
+                  "fr": "Elle a corrigé vos données comme vous l'avez demandé et recalculé la "
+                        "prédiction avec les données corrigées (vos données ont été "
+                        "rectifiées)."},
+    "overturned": {"en": "It found the prediction wrong: it is withdrawn and no longer used.",
+                   "fr": "Elle a jugé la prédiction erronée : elle est retirée et n'est plus "
+                         "utilisée."},
+    "lifting": {"en": "The restriction on your record is lifted with this decision: your "
+                      "record may again be used for retention contacts and training. If you "
+                      "do not want that, object to profiling on your page.",
+                "fr": "La limitation de votre dossier est levée avec cette décision : il peut "
+                      "de nouveau servir aux contacts de fidélisation et à l'entraînement. Si "
+                      "vous ne le souhaitez pas, opposez-vous au profilage sur votre page."},
+    "still_restricted": {"en": "Another dispute of yours is still open: your record stays "
+                               "restricted until it is decided.",
+                         "fr": "Une autre de vos contestations est encore ouverte : votre "
+                               "dossier reste limité jusqu'à sa décision."},
+    "by_phone": {"en": " (by phone, with one of our staff)",
+                 "fr": " (par téléphone, avec un de nos conseillers)"},
+    "": {"en": "", "fr": ""},
+}
+
+
+def phrase(key: tuple[str, ...] | str, lang: str) -> str:
+    """A fixed phrase (or several, joined) in the customer's language."""
+    keys = key if isinstance(key, tuple) else (key,)
+    return " ".join(PHRASES[k].get(lang) or PHRASES[k]["en"] for k in keys).strip()
+
+
 def render(kind: str, lang: str, **values: str) -> tuple[str, str]:
     """(subject, body) of a message in the customer's language."""
     texts = TEXTS[kind]

@@ -140,6 +140,17 @@ class DecisionPublic(BaseModel):
         description="The record is usable again (false while another dispute is open)")
 
 
+class NoticePublic(BaseModel):
+    """A message the customer was sent (issue 15): what and when, never its text or
+    address."""
+
+    message_id: str
+    kind: str
+    status: Literal["pending", "sending", "sent", "failed"]
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
 class DisputePublic(BaseModel):
     """A dispute: what was contested, its deadline, and its outcome once decided."""
 
@@ -158,6 +169,9 @@ class DisputePublic(BaseModel):
     assisted: bool = Field(default=False, description="Filed for the customer by a staff "
                            "member, on the phone (an assisted action)")
     assisted_by: str | None = Field(default=None, description="Who filed it, when assisted")
+    notices: list[NoticePublic] = Field(
+        default_factory=list, description="What the customer was told since the dispute "
+        "was received (decision, rectification, restriction lifted), newest first")
 
 
 class DisputeList(BaseModel):

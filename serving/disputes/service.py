@@ -34,11 +34,13 @@ from serving.disputes.schemas import (
     DisputeCreate,
     DisputeList,
     DisputePublic,
+    NoticePublic,
 )
 from serving.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from serving.retention.tasks import cancel_for_dispute
 from serving.scoring import service as scoring
 from serving.specs import SpecCache
+from serving.storage import outbox
 from serving.storage.db import write_lock
 from serving.storage.tables import (
     Customer,
@@ -125,6 +127,10 @@ def dispute_public(session: Session, specs: SpecCache, d: Dispute, lang: str = "
         wants_human_review=d.wants_human_review, received_at=d.received_at, due_by=d.due_by,
         days_left=left, overdue=d.status == "open" and (now or datetime.now(UTC)) > d.due_by,
         decision=decision, assisted=bool(d.assisted),
+        notices=[NoticePublic(message_id=m.id, kind=m.kind, status=m.status,
+                              created_at=m.created_at, sent_at=m.sent_at)
+                 for m in outbox.for_customer(session, d.customer_ref)
+                 if m.created_at >= d.received_at and m.kind != "access_link"],
         assisted_by=(display_names(session, [d.opened_by]).get(d.opened_by or "", "staff")
                      if d.assisted else None),
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from serving.deps import CustomerDep, SessionDep
+from serving.deps import CustomerDep, SessionDep, SettingsDep
 from serving.errors import CUSTOMER
 from serving.errors import documented as err
 from serving.objections import service
@@ -16,10 +16,10 @@ router = APIRouter(tags=["objections"])
                               "description": "You had already objected; nothing changed"},
                         404: err("No record is kept about you"), **CUSTOMER})
 def object_to_profiling(response: Response, principal: CustomerDep,
-                        session: SessionDep) -> ObjectionPublic:
+                        session: SessionDep, settings: SettingsDep) -> ObjectionPublic:
     """Object to profiling: from now on nothing about you is scored, listed or routed to
     a retention contact, and open contact tasks are cancelled. You can withdraw it."""
-    out, created = service.object_to_profiling(session, principal)
+    out, created = service.object_to_profiling(session, principal, settings=settings)
     if not created:
         response.status_code = 200
     return out

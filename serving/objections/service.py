@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
+from serving.config import Settings
 from serving.customers import access
+from serving.delivery import notices
 from serving.errors import Conflict, Forbidden, NotFound
 from serving.objections.schemas import ObjectionPublic
 from serving.retention.tasks import cancel_for_objection
@@ -53,7 +55,8 @@ def status(session: Session, principal: Principal) -> ObjectionPublic:
                                         if assisted else None))
 
 
-def object_to_profiling(session: Session, principal: Principal) -> tuple[ObjectionPublic, bool]:
+def object_to_profiling(session: Session, principal: Principal, *,
+                        settings: Settings | None = None) -> tuple[ObjectionPublic, bool]:
     """Record the objection (a repeat changes nothing); returns it and whether it is new."""
     ref = _ref(principal)
     _customer(session, ref)
@@ -72,6 +75,9 @@ def object_to_profiling(session: Session, principal: Principal) -> tuple[Objecti
                             .values(objected=True)
                             .execution_options(synchronize_session=False))
             cancelled = cancel_for_objection(session, ref, now)
+            if settings is not None:  # the customer is told, with a link to withdraw
+                notices.notify(session, settings, ref, "objection", principal, with_link=True,
+                               by=("by_phone",) if principal.assisted_by else ("",))
             audit.append(session, principal, audit.OBJECTION_RECORDED, customer_ref=ref,
                          objects={"objection_id": oid, "cancelled_task_ids": cancelled,
                                   "assisted": principal.assisted_by is not None,

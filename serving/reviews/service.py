@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from models.explain import decoded_values, values_json
 from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.config import Settings
+from serving.delivery import notices
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound, model_problems
@@ -160,8 +162,11 @@ def preview_rectification(session: Session, specs: SpecCache, served: ServedMode
 
 # -- deciding -------------------------------------------------------------------------------
 def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
-           dispute_id: str, body: DecisionCreate, lang: str = "en") -> DecisionPublic:
-    """Record a final decision, apply it, lift the restriction, audit; committed."""
+           dispute_id: str, body: DecisionCreate, lang: str = "en", *,
+           settings: Settings | None = None) -> DecisionPublic:
+    """Record a final decision, apply it, lift the restriction, audit; committed. With
+    `settings`, the customer is told in the same transaction (issue 15): the decision and
+    its reason, a rectification, and the restriction lifted by it, with a fresh link."""
     d, pred, _ = _load_open(session, dispute_id)
     rescored = None
     if body.decision == "rectified":
@@ -208,6 +213,11 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                 decided_by=principal.actor, decided_at=now)
             session.add(row)
             session.flush()
+            if settings is not None:
+                notices.notify(
+                    session, settings, d.customer_ref, "decision", principal, with_link=True,
+                    outcome=(body.decision,), rationale=body.rationale,
+                    restriction=("lifting",) if lift else ("still_restricted",))
             audit.append(session, principal, audit.DISPUTE_DECIDED,
                          customer_ref=d.customer_ref,
                          objects={"dispute_id": d.id, "decision": body.decision,

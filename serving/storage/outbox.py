@@ -67,7 +67,8 @@ def claim(session: Session, lease: timedelta, limit: int = 20) -> list[MessageRo
 
 def sent(session: Session, message_id: str, redacted: str) -> None:
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                    .values(status="sent", sent_at=utcnow(), body=redacted, last_error=None))
+                    .values(status="sent", sent_at=utcnow(), body=redacted, address=None,
+                            last_error=None))
 
 
 def failed(session: Session, message_id: str, error: str, retry_at: datetime | None) -> None:

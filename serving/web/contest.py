@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.config import Settings
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DisputeCreate, DisputePublic
 from serving.errors import NotFound
@@ -111,8 +112,9 @@ def for_review(session: Session, specs: SpecCache, principal: Principal,
     return view(item)
 
 
-def object_to_profiling(session: Session, principal: Principal) -> None:
-    objections.object_to_profiling(session, principal)
+def object_to_profiling(session: Session, principal: Principal,
+                        settings: Settings | None = None) -> None:
+    objections.object_to_profiling(session, principal, settings=settings)
 
 
 def withdraw_objection(session: Session, principal: Principal) -> None:
@@ -167,10 +169,11 @@ def preview_rescore(session: Session, specs: SpecCache, served: ServedModel,
 
 def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
            dispute_id: str, decision: str, rationale: str,
-           corrected: dict[str, Any]) -> Any:
+           corrected: dict[str, Any], settings: Settings | None = None) -> Any:
     body = DecisionCreate(decision=decision, rationale=rationale,
                           corrected_features=corrected if decision == "rectified" else None)
-    return reviews.decide(session, specs, served, principal, dispute_id, body, "en")
+    return reviews.decide(session, specs, served, principal, dispute_id, body, "en",
+                          settings=settings)
 
 
 # -- audit ----------------------------------------------------------------------------------

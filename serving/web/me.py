@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from models import ModelSpec
+from serving import deps
 from serving.auth.principal import Principal
 from serving.customers import service as customers
 from serving.deps import SessionDep, SpecsDep
@@ -269,7 +270,7 @@ def _back_to_me(request: Request, done: str) -> Response:
 @router.post("/me/object")
 def object_submit(request: Request, principal: CustomerPage, form: Form,
                   session: SessionDep) -> Response:
-    contest.object_to_profiling(session, principal)
+    contest.object_to_profiling(session, principal, deps.settings(request))
     return _back_to_me(request, "object_done")
 
 

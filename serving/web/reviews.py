@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from serving import deps
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.deps import ServedDep, SessionDep, SpecsDep
@@ -136,7 +137,7 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
     try:
         contest.decide(session, specs, served, principal, dispute_id, decision, rationale,
-                       corrected)
+                       corrected, deps.settings(request))
     except InvalidInput as exc:
         session.rollback()
         errors.update(_field_errors(exc))
