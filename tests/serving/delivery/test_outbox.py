@@ -18,7 +18,14 @@ from serving.delivery.service import deliver_once
 from serving.main import create_app
 from serving.storage import outbox
 from tests.e2e.conftest import free_port
-from tests.serving.conftest import REPO, bearer, link_in, open_session, set_contact
+from tests.serving.conftest import (
+    REPO,
+    bearer,
+    dispute_body,
+    link_in,
+    open_session,
+    set_contact,
+)
 
 
 class Inbox:
@@ -76,6 +83,19 @@ def test_link_over_smtp_opened_once(settings, host, tokens, customers, smtp):
         with c.app.state.db.session() as s:
             row = outbox.get(s, r.json()["message_id"])
         assert row.status == "sent" and row.attempts == 1 and link_in(msg) not in row.body
+        # the customer disputes, a reviewer decides: the decision notice arrives
+        p = api.get("/v1/me/prediction", role="agent")  # staff: 403, nothing leaks
+        assert p.status_code == 403
+        mine = c.get("/v1/me/prediction", headers=bearer(token)).json()["prediction"]
+        d = c.post("/v1/disputes", json=dispute_body(mine, host), headers=bearer(token))
+        assert d.status_code == 201, d.text
+        decided = api.post(f"/v1/disputes/{d.json()['dispute_id']}/decision", role="reviewer",
+                           json={"decision": "overturned", "rationale": "Erreur de saisie."})
+        assert decided.status_code == 201, decided.text
+        wait_for(lambda: len(smtp.messages) == 2)
+        notice = smtp.messages[1]
+        assert notice["Subject"] == "Une décision sur votre contestation"
+        assert "Erreur de saisie." in notice.get_content()
 
 
 def test_failures_are_retried_and_recorded(api, app, customers, smtp, settings):
