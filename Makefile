@@ -71,7 +71,7 @@ else
 	$(PY) -m serving.cli score --data $(DATA) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS))
 endif
 
-create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin NAME=...)
+create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin|integration NAME=...)
 	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"
 
 mlflow-ui: ## Open the MLflow UI on the local tracking store (http://127.0.0.1:5000)
