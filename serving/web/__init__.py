@@ -17,8 +17,10 @@ def mount(app: FastAPI) -> None:
     from serving.web.me import router as me_router
     from serving.web.reviews import router as reviews_router
     from serving.web.staff import router as staff_router
+    from serving.web.users import router as users_router
 
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(staff_router)
     app.include_router(reviews_router)
     app.include_router(me_router)
+    app.include_router(users_router)

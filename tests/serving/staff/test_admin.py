@@ -94,3 +94,25 @@ def test_cli_administers_staff(database_url, monkeypatch, capsys):
     assert cli.main(["list-users"]) == 0
     out = capsys.readouterr().out
     assert "reviewer" in out and "inactive" in out and "Bo" in out and "st_" not in out
+
+
+def test_the_staff_page_administers_users(app, tokens, client):
+    with TestClient(app) as c:
+        sign_in(c, ADMIN_TOKEN)
+        page = c.get("/staff/users")
+        assert page.status_code == 200 and "test agent" in page.text
+        assert tokens["agent"] not in page.text
+        r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text), "action": "create",
+                                         "name": "Paged", "role": "reviewer"})
+        assert r.status_code == 201 and "st_" in r.text  # the new token, shown once
+        r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text), "action": "create",
+                                         "name": "paged", "role": "agent"})
+        assert "already called" in c.get("/staff/users").text or "already called" in r.text
+        uid = next(u["user_id"] for u in client.get("/v1/admin/users", headers=ADMIN
+                                                     ).json()["items"] if u["name"] == "Paged")
+        r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text),
+                                         "action": "deactivate", "user_id": uid})
+        assert r.status_code == 200 and "deactivated" in r.text
+    with TestClient(app) as c:  # agents may not open it
+        sign_in(c, tokens["agent"])
+        assert c.get("/staff/users").status_code == 403

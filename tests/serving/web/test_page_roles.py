@@ -29,6 +29,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/staff/reviews/{dispute_id}"): {"reviewer", "admin"},
     ("POST", "/staff/reviews/{dispute_id}"): {"reviewer", "admin"},
     ("GET", "/staff/audit"): {"admin"},
+    ("GET", "/staff/users"): {"admin"},
+    ("POST", "/staff/users"): {"admin"},
     ("GET", "/me"): PUBLIC,
     ("POST", "/me/session"): PUBLIC,
     ("POST", "/me/sign-out"): PUBLIC,

@@ -1,0 +1,60 @@
+"""The staff administration page (admin): list, create, deactivate, rotate a token, change
+a role, through `serving.staff.service` (the same rules and audit as the API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from serving.auth.principal import STAFF_ROLES, Principal
+from serving.deps import SessionDep
+from serving.errors import DomainError
+from serving.staff import service as staff
+from serving.web.core import Form, PageRoute, flash, render, staff_page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
+
+
+def _page(request: Request, principal: Principal, session, token=None, status=200):  # noqa: ANN001, ANN202
+    return render(request, "staff/users.html", lang="en", principal=principal,
+                  users=staff.list_users(session).items, roles=STAFF_ROLES, new_token=token,
+                  status_code=status)
+
+
+@router.get("/staff/users")
+def users_page(request: Request, principal: AdminPage, session: SessionDep) -> Response:
+    return _page(request, principal, session)
+
+
+@router.post("/staff/users")
+def users_action(request: Request, principal: AdminPage, form: Form,
+                 session: SessionDep) -> Response:
+    action = str(form.get("action") or "")
+    user_id = str(form.get("user_id") or "")
+    role = str(form.get("role") or "")
+    try:
+        if action == "create":
+            made = staff.create(session, str(form.get("name") or ""), role, principal)
+            flash(request, f"Created {made.name} ({made.role}). Give them the token below "
+                           "through a channel you trust: it is shown only now.")
+            return _page(request, principal, session, made.token, 201)
+        if action == "rotate":
+            out = staff.rotate_token(session, user_id, principal)
+            flash(request, f"New token for {out.name}; the old one and their sessions no "
+                           "longer work. It is shown only now.")
+            return _page(request, principal, session, out.token)
+        if action == "deactivate":
+            out = staff.deactivate(session, user_id, principal)
+            flash(request, f"{out.name} is deactivated: their token and sessions no longer work.")
+        elif action == "role":
+            out = staff.change_role(session, user_id, role, principal)
+            flash(request, f"{out.name} is now {out.role}.")
+        else:
+            flash(request, "Choose an action.")
+    except DomainError as exc:
+        session.rollback()
+        flash(request, f"Not done: {exc.detail}")
+    return RedirectResponse("/staff/users", status_code=303)
