@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from serving.customers import access, assisted, service
 from serving.customers.schemas import (
@@ -13,6 +13,7 @@ from serving.customers.schemas import (
     MyPredictionPublic,
     SessionOpen,
     SessionPublic,
+    SignedOut,
 )
 from serving.deps import (
     Admin,
@@ -102,12 +103,12 @@ def open_session(body: SessionOpen, session: SessionDep) -> SessionPublic:
     return SessionPublic(token=opened.token, expires_at=opened.expires_at)
 
 
-@router.delete("/v1/sessions/current", status_code=204)
-def close_session(who: CustomerSessionDep, session: SessionDep) -> Response:
+@router.delete("/v1/sessions/current", response_model=SignedOut)
+def close_session(who: CustomerSessionDep, session: SessionDep) -> SignedOut:
     """Sign out: the customer session ends now."""
     principal, token = who
     access.sign_out(session, token, principal)
-    return Response(status_code=204)
+    return SignedOut(signed_out=True)
 
 
 @router.get("/v1/me", response_model=CustomerSelfPublic,

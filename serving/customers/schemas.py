@@ -51,6 +51,10 @@ class SessionPublic(BaseModel):
     expires_at: datetime
 
 
+class SignedOut(BaseModel):
+    signed_out: bool
+
+
 class CustomerSelfPublic(BaseModel):
     """What a customer token opens: their own record's status."""
 
