@@ -15,13 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("disputes") as batch:
-        batch.add_column(sa.Column("opened_by", sa.String(120), nullable=True))
-        batch.add_column(sa.Column("assisted", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    # plain ADD COLUMN (no table rebuild on SQLite: dropping the old table would cascade
+    # to the decisions that reference it)
+    op.add_column("disputes", sa.Column("opened_by", sa.String(120), nullable=True))
+    op.add_column("disputes", sa.Column("assisted", sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("disputes") as batch:
-        batch.drop_column("assisted")
-        batch.drop_column("opened_by")
+    op.drop_column("disputes", "assisted")
+    op.drop_column("disputes", "opened_by")
