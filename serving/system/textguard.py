@@ -48,6 +48,16 @@ def _bad_url(scope: Scope) -> str | None:
     return "query" if b"%00" in query or b"\x00" in query else None
 
 
+# Customer pages whose forms go through the same request schemas as the JSON API, which
+# refuse such text with a field error the page shows in the customer's language: a bare
+# JSON 422 would lose the customer their form.
+_SELF_CHECKING_PAGES = ("/me/",)
+
+
+def _page_checks_itself(path: str) -> bool:
+    return path.startswith(_SELF_CHECKING_PAGES)
+
+
 class TextGuard:
     """422 for NUL characters and unpaired surrogates in the URL or the body."""
 
@@ -92,6 +102,9 @@ class TextGuard:
         for name, value in scope.get("headers", ()):
             if name == b"content-type":
                 if value.startswith(b"application/x-www-form-urlencoded"):
+                    if _page_checks_itself(scope.get("path", "")):
+                        await self.app(scope, receive, send)
+                        return
                     pattern = _FORM_BAD
                 break
 

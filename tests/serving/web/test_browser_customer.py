@@ -107,7 +107,7 @@ def test_customer_contests_a_reviewer_rectifies_the_customer_sees_it(
         page.get_by_role("button", name="Send my request").click()
         # the error sits next to the field, and everything typed is kept
         assert page.get_by_role("alert").is_visible()
-        assert "at least 0" in page.locator("#error-tenure").inner_text()
+        assert "between 0 and" in page.locator("#error-tenure").inner_text()
         assert page.locator("#value-tenure").get_attribute("aria-invalid") == "true"
         assert page.locator("#value-Contract").input_value() == "Two year"
         assert page.locator("#wrong-Contract").is_checked()
