@@ -52,6 +52,8 @@ class DisputeView:
     prediction_withdrawn: bool = False
     customer_id: str | None = None
     prediction: Any = None  # the contested prediction explained (review queue)
+    assisted_by: str | None = None  # filed by staff for a customer who phoned (issue 15)
+    notices: list[Any] = field(default_factory=list)  # what the customer was told
 
     @property
     def reference(self) -> str:
@@ -78,6 +80,7 @@ def view(d: DisputePublic) -> DisputeView:
         prediction_withdrawn=dec.prediction_withdrawn if dec else False,
         customer_id=getattr(d, "customer_id", None),
         prediction=getattr(d, "prediction", None),
+        assisted_by=d.assisted_by, notices=list(d.notices),
     )
 
 

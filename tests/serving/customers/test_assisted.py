@@ -76,6 +76,14 @@ def test_an_assisted_dispute_is_recorded_under_the_agents_name(api, customers, h
     # the reviewer sees it too
     seen = api.get(f"/v1/disputes/{d['dispute_id']}", role="reviewer").json()
     assert seen["assisted_by"] == "test agent"
+    from fastapi.testclient import TestClient
+
+    from tests.serving.web.test_pages import sign_in
+
+    with TestClient(api.client.app) as page:  # and on the review page
+        sign_in(page, api.tokens["reviewer"])
+        html = page.get(f"/staff/reviews/{d['dispute_id']}").text
+        assert "on the phone by test agent" in html
     # an agent's own token on the customer's route is still refused
     r = api.client.post("/v1/disputes", json=body, headers=api.headers("agent"))
     assert r.status_code == 403
