@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.errors import error_body
+from serving.system.bodywatch import watch_body
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -72,34 +73,10 @@ class BodyLimit:
                 break
 
         received = 0
-        refused = False  # the 413 went out: the app is told the client left
-        started = False  # the app began its own answer (too late for a 413)
 
-        async def counted_receive() -> Message:
-            nonlocal received, refused
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    refused = True
-                    if not started:
-                        await self._refuse(send)
-                    return {"type": "http.disconnect"}
-            return message
+        def too_much(chunk: bytes, _last: bool) -> bool:
+            nonlocal received
+            received += len(chunk)
+            return received > self.max_bytes
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if refused:
-                return  # the client already has its 413
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, guarded_send)
-        except Exception:
-            if not refused:
-                raise
-            # the app failed on the body it never got (client disconnected): already answered
+        await watch_body(self.app, scope, receive, send, too_much, self._refuse)

@@ -24,9 +24,10 @@ import json
 import re
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.errors import error_body, field_error
+from serving.system.bodywatch import watch_body
 
 _JSON_BAD = re.compile(
     rb"\x00|\\u0000"
@@ -109,8 +110,6 @@ class TextGuard:
                 break
 
         tail = b""
-        refused = False
-        started = False
 
         def bad(chunk: bytes, final: bool) -> bool:
             """A match starting in this chunk's decidable part: the bytes after those the
@@ -124,29 +123,4 @@ class TextGuard:
             limit = len(buf) if final else len(buf) - _LOOKAHEAD
             return any(decided <= m.start() < limit for m in pattern.finditer(buf))
 
-        async def scanned_receive() -> Message:
-            nonlocal refused
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request" and bad(
-                    message.get("body", b""), not message.get("more_body", False)):
-                refused = True
-                if not started:
-                    await self._refuse(send)
-                return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if refused:
-                return  # the client already has its 422
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, scanned_receive, guarded_send)
-        except Exception:
-            if not refused:
-                raise
+        await watch_body(self.app, scope, receive, send, bad, self._refuse)
