@@ -39,7 +39,7 @@ SECONDS = float(os.environ.get("CHURN_LOAD_SECONDS", "20"))
 THREADS = 4
 WARMUP = 0.2  # share of the run left out of the memory comparison
 DATABASES = [d.strip() for d in os.environ.get("CHURN_LOAD_DATABASES", "sqlite").split(",")]
-EXPECTED = {"risk_list": 200, "predict": 201, "access_link": 201, "dispute": 201}
+EXPECTED = {"risk_list": 200, "predict": 201, "access_link": 201, "session": 201, "dispute": 201}
 
 
 @pytest.fixture(params=[pytest.param(d, marks=[pytest.mark.postgres] if d != "sqlite" else [])
