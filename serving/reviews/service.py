@@ -271,7 +271,7 @@ def _withdraw(db: Receipts, pred: Prediction, now: datetime, dispute_id: str) ->
     back."""
     db.withdraw(pred.id)
     cancel_for_overturn(db.session, pred.customer_ref, pred.id, dispute_id, now)
-    db.clear_latest(pred.customer_ref, pred.id)
+    db.clear_entries([(pred.customer_ref, pred.id)])
 
 
 def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,

@@ -95,9 +95,6 @@ def unpack_shap(blob: bytes) -> np.ndarray:
 class Receipts(RawWriter):
     """Receipts, risk-list entries and tasks, written in the session's transaction."""
 
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-
     # -- who may be scored --------------------------------------------------------------
     def flags(self, refs: Sequence[str], lock: bool = False) -> dict[str, tuple[bool, bool]]:
         """(restricted, objected) of the known customers among `refs`. With `lock`
@@ -195,15 +192,9 @@ class Receipts(RawWriter):
                          f"false, {self.marks(4)}) ON CONFLICT (customer_ref) DO UPDATE SET "
                          f"{update}", rows)
 
-    def clear_latest(self, customer_ref: str, prediction_id: str) -> None:
-        """Take the customer off the risk list if `prediction_id` is their entry."""
-        self.execute(
-            "UPDATE customers SET latest_prediction_id = NULL, latest_score = NULL, "
-            f"latest_band = NULL, latest_at = NULL WHERE customer_ref = {self.mark} "
-            f"AND latest_prediction_id = {self.mark}", (customer_ref, prediction_id))
-
     def clear_entries(self, entries: Sequence[tuple[str, str]]) -> None:
-        """`clear_latest` for many (customer_ref, prediction_id) pairs."""
+        """Take each customer off the risk list if the paired receipt is their entry
+        (pairs of customer_ref, prediction_id)."""
         if entries:
             self.executemany(
                 "UPDATE customers SET latest_prediction_id = NULL, latest_score = NULL, "
