@@ -433,3 +433,45 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+# -- issue 18: rights requests as tracked cases (migration 0010) -----------------------------
+RIGHTS_KINDS = ("access", "erasure", "rectification", "restriction", "objection")
+RIGHTS_STATUSES = ("open", "extended", "done", "refused", "cancelled")
+RIGHTS_OPEN_STATUSES = ("open", "extended")
+
+
+class RightsRequest(Base):
+    """A data-protection request (Arts. 15-21) tracked as a case: a one-month deadline
+    (`due_at`), extensible once by two months with a reason (Art. 12(3)), a status, a
+    handler and an outcome. No foreign key to `customers`: the request that asked for an
+    erasure outlives the customer it erased (only the pseudonym is kept)."""
+
+    __tablename__ = "rights_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # RIGHTS_KINDS
+    status: Mapped[str] = mapped_column(String(16), default="open")  # RIGHTS_STATUSES
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # opened_at + 1 month
+    extended_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    handler: Mapped[str | None] = mapped_column(String(120))  # staff name who took it
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    opened_via: Mapped[str] = mapped_column(String(16))  # customer | assisted
+    opened_by: Mapped[str] = mapped_column(String(120))
+    # what the customer wrote (rectification: what is wrong; restriction: why)
+    details: Mapped[str] = mapped_column(Text, default="", server_default="")
+    lang: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    # erasure: when it is carried out automatically unless a person did it before
+    carry_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the objection or dispute the request was carried out through
+    related_id: Mapped[str | None] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __table_args__ = (
+        Index("ix_rights_requests_customer", "customer_ref", "opened_at"),
+        Index("ix_rights_requests_status_due", "status", "due_at", "id"),
+    )
