@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from models.reference import FeatureReference
+
 FeatureKind = Literal["numeric", "categorical", "ordinal"]
 Lang = Literal["en", "fr"]
 LANGS: tuple[str, ...] = ("en", "fr")
@@ -170,6 +172,11 @@ class ModelSpec(BaseModel):
     # rows: what a score is ranked against on pages ("higher than 9 in 10 customers");
     # empty in older specs (`models.wording`)
     reference_scores: list[float] = Field(default_factory=list)
+    # how each feature (encoded, by name) and the out-of-fold score were distributed in the
+    # training rows: what drift is measured against (`models.reference`); empty in older
+    # specs, whose drift cannot be measured
+    feature_reference: dict[str, FeatureReference] = Field(default_factory=dict)
+    score_reference: FeatureReference | None = None
 
     @property
     def feature_names(self) -> list[str]:

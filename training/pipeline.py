@@ -21,6 +21,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from models import ChurnModel, DecisionSpec, ModelSpec
 from models.dataset_schema import DatasetSchema
+from models.reference import feature_references, reference_of
 from models.signature import signature_for
 from models.wording import reference_quantiles
 from training import model_card, plots, synthetic
@@ -254,6 +255,8 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
         base_value=float(booster.predict(kept.X[:1], pred_contrib=True)[0, -1]),
         training_rows=len(y), trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         reference_scores=reference_quantiles(calib.oof_probability),
+        feature_reference=feature_references(kept.X, kept.features),
+        score_reference=reference_of(calib.oof_probability, "numeric"),
     )
     model = ChurnModel.from_parts(booster, spec)
 
