@@ -29,7 +29,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.spec import Localized
+from models.spec import Actionability, Localized
 
 
 class SchemaError(ValueError):
@@ -69,10 +69,15 @@ class FeatureNote(BaseModel):
     # numeric features: the values the served model accepts, [lowest, highest]
     # (default: training's range widened by half its span on each side)
     range: tuple[float, float] | None = None
+    # recourse: what may change to lower a customer's risk (`true`: any direction, any
+    # value), e.g. {direction: increase} for a contract; absent or `false`: immutable
+    actionable: Actionability | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _value_keys_as_text(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("actionable"), bool):
+            data = {**data, "actionable": {} if data["actionable"] else None}
         if isinstance(data, dict) and isinstance(data.get("values"), dict):
             data = {**data, "values": {str(k): v for k, v in data["values"].items()}}
         if isinstance(data, dict) and isinstance(data.get("order"), list):
@@ -86,6 +91,11 @@ class FeatureNote(BaseModel):
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError(f"range {list(self.range)} must be [lowest, highest] with "
                              "lowest < highest")
+        if self.actionable is not None and self.type is not None:
+            monotone = {"increasing": 1, "decreasing": -1, None: 0}[self.monotone]
+            self.actionable.check_kind("this feature", self.type,
+                                       self.order if self.type == "ordinal" else None,
+                                       monotone if self.type != "categorical" else 0)
         return self
 
 
@@ -117,6 +127,14 @@ class DatasetSchema(BaseModel):
                     "give each column one role"
                 )
             roles[column] = role
+        # recourse never proposes to change who a customer is, nor an id or a column the
+        # model never reads
+        for column, note in self.features.items():
+            if note.actionable is not None and column in roles:
+                raise ValueError(
+                    f"column {column!r} is marked actionable but is {roles[column]}: "
+                    "a sensitive attribute, an id, the target or a dropped column is never "
+                    "proposed as a change; remove its `actionable`")
         return self
 
     @property

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.reference import FeatureReference
 
@@ -50,6 +50,80 @@ RANGE_MARGIN = 0.5
 MAX_MAGNITUDE = 1e9
 
 
+class Actionability(BaseModel):
+    """What may be changed about a feature to lower a customer's risk (recourse,
+    `models.recourse`): the direction, the categories it may move between, and for a
+    number its bounds and largest change. A feature without it is immutable."""
+
+    model_config = ConfigDict(extra="forbid")
+    # increase / decrease: along an ordinal's order, a number's axis, or for a categorical
+    # the order of `allowed` (lowest first); any: any allowed value
+    direction: Literal["increase", "decrease", "any"] = "any"
+    # categorical/ordinal: the only categories it may move between (empty: every one); a
+    # customer whose value is not among them cannot be moved
+    allowed: list[str] = Field(default_factory=list)
+    # numeric: the values a change may reach, [lowest, highest], within the input domain
+    bounds: tuple[float, float] | None = None
+    # numeric: the largest change from the customer's value (e.g. a discount of at most 20)
+    max_change: float | None = Field(default=None, gt=0)
+    # why it can be acted on, and by whom (shown beside an option): both languages, or
+    # English only (a plain text)
+    why: Localized | str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _allowed_as_text(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("allowed"), list):
+            data = {**data, "allowed": [str(v) for v in data["allowed"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Actionability:
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"bounds {list(self.bounds)} must be [lowest, highest] with "
+                             "lowest < highest")
+        if len(set(self.allowed)) != len(self.allowed):
+            raise ValueError(f"allowed {self.allowed} repeats a category; list each once")
+        return self
+
+    def why_text(self, lang: str = "en") -> str | None:
+        """Why this feature can be acted on, in `lang` when given in it."""
+        if isinstance(self.why, Localized):
+            return self.why.get(lang)
+        return self.why or None
+
+    def check_kind(self, feature: str, kind: str, categories: list[str] | None = None,
+                   monotone: int = 0) -> None:
+        """Refuse what does not fit a feature of this `kind` (raises ValueError naming the
+        feature and the fix): numeric keys on a category, `allowed` on a number, a
+        direction on an unordered categorical without `allowed` as its order, categories
+        it does not have, or a direction that could only raise the risk under the
+        feature's monotone constraint."""
+        if kind == "numeric" and self.allowed:
+            raise ValueError(f"{feature}: `allowed` lists categories but {feature} is a "
+                             "number; give `bounds` or `max_change` instead")
+        if kind != "numeric" and (self.bounds is not None or self.max_change is not None):
+            raise ValueError(f"{feature}: `bounds` and `max_change` are for numbers but "
+                             f"{feature} is {kind}; list the categories under `allowed`")
+        if kind == "categorical" and self.direction != "any" and len(self.allowed) < 2:
+            raise ValueError(f"{feature}: a categorical has no order, so direction "
+                             f"{self.direction!r} needs `allowed` to give one (two or more "
+                             "categories, lowest first), or use direction: any")
+        if categories is not None:
+            unknown = [c for c in self.allowed if c not in categories]
+            if unknown:
+                raise ValueError(f"{feature}: allowed {unknown} are not categories of "
+                                 f"{feature} ({categories}); a change may only reach a "
+                                 "category the model was trained on")
+        if monotone and self.direction != "any":
+            raises = (self.direction == "increase") == (monotone > 0)
+            if raises:
+                raise ValueError(
+                    f"{feature}: direction {self.direction!r} against its monotone "
+                    f"constraint ({'increasing' if monotone > 0 else 'decreasing'}) can only "
+                    "raise the risk; use the other direction or drop `actionable`")
+
+
 class FeatureSpec(BaseModel):
     """One model input: its type, the values training saw, and its human words."""
 
@@ -73,6 +147,8 @@ class FeatureSpec(BaseModel):
     unit: Localized | None = None
     description: str | None = None
     purpose: str | None = None
+    # what may change to lower the risk (`models.recourse`); None: immutable
+    actionable: Actionability | None = None
 
     @model_validator(mode="after")
     def _categories_for_categoricals(self) -> FeatureSpec:
@@ -81,6 +157,14 @@ class FeatureSpec(BaseModel):
                 f"feature {self.name!r} is {self.kind} but lists no categories; "
                 "give the categories seen in training"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _actionable_fits(self) -> FeatureSpec:
+        if self.actionable is not None:
+            self.actionable.check_kind(self.name, self.kind,
+                                       None if self.kind == "numeric" else self.categories,
+                                       self.monotone)
         return self
 
     def valid_range(self) -> tuple[float, float]:

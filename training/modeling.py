@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from models import CalibrationSpec, DecisionSpec, Encoder, FeatureSpec, ModelSpec
-from models.dataset_schema import DatasetSchema
+from models.dataset_schema import DatasetSchema, SchemaError
 from training.config import TrainSettings
 
 _MONOTONE = {"increasing": 1, "decreasing": -1, None: 0}
@@ -45,7 +46,12 @@ def feature_specs(candidates: pd.DataFrame, schema: DatasetSchema) -> list[Featu
             spec["unit"] = note.unit
             spec["description"] = note.description
             spec["purpose"] = note.purpose
-        specs.append(FeatureSpec(**spec))
+            spec["actionable"] = note.actionable
+        try:
+            specs.append(FeatureSpec(**spec))
+        except ValidationError as exc:  # e.g. `actionable` naming a category never seen
+            raise SchemaError(f"schema note of {col!r} does not fit the data: "
+                              + "; ".join(e["msg"] for e in exc.errors())) from exc
     return specs
 
 
