@@ -62,8 +62,17 @@ class FeatureNote(BaseModel):
     label: Localized | None = None
     values: dict[str, Localized] = Field(default_factory=dict)
     unit: Localized | None = None
+    unit_one: Localized | None = None  # the unit's singular ("month" / "mois")
+    # how each value reads as a sentence about the customer, in the third person, without
+    # the subject: {Month-to-month: {en: is on a month-to-month contract, fr: ...}}
+    sentences: dict[str, Localized] = Field(default_factory=dict)
+    # numbers: one such predicate with {value} ("has been with us for {value}")
+    sentence: Localized | None = None
     description: str | None = None
-    purpose: str | None = None
+    # why the column may be used, {en: ..., fr: ...} (a plain text is taken as English);
+    # a kept feature without one is shown with `models.spec.NO_PURPOSE` (see
+    # `missing_purposes`)
+    purpose: Localized | str | None = None
     # sensitive numeric attributes: the fairness audit's group edges (e.g. ages [30, 45, 60])
     bins: list[float] | None = None
     # numeric features: the values the served model accepts, [lowest, highest]
@@ -80,6 +89,8 @@ class FeatureNote(BaseModel):
             data = {**data, "actionable": {} if data["actionable"] else None}
         if isinstance(data, dict) and isinstance(data.get("values"), dict):
             data = {**data, "values": {str(k): v for k, v in data["values"].items()}}
+        if isinstance(data, dict) and isinstance(data.get("sentences"), dict):
+            data = {**data, "sentences": {str(k): v for k, v in data["sentences"].items()}}
         if isinstance(data, dict) and isinstance(data.get("order"), list):
             data = {**data, "order": [str(v) for v in data["order"]]}
         return data
@@ -88,6 +99,15 @@ class FeatureNote(BaseModel):
     def _order_for_ordinal(self) -> FeatureNote:
         if self.type == "ordinal" and not self.order:
             raise ValueError("an ordinal feature needs `order`: its categories, lowest first")
+        if self.sentence is not None and not all(
+                "{value}" in self.sentence.get(lang) for lang in ("en", "fr")):
+            raise ValueError("`sentence` words a number: put {value} where the number goes in "
+                             "both languages (en: has been with us for {value})")
+        if self.order and self.sentences:
+            unknown = sorted(set(self.sentences) - set(self.order))
+            if unknown:
+                raise ValueError(f"`sentences` names {unknown}, not in `order`; word only the "
+                                 "listed categories")
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError(f"range {list(self.range)} must be [lowest, highest] with "
                              "lowest < highest")
@@ -144,6 +164,16 @@ class DatasetSchema(BaseModel):
         if self.id_column:
             out.add(self.id_column)
         return out
+
+    def missing_purposes(self, kept: list[str]) -> list[str]:
+        """The kept features whose notes give no purpose.
+
+        Training accepts them (only `name` and `target` are required, and every schema shape
+        trains): refusing would stop a data scientist's first run on a data set brought as
+        it is. Instead the model card lists them, and every page says plainly that no reason
+        was given (`models.spec.NO_PURPOSE`) rather than leaving "Why it is used" blank or
+        inventing one."""
+        return [c for c in kept if not (c in self.features and self.features[c].purpose)]
 
     @classmethod
     def load(cls, path: str | Path) -> DatasetSchema:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from models.reasons import reason_text
+from models.reasons import Audience, reason_text
 from models.spec import ModelSpec
 
 
@@ -71,9 +71,11 @@ def decoded_json(spec: ModelSpec, X: np.ndarray) -> list[str]:
 
 
 def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
-                  lang: str = "en", top: int | None = None) -> list[Contribution]:
+                  lang: str = "en", top: int | None = None,
+                  audience: Audience = "staff") -> list[Contribution]:
     """Each feature's contribution, largest |shap| first (ties in feature order), with
-    its plain-language sentence in `lang`; the first `top` only when given."""
+    its plain-language sentence in `lang` (about "the customer" for staff, "you" for the
+    customer: `models.reasons`); the first `top` only when given."""
     shap = np.asarray(shap, dtype=np.float64)
     order = np.argsort(-np.abs(shap), kind="stable")
     if top is not None:
@@ -84,5 +86,5 @@ def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
         value = values.get(f.name)
         s = float(shap[j])
         out.append(Contribution(feature=f.name, label=f.display_label(lang), value=value,
-                                shap=s, text=reason_text(f, value, s, lang)))
+                                shap=s, text=reason_text(f, value, s, lang, audience)))
     return out

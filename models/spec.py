@@ -50,6 +50,39 @@ RANGE_MARGIN = 0.5
 MAX_MAGNITUDE = 1e9
 
 
+# shown for a feature whose schema gave no purpose (training accepts such a schema, see
+# `models.dataset_schema.missing_purposes`: a data set brought without notes still trains)
+NO_PURPOSE = Localized(
+    en="No reason given: the data scientist who trained this model did not record why this "
+       "fact is used.",
+    fr="Aucune raison indiquée : la personne qui a entraîné ce modèle n'a pas noté pourquoi "
+       "cet élément est utilisé.",
+)
+
+# French words whose singular is the plural (ending in -s, -x or -z already)
+_FR_INVARIABLE = ("is", "os", "us", "as", "ès", "x", "z")
+
+
+def is_singular(number: float, lang: str = "en") -> bool:
+    """Whether a count takes the singular: exactly 1 in English, below 2 in French."""
+    n = abs(float(number))
+    return n < 2 if lang == "fr" else n == 1
+
+
+def singular_of(unit: str, lang: str = "en") -> str:
+    """A unit's singular when the schema gave none: its first word without the plural -s
+    ("months" -> "month", "calls per day" -> "call per day", "appels" -> "appel"), unchanged
+    when that word does not look plural ("mois", "per month", "GB")."""
+    first, sep, rest = unit.partition(" ")
+    low = first.lower()
+    plural = len(first) > 2 and low.endswith("s") and not low.endswith("ss") and first.islower()
+    if lang == "fr":
+        plural = plural and not low.endswith(_FR_INVARIABLE)
+    elif low.endswith(("ies",)) and plural:
+        return first[:-3] + "y" + sep + rest
+    return (first[:-1] if plural else first) + sep + rest
+
+
 class Actionability(BaseModel):
     """What may be changed about a feature to lower a customer's risk (recourse,
     `models.recourse`): the direction, the categories it may move between, and for a
@@ -145,8 +178,16 @@ class FeatureSpec(BaseModel):
     label: Localized | None = None
     value_labels: dict[str, Localized] = Field(default_factory=dict)
     unit: Localized | None = None
+    # the unit's singular ("month" / "mois"); without it `models.reasons` derives one
+    unit_one: Localized | None = None
+    # how a fact reads as a sentence (`models.reasons`): categorical/ordinal, a predicate per
+    # value ("is on a month-to-month contract"); numeric, one predicate with {value}
+    # ("has been with us for {value}"); third person, the subject is added when worded
+    value_sentences: dict[str, Localized] = Field(default_factory=dict)
+    sentence: Localized | None = None
     description: str | None = None
-    purpose: str | None = None
+    # why the feature may be used: in both languages, or English only (a plain text)
+    purpose: Localized | str | None = None
     # what may change to lower the risk (`models.recourse`); None: immutable
     actionable: Actionability | None = None
 
@@ -193,11 +234,39 @@ class FeatureSpec(BaseModel):
             text = f"{number:.0f}" if number.is_integer() else f"{number:,.2f}"
             if lang == "fr":
                 text = text.replace(",", "\u202f").replace(".", ",")
-            return f"{text} {self.unit.get(lang)}" if self.unit else text
+            unit = self.unit_for(number, lang)
+            return f"{text} {unit}" if unit else text
         key = str(value)
         if key in self.value_labels:
             return self.value_labels[key].get(lang)
         return key
+
+    def unit_for(self, number: float, lang: str = "en") -> str:
+        """The unit in the form `number` takes: "1 month", "2 months"; "1 mois", "1,5 mois",
+        "3 appels" (French counts below 2 as singular). Empty without a unit."""
+        if not self.unit:
+            return ""
+        plural = self.unit.get(lang)
+        if not is_singular(number, lang):
+            return plural
+        return self.unit_one.get(lang) if self.unit_one else singular_of(plural, lang)
+
+    def purpose_text(self, lang: str = "en") -> str | None:
+        """Why this feature is used, in `lang` when given in it (a plain-text purpose is
+        English); None when the schema gave none (see `purpose_or_missing`)."""
+        if isinstance(self.purpose, Localized):
+            return self.purpose.get(lang)
+        return self.purpose or None
+
+    def purpose_lang(self, lang: str = "en") -> str:
+        """The language `purpose_or_missing(lang)` is written in (a plain-text purpose is
+        English even on a French page, and is marked so)."""
+        return "en" if isinstance(self.purpose, str) and self.purpose else lang
+
+    def purpose_or_missing(self, lang: str = "en") -> str:
+        """The purpose, or a sentence saying plainly that none was given: a page never
+        leaves "Why it is used" blank, nor invents a reason."""
+        return self.purpose_text(lang) or NO_PURPOSE.get(lang)
 
     @property
     def signature_type(self) -> str:

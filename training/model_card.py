@@ -32,10 +32,11 @@ def render(*, spec: ModelSpec, model_name: str, summary: dict[str, Any],
     """A Markdown model card from a training summary."""
     m = summary["metrics"]
     d = spec.decision
-    default_purpose = ("kept because removing it lowered the cross-validated ROC-AUC by more "
-                       "than a feature must earn")
+    default_purpose = ("no purpose given in the schema (pages say so); kept because removing "
+                       "it lowered the cross-validated ROC-AUC by more than a feature must earn")
     feature_lines = "\n".join(
-        f"- **{f.display_label('en')}** (`{f.name}`, {f.kind}): {f.purpose or default_purpose}"
+        f"- **{f.display_label('en')}** (`{f.name}`, {f.kind}): "
+        f"{f.purpose_text('en') or default_purpose}"
         for f in spec.features
     )
     audit = summary.get("fairness_audit", {"audited": bool(summary["fairness"])})

@@ -44,6 +44,9 @@ def feature_specs(candidates: pd.DataFrame, schema: DatasetSchema) -> list[Featu
             spec["label"] = note.label
             spec["value_labels"] = note.values
             spec["unit"] = note.unit
+            spec["unit_one"] = note.unit_one
+            spec["value_sentences"] = note.sentences
+            spec["sentence"] = note.sentence
             spec["description"] = note.description
             spec["purpose"] = note.purpose
             spec["actionable"] = note.actionable

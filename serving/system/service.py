@@ -61,7 +61,7 @@ def describe(served: ServedModel) -> ModelPublic:
             min=f.min, max=f.max, nullable=f.nullable,
             **_domain(f),
             unit=f.unit.model_dump() if f.unit else None,
-            description=f.description, purpose=f.purpose,
+            description=f.description, purpose=f.purpose_text("en"),
         ))
     t = served.thresholds
     return ModelPublic(

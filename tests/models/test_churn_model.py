@@ -101,12 +101,13 @@ def test_contributions_sorted_with_sentences_in_both_languages(model):
     fr = model.contributions(exp, 0, "fr")
     assert [abs(c.shap) for c in en] == sorted((abs(c.shap) for c in en), reverse=True)
     contract = next(c for c in en if c.feature == "Contract")
-    assert contract.text.startswith("Contract type is month-to-month, which ")
-    assert "risk of leaving" in contract.text
+    # no sentence in this spec's notes: the generic "label: value" form
+    assert contract.text.startswith("Contract type: month-to-month \u2014 this ")
+    assert "the estimate" in contract.text
     contract_fr = next(c for c in fr if c.feature == "Contract")
-    assert contract_fr.text.startswith("Type de contrat : sans engagement, ce qui ")
+    assert contract_fr.text.startswith("Type de contrat\u00a0: sans engagement \u2014 cela ")
     charges = next(c for c in en if c.feature == "MonthlyCharges")
-    assert charges.text.startswith("Monthly charges is 80.50 per month")
+    assert charges.text.startswith("Monthly charges: 80.50 per month")
     assert all(c.text != c.feature for c in en + fr)
 
 
