@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The same public development key as training's: pseudonyms agree between the two in dev.
@@ -35,6 +35,13 @@ def weak_secrets(settings: Settings) -> list[str]:
             out.append(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
     return out
 MAX_BATCH = 1000
+# lifetimes in hours: (shortest, longest). At least a minute (a link must survive its own
+# delivery); a link at most 31 days, sessions at most a week (a stolen one dies)
+LIFETIME_BOUNDS = {"link_ttl_hours": (1 / 60, 24 * 31), "customer_session_hours": (1 / 60, 168),
+                   "staff_session_hours": (1 / 60, 168)}
+LIFETIME_NAMES = {"link_ttl_hours": "customer's access link, until it is used",
+                  "customer_session_hours": "customer session opened by a link",
+                  "staff_session_hours": "staff page session, from sign-in"}
 
 
 class Settings(BaseSettings):
@@ -70,7 +77,11 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
     link_secret: SecretStr | None = None
-    link_ttl_hours: int = Field(default=72, ge=1, le=24 * 31)
+    # lifetimes (issue 15), in hours: an access link before it is exchanged, a customer
+    # session opened by a link, a staff page session opened by signing in
+    link_ttl_hours: float = 72
+    customer_session_hours: float = 12
+    staff_session_hours: float = 8
 
     # messages to customers (issue 15): over SMTP when set (smtp://user:pass@host:port,
     # smtps://, smtp+starttls://), else into a local mailbox directory (development)
@@ -148,6 +159,19 @@ class Settings(BaseSettings):
     def _long_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("CHURN_ADMIN_TOKEN must be at least 16 characters long")
+        return value
+
+    @field_validator("link_ttl_hours", "customer_session_hours", "staff_session_hours")
+    @classmethod
+    def _lifetime(cls, value: float, info: ValidationInfo) -> float:
+        name = info.field_name
+        low, high = LIFETIME_BOUNDS[name]
+        if not low <= value <= high:
+            var = f"CHURN_{name.upper()}"
+            raise ValueError(
+                f"{var} is {value:g}; expected between {low:g} and {high:g} hours (the life "
+                f"of a {LIFETIME_NAMES[name]}); set it in that range, e.g. "
+                f"{var}={cls.model_fields[name].default:g}")
         return value
 
     @field_validator("public_base_url")

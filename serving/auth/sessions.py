@@ -16,15 +16,15 @@ from serving.storage import access as store
 from serving.storage.db import write_lock
 
 STAFF_SESSION_PREFIX = "ss_"
-STAFF_SESSION_HOURS = 8
 
 
-def open_staff(session: Session, principal: Principal) -> str:
-    """A new staff session for `principal`; returns its secret (for the cookie)."""
+def open_staff(session: Session, principal: Principal, hours: float) -> str:
+    """A new staff session for `principal`, live for `hours` (`CHURN_STAFF_SESSION_HOURS`);
+    returns its secret (for the cookie)."""
     token = STAFF_SESSION_PREFIX + secrets.token_urlsafe(32)
     with write_lock(session):
         store.insert_session(session, hash_token(token), "staff",
-                             datetime.now(UTC) + timedelta(hours=STAFF_SESSION_HOURS),
+                             datetime.now(UTC) + timedelta(hours=hours),
                              user_id=principal.user_id, role=principal.role,
                              customer_ref=None, link_id=None)
         session.commit()

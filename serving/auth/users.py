@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import STAFF_ROLES
@@ -22,7 +23,12 @@ def create_user(session: Session, name: str, role: str) -> tuple[StaffUser, str]
     user = StaffUser(name=name, role=role, token_hash=hash_token(token), active=True)
     with write_lock(session):
         session.add(user)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # the unique index on lower(name) (migration 0012)
+            session.rollback()
+            raise ValueError(f"a staff user is already called {name!r} (names are unique "
+                             "whatever their case); choose another NAME") from None
     return user, token
 
 

@@ -25,7 +25,6 @@ from serving.storage.db import write_lock
 
 LINK_PREFIX = "cl_"
 SESSION_PREFIX = "cs_"
-CUSTOMER_SESSION_HOURS = 12
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,9 @@ class CustomerSession:
     expires_at: datetime
 
 
-def exchange(session: Session, link_token: str) -> CustomerSession:
-    """Exchange a live link for a customer session, once: the link is dead afterwards.
+def exchange(session: Session, settings: Settings, link_token: str) -> CustomerSession:
+    """Exchange a live link for a customer session (live `CHURN_CUSTOMER_SESSION_HOURS`),
+    once: the link is dead afterwards.
     401 when unknown, used, revoked or expired (one answer: nothing to learn)."""
     link_token = (link_token or "").strip()
     bad = NotAuthenticated("this link is not valid: it was used already, revoked or has "
@@ -79,7 +79,7 @@ def exchange(session: Session, link_token: str) -> CustomerSession:
             session.rollback()
             raise bad
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
-        expires = now + timedelta(hours=CUSTOMER_SESSION_HOURS)
+        expires = now + timedelta(hours=settings.customer_session_hours)
         sid = store.insert_session(session, hash_token(token), "customer", expires,
                                    customer_ref=link.customer_ref, link_id=link.id)
         principal = Principal(kind="customer", role="customer",

@@ -97,9 +97,10 @@ def assisted_objection(customer_id: str, principal: Agent, session: SessionDep,
 
 @router.post("/v1/sessions", status_code=201, response_model=SessionPublic,
              dependencies=[ClientCounted], responses={401: err("Link used, revoked or expired")})
-def open_session(body: SessionOpen, session: SessionDep) -> SessionPublic:
+def open_session(body: SessionOpen, session: SessionDep,
+                 settings: SettingsDep) -> SessionPublic:
     """Exchange an access link for a customer session, once: the link is dead afterwards."""
-    opened = access.exchange(session, body.link)
+    opened = access.exchange(session, settings, body.link)
     return SessionPublic(token=opened.token, expires_at=opened.expires_at)
 
 

@@ -3,6 +3,7 @@ the CLI acts as the operator, `cli:<login>`)."""
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
@@ -36,12 +37,18 @@ def create(session: Session, name: str, role: str, who: Principal | str) -> Staf
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
     token = new_staff_token()
+    taken = Conflict(f"a staff user is already called {name!r} (names are unique whatever "
+                     "their case); choose another name, e.g. with a surname or team",
+                     reason="name_taken")
     with write_lock(session):
         if store.name_taken(session, name):
             session.rollback()
-            raise Conflict(f"a staff user is already called {name!r}; names are unique",
-                           reason="name_taken")
-        user = store.insert(session, name, role, hash_token(token))
+            raise taken
+        try:
+            user = store.insert(session, name, role, hash_token(token))
+        except IntegrityError:  # the unique index: a concurrent create of the same name
+            session.rollback()
+            raise taken from None
         audit.append(session, who, audit.STAFF_CHANGED,
                      objects={"user_id": user.id, "change": "created", "role": role})
         session.commit()

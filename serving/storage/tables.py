@@ -110,6 +110,10 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # names are unique whatever their case (migration 0012): "Ana" and "ana" are one person
+    # to whoever reads the audit log
+    __table_args__ = (Index("uq_staff_users_name_lower", text("lower(name)"), unique=True),)
+
 
 class ModelVersion(Base):
     """Every model version that served, with its spec: any stored prediction can be
@@ -431,6 +435,10 @@ class OutboxMessage(Base):
     link_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art. 18(3) (migration 0012): this notice tells the customer their restriction is about
+    # to be lifted; the worker lifts it in the transaction that records the notice sent
+    lifts_restriction: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 

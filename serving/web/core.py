@@ -280,7 +280,8 @@ def staff_sign_in(request: Request, token: str) -> bool:
         return False
     if auth.is_admin_token(token, deps.settings(request)):
         with deps.database(request).session() as s:
-            secret = sessions.open_staff(s, auth.ADMIN)
+            secret = sessions.open_staff(s, auth.ADMIN,
+                                         deps.settings(request).staff_session_hours)
         sess.renew(kind="staff", role="admin", actor=auth.ADMIN.actor,
                    admin=hash_token(token), token=secret)
         return True
@@ -288,7 +289,7 @@ def staff_sign_in(request: Request, token: str) -> bool:
         principal = auth.staff_by_token(s, token)
         if principal is None:
             return False
-        secret = sessions.open_staff(s, principal)
+        secret = sessions.open_staff(s, principal, deps.settings(request).staff_session_hours)
     sess.renew(kind="staff", role=principal.role, actor=principal.actor,
                user_id=principal.user_id, token=secret)
     return True
@@ -311,7 +312,7 @@ def exchange_link(request: Request, token: str) -> bool:
     count_client(request)  # failed attempts count too: no guessing links
     try:
         with deps.database(request).session() as s:
-            opened = access.exchange(s, token)
+            opened = access.exchange(s, deps.settings(request), token)
     except NotAuthenticated:
         return False
     web(request).renew(kind="customer", customer_ref=opened.customer_ref, token=opened.token)

@@ -24,9 +24,14 @@ from serving.config import Settings
 COOKIE = "churn_session"
 CSRF_FIELD = "csrf_token"
 _SALT = "churn.web-session.v1"
-STAFF_MAX_AGE = 8 * 3600
-CUSTOMER_MAX_AGE = 12 * 3600
 ANON_MAX_AGE = 12 * 3600
+
+
+def max_ages(settings: Settings) -> dict[str, int]:
+    """A cookie's life by session kind, in seconds: a staff or customer cookie lives no
+    longer than the server-side session it carries (`CHURN_*_SESSION_HOURS`)."""
+    return {"staff": int(settings.staff_session_hours * 3600),
+            "customer": int(settings.customer_session_hours * 3600), "anon": ANON_MAX_AGE}
 
 
 def _key(settings: Settings) -> bytes:
@@ -84,10 +89,9 @@ class WebSession:
         data.pop("clear")
         return {k: v for k, v in data.items() if v is not None}
 
-    @property
-    def max_age(self) -> int:
-        return {"staff": STAFF_MAX_AGE, "customer": CUSTOMER_MAX_AGE}.get(self.kind,
-                                                                          ANON_MAX_AGE)
+    def max_age(self, settings: Settings) -> int:
+        ages = max_ages(settings)
+        return ages.get(self.kind, ages["anon"])
 
 
 def load(request: Request) -> WebSession:
@@ -96,11 +100,11 @@ def load(request: Request) -> WebSession:
     raw = request.cookies.get(cookie_name(settings))
     if raw:
         try:
-            data = _serializer(settings).loads(raw, max_age=CUSTOMER_MAX_AGE)
+            data = _serializer(settings).loads(raw, max_age=max(max_ages(settings).values()))
             sess = WebSession(**{k: v for k, v in data.items()
                                  if k in WebSession.__dataclass_fields__})
-            if sess.kind == "staff":  # shorter life than the others
-                _serializer(settings).loads(raw, max_age=STAFF_MAX_AGE)
+            # each kind lives as long as its own setting says
+            _serializer(settings).loads(raw, max_age=sess.max_age(settings))
             return sess
         except (BadSignature, TypeError, ValueError):
             pass
@@ -128,8 +132,8 @@ def save(request: Request, response: Any, sess: WebSession) -> None:
     if not sess.dirty:
         return
     value = _serializer(settings).dumps(sess.payload())
-    response.set_cookie(cookie_name(settings), value, max_age=sess.max_age, path="/", httponly=True,
-                        samesite="lax", secure=secure_cookies(settings))
+    response.set_cookie(cookie_name(settings), value, max_age=sess.max_age(settings), path="/",
+                        httponly=True, samesite="lax", secure=secure_cookies(settings))
 
 
 def csrf_token(settings: Settings, sess: WebSession) -> str:

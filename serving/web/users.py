@@ -57,4 +57,6 @@ def users_action(request: Request, principal: AdminPage, form: Form,
     except DomainError as exc:
         session.rollback()
         flash(request, f"Not done: {exc.detail}")
+        if action == "create":  # the form answers with the refusal's status (409: name taken)
+            return _page(request, principal, session, status=exc.status_code)
     return RedirectResponse("/staff/users", status_code=303)

@@ -4,9 +4,16 @@ and rotation end live page sessions (a replayed cookie is refused)."""
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 
 from serving import cli
+from serving.storage import Database, upgrade
+from serving.storage import staff as store
+from serving.storage.migrate import alembic_config
 from tests.serving.conftest import ADMIN_TOKEN, bearer
 from tests.serving.web.test_pages import csrf_of, sign_in
 
@@ -107,7 +114,8 @@ def test_the_staff_page_administers_users(app, tokens, client):
         assert r.status_code == 201 and "st_" in r.text  # the new token, shown once
         r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text), "action": "create",
                                          "name": "paged", "role": "agent"})
-        assert "already called" in c.get("/staff/users").text or "already called" in r.text
+        assert r.status_code == 409 and "already called &#39;paged&#39;" in r.text
+        assert "st_" not in r.text  # no token: nothing was created
         uid = next(u["user_id"] for u in client.get("/v1/admin/users", headers=ADMIN
                                                      ).json()["items"] if u["name"] == "Paged")
         r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text),
@@ -116,3 +124,43 @@ def test_the_staff_page_administers_users(app, tokens, client):
     with TestClient(app) as c:  # agents may not open it
         sign_in(c, tokens["agent"])
         assert c.get("/staff/users").status_code == 403
+
+
+def test_names_are_unique_in_the_database_whatever_their_case(app, client, monkeypatch):
+    """The unique index on lower(name) (migration 0012) holds even when the service's own
+    check is passed by (two creates racing): 409 name_taken, and nothing written."""
+    assert client.post("/v1/admin/users", headers=ADMIN,
+                       json={"name": "Zoé", "role": "agent"}).status_code == 201
+    with app.state.db.session() as s, pytest.raises(IntegrityError):
+        store.insert(s, "ZOé", "agent", "0" * 64)  # lower() in the database: ASCII at least
+    monkeypatch.setattr(store, "name_taken", lambda *a, **k: False)  # the race: check passed
+    r = client.post("/v1/admin/users", headers=ADMIN, json={"name": "zoé", "role": "reviewer"})
+    assert r.status_code == 409 and r.json()["reason"] == "name_taken"
+    assert "names are unique whatever their case" in r.json()["detail"]
+    names = [u["name"] for u in client.get("/v1/admin/users", headers=ADMIN).json()["items"]]
+    assert sum(n.lower() == "zoé" for n in names) == 1
+
+
+def test_the_migration_renames_existing_duplicates(database_url):
+    """Names taken twice before 0012 are renamed (the oldest keeps it), never refused:
+    the service still starts and every token still works."""
+    db = Database(database_url)
+    upgrade(db.engine)
+    cfg = alembic_config(db.engine)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    with db.engine.begin() as conn:
+        for i, name in enumerate(["Ana", "ana", "ANA", "Ana (2)", "Bob"]):
+            conn.execute(sa.text(
+                "INSERT INTO staff_users (id, name, role, token_hash, active, created_at) "
+                "VALUES (:i, :n, 'agent', :h, :a, :t)"),
+                {"i": f"dup{i}", "n": name, "h": f"{i:064d}", "a": True,
+                 "t": f"2026-01-0{i + 1} 00:00:00"})
+    upgrade(db.engine)
+    with db.engine.connect() as conn:
+        names = dict(conn.execute(sa.text(
+            "SELECT id, name FROM staff_users WHERE id LIKE 'dup%'")).all())
+    assert names == {"dup0": "Ana", "dup1": "ana (3)", "dup2": "ANA (4)", "dup3": "Ana (2)",
+                     "dup4": "Bob"}
+    db.dispose()
