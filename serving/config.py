@@ -124,6 +124,20 @@ class Settings(BaseSettings):
     batch_memo_rows: int = Field(default=100_000, ge=0, le=10_000_000)
     max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
 
+    # rights requests (issue 18): an erasure asked for on the customer page is carried out
+    # by a person, or automatically this many days after it was asked (`python -m
+    # serving.cli rights-due`): time for the customer to cancel it, well within the
+    # one-month deadline of Art. 12(3)
+    erasure_wait_days: int = Field(default=7, ge=0, le=28)
+    # who the customer writes to about their data (shown on their page and in their copy);
+    # unset: "our data protection officer", reached by replying to any of our messages
+    dpo_contact: str | None = Field(default=None, min_length=3, max_length=300)
+    # where a customer may complain (Art. 77). Unset: the CNIL on French pages, and on
+    # English pages the customer's national authority (the EDPB's list), the CNIL being the
+    # authority of a business established in France
+    supervisory_authority: str | None = Field(default=None, min_length=2, max_length=300)
+    supervisory_authority_url: str | None = Field(default=None, max_length=300)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -173,6 +187,14 @@ class Settings(BaseSettings):
                 f"of a {LIFETIME_NAMES[name]}); set it in that range, e.g. "
                 f"{var}={cls.model_fields[name].default:g}")
         return value
+
+    @field_validator("supervisory_authority_url")
+    @classmethod
+    def _authority_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"CHURN_SUPERVISORY_AUTHORITY_URL {value!r} must be a web "
+                             "address starting with https:// (e.g. https://www.cnil.fr/fr/plaintes)")
+        return value or None
 
     @field_validator("public_base_url")
     @classmethod

@@ -20,6 +20,7 @@ from serving.modelhost import ModelHost
 from serving.objections.router import router as objections_router
 from serving.retention.router import router as retention_router
 from serving.reviews.router import router as reviews_router
+from serving.rights.router import router as rights_router
 from serving.scoring.router import router as scoring_router
 from serving.scoring.service import score_writer
 from serving.specs import register_model
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
     app.include_router(public_router)
     for router in (system_router, scoring_router, retention_router, customers_router,
                    disputes_router, reviews_router, objections_router, audit_router,
-                   staff_router):
+                   staff_router, rights_router):
         app.include_router(router, responses=ERRORS)
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405

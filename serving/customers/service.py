@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -35,6 +36,7 @@ from serving.scoring.schemas import PredictionPublic
 from serving.specs import SpecCache
 from serving.storage import access as store_access
 from serving.storage import outbox as store_outbox
+from serving.storage import rights as store_rights
 from serving.storage.db import write_lock
 from serving.storage.tables import (
     Customer,
@@ -208,7 +210,16 @@ def erase(session: Session, settings: Settings, customer_id: str,
     predictions, objections and the customer row, in one transaction with its audit
     event. The audit log and the erasure tombstone keep only the pseudonym and the fact
     of the erasure; scoring refuses the customer from then on."""
-    ref = pseudonymise(customer_id, settings.pseudonym_secret)
+    return erase_ref(session, settings, pseudonymise(customer_id, settings.pseudonym_secret),
+                     principal)
+
+
+def erase_ref(session: Session, settings: Settings, ref: str, principal: Principal | str, *,
+              request_id: str | None = None,
+              within: Callable[[Session], object] | None = None) -> ErasurePublic:
+    """`erase` by the customer's pseudonym: what a rights request carries out (issue 18).
+    `request_id`: the erasure request it answers; `within` runs in the erasure's own
+    transaction (the request is closed with it, or not at all)."""
     counted = {
         "idempotency_keys": (IdempotencyKey, IdempotencyKey.customer_ref == ref),
         "decisions": (DisputeDecision, DisputeDecision.dispute_id.in_(
@@ -243,7 +254,12 @@ def erase(session: Session, settings: Settings, customer_id: str,
                             .execution_options(synchronize_session=False))
         # the tombstone: a later customer file or API call cannot bring them back
         session.add(Erasure(customer_ref=ref, erased_at=datetime.now(UTC)))
-        seq = audit.append(session, principal, audit.CUSTOMER_ERASED, customer_ref=ref)
+        # their rights requests stay (pseudonymous, for accountability), without their words
+        store_rights.forget_texts(session, ref)
+        if within is not None:
+            within(session)
+        seq = audit.append(session, principal, audit.CUSTOMER_ERASED, customer_ref=ref,
+                           objects={"request_id": request_id} if request_id else None)
         session.commit()
     session.expunge_all()
     return ErasurePublic(customer_ref=ref, erased=erased, audit_seq=seq)

@@ -88,3 +88,57 @@ def render(kind: str, lang: str, **values: str) -> tuple[str, str]:
     texts = TEXTS[kind]
     subject, body = texts.get(lang) or texts["en"]
     return subject, body.format(**values)
+
+
+# -- issue 18: rights requests as tracked cases ----------------------------------------------
+TEXTS["rights_opened"] = {
+    "en": ("We received your request",
+           "Hello,\n\nWe received your request ({what}) on {opened}{by}. A person from our "
+           "team handles it and answers by {due} at the latest.{wait}\n\nYour page, to follow "
+           "it or cancel it: {link}\n"),
+    "fr": ("Nous avons reçu votre demande",
+           "Bonjour,\n\nNous avons reçu votre demande ({what}) le {opened}{by}. Une personne "
+           "de notre équipe la traite et vous répond au plus tard le {due}.{wait}\n\nVotre "
+           "page, pour la suivre ou l'annuler : {link}\n"),
+}
+TEXTS["rights_extended"] = {
+    "en": ("More time to answer your request",
+           "Hello,\n\nWe need more time to answer your request ({what}): we will answer by "
+           "{due} at the latest (the law allows two further months for a complex request).\n\n"
+           "Why: {reason}\n\nYou may complain to {authority}.\n\nYour page: {link}\n"),
+    "fr": ("Un délai supplémentaire pour votre demande",
+           "Bonjour,\n\nIl nous faut plus de temps pour répondre à votre demande ({what}) : "
+           "nous vous répondrons au plus tard le {due} (la loi permet deux mois de plus pour "
+           "une demande complexe).\n\nPourquoi : {reason}\n\nVous pouvez introduire une "
+           "réclamation auprès de {authority}.\n\nVotre page : {link}\n"),
+}
+TEXTS["rights_closed"] = {
+    "en": ("Our answer to your request",
+           "Hello,\n\n{result}\n\n{outcome}\n\nIf you disagree, you may complain to "
+           "{authority}.\n\nYour page: {link}\n"),
+    "fr": ("Notre réponse à votre demande",
+           "Bonjour,\n\n{result}\n\n{outcome}\n\nSi vous n'êtes pas d'accord, vous pouvez "
+           "introduire une réclamation auprès de {authority}.\n\nVotre page : {link}\n"),
+}
+PHRASES.update({
+    "right_access": {"en": "a copy of your data", "fr": "une copie de vos données"},
+    "right_erasure": {"en": "erasure of your data", "fr": "effacement de vos données"},
+    "right_rectification": {"en": "rectification of your data",
+                            "fr": "rectification de vos données"},
+    "right_restriction": {"en": "restriction of the use of your data",
+                          "fr": "limitation de l'utilisation de vos données"},
+    "right_objection": {"en": "objection to profiling", "fr": "opposition au profilage"},
+    "rights_done": {"en": "Your request has been carried out.",
+                    "fr": "Votre demande a été traitée et exécutée."},
+    "rights_refused": {"en": "We cannot carry out your request, for the reason below.",
+                       "fr": "Nous ne pouvons pas donner suite à votre demande, pour la raison "
+                             "ci-dessous."},
+    "erasure_wait": {"en": " Unless you cancel it on your page, the erasure is carried out "
+                           "automatically on {when}.",
+                     "fr": " Sauf si vous l'annulez sur votre page, l'effacement est effectué "
+                           "automatiquement le {when}."},
+    "access_ready": {"en": "Your copy is ready: download it on your page, as a document "
+                           "that prints well or as data (JSON).",
+                     "fr": "Votre copie est prête : téléchargez-la sur votre page, en document "
+                           "imprimable ou en données (JSON)."},
+})

@@ -1,0 +1,1 @@
+"""Rights requests as tracked cases and the customer's own copy (issue 18)."""

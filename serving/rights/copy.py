@@ -1,0 +1,259 @@
+"""The customer's own copy (GDPR Art. 15): everything held about them, and how it is used.
+
+Built from `storage.rights.held_about`, the one query of every table that holds rows about
+a customer, in their language: each prediction with its explanation, model version and
+the data it used; disputes and their decisions; objections; retention tasks about them
+and their outcomes; the messages sent to them; their rights requests; their access links
+and sessions (times only, never a secret); the audit history of what was done with their
+data (who: "you", "staff" or "system", never a member of staff's identity). Then "the
+procedure and principles actually applied" (Art. 15(1)(h) as the CJEU read it in
+C-203/22): what the model is for, how it decides, the features it uses and why, the bands,
+what it cannot do; what would change the estimate (recourse); the DPO and the authority.
+
+Only the customer's own session downloads it (the routes take the customer principal, and
+the service reads only that principal's pseudonym): nothing about anyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.spec import ModelSpec
+from serving.auth.principal import Principal
+from serving.config import Settings
+from serving.customers import privacy
+from serving.disputes import service as disputes
+from serving.errors import Forbidden, NotFound
+from serving.rights import contacts
+from serving.rights import service as rights
+from serving.rights.schemas import (
+    AccessCopy,
+    DataUsed,
+    EventHeld,
+    FeatureUsed,
+    LinkHeld,
+    MessageHeld,
+    ModelUsed,
+    ObjectionHeld,
+    PredictionHeld,
+    Procedure,
+    Recourse,
+    SessionHeld,
+    TaskHeld,
+)
+from serving.scoring import service as scoring
+from serving.specs import SpecCache
+from serving.storage import rights as store
+
+log = logging.getLogger(__name__)
+
+HOW = {
+    "en": [
+        "The model is a set of small decision trees (gradient boosting, LightGBM) trained on "
+        "past customers of the data set named below: for each customer, whether they left.",
+        "It starts from the same base value for everyone and adds, for each piece of your "
+        "data listed below, an exact contribution (SHAP) that raises or lowers the estimate; "
+        "the total becomes a probability of leaving. Your copy shows each contribution.",
+        "The probability puts you in a band: high from {high}, medium from {medium}, low "
+        "below. About {fraction} of customers are in the high band.",
+        "A high estimate only puts a task in the queue of our retention team, with the "
+        "reasons attached: a person decides whether and how to get in touch with you. "
+        "Nothing changes your price, contract or service automatically.",
+        "Gender, age and family situation are never used to estimate: they only serve to "
+        "check that the model treats groups fairly. Your customer number is replaced by a "
+        "pseudonym before any training.",
+        "You can contest a prediction: a person reviews it, may correct your data and "
+        "compute it again, or withdraw it; while you contest, your record is not used. You "
+        "can object to profiling at any time.",
+    ],
+    "fr": [
+        "Le modèle est un ensemble de petits arbres de décision (gradient boosting, LightGBM) "
+        "entraîné sur d'anciens clients du jeu de données nommé ci-dessous : pour chacun, "
+        "s'il est parti ou non.",
+        "Il part de la même valeur de base pour tous et ajoute, pour chacune de vos données "
+        "listées ci-dessous, une contribution exacte (SHAP) qui augmente ou diminue "
+        "l'estimation ; le total devient une probabilité de départ. Votre copie montre "
+        "chaque contribution.",
+        "La probabilité vous place dans une catégorie : élevée à partir de {high}, moyenne à "
+        "partir de {medium}, faible en dessous. Environ {fraction} des clients sont dans la "
+        "catégorie élevée.",
+        "Une estimation élevée ne fait qu'ajouter une tâche dans la file de notre équipe de "
+        "fidélisation, avec les raisons : une personne décide s'il faut vous contacter, et "
+        "comment. Rien ne modifie automatiquement votre prix, votre contrat ou votre service.",
+        "Le sexe, l'âge et la situation familiale ne servent jamais à l'estimation : "
+        "seulement à vérifier que le modèle traite les groupes équitablement. Votre numéro "
+        "de client est remplacé par un pseudonyme avant tout entraînement.",
+        "Vous pouvez contester une estimation : une personne l'examine, peut corriger vos "
+        "données et la recalculer, ou la retirer ; pendant la contestation, votre dossier "
+        "n'est pas utilisé. Vous pouvez vous opposer au profilage à tout moment.",
+    ],
+}
+CANNOT = {
+    "en": [
+        "It cannot know your intentions: it estimates from patterns of past customers "
+        "similar to you, and can be wrong about you.",
+        "It only knows the data listed in this copy: not your conversations, your "
+        "circumstances or anything you did not give us.",
+        "It does not decide anything about you on its own, and cannot change your price, "
+        "contract or service.",
+        "It does not explain why customers in general leave: only what moved your estimate.",
+    ],
+    "fr": [
+        "Il ne peut pas connaître vos intentions : il estime à partir de ce qu'ont fait "
+        "d'anciens clients semblables à vous, et peut se tromper à votre sujet.",
+        "Il ne connaît que les données listées dans cette copie : ni vos conversations, ni "
+        "votre situation, ni rien que vous ne nous ayez pas donné.",
+        "Il ne décide rien à votre sujet par lui-même et ne peut modifier ni votre prix, ni "
+        "votre contrat, ni votre service.",
+        "Il n'explique pas pourquoi les clients partent en général : seulement ce qui a fait "
+        "varier votre estimation.",
+    ],
+}
+NO_RECOURSE = {
+    "en": "What would change the estimate is not available yet in this version of the "
+          "service; the contributions of each prediction above show what raised or lowered "
+          "it.",
+    "fr": "Ce qui changerait l'estimation n'est pas encore disponible dans cette version du "
+          "service ; les contributions de chaque estimation ci-dessus montrent ce qui l'a "
+          "augmentée ou diminuée.",
+}
+
+
+def _lang(lang: str) -> str:
+    return "fr" if lang == "fr" else "en"
+
+
+def _percent(x: float, lang: str) -> str:
+    text = f"{100 * x:.0f} %"
+    return text.replace(".", ",") if lang == "fr" else text.replace(" %", "%")
+
+
+def _model_used(name: str, version: str, spec: ModelSpec, lang: str) -> ModelUsed:
+    return ModelUsed(
+        name=name, version=version, dataset=spec.dataset, trained_at=spec.trained_at,
+        training_rows=spec.training_rows,
+        features=[FeatureUsed(feature=f.name, label=f.display_label(lang),
+                              description=f.description,
+                              purpose=f.purpose_or_missing(lang))
+                  for f in spec.features],
+        high_threshold=spec.decision.high_threshold,
+        medium_threshold=spec.decision.medium_threshold,
+        contact_fraction=spec.decision.contact_fraction,
+        calibration=spec.calibration.method)
+
+
+def _recourse(session: Session, specs: SpecCache, settings: Settings, principal: Principal,
+              lang: str) -> Recourse:
+    """What would change the estimate, from the recourse service when it is there."""
+    try:
+        from serving.recourse import service as recourse  # issue 16, built alongside
+    except ImportError:
+        return Recourse(available=False, text=NO_RECOURSE[lang])
+    try:
+        found = recourse.recourse_for_customer(session, specs, principal, lang=lang)
+    except (NotFound, Forbidden):
+        return Recourse(available=False, text=NO_RECOURSE[lang])
+    except Exception:  # a sibling service's failure must not withhold the rest of the copy
+        log.exception("recourse failed for the access copy")
+        return Recourse(available=False, text=NO_RECOURSE[lang])
+    data = found.model_dump(mode="json") if hasattr(found, "model_dump") else found
+    options = data.get("options") or data.get("items") or [] if isinstance(data, dict) else []
+    text = (data.get("summary") or data.get("text") or "") if isinstance(data, dict) else ""
+    return Recourse(available=True, text=text, options=options if options else [data])
+
+
+def _no_staff_ids(d: Any) -> Any:
+    """A dispute as the copy shows it: the reviewer is "staff", never their account id."""
+    if d.decision is not None:
+        d.decision.decided_by = "staff"
+    return d
+
+
+def _generic_handler(r: Any) -> Any:
+    """A request as the copy shows it: who handled it by function, not by name."""
+    if r.handler and r.handler not in (rights.SELF_SERVICE,):
+        r.handler = "system" if r.handler.startswith("system:") else "staff"
+    return r
+
+
+def build(session: Session, specs: SpecCache, settings: Settings, principal: Principal,
+          lang: str = "en", now: datetime | None = None) -> AccessCopy:
+    """The customer's copy, in `lang`; only in their own session (staff, even assisting a
+    customer on the phone, never read it: 403)."""
+    if principal.kind != "customer" or not principal.customer_ref \
+            or principal.assisted_by is not None:
+        raise Forbidden("the copy is downloaded by the customer, in their own session")
+    lang = _lang(lang)
+    now = now or datetime.now(UTC)
+    ref = principal.customer_ref
+    held = store.held_about(session, ref)
+    if held.customer is None:
+        raise NotFound("no record is kept about you")
+
+    predictions, models = [], {}
+    for p in held.predictions:
+        spec = specs.get(session, p.model_name, p.model_version)
+        models.setdefault((p.model_name, p.model_version), spec)
+        values = json.loads(p.features)
+        predictions.append(PredictionHeld(
+            prediction=scoring.public(session, specs, p, lang), source=p.source,
+            withdrawn=bool(p.withdrawn),
+            data_used=[DataUsed(label=f.display_label(lang), value=values.get(f.name),
+                                shown=f.display_value(values.get(f.name), lang))
+                       for f in spec.features]))
+    used = [_model_used(n, v, s, lang) for (n, v), s in models.items()]
+    first = used[-1] if used else None
+    how = [h.format(high=_percent(first.high_threshold, lang),
+                    medium=_percent(first.medium_threshold, lang),
+                    fraction=_percent(first.contact_fraction, lang)) if first else h
+           for h in HOW[lang] if first or "{high}" not in h]
+
+    def by(actor: str, role: str) -> str:
+        if actor == f"customer:{ref}" or role == "customer":
+            return "you"
+        return "system" if role == "system" else "staff"
+
+    return AccessCopy(
+        generated_at=now, lang=lang, customer_ref=ref, restricted=held.customer.restricted,
+        objected=held.customer.objected, first_seen_at=held.customer.created_at,
+        contact_address=held.contact.address if held.contact else None,
+        contact_lang=held.contact.lang if held.contact else None,
+        dpo=contacts.dpo(settings, lang), authority=contacts.authority(settings, lang),
+        procedure=Procedure(purpose=privacy.PURPOSE[lang], how_it_decides=how,
+                            what_it_cannot_do=CANNOT[lang], models=used),
+        recourse=_recourse(session, specs, settings, principal, lang),
+        predictions=predictions,
+        disputes=[_no_staff_ids(disputes.dispute_public(session, specs, d, lang, now))
+                  for d in held.disputes],
+        objections=[ObjectionHeld(objected_at=o.objected_at,
+                                  by_phone=not o.objected_by.startswith("customer:"),
+                                  withdrawn_at=o.withdrawn_at) for o in held.objections],
+        tasks=[TaskHeld(task_id=t.id, prediction_id=t.prediction_id, status=t.status,
+                        created_at=t.created_at, claimed_at=t.claimed_at,
+                        completed_at=t.completed_at, outcome=t.outcome, note=t.note)
+               for t in held.tasks],
+        messages=[MessageHeld(message_id=m.id, kind=m.kind, subject=m.subject,
+                              address=m.address, status=m.status, created_at=m.created_at,
+                              sent_at=m.sent_at) for m in held.messages],
+        rights_requests=[_generic_handler(rights.public(session, r, now, {}))
+                         for r in held.rights_requests],
+        access_links=[LinkHeld(channel=k.channel, created_at=k.created_at,
+                               expires_at=k.expires_at, used_at=k.used_at,
+                               revoked_at=k.revoked_at) for k in held.access_links],
+        sessions=[SessionHeld(created_at=s.created_at, expires_at=s.expires_at,
+                              revoked_at=s.revoked_at) for s in held.sessions],
+        idempotency_keys=[k.key for k in held.idempotency_keys],
+        history=[EventHeld(seq=e.seq, at=e.at, action=e.action, by=by(e.actor, e.role))
+                 for e in held.audit],
+    )
+
+
+def as_json(copy: AccessCopy) -> str:
+    """The copy as a JSON document (UTF-8, indented: readable as it is)."""
+    return json.dumps(copy.model_dump(mode="json"), ensure_ascii=False, indent=2)
+
