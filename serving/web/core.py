@@ -73,29 +73,44 @@ class PageError(Exception):
     """Shown as an HTML page that says what happened and what to do."""
 
     def __init__(self, status: int, title: str, text: str | None = None,
-                 detail: str | None = None):
+                 detail: str | None = None, link: tuple[str, str] | None = None):
         super().__init__(title)
         self.status = status
         self.title = title
         self.text = text
+        # the service's own words: English (error.html marks them so on a French page)
         self.detail = detail
+        self.link = link  # (url, label): where to go from here, when there is a place
 
 
+# every status a service refuses with, worded in both languages (title, text)
 _DOMAIN_PAGES = {
+    400: ("err_400_title", "err_400_text"),
     401: ("err_401_title", None),
     403: ("err_403_title", "err_403_text"),
     404: ("err_404_title", "err_404_text"),
+    409: ("err_409_title", "err_409_text"),
+    422: ("err_422_title", "err_422_text"),
     429: ("err_429_title", "err_429_text"),
+    501: ("err_501_title", "not_available"),
+    503: ("err_503_title", "err_503_text"),
 }
+_OTHER_PAGE = ("err_other_title", "err_500_text")
 
 
 def _from_domain(request: Request, exc: DomainError) -> PageError:
     """A service's refusal as a page in the page's language (the service's own words
-    only where they add something: not for 404 and 429)."""
+    only where they add something: not for 404 and 429, nor where the page says it all)."""
     t = translator(page_lang(request))
-    title, text = _DOMAIN_PAGES.get(exc.status_code, ("err_other_title", None))
+    title, text = _DOMAIN_PAGES.get(exc.status_code, _OTHER_PAGE)
     detail = None if exc.status_code in (404, 429) else exc.detail
-    return PageError(exc.status_code, t(title), t(text) if text else None, detail)
+    link = None
+    if exc.status_code == 409 and exc.extra.get("dispute_id") and is_customer_path(
+            request.url.path):
+        # a customer sending a second request while the first is reviewed (issue 16)
+        text, detail = "err_409_dispute_open", None
+        link = (f"/me/disputes/{exc.extra['dispute_id']}", t("view_status"))
+    return PageError(exc.status_code, t(title), t(text) if text else None, detail, link)
 
 
 def is_customer_path(path: str) -> bool:
@@ -125,7 +140,7 @@ class PageRoute(APIRoute):
             except DomainError as exc:
                 if exc.code == "not_available":  # a service that does not exist yet
                     t = translator(page_lang(request))
-                    exc = PageError(501, t("err_other_title"), t("not_available"), exc.detail)
+                    exc = PageError(501, t("err_501_title"), t("not_available"), exc.detail)
                     response = error_page(request, exc)
                 else:
                     response = error_page(request, _from_domain(request, exc))
@@ -225,9 +240,9 @@ def staff_page(*roles: str) -> Callable[[Request], Principal]:
                 sess.renew()
             raise PageError(401, t("err_401_title"), t("err_401_staff"))
         if not principal.has_role(*roles):
+            wanted = f" {t('or')} ".join(t("role_" + r) for r in roles)
             raise PageError(403, t("err_403_title"), t("err_403_staff"),
-                            f"This page needs the role {' or '.join(roles)}; "
-                            f"you are signed in as {principal.role}.")
+                            t("err_403_role", roles=wanted, role=t("role_" + principal.role)))
         return principal
 
     dependency.__name__ = f"staff_page_{'_'.join(roles)}"
@@ -241,8 +256,7 @@ def customer_page(request: Request) -> Principal:
     limits = deps.limits(request)
     count_client(request)
     if sess.kind == "staff":
-        raise PageError(403, t("err_403_title"),
-                        "These pages are for customers, through their own link.")
+        raise PageError(403, t("err_403_title"), t("err_403_staff_only"))
     principal = None
     if sess.kind == "customer" and sess.token:
         with deps.database(request).engine.connect() as conn:

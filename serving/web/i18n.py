@@ -6,6 +6,10 @@ already); this catalogue holds only the words of the pages themselves.
 
 from __future__ import annotations
 
+import string
+
+from models.spec import is_singular
+
 LANGS = ("en", "fr")
 DEFAULT_LANG = "en"
 
@@ -249,6 +253,368 @@ CATALOG: dict[str, dict[str, str]] = {
               "l'ont diminuée.",
     },
     "other_factors": {"en": "{n} other facts", "fr": "{n} autres éléments"},
+    "other_factors_one": {"en": "{n} other fact", "fr": "{n} autre élément"},
+    # -- reasons and data (issue 16) --
+    "why_used": {"en": "Why it is used", "fr": "Pourquoi cet élément est utilisé"},
+    "in_english": {"en": "in English", "fr": "en anglais"},
+    "lang_note": {
+        "en": "Written by the reviewer in their own words, in {language}; not translated.",
+        "fr": "Rédigé par la personne qui a examiné votre demande, avec ses propres mots, "
+              "{language} ; non traduit.",
+    },
+    "lang_note_unknown": {
+        "en": "Written by the reviewer in their own words; not translated.",
+        "fr": "Rédigé par la personne qui a examiné votre demande, avec ses propres mots ; "
+              "non traduit.",
+    },
+    "lang_name_en": {"en": "English", "fr": "en anglais"},
+    "lang_name_fr": {"en": "French", "fr": "en français"},
+    "detail_note": {
+        "en": "Details from the system:",
+        "fr": "Détails donnés par le système (en anglais) :",
+    },
+    # errors (issue 16): every status a page can answer
+    "err_400_title": {"en": "This request could not be understood",
+                      "fr": "Cette demande n'a pas pu être comprise"},
+    "err_400_text": {"en": "Go back, check what you entered and try again.",
+                     "fr": "Revenez en arrière, vérifiez ce que vous avez saisi et réessayez."},
+    "err_409_title": {"en": "This cannot be done now", "fr": "Impossible pour le moment"},
+    "err_409_text": {
+        "en": "Something already in progress prevents it (for example a request that is still "
+              "being reviewed). Go back to see where things stand.",
+        "fr": "Une démarche déjà en cours l'empêche (par exemple une demande encore en cours "
+              "d'examen). Revenez en arrière pour voir où en sont les choses.",
+    },
+    "err_409_dispute_open": {
+        "en": "You already have a request about this prediction being reviewed. You can "
+              "follow it from your page; you will be told of the decision.",
+        "fr": "Vous avez déjà une demande en cours d'examen sur cette prédiction. Vous pouvez "
+              "la suivre depuis votre page ; la décision vous sera communiquée.",
+    },
+    "err_422_title": {"en": "Some details are not valid",
+                      "fr": "Certaines informations ne sont pas valables"},
+    "err_422_text": {"en": "Go back, correct the details and send them again.",
+                     "fr": "Revenez en arrière, corrigez les informations et envoyez-les "
+                           "à nouveau."},
+    "err_500_text": {
+        "en": "This is our fault, not yours. Please try again in a few minutes.",
+        "fr": "C'est de notre fait, pas du vôtre. Merci de réessayer dans quelques minutes.",
+    },
+    "err_501_title": {"en": "Not available online yet", "fr": "Pas encore disponible en ligne"},
+    "err_503_title": {"en": "Temporarily unavailable", "fr": "Momentanément indisponible"},
+    "err_503_text": {
+        "en": "The service cannot answer right now. Please try again in a few minutes.",
+        "fr": "Le service ne peut pas répondre pour le moment. Merci de réessayer dans "
+              "quelques minutes.",
+    },
+    "err_403_staff_only": {
+        "en": "These pages are for customers, through their own link.",
+        "fr": "Ces pages sont destinées aux clients, par leur propre lien.",
+    },
+    "err_403_role": {"en": "This page needs the role {roles}; you are signed in as {role}.",
+                     "fr": "Cette page demande le rôle {roles} ; vous êtes identifié comme "
+                           "{role}."},
+    "or": {"en": "or", "fr": "ou"},
+    # -- staff pages (issue 16) --
+    "s_nav": {"en": "Staff pages", "fr": "Pages du personnel"},
+    "s_nav_risk": {"en": "Risk list", "fr": "Liste des risques"},
+    "s_nav_reviews": {"en": "Review queue", "fr": "File des revues"},
+    "s_nav_audit": {"en": "Audit", "fr": "Audit"},
+    "s_nav_users": {"en": "Staff", "fr": "Personnel"},
+    "role_agent": {"en": "agent", "fr": "conseiller"},
+    "role_reviewer": {"en": "reviewer", "fr": "réviseur"},
+    "role_admin": {"en": "admin", "fr": "administrateur"},
+    "role_integration": {"en": "integration", "fr": "intégration"},
+    "band_risk": {"en": "{band} risk", "fr": "risque {band}"},
+    "task_open": {"en": "open", "fr": "ouverte"},
+    "task_claimed": {"en": "claimed", "fr": "prise en charge"},
+    "task_done": {"en": "done", "fr": "terminée"},
+    "task_cancelled": {"en": "cancelled", "fr": "annulée"},
+    "decision_upheld": {"en": "upheld", "fr": "confirmée"},
+    "decision_rectified": {"en": "rectified", "fr": "rectifiée"},
+    "decision_overturned": {"en": "overturned", "fr": "annulée"},
+    "none_dash": {"en": "none", "fr": "aucune"},
+    "first_page": {"en": "First page", "fr": "Première page"},
+    "next_page": {"en": "Next page", "fr": "Page suivante"},
+    "pages": {"en": "Pages", "fr": "Pages"},
+    # sign-in
+    "s_sign_in_title": {"en": "Staff sign-in", "fr": "Connexion du personnel"},
+    "s_sign_in_intro": {
+        "en": "For the retention and review teams. Paste the staff token you were given (an "
+              "administrator creates it). It is exchanged for a session cookie and not kept "
+              "in the browser.",
+        "fr": "Pour les équipes de fidélisation et de revue. Collez le jeton qui vous a été "
+              "remis (un administrateur le crée). Il est échangé contre un cookie de session "
+              "et n'est pas conservé dans le navigateur.",
+    },
+    "s_token": {"en": "Staff token", "fr": "Jeton du personnel"},
+    "s_sign_in": {"en": "Sign in", "fr": "Se connecter"},
+    "s_bad_token": {
+        "en": "This token is not valid (or the user was deactivated). Check it, or ask an "
+              "administrator for a new one.",
+        "fr": "Ce jeton n'est pas valable (ou l'utilisateur a été désactivé). Vérifiez-le, ou "
+              "demandez-en un nouveau à un administrateur.",
+    },
+    # risk list
+    "s_risk_title": {"en": "Risk list", "fr": "Liste des risques"},
+    "s_risk_lead": {
+        "en": "Customers by their latest score, highest first. A high score asks a person to "
+              "get in touch; nothing is sent to the customer automatically. Customers who "
+              "contested or objected are not listed.",
+        "fr": "Les clients selon leur dernier score, du plus élevé au plus faible. Un score "
+              "élevé demande qu'une personne prenne contact ; rien n'est envoyé "
+              "automatiquement au client. Les clients qui ont contesté ou se sont opposés ne "
+              "sont pas listés.",
+    },
+    "s_filters": {"en": "Filter the list", "fr": "Filtrer la liste"},
+    "s_band": {"en": "Risk band", "fr": "Niveau de risque"},
+    "s_all_bands": {"en": "All bands", "fr": "Tous les niveaux"},
+    "s_task": {"en": "Retention task", "fr": "Tâche de fidélisation"},
+    "s_any": {"en": "Any", "fr": "Toutes"},
+    "s_f_open": {"en": "Open (nobody has it)", "fr": "Ouverte (personne ne l'a prise)"},
+    "s_f_claimed": {"en": "Claimed", "fr": "Prise en charge"},
+    "s_f_none": {"en": "No open task", "fr": "Aucune tâche ouverte"},
+    "s_apply": {"en": "Apply filters", "fr": "Appliquer les filtres"},
+    "s_clear": {"en": "Clear filters", "fr": "Effacer les filtres"},
+    "s_no_match": {"en": "No customer matches these filters.",
+                   "fr": "Aucun client ne correspond à ces filtres."},
+    "s_risk_caption": {"en": "Customers at risk, highest score first",
+                       "fr": "Clients à risque, score le plus élevé d'abord"},
+    "s_customer": {"en": "Customer", "fr": "Client"},
+    "s_score": {"en": "Score", "fr": "Score"},
+    "s_band_col": {"en": "Band", "fr": "Niveau"},
+    "s_main_reasons": {"en": "Main reasons", "fr": "Principales raisons"},
+    # customer view
+    "s_back_risk": {"en": "Risk list", "fr": "Liste des risques"},
+    "s_customer_title": {"en": "Customer {id}", "fr": "Client {id}"},
+    "s_restricted": {"en": "Restricted:", "fr": "Dossier gelé :"},
+    "s_restricted_text": {
+        "en": "the customer contested this prediction. Until a reviewer decides, the record is "
+              "not used: no contact, no risk list, no training.",
+        "fr": "le client a contesté cette prédiction. Tant qu'un réviseur n'a pas décidé, le "
+              "dossier n'est pas utilisé : aucun contact, pas de liste des risques, pas "
+              "d'entraînement.",
+    },
+    "s_objected": {"en": "Objected to profiling:", "fr": "Opposé au profilage :"},
+    "s_objected_text": {
+        "en": "the customer must not be scored or contacted for retention.",
+        "fr": "le client ne doit être ni évalué ni contacté pour la fidélisation.",
+    },
+    "s_latest": {"en": "Latest score", "fr": "Dernier score"},
+    "s_model_made": {"en": "Model {model} v{version} · {date}",
+                     "fr": "Modèle {model} v{version} · {date}"},
+    "s_no_prediction": {"en": "No prediction is held for this customer.",
+                        "fr": "Aucune prédiction n'est détenue pour ce client."},
+    "s_task_h": {"en": "Retention task", "fr": "Tâche de fidélisation"},
+    "s_no_task": {"en": "No retention task. Nothing is done for this customer.",
+                  "fr": "Aucune tâche de fidélisation. Rien n'est fait pour ce client."},
+    "s_status": {"en": "Status:", "fr": "Statut :"},
+    "s_claimed_by": {"en": "claimed by {name}", "fr": "prise en charge par {name}"},
+    "s_claim": {"en": "Claim this task", "fr": "Prendre cette tâche"},
+    "s_how_went": {"en": "How did the contact go?", "fr": "Comment s'est passé le contact ?"},
+    "s_note": {"en": "Note (optional)", "fr": "Note (facultative)"},
+    "s_complete": {"en": "Complete the task", "fr": "Terminer la tâche"},
+    "s_outcome": {"en": "Outcome:", "fr": "Résultat :"},
+    "s_link_h": {"en": "Self-service link", "fr": "Lien d'accès du client"},
+    "s_send_link": {"en": "Send the customer a link to their page",
+                    "fr": "Envoyer au client un lien vers sa page"},
+    "s_chart_h": {"en": "What moved the score", "fr": "Ce qui a fait varier le score"},
+    "s_chart_note": {
+        "en": "Exact SHAP contributions, worded by size (a little, clearly, a lot); red raised "
+              "the risk, blue lowered it.",
+        "fr": "Contributions SHAP exactes, décrites selon leur taille (un peu, nettement, "
+              "beaucoup) ; en rouge elles ont augmenté le risque, en bleu elles l'ont diminué.",
+    },
+    "s_data_h": {"en": "Data used", "fr": "Données utilisées"},
+    "s_feature": {"en": "Feature", "fr": "Donnée"},
+    "s_value": {"en": "Value", "fr": "Valeur"},
+    "s_hist_h": {"en": "Prediction history", "fr": "Historique des prédictions"},
+    "s_when": {"en": "When", "fr": "Date"},
+    "s_model": {"en": "Model", "fr": "Modèle"},
+    "s_source": {"en": "Source", "fr": "Origine"},
+    "s_note_col": {"en": "Note", "fr": "Remarque"},
+    "s_withdrawn": {"en": "withdrawn", "fr": "retirée"},
+    "s_none": {"en": "None.", "fr": "Aucune."},
+    # staff flashes
+    "s_link_sent": {"en": "A new link is on its way to the customer's contact address.",
+                    "fr": "Un nouveau lien est en route vers l'adresse de contact du client."},
+    "s_link_not_sent": {"en": "Not sent: {detail}.", "fr": "Non envoyé : {detail}."},
+    "s_not_claimed": {"en": "Not claimed: {detail}.", "fr": "Non prise : {detail}."},
+    "s_claimed_done": {
+        "en": "Task claimed: it is yours. Get in touch, then record the outcome.",
+        "fr": "Tâche prise : elle est à vous. Prenez contact, puis notez le résultat.",
+    },
+    "s_choose_outcome": {
+        "en": "Choose an outcome (and keep the note under 4,000 characters).",
+        "fr": "Choisissez un résultat (et limitez la note à 4 000 caractères).",
+    },
+    "s_not_completed": {"en": "Not completed: {detail}.", "fr": "Non terminée : {detail}."},
+    "s_completed": {"en": "Task completed with the outcome “{outcome}”. Thank you.",
+                    "fr": "Tâche terminée avec le résultat « {outcome} ». Merci."},
+    # review queue
+    "s_reviews_title": {"en": "Review queue", "fr": "File des revues"},
+    "s_reviews_lead": {
+        "en": "Open disputes, oldest first. Each must be decided within one month of receipt. "
+              "While a dispute is open the customer's record is restricted (not contacted, not "
+              "listed, not used for training).",
+        "fr": "Les contestations ouvertes, les plus anciennes d'abord. Chacune doit être "
+              "tranchée dans le mois qui suit sa réception. Tant qu'elle est ouverte, le "
+              "dossier du client est gelé (pas de contact, pas de liste, pas d'entraînement).",
+    },
+    "s_no_disputes": {"en": "No open dispute. Nothing to review.",
+                      "fr": "Aucune contestation ouverte. Rien à examiner."},
+    "s_received": {"en": "Received", "fr": "Reçue le"},
+    "s_days_left": {"en": "Days left", "fr": "Jours restants"},
+    "s_contested": {"en": "Contested", "fr": "Contesté"},
+    "s_statement": {"en": "Statement", "fr": "Déclaration"},
+    "s_human": {"en": "Human review", "fr": "Revue humaine"},
+    "s_open": {"en": "Open", "fr": "Ouvrir"},
+    "s_overdue": {"en": "overdue", "fr": "en retard"},
+    "s_due_on": {"en": "due {date}", "fr": "échéance {date}"},
+    "s_values": {"en": "{n} values", "fr": "{n} valeurs"},
+    "s_values_one": {"en": "{n} value", "fr": "{n} valeur"},
+    "s_asked": {"en": "asked", "fr": "demandée"},
+    "s_no": {"en": "no", "fr": "non"},
+    "s_review_ref": {"en": "Review {ref}", "fr": "Examiner {ref}"},
+    # review page
+    "s_review_title": {"en": "Review {ref}", "fr": "Revue {ref}"},
+    "s_back_reviews": {"en": "Review queue", "fr": "File des revues"},
+    "s_dispute_h": {"en": "Dispute {ref} — customer {customer}",
+                    "fr": "Contestation {ref} — client {customer}"},
+    "s_received_due": {"en": "Received {received} · due by",
+                       "fr": "Reçue le {received} · à trancher avant le"},
+    "s_days_left_n": {"en": "{n} days left", "fr": "{n} jours restants"},
+    "s_days_left_n_one": {"en": "{n} day left", "fr": "{n} jour restant"},
+    "s_asked_person": {"en": "the customer asked for a person to review it",
+                       "fr": "le client a demandé qu'une personne l'examine"},
+    "s_says_h": {"en": "What the customer says", "fr": "Ce que dit le client"},
+    "s_no_statement": {"en": "No statement.", "fr": "Aucune déclaration."},
+    "s_statement_lang": {
+        "en": "In the customer's own words (not translated).",
+        "fr": "Avec les mots du client (non traduits).",
+    },
+    "s_assisted": {"en": "Filed for the customer on the phone by {name} (an assisted action).",
+                   "fr": "Déposée pour le client au téléphone par {name} (action assistée)."},
+    "s_told_h": {"en": "What the customer was told", "fr": "Ce qui a été communiqué au client"},
+    "s_model_used": {"en": "Model used", "fr": "Utilisé par le modèle"},
+    "s_customer_says": {"en": "Customer says", "fr": "Selon le client"},
+    "s_model_said_h": {"en": "What the model said", "fr": "Ce qu'a dit le modèle"},
+    "s_chart_before": {"en": "Explanation (before)", "fr": "Explication (avant)"},
+    "s_preview_h": {"en": "Re-score preview (nothing recorded yet)",
+                    "fr": "Aperçu du nouveau score (rien n'est encore enregistré)"},
+    "s_score_word": {"en": "Score", "fr": "Score"},
+    "s_with_model": {"en": "with {model}", "fr": "avec {model}"},
+    "s_then": {"en": "Then:", "fr": "Ensuite :"},
+    "s_value_change": {"en": "Value before → after", "fr": "Valeur avant → après"},
+    "s_before": {"en": "Before", "fr": "Avant"},
+    "s_after": {"en": "After", "fr": "Après"},
+    "s_change": {"en": "Change", "fr": "Variation"},
+    "s_corrected": {"en": "(corrected)", "fr": "(corrigée)"},
+    "s_preview_units": {"en": "Contributions in log-odds (the model's own units).",
+                        "fr": "Contributions en log-cotes (l'unité du modèle)."},
+    "s_after_h": {"en": "After the correction", "fr": "Après la correction"},
+    "s_after_chart": {"en": "Contributions after the correction",
+                      "fr": "Contributions après la correction"},
+    "s_decision_h": {"en": "Decision", "fr": "Décision"},
+    "s_dec_upheld": {"en": "Upheld — the prediction stands",
+                     "fr": "Confirmée — la prédiction est maintenue"},
+    "s_dec_rectified": {"en": "Rectified — correct the data and re-score",
+                        "fr": "Rectifiée — corriger les données et recalculer le score"},
+    "s_dec_overturned": {"en": "Overturned — withdraw the prediction from all use",
+                         "fr": "Annulée — retirer la prédiction de tout usage"},
+    "s_corrected_values": {"en": "Corrected values (used when rectified)",
+                           "fr": "Valeurs corrigées (utilisées en cas de rectification)"},
+    "s_model_used_value": {"en": "model used {value}", "fr": "le modèle a utilisé {value}"},
+    "s_rationale": {"en": "Rationale (required; the customer reads it)",
+                    "fr": "Motivation (obligatoire ; le client la lit)"},
+    "s_rationale_lang": {
+        "en": "Written in your own words; the customer sees it as written, marked with its "
+              "language.",
+        "fr": "Rédigée avec vos propres mots ; le client la voit telle quelle, avec sa langue "
+              "indiquée.",
+    },
+    "s_preview": {"en": "Preview the re-score", "fr": "Prévisualiser le nouveau score"},
+    "s_confirm": {"en": "Confirm the decision", "fr": "Confirmer la décision"},
+    "s_e_no_contested": {
+        "en": "The customer contested no value: uphold or overturn, or ask them which value "
+              "is wrong.",
+        "fr": "Le client n'a contesté aucune valeur : confirmez ou annulez, ou demandez-lui "
+              "quelle valeur est fausse.",
+    },
+    "s_e_preview_rectified": {"en": "Only corrected data can be re-scored: choose “rectified”.",
+                              "fr": "Seules des données corrigées peuvent être recalculées : "
+                                    "choisissez « rectifiée »."},
+    "s_e_choose_decision": {"en": "Choose a decision.", "fr": "Choisissez une décision."},
+    "s_e_rationale": {
+        "en": "Give the reasons for the decision: the customer will read them.",
+        "fr": "Donnez les raisons de la décision : le client les lira.",
+    },
+    "s_e_rationale_long": {"en": "Keep it to {n} characters.",
+                           "fr": "Limitez-vous à {n} caractères."},
+    "s_e_field": {"en": "{problem}; expected {expected}", "fr": "{problem} ; attendu : {expected}"},
+    "s_decided": {"en": "Decision recorded: {decision}. The customer can see it on their page.",
+                  "fr": "Décision enregistrée : {decision}. Le client la voit sur sa page."},
+    # audit page
+    "s_audit_title": {"en": "Audit log", "fr": "Journal d'audit"},
+    "s_chain_h": {"en": "Chain verification", "fr": "Vérification de la chaîne"},
+    "s_chain_ok": {"en": "✓ The chain verifies:", "fr": "✓ La chaîne est intègre :"},
+    "s_chain_ok_text": {
+        "en": "{n} events, every hash matches its row and the previous hash.",
+        "fr": "{n} événements, chaque empreinte correspond à sa ligne et à l'empreinte "
+              "précédente.",
+    },
+    "s_chain_broken": {"en": "✗ The chain is broken", "fr": "✗ La chaîne est rompue"},
+    "s_chain_at": {"en": "at event {n}", "fr": "à l'événement {n}"},
+    "s_chain_broken_text": {
+        "en": "Rows from there on cannot be trusted; investigate before anything else.",
+        "fr": "Les lignes à partir de là ne sont pas fiables ; enquêtez avant toute autre "
+              "chose.",
+    },
+    "s_events_h": {"en": "Latest events", "fr": "Derniers événements"},
+    "s_when_utc": {"en": "When (UTC)", "fr": "Date (UTC)"},
+    "s_action": {"en": "Action", "fr": "Action"},
+    "s_actor": {"en": "Actor", "fr": "Auteur"},
+    "s_role": {"en": "Role", "fr": "Rôle"},
+    "s_pseudonym": {"en": "Customer (pseudonym)", "fr": "Client (pseudonyme)"},
+    "s_objects": {"en": "Objects", "fr": "Objets"},
+    "s_hash": {"en": "Hash", "fr": "Empreinte"},
+    "s_model_v": {"en": "model {model} v{version}", "fr": "modèle {model} v{version}"},
+    "s_newest": {"en": "Newest events", "fr": "Événements les plus récents"},
+    "s_older": {"en": "Older events", "fr": "Événements plus anciens"},
+    # staff administration
+    "s_users_title": {"en": "Staff", "fr": "Personnel"},
+    "s_token_once": {"en": "Token (shown once)", "fr": "Jeton (affiché une seule fois)"},
+    "s_name": {"en": "Name", "fr": "Nom"},
+    "s_user_status": {"en": "Status", "fr": "Statut"},
+    "s_user_change": {"en": "Change", "fr": "Modifier"},
+    "s_active": {"en": "active", "fr": "actif"},
+    "s_deactivated": {"en": "deactivated", "fr": "désactivé"},
+    "s_role_of": {"en": "Role of {name}", "fr": "Rôle de {name}"},
+    "s_change_role": {"en": "Change role", "fr": "Changer le rôle"},
+    "s_new_token": {"en": "New token", "fr": "Nouveau jeton"},
+    "s_deactivate": {"en": "Deactivate", "fr": "Désactiver"},
+    "s_new_member": {"en": "New staff member", "fr": "Nouveau membre du personnel"},
+    "s_name_unique": {"en": "Name (unique)", "fr": "Nom (unique)"},
+    "s_create": {"en": "Create", "fr": "Créer"},
+    "s_created": {
+        "en": "Created {name} ({role}). Give them the token below through a channel you trust: "
+              "it is shown only now.",
+        "fr": "{name} ({role}) a été créé. Transmettez-lui le jeton ci-dessous par un canal de "
+              "confiance : il n'est affiché que maintenant.",
+    },
+    "s_rotated": {
+        "en": "New token for {name}; the old one and their sessions no longer work. It is "
+              "shown only now.",
+        "fr": "Nouveau jeton pour {name} ; l'ancien et ses sessions ne fonctionnent plus. Il "
+              "n'est affiché que maintenant.",
+    },
+    "s_deactivated_done": {
+        "en": "{name} is deactivated: their token and sessions no longer work.",
+        "fr": "{name} est désactivé : son jeton et ses sessions ne fonctionnent plus.",
+    },
+    "s_role_done": {"en": "{name} is now {role}.", "fr": "{name} est désormais {role}."},
+    "s_choose_action": {"en": "Choose an action.", "fr": "Choisissez une action."},
+    "s_not_done": {"en": "Not done: {detail}", "fr": "Non effectué : {detail}"},
 }
 
 
@@ -275,12 +641,52 @@ def pick_lang(accept_language: str | None) -> str:
     return DEFAULT_LANG
 
 
+class MissingText(KeyError):
+    """A page asked for words the catalogue does not have (a bug: tests/serving/web/
+    test_i18n_keys.py finds every key the templates and views use)."""
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def check_catalog(catalog: dict[str, dict[str, str]]) -> list[str]:
+    """What is wrong with a catalogue: an entry without both languages, an empty text, or
+    languages that do not take the same {placeholders}. Empty when all is well."""
+    problems = []
+    for key, entry in catalog.items():
+        missing = [lang for lang in LANGS if not (entry.get(lang) or "").strip()]
+        if missing:
+            problems.append(f"{key}: no text in {', '.join(missing)}")
+        elif len({frozenset(_fields(entry[lang])) for lang in LANGS}) > 1:
+            each = ", ".join(f"{lang}: {sorted(_fields(entry[lang]))}" for lang in LANGS)
+            problems.append(f"{key}: the languages take different placeholders ({each})")
+        if key.endswith("_one") and key[:-4] not in catalog:
+            problems.append(f"{key}: a singular without its plural {key[:-4]!r}")
+    return problems
+
+
 def translator(lang: str):  # noqa: ANN201 - a callable for the templates
+    """`t(key, **params)`: the page's words in `lang`. `count=n` picks `key + "_one"` when n
+    takes the singular in `lang` ("1 other fact", "1 autre élément"; French: below 2) and
+    passes n as {n}. An unknown key raises `MissingText`: a page never shows a raw key."""
     lang = lang if lang in LANGS else DEFAULT_LANG
 
-    def t(key: str, **params: object) -> str:
+    def t(key: str, count: float | None = None, **params: object) -> str:
+        if count is not None:
+            params.setdefault("n", count)
+            if is_singular(count, lang) and key + "_one" in CATALOG:
+                key = key + "_one"
         entry = CATALOG.get(key)
-        text = key if entry is None else entry.get(lang) or entry[DEFAULT_LANG]
+        if entry is None or lang not in entry:
+            raise MissingText(f"no text {key!r} in {lang} in serving/web/i18n.py CATALOG; "
+                              "add it in English and French")
+        text = entry[lang]
         return text.format(**params) if params else text
 
     return t
+
+
+_PROBLEMS = check_catalog(CATALOG)
+if _PROBLEMS:  # refused at import: the app does not start with a half-written catalogue
+    raise RuntimeError("serving/web/i18n.py CATALOG: " + "; ".join(_PROBLEMS))

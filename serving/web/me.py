@@ -70,8 +70,8 @@ def me_page(request: Request, session: SessionDep, specs: SpecsDep) -> Response:
     sess = web(request)
     if sess.kind != "customer":
         if sess.kind == "staff":
-            raise PageError(403, translator(page_lang(request))("err_403_title"),
-                            "These pages are for customers, through their own link.")
+            t = translator(page_lang(request))
+            raise PageError(403, t("err_403_title"), t("err_403_staff_only"))
         return _access_page(request)
     principal = customer_page(request)
     lang = page_lang(request)
@@ -107,7 +107,7 @@ def _me_context(session: Session, specs: SpecCache, principal: Principal,
                            "disputes": [contest.view(d) for d in mine.disputes]}
     if pred is not None:
         spec = specs.get(session, pred.model.name, pred.model.version)
-        ctx["factors"] = views.factors(spec, pred, lang)[:5]
+        ctx["factors"] = views.factors(spec, pred, lang, "customer")[:5]
         ctx["chart"] = views.chart(spec, pred, lang, chart_id="me-chart", top=8)
     return ctx
 
@@ -250,9 +250,10 @@ def dispute_status(request: Request, dispute_id: str, principal: CustomerPage,
     if d.decision == "rectified" and d.new_prediction_id:
         latest = get_prediction(session, specs, d.new_prediction_id, principal, lang)
         new_spec = specs.get(session, latest.model.name, latest.model.version)
-        factors = views.factors(new_spec, latest, lang)[:5]
+        factors = views.factors(new_spec, latest, lang, "customer")[:5]
     return render(request, "me/dispute.html", d=d, contested=claims, new=latest,
-                  factors=factors, just_sent=request.query_params.get("new") == "1")
+                  factors=factors, just_sent=request.query_params.get("new") == "1",
+                  rationale_lang=views.text_lang(d.rationale))
 
 
 # -- objection --------------------------------------------------------------------------------

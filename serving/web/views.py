@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from markupsafe import Markup
 
 from models import ModelSpec
+from models.reasons import Audience, bar_word, reason_text, strength
 from serving.disputes import rules
 from serving.disputes.schemas import NOT_FINITE, NUL
 from serving.errors import FieldError
 from serving.scoring.schemas import PredictionPublic
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
+
+# the commonest short words of each page language: enough to tell which of the two a
+# person's free text (a reviewer's rationale, a customer's statement) is written in
+_STOPWORDS = {
+    "en": frozenset("the and is are was were you your we our to of in it that this not for "
+                    "with have has be on as at by from an or but because no".split()),
+    "fr": frozenset("le la les et est sont vous votre vos nous notre de des du un une que qui "
+                    "pas pour avec ce cette dans au aux sur été ont je ne il elle en par mais "
+                    "car".split()),
+}
+
+
+def text_lang(text: str | None) -> str | None:
+    """Which page language a person's free text is written in ("en", "fr"), None when it
+    cannot be told (too short, or neither). Free text is shown as written, never
+    translated: the page marks it with this language (`lang=`) and says so."""
+    if not text:
+        return None
+    words = re.findall(r"[a-zà-ÿ']+", text.lower())
+    words = [w.split("'")[-1] or w for w in words]
+    score = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    score["fr"] += len(re.findall(r"[éèêàùçœ]", text.lower()))
+    if score["en"] == score["fr"]:
+        return None
+    return max(score, key=score.__getitem__)
 
 
 def display_value(spec: ModelSpec, feature: str, value: Any, lang: str) -> str:
@@ -22,32 +49,45 @@ def display_value(spec: ModelSpec, feature: str, value: Any, lang: str) -> str:
         return "" if value is None else str(value)
 
 
-def factors(spec: ModelSpec, pred: PredictionPublic, lang: str) -> list[dict[str, Any]]:
-    """Each contribution with the value as a person reads it."""
-    return [
-        {"feature": c.feature, "label": c.label, "value": c.value,
-         "shown": display_value(spec, c.feature, c.value, lang), "shap": c.shap,
-         "text": c.text, "up": c.shap > 0}
-        for c in pred.contributions
-    ]
+def factors(spec: ModelSpec, pred: PredictionPublic, lang: str,
+            audience: Audience = "staff") -> list[dict[str, Any]]:
+    """Each contribution with the value as a person reads it and its sentence: about "the
+    customer" for staff, "you" on the customer's own pages (`models.reasons`), with the
+    size of its effect in words (`strength`: 0 none .. 3 a lot)."""
+    out = []
+    for c in pred.contributions:
+        text = c.text
+        if audience == "customer":
+            try:
+                text = reason_text(spec.feature(c.feature), c.value, c.shap, lang, audience)
+            except KeyError:  # a feature this spec does not know: the receipt's words
+                text = c.text
+        out.append({"feature": c.feature, "label": c.label, "value": c.value,
+                    "shown": display_value(spec, c.feature, c.value, lang), "shap": c.shap,
+                    "text": text, "up": c.shap > 0, "effect": bar_word(c.shap, lang),
+                    "strength": strength(c.shap)})
+    return out
 
 
 def chart(spec: ModelSpec, pred: PredictionPublic, lang: str, chart_id: str = "shap",
           top: int = 10) -> Markup:
+    """The contributions as bars, each with its effect in words (no log-odds)."""
     t = translator(lang)
     rows = factors(spec, pred, lang)
     sep = "\u00a0: " if lang == "fr" else ": "
     return shap_bars(rows, title=t("me_chart_title"), desc=t("chart_desc"), top=top,
-                     other_label=t("other_factors", n="{n}"),
+                     other_label=lambda n: t("other_factors", count=n),
+                     value_text=lambda v: bar_word(v, lang),
                      display=lambda c: f"{c['label']}{sep}{c['shown']}", chart_id=chart_id)
 
 
 def data_used(spec: ModelSpec, values: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    """Every feature the model read, with its label, value as read, and purpose."""
+    """Every feature the model read, with its label, value as read, and purpose (or a
+    sentence saying none was given; `purpose_lang` is the language it is written in)."""
     return [
         {"feature": f.name, "label": f.display_label(lang),
          "shown": f.display_value(values.get(f.name), lang),
-         "purpose": f.purpose if lang == "en" else None}
+         "purpose": f.purpose_or_missing(lang), "purpose_lang": f.purpose_lang(lang)}
         for f in spec.features
     ]
 
