@@ -32,6 +32,8 @@ from models.explain import decoded_json
 from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
+from serving.loop import control
+from serving.loop.control import ControlPlan
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
 from serving.routing import OVERTURNED, repeats_overturned, route_many, routes
@@ -223,6 +225,7 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     run = prepare_run(settings, data, schema, db=db, host=host)
     served = run.served
     pseudo = pseudonymiser(settings.pseudonym_secret)
+    plan = ControlPlan.from_settings(settings)  # the control group's draw (issue 17)
     t = served.thresholds
     memo = phi_memo(served, settings)
     report = BatchReport(data=str(run.data), model_name=served.name,
@@ -238,7 +241,7 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
             for frame in ramp_up(read_chunks(run.data, run.columns,
                                              chunk_rows or settings.batch_chunk_rows, rows)):
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
-                                           run.id_column, pseudo, t, memo=memo))
+                                           run.id_column, pseudo, t, memo=memo, plan=plan))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -267,7 +270,7 @@ def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, setting
     """Score and explain one chunk into storage rows, touching no database (the unit a
     Dask worker runs); a `ChunkWriter` stores it."""
     return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
-                    served.thresholds, threads, memo)
+                    served.thresholds, threads, memo, ControlPlan.from_settings(settings))
 
 
 @dataclass
@@ -297,7 +300,7 @@ class Chunk:
 
 def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
              pseudo, t, threads: int | None = None,  # noqa: ANN001
-             memo: PhiMemo | None = None) -> Chunk:
+             memo: PhiMemo | None = None, plan: ControlPlan | None = None) -> Chunk:
     """Everything but the writes: pseudonymise, encode, score and explain the whole
     chunk in one pass (each distinct row once, with a memo), build the rows."""
     rows_read = len(frame)
@@ -354,7 +357,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         pids, refs, rep(served.name), rep(served.version), scores, margins, rep(base),
         bands_l, feats, shaps, [r.action for r in reasons], [r.reason for r in reasons],
         rep("batch"), rep("batch"), rep(False), rep(at), rep(served.contract_version),
-        strict=False)))
+        rep(None), rep("risk"), rep(None), strict=False)))
     chunk.customers = list(map(LatestEntry._make, zip(refs, ids, pids, scores, bands_l,
                                                       rep(at), strict=False)))
     chunk.tasks = [
@@ -362,6 +365,8 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
                           strict=True)
     ]
+    # the control group (issue 17): a held-out receipt is routed nowhere and opens no task
+    chunk.predictions, chunk.tasks = control.assign(plan, chunk.predictions, chunk.tasks, now)
     return chunk
 
 
@@ -486,7 +491,7 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
             repeats = len(again)
             chunk.predictions = [
                 p._replace(route_action=OVERTURNED.action, route_reason=OVERTURNED.reason,
-                           withdrawn=True) if p.id in again else p
+                           withdrawn=True, arm=None) if p.id in again else p
                 for p in chunk.predictions]
             chunk.tasks = [t for t in chunk.tasks if t.prediction_id not in again]
             db.clear_entries([(p.customer_ref, p.id) for p in chunk.predictions

@@ -124,6 +124,17 @@ class Settings(BaseSettings):
     batch_memo_rows: int = Field(default=100_000, ge=0, le=10_000_000)
     max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
 
+    # closing the loop (issue 17): the randomised control group. Of the customers a
+    # prediction would open a retention task for, this share gets none, drawn by a keyed
+    # hash of the pseudonym and the campaign period (0: no control group, reported as such)
+    control_fraction: float = Field(default=0.10, ge=0.0, le=0.5)
+    # a prediction's observed label: its customer left within this many days after it
+    label_horizon_days: int = Field(default=90, ge=1, le=3650)
+    # the campaign period the control draw is made for (a customer keeps their arm in it)
+    campaign_period: Literal["month", "quarter", "year"] = "month"
+    # which rule ranks the retention queue: churn risk, or estimated uplift (issue 17)
+    targeting: Literal["risk", "uplift"] = "risk"
+
     # rights requests (issue 18): an erasure asked for on the customer page is carried out
     # by a person, or automatically this many days after it was asked (`python -m
     # serving.cli rights-due`): time for the customer to cancel it, well within the

@@ -58,6 +58,7 @@ CUSTOMER_ERASED = "customer.erased"
 MODEL_LOADED = "model.loaded"
 MODEL_RELOADED = "model.reloaded"
 MODEL_REFUSED = "model.refused"
+CHURN_EVENTS_RECORDED = "churn_events.recorded"  # issue 17: counts only, never ids
 
 _HEAD = AuditHead.__table__
 _LOG = AuditEvent.__table__

@@ -17,6 +17,8 @@ from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.errors import FieldError, InvalidInput, NotFound, Suppressed, model_problems
+from serving.loop import control
+from serving.loop.control import ControlPlan
 from serving.modelhost import ServedModel
 from serving.routing import OVERTURNED, Route, repeats_overturned, route, routes
 from serving.scoring.schemas import (
@@ -67,6 +69,8 @@ class ScoreJob:
     pids: list[str]
     features: list[str]  # JSON of the values read
     at: datetime
+    # the control-group draw and targeting rule (issue 17); None records rule `risk` only
+    control: ControlPlan | None = None
 
     def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
         """The job's receipts with their final routes, `at` in storage form."""
@@ -123,7 +127,7 @@ def score(
         external_ids=[i.customer_id for i in items], ex=ex, bands=bands.tolist(),
         routes=[route(float(s), served.thresholds) for s in ex.score],
         pids=new_ids(len(items)), features=features,
-        at=datetime.now(UTC),
+        at=datetime.now(UTC), control=ControlPlan.from_settings(settings),
     )
     stored = writer.submit(job, rows=len(items))
     return [
@@ -203,7 +207,12 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     tasks: dict[str, TaskRow] = {}
     for job, stored in kept:
         at = db.db_time(job.at)
-        for n, row in enumerate(job.rows(at, stored.routes)):
+        # a receipt that would open a task is drawn into an arm; a held-out one (control)
+        # is routed nowhere and opens none, and its answer says just that
+        rows, _ = control.assign(job.control, job.rows(at, stored.routes), (), job.at)
+        for n, row in enumerate(rows):
+            if row.arm == "control":
+                stored.routes[n] = control.HELD_OUT
             receipts.append(row)
             if row.withdrawn:
                 withdrawn.add(row.id)

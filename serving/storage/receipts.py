@@ -42,6 +42,11 @@ class PredictionRow(NamedTuple):
     withdrawn: bool
     created_at: Any  # storage form
     contract_version: str  # the served contract's digest (`ServedModel.contract_version`)
+    # issue 17: the control-group arm (None: no task would be opened), the targeting rule
+    # and the estimated uplift (`serving.loop.control.assign`)
+    arm: str | None = None
+    targeting: str = "risk"
+    uplift: float | None = None
 
 
 class LatestEntry(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -180,6 +181,13 @@ class Prediction(Base):
     # the served contract's version (`models.contract`) the receipt was made under
     # (migration 0006; null for receipts written before it)
     contract_version: Mapped[str | None] = mapped_column(String(16))
+    # closing the loop (issue 17, migration 0009): the control-group arm of a prediction
+    # that would open a retention task ("contact" | "control"; null when it would open
+    # none), the targeting rule in force ("risk" | "uplift"), and the estimated uplift
+    # when an uplift model ranked it. Never shown to agents.
+    arm: Mapped[str | None] = mapped_column(String(8))
+    targeting: Mapped[str] = mapped_column(String(8), default="risk", server_default="risk")
+    uplift: Mapped[float | None] = mapped_column(Float)
 
     # The customer alone (migration 0004): a customer's few receipts are sorted when read,
     # and a slimmer key makes the nightly batch's random inserts cheaper. Withdrawn
@@ -482,4 +490,29 @@ class RightsRequest(Base):
     __table_args__ = (
         Index("ix_rights_requests_customer", "customer_ref", "opened_at"),
         Index("ix_rights_requests_status_due", "status", "due_at", "id"),
+    )
+
+
+# -- issue 17: who actually left (migration 0009) ---------------------------------------------
+ARMS = ("contact", "control")
+TARGETING_RULES = ("risk", "uplift")
+
+
+class ChurnEvent(Base):
+    """A customer who left, as the business's systems report it (the integration role, or
+    `serving.cli outcomes`): the label a prediction earns when its customer leaves within
+    the horizon. By pseudonym only; goes with the customer on erasure (cascade)."""
+
+    __tablename__ = "churn_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE"))
+    left_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(16))  # api | file
+
+    __table_args__ = (
+        Index("uq_churn_events_customer_left_on", "customer_ref", "left_on", unique=True),
     )
