@@ -219,7 +219,8 @@ def build(session: Session, specs: SpecCache, settings: Settings, principal: Pri
         return "system" if role == "system" else "staff"
 
     return AccessCopy(
-        generated_at=now, lang=lang, customer_ref=ref, restricted=held.customer.restricted,
+        generated_at=now, lang=lang, customer_ref=ref,
+        customer_id=held.customer.external_id, restricted=held.customer.restricted,
         objected=held.customer.objected, first_seen_at=held.customer.created_at,
         contact_address=held.contact.address if held.contact else None,
         contact_lang=held.contact.lang if held.contact else None,

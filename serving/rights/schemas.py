@@ -200,7 +200,8 @@ class AccessCopy(BaseModel):
 
     generated_at: datetime
     lang: Literal["en", "fr"]
-    customer_ref: str
+    customer_ref: str = Field(description="The pseudonym that stands for you in our records")
+    customer_id: str | None = Field(description="Your customer number")
     restricted: bool
     objected: bool
     first_seen_at: datetime | None
