@@ -219,8 +219,12 @@ def prepare_run(settings: Settings, data: str | Path, schema: str | Path | None 
 
 def score_file(settings: Settings, data: str | Path, schema: str | Path | None = None,
                rows: int | None = None, *, db: Database | None = None,
-               host: ModelHost | None = None, chunk_rows: int | None = None) -> BatchReport:
-    """Score every customer in `data` into the risk list; returns what was done."""
+               host: ModelHost | None = None, chunk_rows: int | None = None,
+               as_of: datetime | None = None) -> BatchReport:
+    """Score every customer in `data` into the risk list; returns what was done.
+
+    `as_of`: the time the receipts, tasks and control draw are made for (default now; the
+    simulation, `simulation.run`, scores a month at a time in the past)."""
     started = time.perf_counter()
     run = prepare_run(settings, data, schema, db=db, host=host)
     served = run.served
@@ -241,7 +245,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
             for frame in ramp_up(read_chunks(run.data, run.columns,
                                              chunk_rows or settings.batch_chunk_rows, rows)):
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
-                                           run.id_column, pseudo, t, memo=memo, plan=plan))
+                                           run.id_column, pseudo, t, memo=memo, as_of=as_of,
+                                           plan=plan))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -300,7 +305,8 @@ class Chunk:
 
 def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
              pseudo, t, threads: int | None = None,  # noqa: ANN001
-             memo: PhiMemo | None = None, plan: ControlPlan | None = None) -> Chunk:
+             memo: PhiMemo | None = None, plan: ControlPlan | None = None,
+             as_of: datetime | None = None) -> Chunk:
     """Everything but the writes: pseudonymise, encode, score and explain the whole
     chunk in one pass (each distinct row once, with a memo), build the rows."""
     rows_read = len(frame)
@@ -328,7 +334,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     # Write in key order: index pages are then touched in sequence, not at random.
     order = np.argsort(refs, kind="stable")
     refs, ids = refs[order].tolist(), [ids[k] for k in order]
-    now = datetime.now(UTC)
+    now = as_of or datetime.now(UTC)
     at = bulk.storage_time(dialect, now)
     # objecting and restricted customers are left out at write time (see `_store`)
     chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),

@@ -149,6 +149,25 @@ class Settings(BaseSettings):
     supervisory_authority: str | None = Field(default=None, min_length=2, max_length=300)
     supervisory_authority_url: str | None = Field(default=None, max_length=300)
 
+    # uplift targeting (issue 17): the promoted uplift model, and the expected retained
+    # value rule: uplift x customer value - contact cost (the value from a column of the
+    # scored data when named and present, else the default)
+    uplift_model_uri: str = "models:/churn-uplift@champion"
+    customer_value: float = Field(default=300.0, gt=0, le=1e9)
+    customer_value_column: str | None = None
+    contact_cost: float = Field(default=10.0, ge=0, le=1e9)
+    # monitoring (issue 17): drift (PSI against the training reference) warns and alerts at
+    # these levels; realised ROC-AUC whose interval lies below `monitor_min_auc`, or an
+    # equalized-odds gap above `monitor_max_equalized_odds`, alerts too
+    drift_psi_warn: float = Field(default=0.1, gt=0, le=10)
+    drift_psi_alert: float = Field(default=0.25, gt=0, le=10)
+    monitor_min_auc: float = Field(default=0.7, ge=0.5, le=1)
+    monitor_max_equalized_odds: float = Field(default=0.25, ge=0, le=1)
+    # the sensitive attributes for the fairness audit over time (never features): a CSV or
+    # Parquet file with the customer id column and the attributes, kept apart by the DPO
+    audit_attributes: str | None = None
+    audit_attributes_id: str = "customer_id"
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -213,6 +232,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"CHURN_PUBLIC_BASE_URL {value!r} must start with http(s)://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _drift_levels(self) -> Settings:
+        if self.drift_psi_warn >= self.drift_psi_alert:
+            raise ValueError(
+                f"CHURN_DRIFT_PSI_WARN ({self.drift_psi_warn}) must be below "
+                f"CHURN_DRIFT_PSI_ALERT ({self.drift_psi_alert}); the usual levels are 0.1 "
+                "and 0.25")
+        return self
 
     @model_validator(mode="after")
     def _coherent(self) -> Settings:

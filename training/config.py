@@ -92,6 +92,16 @@ class TrainSettings(BaseSettings):
     # champion's: only when asked (make promote ALLOW_NEW_CONTRACT=1)
     allow_new_contract: bool = False
 
+    # uplift model (issue 17, `make train-uplift`): its own registered model and gate
+    uplift_model_name: str = "churn-uplift"
+    # customers (all their rows) held out to evaluate the uplift model
+    uplift_test_fraction: float = Field(default=0.3, gt=0.0, le=0.5)
+    # each arm needs this many labelled rows, leavers and stayers each, to train at all
+    uplift_min_per_arm: int = Field(default=100, ge=10)
+    # uplift at k: the share of held-out customers ranked highest that contact would reach
+    uplift_top_fraction: float = Field(default=0.3, gt=0.0, le=1.0)
+    uplift_bootstrap: int = Field(default=200, ge=20, le=5000)
+
     @model_validator(mode="after")
     def _key_outside_dev(self) -> TrainSettings:
         if self.mode != "dev" and not self.pseudonym_key:

@@ -152,3 +152,43 @@ def _choose_rows(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(p, axis=1)
     u = rng.random((p.shape[0], 1)) * cumulative[:, -1:]
     return (u > cumulative).sum(axis=1)
+
+
+RANDOM_EFFECT_SD = 0.6  # the customer-level random effect of the mechanism above
+
+
+def churn_log_odds(frame: pd.DataFrame) -> np.ndarray:
+    """The known part of the churn mechanism of `generate` (the module docstring's
+    formula, without the customer-level random effect), recomputed from a frame's columns.
+
+    A simulation that lets the base evolve (`simulation.world`) recomputes each customer's
+    churn probability from their current values with it, so the world follows the same
+    mechanism the models were trained on. With `CallMinutes` present, heavy callers' term
+    is added too."""
+    contract = frame["Contract"].map({c: v for c, v in zip(CONTRACTS, [1.0, -0.3, -1.3],
+                                                            strict=True)})
+    internet = frame["InternetService"].map({"DSL": 0.0, "Fiber optic": 0.6, "No": -0.7})
+    online = (frame["InternetService"] != "No").to_numpy()
+    logit = (
+        -1.9
+        + contract.to_numpy(dtype=np.float64)
+        - 0.03 * np.minimum(frame["tenure"].to_numpy(dtype=np.float64), 60)
+        + internet.to_numpy(dtype=np.float64)
+        + 0.35 * (online & (frame["OnlineSecurity"] != "Yes").to_numpy())
+        + 0.35 * (online & (frame["TechSupport"] != "Yes").to_numpy())
+        + 0.45 * (frame["PaymentMethod"] == "Electronic check").to_numpy()
+        + 0.15 * (frame["PaperlessBilling"] == "Yes").to_numpy()
+        + 0.30 * frame["SupportCalls"].to_numpy(dtype=np.float64)
+        + 0.008 * (frame["MonthlyCharges"].to_numpy(dtype=np.float64) - 65.0)
+    )
+    if "CallMinutes" in frame:
+        logit = logit + 0.004 * (frame["CallMinutes"].to_numpy(dtype=np.float64) - 300.0)
+    return logit
+
+
+def support_call_rate(frame: pd.DataFrame) -> np.ndarray:
+    """The Poisson rate of a customer's support calls in `generate` (fibre without tech
+    support calls more)."""
+    fibre = (frame["InternetService"] == "Fiber optic").to_numpy()
+    no_support = (frame["TechSupport"] != "Yes").to_numpy()
+    return 0.5 + 0.9 * (fibre & no_support)

@@ -21,6 +21,150 @@ CATALOG: dict[str, dict[str, str]] = {
     "switch_lang_label": {"en": "Lire cette page en français",
                           "fr": "Read this page in English"},
     "sign_out": {"en": "Sign out", "fr": "Se déconnecter"},
+    # the monitoring dashboard (issue 17)
+    "dash_nav": {"en": "Dashboard", "fr": "Tableau de bord"},
+    "dash_title": {"en": "Monitoring dashboard", "fr": "Tableau de bord de suivi"},
+    "dash_lead": {
+        "en": "What the scores became: who was scored and routed, what agents did, who "
+              "actually left, whether contact helps, and whether the model still ranks well, "
+              "treats groups alike and sees the customers it was trained on. Figures as of "
+              "{when}.",
+        "fr": "Ce que sont devenus les scores : qui a été évalué et orienté, ce qu'ont fait "
+              "les conseillers, qui est réellement parti, si le contact aide, et si le modèle "
+              "classe toujours bien, traite les groupes de la même façon et voit les clients "
+              "sur lesquels il a été entraîné. Chiffres au {when}.",
+    },
+    "dash_alerts": {"en": "Alerts", "fr": "Alertes"},
+    "dash_no_alerts": {"en": "No alert: drift, realised quality and fairness are within "
+                              "their thresholds.",
+                       "fr": "Aucune alerte : dérive, qualité constatée et équité sont dans "
+                             "leurs seuils."},
+    "dash_alert_drift": {
+        "en": "Drift on {subject} in the run of {period}: PSI {value} at or above {threshold}. "
+              "The customers scored no longer look like those the model was trained on: "
+              "check the data feed, then consider retraining (make retrain).",
+        "fr": "Dérive de {subject} dans le passage du {period} : PSI {value}, au moins "
+              "{threshold}. Les clients évalués ne ressemblent plus à ceux de l'entraînement : "
+              "vérifiez les données reçues, puis envisagez un réentraînement (make retrain).",
+    },
+    "dash_alert_quality": {
+        "en": "Realised quality of {subject} in {period}: ROC-AUC {value}, its whole interval "
+              "below {threshold}. Retrain or roll back the model.",
+        "fr": "Qualité constatée de {subject} en {period} : ROC-AUC {value}, tout son "
+              "intervalle sous {threshold}. Réentraînez ou revenez au modèle précédent.",
+    },
+    "dash_alert_fairness": {
+        "en": "Fairness for {subject} in {period}: equalized-odds gap {value} above "
+              "{threshold}. Look at the groups below and tell the data protection officer.",
+        "fr": "Équité pour {subject} en {period} : écart d'égalité des chances {value} "
+              "au-dessus de {threshold}. Regardez les groupes ci-dessous et prévenez le "
+              "délégué à la protection des données.",
+    },
+    "dash_empty": {"en": "Nothing scored yet: the dashboard fills in after the first batch run.",
+                   "fr": "Rien n'a encore été évalué : le tableau se remplit après le premier "
+                         "passage du traitement par lots."},
+    "dash_risk": {"en": "Risk over time", "fr": "Le risque dans le temps"},
+    "dash_risk_desc": {"en": "Share of each month's scored customers in each risk band.",
+                       "fr": "Part des clients évalués chaque mois dans chaque niveau de "
+                             "risque."},
+    "band_low": {"en": "low", "fr": "faible"},
+    "band_medium": {"en": "medium", "fr": "moyen"},
+    "band_high": {"en": "high", "fr": "élevé"},
+    "dash_mean_score": {"en": "Mean score", "fr": "Score moyen"},
+    "dash_month": {"en": "Month", "fr": "Mois"},
+    "dash_scored": {"en": "Scored", "fr": "Évalués"},
+    "dash_tasks": {"en": "Tasks and outcomes", "fr": "Tâches et résultats"},
+    "dash_tasks_desc": {"en": "Retention tasks opened each month, by what became of them.",
+                        "fr": "Tâches de fidélisation ouvertes chaque mois, selon ce qu'elles "
+                              "sont devenues."},
+    "dash_opened": {"en": "Opened", "fr": "Ouvertes"},
+    "outcome_retained": {"en": "retained", "fr": "gardé"},
+    "outcome_declined": {"en": "declined", "fr": "refus"},
+    "outcome_no_contact": {"en": "not reached", "fr": "injoignable"},
+    "outcome_churned": {"en": "left", "fr": "parti"},
+    "outcome_open": {"en": "open", "fr": "ouverte"},
+    "outcome_claimed": {"en": "claimed", "fr": "prise"},
+    "outcome_cancelled": {"en": "cancelled", "fr": "annulée"},
+    "outcome_done": {"en": "done", "fr": "terminée"},
+    "dash_effect": {"en": "Does contact help?", "fr": "Le contact aide-t-il ?"},
+    "dash_effect_desc": {
+        "en": "Churn among customers assigned to contact minus churn in the randomised "
+              "control group ({share} of those a task would be opened for get none), with its "
+              "95 % interval. Below zero, contact lowered churn; an interval crossing zero "
+              "has not shown an effect yet.",
+        "fr": "Départs parmi les clients désignés pour un contact moins départs dans le groupe "
+              "témoin tiré au sort ({share} de ceux pour qui une tâche serait ouverte n'en ont "
+              "pas), avec son intervalle à 95 %. Sous zéro, le contact a réduit les départs ; "
+              "un intervalle qui contient zéro n'a pas encore montré d'effet.",
+    },
+    "dash_effect_none": {"en": "No labelled customer in both arms yet.",
+                         "fr": "Pas encore de client étiqueté dans les deux groupes."},
+    "dash_no_control": {
+        "en": "There is no control group (CHURN_CONTROL_FRACTION=0): whether contact helps "
+              "cannot be measured.",
+        "fr": "Il n'y a pas de groupe témoin (CHURN_CONTROL_FRACTION=0) : on ne peut pas "
+              "mesurer si le contact aide.",
+    },
+    "dash_all": {"en": "All periods", "fr": "Toutes périodes"},
+    "dash_effect_row": {"en": "{segment}: {contact} contacted, {control} held out",
+                        "fr": "{segment} : {contact} contactés, {control} témoins"},
+    "dash_targeting": {"en": "Queue ranked by: {rule}.", "fr": "File classée selon : {rule}."},
+    "rule_risk": {"en": "churn risk", "fr": "risque de départ"},
+    "rule_uplift": {"en": "expected retained value (uplift model)",
+                    "fr": "valeur gardée attendue (modèle d'uplift)"},
+    "dash_quality": {"en": "Realised quality", "fr": "Qualité constatée"},
+    "dash_quality_note": {
+        "en": "ROC-AUC of the scores against who actually left within the horizon, per model "
+              "version and month of scoring. A contacted customer's label is affected by the "
+              "contact, so it is computed on the control group (weighted by the inverse of "
+              "its share) and the customers no task was drawn for.",
+        "fr": "ROC-AUC des scores face aux départs réels dans l'horizon, par version du "
+              "modèle et mois d'évaluation. Le contact change l'issue d'un client contacté : "
+              "le calcul porte donc sur le groupe témoin (pondéré par l'inverse de sa part) et "
+              "les clients pour qui aucune tâche n'a été tirée.",
+    },
+    "dash_quality_none": {"en": "No labelled prediction yet: labels come once the horizon "
+                                "({days} days) has passed.",
+                          "fr": "Pas encore de prédiction étiquetée : les étiquettes viennent "
+                                "une fois l'horizon ({days} jours) passé."},
+    "dash_auc_all": {"en": "All rows (biased by contact)",
+                     "fr": "Toutes les lignes (biaisé par le contact)"},
+    "dash_rows": {"en": "Rows", "fr": "Lignes"},
+    "dash_calibration": {"en": "Calibration error", "fr": "Erreur de calibration"},
+    "dash_version": {"en": "Model", "fr": "Modèle"},
+    "dash_drift": {"en": "Drift", "fr": "Dérive"},
+    "dash_drift_desc": {
+        "en": "Population stability index of each feature and of the score, each batch run "
+              "against the training data stored with the model. Warning at {warn}, alert at "
+              "{alert}.",
+        "fr": "Indice de stabilité de la population de chaque variable et du score, à chaque "
+              "passage, face aux données d'entraînement gardées avec le modèle. Avertissement "
+              "à {warn}, alerte à {alert}.",
+    },
+    "dash_drift_none": {"en": "No batch run yet.", "fr": "Aucun passage par lots pour l'instant."},
+    "dash_run": {"en": "Run", "fr": "Passage"},
+    "dash_score": {"en": "score", "fr": "score"},
+    "dash_status_ok": {"en": "stable", "fr": "stable"},
+    "dash_status_warn": {"en": "warning", "fr": "avertissement"},
+    "dash_status_alert": {"en": "ALERT", "fr": "ALERTE"},
+    "dash_status_unknown": {"en": "no reference", "fr": "sans référence"},
+    "dash_fairness": {"en": "Fairness over time", "fr": "L'équité dans le temps"},
+    "dash_fairness_desc": {
+        "en": "Share of customers who left that the model put in the high band (true "
+              "positive rate), per group, with 95 % intervals. Sensitive attributes are never "
+              "model inputs; they come from {source}, kept apart for this audit.",
+        "fr": "Part des clients partis que le modèle avait placés en risque élevé (taux de "
+              "vrais positifs), par groupe, avec intervalles à 95 %. Les attributs sensibles "
+              "ne sont jamais des entrées du modèle ; ils viennent de {source}, gardé à part "
+              "pour cet audit.",
+    },
+    "dash_fairness_none": {
+        "en": "Not audited: no sensitive attributes are configured (CHURN_AUDIT_ATTRIBUTES).",
+        "fr": "Non audité : aucun attribut sensible n'est configuré (CHURN_AUDIT_ATTRIBUTES).",
+    },
+    "dash_group": {"en": "Group", "fr": "Groupe"},
+    "dash_gap": {"en": "Equalized-odds gap", "fr": "Écart d'égalité des chances"},
+    "dash_tpr": {"en": "True positive rate", "fr": "Taux de vrais positifs"},
     # errors
     "err_401_title": {"en": "Please sign in", "fr": "Veuillez vous identifier"},
     "err_401_staff": {
