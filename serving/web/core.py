@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -27,7 +27,7 @@ from serving.customers import access
 from serving.errors import DomainError, NotAuthenticated
 from serving.scoring import reference
 from serving.web import session as websession
-from serving.web.i18n import LANGS, pick_lang, translator
+from serving.web.i18n import LANGS, pick_lang, text_lang, translator
 from serving.web.session import WebSession
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ templates.env.filters["pct"] = _fmt_pct
 templates.env.filters["dt"] = _fmt_dt
 templates.env.filters["date"] = _fmt_date
 templates.env.filters["signed"] = _signed
+# the language a person's free text is written in, to mark it (lang=) where it is shown
+templates.env.globals["text_lang"] = text_lang
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -188,7 +190,10 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     ctx = {
         "lang": lang,
         "other_lang": other,
-        "lang_url": f"{request.url.path}?lang={other}",
+        # the same page in the other language (its other query parameters kept)
+        "lang_url": request.url.path + "?" + urlencode(
+            [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+            + [("lang", other)]),
         "t": translator(lang),
         "sess": sess,
         "principal": sess.principal(),

@@ -6,6 +6,7 @@ already); this catalogue holds only the words of the pages themselves.
 
 from __future__ import annotations
 
+import re
 import string
 
 from models.spec import is_singular
@@ -760,6 +761,32 @@ CATALOG: dict[str, dict[str, str]] = {
     "s_choose_action": {"en": "Choose an action.", "fr": "Choisissez une action."},
     "s_not_done": {"en": "Not done: {detail}", "fr": "Non effectué : {detail}"},
 }
+
+
+# the commonest short words of each page language: enough to tell which of the two a
+# person's free text (a reviewer's rationale, a customer's statement) is written in
+_STOPWORDS = {
+    "en": frozenset("the and is are was were you your we our to of in it that this not for "
+                    "with have has be on as at by from an or but because no".split()),
+    "fr": frozenset("le la les et est sont vous votre vos nous notre de des du un une que qui "
+                    "pas pour avec ce cette dans au aux sur été ont je ne il elle en par mais "
+                    "car".split()),
+}
+
+
+def text_lang(text: str | None) -> str | None:
+    """Which page language a person's free text is written in ("en", "fr"), None when it
+    cannot be told (too short, or neither). Free text is shown as written, never
+    translated: the page marks it with this language (`lang=`) and says so."""
+    if not text:
+        return None
+    words = re.findall(r"[a-zà-ÿ']+", text.lower())
+    words = [w.split("'")[-1] or w for w in words]
+    score = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    score["fr"] += len(re.findall(r"[éèêàùçœ]", text.lower()))
+    if score["en"] == score["fr"]:
+        return None
+    return max(score, key=score.__getitem__)
 
 
 def pick_lang(accept_language: str | None) -> str:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from models.reasons import bar_word
 from serving import deps
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
@@ -17,7 +18,7 @@ from serving.disputes import rules
 from serving.errors import InvalidInput
 from serving.specs import SpecCache
 from serving.web import contest, views
-from serving.web.core import Form, PageRoute, flash, render, staff_page
+from serving.web.core import Form, PageRoute, flash, page_lang, render, staff_page
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
 
@@ -32,12 +33,12 @@ RATIONALE_MAX = 4000
 def review_queue(request: Request, principal: ReviewerPage, session: SessionDep,
                  specs: SpecsDep, cursor: str | None = None) -> Response:
     items, next_cursor = contest.review_queue(session, specs, cursor or None)
-    return render(request, "staff/reviews.html", lang="en", items=items, principal=principal,
+    return render(request, "staff/reviews.html", items=items, principal=principal,
                   next_cursor=next_cursor, paged=bool(cursor))
 
 
 def _review_context(session: Session, specs: SpecCache, principal: Principal,
-                    dispute_id: str) -> dict[str, Any]:
+                    dispute_id: str, lang: str = "en") -> dict[str, Any]:
     d = contest.for_review(session, specs, principal, dispute_id)
     pred = d.prediction
     spec = specs.get(session, pred.model.name, pred.model.version)
@@ -45,16 +46,16 @@ def _review_context(session: Session, specs: SpecCache, principal: Principal,
     contested = []
     for c in d.contested:
         try:
-            field = views.field_for(spec, c.feature, "en")
+            field = views.field_for(spec, c.feature, lang)
         except KeyError:
             continue
-        field.update(current=views.display_value(spec, c.feature, values.get(c.feature), "en"),
-                     claimed=views.display_value(spec, c.feature, c.claimed_value, "en"),
+        field.update(current=views.display_value(spec, c.feature, values.get(c.feature), lang),
+                     claimed=views.display_value(spec, c.feature, c.claimed_value, lang),
                      claimed_raw=c.claimed_value)
         contested.append(field)
     return {"d": d, "pred": pred, "spec": spec, "values": values, "contested": contested,
-            "factors": views.factors(spec, pred, "en")[:5],
-            "chart": views.chart(spec, pred, "en", chart_id="before")}
+            "factors": views.factors(spec, pred, lang)[:5],
+            "chart": views.chart(spec, pred, lang, chart_id="before")}
 
 
 def _field_errors(exc: InvalidInput) -> dict[str, str]:
@@ -74,18 +75,20 @@ def _raw(value: Any) -> str:
 @router.get("/staff/reviews/{dispute_id}")
 def review_page(request: Request, dispute_id: str, principal: ReviewerPage,
                 session: SessionDep, specs: SpecsDep) -> Response:
-    ctx = _review_context(session, specs, principal, dispute_id)
+    ctx = _review_context(session, specs, principal, dispute_id, page_lang(request))
     state = {"decision": "", "rationale": "",
              "corrected": {c["name"]: _raw(c["claimed_raw"]) for c in ctx["contested"]}}
-    return render(request, "staff/review.html", lang="en", principal=principal, state=state,
+    return render(request, "staff/review.html", principal=principal, state=state,
                   errors={}, preview=None, **ctx)
 
 
 @router.post("/staff/reviews/{dispute_id}")
 def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, form: Form,
                   session: SessionDep, specs: SpecsDep, served: ServedDep) -> Response:
-    ctx = _review_context(session, specs, principal, dispute_id)
-    t = translator("en")
+    ctx = _review_context(session, specs, principal, dispute_id, page_lang(request))
+    lang = page_lang(request)
+    t = translator(lang)
+    sep = "\u00a0: " if lang == "fr" else ": "
     decision = str(form.get("decision") or "")
     rationale = str(form.get("rationale") or "").strip()
     action = str(form.get("action") or "confirm")
@@ -104,12 +107,11 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
             else:
                 corrected[c["name"]] = value
         if not ctx["contested"]:
-            errors["decision"] = ("The customer contested no value: uphold or overturn, "
-                                  "or ask them which value is wrong.")
+            errors["decision"] = t("s_e_no_contested")
     preview = None
     if action == "preview":  # a dry run: nothing is recorded, the rationale can wait
         if decision != "rectified":
-            errors["decision"] = "Only corrected data can be re-scored: choose “rectified”."
+            errors["decision"] = t("s_e_preview_rectified")
         if not errors:
             try:
                 preview = contest.preview_rescore(session, specs, served, dispute_id,
@@ -118,22 +120,22 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
                 errors.update(_field_errors(exc))
         if preview is not None:
             ctx["after_chart"] = shap_bars(
-                preview.contributions, title="Contributions after the correction",
-                desc="Bars to the right raise the risk, to the left lower it.",
-                other_label="{n} other features", chart_id="after",
-                display=lambda c: f"{c['label']}: "
-                + served.spec.feature(c["feature"]).display_value(c["value"], "en"))
-        return render(request, "staff/review.html", lang="en", principal=principal,
+                preview.contributions, title=t("s_after_chart"), desc=t("chart_desc"),
+                other_label=lambda n: t("other_factors", count=n), chart_id="after",
+                value_text=lambda v: bar_word(v, lang),
+                display=lambda c: f"{c['label']}{sep}"
+                + served.spec.feature(c["feature"]).display_value(c["value"], lang))
+        return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=preview,
                       status_code=422 if errors else 200, **ctx)
     if decision not in DECISIONS:
-        errors["decision"] = "Choose a decision."
+        errors["decision"] = t("s_e_choose_decision")
     if not rationale:
-        errors["rationale"] = "Give the reasons for the decision: the customer will read them."
+        errors["rationale"] = t("s_e_rationale")
     elif len(rationale) > RATIONALE_MAX:
-        errors["rationale"] = f"Keep it to {RATIONALE_MAX} characters."
+        errors["rationale"] = t("s_e_rationale_long", n=RATIONALE_MAX)
     if errors:
-        return render(request, "staff/review.html", lang="en", principal=principal,
+        return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
     try:
         contest.decide(session, specs, served, principal, dispute_id, decision, rationale,
@@ -141,9 +143,9 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
     except InvalidInput as exc:
         session.rollback()
         errors.update(_field_errors(exc))
-        return render(request, "staff/review.html", lang="en", principal=principal,
+        return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
-    flash(request, f"Decision recorded: {decision}. The customer can see it on their page.")
+    flash(request, t("s_decided", decision=t("decision_" + decision)))
     return RedirectResponse("/staff/reviews", status_code=303)
 
 
@@ -153,6 +155,6 @@ def audit_page(request: Request, principal: AdminPage, session: SessionDep,
     verify = contest.audit_verify(session)
     events, older = contest.audit_events(session, 50, before_seq)
     names = display_names(session, [e.actor for e in events])
-    return render(request, "staff/audit.html", lang="en", principal=principal,
+    return render(request, "staff/audit.html", principal=principal,
                   verify=verify, events=events, older=older, paged=before_seq is not None,
                   names=names)

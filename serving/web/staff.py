@@ -23,6 +23,7 @@ from serving.web.core import (
     Form,
     PageRoute,
     flash,
+    page_lang,
     render,
     safe_next,
     staff_page,
@@ -30,6 +31,7 @@ from serving.web.core import (
     web,
 )
 from serving.web.core import sign_out as end_session
+from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 AgentPage = Annotated[Principal, Depends(staff_page("agent"))]
@@ -58,8 +60,7 @@ def staff_home(request: Request) -> Response:
 
 @router.get("/staff/sign-in")
 def sign_in_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "staff/sign_in.html", lang="en", next=safe_next(next, ""),
-                  error=None)
+    return render(request, "staff/sign_in.html", next=safe_next(next, ""), error=None)
 
 
 @router.post("/staff/sign-in")
@@ -67,10 +68,9 @@ def sign_in(request: Request, form: Form) -> Response:
     token = str(form.get("token") or "")
     nxt = str(form.get("next") or "")
     if not staff_sign_in(request, token):
-        return render(request, "staff/sign_in.html", status_code=401, lang="en",
-                      next=safe_next(nxt, ""),
-                      error="This token is not valid (or the user was deactivated). "
-                            "Check it, or ask an administrator for a new one.")
+        t = translator(page_lang(request))
+        return render(request, "staff/sign_in.html", status_code=401,
+                      next=safe_next(nxt, ""), error=t("s_bad_token"))
     principal = web(request).principal()
     return see_other(safe_next(nxt, home_for(principal)))
 
@@ -94,7 +94,8 @@ def risk_list(
 ) -> Response:
     band = band if band in BANDS else None
     task = task if task in retention.TASK_FILTERS else None
-    page = retention.risk_list(session, specs, band, PAGE_SIZE, cursor or None, "en",
+    lang = page_lang(request)
+    page = retention.risk_list(session, specs, band, PAGE_SIZE, cursor or None, lang,
                                task=task, reader=principal, via="web")
     statuses = retention.task_statuses(session, [i.open_task_id for i in page.items
                                                  if i.open_task_id])
@@ -108,7 +109,7 @@ def risk_list(
     next_url = None
     if page.next_cursor:
         next_url = "/staff/risk?" + urlencode(base | {"cursor": page.next_cursor})
-    return render(request, "staff/risk.html", lang="en", rows=rows, band=band, task=task,
+    return render(request, "staff/risk.html", rows=rows, band=band, task=task,
                   bands=BANDS, next_url=next_url, paged=bool(cursor), principal=principal)
 
 
@@ -117,20 +118,21 @@ def risk_list(
 def customer_view(request: Request, ref: str, principal: StaffPage, session: SessionDep,
                   specs: SpecsDep) -> Response:
     customer = customers.viewed_by_staff(session, ref, principal)
+    lang = page_lang(request)
     latest = None
     chart = None
     data: list[dict[str, Any]] = []
     factors: list[dict[str, Any]] = []
     if customer.latest_prediction_id:
-        latest = get_prediction(session, specs, customer.latest_prediction_id, principal, "en")
+        latest = get_prediction(session, specs, customer.latest_prediction_id, principal, lang)
         spec = specs.get(session, latest.model.name, latest.model.version)
-        chart = views.chart(spec, latest, "en")
-        data = views.data_used(spec, {c.feature: c.value for c in latest.contributions}, "en")
-        factors = views.factors(spec, latest, "en")
+        chart = views.chart(spec, latest, lang)
+        data = views.data_used(spec, {c.feature: c.value for c in latest.contributions}, lang)
+        factors = views.factors(spec, latest, lang)
     task = retention.current_task(session, ref)
     names = display_names(session, [task.claimed_by, task.completed_by] if task else [])
     return render(
-        request, "staff/customer.html", lang="en", customer=customer, latest=latest,
+        request, "staff/customer.html", customer=customer, latest=latest,
         chart=chart, data=data, factors=factors[:5], task=task,
         history=scoring.history(session, ref), outcomes=OUTCOMES, principal=principal,
         names=names,
@@ -142,12 +144,13 @@ def send_link(request: Request, ref: str, principal: StaffPage, form: Form,
               session: SessionDep, settings: SettingsDep) -> Response:
     """Send the customer a fresh link at their contact address: staff see neither."""
     customers.record(session, ref)
+    t = translator(page_lang(request))
     try:
         customers.send_link_to(session, settings, ref, principal)
     except Conflict as exc:
-        flash(request, f"Not sent: {exc.detail}.")
+        flash(request, t("s_link_not_sent", detail=exc.detail))
     else:
-        flash(request, "A new link is on its way to the customer's contact address.")
+        flash(request, t("s_link_sent"))
     return see_other(f"/staff/customers/{ref}")
 
 
@@ -159,13 +162,15 @@ def _back(form: FormData, ref: str) -> str:
 @router.post("/staff/tasks/{task_id}/claim")
 def claim_task(request: Request, task_id: str, principal: AgentPage, form: Form,
                session: SessionDep, specs: SpecsDep) -> Response:
+    lang = page_lang(request)
+    t = translator(lang)
     try:
-        task = retention.claim(session, specs, task_id, principal, "en")
+        task = retention.claim(session, specs, task_id, principal, lang)
     except Conflict as exc:
-        flash(request, f"Not claimed: {exc.detail}.")
+        flash(request, t("s_not_claimed", detail=exc.detail))
         ref = str(form.get("ref") or "")
         return see_other(_back(form, ref) if ref else "/staff/risk")
-    flash(request, "Task claimed: it is yours. Get in touch, then record the outcome.")
+    flash(request, t("s_claimed_done"))
     return see_other(_back(form, task.customer_ref))
 
 
@@ -175,14 +180,16 @@ def complete_task(request: Request, task_id: str, principal: AgentPage, form: Fo
     outcome = str(form.get("outcome") or "")
     note = str(form.get("note") or "")
     ref = str(form.get("ref") or "")
+    lang = page_lang(request)
+    t = translator(lang)
     if outcome not in OUTCOMES or len(note) > 4000:
-        flash(request, "Choose an outcome (and keep the note under 4,000 characters).")
+        flash(request, t("s_choose_outcome"))
         return see_other(_back(form, ref) if ref else "/staff/risk")
     try:
         task = retention.complete(session, specs, task_id,
-                                  CompleteRequest(outcome=outcome, note=note), principal, "en")
+                                  CompleteRequest(outcome=outcome, note=note), principal, lang)
     except Conflict as exc:
-        flash(request, f"Not completed: {exc.detail}.")
+        flash(request, t("s_not_completed", detail=exc.detail))
         return see_other(_back(form, ref) if ref else "/staff/risk")
-    flash(request, f"Task completed with the outcome “{outcome.replace('_', ' ')}”. Thank you.")
+    flash(request, t("s_completed", outcome=t("outcome_" + outcome)))
     return see_other(_back(form, task.customer_ref))

@@ -12,14 +12,15 @@ from serving.auth.principal import STAFF_ROLES, Principal
 from serving.deps import SessionDep
 from serving.errors import DomainError
 from serving.staff import service as staff
-from serving.web.core import Form, PageRoute, flash, render, staff_page
+from serving.web.core import Form, PageRoute, flash, page_lang, render, staff_page
+from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
 
 
 def _page(request: Request, principal: Principal, session, token=None, status=200):  # noqa: ANN001, ANN202
-    return render(request, "staff/users.html", lang="en", principal=principal,
+    return render(request, "staff/users.html", principal=principal,
                   users=staff.list_users(session).items, roles=STAFF_ROLES, new_token=token,
                   status_code=status)
 
@@ -35,28 +36,27 @@ def users_action(request: Request, principal: AdminPage, form: Form,
     action = str(form.get("action") or "")
     user_id = str(form.get("user_id") or "")
     role = str(form.get("role") or "")
+    t = translator(page_lang(request))
     try:
         if action == "create":
             made = staff.create(session, str(form.get("name") or ""), role, principal)
-            flash(request, f"Created {made.name} ({made.role}). Give them the token below "
-                           "through a channel you trust: it is shown only now.")
+            flash(request, t("s_created", name=made.name, role=t("role_" + made.role)))
             return _page(request, principal, session, made.token, 201)
         if action == "rotate":
             out = staff.rotate_token(session, user_id, principal)
-            flash(request, f"New token for {out.name}; the old one and their sessions no "
-                           "longer work. It is shown only now.")
+            flash(request, t("s_rotated", name=out.name))
             return _page(request, principal, session, out.token)
         if action == "deactivate":
             out = staff.deactivate(session, user_id, principal)
-            flash(request, f"{out.name} is deactivated: their token and sessions no longer work.")
+            flash(request, t("s_deactivated_done", name=out.name))
         elif action == "role":
             out = staff.change_role(session, user_id, role, principal)
-            flash(request, f"{out.name} is now {out.role}.")
+            flash(request, t("s_role_done", name=out.name, role=t("role_" + out.role)))
         else:
-            flash(request, "Choose an action.")
+            flash(request, t("s_choose_action"))
     except DomainError as exc:
         session.rollback()
-        flash(request, f"Not done: {exc.detail}")
+        flash(request, t("s_not_done", detail=exc.detail))
         if action == "create":  # the form answers with the refusal's status (409: name taken)
             return _page(request, principal, session, status=exc.status_code)
     return RedirectResponse("/staff/users", status_code=303)

@@ -19,6 +19,7 @@ from serving.main import create_app
 from serving.modelhost import ModelHost
 from serving.scoring import reference
 from serving.storage.tables import Customer, Prediction
+from serving.web.i18n import CATALOG
 from tests.serving.conftest import bearer
 from tests.serving.web.test_pages import customer_link, sign_in
 
@@ -114,3 +115,129 @@ def test_without_a_model_reference_the_stored_scores_rank(settings, host, by_ris
         page = _text(c.get(f"/staff/customers/{bottom['customer_ref']}"))
         assert "lower than 9 in 10 customers" in page
     reference.forget()
+
+
+# -- words people read (issue 16) -------------------------------------------------------------
+LOG_ODDS = re.compile(r"[+\u2212-]\d+[.,]\d\d(?!\d)")
+# a catalogue key shown as it is (keys with an underscore: never a word people read)
+RAW_KEY = re.compile(r"\b(?:" + "|".join(sorted((re.escape(k) for k in CATALOG if "_" in k),
+                                                 key=len, reverse=True)) + r")\b")
+
+
+def _contest(client, api, customer_id: str, idem: str, lang: str = "en"):  # noqa: ANN001, ANN202
+    """Open the customer's page from a fresh link and send a contest form; the response."""
+    client.cookies.clear()
+    client.get("/me", params={"token": customer_link(api, customer_id)["token"]})
+    form = client.get("/me/contest", params={"lang": lang}).text
+    return client.post("/me/contest", data={"csrf_token": _csrf(form), "wrong": "tenure",
+                                            "value-tenure": "30", "statement": "",
+                                            "human": "yes", "idem": idem},
+                       follow_redirects=False), form
+
+
+def _csrf(html_text: str) -> str:
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', html_text).group(1)
+
+
+def test_customer_pages_read_as_sentences_without_log_odds(client, api, customers):
+    r = api.score(customers[:1])
+    assert r.status_code == 201, r.text
+    link = customer_link(api, customers[0]["customer_id"])
+    client.get("/me", params={"token": link["token"]})
+    for lang, you, why in (("en", "You ", "did not record"), ("fr", "Vous ", "n'a pas noté")):
+        page = client.get("/me", params={"lang": lang})
+        assert page.status_code == 200
+        text = _text(page)
+        assert not LOG_ODDS.search(text), LOG_ODDS.search(text).group(0)
+        assert not RAW_KEY.search(text), RAW_KEY.search(text).group(0)
+        assert not re.search(r"\b1 months\b|\b1 calls\b|\b1 other facts\b|\b1 autres\b", text)
+        reasons = re.findall(r'<ul class="reasons factors">(.*?)</ul>', page.text, re.S)[0]
+        items = [html.unescape(re.sub(r"<[^>]+>", "", li))
+                 for li in re.findall(r"<li[^>]*>(.*?)</li>", reasons, re.S)]
+        assert items and all(i.startswith(you) for i in items), items
+        # every feature's purpose is given (the built-in schema has one for each)
+        purposes = re.findall(r'<dd class="purpose muted">(.*?)</dd>', page.text, re.S)
+        assert len(purposes) >= 5 and all(p.strip() for p in purposes)
+        assert why not in text
+        # the chart prints words beside its bars, its text in CSS pixels (no viewBox)
+        svg = re.search(r"<svg class=\"shap-chart\".*?</svg>", page.text, re.S).group(0)
+        assert "viewBox" not in svg and 'font-size="14"' in svg
+        assert re.search(r"(a lot|a little|clearly|barely|beaucoup|un peu|nettement|à peine)"
+                         r"</text>", svg)
+
+
+def test_a_second_request_while_one_is_reviewed_is_answered_in_the_customers_words(
+        client, api, customers):
+    r = api.score(customers[:1])
+    assert r.status_code == 201, r.text
+    first, form = _contest(client, api, customers[0]["customer_id"], "first", "fr")
+    assert first.status_code == 303, first.text
+    dispute = first.headers["location"].split("?")[0]
+    # the old form sent again (another key): the dispute is already open
+    again = client.post("/me/contest", data={"csrf_token": _csrf(form), "wrong": "tenure",
+                                             "value-tenure": "31", "statement": "",
+                                             "human": "yes", "idem": "second"},
+                        headers={"Accept-Language": "fr"})
+    assert again.status_code == 409, again.text[:300]
+    text = _text(again)
+    assert "err_" not in again.text and not RAW_KEY.search(text)
+    assert "Impossible pour le moment" in text
+    assert "déjà une demande en cours d'examen" in text
+    assert f'href="{dispute}"' in again.text
+
+
+def test_staff_pages_in_french(client, api, customers, tokens):
+    r = api.score(customers[:30])
+    assert r.status_code == 201, r.text
+    top = max(r.json(), key=lambda p: p["score"])
+    client.headers["Accept-Language"] = "fr-FR,fr;q=0.9,en;q=0.5"
+    assert client.get("/staff/sign-in").text.count("Connexion du personnel") >= 1
+    sign_in(client, tokens["admin"])
+    english = ("Risk list", "Main reasons", "Latest score", "Retention task", "Data used",
+               "Prediction history", "Why it is used", "Sign out", "Apply filters",
+               "Audit log", "Chain verification", "New staff member", "Review queue")
+    pages = {"/staff/risk": "Liste des risques",
+             f"/staff/customers/{top['customer_ref']}": "Pourquoi cet élément est utilisé",
+             "/staff/audit": "Journal d'audit", "/staff/users": "Nouveau membre du personnel",
+             "/staff/reviews": "File des revues"}
+    for url, french in pages.items():
+        page = client.get(url)
+        assert page.status_code == 200, (url, page.text[:300])
+        text = _text(page)
+        assert '<html lang="fr">' in page.text and french in text, url
+        leftovers = [w for w in english if w in text]
+        assert not leftovers, (url, leftovers)
+        assert not RAW_KEY.search(text), (url, RAW_KEY.search(text).group(0))
+        assert not LOG_ODDS.search(text), (url, LOG_ODDS.search(text).group(0))
+        assert f'href="{url.split("?")[0]}?lang=en"' in page.text  # the switch
+    view = _text(client.get(f"/staff/customers/{top['customer_ref']}"))
+    assert "Le client " in view and "l'estimation" in view
+    # the switch is remembered: English again, the reasons worded for staff
+    en = _text(client.get(f"/staff/customers/{top['customer_ref']}", params={"lang": "en"}))
+    assert "Why it is used" in en and "The customer " in en
+
+
+def test_the_reviewers_rationale_is_shown_as_written_with_its_language(client, api, customers,
+                                                                       tokens):
+    r = api.score(customers[:1])
+    assert r.status_code == 201, r.text
+    sent, _ = _contest(client, api, customers[0]["customer_id"], "k", "fr")
+    dispute_id = sent.headers["location"].split("/")[-1].split("?")[0]
+    mine = dict(client.cookies)
+    client.cookies.clear()
+    sign_in(client, tokens["reviewer"])
+    page = client.get(f"/staff/reviews/{dispute_id}")
+    rationale = "We checked your contract and the prediction stands."
+    r = client.post(f"/staff/reviews/{dispute_id}",
+                    data={"csrf_token": _csrf(page.text), "decision": "upheld",
+                          "rationale": rationale, "action": "confirm"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    client.cookies.clear()
+    client.cookies.update(mine)
+    fr = client.get(f"/me/disputes/{dispute_id}", params={"lang": "fr"})
+    assert fr.status_code == 200
+    assert f'<blockquote id="rationale" lang="en">{rationale}</blockquote>' in fr.text
+    assert "en anglais ; non traduit" in _text(fr)
+    en = client.get(f"/me/disputes/{dispute_id}", params={"lang": "en"})
+    assert 'id="rationale-note"' not in en.text  # written in the page's language
