@@ -77,6 +77,8 @@ class BatchReport:
     human_contact: int = 0
     open_tasks_before: int = 0
     open_tasks_after: int = 0
+    # tasks this run opened (issue 16): a customer with an open task keeps it
+    tasks_created: int = 0
     seconds: float = 0.0  # the whole run
     setup_seconds: float = 0.0  # checks, migrations, loading the model (and Dask workers)
     teardown_seconds: float = 0.0  # after the last commit: closing up (the Dask cluster)
@@ -423,7 +425,9 @@ class ChunkWriter:
             for counts in self._pending:  # one summary event per chunk
                 audit.batch_chunk(self._session, counts.pop("_ends"),
                                   counts["scored"], counts["human_contact"],
-                                  counts["skipped_restricted"], counts["skipped_objected"])
+                                  counts["skipped_restricted"], counts["skipped_objected"],
+                                  tasks_created=counts["tasks_created"],
+                                  task_ends=counts.pop("_task_ends"))
             self._session.commit()
         finally:
             self._release()
@@ -504,10 +508,11 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
                               if p.id in again])
     chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high" and not p.withdrawn)
     db.insert(chunk.predictions)
-    db.open_tasks(chunk.tasks)
+    opened = sorted(t.id for t in db.open_tasks(chunk.tasks))
     # what the chunk's audit event names (first and last receipt); appended at commit
     ends = chunk.predictions[:1] + chunk.predictions[-1:] if chunk.predictions else []
     return {"_ends": ends, "_invalid": chunk.invalid, "rows_read": chunk.rows_read,
+            "_task_ends": opened[:1] + opened[-1:], "tasks_created": len(opened),
             "skipped_without_id": chunk.without_id,
             "duplicate_ids": chunk.duplicates, "skipped_objected": chunk.objected,
             "skipped_invalid": sum(chunk.invalid.values()),

@@ -19,6 +19,13 @@ GENERATE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 KNOWN_SECRETS = frozenset({DEV_PSEUDONYM_KEY, DEV_LINK_SECRET, "test-admin-token-0123456789"})
 
 
+def task_due_days() -> int:
+    """CHURN_TASK_DUE_DAYS, checked as at start-up, for where a retention task opens
+    (`storage.receipts`, under every entry point: API, batch, review) without the app's
+    Settings at hand."""
+    return Settings().task_due_days
+
+
 def weak_secrets(settings: Settings) -> list[str]:
     """Each secret that must not run in production, with why (issue 15): a value
     published with the code, or shorter than 32 bytes."""
@@ -123,6 +130,12 @@ class Settings(BaseSettings):
     # row (exact: a row's explanation depends on the row alone); 0 explains every row
     batch_memo_rows: int = Field(default=100_000, ge=0, le=10_000_000)
     max_batch: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
+
+    # the retention queue (issue 16): a task is due this many days after it opens, and a
+    # customer contacted (or whose task was closed) within the last `handled_days` days is
+    # listed after the others on the risk list and the queue
+    task_due_days: int = Field(default=7, ge=1, le=365)
+    task_handled_days: int = Field(default=30, ge=0, le=365)
 
     # closing the loop (issue 17): the randomised control group. Of the customers a
     # prediction would open a retention task for, this share gets none, drawn by a keyed

@@ -41,6 +41,8 @@ TASK_CLAIMED = "retention_task.claimed"
 TASK_RELEASED = "retention_task.released"
 TASK_REASSIGNED = "retention_task.reassigned"
 TASK_COMPLETED = "retention_task.completed"  # with its outcome: a training label
+TASK_CREATED = "retention_task.created"  # online and review; the batch counts them per chunk
+TASK_ATTEMPTED = "retention_task.attempted"  # a contact attempt: channel, never the note
 ACCESS_LINK_ISSUED = "access_link.issued"
 ACCESS_LINK_SENT = "access_link.sent"  # queued to the customer's contact address
 ACCESS_LINKS_REVOKED = "access_link.revoked"
@@ -173,10 +175,14 @@ def append(session: Session, who: Principal | str, action: str, *,
 
 
 def batch_chunk(session: Session, ends: list[Any], predictions: int, tasks: int,
-                skipped_restricted: int, skipped_objected: int) -> int | None:
+                skipped_restricted: int, skipped_objected: int, *,
+                tasks_created: int | None = None,
+                task_ends: list[str] | None = None) -> int | None:
     """The summary event of one batch chunk: counts, model version, first and last
-    prediction id (`ends`: the chunk's first and last `PredictionRow`). None for an
-    empty chunk."""
+    prediction id (`ends`: the chunk's first and last `PredictionRow`), and the tasks it
+    opened: how many, first and last id (UUIDv7: the ids between them, in time order).
+    One event per chunk, not one per task: 20,000 per-task events cost 1.9 s on SQLite
+    (measured), about half again a 100k-row batch. None for an empty chunk."""
     if not predictions and not (skipped_restricted or skipped_objected):
         return None
     model = (ends[0].model_name, ends[0].model_version) if ends else None
@@ -184,7 +190,11 @@ def batch_chunk(session: Session, ends: list[Any], predictions: int, tasks: int,
         "predictions": predictions, "tasks": tasks,
         "first_prediction_id": ends[0].id if ends else None,
         "last_prediction_id": ends[-1].id if ends else None,
-        "skipped_restricted": skipped_restricted, "skipped_objected": skipped_objected})
+        "skipped_restricted": skipped_restricted, "skipped_objected": skipped_objected}
+        | ({} if tasks_created is None else {
+            "tasks_created": tasks_created,
+            "first_task_id": task_ends[0] if task_ends else None,
+            "last_task_id": task_ends[-1] if task_ends else None}))
 
 
 def record(session: Session, who: Principal | str, action: str, **kw: Any) -> int:

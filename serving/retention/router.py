@@ -9,10 +9,13 @@ from serving.deps import Agent, CtxDep, SettingsDep
 from serving.retention import service
 from serving.retention.schemas import (
     CompleteRequest,
+    ContactAttemptCreate,
+    ContactAttemptPublic,
     ReassignRequest,
     RetentionTaskPage,
     RetentionTaskPublic,
     RiskListPage,
+    Sort,
     TaskCounts,
 )
 
@@ -30,18 +33,45 @@ def list_tasks(
     mine: bool = Query(False, description="only the tasks I claimed"),
     customer_id: str | None = Query(None, min_length=1, max_length=200,
                                     description="only this customer's task (their raw id)"),
+    sort: Sort = Query("score", description=(
+        "score: highest risk first, customers handled in the last CHURN_TASK_HANDLED_DAYS "
+        "days after the others; due: soonest due first; last_contact: never contacted "
+        "first, then the longest ago")),
 ) -> RetentionTaskPage:
-    """Tasks for a person to get in touch, highest risk first, explanation attached.
-    Every read is written to the audit log."""
+    """Tasks for a person to get in touch, explanation, due date, contact attempts and
+    the customer's disputes attached. Every read is written to the audit log."""
     ref = pseudonymise(customer_id, settings.pseudonym_secret) if customer_id else None
     return service.list_tasks(ctx.session, ctx.specs, status, limit, cursor, ctx.lang,
-                              reader=principal, mine=mine, customer_ref=ref)
+                              reader=principal, mine=mine, customer_ref=ref, sort=sort,
+                              handled_days=settings.task_handled_days)
 
 
 @router.get("/v1/retention-tasks/counts", response_model=TaskCounts)
-def task_counts(_: Agent, ctx: CtxDep) -> TaskCounts:
-    """Open and claimed tasks, overall and by risk band."""
-    return service.counts(ctx.session)
+def task_counts(principal: Agent, ctx: CtxDep) -> TaskCounts:
+    """Open and claimed tasks, overall and by risk band; overdue ones; the caller's."""
+    return service.counts(ctx.session, principal)
+
+
+@router.get("/v1/retention-tasks/{task_id}", response_model=RetentionTaskPublic)
+def get_task(task_id: str, _: Agent, ctx: CtxDep) -> RetentionTaskPublic:
+    """One task: its due date, contact attempts and the customer's disputes."""
+    return service.get_task(ctx.session, ctx.specs, task_id, ctx.lang)
+
+
+@router.get("/v1/retention-tasks/{task_id}/attempts",
+            response_model=list[ContactAttemptPublic])
+def list_attempts(task_id: str, _: Agent, ctx: CtxDep) -> list[ContactAttemptPublic]:
+    """A task's contact attempts, oldest first."""
+    return service.attempts_of(ctx.session, task_id)
+
+
+@router.post("/v1/retention-tasks/{task_id}/attempts", response_model=RetentionTaskPublic,
+             status_code=201)
+def add_attempt(task_id: str, body: ContactAttemptCreate, principal: Agent,
+                ctx: CtxDep) -> RetentionTaskPublic:
+    """Record a try at reaching the customer (channel, reached or not, note) on a task one
+    has claimed; several per task, the outcome stays one. Audited (never the note)."""
+    return service.attempt(ctx.session, ctx.specs, task_id, body, principal, ctx.lang)
 
 
 @router.post("/v1/retention-tasks/{task_id}/release", response_model=RetentionTaskPublic)
@@ -74,14 +104,21 @@ def complete_task(task_id: str, body: CompleteRequest, principal: Agent,
 def risk_list(
     principal: Agent,
     ctx: CtxDep,
+    settings: SettingsDep,
     band: Literal["low", "medium", "high"] | None = None,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
     task: Literal["open", "claimed", "none"] | None = Query(
         None, description="only customers whose retention task is open, claimed, or none"),
+    sort: Sort = Query("score", description=(
+        "score: highest first, customers handled in the last CHURN_TASK_HANDLED_DAYS days "
+        "after the others; due / last_contact: customers with an open or claimed task, "
+        "soonest due first / never contacted first")),
+    mine: bool = Query(False, description="only customers whose task I hold"),
 ) -> RiskListPage:
-    """Latest prediction per customer, highest score first, top three reasons each.
-    Customers who objected or whose record is restricted are not listed. Every read is
-    written to the audit log."""
+    """Latest prediction per customer, top three reasons each, with the task's due date,
+    the last contact and the customer's dispute mark. Customers who objected or whose
+    record is restricted are not listed. Every read is written to the audit log."""
     return service.risk_list(ctx.session, ctx.specs, band, limit, cursor, ctx.lang, task=task,
-                             reader=principal)
+                             reader=principal, sort=sort, mine=mine,
+                             handled_days=settings.task_handled_days)

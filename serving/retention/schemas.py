@@ -7,10 +7,59 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from serving.disputes.schemas import ContestedFeaturePublic
 from serving.scoring.schemas import ContributionPublic, ModelRef, PredictionPublic
 
 Outcome = Literal["retained", "churned", "no_contact", "declined"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
+Channel = Literal["phone", "email", "sms", "in_person", "letter", "chat"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+# score: highest first, customers handled recently after the others; due: soonest due
+# first; last_contact: never contacted first, then the longest ago
+Sort = Literal["score", "due", "last_contact"]
+SORTS: tuple[str, ...] = get_args(Sort)
+
+
+class ContactAttemptCreate(BaseModel):
+    """One try at reaching the customer: how, whether they were reached, what was said."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    reached: bool = Field(default=False, description="The customer was reached")
+    note: str = Field(default="", max_length=4000, pattern=r"^[^\x00]*$")
+
+
+class ContactAttemptPublic(BaseModel):
+    attempt_id: str
+    channel: Channel
+    reached: bool
+    note: str
+    agent: str
+    attempted_at: datetime
+
+
+class DisputeSummary(BaseModel):
+    """The customer's own voice, as the agent sees it before calling: what they wrote,
+    and what the reviewer decided and why."""
+
+    dispute_id: str
+    status: Literal["open", "decided"]
+    statement: str
+    contested: list[ContestedFeaturePublic] = Field(default_factory=list)
+    received_at: datetime
+    assisted: bool = False
+    decision: Literal["upheld", "rectified", "overturned"] | None = None
+    rationale: str | None = None
+    decided_at: datetime | None = None
+
+
+class VoiceMark(BaseModel):
+    """A risk-list row's mark: the customer contested (open), or their dispute was decided
+    (the latest decision and when)."""
+
+    open_disputes: int = 0
+    last_decision: Literal["upheld", "rectified", "overturned"] | None = None
+    decided_at: datetime | None = None
 
 
 class RetentionTaskPublic(BaseModel):
@@ -29,6 +78,13 @@ class RetentionTaskPublic(BaseModel):
     note: str | None = None
     completed_at: datetime | None = None
     created_at: datetime
+    due_at: datetime | None = Field(default=None, description="When the contact is due")
+    overdue: bool = Field(default=False, description="Open or claimed past its due date")
+    last_contact_at: datetime | None = Field(
+        default=None, description="The customer's last contact attempt or closed task")
+    attempts: list[ContactAttemptPublic] = Field(default_factory=list)
+    disputes: list[DisputeSummary] = Field(
+        default_factory=list, description="The customer's disputes, newest first")
 
 
 class RetentionTaskPage(BaseModel):
@@ -41,6 +97,8 @@ class TaskCounts(BaseModel):
 
     open: int = 0
     claimed: int = 0
+    overdue: int = Field(default=0, description="Open or claimed past their due date")
+    mine: int = Field(default=0, description="Claimed by the reader")
     by_band: dict[str, dict[str, int]] = Field(default_factory=dict,
                                                description="band -> status -> tasks")
 
@@ -73,6 +131,15 @@ class RiskEntryPublic(BaseModel):
     reasons: list[ContributionPublic]
     open_task_id: str | None = None
     scored_at: datetime
+    task_status: Literal["open", "claimed"] | None = None
+    claimed_by: str | None = None
+    due_at: datetime | None = None
+    overdue: bool = False
+    last_contact_at: datetime | None = None
+    handled_recently: bool = Field(
+        default=False, description="Contacted or closed within CHURN_TASK_HANDLED_DAYS: "
+        "listed after the others when sorted by score")
+    voice: VoiceMark | None = Field(default=None, description="The customer's disputes")
 
 
 class RiskListPage(BaseModel):

@@ -1,13 +1,36 @@
-"""When a retention contact must stop: the rules every domain applies (a dispute, an
-objection, an overturned prediction), with the note each cancelled task keeps."""
+"""When a retention contact starts and stops: the rules every domain applies (a task
+opened by a score, online or by a reviewer, is audited; a dispute, an objection or an
+overturned prediction stops contact), with the note each cancelled task keeps."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from serving.storage.receipts import Receipts
+from serving.audit import service as audit
+from serving.auth.principal import Principal
+from serving.storage.receipts import Receipts, TaskRow
+
+
+def created_events(created: Sequence[TaskRow], who: Principal | str, via: str,
+                   model: Any = None) -> list[audit.Event]:
+    """One `retention_task.created` event per task `Receipts.open_tasks` opened (`via`:
+    api, review), for the caller to append with its own events, last in its transaction.
+    The batch counts the tasks it opens in its chunk event instead (`batch.scored`)."""
+    return [audit.event(who, audit.TASK_CREATED, customer_ref=r.customer_ref, model=model,
+                        objects={"task_id": r.id, "prediction_id": r.prediction_id,
+                                 "via": via, "due_at": _iso(r.due_at)})
+            for r in created]
+
+
+def _iso(value: Any) -> str | None:
+    """A storage-form time as ISO text."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def cancel_for_dispute(session: Session, customer_ref: str, dispute_id: str,

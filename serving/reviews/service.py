@@ -33,7 +33,7 @@ from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound, model_problems
 from serving.modelhost import ServedModel
-from serving.retention.tasks import cancel_for_overturn
+from serving.retention.tasks import cancel_for_overturn, created_events
 from serving.reviews.schemas import RectificationPreview, ReviewItem, ReviewPage
 from serving.routing import Route, risk_band, route
 from serving.scoring import service as scoring
@@ -205,7 +205,7 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
             elif body.decision == "overturned":
                 _withdraw(db, pred, now, d.id)
             elif lift and not customer.objected:
-                task_id = _reopen_task(db, pred, customer, now)
+                task_id = _reopen_task(db, pred, customer, now, principal)
             row = DisputeDecision(
                 dispute_id=d.id, decision=body.decision, rationale=body.rationale,
                 corrected_features=body.corrected_features if rescored else None,
@@ -254,7 +254,9 @@ def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
     db.insert([row])
     task_id = None
     if r.action == "human_contact":
-        db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, row.id, score, r.reason, at)])
+        opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, row.id, score,
+                                                 r.reason, at)])
+        audit.append_many(db.session, created_events(opened, principal, "review", served))
         task_id = db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)
     before_spec = specs.get(db.session, pred.model_name, pred.model_version)
     rows = disputes.changes(before_spec, json.loads(pred.features), unpack_shap(pred.shap),
@@ -280,6 +282,8 @@ def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,
     still the customer's latest."""
     if customer.latest_prediction_id != pred.id or pred.route_action != "human_contact":
         return None
-    db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
-                           pred.route_reason, db.db_time(now))])
+    opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
+                                             pred.route_reason, db.db_time(now))])
+    audit.append_many(db.session, created_events(opened, principal, "review",
+                                                 (pred.model_name, pred.model_version)))
     return db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)

@@ -20,6 +20,7 @@ from serving.errors import FieldError, InvalidInput, NotFound, Suppressed, model
 from serving.loop import control
 from serving.loop.control import ControlPlan
 from serving.modelhost import ServedModel
+from serving.retention.tasks import created_events
 from serving.routing import OVERTURNED, Route, repeats_overturned, route, routes
 from serving.scoring.schemas import (
     ContributionPublic,
@@ -226,7 +227,7 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     db.clear_entries([(r, e.prediction_id) for r, e in sorted(latest.items())
                       if e.prediction_id in withdrawn])
     db.insert(receipts)
-    db.open_tasks([tasks[r] for r in sorted(tasks)])
+    opened = db.open_tasks([tasks[r] for r in sorted(tasks)])
     open_task = db.open_task_ids(sorted(tasks))
     events = []
     for job, stored in kept:
@@ -237,6 +238,10 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
                 job.principal, audit.PREDICTION_CREATED, customer_ref=ref,
                 objects={"prediction_id": job.pids[n], "task_id": stored.task_ids[n]},
                 model=job.served))
+    by_ref = {ref: job for job, _ in kept for ref in job.refs}
+    for row in opened:  # each task opened, in the chain (issue 16)
+        job = by_ref[row.customer_ref]
+        events += created_events([row], job.principal, "api", job.served)
     audit.append_many(session, events)
     return outcomes
 

@@ -11,13 +11,14 @@ storage form (`Receipts.db_time`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from serving.config import task_due_days
 from serving.storage.bulk import OPEN_TASK_WHERE, RawWriter
 from serving.storage.tables import OPEN_TASK_STATUSES, Prediction, RetentionTask
 
@@ -69,6 +70,9 @@ class TaskRow(NamedTuple):
     score: float
     reason: str
     created_at: Any  # storage form
+    # issue 16: when the contact is due (storage form); None: created_at +
+    # CHURN_TASK_DUE_DAYS, filled in by `Receipts.open_tasks`
+    due_at: Any = None
 
 
 PREDICTION_COLUMNS = PredictionRow._fields
@@ -86,6 +90,13 @@ def history(session: Session, customer_ref: str, limit: int = 20) -> list[Predic
     return list(session.scalars(
         select(Prediction).where(Prediction.customer_ref == customer_ref)
         .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(limit)))
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A storage-form time back to an aware datetime (SQLite keeps text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def pack_shap(values: np.ndarray) -> bytes:
@@ -211,18 +222,31 @@ class Receipts(RawWriter):
         self.execute(f"UPDATE predictions SET withdrawn = {self._true} WHERE id = {self.mark}",
                      (prediction_id,))
 
-    def open_tasks(self, rows: Iterable[TaskRow]) -> None:
+    def open_tasks(self, rows: Iterable[TaskRow],
+                   due_days: int | None = None) -> list[TaskRow]:
         """Open a human-contact task per row, never a second open one per customer (the
         partial unique index decides: an unclaimed open task is pointed at the newer
-        receipt, a claimed one is left to its agent), and never for a customer who is
-        restricted or objecting at the time of the write. One row per customer."""
+        receipt, a claimed one is left to its agent, and either keeps its due date), and
+        never for a customer who is restricted or objecting at the time of the write. One
+        row per customer. A task is due `due_days` (default CHURN_TASK_DUE_DAYS) after it
+        opens. Returns the rows that opened a new task (with their due date), for the
+        caller's audit."""
         rows = list(rows)
         if not rows:
-            return
+            return []
+        if due_days is None:
+            due_days = task_due_days()
+        due: dict[Any, Any] = {}  # a batch chunk shares one creation time
+        for n, r in enumerate(rows):
+            if r.due_at is None:
+                if r.created_at not in due:
+                    due[r.created_at] = self.db_time(
+                        _as_datetime(r.created_at) + timedelta(days=due_days))
+                rows[n] = r._replace(due_at=due[r.created_at])
         m = self.mark
         sql = ("INSERT INTO retention_tasks (id, customer_ref, prediction_id, score, reason, "
-               "created_at, updated_at, status, version) "
-               f"SELECT {self.marks(6)}, {m}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
+               "created_at, due_at, updated_at, status, version) "
+               f"SELECT {self.marks(8)}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
                f"customers WHERE customer_ref = {m} AND (restricted OR objected)) "
                f"ON CONFLICT (customer_ref) WHERE {OPEN_TASK_WHERE} DO UPDATE SET "
                "prediction_id = excluded.prediction_id, score = excluded.score, "

@@ -5,33 +5,52 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from datetime import datetime
 from typing import get_args
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from serving.routing import Band
 from serving.storage.bulk import OPEN_TASK_WHERE
-from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask
+from serving.storage.tables import (
+    OPEN_TASK_STATUSES,
+    Customer,
+    Dispute,
+    DisputeDecision,
+    Prediction,
+    RetentionTask,
+)
 
 Key = tuple[float, str]
 BANDS: tuple[str, ...] = get_args(Band)
 
 
+def handled_filter(since: datetime | None, handled: bool) -> ColumnElement | None:
+    """Customers contacted (or whose task was closed) at or after `since` (`handled`), or
+    the others; None when there is no such rule (`since` None)."""
+    if since is None:
+        return None
+    if handled:
+        return Customer.last_contact_at >= since
+    return or_(Customer.last_contact_at.is_(None), Customer.last_contact_at < since)
+
+
 def page(session: Session, limit: int, after: Key | None, band: str | None,
-         task: str | None) -> list[tuple[Customer, Prediction, str | None]]:
+         task: str | None, extra: ColumnElement | None = None,
+         ) -> list[tuple[Customer, Prediction, str | None]]:
     """The next `limit + 1` entries (customer, receipt, open task id) after `after`, of
     one band or all, optionally only customers whose task is `open`, `claimed` or who
-    have none (`none`)."""
+    have none (`none`), and meeting `extra` (`handled_filter`)."""
     few = few_with_task(session, task)
     if few is not None:
         # Few such customers (typically the claimed ones): read them, not a whole band.
-        q = page_query(limit, after, task).where(Customer.customer_ref.in_(few))
+        q = page_query(limit, after, task, extra=extra).where(Customer.customer_ref.in_(few))
         return list(session.execute(q.where(Customer.latest_band == band) if band else q).all())
     if band:
-        return list(session.execute(page_query(limit, after, task).where(
+        return list(session.execute(page_query(limit, after, task, extra=extra).where(
             Customer.latest_band == band)).all())
-    top = top_keys_across_bands(session, limit, after, task)
+    top = top_keys_across_bands(session, limit, after, task, extra)
     # The task filter chose these keys; repeated here it would lead the planner to
     # read every open task instead of these few customers.
     return list(session.execute(page_query(limit, after, None).where(
@@ -56,7 +75,7 @@ def few_with_task(session: Session, task: str | None) -> list[str] | None:
 
 
 def top_keys_across_bands(session: Session, limit: int, after: Key | None,
-                          task: str | None) -> list[Key]:
+                          task: str | None, extra: ColumnElement | None = None) -> list[Key]:
     """The next `limit + 1` (score, pseudonym) keys of the whole list, from every band.
 
     Each band is read on the (band, score) index, so the nightly batch keeps one score
@@ -66,7 +85,8 @@ def top_keys_across_bands(session: Session, limit: int, after: Key | None,
     ends its scan at once (a filter on tasks would otherwise read the whole band)."""
     top: list[tuple[float, str]] = []
     for band in reversed(BANDS):
-        q = page_query(limit, after, task, keys_only=True).where(Customer.latest_band == band)
+        q = page_query(limit, after, task, keys_only=True, extra=extra).where(
+            Customer.latest_band == band)
         if len(top) > limit:
             score, ref = top[-1]
             q = q.where(Customer.latest_score >= score,
@@ -78,7 +98,7 @@ def top_keys_across_bands(session: Session, limit: int, after: Key | None,
 
 
 def page_query(limit: int, after: Key | None, task: str | None,
-               keys_only: bool = False) -> Select:
+               keys_only: bool = False, extra: ColumnElement | None = None) -> Select:
     """The next `limit + 1` risk-list rows, (customer, prediction, open task id), or
     with `keys_only` their (score, pseudonym); the caller narrows it (a band, some ids)."""
     columns = ((Customer.latest_score, Customer.customer_ref) if keys_only
@@ -95,6 +115,8 @@ def page_query(limit: int, after: Key | None, task: str | None,
         .order_by(Customer.latest_score.desc(), Customer.customer_ref.asc())
         .limit(limit + 1)
     )
+    if extra is not None:
+        q = q.where(extra)
     if task == "none":
         q = q.where(RetentionTask.id.is_(None))  # the outer join found no open task
     elif task:
@@ -106,3 +128,33 @@ def page_query(limit: int, after: Key | None, task: str | None,
                         and_(Customer.latest_score == score, Customer.customer_ref > key)),
                     Customer.latest_score <= score)
     return q
+
+
+# -- the customer's voice beside an entry (issue 16) ---------------------------------------
+def disputes_of(session: Session, customer_ref: str) -> list[Dispute]:
+    """The customer's disputes, newest first (open and decided)."""
+    return list(session.scalars(select(Dispute).where(Dispute.customer_ref == customer_ref)
+                                .order_by(Dispute.received_at.desc(), Dispute.id.desc())))
+
+
+def decision_of(session: Session, dispute_id: str) -> DisputeDecision | None:
+    """A dispute's decision, if decided."""
+    return session.get(DisputeDecision, dispute_id)
+
+
+def dispute_marks(session: Session, refs: list[str],
+                  ) -> dict[str, list[tuple[str, str | None, datetime]]]:
+    """Each customer's disputes as (status, decision or None, decided or received at),
+    newest first: what a risk-list row marks before the agent calls."""
+    out: dict[str, list[tuple[str, str | None, datetime]]] = {}
+    if not refs:
+        return out
+    rows = session.execute(
+        select(Dispute.customer_ref, Dispute.status, DisputeDecision.decision,
+               func.coalesce(DisputeDecision.decided_at, Dispute.received_at))
+        .outerjoin(DisputeDecision, DisputeDecision.dispute_id == Dispute.id)
+        .where(Dispute.customer_ref.in_(refs))
+        .order_by(Dispute.received_at.desc(), Dispute.id.desc())).all()
+    for ref, status, decision, at in rows:
+        out.setdefault(ref, []).append((status, decision, at))
+    return out

@@ -47,6 +47,7 @@ NAMING = {
 OPEN_TASK_STATUSES = ("open", "claimed")
 TASK_STATUSES = ("open", "claimed", "done", "cancelled")
 OUTCOMES = ("retained", "churned", "no_contact", "declined")
+CONTACT_CHANNELS = ("phone", "email", "sms", "in_person", "letter", "chat")
 ROLES = ("agent", "reviewer", "admin")
 DISPUTE_STATUSES = ("open", "decided")
 DECISIONS = ("upheld", "rectified", "overturned")
@@ -142,6 +143,9 @@ class Customer(Base):
     latest_score: Mapped[float | None] = mapped_column(Float)
     latest_band: Mapped[str | None] = mapped_column(String(8))
     latest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # issue 16 (migration 0008): when an agent last tried to reach the customer or closed
+    # their task; a customer handled recently leaves the top of the risk list and queue
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # The only score index: the unfiltered risk list merges the bands' pages
@@ -151,6 +155,10 @@ class Customer(Base):
         Index("ix_customers_flagged", "customer_ref",
               sqlite_where=text("restricted OR objected"),
               postgresql_where=text("restricted OR objected")),
+        # the few customers contacted at all (the batch never writes the column)
+        Index("ix_customers_contacted", "last_contact_at",
+              sqlite_where=text("last_contact_at IS NOT NULL"),
+              postgresql_where=text("last_contact_at IS NOT NULL")),
     )
 
 
@@ -220,6 +228,8 @@ class RetentionTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # issue 16 (migration 0008): when the contact is due (created_at + CHURN_TASK_DUE_DAYS)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index(
@@ -230,7 +240,28 @@ class RetentionTask(Base):
             postgresql_where=text("status IN ('open', 'claimed')"),
         ),
         Index("ix_retention_tasks_queue", "status", "score", "id"),
+        Index("ix_retention_tasks_due", "status", "due_at", "id"),
     )
+
+
+class ContactAttempt(Base):
+    """One try at reaching the customer for a task (issue 16, migration 0008): several per
+    task, each with its channel, the agent's note and when; the task keeps one final
+    outcome."""
+
+    __tablename__ = "contact_attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    task_id: Mapped[str] = mapped_column(ForeignKey("retention_tasks.id", ondelete="CASCADE"))
+    customer_ref: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_ref", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # CONTACT_CHANNELS
+    reached: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    agent: Mapped[str] = mapped_column(String(80))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_contact_attempts_task", "task_id", "attempted_at"),)
 
 
 # -- contestability (issue 4, migration 0002) ----------------------------------------------

@@ -3,39 +3,119 @@ tasks is in `receipts`, beside the receipts that cause it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from serving.storage.tables import OPEN_TASK_STATUSES, Customer, Prediction, RetentionTask
+from serving.storage.tables import (
+    OPEN_TASK_STATUSES,
+    ContactAttempt,
+    Customer,
+    Prediction,
+    RetentionTask,
+)
 
 Key = tuple[float, str]
+# How a queue can be ordered: by score (customers handled recently after the others), by
+# due date (soonest first), by last contact (never contacted first, then longest ago).
+SORTS = ("score", "due", "last_contact")
+# the "never" of last contact and due date, so that keyset comparisons see no NULL
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def page(session: Session, statuses: tuple[str, ...], limit: int, after: Key | None,
-         claimed_by: str | None = None,
-         customer_ref: str | None = None) -> list[tuple[RetentionTask, Prediction, Customer]]:
-    """The next `limit + 1` tasks in `statuses` after `after` (score desc, id), of
-    customers neither restricted nor objecting; optionally only those claimed by one
-    person, or of one customer."""
+def handled_expr(since: datetime | None) -> ColumnElement:
+    """1 for a customer contacted (or whose task was closed) at or after `since`, else 0."""
+    if since is None:
+        return literal(0)
+    return case((Customer.last_contact_at >= since, 1), else_=0)
+
+
+def sort_keys(sort: str, since: datetime | None) -> list[ColumnElement]:
+    """The ORDER BY of a queue sorted by `sort` (the task id last, as the tie-break)."""
+    if sort == "due":
+        return [func.coalesce(RetentionTask.due_at, RetentionTask.created_at)]
+    if sort == "last_contact":
+        return [func.coalesce(Customer.last_contact_at, EPOCH)]
+    return [handled_expr(since), -RetentionTask.score]
+
+
+def _after(keys: list[ColumnElement], values: list[Any], key: str) -> ColumnElement:
+    """Rows strictly after (values..., key) in the order (keys..., task id)."""
+    cond = RetentionTask.id > key
+    for k, v in reversed(list(zip(keys, values, strict=True))):
+        cond = or_(k > v, and_(k == v, cond))
+    return cond
+
+
+def page(session: Session, statuses: tuple[str, ...], limit: int, after: list[Any] | None,
+         claimed_by: str | None = None, customer_ref: str | None = None, *,
+         sort: str = "score", handled_since: datetime | None = None, band: str | None = None,
+         latest: bool = False) -> list[tuple[RetentionTask, Prediction, Customer, list[Any]]]:
+    """The next `limit + 1` tasks in `statuses` after the key `after`, of customers
+    neither restricted nor objecting, each with its own key; optionally only those
+    claimed by one person, of one customer, or of one band. `sort` (see `SORTS`); with
+    `score`, customers handled at or after `handled_since` come after the others.
+    `latest`: the customer's latest receipt instead of the task's."""
+    keys = sort_keys(sort, handled_since)
+    receipt = Customer.latest_prediction_id if latest else RetentionTask.prediction_id
     q = (
-        select(RetentionTask, Prediction, Customer)
-        .join(Prediction, Prediction.id == RetentionTask.prediction_id)
+        select(RetentionTask, Prediction, Customer,
+               *[k.label(f"sort_key_{n}") for n, k in enumerate(keys)])
         .join(Customer, Customer.customer_ref == RetentionTask.customer_ref)
+        .join(Prediction, Prediction.id == receipt)
         .where(RetentionTask.status.in_(statuses), ~Customer.restricted, ~Customer.objected)
-        .order_by(RetentionTask.score.desc(), RetentionTask.id.asc())
+        .order_by(*keys, RetentionTask.id.asc())
         .limit(limit + 1)
     )
     if after is not None:
-        score, key = after
-        q = q.where(or_(RetentionTask.score < score,
-                        and_(RetentionTask.score == score, RetentionTask.id > key)))
+        *values, key = after
+        q = q.where(_after(keys, values, key))
     if claimed_by is not None:
         q = q.where(RetentionTask.claimed_by == claimed_by)
     if customer_ref is not None:
         q = q.where(RetentionTask.customer_ref == customer_ref)
-    return list(session.execute(q).all())
+    if band is not None:
+        q = q.where(Prediction.risk_band == band)
+    return [(r[0], r[1], r[2], [*r[3:], r[0].id]) for r in session.execute(q).all()]
+
+
+def add_attempt(session: Session, row: dict[str, Any]) -> None:
+    """Record a contact attempt and the customer's last contact, in the caller's
+    transaction."""
+    session.execute(insert(ContactAttempt), [row])
+    touch_contact(session, row["customer_ref"], row["attempted_at"])
+
+
+def touch_contact(session: Session, customer_ref: str, at: datetime) -> None:
+    """The customer was contacted (or their task closed) at `at`."""
+    session.execute(update(Customer).where(Customer.customer_ref == customer_ref)
+                    .values(last_contact_at=at).execution_options(synchronize_session=False))
+
+
+def attempts(session: Session, task_ids: list[str]) -> dict[str, list[ContactAttempt]]:
+    """The contact attempts of each task, oldest first."""
+    out: dict[str, list[ContactAttempt]] = {t: [] for t in task_ids}
+    if task_ids:
+        for a in session.scalars(select(ContactAttempt)
+                                 .where(ContactAttempt.task_id.in_(task_ids))
+                                 .order_by(ContactAttempt.attempted_at, ContactAttempt.id)):
+            out[a.task_id].append(a)
+    return out
+
+
+def customer_exists(session: Session, customer_ref: str) -> bool:
+    """A customer with this pseudonym is held."""
+    return session.get(Customer, customer_ref) is not None
+
+
+def last_contacts(session: Session, refs: list[str]) -> dict[str, datetime | None]:
+    """Each customer's last contact (None: never)."""
+    if not refs:
+        return {}
+    return dict(session.execute(select(Customer.customer_ref, Customer.last_contact_at)
+                                .where(Customer.customer_ref.in_(refs))).all())
 
 
 def counts(session: Session) -> list[tuple[str, str, int]]:
@@ -48,6 +128,22 @@ def counts(session: Session) -> list[tuple[str, str, int]]:
         .where(RetentionTask.status.in_(OPEN_TASK_STATUSES), ~Customer.restricted,
                ~Customer.objected)
         .group_by(Prediction.risk_band, RetentionTask.status)).all()]
+
+
+def overdue_count(session: Session, now: datetime) -> int:
+    """Open or claimed tasks past their due date (customers neither restricted nor
+    objecting)."""
+    return session.scalar(
+        select(func.count()).select_from(RetentionTask)
+        .join(Customer, Customer.customer_ref == RetentionTask.customer_ref)
+        .where(RetentionTask.status.in_(OPEN_TASK_STATUSES), RetentionTask.due_at < now,
+               ~Customer.restricted, ~Customer.objected)) or 0
+
+
+def claimed_count(session: Session, actor: str) -> int:
+    """Tasks `actor` holds."""
+    return session.scalar(select(func.count()).select_from(RetentionTask).where(
+        RetentionTask.status == "claimed", RetentionTask.claimed_by == actor)) or 0
 
 
 def mark_released(session: Session, task_id: str, version: int, now: datetime) -> bool:
@@ -140,3 +236,11 @@ def statuses(session: Session, task_ids: list[str]) -> dict[str, tuple[str, str 
         .where(RetentionTask.id.in_(task_ids))
     ).all()
     return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def by_ids(session: Session, task_ids: list[str]) -> dict[str, RetentionTask]:
+    """The tasks of these ids."""
+    if not task_ids:
+        return {}
+    return {t.id: t for t in session.scalars(
+        select(RetentionTask).where(RetentionTask.id.in_(task_ids)))}
