@@ -16,7 +16,7 @@ NAME ?=
 ROWS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install run train nested evaluate promote serve score create-user mlflow-ui test test-fast lint format bench clean
+.PHONY: help install run train nested evaluate promote serve score purge create-user mlflow-ui test test-fast lint format bench clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -70,6 +70,11 @@ ifeq ($(DATA),)
 else
 	$(PY) -m serving.cli score --data $(DATA) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS))
 endif
+
+DRY_RUN ?=
+
+purge: ## Delete what the retention schedule says is due (CHURN_RETENTION_*_DAYS), audited; DRY_RUN=1 only counts
+	$(PY) -m serving.cli purge $(if $(DRY_RUN),--dry-run)
 
 create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin|integration NAME=...)
 	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"

@@ -149,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         "prediction per customer, corrected data included; restricted, objecting and "
         "withdrawn left out")
     p_export.add_argument("--out", required=True, help="output .jsonl file")
+    p_purge = sub.add_parser(
+        "purge", help="delete what the retention schedule says is due (CHURN_RETENTION_*), "
+        "audited; prints the counts per kind")
+    p_purge.add_argument("--dry-run", action="store_true",
+                         help="count what would be deleted; change nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("mlflow", "alembic"):
@@ -207,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--- {m['Date'] or ''} to {m['To']}: {m['Subject']}")
             print(m.get_content().rstrip())
         return 0
+    if args.command == "purge":
+        from serving.purge.service import run as purge
+
+        print(json.dumps(purge(settings, dry_run=args.dry_run).as_dict(), indent=2))
+        return 0
     if args.command == "export-training":
         from serving.customers.export import write_jsonl
         from serving.storage import Database
@@ -241,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 2
         print(report_json(report))
+        if settings.purge_after_batch:  # the nightly job keeps the retention schedule too
+            from serving.purge.service import run as purge
+
+            print(json.dumps({"purge": purge(settings).as_dict()}))
         return 0
     return 2
 

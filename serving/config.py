@@ -136,6 +136,28 @@ class Settings(BaseSettings):
     # listed after the others on the risk list and the queue
     task_due_days: int = Field(default=7, ge=1, le=365)
     task_handled_days: int = Field(default=30, ge=0, le=365)
+    # retention schedule (issue 18; `make purge`, and after `make score`): days a record is
+    # kept once it is closed; what an open dispute or open task still needs is never due
+    retention_predictions_days: int = Field(default=395, ge=31, le=36500)  # receipts
+    retention_tasks_days: int = Field(default=395, ge=31, le=36500)  # done or cancelled
+    retention_disputes_days: int = Field(default=1095, ge=31, le=36500)  # once decided
+    retention_notices_days: int = Field(default=395, ge=1, le=36500)  # notices sent/failed
+    retention_outbox_days: int = Field(default=30, ge=1, le=36500)  # link messages
+    purge_after_batch: bool = True
+    # contest analytics and the compliance report (issue 18): counts below this are shown
+    # as "< k", so no cell can single out a customer
+    analytics_min_cell: int = Field(default=5, ge=2, le=1000)
+    # blind-first review: the reviewer records their own judgement before the model's
+    # score and explanation are shown to them (off by default: a team switches it on
+    # when it wants to measure, and counter, automation bias)
+    blind_review: bool = False
+    # the record of processing (`make compliance-report`)
+    controller_name: str = Field(default="the operator of this service", min_length=1,
+                                 max_length=200)
+    legal_basis: str = Field(
+        default="legitimate interests (GDPR Art. 6(1)(f)): keeping customers by "
+                "understanding why they may leave, with the right to object (Art. 21)",
+        min_length=1, max_length=1000)
 
     # closing the loop (issue 17): the randomised control group. Of the customers a
     # prediction would open a retention task for, this share gets none, drawn by a keyed

@@ -1,0 +1,1 @@
+"""The retention schedule and its purge (issue 18)."""
