@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from serving import deps, openapi
+from serving.analytics.router import router as analytics_router
 from serving.audit import service as audit
 from serving.audit.router import router as audit_router
 from serving.config import Settings
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
                    disputes_router, reviews_router, objections_router, audit_router,
                    staff_router, rights_router):
         app.include_router(router, responses=ERRORS)
+    app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
     return app

@@ -34,7 +34,8 @@ from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound, model_problems
 from serving.modelhost import ServedModel
 from serving.retention.tasks import cancel_for_overturn, created_events
-from serving.reviews.schemas import RectificationPreview, ReviewItem, ReviewPage
+from serving.reviews import blind as blind_review
+from serving.reviews.schemas import BlindItem, RectificationPreview, ReviewItem, ReviewPage
 from serving.routing import Route, risk_band, route
 from serving.scoring import service as scoring
 from serving.scoring.schemas import ModelRef, RoutePublic
@@ -70,7 +71,11 @@ def _after(cursor: str) -> Any:
 
 
 def review_item(session: Session, specs: SpecCache, d: Dispute, lang: str = "en",
-                now: datetime | None = None) -> ReviewItem:
+                now: datetime | None = None, *, blind: bool = False) -> ReviewItem | BlindItem:
+    """The dispute as a reviewer reads it; under blind-first review (`blind`) and before
+    the reviewer's own judgement, without the model's score and explanation."""
+    if blind_review.withheld(session, d, blind):
+        return blind_review.blind_item(session, specs, d, lang, now)
     base = disputes.dispute_public(session, specs, d, lang, now)
     pred = session.get(Prediction, d.prediction_id)
     customer = session.get(Customer, d.customer_ref)
@@ -82,11 +87,12 @@ def review_item(session: Session, specs: SpecCache, d: Dispute, lang: str = "en"
         customer_id=customer.external_id if customer else None,
         prediction=scoring.public(session, specs, pred, lang) if pred else None,
         other_open_disputes=others,
+        judgement=blind_review.judgement(session, d.id),
     )
 
 
 def list_open(session: Session, specs: SpecCache, limit: int = 50, cursor: str | None = None,
-              lang: str = "en") -> ReviewPage:
+              lang: str = "en", *, blind: bool = False) -> ReviewPage:
     """Open disputes, oldest first (the first due first), each with its explanation."""
     q = (select(Dispute).where(Dispute.status == "open")
          .order_by(Dispute.received_at.asc(), Dispute.id.asc()).limit(limit + 1))
@@ -94,7 +100,7 @@ def list_open(session: Session, specs: SpecCache, limit: int = 50, cursor: str |
         q = q.where(_after(cursor))
     rows = list(session.scalars(q))
     now = datetime.now(UTC)
-    items = [review_item(session, specs, d, lang, now) for d in rows[:limit]]
+    items = [review_item(session, specs, d, lang, now, blind=blind) for d in rows[:limit]]
     return ReviewPage(items=items, next_cursor=_cursor(rows[limit - 1])
                       if len(rows) > limit else None)
 
@@ -139,9 +145,11 @@ def _load_open(session: Session, dispute_id: str) -> tuple[Dispute, Prediction, 
 
 def preview_rectification(session: Session, specs: SpecCache, served: ServedModel,
                           dispute_id: str, corrected_features: dict[str, Any],
-                          lang: str = "en") -> RectificationPreview:
-    """What `rectified` with these values would give; nothing is written."""
+                          lang: str = "en", *, blind: bool = False) -> RectificationPreview:
+    """What `rectified` with these values would give; nothing is written. Under
+    blind-first review (`blind`), only once the reviewer's own judgement is recorded."""
     d, pred, customer = _load_open(session, dispute_id)
+    blind_review.require_judgement(session, d, blind)
     values, ex = _rescore(served, pred, corrected_features)
     score = float(ex.score[0])
     others = disputes.open_count(session, d.customer_ref) - 1
@@ -168,6 +176,8 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
     `settings`, the customer is told in the same transaction (issue 15): the decision and
     its reason, a rectification, and the restriction lifted by it, with a fresh link."""
     d, pred, _ = _load_open(session, dispute_id)
+    # blind-first review (issue 18): the reviewer's own judgement comes before a decision
+    blind_review.require_judgement(session, d, settings is not None and settings.blind_review)
     rescored = None
     if body.decision == "rectified":
         rescored = _rescore(served, pred, body.corrected_features or {})  # 422 before writing

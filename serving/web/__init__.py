@@ -14,6 +14,7 @@ STATIC = Path(__file__).parent / "static"
 
 def mount(app: FastAPI) -> None:
     """Add the pages and their static files to the app."""
+    from serving.web.analytics import router as analytics_router
     from serving.web.dashboard import router as dashboard_router
     from serving.web.me import router as me_router
     from serving.web.reviews import router as reviews_router
@@ -26,3 +27,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(me_router)
     app.include_router(users_router)
     app.include_router(dashboard_router)
+    app.include_router(analytics_router)  # issue 18: contest analytics

@@ -18,7 +18,9 @@ from serving.disputes.schemas import DecisionCreate, DisputeCreate, DisputePubli
 from serving.errors import NotFound
 from serving.modelhost import ServedModel
 from serving.objections import service as objections
+from serving.reviews import blind as blind_review
 from serving.reviews import service as reviews
+from serving.reviews.schemas import JudgementCreate
 from serving.specs import SpecCache
 
 
@@ -54,6 +56,10 @@ class DisputeView:
     prediction: Any = None  # the contested prediction explained (review queue)
     assisted_by: str | None = None  # filed by staff for a customer who phoned (issue 15)
     notices: list[Any] = field(default_factory=list)  # what the customer was told
+    # blind-first review (issue 18): the model's view withheld until the own judgement
+    blind: bool = False
+    data: list[Any] = field(default_factory=list)  # the customer's data, when blind
+    judgement: Any = None
 
     @property
     def reference(self) -> str:
@@ -81,6 +87,8 @@ def view(d: DisputePublic) -> DisputeView:
         customer_id=getattr(d, "customer_id", None),
         prediction=getattr(d, "prediction", None),
         assisted_by=d.assisted_by, notices=list(d.notices),
+        blind=getattr(d, "blind", False), data=list(getattr(d, "data", [])),
+        judgement=getattr(d, "judgement", None),
     )
 
 
@@ -105,14 +113,26 @@ def dispute(session: Session, specs: SpecCache, principal: Principal, dispute_id
 
 
 def for_review(session: Session, specs: SpecCache, principal: Principal,
-               dispute_id: str) -> DisputeView:
+               dispute_id: str, blind: bool = False) -> DisputeView:
     """A dispute as a reviewer reads it: with the contested prediction explained and the
-    customer's id (404 when the prediction is no longer held)."""
+    customer's id (404 when the prediction is no longer held); under blind-first review
+    (`blind`) and before the own judgement, the customer's data instead."""
     item = reviews.review_item(session, specs, disputes.visible(session, principal,
-                                                                dispute_id), "en")
+                                                                dispute_id), "en",
+                               blind=blind)
+    if getattr(item, "blind", False):
+        return view(item)
     if item.prediction is None:
         raise NotFound("the contested prediction is no longer held")
     return view(item)
+
+
+def record_judgement(session: Session, principal: Principal, dispute_id: str,
+                     expected_risk: str, claim_view: str) -> Any:
+    """Blind-first review: the JSON API's service and body (a choice outside the lists
+    is refused by the body, as by the API)."""
+    body = JudgementCreate(expected_risk=expected_risk, claim_view=claim_view)  # type: ignore[arg-type]
+    return blind_review.record(session, principal, dispute_id, body)
 
 
 def object_to_profiling(session: Session, principal: Principal,
@@ -146,8 +166,9 @@ class Preview:
 
 
 def preview_rescore(session: Session, specs: SpecCache, served: ServedModel,
-                    dispute_id: str, corrected: dict[str, Any]) -> Preview:
-    p = reviews.preview_rectification(session, specs, served, dispute_id, corrected, "en")
+                    dispute_id: str, corrected: dict[str, Any], blind: bool = False) -> Preview:
+    p = reviews.preview_rectification(session, specs, served, dispute_id, corrected, "en",
+                                      blind=blind)
     spec = served.spec
 
     def shown(feature: str, value: Any) -> str:

@@ -789,6 +789,130 @@ def text_lang(text: str | None) -> str | None:
     return max(score, key=score.__getitem__)
 
 
+# issue 18 (scrutiny): blind-first review and contest analytics, on the staff pages
+SCRUTINY: dict[str, dict[str, str]] = {
+    "blind_title": {"en": "Your own judgement first", "fr": "Votre propre jugement d'abord"},
+    "blind_intro": {
+        "en": "Blind-first review: before you see the model's score and explanation, say "
+              "what you make of this customer from their data and their statement. The "
+              "model's view is shown once your judgement is recorded; it cannot be changed.",
+        "fr": "Revue à l'aveugle d'abord : avant de voir le score du modèle et son "
+              "explication, dites ce que vous pensez de ce client d'après ses données et sa "
+              "déclaration. L'avis du modèle s'affiche une fois votre jugement enregistré ; "
+              "il ne peut plus être modifié.",
+    },
+    "blind_data": {"en": "The customer's data as the model read it",
+                   "fr": "Les données du client telles que le modèle les a lues"},
+    "blind_feature": {"en": "Data", "fr": "Donnée"},
+    "blind_value": {"en": "Value", "fr": "Valeur"},
+    "blind_risk_legend": {"en": "How likely is this customer to leave, in your view?",
+                          "fr": "Selon vous, ce client risque-t-il de partir ?"},
+    "blind_risk_low": {"en": "Unlikely (low)", "fr": "Peu probable (faible)"},
+    "blind_risk_medium": {"en": "Possibly (medium)", "fr": "Possible (moyen)"},
+    "blind_risk_high": {"en": "Likely (high)", "fr": "Probable (élevé)"},
+    "blind_claim_legend": {"en": "Is the customer's claim about their data right?",
+                           "fr": "Ce que le client dit de ses données est-il exact ?"},
+    "blind_claim_agree": {"en": "Yes, I believe the customer",
+                          "fr": "Oui, je crois le client"},
+    "blind_claim_disagree": {"en": "No, the data held looks right",
+                             "fr": "Non, les données détenues semblent exactes"},
+    "blind_claim_unsure": {"en": "I cannot tell yet", "fr": "Je ne peux pas encore le dire"},
+    "blind_submit": {"en": "Record my judgement and show the model's view",
+                     "fr": "Enregistrer mon jugement et afficher l'avis du modèle"},
+    "blind_err_risk": {"en": "Choose how likely you think the customer is to leave.",
+                       "fr": "Choisissez la probabilité de départ que vous estimez."},
+    "blind_err_claim": {"en": "Say whether you think the customer's claim is right.",
+                        "fr": "Dites si vous pensez que ce que dit le client est exact."},
+    "blind_recorded": {"en": "Your judgement is recorded. Here is the model's view.",
+                       "fr": "Votre jugement est enregistré. Voici l'avis du modèle."},
+    "blind_yours": {"en": "Your judgement before seeing the model: risk {risk}; claim: "
+                          "{claim}.",
+                    "fr": "Votre jugement avant de voir le modèle : risque {risk} ; "
+                          "déclaration : {claim}."},
+    # contest analytics
+    "an_title": {"en": "Contest analytics", "fr": "Analyse des contestations"},
+    "an_intro": {
+        "en": "How often predictions are contested, on which factors, for which groups, "
+              "and how the disputes end. Counts below {k} are shown as \u201c< {k}\u201d "
+              "so that no figure singles out a customer.",
+        "fr": "La fréquence des contestations, sur quels facteurs, pour quels groupes, et "
+              "leur issue. Les effectifs inférieurs à {k} sont affichés \u00ab < {k} \u00bb "
+              "pour qu'aucun chiffre ne désigne un client.",
+    },
+    "an_csv": {"en": "Download as CSV", "fr": "Télécharger en CSV"},
+    "an_totals": {"en": "In all", "fr": "En tout"},
+    "an_disputes": {"en": "Disputes", "fr": "Contestations"},
+    "an_decided": {"en": "Decided", "fr": "Tranchées"},
+    "an_open": {"en": "Open", "fr": "En cours"},
+    "an_median_days": {"en": "Median days to decision", "fr": "Délai médian de décision (jours)"},
+    "an_within": {"en": "Decided within the deadline", "fr": "Tranchées dans le délai"},
+    "an_route_changed": {"en": "Rectifications that changed the route",
+                         "fr": "Rectifications qui ont changé l'orientation"},
+    "an_by_feature": {"en": "Disputes by factor contested",
+                      "fr": "Contestations par facteur contesté"},
+    "an_by_outcome": {"en": "Disputes by outcome", "fr": "Contestations par issue"},
+    "an_by_band": {"en": "Disputes by risk band of the contested prediction",
+                   "fr": "Contestations par niveau de risque de la prédiction contestée"},
+    "an_by_segment": {"en": "Disputes by segment", "fr": "Contestations par segment"},
+    "an_by_group": {"en": "Disputes by sensitive group (audit attributes)",
+                    "fr": "Contestations par groupe sensible (attributs d'audit)"},
+    "an_no_groups": {
+        "en": "No audit attributes are held for the contested customers: sensitive groups "
+              "are computed by `python -m serving.cli contest-analytics --attributes "
+              "<file> --schema <yaml>` from the customer file's sensitive columns.",
+        "fr": "Aucun attribut d'audit n'est détenu pour les clients concernés : les groupes "
+              "sensibles sont calculés par `python -m serving.cli contest-analytics "
+              "--attributes <fichier> --schema <yaml>` à partir des colonnes sensibles du "
+              "fichier clients.",
+    },
+    "an_blind": {"en": "Blind-first review: agreement", "fr": "Revue à l'aveugle : accords"},
+    "an_col_group": {"en": "Group", "fr": "Groupe"},
+    "an_col_count": {"en": "Count", "fr": "Effectif"},
+    "an_col_share": {"en": "Share", "fr": "Part"},
+    "an_col_rate": {"en": "Rate", "fr": "Taux"},
+    "an_col_over": {"en": "Out of", "fr": "Sur"},
+    "an_empty": {"en": "No dispute yet.", "fr": "Aucune contestation pour l'instant."},
+    "an_nav": {"en": "Analytics", "fr": "Analyses"},
+    "an_rates": {"en": "Rates", "fr": "Taux"},
+    "an_hidden": {"en": "< {k} (suppressed)", "fr": "< {k} (masqué)"},
+    "an_rate_decided_within_deadline": {"en": "Decided within the one-month deadline",
+                                        "fr": "Tranchées dans le délai d'un mois"},
+    "an_rate_rectification_changed_route": {
+        "en": "Rectifications that changed what happens to the customer (the route)",
+        "fr": "Rectifications qui ont changé ce qui arrive au client (l'orientation)"},
+    "an_rate_contested_customers": {"en": "Scored customers who contested",
+                                    "fr": "Clients évalués ayant contesté"},
+    "an_rate_judged_mistaken": {"en": "Decided disputes judged a mistake (rectified or "
+                                      "overturned)",
+                                "fr": "Contestations tranchées jugées fondées (rectifiées "
+                                      "ou annulées)"},
+    "an_rate_blind_first_vs_model": {
+        "en": "Reviewer's first judgement of the risk = the model's band",
+        "fr": "Premier jugement du risque par le réviseur = niveau du modèle"},
+    "an_rate_blind_first_vs_final": {
+        "en": "Reviewer's first view of the claim = the final decision",
+        "fr": "Premier avis du réviseur sur la déclaration = décision finale"},
+    "an_rate_blind_model_vs_final": {"en": "Final decision upheld the model",
+                                     "fr": "Décision finale confirmant le modèle"},
+    "an_rate_blind_upheld_after_differing": {
+        "en": "Upheld the model although the first judgement differed (automation bias)",
+        "fr": "Modèle confirmé alors que le premier jugement différait (biais "
+              "d'automatisation)"},
+    "an_col_rate_over": {"en": "{num} of {den}", "fr": "{num} sur {den}"},
+    "an_median": {"en": "Median days to decision: {median} (90th percentile: {p90})",
+                  "fr": "Délai médian de décision : {median} jours (90e centile : {p90})"},
+    "an_overdue": {"en": "Open past their deadline", "fr": "En cours après leur échéance"},
+    "an_g_upheld": {"en": "upheld", "fr": "confirmée"},
+    "an_g_rectified": {"en": "rectified", "fr": "rectifiée"},
+    "an_g_overturned": {"en": "overturned", "fr": "annulée"},
+    "an_g_open": {"en": "still open", "fr": "en cours"},
+    "an_g_high": {"en": "high risk", "fr": "risque élevé"},
+    "an_g_medium": {"en": "medium risk", "fr": "risque moyen"},
+    "an_g_low": {"en": "low risk", "fr": "risque faible"},
+    "an_g_unknown": {"en": "no longer held", "fr": "plus détenue"},
+}
+CATALOG.update(SCRUTINY)
+
 def pick_lang(accept_language: str | None) -> str:
     """The first supported language in an Accept-Language header, by quality."""
     if not accept_language:

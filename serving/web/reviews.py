@@ -15,7 +15,8 @@ from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.deps import ServedDep, SessionDep, SpecsDep
 from serving.disputes import rules
-from serving.errors import InvalidInput
+from serving.errors import Conflict, InvalidInput
+from serving.reviews.blind import CLAIM_VIEWS, EXPECTED_RISKS
 from serving.specs import SpecCache
 from serving.web import contest, views
 from serving.web.core import Form, PageRoute, flash, page_lang, render, staff_page
@@ -38,8 +39,11 @@ def review_queue(request: Request, principal: ReviewerPage, session: SessionDep,
 
 
 def _review_context(session: Session, specs: SpecCache, principal: Principal,
-                    dispute_id: str, lang: str = "en") -> dict[str, Any]:
-    d = contest.for_review(session, specs, principal, dispute_id)
+                    dispute_id: str, blind: bool = False, lang: str = "en") -> dict[str, Any]:
+    d = contest.for_review(session, specs, principal, dispute_id, blind)
+    if d.blind:  # blind-first review: the customer's data and statement, no model view
+        return {"d": d, "contested": [{"label": c.label, "claimed": c.claimed_value,
+                                       "current": c.value_used} for c in d.contested]}
     pred = d.prediction
     spec = specs.get(session, pred.model.name, pred.model.version)
     values = {c.feature: c.value for c in pred.contributions}
@@ -75,7 +79,12 @@ def _raw(value: Any) -> str:
 @router.get("/staff/reviews/{dispute_id}")
 def review_page(request: Request, dispute_id: str, principal: ReviewerPage,
                 session: SessionDep, specs: SpecsDep) -> Response:
-    ctx = _review_context(session, specs, principal, dispute_id, page_lang(request))
+    ctx = _review_context(session, specs, principal, dispute_id,
+                          deps.settings(request).blind_review, page_lang(request))
+    if ctx["d"].blind:
+        return render(request, "staff/review.html", principal=principal,
+                      state={"expected_risk": "", "claim_view": ""}, errors={},
+                      preview=None, **ctx)
     state = {"decision": "", "rationale": "",
              "corrected": {c["name"]: _raw(c["claimed_raw"]) for c in ctx["contested"]}}
     return render(request, "staff/review.html", principal=principal, state=state,
@@ -85,7 +94,11 @@ def review_page(request: Request, dispute_id: str, principal: ReviewerPage,
 @router.post("/staff/reviews/{dispute_id}")
 def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, form: Form,
                   session: SessionDep, specs: SpecsDep, served: ServedDep) -> Response:
-    ctx = _review_context(session, specs, principal, dispute_id, page_lang(request))
+    blind = deps.settings(request).blind_review
+    ctx = _review_context(session, specs, principal, dispute_id, blind, page_lang(request))
+    if ctx["d"].blind:  # no decision before the reviewer's own judgement
+        raise Conflict("Record your own judgement of this dispute first: the model's "
+                       "score and explanation are shown after it.")
     lang = page_lang(request)
     t = translator(lang)
     sep = "\u00a0: " if lang == "fr" else ": "
@@ -115,7 +128,7 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
         if not errors:
             try:
                 preview = contest.preview_rescore(session, specs, served, dispute_id,
-                                                  corrected)
+                                                  corrected, blind)
             except InvalidInput as exc:
                 errors.update(_field_errors(exc))
         if preview is not None:
@@ -147,6 +160,29 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
     flash(request, t("s_decided", decision=t("decision_" + decision)))
     return RedirectResponse("/staff/reviews", status_code=303)
+
+
+@router.post("/staff/reviews/{dispute_id}/judgement")
+def review_judge(request: Request, dispute_id: str, principal: ReviewerPage, form: Form,
+                 session: SessionDep, specs: SpecsDep) -> Response:
+    """Blind-first review: the reviewer's own judgement, then the model's view."""
+    t = translator(page_lang(request))
+    state = {"expected_risk": str(form.get("expected_risk") or ""),
+             "claim_view": str(form.get("claim_view") or "")}
+    errors = {}
+    if state["expected_risk"] not in EXPECTED_RISKS:
+        errors["expected_risk"] = t("blind_err_risk")
+    if state["claim_view"] not in CLAIM_VIEWS:
+        errors["claim_view"] = t("blind_err_claim")
+    if errors:
+        ctx = _review_context(session, specs, principal, dispute_id,
+                              deps.settings(request).blind_review, page_lang(request))
+        return render(request, "staff/review.html", principal=principal,
+                      state=state, errors=errors, preview=None, status_code=422, **ctx)
+    contest.record_judgement(session, principal, dispute_id, state["expected_risk"],
+                             state["claim_view"])
+    flash(request, t("blind_recorded"))
+    return RedirectResponse(f"/staff/reviews/{dispute_id}", status_code=303)
 
 
 @router.get("/staff/audit")

@@ -1,0 +1,1 @@
+"""Contest analytics (issue 18)."""

@@ -1,0 +1,51 @@
+"""The contest analytics as the API returns it (small cells suppressed: null)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class CellPublic(BaseModel):
+    group: str
+    label: str
+    count: int | None = Field(description="null: fewer than k (suppressed)")
+    share: float | None = None
+    mistaken_rate: float | None = Field(
+        default=None, description="Sensitive groups: decided disputes judged mistaken "
+        "(rectified or overturned)")
+    per_thousand: float | None = Field(
+        default=None, description="Sensitive groups: disputes per 1,000 customers")
+
+
+class TablePublic(BaseModel):
+    key: str
+    title: str
+    cells: list[CellPublic]
+    total: int
+
+
+class RatePublic(BaseModel):
+    key: str
+    numerator: int | None
+    denominator: int | None
+    rate: float | None = Field(description="null: over fewer than k cases (suppressed)")
+
+
+class AnalyticsPublic(BaseModel):
+    """Contest analytics: counts and rates only, never an individual."""
+
+    k: int = Field(description="Counts from 1 to k-1 are suppressed (CHURN_ANALYTICS_MIN_CELL)")
+    since: datetime | None
+    until: datetime | None
+    disputes: int
+    decided: int
+    open: int
+    overdue_open: int | None
+    scored_customers: int
+    median_days: float | None
+    p90_days: float | None
+    tables: list[TablePublic]
+    rates: list[RatePublic]
+    groups_available: bool

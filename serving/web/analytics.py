@@ -1,0 +1,78 @@
+"""The contest analytics page (issue 18): the analytics service's figures as tables and
+server-drawn bar charts (inline SVG, no script), with the CSV export. Reviewers and admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from markupsafe import Markup, escape
+
+from serving import deps
+from serving.analytics import service
+from serving.auth.principal import Principal
+from serving.deps import SessionDep, SpecsDep
+from serving.web.core import PageRoute, page_lang, render, staff_page
+from serving.web.i18n import translator
+from serving.web.svg import wrap
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
+BAR = "#1f5fa8"
+HIDDEN = "#8a8f98"
+
+
+def count_bars(table: service.Table, k: int, title: str, chart_id: str) -> Markup:
+    """Horizontal bars of a table's counts; a suppressed cell is a grey stub marked
+    "< k", never its count."""
+    rows = list(table.cells)
+    top = max([c.count or 0 for c in rows] + [k, 1])
+    y, parts = 28, []
+    for c in rows:
+        lines = wrap(c.label, 38)
+        for line in lines:
+            parts.append(f'<text x="0" y="{y}" font-size="14">{escape(line)}</text>')
+            y += 18
+        if c.count is None:
+            width, colour, text = 2.0, HIDDEN, f"< {k}"
+        else:
+            width, colour, text = max(70.0 * c.count / top, 0.5), BAR, str(c.count)
+        parts.append(f'<rect x="0" y="{y - 12}" width="{width:.2f}%" height="14" '
+                     f'fill="{colour}"><title>{escape(c.label)}: {escape(text)}</title></rect>')
+        parts.append(f'<text x="{width + 1.5:.2f}%" y="{y}" font-size="14">'
+                     f'{escape(text)}</text>')
+        y += 24
+    desc = "; ".join(f"{c.label}: {c.count if c.count is not None else f'< {k}'}"
+                     for c in rows)
+    return Markup(
+        f'<svg class="chart" id="{chart_id}" role="img" width="100%" height="{y}" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">'
+        f'{escape(desc)}</desc>{"".join(parts)}</svg>')
+
+
+@router.get("/staff/analytics")
+def analytics_page(request: Request, principal: ReviewerPage, session: SessionDep,
+                   specs: SpecsDep) -> Response:
+    lang = page_lang(request)
+    k = deps.settings(request).analytics_min_cell
+    a = service.compute(session, specs, k, lang=lang)
+    t = translator(lang)
+    for table in a.tables:  # outcomes and bands in the page's words
+        if table.key in ("by_outcome", "by_band"):
+            for c in table.cells:
+                c.label = t("an_g_" + c.group)
+    charts = {t.key: count_bars(t, k, t.title, "chart-" + t.key.replace(":", "-"))
+              for t in a.tables}
+    return render(request, "staff/analytics.html", lang=lang, principal=principal, a=a,
+                  charts=charts)
+
+
+@router.get("/staff/analytics.csv")
+def analytics_csv(request: Request, principal: ReviewerPage, session: SessionDep,
+                  specs: SpecsDep) -> Response:
+    a = service.compute(session, specs, deps.settings(request).analytics_min_cell,
+                        lang=page_lang(request))
+    return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})
