@@ -76,6 +76,18 @@ DRY_RUN ?=
 purge: ## Delete what the retention schedule says is due (CHURN_RETENTION_*_DAYS), audited; DRY_RUN=1 only counts
 	$(PY) -m serving.cli purge $(if $(DRY_RUN),--dry-run)
 
+MONTHS ?= 6
+CUSTOMERS ?= 10000
+DRIFT_MONTH ?= 4
+SIM_DIR ?= var/simulation
+
+.PHONY: simulate train-uplift
+simulate: ## Run the closed loop in a simulated world for MONTHS months (scoring, agents, churn, monitoring, drift, uplift; plots in SIM_DIR)
+	$(PY) -m simulation --months $(MONTHS) --customers $(CUSTOMERS) --drift-month $(DRIFT_MONTH) --work $(SIM_DIR)
+
+train-uplift: ## Train the uplift model (who contact keeps) on a table with arm and label (DATA=<parquet>, default: the simulation's); promoted only through its gate
+	$(PY) -m training.uplift --data $(if $(DATA),$(DATA),$(SIM_DIR)/uplift_table.parquet)
+
 create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin|integration NAME=...)
 	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"
 
