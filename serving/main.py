@@ -19,6 +19,7 @@ from serving.disputes.router import router as disputes_router
 from serving.errors import ModelRejected, documented, install_handlers
 from serving.modelhost import ModelHost
 from serving.objections.router import router as objections_router
+from serving.recourse.router import router as recourse_router
 from serving.retention.router import router as retention_router
 from serving.reviews.router import router as reviews_router
 from serving.rights.router import router as rights_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
                    staff_router, rights_router):
         app.include_router(router, responses=ERRORS)
     app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
+    app.include_router(recourse_router, responses=ERRORS)  # issue 16: what lowers a risk
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
     return app
