@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
     # a message claimed by a worker that died is taken again after this long
     delivery_lease_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # what the SMTP server accepted, recorded before the database commit (one file per
+    # in-flight message, `serving/delivery/journal.py`): a worker killed in between does
+    # not send it again. A directory of this machine, shared by its workers
+    delivery_journal_dir: str = "var/delivery-journal"
 
     # routing: None = the model's own profit-optimal thresholds (its DecisionSpec)
     risk_high_threshold: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -34,8 +34,8 @@ RIGHTS = {
          "one month.", "POST /v1/disputes with wants_human_review"),
         ("objection", "You can object to being profiled at all: we then stop scoring you. "
          "You can withdraw the objection.", "POST /v1/objections"),
-        ("erasure", "You can ask us to erase your data; our team carries it out.",
-         "Ask the retention team"),
+        ("erasure", "You can ask us to erase your data, on this page: it is carried out "
+         "after a few days in which you can still cancel it.", "POST /v1/me/rights-requests"),
     ],
     "fr": [
         ("access", "Vous pouvez voir cette estimation, les données utilisées et pourquoi.",
@@ -48,8 +48,9 @@ RIGHTS = {
          "dans un délai d'un mois.", "POST /v1/disputes avec wants_human_review"),
         ("objection", "Vous pouvez vous opposer à tout profilage : nous cessons alors de "
          "vous évaluer. Vous pouvez retirer cette opposition.", "POST /v1/objections"),
-        ("erasure", "Vous pouvez demander l'effacement de vos données ; notre équipe s'en "
-         "charge.", "Demandez à l'équipe de fidélisation"),
+        ("erasure", "Vous pouvez demander l'effacement de vos données, sur cette page : il "
+         "est effectué après quelques jours pendant lesquels vous pouvez encore l'annuler.",
+         "POST /v1/me/rights-requests"),
     ],
 }
 

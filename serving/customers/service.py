@@ -31,6 +31,7 @@ from serving.delivery import service as delivery
 from serving.disputes import service as disputes
 from serving.errors import Conflict, Forbidden, NotFound
 from serving.objections import service as objections
+from serving.reviews import lifting
 from serving.scoring import service as scoring
 from serving.scoring.schemas import PredictionPublic
 from serving.specs import SpecCache
@@ -115,8 +116,13 @@ def set_contact(session: Session, settings: Settings, customer_id: str, body: Co
     with write_lock(session):
         store_access.set_contact(session, customer.customer_ref, body.address, body.lang,
                                  principal.actor)
+        # a decision notice that could not be delivered held the restriction: it goes
+        # again, to the new address (Art. 18(3), `serving.reviews.lifting`)
+        requeued = lifting.requeue_held(session, customer.customer_ref, body.address)
         audit.append(session, principal, audit.CONTACT_SET,
-                     customer_ref=customer.customer_ref, objects={"lang": body.lang})
+                     customer_ref=customer.customer_ref,
+                     objects={"lang": body.lang, "requeued": requeued} if requeued
+                     else {"lang": body.lang})
         session.commit()
     return ContactPublic(customer_ref=customer.customer_ref, address=body.address,
                          lang=body.lang)

@@ -61,12 +61,14 @@ PHRASES = {
     "overturned": {"en": "It found the prediction wrong: it is withdrawn and no longer used.",
                    "fr": "Elle a jugé la prédiction erronée : elle est retirée et n'est plus "
                          "utilisée."},
-    "lifting": {"en": "The restriction on your record is lifted with this decision: your "
-                      "record may again be used for retention contacts and training. If you "
-                      "do not want that, object to profiling on your page.",
-                "fr": "La limitation de votre dossier est levée avec cette décision : il peut "
-                      "de nouveau servir aux contacts de fidélisation et à l'entraînement. Si "
-                      "vous ne le souhaitez pas, opposez-vous au profilage sur votre page."},
+    "lifting": {"en": "With this decision, the restriction on your record is lifted once "
+                      "this message has been sent to you (not before): your record may then "
+                      "again be used for retention contacts and training. If you do not want "
+                      "that, object to profiling on your page.",
+                "fr": "Avec cette décision, la limitation de votre dossier est levée une fois "
+                      "ce message envoyé (pas avant) : il pourra alors de nouveau servir aux "
+                      "contacts de fidélisation et à l'entraînement. Si vous ne le souhaitez "
+                      "pas, opposez-vous au profilage sur votre page."},
     "still_restricted": {"en": "Another dispute of yours is still open: your record stays "
                                "restricted until it is decided.",
                          "fr": "Une autre de vos contestations est encore ouverte : votre "

@@ -17,8 +17,11 @@ from serving.storage import access as contacts
 
 
 def notify(session: Session, settings: Settings, customer_ref: str, kind: str,
-           who: Principal | str, *, with_link: bool, **values: str) -> str | None:
-    """Queue the notice (and its link) in the caller's transaction; its message id."""
+           who: Principal | str, *, with_link: bool, lifts_restriction: bool = False,
+           **values: str) -> str | None:
+    """Queue the notice (and its link) in the caller's transaction; its message id, None
+    when no contact address is known. `lifts_restriction`: the worker lifts the
+    customer's restriction once this notice is delivered (Art. 18(3))."""
     found = contacts.contact(session, customer_ref)
     if found is None:
         return None
@@ -28,8 +31,10 @@ def notify(session: Session, settings: Settings, customer_ref: str, kind: str,
     texts = {k: messages.phrase(v, lang) if isinstance(v, tuple) else v
              for k, v in values.items()}
     mid = delivery.queue(session, customer_ref, kind, actor, link_id=link.id if link else None,
-                         link=link.url if link else "", **texts)
+                         lifts_restriction=lifts_restriction, link=link.url if link else "",
+                         **texts)
     audit.append(session, who, audit.NOTICE_QUEUED, customer_ref=customer_ref,
                  objects={"message_id": mid, "kind": kind,
-                          "link_id": link.id if link else None})
+                          "link_id": link.id if link else None,
+                          "lifts_restriction": lifts_restriction})
     return mid

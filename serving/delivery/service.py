@@ -3,10 +3,15 @@ that causes it) and delivered later by `deliver_once`, run by a worker thread in
 process (`Worker`, started by the lifespan) or by `python -m serving.cli deliver`.
 
 Delivery: claim due messages (marked `sending` with a lease and committed, so a worker
-killed mid-way leaves them to be taken again once the lease runs out), send each, then
-mark it `sent` and drop its body (which may hold a link: no token is kept or logged once
-sent). A failure is retried with a growing delay up to `CHURN_DELIVERY_MAX_ATTEMPTS`,
-then the message is `failed`. Every message carries a stable Message-ID.
+killed mid-way leaves them to be taken again once the lease runs out), send each, record
+the server's acceptance in the journal (`journal.py`), then mark it `sent` and drop its
+body (which may hold a link: no token is kept or logged once sent). A message recovered
+from a dead worker whose acceptance is in the journal is marked sent, not sent again. A
+failure is retried with a growing delay up to `CHURN_DELIVERY_MAX_ATTEMPTS`, then the
+message is `failed`. Every message carries a stable Message-ID.
+
+A notice that lifts a restriction (Art. 18(3), `serving.reviews.lifting`) lifts it in
+the transaction that marks it sent; one that fails for good holds the restriction.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from serving.config import Settings
 from serving.delivery import messages
+from serving.delivery.journal import Journal
 from serving.delivery.transport import build, transport
+from serving.reviews import lifting
 from serving.storage import Database, outbox
 from serving.storage import access as contacts
 from serving.storage.db import write_lock
@@ -35,25 +42,31 @@ def redact(text: str) -> str:
 
 
 def queue(session: Session, customer_ref: str, kind: str, created_by: str, *,
-          link_id: str | None = None, **values: str) -> str | None:
+          link_id: str | None = None, lifts_restriction: bool = False,
+          **values: str) -> str | None:
     """Queue a message to the customer's contact address, in the caller's transaction;
-    None when no address is known (nothing can be sent)."""
+    None when no address is known (nothing can be sent). `lifts_restriction`: its
+    delivery lifts the customer's restriction (Art. 18(3))."""
     found = contacts.contact(session, customer_ref)
     if found is None:
         return None
     address, lang = found
     subject, body = messages.render(kind, lang, **values)
     return outbox.insert(session, customer_ref=customer_ref, kind=kind, address=address,
-                         subject=subject, body=body, created_by=created_by, link_id=link_id)
+                         subject=subject, body=body, created_by=created_by, link_id=link_id,
+                         lifts_restriction=lifts_restriction)
 
 
 def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str, int]:
-    """Deliver the due messages once; counts of sent, retried and failed.
+    """Deliver the due messages once; counts of sent, recovered, retried and failed.
 
-    At least once, never lost: a worker killed between the SMTP server's acceptance and
-    the `sent` mark leaves that one message to be sent again after the lease, with the
-    same Message-ID (the receiver's dedupe key; the mailbox keeps one file per id)."""
-    counts = {"sent": 0, "retried": 0, "failed": 0}
+    Nothing lost: a message is `sent` only once the server accepted it. Nothing sent
+    twice, but for one window: the server's acceptance is journalled before the database
+    commit, so a worker killed in between leaves a message the next worker marks sent
+    (`recovered`) without sending it. A kill after the server's 250 and before the
+    journal entry is on disk still sends that message again, with the same Message-ID
+    (see `journal.py`)."""
+    counts = {"sent": 0, "recovered": 0, "retried": 0, "failed": 0}
     with db.session() as session:
         with write_lock(session):
             claimed = outbox.claim(
@@ -62,29 +75,52 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
     if not claimed:
         return counts
     sender = transport(settings)
+    journal = Journal(settings.delivery_journal_dir)
     for m in claimed:
+        if journal.was_accepted(m.id):  # a dead worker's message the server had accepted
+            _record_sent(db, journal, m)
+            counts["recovered"] += 1
+            log.info("message %s (%s) was accepted before its worker stopped: recorded "
+                     "sent, not sent again", m.id, m.kind)
+            continue
         try:
             if not m.address or m.body is None:
                 raise ValueError("no address or body")
-            sender.send(build(settings, m.id, m.address, m.subject, m.body))
+            sender.send(build(settings, m.id, m.address, m.subject, m.body),
+                        accepted=lambda mid=m.id: journal.accepted(mid))
         except Exception as exc:  # noqa: BLE001 - any failure: recorded, retried
+            if journal.was_accepted(m.id):  # accepted, then e.g. QUIT failed: it is sent
+                _record_sent(db, journal, m)
+                counts["sent"] += 1
+                continue
             error = f"{type(exc).__name__}: {exc}"
             final = m.attempts >= settings.delivery_max_attempts
             retry = None if final else datetime.now(UTC) + timedelta(
                 seconds=min(3600, settings.delivery_retry_seconds * 2 ** (m.attempts - 1)))
             with db.session() as session, write_lock(session):
                 outbox.failed(session, m.id, redact(error), retry)
+                if final and m.lifts_restriction:
+                    lifting.hold(session, m.customer_ref, m.id, m.attempts)
                 session.commit()
             counts["failed" if final else "retried"] += 1
             log.warning("message %s (%s) not delivered, attempt %d: %s", m.id, m.kind,
                         m.attempts, redact(error)[:200])
             continue
-        with db.session() as session, write_lock(session):
-            outbox.sent(session, m.id, redact(m.body))
-            session.commit()
+        _record_sent(db, journal, m)
         counts["sent"] += 1
         log.info("message %s (%s) delivered", m.id, m.kind)
     return counts
+
+
+def _record_sent(db: Database, journal: Journal, m: outbox.MessageRow) -> None:
+    """Mark the message sent (its body redacted) and, for a notice that lifts a
+    restriction, lift it in the same transaction; then drop its journal entry."""
+    with db.session() as session, write_lock(session):
+        outbox.sent(session, m.id, redact(m.body) if m.body is not None else None)
+        if m.lifts_restriction:
+            lifting.lift_after_notice(session, m.customer_ref, m.id)
+        session.commit()
+    journal.forget(m.id)
 
 
 class Worker:

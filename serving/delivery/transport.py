@@ -5,6 +5,7 @@ mailbox directory (`CHURN_MAILBOX_DIR`, one .eml file a message, listed by
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -39,7 +40,10 @@ class SmtpTransport:
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage, accepted: Callable[[], None] | None = None) -> None:
+        """Send `msg`; `accepted` runs the moment the server has accepted it (its 250 to
+        the end of DATA), before the connection is closed: a failing QUIT afterwards
+        must not make an accepted message look undelivered."""
         cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
         with cls(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
@@ -47,6 +51,8 @@ class SmtpTransport:
             if self.user:
                 smtp.login(self.user, self.password or "")
             smtp.send_message(msg)
+            if accepted is not None:
+                accepted()
 
 
 class MailboxTransport:
@@ -56,12 +62,14 @@ class MailboxTransport:
     def __init__(self, directory: str | Path):
         self.dir = Path(directory)
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage, accepted: Callable[[], None] | None = None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         name = str(msg["Message-ID"]).strip("<>").split("@")[0]
         tmp = self.dir / f".{name}.tmp"
         tmp.write_bytes(bytes(msg))
-        tmp.replace(self.dir / f"{name}.eml")
+        tmp.replace(self.dir / f"{name}.eml")  # idempotent by Message-ID: one file per id
+        if accepted is not None:
+            accepted()
 
 
 def transport(settings: Settings) -> SmtpTransport | MailboxTransport:

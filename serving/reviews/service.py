@@ -2,7 +2,9 @@
 
 A decision is final (a second one is 409: the dispute row is moved from `open` with a
 conditional UPDATE, and `dispute_decisions` has the dispute id as primary key). It lifts
-the customer's restriction unless another dispute of theirs is still open.
+the customer's restriction unless another dispute of theirs is still open: at once when
+no contact address is known, else once the decision notice is delivered (Art. 18(3),
+`serving.reviews.lifting`).
 
 - `upheld`: the prediction stands; if it is still the customer's latest and asked for a
   human contact, the contact task is opened again.
@@ -40,6 +42,7 @@ from serving.routing import Route, risk_band, route
 from serving.scoring import service as scoring
 from serving.scoring.schemas import ModelRef, RoutePublic
 from serving.specs import SpecCache
+from serving.storage import access as store_access
 from serving.storage import receipts
 from serving.storage.db import write_lock
 from serving.storage.receipts import Receipts, unpack_shap
@@ -201,7 +204,15 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                             .execution_options(synchronize_session=False))
             customer = session.get(Customer, d.customer_ref, populate_existing=True)
             lift = disputes.open_count(session, d.customer_ref) == 0
-            if lift:  # first: what the decision writes then sees an unrestricted record
+            # Art. 18(3): told before the lift. With a contact address, the record stays
+            # restricted until the decision notice is delivered (the worker lifts it then,
+            # and opens the task this decision would open: `lifting`); without one, at once
+            notice_first = (lift and settings is not None
+                            and store_access.contact(session, d.customer_ref) is not None)
+            restriction = ("kept_open_dispute" if not lift else "lift_after_notice"
+                           if notice_first else "lifted_no_contact" if settings is not None
+                           else "lifted")
+            if lift and not notice_first:  # first: what follows sees an unrestricted record
                 session.execute(update(Customer).where(Customer.customer_ref == d.customer_ref)
                                 .values(restricted=False)
                                 .execution_options(synchronize_session=False))
@@ -226,13 +237,15 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
             if settings is not None:
                 notices.notify(
                     session, settings, d.customer_ref, "decision", principal, with_link=True,
-                    outcome=(body.decision,), rationale=body.rationale,
+                    lifts_restriction=notice_first, outcome=(body.decision,),
+                    rationale=body.rationale,
                     restriction=("lifting",) if lift else ("still_restricted",))
             audit.append(session, principal, audit.DISPUTE_DECIDED,
                          customer_ref=d.customer_ref,
                          objects={"dispute_id": d.id, "decision": body.decision,
                                   "prediction_id": pred.id, "new_prediction_id": new_pid,
-                                  "task_id": task_id, "restriction_lifted": lift},
+                                  "task_id": task_id, "restriction_lifted": lift,
+                                  "restriction": restriction},
                          model=served if rescored else (pred.model_name, pred.model_version))
             session.commit()
     except IntegrityError:

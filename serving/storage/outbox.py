@@ -27,20 +27,23 @@ class MessageRow:
     created_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    lifts_restriction: bool = False
 
 
 def _row(m: OutboxMessage) -> MessageRow:
     return MessageRow(m.id, m.customer_ref, m.kind, m.address, m.subject, m.body, m.status,
                       m.attempts, m.created_by, m.link_id, m.created_at, m.sent_at,
-                      m.last_error)
+                      m.last_error, bool(m.lifts_restriction))
 
 
 def insert(session: Session, *, customer_ref: str | None, kind: str, address: str | None,
-           subject: str, body: str, created_by: str, link_id: str | None = None) -> str:
+           subject: str, body: str, created_by: str, link_id: str | None = None,
+           lifts_restriction: bool = False) -> str:
     now = utcnow()
     m = OutboxMessage(customer_ref=customer_ref, kind=kind, address=address, subject=subject,
                       body=body, status="pending", attempts=0, next_attempt_at=now,
-                      created_by=created_by, link_id=link_id, created_at=now)
+                      created_by=created_by, link_id=link_id, created_at=now,
+                      lifts_restriction=lifts_restriction)
     session.add(m)
     session.flush()
     return m.id
@@ -65,7 +68,7 @@ def claim(session: Session, lease: timedelta, limit: int = 20) -> list[MessageRo
     return [_row(m) for m in rows]
 
 
-def sent(session: Session, message_id: str, redacted: str) -> None:
+def sent(session: Session, message_id: str, redacted: str | None) -> None:
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
                     .values(status="sent", sent_at=utcnow(), body=redacted, address=None,
                             last_error=None))
@@ -78,6 +81,24 @@ def failed(session: Session, message_id: str, error: str, retry_at: datetime | N
     else:
         values |= {"status": "pending", "next_attempt_at": retry_at}
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+def requeue_failed_lifts(session: Session, customer_ref: str, address: str) -> list[str]:
+    """Failed notices that lift a restriction, queued again to `address` (fresh attempts)."""
+    ids = list(session.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.customer_ref == customer_ref, OutboxMessage.status == "failed",
+        OutboxMessage.lifts_restriction)))
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+            status="pending", attempts=0, next_attempt_at=utcnow(), address=address))
+    return ids
+
+
+def pending_lift(session: Session, customer_ref: str) -> bool:
+    """A notice that will lift the customer's restriction is not delivered yet."""
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.customer_ref == customer_ref, OutboxMessage.lifts_restriction,
+        OutboxMessage.status != "sent").limit(1)) is not None
 
 
 def for_customer(session: Session, customer_ref: str) -> list[MessageRow]:

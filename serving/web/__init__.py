@@ -18,6 +18,7 @@ def mount(app: FastAPI) -> None:
     from serving.web.dashboard import router as dashboard_router
     from serving.web.me import router as me_router
     from serving.web.reviews import router as reviews_router
+    from serving.web.rights import router as rights_router
     from serving.web.staff import router as staff_router
     from serving.web.users import router as users_router
 
@@ -25,6 +26,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(staff_router)
     app.include_router(reviews_router)
     app.include_router(me_router)
+    app.include_router(rights_router)  # issue 18: the customer's copy, rights requests
     app.include_router(users_router)
     app.include_router(dashboard_router)
     app.include_router(analytics_router)  # issue 18: contest analytics

@@ -982,6 +982,288 @@ def translator(lang: str):  # noqa: ANN201 - a callable for the templates
     return t
 
 
+# -- issue 18: the customer's own copy, rights requests, the DPO and the authority --------------
+CATALOG.update({
+    "mydata_title": {"en": "Your data and your rights", "fr": "Vos données et vos droits"},
+    "mydata_text": {
+        "en": "Download a copy of everything we hold about you and how we use it, ask us "
+              "to correct, restrict or erase your data, and follow your requests.",
+        "fr": "Téléchargez une copie de tout ce que nous détenons à votre sujet et de la façon "
+              "dont nous l'utilisons, demandez-nous de corriger, limiter ou effacer vos "
+              "données, et suivez vos demandes."},
+    "copy_view": {"en": "See my copy", "fr": "Voir ma copie"},
+    "copy_download_html": {"en": "Download my copy (document)",
+                           "fr": "Télécharger ma copie (document)"},
+    "copy_download_json": {"en": "Download my copy (JSON data)",
+                           "fr": "Télécharger ma copie (données JSON)"},
+    "rights_link": {"en": "My requests", "fr": "Mes demandes"},
+    "erase_link": {"en": "Ask for my data to be erased",
+                   "fr": "Demander l'effacement de mes données"},
+    "dpo_title": {"en": "Questions and complaints", "fr": "Questions et réclamations"},
+    "rights_title": {"en": "Your requests about your data",
+                     "fr": "Vos demandes concernant vos données"},
+    "rights_intro": {
+        "en": "We answer every request within one month. If a request is complex we may take "
+              "two more months: we then tell you why, before the first month is over.",
+        "fr": "Nous répondons à chaque demande dans un délai d'un mois. Si une demande est "
+              "complexe, nous pouvons prendre deux mois de plus : nous vous disons alors "
+              "pourquoi, avant la fin du premier mois."},
+    "rights_mine": {"en": "Your requests", "fr": "Vos demandes"},
+    "rights_kind": {"en": "Request", "fr": "Demande"},
+    "rights_received": {"en": "Received", "fr": "Reçue le"},
+    "rights_deadline": {"en": "Answer by", "fr": "Réponse au plus tard le"},
+    "rights_status": {"en": "Status", "fr": "État"},
+    "rights_actions": {"en": "Actions", "fr": "Actions"},
+    "rights_extended_note": {"en": "extended", "fr": "délai prolongé"},
+    "rights_why_more_time": {"en": "Why more time:", "fr": "Pourquoi ce délai :"},
+    "rights_cancel": {"en": "Cancel this request", "fr": "Annuler cette demande"},
+    "rights_none": {"en": "You have made no request yet.",
+                    "fr": "Vous n'avez encore fait aucune demande."},
+    "rights_ask": {"en": "Make a request", "fr": "Faire une demande"},
+    "rights_ask_intro": {
+        "en": "Two requests are answered at once, without a form:",
+        "fr": "Deux demandes ont une réponse immédiate, sans formulaire :"},
+    "rights_access_how": {"en": "your copy is ready now, to read, print or download.",
+                          "fr": "votre copie est prête tout de suite, à lire, imprimer ou "
+                                "télécharger."},
+    "rights_erasure_how": {
+        "en": "after you confirm, it is carried out {n} days later unless you cancel it.",
+        "fr": "après votre confirmation, il est effectué {n} jours plus tard, sauf si vous "
+              "l'annulez."},
+    "rights_which": {"en": "What do you ask for?", "fr": "Que demandez-vous ?"},
+    "kind_access": {"en": "A copy of my data", "fr": "Une copie de mes données"},
+    "kind_erasure": {"en": "Erasure of my data", "fr": "L'effacement de mes données"},
+    "kind_rectification": {"en": "Correct my data", "fr": "Corriger mes données"},
+    "kind_restriction": {"en": "Restrict the use of my data",
+                         "fr": "Limiter l'utilisation de mes données"},
+    "kind_objection": {"en": "Object to profiling", "fr": "M'opposer au profilage"},
+    "kind_rectification_text": {
+        "en": "something we hold about you is wrong (to contest an estimate, use the contest "
+              "form on your page instead). A person corrects it and tells you.",
+        "fr": "une donnée que nous détenons est fausse (pour contester une estimation, "
+              "utilisez plutôt le formulaire de contestation de votre page). Une personne la "
+              "corrige et vous le dit."},
+    "kind_restriction_text": {
+        "en": "your record is not used (no contact, no risk list, no training) until a "
+              "person has reviewed your request. Done at once.",
+        "fr": "votre dossier n'est pas utilisé (ni contact, ni liste de risque, ni "
+              "entraînement) jusqu'à ce qu'une personne ait examiné votre demande. Fait "
+              "immédiatement."},
+    "kind_objection_text": {
+        "en": "we stop estimating whether you may leave. Done at once; you can withdraw it "
+              "on your page.",
+        "fr": "nous cessons d'estimer si vous pourriez partir. Fait immédiatement ; vous "
+              "pouvez la retirer sur votre page."},
+    "rights_details": {"en": "In your words (optional)", "fr": "Avec vos mots (facultatif)"},
+    "rights_send": {"en": "Send my request", "fr": "Envoyer ma demande"},
+    "rights_pick_kind": {"en": "Choose what you ask for.", "fr": "Choisissez votre demande."},
+    "rights_details_long": {"en": "Your text is too long: 4,000 characters at most.",
+                            "fr": "Votre texte est trop long : 4 000 caractères au plus."},
+    "rights_already_open": {
+        "en": "You already have a request of this kind in progress: it is listed below.",
+        "fr": "Vous avez déjà une demande de ce type en cours : elle figure ci-dessous."},
+    "rights_sent": {"en": "Your request is received. We answer by {due} at the latest.",
+                    "fr": "Votre demande est reçue. Nous répondons au plus tard le {due}."},
+    "rights_sent_done": {"en": "Your request is received and already carried out.",
+                         "fr": "Votre demande est reçue et déjà exécutée."},
+    "rights_cancelled": {"en": "Your request is cancelled.",
+                         "fr": "Votre demande est annulée."},
+    "rstatus_open": {"en": "in progress", "fr": "en cours"},
+    "rstatus_extended": {"en": "in progress (extended)", "fr": "en cours (délai prolongé)"},
+    "rstatus_done": {"en": "done", "fr": "traitée"},
+    "rstatus_refused": {"en": "refused", "fr": "refusée"},
+    "rstatus_cancelled": {"en": "cancelled", "fr": "annulée"},
+    "erase_when": {"en": "carried out on {when} unless you cancel it",
+                   "fr": "effectué le {when} sauf si vous l'annulez"},
+    "erase_title": {"en": "Erase my data", "fr": "Effacer mes données"},
+    "erase_what": {
+        "en": "We will erase everything we hold about you: your data, every estimate and its "
+              "explanation, your disputes and their decisions, contact tasks, your contact "
+              "address and your access links. Your page will no longer open.",
+        "fr": "Nous effacerons tout ce que nous détenons à votre sujet : vos données, chaque "
+              "estimation et son explication, vos contestations et leurs décisions, les "
+              "tâches de contact, votre adresse de contact et vos liens d'accès. Votre page "
+              "ne s'ouvrira plus."},
+    "erase_kept": {
+        "en": "We keep only a pseudonym (a code that does not name you) with the fact and date "
+              "of the erasure and of your request, so that you are not profiled again and "
+              "so that we can show we answered you.",
+        "fr": "Nous ne gardons qu'un pseudonyme (un code qui ne vous nomme pas) avec le fait "
+              "et la date de l'effacement et de votre demande, pour ne plus vous profiler et "
+              "pouvoir montrer que nous vous avons répondu."},
+    "erase_wait": {
+        "en": "The erasure is carried out {n} days after you confirm (or sooner by our team). "
+              "Until then you can cancel it from your page.",
+        "fr": "L'effacement est effectué {n} jours après votre confirmation (ou plus tôt par "
+              "notre équipe). D'ici là, vous pouvez l'annuler depuis votre page."},
+    "erase_copy_first": {"en": "You may want to keep a copy first:",
+                         "fr": "Vous voudrez peut-être garder une copie avant :"},
+    "erase_understood": {"en": "I understand that my data will be erased and cannot be "
+                               "recovered.",
+                         "fr": "Je comprends que mes données seront effacées et ne pourront "
+                               "pas être récupérées."},
+    "erase_confirm": {"en": "Confirm the erasure request",
+                      "fr": "Confirmer la demande d'effacement"},
+    "erase_tick": {"en": "Tick the box to confirm that you understand.",
+                   "fr": "Cochez la case pour confirmer que vous avez compris."},
+    "erase_sent": {"en": "Your erasure request is received: it is carried out on {when} "
+                         "unless you cancel it.",
+                   "fr": "Votre demande d'effacement est reçue : elle est effectuée le "
+                         "{when}, sauf si vous l'annulez."},
+    "copy_title": {"en": "Your data: everything we hold about you",
+                   "fr": "Vos données : tout ce que nous détenons à votre sujet"},
+    "copy_made": {"en": "Copy made on {date}.", "fr": "Copie établie le {date}."},
+    "copy_intro": {
+        "en": "This copy lists every record we hold about you, what our model is for, how it "
+              "decides and what it cannot do. It is yours to keep (GDPR Art. 15).",
+        "fr": "Cette copie liste chaque donnée que nous détenons à votre sujet, à quoi sert "
+              "notre modèle, comment il décide et ce qu'il ne peut pas faire. Elle est à vous "
+              "(RGPD, art. 15)."},
+    "copy_print_hint": {"en": "Use your browser's Print command for a paper copy.",
+                        "fr": "Utilisez la commande Imprimer de votre navigateur pour une "
+                              "copie papier."},
+    "copy_you": {"en": "You", "fr": "Vous"},
+    "copy_customer_id": {"en": "Customer number", "fr": "Numéro de client"},
+    "copy_pseudonym": {"en": "Pseudonym used in our records",
+                       "fr": "Pseudonyme utilisé dans nos dossiers"},
+    "copy_first_seen": {"en": "In our records since", "fr": "Dans nos dossiers depuis"},
+    "copy_contact": {"en": "Contact address (language)", "fr": "Adresse de contact (langue)"},
+    "copy_none_held": {"en": "None held.", "fr": "Aucune donnée détenue."},
+    "copy_restricted": {"en": "Use restricted (dispute under review)",
+                        "fr": "Utilisation limitée (contestation en cours)"},
+    "copy_objected": {"en": "Objection to profiling", "fr": "Opposition au profilage"},
+    "copy_yes": {"en": "yes", "fr": "oui"},
+    "copy_no": {"en": "no", "fr": "non"},
+    "copy_procedure": {"en": "The procedure and principles applied",
+                       "fr": "La procédure et les principes appliqués"},
+    "copy_purpose": {"en": "What it is for", "fr": "À quoi cela sert"},
+    "copy_how": {"en": "How it decides", "fr": "Comment il décide"},
+    "copy_model": {"en": "Model {name}, version {version}: the data it uses",
+                   "fr": "Modèle {name}, version {version} : les données qu'il utilise"},
+    "copy_model_facts": {"en": "Trained on the data set {dataset} ({rows} customers) on "
+                               "{trained}.",
+                         "fr": "Entraîné sur le jeu de données {dataset} ({rows} clients) le "
+                               "{trained}."},
+    "copy_feature": {"en": "Data", "fr": "Donnée"},
+    "copy_feature_what": {"en": "What it is", "fr": "Ce que c'est"},
+    "copy_feature_why": {"en": "Why it is used", "fr": "Pourquoi elle est utilisée"},
+    "copy_cannot": {"en": "What it cannot do", "fr": "Ce qu'il ne peut pas faire"},
+    "copy_recourse": {"en": "What would change the estimate",
+                      "fr": "Ce qui changerait l'estimation"},
+    "copy_predictions": {"en": "Estimates about you ({n})",
+                         "fr": "Estimations vous concernant ({n})"},
+    "copy_estimate": {"en": "estimated chance of leaving {pct}, {band} risk",
+                      "fr": "probabilité de départ estimée à {pct}, risque {band}"},
+    "copy_band_low": {"en": "low", "fr": "faible"},
+    "copy_band_medium": {"en": "medium", "fr": "moyen"},
+    "copy_band_high": {"en": "high", "fr": "élevé"},
+    "copy_pred_facts": {"en": "Model {model} · {source}", "fr": "Modèle {model} · {source}"},
+    "copy_source_api": {"en": "scored on request", "fr": "évaluée à la demande"},
+    "copy_source_batch": {"en": "scored in the nightly run", "fr": "évaluée lors du calcul "
+                                                                  "de nuit"},
+    "copy_source_review": {"en": "computed again after a review corrected your data",
+                           "fr": "recalculée après la correction de vos données lors d'un "
+                                 "examen"},
+    "copy_withdrawn": {"en": "withdrawn after a review: no longer used",
+                       "fr": "retirée après examen : plus utilisée"},
+    "copy_route_human_contact": {
+        "en": "Outcome: a person from our retention team may get in touch with you.",
+        "fr": "Suite donnée : une personne de notre équipe de fidélisation peut vous "
+              "contacter."},
+    "copy_route_none": {"en": "Outcome: nothing (no contact).",
+                        "fr": "Suite donnée : aucune (pas de contact)."},
+    "copy_value": {"en": "Value used", "fr": "Valeur utilisée"},
+    "copy_effect": {"en": "Effect", "fr": "Effet"},
+    "copy_shap": {"en": "Contribution (log-odds)", "fr": "Contribution (log-odds)"},
+    "copy_base": {"en": "Base value {base}; with the contributions: {margin}.",
+                  "fr": "Valeur de base {base} ; avec les contributions : {margin}."},
+    "copy_disputes": {"en": "Your disputes ({n})", "fr": "Vos contestations ({n})"},
+    "copy_decision_upheld": {"en": "Upheld", "fr": "Maintenue"},
+    "copy_decision_rectified": {"en": "Data corrected", "fr": "Données corrigées"},
+    "copy_decision_overturned": {"en": "Withdrawn", "fr": "Retirée"},
+    "copy_objections": {"en": "Objections to profiling", "fr": "Oppositions au profilage"},
+    "copy_objected_at": {"en": "Objected on {at}", "fr": "Opposition le {at}"},
+    "copy_by_phone": {"en": "by phone, with our staff",
+                      "fr": "par téléphone, avec un conseiller"},
+    "copy_withdrawn_at": {"en": "withdrawn on {at}", "fr": "retirée le {at}"},
+    "copy_tasks": {"en": "Contacts by our retention team",
+                   "fr": "Contacts de notre équipe de fidélisation"},
+    "copy_created": {"en": "Created", "fr": "Créé le"},
+    "copy_outcome": {"en": "Outcome", "fr": "Résultat"},
+    "copy_note": {"en": "Note", "fr": "Note"},
+    "copy_messages": {"en": "Messages we sent you", "fr": "Messages que nous vous avons "
+                                                          "envoyés"},
+    "copy_subject": {"en": "Subject", "fr": "Objet"},
+    "copy_to": {"en": "To", "fr": "À"},
+    "copy_access": {"en": "Access to your page", "fr": "Accès à votre page"},
+    "copy_access_text": {"en": "Links issued: {links}; sessions opened: {sessions}.",
+                         "fr": "Liens émis : {links} ; sessions ouvertes : {sessions}."},
+    "copy_used": {"en": "used on {at}", "fr": "utilisé le {at}"},
+    "copy_history": {"en": "What was done with your data", "fr": "Ce qui a été fait de vos "
+                                                                 "données"},
+    "copy_history_text": {
+        "en": "Every action about you recorded in our tamper-evident log, oldest first.",
+        "fr": "Chaque action vous concernant enregistrée dans notre journal infalsifiable, "
+              "de la plus ancienne à la plus récente."},
+    "copy_when": {"en": "When", "fr": "Quand"},
+    "copy_what": {"en": "What", "fr": "Quoi"},
+    "copy_who": {"en": "By", "fr": "Par"},
+    "copy_by_you": {"en": "you", "fr": "vous"},
+    "copy_by_staff": {"en": "our staff", "fr": "notre personnel"},
+    "copy_by_system": {"en": "the system", "fr": "le système"},
+    "staff_rights_title": {"en": "Rights requests", "fr": "Demandes d'exercice des droits"},
+    "staff_rights_intro": {
+        "en": "Answer each request within one month of receipt. Extend it once, by two "
+              "months, only within that month and with a reason the customer is told.",
+        "fr": "Répondez à chaque demande dans le mois de sa réception. Prolongez-la une "
+              "fois, de deux mois, seulement dans ce mois et avec une raison communiquée "
+              "au client."},
+    "staff_rights_overdue_count": {"en": "{n} request(s) past their deadline.",
+                                   "fr": "{n} demande(s) en retard."},
+    "staff_rights_filter": {"en": "Which requests", "fr": "Quelles demandes"},
+    "staff_rights_f_open": {"en": "In progress", "fr": "En cours"},
+    "staff_rights_f_overdue": {"en": "Overdue", "fr": "En retard"},
+    "staff_rights_f_closed": {"en": "Closed", "fr": "Closes"},
+    "staff_rights_f_all": {"en": "All", "fr": "Toutes"},
+    "staff_rights_customer": {"en": "Customer (pseudonym)", "fr": "Client (pseudonyme)"},
+    "staff_rights_handler": {"en": "Handled by", "fr": "Traitée par"},
+    "staff_rights_via_customer": {"en": "from their page", "fr": "depuis sa page"},
+    "staff_rights_via_assisted": {"en": "by phone", "fr": "par téléphone"},
+    "staff_rights_overdue": {"en": "Overdue by {n} day(s)", "fr": "En retard de {n} jour(s)"},
+    "staff_rights_days_left": {"en": "{n} day(s) left", "fr": "encore {n} jour(s)"},
+    "staff_rights_auto": {"en": "erased automatically on {when}",
+                          "fr": "effacement automatique le {when}"},
+    "staff_rights_details": {"en": "The customer's words", "fr": "Les mots du client"},
+    "staff_rights_take": {"en": "Take", "fr": "Prendre"},
+    "staff_rights_extend": {"en": "Extend by two months", "fr": "Prolonger de deux mois"},
+    "staff_rights_reason_label": {"en": "Why (the customer reads it)",
+                                  "fr": "Pourquoi (le client le lira)"},
+    "staff_rights_extend_do": {"en": "Extend and tell the customer",
+                               "fr": "Prolonger et prévenir le client"},
+    "staff_rights_answer": {"en": "Answer", "fr": "Répondre"},
+    "staff_rights_outcome_label": {"en": "What was done, or why not (the customer reads it)",
+                                   "fr": "Ce qui a été fait, ou pourquoi non (le client le "
+                                         "lira)"},
+    "staff_rights_done": {"en": "Done", "fr": "Traitée"},
+    "staff_rights_erase_now": {"en": "Erase now", "fr": "Effacer maintenant"},
+    "staff_rights_refuse": {"en": "Refuse", "fr": "Refuser"},
+    "staff_rights_none": {"en": "No request here.", "fr": "Aucune demande ici."},
+    "staff_rights_taken": {"en": "You handle this request now.",
+                           "fr": "Vous traitez désormais cette demande."},
+    "staff_rights_extended": {"en": "Extended; the customer is told.",
+                              "fr": "Délai prolongé ; le client est prévenu."},
+    "staff_rights_closed": {"en": "Answered; the customer is told.",
+                            "fr": "Réponse donnée ; le client est prévenu."},
+    "staff_rights_unknown": {"en": "Nothing was done: choose an action.",
+                             "fr": "Rien n'a été fait : choisissez une action."},
+    "staff_rights_reason": {"en": "Give a reason of at least 10 characters.",
+                            "fr": "Donnez une raison d'au moins 10 caractères."},
+    "staff_rights_outcome": {"en": "Say what was done, or why not (3 characters at least).",
+                             "fr": "Dites ce qui a été fait, ou pourquoi non (3 caractères "
+                                   "au moins)."},
+    "staff_rights_refused": {"en": "Not done:", "fr": "Non effectué :"},
+})
+
 _PROBLEMS = check_catalog(CATALOG)
 if _PROBLEMS:  # refused at import: the app does not start with a half-written catalogue
     raise RuntimeError("serving/web/i18n.py CATALOG: " + "; ".join(_PROBLEMS))

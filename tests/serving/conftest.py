@@ -86,7 +86,8 @@ def db(database_url: str) -> Iterator[Database]:
 @pytest.fixture
 def settings(database_url: str, base_settings: Settings, tmp_path: Path) -> Settings:
     return base_settings.model_copy(update={"database_url": database_url,
-                                            "mailbox_dir": str(tmp_path / "mailbox")})
+                                            "mailbox_dir": str(tmp_path / "mailbox"),
+                                            "delivery_journal_dir": str(tmp_path / "journal")})
 
 
 @pytest.fixture

@@ -112,7 +112,11 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     assert seen["decision"]["new_prediction_id"] == new["prediction_id"]
     mine = api.client.get("/v1/me/prediction", headers=me).json()
     assert mine["prediction"]["prediction_id"] == new["prediction_id"]
-    assert not mine["restricted"] and mine["disputes"][0]["status"] == "decided"
+    # told before the restriction is lifted (Art. 18(3)): lifted once the notice is sent
+    assert mine["restricted"] and mine["disputes"][0]["status"] == "decided"
+    assert deliver(api.client.app)["sent"] == 1
+    mine = api.client.get("/v1/me/prediction", headers=me).json()
+    assert not mine["restricted"]
 
     # objection -> suppressed, off the list, tasks cancelled
     r = api.client.post("/v1/objections", headers=me)

@@ -104,7 +104,7 @@ def test_sent_link_arrives_in_the_mailbox_and_opens_once(api, customers, app, se
     set_contact(api, cid, "ana@example.org", "fr")
     r = api.post(f"/v1/customers/{cid}/access-link/send")
     assert r.status_code == 202
-    assert deliver(app) == {"sent": 1, "retried": 0, "failed": 0}
+    assert deliver(app) == {"sent": 1, "recovered": 0, "retried": 0, "failed": 0}
     (msg,) = mailbox(settings, "ana@example.org")
     assert msg["Subject"] == "Votre page personnelle"
     session_token = open_session(api.client, link_in(msg))

@@ -56,6 +56,16 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "copy_by_": ("you", "staff", "system"),
     "staff_rights_f_": ("open", "overdue", "closed", "all"),
     "staff_rights_via_": ("customer", "assisted"),
+    # issue 18: rights requests and the customer's copy
+    "kind_": ("access", "erasure", "rectification", "restriction", "objection"),
+    "rstatus_": ("open", "extended", "done", "refused", "cancelled"),
+    "copy_band_": ("low", "medium", "high"),
+    "copy_source_": ("api", "batch", "review"),
+    "copy_route_": ("human_contact", "none"),
+    "copy_decision_": ("upheld", "rectified", "overturned"),
+    "copy_by_": ("you", "staff", "system"),
+    "staff_rights_f_": ("open", "overdue", "closed", "all"),
+    "staff_rights_via_": ("customer", "assisted"),
 }
 
 
