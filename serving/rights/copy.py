@@ -17,7 +17,6 @@ the service reads only that principal's pseudonym): nothing about anyone else.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,8 +48,6 @@ from serving.rights.schemas import (
 from serving.scoring import service as scoring
 from serving.specs import SpecCache
 from serving.storage import rights as store
-
-log = logging.getLogger(__name__)
 
 HOW = {
     "en": [
@@ -147,24 +144,17 @@ def _model_used(name: str, version: str, spec: ModelSpec, lang: str) -> ModelUse
         calibration=spec.calibration.method)
 
 
-def _recourse(session: Session, specs: SpecCache, settings: Settings, principal: Principal,
-              lang: str) -> Recourse:
-    """What would change the estimate, from the recourse service when it is there."""
-    try:
-        from serving.recourse import service as recourse  # issue 16, built alongside
-    except ImportError:
+def _recourse(session: Session, host: Any, ref: str, lang: str) -> Recourse:
+    """What would change the estimate, from the recourse service (issue 16): its plain
+    summary and each option's changes with the estimate they would give."""
+    from serving.recourse import service as recourse
+
+    found = recourse.for_page(session, host, ref, lang) if host is not None else None
+    if found is None:
         return Recourse(available=False, text=NO_RECOURSE[lang])
-    try:
-        found = recourse.recourse_for_customer(session, specs, principal, lang=lang)
-    except (NotFound, Forbidden):
-        return Recourse(available=False, text=NO_RECOURSE[lang])
-    except Exception:  # a sibling service's failure must not withhold the rest of the copy
-        log.exception("recourse failed for the access copy")
-        return Recourse(available=False, text=NO_RECOURSE[lang])
-    data = found.model_dump(mode="json") if hasattr(found, "model_dump") else found
-    options = data.get("options") or data.get("items") or [] if isinstance(data, dict) else []
-    text = (data.get("summary") or data.get("text") or "") if isinstance(data, dict) else ""
-    return Recourse(available=True, text=text, options=options if options else [data])
+    options = [{"changes": [c.text for c in o.changes], "score": o.score,
+                "risk_band": o.risk_band} for o in found.options]
+    return Recourse(available=True, text=found.summary, options=options)
 
 
 def _no_staff_ids(d: Any) -> Any:
@@ -182,9 +172,10 @@ def _generic_handler(r: Any) -> Any:
 
 
 def build(session: Session, specs: SpecCache, settings: Settings, principal: Principal,
-          lang: str = "en", now: datetime | None = None) -> AccessCopy:
+          lang: str = "en", now: datetime | None = None, host: Any = None) -> AccessCopy:
     """The customer's copy, in `lang`; only in their own session (staff, even assisting a
-    customer on the phone, never read it: 403)."""
+    customer on the phone, never read it: 403). `host`: the model host, for what would
+    change the estimate (without it, or without a served model, that section says so)."""
     if principal.kind != "customer" or not principal.customer_ref \
             or principal.assisted_by is not None:
         raise Forbidden("the copy is downloaded by the customer, in their own session")
@@ -227,7 +218,7 @@ def build(session: Session, specs: SpecCache, settings: Settings, principal: Pri
         dpo=contacts.dpo(settings, lang), authority=contacts.authority(settings, lang),
         procedure=Procedure(purpose=privacy.PURPOSE[lang], how_it_decides=how,
                             what_it_cannot_do=CANNOT[lang], models=used),
-        recourse=_recourse(session, specs, settings, principal, lang),
+        recourse=_recourse(session, host, ref, lang),
         predictions=predictions,
         disputes=[_no_staff_ids(disputes.dispute_public(session, specs, d, lang, now))
                   for d in held.disputes],

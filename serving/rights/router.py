@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from serving.customers import service as customers
-from serving.deps import Agent, CtxDep, CustomerDep, Reviewer, SessionDep, SettingsDep
+from serving.deps import Agent, CtxDep, CustomerDep, HostDep, Reviewer, SessionDep, SettingsDep
 from serving.errors import CUSTOMER
 from serving.errors import documented as err
 from serving.rights import copy, service
@@ -27,11 +27,12 @@ CONFLICT = {409: err("Already closed, already extended, past the deadline to ext
 
 @router.get("/v1/me/copy", response_model=AccessCopy,
             responses={404: err("No record is kept about you"), **CUSTOMER})
-def read_my_copy(principal: CustomerDep, ctx: CtxDep, settings: SettingsDep) -> AccessCopy:
+def read_my_copy(principal: CustomerDep, ctx: CtxDep, settings: SettingsDep,
+                 host: HostDep) -> AccessCopy:
     """Your own copy (Art. 15): everything held about you and how it is used, in your
     language (`?lang=fr`). Only your own session downloads it; each download is audited
     and recorded as an access request answered at once."""
-    made = copy.build(ctx.session, ctx.specs, settings, principal, ctx.lang)
+    made = copy.build(ctx.session, ctx.specs, settings, principal, ctx.lang, host=host)
     service.copy_delivered(ctx.session, principal)
     return made
 

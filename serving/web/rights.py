@@ -66,7 +66,8 @@ templates.env.globals["privacy_contacts"] = privacy_contacts
 # -- the customer's copy ----------------------------------------------------------------------
 def _copy_context(request: Request, session: Any, specs: Any, principal: Principal) -> dict:
     lang = page_lang(request)
-    made = access_copy.build(session, specs, deps.settings(request), principal, lang)
+    made = access_copy.build(session, specs, deps.settings(request), principal, lang,
+                             host=deps.host(request))
     rights.copy_delivered(session, principal)
     return {"c": made, "lang": lang}
 

@@ -123,7 +123,10 @@ def test_the_copy_holds_every_record_about_the_customer_and_nothing_about_anyone
     features = proc["models"][0]["features"]
     assert features and all(f["purpose"] for f in features)
     assert "CNIL" in got["authority"]["name"]
-    assert got["recourse"]["text"]
+    # what would change the estimate, from the recourse service (issue 16)
+    assert got["recourse"]["available"] is True and got["recourse"]["text"]
+    for o in got["recourse"]["options"]:
+        assert o["changes"] and o["risk_band"] in ("low", "medium")
     # never a staff member's account id
     assert "staff:" not in r.text
     # nothing about the other customer
