@@ -16,7 +16,7 @@ NAME ?=
 ROWS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install run train nested evaluate promote serve score purge create-user mlflow-ui test test-fast lint format bench clean
+.PHONY: help install run train nested evaluate promote serve score purge compliance-report create-user mlflow-ui test test-fast lint format bench clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -87,6 +87,13 @@ simulate: ## Run the closed loop in a simulated world for MONTHS months (scoring
 
 train-uplift: ## Train the uplift model (who contact keeps) on a table with arm and label (DATA=<parquet>, default: the simulation's); promoted only through its gate
 	$(PY) -m training.uplift --data $(if $(DATA),$(DATA),$(SIM_DIR)/uplift_table.parquet)
+
+SINCE ?=
+UNTIL ?=
+OUT ?= reports/compliance
+
+compliance-report: ## Write the record of processing and compliance report (HTML + JSON) to OUT (SINCE=/UNTIL= ISO dates)
+	$(PY) -m serving.cli compliance-report --out $(OUT) $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
 
 create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin|integration NAME=...)
 	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"

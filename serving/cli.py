@@ -34,6 +34,18 @@ def _settings() -> Settings:
         raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
 
 
+def _when(text: str):  # noqa: ANN202 - an argparse type
+    """An ISO date or date-time, UTC when no offset is given."""
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (2026-01-31) or "
+                                         "date-time (2026-01-31T12:00:00)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _first_admin(settings: Settings) -> None:
     """Development only: without CHURN_ADMIN_TOKEN and without any admin yet, create one
     and print its token once, so a new user can sign in after `make run`."""
@@ -154,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
         "audited; prints the counts per kind")
     p_purge.add_argument("--dry-run", action="store_true",
                          help="count what would be deleted; change nothing")
+    p_comp = sub.add_parser(
+        "compliance-report", help="write the record of processing and the compliance "
+        "report (HTML and JSON): requests and deadlines, disputes, models served with their "
+        "cards, the audit chain verified")
+    p_comp.add_argument("--out", default="reports/compliance", help="output directory")
+    p_comp.add_argument("--since", type=_when, help="period start (ISO date or time, UTC)")
+    p_comp.add_argument("--until", type=_when, help="period end, excluded")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("mlflow", "alembic"):
@@ -212,6 +231,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--- {m['Date'] or ''} to {m['To']}: {m['Subject']}")
             print(m.get_content().rstrip())
         return 0
+    if args.command == "compliance-report":
+        from serving.compliance.service import run as report
+
+        out, html, js = report(settings, args.out, args.since, args.until)
+        chain = "verified" if out.audit_chain.get("ok") else "BROKEN"
+        print(f"wrote {html} and {js}: {out.requests_total} rights request(s), "
+              f"{out.disputes['received']} dispute(s), {len(out.models)} model version(s), "
+              f"audit chain {chain}")
+        return 0 if out.audit_chain.get("ok") else 1
     if args.command == "purge":
         from serving.purge.service import run as purge
 

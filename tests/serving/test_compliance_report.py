@@ -1,0 +1,118 @@
+"""The compliance report (issue 18) on a database filled through the API (the analytics
+world: 14 disputes opened by customers and decided by a reviewer) plus rights requests
+with known deadlines: the record of processing, the requests answered in time, the
+disputes with small cells suppressed, the served model with its card from MLflow, and the
+audit chain verified. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from serving.cli import main as cli
+from serving.compliance import service as compliance
+from serving.storage.tables import RightsRequest
+from tests.serving.test_analytics import world  # noqa: F401 - the shared fixture
+
+NOW = datetime.now(UTC)
+
+
+def _request(kind: str, opened_days_ago: int, *, closed_days_ago: int | None = None,
+             extended: bool = False, status: str | None = None) -> RightsRequest:
+    opened = NOW - timedelta(days=opened_days_ago)
+    due = opened + timedelta(days=30)
+    return RightsRequest(
+        customer_ref=f"cu_{kind}_{opened_days_ago}", kind=kind,
+        status=status or ("done" if closed_days_ago is not None else "open"),
+        opened_at=opened, due_at=due,
+        extended_due_at=due + timedelta(days=61) if extended else None,
+        extension_reason="complex" if extended else None, opened_via="customer",
+        opened_by="customer",
+        closed_at=NOW - timedelta(days=closed_days_ago) if closed_days_ago is not None
+        else None)
+
+
+def test_the_report_says_what_was_done(world, app, settings, tmp_path):  # noqa: F811
+    with app.state.db.session() as s:
+        s.add_all(
+            # access: 6 answered in time, 1 late (40 days after opening, no extension)
+            [_request("access", 50, closed_days_ago=45) for _ in range(6)]
+            + [_request("access", 60, closed_days_ago=20)]
+            # erasure: extended, answered 70 days after opening: within the extension
+            + [_request("erasure", 80, closed_days_ago=10, extended=True)]
+            # objection: open past its deadline
+            + [_request("objection", 40)])
+        s.commit()
+        report = compliance.build(s, settings)
+
+    assert report.audit_chain["ok"] is True and report.audit_chain["checked"] > 14
+    assert report.legal_basis == settings.legal_basis
+    assert report.retention["disputes_days"] == settings.retention_disputes_days
+    # the data categories are the served model's features, with their purposes
+    served = app.state.host.current()
+    assert [c["name"] for c in report.data_categories] == served.spec.feature_names
+    (model,) = report.models
+    assert (model.name, model.version) == (served.name, served.version)
+    assert model.card and "churn" in model.card.lower() and model.card_problem is None
+    # requests: counts per kind, small cells suppressed, deadlines judged
+    req = {q.kind: q for q in report.requests}
+    assert report.requests_total == 9
+    assert req["access"].opened == 7 and req["access"].answered == 7
+    assert req["access"].answered_in_time == 6
+    assert abs(req["access"].in_time_rate - 6 / 7) < 1e-9
+    assert req["erasure"].opened is None  # 1 < k: suppressed
+    assert req["objection"].open_overdue is None  # 1 < k: suppressed, not shown as 1
+    assert req["rectification"].opened == 0
+    # disputes from the story, suppressed the same way as the analytics
+    assert report.disputes["received"] == 14
+    assert report.disputes["by_outcome"]["upheld"] == 7
+    assert report.disputes["by_outcome"]["rectified"] is None
+
+    # the CLI writes both files; the HTML prints the same facts and no individual
+    out = tmp_path / "report"
+    import os
+
+    env = {"CHURN_DATABASE_URL": settings.database_url,
+           "CHURN_TRACKING_URI": settings.tracking_uri, "MLFLOW_TRACKING_URI": "",
+           "CHURN_ADMIN_TOKEN": settings.admin_token.get_secret_value()}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        assert cli(["compliance-report", "--out", str(out)]) == 0
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    html = (out / "compliance-report.html").read_text()
+    data = json.loads((out / "compliance-report.json").read_text())
+    assert data["requests_total"] == 9 and data["audit_chain"]["ok"] is True
+    assert 'id="chain" class="ok"' in html and "Record of processing" in html
+    assert f"{served.name} version {served.version}" in html
+    assert "&lt; 5" in html  # suppressed cells
+    assert "<h1>" in html.split('id="models"')[1] or "<h2" in html  # the card rendered
+    for customer, _, d, _ in world:
+        assert customer["customer_id"] not in html and d["customer_ref"] not in html
+        assert d["dispute_id"] not in html
+
+
+def test_a_broken_chain_is_reported(world, app, settings, database_url):  # noqa: F811
+    """A tampered audit row (triggers dropped by an intruder) makes the report say BROKEN."""
+    import sqlalchemy as sa
+
+    with app.state.db.session() as s:
+        if database_url.startswith("sqlite"):
+            s.execute(sa.text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            names = [r[0] for r in s.execute(sa.text(
+                "SELECT name FROM sqlite_master WHERE type='trigger' "
+                "AND tbl_name='audit_log'"))]
+            for n in names:
+                s.execute(sa.text(f"DROP TRIGGER {n}"))
+        else:
+            s.execute(sa.text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+        s.execute(sa.text("UPDATE audit_log SET actor = 'someone else' WHERE seq = 3"))
+        s.commit()
+        report = compliance.build(s, settings)
+    assert report.audit_chain["ok"] is False and report.audit_chain["first_broken"] == 3
+    assert "BROKEN at entry 3" in compliance.render_html(report)
