@@ -251,9 +251,7 @@ def simulate(cfg: SimConfig, out=print) -> SimResult:  # noqa: ANN001, C901
         report = score_file(settings, path, SCHEMA, db=db, host=host, as_of=at_noon(start))
         path.unlink()
         ref_of = {pseudonymise(cid, secret): cid for cid in frame["customer_id"]}
-        attrs = world.attributes()
-        attrs["customer_ref"] = [pseudonymise(c, secret) for c in attrs["customer_id"]]
-        attributes.append(attrs.drop(columns=["customer_id"]))
+        attributes.append(world.attributes())
         with db.session() as session:
             rows = reads.scored(session, since=at_noon(start), with_features=False)
             runs = drift_mod.batch_drift(session, specs, warn=cfg.psi_warn,
@@ -315,7 +313,11 @@ def simulate(cfg: SimConfig, out=print) -> SimResult:  # noqa: ANN001, C901
     labelled_seg = labelled.merge(truth_all[["customer_ref", "period", "segment"]],
                                   on=["customer_ref", "period"], how="left")
     result.effect_by_segment = [e.as_dict() for e in contact_effect(labelled_seg, by="segment")]
-    attrs_all = pd.concat(attributes, ignore_index=True).drop_duplicates("customer_ref")
+    # the sensitive attributes, kept apart for the fairness audit (CHURN_AUDIT_ATTRIBUTES)
+    raw = pd.concat(attributes, ignore_index=True).drop_duplicates("customer_id")
+    raw.to_parquet(cfg.work / "audit_attributes.parquet", index=False)
+    attrs_all = raw.assign(customer_ref=[pseudonymise(c, secret) for c in raw["customer_id"]]
+                           ).drop(columns=["customer_id"])
     result.fairness = [
         {"month": f.month, "attribute": f.attribute, "equalized_odds": f.equalized_odds,
          "groups": [g.__dict__ for g in f.groups]}

@@ -115,9 +115,9 @@ class World:
 
     def true_effect(self, ids: list[str]) -> np.ndarray:
         """Each listed customer's true intention-to-treat effect of being assigned to
-        contact this period: reach x (P(leave | reached) - P(leave | not)); negative when
-        contact keeps them."""
-        part = self.base[self.base["customer_id"].isin(ids)]
+        contact this period: reach x (P(leave | reached) - P(leave | not)), in the order of
+        `ids`; negative when contact keeps them."""
+        part = self.base.set_index("customer_id").loc[ids].reset_index()  # in `ids` order
         z = self.log_odds(part)
         effect = np.array([EFFECTS[s] for s in segment_of(part)])
         return self.config.reach * (sigmoid(z + effect) - sigmoid(z))
