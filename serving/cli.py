@@ -10,6 +10,7 @@ import sys
 from pydantic import ValidationError
 
 from serving.config import Settings
+from serving.rights import cli as rights_cli
 
 # How `serve` runs uvicorn (bench/ceiling.py runs its reference server the same way, so the
 # benchmark compares applications, not HTTP stacks). "auto" picks uvloop and httptools,
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     p_comp.add_argument("--out", default="reports/compliance", help="output directory")
     p_comp.add_argument("--since", type=_when, help="period start (ISO date or time, UTC)")
     p_comp.add_argument("--until", type=_when, help="period end, excluded")
+    rights_cli.add_parsers(sub)  # rights-due (issue 18)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("mlflow", "alembic"):
@@ -240,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{out.disputes['received']} dispute(s), {len(out.models)} model version(s), "
               f"audit chain {chain}")
         return 0 if out.audit_chain.get("ok") else 1
+    if args.command in rights_cli.COMMANDS:
+        return rights_cli.run(args, settings)
     if args.command == "purge":
         from serving.purge.service import run as purge
 
@@ -283,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             from serving.purge.service import run as purge
 
             print(json.dumps({"purge": purge(settings).as_dict()}))
+        # ... and carries out the erasure requests whose waiting period is over (issue 18)
+        print(json.dumps({"rights_due": rights_cli.carry_out(settings)}))
         return 0
     return 2
 

@@ -305,3 +305,21 @@ def test_roles(api, app, settings, customers):
     assert api.client.get("/v1/me/rights-requests", headers=them).json()["items"] == []
     with app.state.db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) >= 1
+
+
+def test_rights_due_on_the_command_line(api, app, settings, customers, database_url,
+                                        monkeypatch, capsys):
+    from serving.cli import main
+
+    ref, _ = _customer(api, customers[13], "mo@example.org")
+    with app.state.db.session() as s:
+        rid = rights.open_request(s, settings, app.state.specs, _me(ref),
+                                  RightsRequestCreate(kind="erasure"), now=T0).request_id
+    monkeypatch.setenv("CHURN_DATABASE_URL", database_url)
+    assert main(["rights-due", "--now", "2026-02-06"]) == 0
+    assert '"carried_out": []' in capsys.readouterr().out
+    assert main(["rights-due", "--now", "2026-02-07T09:30:00"]) == 0
+    out = capsys.readouterr().out
+    assert rid in out and '"failed": []' in out
+    with app.state.db.session() as s:
+        assert s.get(Customer, ref) is None and s.get(RightsRequest, rid).status == "done"
