@@ -1264,6 +1264,119 @@ CATALOG.update({
     "staff_rights_refused": {"en": "Not done:", "fr": "Non effectué :"},
 })
 
+# issue 16 (recourse): what would lower a risk (staff) / change an estimate (customer)
+RECOURSE: dict[str, dict[str, str]] = {
+    "rc_h": {"en": "What would lower this risk", "fr": "Ce qui ferait baisser ce risque"},
+    "rc_unavailable": {"en": "No model is being served right now: this cannot be worked out.",
+                       "fr": "Aucun modèle n'est en service pour le moment : impossible de "
+                             "le calculer."},
+    "rc_intro": {"en": "The smallest changes of what can change (contract, payment, options, "
+                       "a discount within policy), each re-scored exactly by the model in use. "
+                       "Nothing is offered automatically: proposing one is your call.",
+                 "fr": "Les plus petits changements de ce qui peut changer (contrat, paiement, "
+                       "options, remise autorisée), chacun recalculé exactement par le modèle "
+                       "utilisé. Rien n'est proposé automatiquement : c'est à vous de décider."},
+    "rc_option": {"en": "Option {n}", "fr": "Possibilité {n}"},
+    "rc_new_score": {"en": "new estimate {score}", "fr": "nouvelle estimation {score}"},
+    "rc_from": {"en": "Instead of {score} now.", "fr": "Au lieu de {score} aujourd'hui."},
+    "rc_changes": {"en": "What changes", "fr": "Ce qui change"},
+    "rc_reasons": {"en": "How the reasons change", "fr": "Comment les raisons changent"},
+    "rc_search": {"en": "Worked out from {n} changed records (up to {k} changes at once).",
+                  "fr": "Calculé sur {n} dossiers modifiés (jusqu'à {k} changements à la "
+                        "fois)."},
+    "rc_search_one": {"en": "Worked out from {n} changed record (up to {k} changes at once).",
+                      "fr": "Calculé sur {n} dossier modifié (jusqu'à {k} changements à la "
+                            "fois)."},
+    "rc_incomplete": {"en": "Larger combinations were left out to keep it quick.",
+                      "fr": "Les combinaisons plus grandes ont été laissées de côté pour "
+                            "rester rapide."},
+    "rc_status_options": {
+        "en": "Each of these would bring the estimate below the high-risk band.",
+        "fr": "Chacune de ces possibilités ferait passer l'estimation sous la tranche de "
+              "risque élevé."},
+    "rc_status_lowers_only": {
+        "en": "Nothing that can change brings the estimate below the high-risk band; these "
+              "lower it the most.",
+        "fr": "Rien de ce qui peut changer ne fait passer l'estimation sous la tranche de "
+              "risque élevé ; ces possibilités la baissent le plus."},
+    "rc_status_none": {
+        "en": "Nothing that can change would lower this estimate: it rests on facts that "
+              "cannot be changed (such as time as a customer).",
+        "fr": "Rien de ce qui peut changer ne baisserait cette estimation : elle repose sur "
+              "des faits qui ne changent pas (comme l'ancienneté)."},
+    "rc_status_already_below": {
+        "en": "The estimate is already below the high-risk band: nothing to propose.",
+        "fr": "L'estimation est déjà sous la tranche de risque élevé : rien à proposer."},
+    "rc_status_restricted": {
+        "en": "A dispute is open: the record is not used until a reviewer decides, so "
+              "nothing is worked out.",
+        "fr": "Une contestation est en cours : le dossier n'est pas utilisé avant la décision "
+              "d'un examinateur, rien n'est donc calculé."},
+    "rc_status_objected": {
+        "en": "The customer objected to profiling: nothing is worked out about them.",
+        "fr": "Le client s'est opposé au profilage : rien n'est calculé à son sujet."},
+    "rc_status_no_prediction": {"en": "There is no estimate in use for this customer.",
+                                "fr": "Aucune estimation n'est en vigueur pour ce client."},
+    "rc_status_model_changed": {
+        "en": "The stored record does not fit the model now in use: score the customer again.",
+        "fr": "Le dossier enregistré ne correspond pas au modèle utilisé : recalculez le "
+              "score du client."},
+    # the customer's page
+    "me_rc_h": {"en": "What would change this estimate",
+                "fr": "Ce qui changerait cette estimation"},
+    "me_rc_if": {"en": "If this changed:", "fr": "Si ceci changeait :"},
+    "me_rc_then": {"en": "the estimate would be {pct} ({words}).",
+                   "fr": "l'estimation serait de {pct} ({words})."},
+    "me_rc_note": {
+        "en": "Worked out with the same model, changing only what you or we can change (such "
+              "as the contract, how you pay or an option). This is neither advice nor an "
+              "offer, and facts that cannot change, such as how long you have been with us, "
+              "are left as they are.",
+        "fr": "Calculé avec le même modèle, en ne changeant que ce que vous ou nous pouvons "
+              "changer (le contrat, le moyen de paiement ou une option). Ce n'est ni un "
+              "conseil ni une offre, et ce qui ne peut pas changer, comme votre ancienneté, "
+              "reste tel quel."},
+    "me_rc_status_options": {
+        "en": "Any one of these changes would bring the estimate below the level at which "
+              "our retention team is asked to get in touch:",
+        "fr": "Un seul de ces changements suffirait à faire passer l'estimation sous le "
+              "niveau à partir duquel notre équipe de fidélisation est invitée à vous "
+              "contacter :"},
+    "me_rc_status_lowers_only": {
+        "en": "No change of what can change would bring the estimate below the level at "
+              "which our retention team is asked to get in touch; these would lower it the "
+              "most:",
+        "fr": "Aucun changement possible ne ferait passer l'estimation sous le niveau à partir "
+              "duquel notre équipe de fidélisation est invitée à vous contacter ; ceux-ci la "
+              "baisseraient le plus :"},
+    "me_rc_status_none": {
+        "en": "Nothing you or we can change would lower this estimate: it rests on facts "
+              "that cannot change.",
+        "fr": "Rien de ce que vous ou nous pouvons changer ne baisserait cette estimation : "
+              "elle repose sur des faits qui ne changent pas."},
+    "me_rc_status_already_below": {
+        "en": "This estimate is below the level at which our retention team is asked to get "
+              "in touch: nothing needs to change.",
+        "fr": "Cette estimation est sous le niveau à partir duquel notre équipe de "
+              "fidélisation est invitée à vous contacter : rien n'a besoin de changer."},
+    "me_rc_status_restricted": {
+        "en": "While your dispute is being reviewed, your data is not used, so nothing is "
+              "worked out.",
+        "fr": "Pendant l'examen de votre contestation, vos données ne sont pas utilisées : "
+              "rien n'est donc calculé."},
+    "me_rc_status_objected": {
+        "en": "You objected to profiling, so nothing is worked out about you.",
+        "fr": "Vous vous êtes opposé au profilage : rien n'est donc calculé à votre sujet."},
+    "me_rc_status_no_prediction": {"en": "There is no estimate about you in use.",
+                                   "fr": "Aucune estimation vous concernant n'est en vigueur."},
+    "me_rc_status_model_changed": {
+        "en": "This cannot be worked out at the moment: the model has changed since your "
+              "estimate was made.",
+        "fr": "Impossible de le calculer pour le moment : le modèle a changé depuis votre "
+              "estimation."},
+}
+CATALOG.update(RECOURSE)
+
 _PROBLEMS = check_catalog(CATALOG)
 if _PROBLEMS:  # refused at import: the app does not start with a half-written catalogue
     raise RuntimeError("serving/web/i18n.py CATALOG: " + "; ".join(_PROBLEMS))

@@ -20,9 +20,10 @@ from models import ModelSpec
 from serving import deps
 from serving.auth.principal import Principal
 from serving.customers import service as customers
-from serving.deps import SessionDep, SpecsDep
+from serving.deps import HostDep, SessionDep, SpecsDep
 from serving.disputes.schemas import DisputeCreate
 from serving.errors import FieldError, InvalidInput, NotFound, from_validation
+from serving.recourse import service as recourse
 from serving.scoring.schemas import PredictionPublic
 from serving.scoring.service import get_prediction
 from serving.specs import SpecCache
@@ -61,7 +62,7 @@ def _access_page(request: Request, error: bool = False) -> Response:
 
 
 @router.get("/me")
-def me_page(request: Request, session: SessionDep, specs: SpecsDep) -> Response:
+def me_page(request: Request, session: SessionDep, specs: SpecsDep, host: HostDep) -> Response:
     token = request.query_params.get("token")
     if token:
         if not _exchange(request, token):
@@ -75,7 +76,8 @@ def me_page(request: Request, session: SessionDep, specs: SpecsDep) -> Response:
         return _access_page(request)
     principal = customer_page(request)
     lang = page_lang(request)
-    return render(request, "me/index.html", **_me_context(session, specs, principal, lang))
+    return render(request, "me/index.html", **_me_context(session, specs, principal, lang),
+                  recourse=recourse.for_page(session, host, principal.customer_ref or "", lang))
 
 
 @router.post("/me/session")

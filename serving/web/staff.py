@@ -12,8 +12,9 @@ from starlette.datastructures import FormData
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.customers import service as customers
-from serving.deps import SessionDep, SettingsDep, SpecsDep
+from serving.deps import HostDep, SessionDep, SettingsDep, SpecsDep
 from serving.errors import Conflict
+from serving.recourse import service as recourse
 from serving.retention import service as retention
 from serving.retention.schemas import OUTCOMES, CompleteRequest
 from serving.scoring import service as scoring
@@ -116,7 +117,7 @@ def risk_list(
 # -- customer view ----------------------------------------------------------------------------
 @router.get("/staff/customers/{ref}")
 def customer_view(request: Request, ref: str, principal: StaffPage, session: SessionDep,
-                  specs: SpecsDep) -> Response:
+                  specs: SpecsDep, host: HostDep) -> Response:
     customer = customers.viewed_by_staff(session, ref, principal)
     lang = page_lang(request)
     latest = None
@@ -134,6 +135,7 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
     return render(
         request, "staff/customer.html", customer=customer, latest=latest,
         chart=chart, data=data, factors=factors[:5], task=task,
+        recourse=recourse.for_page(session, host, ref, lang),
         history=scoring.history(session, ref), outcomes=OUTCOMES, principal=principal,
         names=names,
     )
