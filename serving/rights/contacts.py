@@ -20,10 +20,10 @@ CNIL = {"en": ("the CNIL (Commission nationale de l'informatique et des liberté
 EDPB_MEMBERS = "https://www.edpb.europa.eu/about-edpb/about-edpb/members_en"
 
 _DPO_DEFAULT = {
-    "en": "our data protection officer: reply to any message we sent you, for the attention "
-          "of the data protection officer",
-    "fr": "notre délégué à la protection des données : répondez à n'importe quel message "
-          "que nous vous avons envoyé, à l'attention du délégué à la protection des données",
+    "en": "Reply to any message we sent you, for the attention of the data protection "
+          "officer.",
+    "fr": "Répondez à n'importe quel message que nous vous avons envoyé, à l'attention du "
+          "délégué à la protection des données.",
 }
 _DPO_TEXT = {
     "en": "For any question about your data or your requests, write to our data protection "
