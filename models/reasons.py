@@ -41,19 +41,19 @@ MAGNITUDES: tuple[tuple[str, float], ...] = (
 _EFFECTS = {
     "en": {
         "up_strong": "raises the estimate a lot",
-        "up_clear": "raises the estimate",
+        "up_clear": "clearly raises the estimate",
         "up_little": "raises the estimate a little",
         "down_strong": "lowers the estimate a lot",
-        "down_clear": "lowers the estimate",
+        "down_clear": "clearly lowers the estimate",
         "down_little": "lowers the estimate a little",
         "none": "makes almost no difference to the estimate",
     },
     "fr": {
         "up_strong": "augmente beaucoup l'estimation",
-        "up_clear": "augmente l'estimation",
+        "up_clear": "augmente nettement l'estimation",
         "up_little": "augmente un peu l'estimation",
         "down_strong": "diminue beaucoup l'estimation",
-        "down_clear": "diminue l'estimation",
+        "down_clear": "diminue nettement l'estimation",
         "down_little": "diminue un peu l'estimation",
         "none": "ne change presque rien à l'estimation",
     },

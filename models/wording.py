@@ -78,11 +78,12 @@ def rank(p: float, reference: Sequence[float], lang: str = "en") -> str | None:
         return None
     below, above = s
     if below >= 0.6:
-        n = math.floor(below * 10 + 1e-9)
+        # at most 9 in 10: "higher than 10 in 10" would claim a certainty no sample gives
+        n = min(9, math.floor(below * 10 + 1e-9))
         return (f"plus élevée que pour {n} clients sur 10" if lang == "fr"
                 else f"higher than {n} in 10 customers")
     if above >= 0.6:
-        n = math.floor(above * 10 + 1e-9)
+        n = min(9, math.floor(above * 10 + 1e-9))
         return (f"plus faible que pour {n} clients sur 10" if lang == "fr"
                 else f"lower than {n} in 10 customers")
     return "dans la moyenne des clients" if lang == "fr" else "about average among customers"

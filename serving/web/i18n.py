@@ -414,6 +414,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "lang_name_en": {"en": "English", "fr": "en anglais"},
     "lang_name_fr": {"en": "French", "fr": "en français"},
+    "system_note": {"en": "System note:", "fr": "Note du système (en anglais) :"},
     "detail_note": {
         "en": "Details from the system:",
         "fr": "Détails donnés par le système (en anglais) :",

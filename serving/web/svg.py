@@ -84,9 +84,10 @@ def shap_bars(contributions: Sequence[Any], *, title: str, desc: str,
     y = GAP // 2
     for label, value, is_rest in rows:
         lines = wrap(label)
-        text = "".join(f'<tspan x="0" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
+        # 2 px in: a glyph's side bearing must not poke out of the chart
+        text = "".join(f'<tspan x="2" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
                        for i, line in enumerate(lines))
-        body.append(f'<g class="bar"><text class="label" x="0" y="{y + LINE_H - 4}" '
+        body.append(f'<g class="bar"><text class="label" x="2" y="{y + LINE_H - 4}" '
                     f'fill="#1d1d1f">{text}</text>')
         y += LINE_H * len(lines)
         w = abs(value) * scale
@@ -97,7 +98,7 @@ def shap_bars(contributions: Sequence[Any], *, title: str, desc: str,
                     f'stroke="#444" stroke-width="1"/>')
         body.append(f'<rect x="{x:.2f}%" y="{y + 2}" width="{max(w, 0.3):.2f}%" '
                     f'height="{BAR_H}" fill="{colour}" rx="2"/>')
-        body.append(f'<text class="effect" x="100%" y="{y + BAR_H}" text-anchor="end" '
+        body.append(f'<text class="effect" x="100%" dx="-2" y="{y + BAR_H}" text-anchor="end" '
                     f'fill="#1d1d1f">{escape(words(value))}</text></g>')
         y += BAR_H + 4 + GAP
     height = y + 2

@@ -37,6 +37,8 @@ def test_words_and_rank():
     assert rank(0.005, reference, "fr") == "plus faible que pour 9 clients sur 10"
     assert rank(0.495, reference) == "about average among customers"
     assert rank(0.5, []) is None
+    assert rank(2.0, reference) == "higher than 9 in 10 customers"  # never "10 in 10"
+    assert rank(-1.0, reference, "fr") == "plus faible que pour 9 clients sur 10"
     assert describe(0.97, reference) == "very high, higher than 9 in 10 customers"
     assert describe(0.97, []) == "very high"
 
@@ -130,7 +132,7 @@ def test_second_person_of_the_leading_verb():
 def test_without_notes_a_generic_grammatical_fact():
     plain = FeatureSpec(name="PaperlessBilling", kind="categorical", categories=["No", "Yes"])
     assert reason_text(plain, "Yes", 0.3) == \
-        "Paperless billing: Yes \u2014 this raises the estimate."
+        "Paperless billing: Yes \u2014 this clearly raises the estimate."
     assert reason_text(plain, None, -0.6, "fr") == \
         "Paperless billing\u00a0: non renseigné \u2014 cela diminue beaucoup l'estimation."
 

@@ -40,7 +40,7 @@ def test_explained_score(api, customers, host, trained):
 
 def test_french_explanations(api, customers):
     p = api.score(customers[0], lang="fr").json()
-    assert any("risque" in c["text"] for c in p["contributions"])
+    assert all("l'estimation" in c["text"] for c in p["contributions"])
 
 
 def test_prediction_is_stored_as_a_decision_receipt(api, app, customers, host):

@@ -35,7 +35,7 @@ def agent_story(live, page, tmp_path, name: str = "agent") -> None:  # noqa: ANN
     first = rows.first.locator("td").first.inner_text()
     # three reasons in plain words on each row
     assert rows.first.locator(".reasons li").count() == 3
-    assert "risk" in rows.first.locator(".reasons li").first.inner_text()
+    assert "the estimate" in rows.first.locator(".reasons li").first.inner_text()
     shot(page, tmp_path, f"{name}-risk-list")
 
     rows.first.get_by_role("link").click()
