@@ -10,6 +10,7 @@ import sys
 from pydantic import ValidationError
 
 from serving.config import Settings
+from serving.loop import cli as loop_cli
 from serving.rights import cli as rights_cli
 
 # How `serve` runs uvicorn (bench/ceiling.py runs its reference server the same way, so the
@@ -157,11 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "(CHURN_MAILBOX_DIR), newest last, with their links")
     p_mail.add_argument("--to", help="only the messages to this address")
     p_mail.add_argument("--last", type=int, default=20, help="how many (default 20)")
-    p_export = sub.add_parser(
-        "export-training", help="write the training export (JSON lines): latest usable "
-        "prediction per customer, corrected data included; restricted, objecting and "
-        "withdrawn left out")
-    p_export.add_argument("--out", required=True, help="output .jsonl file")
+    loop_cli.add_parsers(sub)  # outcomes, contact-effect, export-training (issue 17)
     p_purge = sub.add_parser(
         "purge", help="delete what the retention schedule says is due (CHURN_RETENTION_*), "
         "audited; prints the counts per kind")
@@ -249,16 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(purge(settings, dry_run=args.dry_run).as_dict(), indent=2))
         return 0
-    if args.command == "export-training":
-        from serving.customers.export import write_jsonl
-        from serving.storage import Database
-
-        db = Database(settings.database_url)
-        with db.session() as session:
-            n = write_jsonl(session, args.out)
-        db.dispose()
-        print(f"wrote {n} rows to {args.out}")
-        return 0
+    if args.command in loop_cli.COMMANDS:
+        return loop_cli.run(args, settings)
     if args.command in ("create-user", "list-users", "deactivate-user", "rotate-token",
                         "set-role"):
         return _staff_command(args, settings)

@@ -17,6 +17,7 @@ from serving.customers.router import router as customers_router
 from serving.delivery import service as delivery
 from serving.disputes.router import router as disputes_router
 from serving.errors import ModelRejected, documented, install_handlers
+from serving.loop.router import router as loop_router
 from serving.modelhost import ModelHost
 from serving.objections.router import router as objections_router
 from serving.recourse.router import router as recourse_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         app.include_router(router, responses=ERRORS)
     app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
     app.include_router(recourse_router, responses=ERRORS)  # issue 16: what lowers a risk
+    app.include_router(loop_router, responses=ERRORS)  # issue 17: who actually left
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
     return app

@@ -3,6 +3,7 @@ each receipt its observed label (receipts, churn events, task outcomes) out."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -106,3 +107,38 @@ def flagged_customers(session: Session) -> dict[str, tuple[bool, bool]]:
     return {r: (bool(a), bool(b)) for r, a, b in session.execute(
         select(Customer.customer_ref, Customer.restricted, Customer.objected)
         .where(Customer.restricted | Customer.objected))}
+
+
+def rectifications(session: Session) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
+    """Each customer's rectified values (decided_at, {feature: value as the model read it}),
+    oldest first: the features a reviewer corrected, read from the corrected receipt."""
+    from sqlalchemy import and_
+
+    from serving.storage.tables import Dispute, DisputeDecision
+
+    q = (select(Dispute.customer_ref, DisputeDecision.decided_at,
+                DisputeDecision.corrected_features, Prediction.features)
+         .join(DisputeDecision, DisputeDecision.dispute_id == Dispute.id)
+         .join(Prediction, and_(Prediction.id == DisputeDecision.new_prediction_id))
+         .where(DisputeDecision.decision == "rectified")
+         .order_by(DisputeDecision.decided_at))
+    out: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+    for ref, at, corrected, features in session.execute(q):
+        values = json.loads(features)
+        out.setdefault(ref, []).append(
+            (at, {name: values.get(name) for name in (corrected or {})}))
+    return out
+
+
+def erased_all(session: Session) -> set[str]:
+    """Every erasure tombstone (they are few)."""
+    return set(session.scalars(select(Erasure.customer_ref)))
+
+
+def latest_served_spec(session: Session) -> tuple[str, str, dict[str, Any]] | None:
+    """(name, version, spec) of the model version first served most recently."""
+    from serving.storage.tables import ModelVersion
+
+    row = session.execute(select(ModelVersion.name, ModelVersion.version, ModelVersion.spec)
+                          .order_by(ModelVersion.first_served_at.desc()).limit(1)).first()
+    return None if row is None else (row[0], row[1], row[2])
