@@ -116,6 +116,7 @@ format: ## Format the code with ruff
 bench: install ## Run the benchmarks and write bench/results.json (installs wrk if missing)
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk)
 	$(PY) -m bench.run
+	$(PY) -m bench.recourse
 
 clean: ## Remove generated files (MLflow store, reports, databases)
 	rm -rf mlflow.db mlartifacts mlruns reports var bench/out

@@ -17,6 +17,7 @@ from jinja2 import Environment, nodes
 
 from serving.auth.principal import STAFF_ROLES
 from serving.config import Settings
+from serving.recourse.schemas import RecourseStatus
 from serving.retention.schemas import CHANNELS, OUTCOMES, SORTS
 from serving.storage.tables import CLAIM_VIEWS, EXPECTED_RISKS
 from serving.web import core, views
@@ -28,6 +29,9 @@ TEMPLATES = WEB / "templates"
 # the values each key prefix is completed with (`t('band_' ~ x)`, `t("role_" + r)`)
 DYNAMIC: dict[str, tuple[str, ...]] = {
     "band_": ("high", "medium", "low"),
+    # issue 16: the recourse panels word each status (agent, customer)
+    "rc_status_": get_args(RecourseStatus),
+    "me_rc_status_": get_args(RecourseStatus),
     "me_pred_": ("high", "medium", "low"),
     "task_": ("open", "claimed", "done", "cancelled"),
     "outcome_": OUTCOMES,
