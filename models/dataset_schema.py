@@ -5,6 +5,8 @@ Training validates data against it; batch scoring reads it to find the id column
 ```yaml
 name: telco
 id_column: customerID            # optional; pseudonymised, never a feature
+contact_column: email            # optional; the customer's e-mail address: batch scoring
+                                 # stores it apart (to tell them things); never a feature
 target: {column: Churn, positive: "Yes"}
 sensitive: [gender, SeniorCitizen, Partner, Dependents]   # audited, never features
 drop: []                          # columns never to use
@@ -125,6 +127,9 @@ class DatasetSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     id_column: str | None = None
+    # the customer's contact address (issue 15): personal data, read only by batch scoring
+    # to store it apart; never a feature, never read by training
+    contact_column: str | None = None
     target: TargetSpec
     sensitive: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
@@ -139,6 +144,8 @@ class DatasetSchema(BaseModel):
         named = [(self.target.column, "target")]
         if self.id_column:
             named.append((self.id_column, "id_column"))
+        if self.contact_column:
+            named.append((self.contact_column, "contact_column"))
         named += [(c, "sensitive") for c in self.sensitive] + [(c, "drop") for c in self.drop]
         for column, role in named:
             if column in roles and roles[column] != role:
@@ -147,6 +154,10 @@ class DatasetSchema(BaseModel):
                     "give each column one role"
                 )
             roles[column] = role
+        if self.contact_column and self.contact_column in self.features:
+            raise ValueError(
+                f"column {self.contact_column!r} is the contact_column (an address, personal "
+                "data) and can never be a feature; remove its notes under `features`")
         # recourse never proposes to change who a customer is, nor an id or a column the
         # model never reads
         for column, note in self.features.items():
@@ -163,6 +174,8 @@ class DatasetSchema(BaseModel):
         out = {self.target.column, *self.sensitive, *self.drop}
         if self.id_column:
             out.add(self.id_column)
+        if self.contact_column:
+            out.add(self.contact_column)
         return out
 
     def missing_purposes(self, kept: list[str]) -> list[str]:

@@ -32,6 +32,7 @@ from models.explain import decoded_json
 from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
+from serving.customers import contacts as file_contacts
 from serving.loop import control
 from serving.loop.control import ControlPlan
 from serving.memo import PhiMemo
@@ -84,6 +85,13 @@ class BatchReport:
     teardown_seconds: float = 0.0  # after the last commit: closing up (the Dask cluster)
     worker_peak_rss_mib: float | None = None  # Dask: the largest worker's peak memory
     treeshap_rows: int | None = None  # distinct rows TreeSHAP computed (single process)
+    # the schema's contact_column (issue 15): addresses stored apart from the features;
+    # a row whose address is not valid is scored all the same, its address left out and
+    # its number in the file (1-based data row) reported, never the address itself
+    contacts_stored: int = 0
+    contacts_invalid: int = 0
+    contacts_invalid_rows: list[int] = field(default_factory=list)  # the first 100
+    contacts_invalid_reason: str = file_contacts.ADDRESS_RULE
 
     @property
     def rows_per_second(self) -> float:
@@ -102,8 +110,9 @@ def pseudonymiser(key: str) -> Pseudonymiser:
 
 
 def read_chunks(path: Path, columns: list[str], chunk_rows: int,
-                rows: int | None) -> Iterator[pd.DataFrame]:
-    """The needed columns of a CSV or Parquet file, `chunk_rows` at a time."""
+                rows: int | None, contact_column: str | None = None) -> Iterator[pd.DataFrame]:
+    """The needed columns of a CSV or Parquet file, `chunk_rows` at a time (the contact
+    column, when there is one, read as text)."""
     if not path.is_file():
         raise BatchError(f"data file {path} does not exist")
     suffix = path.suffix.lower()
@@ -128,8 +137,9 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
         missing = [c for c in columns if c not in header]
         if missing:
             raise BatchError(f"{path} lacks the columns {missing} the model needs")
+        text = {columns[0]: str} | ({contact_column: str} if contact_column else {})
         yield from pd.read_csv(path, usecols=columns, chunksize=chunk_rows, nrows=rows,
-                               dtype={columns[0]: str}, keep_default_na=True)
+                               dtype=text, keep_default_na=True)
     else:
         raise BatchError(f"{path}: give a .csv or .parquet file")
 
@@ -215,6 +225,8 @@ def prepare_run(settings: Settings, data: str | Path, schema: str | Path | None 
     assert enc is not None
     id_col = dataset.id_column
     columns = [id_col] + [n for n in enc.names if n != id_col]
+    if dataset.contact_column and dataset.contact_column not in columns:
+        columns.append(dataset.contact_column)  # read apart (as text, last), never a feature
     return Run(settings=settings, data=data, dataset=dataset, db=db, served=served,
                columns=columns, own_db=own_db)
 
@@ -245,10 +257,11 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
                 ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
             pending: deque = deque()
             for frame in ramp_up(read_chunks(run.data, run.columns,
-                                             chunk_rows or settings.batch_chunk_rows, rows)):
+                                             chunk_rows or settings.batch_chunk_rows, rows,
+                                             run.dataset.contact_column)):
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
                                            run.id_column, pseudo, t, memo=memo, as_of=as_of,
-                                           plan=plan))
+                                           plan=plan, contact_col=run.dataset.contact_column))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -273,11 +286,12 @@ def phi_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
 
 def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, settings: Settings,
                   dialect: str, threads: int | None = None,
-                  memo: PhiMemo | None = None) -> Chunk:
+                  memo: PhiMemo | None = None, contact_col: str | None = None) -> Chunk:
     """Score and explain one chunk into storage rows, touching no database (the unit a
     Dask worker runs); a `ChunkWriter` stores it."""
     return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
-                    served.thresholds, threads, memo, ControlPlan.from_settings(settings))
+                    served.thresholds, threads, memo, ControlPlan.from_settings(settings),
+                    contact_col=contact_col)
 
 
 @dataclass
@@ -295,6 +309,8 @@ class Chunk:
     tasks: list[TaskRow]
     high: int
     scored_at: datetime  # when the chunk was scored (every row's time)
+    # the customers' addresses (the schema's contact_column), kept apart from the rows
+    contacts: file_contacts.FileContacts | None = None
 
     def restamp(self, at: datetime, dialect: str) -> None:
         """Give every row the time `at` instead."""
@@ -308,7 +324,7 @@ class Chunk:
 def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
              pseudo, t, threads: int | None = None,  # noqa: ANN001
              memo: PhiMemo | None = None, plan: ControlPlan | None = None,
-             as_of: datetime | None = None) -> Chunk:
+             as_of: datetime | None = None, contact_col: str | None = None) -> Chunk:
     """Everything but the writes: pseudonymise, encode, score and explain the whole
     chunk in one pass (each distinct row once, with a memo), build the rows."""
     rows_read = len(frame)
@@ -323,6 +339,10 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         frame, ids = frame[routable], ids[routable]
     last = ~ids.duplicated(keep="last").to_numpy()  # one prediction per customer per run
     frame, ids = frame[last], ids[last].tolist()
+    # the address is taken before the features are checked: a customer whose row cannot
+    # be scored may still be told things (stored if they are known from an earlier run)
+    contacts = (file_contacts.from_frame(frame, [pseudo(i) for i in ids], contact_col)
+                if contact_col else None)
     model = served.model
     # A row outside the model's input domain is skipped and counted, never scored: one
     # bad value must neither stop the run nor be explained to anyone.
@@ -341,7 +361,8 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     # objecting and restricted customers are left out at write time (see `_store`)
     chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
                   duplicates=int((~last).sum()), invalid=invalid, objected=0, restricted=0,
-                  customers=[], predictions=[], tasks=[], high=0, scored_at=now)
+                  customers=[], predictions=[], tasks=[], high=0, scored_at=now,
+                  contacts=contacts)
     if not refs:
         return chunk
     X = np.ascontiguousarray(X[order], dtype=np.float64)
@@ -414,6 +435,12 @@ class ChunkWriter:
             self._lock = write_lock(self._session)
             self._lock.__enter__()
         self._pending.append(_store(self._session, chunk))
+        if chunk.contacts is not None:  # after `_store`: the customers' rows exist now
+            self._pending[-1] |= {
+                "contacts_stored": store_access.upsert_contacts(
+                    self._session, chunk.contacts.found, "batch"),
+                "contacts_invalid": len(chunk.contacts.bad_rows),
+                "_contact_rows": chunk.contacts.bad_rows}
         self._rows += len(chunk.predictions)
         if self._rows >= self.commit_rows:
             self.commit()
@@ -428,10 +455,16 @@ class ChunkWriter:
                                   counts["skipped_restricted"], counts["skipped_objected"],
                                   tasks_created=counts["tasks_created"],
                                   task_ends=counts.pop("_task_ends"))
+                if counts.get("contacts_stored"):  # counts only: never an address
+                    audit.append(self._session, "batch", audit.CONTACT_SET,
+                                 objects={"via": "customer_file",
+                                          "stored": counts["contacts_stored"]})
             self._session.commit()
         finally:
             self._release()
         for counts in self._pending:
+            rows, room = self.report.contacts_invalid_rows, file_contacts.MAX_ROWS_REPORTED
+            rows += counts.pop("_contact_rows", [])[:room - len(rows)]
             for (feature, problem), n in counts.pop("_invalid").items():
                 key = f"{feature}: {problem}"
                 self.report.invalid_reasons[key] = self.report.invalid_reasons.get(key, 0) + n

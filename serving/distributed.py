@@ -61,10 +61,11 @@ def _worker_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
 
 
 def _prepare_partition(frame: pd.DataFrame, served: ServedModel, settings: Settings,
-                       id_col: str, dialect: str, threads: int) -> Chunk:
+                       id_col: str, dialect: str, threads: int,
+                       contact_col: str | None = None) -> Chunk:
     """Score and explain one chunk on a worker with `threads` LightGBM threads."""
     return prepare_chunk(served, frame, id_col, settings, dialect, threads=threads,
-                         memo=_worker_memo(served, settings))
+                         memo=_worker_memo(served, settings), contact_col=contact_col)
 
 
 def _peak_rss_mib() -> float:
@@ -137,7 +138,8 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
             model = client.scatter(run.served, broadcast=True, hash=False)
             report.setup_seconds = round(time.perf_counter() - started, 3)
             chunk = chunk_rows or settings.batch_chunk_rows
-            frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows))
+            frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows,
+                                         run.dataset.contact_column))
             # rows in flight: two chunks per worker thread, so each always has the next
             limit = 2 * max(1, sum(client.nthreads().values())) * chunk
             pending: deque = deque()
@@ -151,7 +153,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                         return
                     pending.append(client.submit(_prepare_partition, frame, model, settings,
                                                  run.id_column, run.db.dialect, threads,
-                                                 pure=False))
+                                                 run.dataset.contact_column, pure=False))
                     in_flight += len(frame)
 
             with ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:

@@ -190,6 +190,8 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
     """Check `frame` against `schema` and split it into candidates, target, sensitive, ids."""
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
+    if schema.contact_column in frame.columns:  # personal data training never reads
+        frame = frame.drop(columns=[schema.contact_column])
     required = [schema.target.column, *schema.sensitive]
     if schema.id_column:
         required.append(schema.id_column)

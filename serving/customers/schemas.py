@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from serving.customers.contacts import ADDRESS_MAX, ADDRESS_MIN, ADDRESS_PATTERN
 from serving.disputes.schemas import DisputePublic
 from serving.objections.schemas import ObjectionPublic
 from serving.scoring.schemas import PredictionPublic
@@ -31,8 +32,8 @@ class LinkSentPublic(BaseModel):
 class ContactSet(BaseModel):
     """The customer's contact address and language (integration role)."""
 
-    address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$",
-                         description="An e-mail address")
+    address: str = Field(min_length=ADDRESS_MIN, max_length=ADDRESS_MAX,
+                         pattern=ADDRESS_PATTERN, description="An e-mail address")
     lang: Literal["en", "fr"] = "en"
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from serving.storage.tables import AccessLink, AuthSession, CustomerContact, utcnow
+from serving.storage.tables import AccessLink, AuthSession, Customer, CustomerContact, utcnow
 
 
 # -- contact addresses -----------------------------------------------------------------------
@@ -27,6 +27,33 @@ def contact(session: Session, customer_ref: str) -> tuple[str, str] | None:
     """(address, lang) of the customer, None when none is known."""
     row = session.get(CustomerContact, customer_ref)
     return (row.address, row.lang) if row is not None else None
+
+
+def upsert_contacts(session: Session, rows: list[tuple[str, str]], actor: str) -> int:
+    """Store many (customer_ref, address) at once (the customer base file), in the
+    caller's transaction: a known customer's address is replaced (their language kept),
+    a customer not stored (erased, or never scored) gets none. Rows stored."""
+    if not rows:
+        return 0
+    from serving.storage.bulk import storage_time
+
+    dialect = session.get_bind().dialect.name
+    at = storage_time(dialect, utcnow())
+    sql = text("INSERT INTO customer_contacts (customer_ref, address, lang, updated_at, "
+               "updated_by) SELECT :ref, :address, 'en', :at, :by WHERE EXISTS (SELECT 1 "
+               "FROM customers WHERE customer_ref = :known) ON CONFLICT (customer_ref) DO "
+               "UPDATE SET address = excluded.address, updated_at = excluded.updated_at, "
+               "updated_by = excluded.updated_by")
+    known: set[str] = set()
+    refs = sorted({r for r, _ in rows})
+    for i in range(0, len(refs), 1000):
+        known.update(session.scalars(select(Customer.customer_ref).where(
+            Customer.customer_ref.in_(refs[i:i + 1000]))))
+    rows = [(r, a) for r, a in rows if r in known]
+    if rows:  # EXISTS again: a customer erased meanwhile gets no address
+        session.execute(sql, [{"ref": r, "known": r, "address": a, "at": at, "by": actor}
+                              for r, a in rows])  # one name per use: PostgreSQL types each
+    return len(rows)
 
 
 def contact_lang(session: Session, customer_ref: str) -> str:

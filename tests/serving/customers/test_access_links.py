@@ -219,3 +219,61 @@ def test_customer_page_sign_out_ends_the_session(api, customers, app):
         assert other.get("/me/contest").status_code == 401
     with TestClient(app) as again:  # the link was used: it opens nothing any more
         assert again.get("/me", params={"token": link["token"]}).status_code == 401
+
+
+def _holds_token(doc: dict, schema: dict, seen: frozenset = frozenset()) -> bool:
+    """A response schema that can carry a secret: a property named like one (token, link,
+    secret), at any depth (objects, arrays, unions, referenced schemas). (A `url` alone is
+    not one: the DPO's and the authority's web addresses are public.)"""
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.split("/")[-1]
+        if name in seen:
+            return False
+        return _holds_token(doc, doc["components"]["schemas"][name], seen | {name})
+    props = schema.get("properties", {})
+    if any(re.search(r"token|^link$|secret", p) for p in props):
+        return True
+    parts = [*props.values(), schema.get("items") or {},
+             schema.get("additionalProperties") if isinstance(
+                 schema.get("additionalProperties"), dict) else {},
+             *schema.get("anyOf", []), *schema.get("oneOf", []), *schema.get("allOf", [])]
+    return any(_holds_token(doc, p, seen) for p in parts if p)
+
+
+def test_every_route_is_checked_against_every_staff_role(api, customers, client):
+    """Issue 15's first must-show, over the whole API as it stands: (1) the only routes
+    whose answer can carry a token, at any depth of its schema, are the four known ones;
+    (2) with live links, a session and an unsent message holding a link in the outbox,
+    every GET route, as every staff role, answers without any link or session token."""
+    doc = client.get("/openapi.json").json()
+    carrying = {(method, path) for path, item in doc["paths"].items()
+                for method, op in item.items()
+                for code, resp in op.get("responses", {}).items() if code.startswith("2")
+                for media in resp.get("content", {}).values()
+                if _holds_token(doc, media.get("schema", {}))}
+    assert carrying == {("post", "/v1/customers/{customer_id}/access-link"),
+                        ("post", "/v1/sessions"), ("post", "/v1/admin/users"),
+                        ("post", "/v1/admin/users/{user_id}/rotate-token")}, carrying
+    cid = customers[0]["customer_id"]
+    p = api.score(customers[0]).json()
+    set_contact(api, cid, "hidden@example.org")
+    portal = portal_link(api, cid)["token"]  # a live link (the portal's)
+    session = open_session(api.client, portal_link(api, cid)["token"])  # a live session
+    assert api.post(f"/v1/customers/{cid}/access-link/send").status_code == 202  # queued
+    secrets_ = {portal, session}
+    values = {"customer_id": cid, "customer_ref": p["customer_ref"],
+              "prediction_id": p["prediction_id"]}
+    checked = 0
+    for path, item in doc["paths"].items():
+        if "get" not in item:
+            continue
+        names = re.findall(r"{(\w+)}", path)
+        url = path.format(**{n: values.get(n, "unknown") for n in names})
+        for role in STAFF:
+            r = api.get(url, role=role)
+            assert not TOKEN.search(r.text), (role, path)
+            assert not any(s in r.text for s in secrets_), (role, path)
+            assert "hidden@example.org" not in r.text, (role, path)
+            checked += 1
+    assert checked >= 3 * 20  # the whole read API, not a sample
