@@ -20,6 +20,7 @@ features:                         # optional notes per column
     values: {Month-to-month: {en: month-to-month, fr: mensuel sans engagement}}
     description: ...
     purpose: ...
+    actionable: {direction: increase}   # recourse: it may change, only this way
 ```
 """
 
