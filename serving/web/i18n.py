@@ -983,6 +983,136 @@ def translator(lang: str):  # noqa: ANN201 - a callable for the templates
     return t
 
 
+# issue 16 (queue): a queue a team can work from, and the customer's voice, on staff pages
+QUEUE: dict[str, dict[str, str]] = {
+    "q_label": {"en": "Find a customer by their id", "fr": "Trouver un client par son identifiant"},
+    "q_find": {"en": "Find", "fr": "Chercher"},
+    "q_form": {"en": "Customer search", "fr": "Recherche d'un client"},
+    "q_rule": {"en": "1 to 200 characters, without '/', '\\' or control characters",
+               "fr": "1 à 200 caractères, sans « / », « \\ » ni caractère de contrôle"},
+    "q_bad": {"en": "This is not a customer id: an id is {rule}. Check it and try again.",
+              "fr": "Ce n'est pas un identifiant client : un identifiant fait {rule}. "
+                    "Vérifiez-le et réessayez."},
+    "q_unknown": {"en": "No customer with the id “{id}” is held. Customers appear here once "
+                        "they are scored; check the id, or the customer may have been erased.",
+                  "fr": "Aucun client d'identifiant « {id} » n'est détenu. Les clients "
+                        "apparaissent ici une fois évalués ; vérifiez l'identifiant, ou le "
+                        "client a peut-être été effacé."},
+    "cnt_h": {"en": "Tasks waiting", "fr": "Tâches en attente"},
+    "cnt_caption": {"en": "Open and claimed tasks by risk band",
+                    "fr": "Tâches ouvertes et prises en charge par niveau de risque"},
+    "cnt_open": {"en": "{n} open tasks", "fr": "{n} tâches ouvertes"},
+    "cnt_open_one": {"en": "{n} open task", "fr": "{n} tâche ouverte"},
+    "cnt_claimed": {"en": "{n} claimed", "fr": "{n} prises en charge"},
+    "cnt_claimed_one": {"en": "{n} claimed", "fr": "{n} prise en charge"},
+    "cnt_overdue": {"en": "{n} overdue", "fr": "{n} en retard"},
+    "cnt_overdue_one": {"en": "{n} overdue", "fr": "{n} en retard"},
+    "cnt_mine": {"en": "my tasks: {n}", "fr": "mes tâches : {n}"},
+    "sort_label": {"en": "Sort", "fr": "Trier"},
+    "sort_score": {"en": "by score", "fr": "par score"},
+    "sort_due": {"en": "by due date", "fr": "par échéance"},
+    "sort_last_contact": {"en": "by last contact", "fr": "par dernier contact"},
+    "qrule_handled": {
+        "en": "Highest score first. Customers contacted, or whose task was closed, in the "
+              "last {n} days come after all the others: the top of the list is work still to "
+              "do.",
+        "fr": "Score le plus élevé d'abord. Les clients contactés, ou dont la tâche a été "
+              "close, depuis moins de {n} jours viennent après tous les autres : le haut de "
+              "la liste est le travail qui reste à faire."},
+    "qrule_handled_one": {
+        "en": "Highest score first. Customers contacted, or whose task was closed, in the "
+              "last day come after all the others: the top of the list is work still to do.",
+        "fr": "Score le plus élevé d'abord. Les clients contactés, ou dont la tâche a été "
+              "close, depuis moins d'un jour viennent après tous les autres : le haut de la "
+              "liste est le travail qui reste à faire."},
+    "qrule_due": {"en": "Customers with an open or claimed task, soonest due first.",
+                  "fr": "Les clients ayant une tâche ouverte ou prise en charge, échéance la "
+                        "plus proche d'abord."},
+    "qrule_last_contact": {
+        "en": "Customers with an open or claimed task, never contacted first, then the "
+              "longest ago.",
+        "fr": "Les clients ayant une tâche ouverte ou prise en charge, jamais contactés "
+              "d'abord, puis les plus anciens contacts."},
+    "qrule_mine": {"en": "Only the tasks you hold.", "fr": "Seulement les tâches que vous avez."},
+    "due_on": {"en": "due {date}", "fr": "échéance le {date}"},
+    "overdue_since": {"en": "overdue since {date}", "fr": "en retard depuis le {date}"},
+    "last_contact": {"en": "last contact {date}", "fr": "dernier contact le {date}"},
+    "never_contacted": {"en": "never contacted", "fr": "jamais contacté"},
+    "handled_mark": {"en": "handled recently: listed lower",
+                     "fr": "traité récemment : listé plus bas"},
+    # the customer's voice
+    "voice_open": {"en": "contesting: do not call",
+                   "fr": "contestation en cours : ne pas appeler"},
+    "voice_upheld": {"en": "dispute upheld {date}", "fr": "contestation rejetée le {date}"},
+    "voice_rectified": {"en": "data rectified {date}: read before calling",
+                        "fr": "données rectifiées le {date} : à lire avant d'appeler"},
+    "voice_overturned": {"en": "prediction overturned {date}: read before calling",
+                         "fr": "prédiction annulée le {date} : à lire avant d'appeler"},
+    "voice_mark_rectified": {"en": "This customer's data was rectified after a dispute ({date}).",
+                             "fr": "Les données de ce client ont été rectifiées après une "
+                                   "contestation ({date})."},
+    "voice_mark_overturned": {"en": "A prediction about this customer was overturned after a "
+                                    "dispute ({date}).",
+                              "fr": "Une prédiction sur ce client a été annulée après une "
+                                    "contestation ({date})."},
+    "voice_mark_read": {"en": "Read what they told us below before you call.",
+                        "fr": "Lisez ci-dessous ce qu'il nous a dit avant d'appeler."},
+    "voice_h": {"en": "The customer's voice", "fr": "La parole du client"},
+    "voice_intro": {"en": "What the customer contested and wrote, and what the reviewer decided "
+                          "and why, newest first.",
+                    "fr": "Ce que le client a contesté et écrit, et ce que le réviseur a "
+                          "décidé et pourquoi, du plus récent au plus ancien."},
+    "voice_d_open": {"en": "Contested on {date}, awaiting a reviewer",
+                     "fr": "Contestation du {date}, en attente d'un réviseur"},
+    "voice_d_decided": {"en": "Dispute {decision} on {date}",
+                        "fr": "Contestation {decision} le {date}"},
+    "voice_statement": {"en": "The customer wrote:", "fr": "Le client a écrit :"},
+    "voice_no_statement": {"en": "no statement", "fr": "aucune déclaration"},
+    "voice_assisted": {"en": "filed for them on the phone", "fr": "déposée pour lui au téléphone"},
+    "voice_contested": {"en": "Contested:", "fr": "Contesté :"},
+    "voice_claim": {"en": "{label}: the customer says “{claimed}” (we used “{used}”)",
+                    "fr": "{label} : le client indique « {claimed} » (nous avions « {used} »)"},
+    "voice_rationale": {"en": "The reviewer's reason:", "fr": "Motif du réviseur :"},
+    "voice_pending": {"en": "No decision yet.", "fr": "Pas encore de décision."},
+    # contact attempts, release, reassign
+    "att_h": {"en": "Contact attempts", "fr": "Tentatives de contact"},
+    "att_none": {"en": "No attempt recorded yet.", "fr": "Aucune tentative enregistrée."},
+    "att_line": {"en": "{date}, {channel}, by {agent}", "fr": "{date}, {channel}, par {agent}"},
+    "att_reached": {"en": "reached", "fr": "joint"},
+    "att_not_reached": {"en": "not reached", "fr": "non joint"},
+    "att_form": {"en": "Record an attempt", "fr": "Noter une tentative"},
+    "att_channel": {"en": "Channel", "fr": "Canal"},
+    "att_note": {"en": "Note on this attempt (optional)",
+                 "fr": "Note sur cette tentative (facultative)"},
+    "att_reached_q": {"en": "The customer was reached", "fr": "Le client a été joint"},
+    "att_add": {"en": "Record the attempt", "fr": "Enregistrer la tentative"},
+    "att_choose": {"en": "Choose a channel (and keep the note under 4,000 characters).",
+                   "fr": "Choisissez un canal (et limitez la note à 4 000 caractères)."},
+    "att_not": {"en": "Attempt not recorded: {detail}.",
+                "fr": "Tentative non enregistrée : {detail}."},
+    "att_done": {"en": "Attempt by {channel} recorded. The task stays yours until you record "
+                       "its outcome.",
+                 "fr": "Tentative par {channel} enregistrée. La tâche reste à vous jusqu'à ce "
+                       "que vous en notiez le résultat."},
+    "ch_phone": {"en": "phone", "fr": "téléphone"},
+    "ch_email": {"en": "email", "fr": "e-mail"},
+    "ch_sms": {"en": "SMS", "fr": "SMS"},
+    "ch_in_person": {"en": "in person", "fr": "en personne"},
+    "ch_letter": {"en": "letter", "fr": "courrier"},
+    "ch_chat": {"en": "chat", "fr": "messagerie"},
+    "rel_button": {"en": "Give the task back to the queue", "fr": "Remettre la tâche dans la file"},
+    "rel_done": {"en": "The task is back in the queue for anyone to claim.",
+                 "fr": "La tâche est de retour dans la file : chacun peut la prendre."},
+    "rel_not": {"en": "Not released: {detail}.", "fr": "Non remise : {detail}."},
+    "rea_label": {"en": "Hand the task to", "fr": "Confier la tâche à"},
+    "rea_button": {"en": "Reassign", "fr": "Réattribuer"},
+    "rea_done": {"en": "The task is now {name}'s.",
+                 "fr": "La tâche est désormais confiée à {name}."},
+    "rea_not": {"en": "Not reassigned: {detail}.", "fr": "Non réattribuée : {detail}."},
+}
+CATALOG.update(QUEUE)
+
+
 # -- issue 18: the customer's own copy, rights requests, the DPO and the authority --------------
 CATALOG.update({
     "mydata_title": {"en": "Your data and your rights", "fr": "Vos données et vos droits"},

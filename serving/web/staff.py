@@ -13,12 +13,20 @@ from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.customers import service as customers
 from serving.deps import HostDep, SessionDep, SettingsDep, SpecsDep
-from serving.errors import Conflict
+from serving.errors import Conflict, InvalidInput
 from serving.recourse import service as recourse
 from serving.retention import service as retention
-from serving.retention.schemas import OUTCOMES, CompleteRequest
+from serving.retention.schemas import (
+    CHANNELS,
+    OUTCOMES,
+    SORTS,
+    CompleteRequest,
+    ContactAttemptCreate,
+)
 from serving.scoring import service as scoring
+from serving.scoring.schemas import customer_id_ok
 from serving.scoring.service import get_prediction
+from serving.staff import service as staff
 from serving.web import views
 from serving.web.core import (
     Form,
@@ -89,29 +97,54 @@ def risk_list(
     principal: AgentPage,
     session: SessionDep,
     specs: SpecsDep,
+    settings: SettingsDep,
     band: str | None = Query(None),
     task: str | None = Query(None),
     cursor: str | None = Query(None),
+    sort: str | None = Query(None),
+    mine: str | None = Query(None),
+    q: str | None = Query(None),
 ) -> Response:
     band = band if band in BANDS else None
     task = task if task in retention.TASK_FILTERS else None
+    sort = sort if sort in SORTS else "score"
+    mine_ = mine == "1"
     lang = page_lang(request)
+    t = translator(lang)
+    search = None
+    if q is not None and q.strip():
+        # a customer id typed by the agent: found by its pseudonym, or said plainly why not
+        wanted = q.strip()
+        if not customer_id_ok(wanted):
+            search = t("q_bad", rule=t("q_rule"))
+        else:
+            ref = retention.find_customer(session, settings, wanted)
+            if ref is not None:
+                return see_other(f"/staff/customers/{ref}")
+            search = t("q_unknown", id=wanted)
     page = retention.risk_list(session, specs, band, PAGE_SIZE, cursor or None, lang,
-                               task=task, reader=principal, via="web")
-    statuses = retention.task_statuses(session, [i.open_task_id for i in page.items
-                                                 if i.open_task_id])
-    names = display_names(session, [s[1] for s in statuses.values()])
-    rows = []
-    for item in page.items:
-        status = statuses.get(item.open_task_id or "", (None, None))
-        rows.append({"item": item, "task_status": status[0],
-                     "claimed_by": names.get(status[1] or "", status[1])})
-    base = {k: v for k, v in (("band", band), ("task", task)) if v}
+                               task=task, reader=principal, via="web", sort=sort, mine=mine_,
+                               handled_days=settings.task_handled_days)
+    names = display_names(session, [i.claimed_by for i in page.items])
+    rows = [{"item": i, "task_status": i.task_status,
+             "claimed_by": names.get(i.claimed_by or "", i.claimed_by)} for i in page.items]
+    base = {k: v for k, v in (("band", band), ("task", task),
+                              ("sort", sort if sort != "score" else None),
+                              ("mine", "1" if mine_ else None)) if v}
     next_url = None
     if page.next_cursor:
         next_url = "/staff/risk?" + urlencode(base | {"cursor": page.next_cursor})
+    sort_urls = {s_: "/staff/risk?" + urlencode({k: v for k, v in base.items() if k != "sort"}
+                                                | ({"sort": s_} if s_ != "score" else {}))
+                 for s_ in SORTS}
+    mine_url = "/staff/risk?" + urlencode({k: v for k, v in base.items() if k != "mine"}
+                                          | ({} if mine_ else {"mine": "1"}))
     return render(request, "staff/risk.html", rows=rows, band=band, task=task,
-                  bands=BANDS, next_url=next_url, paged=bool(cursor), principal=principal)
+                  bands=BANDS, next_url=next_url, paged=bool(cursor), principal=principal,
+                  sort=sort, sorts=SORTS, sort_urls=sort_urls, mine=mine_, mine_url=mine_url,
+                  first_url="/staff/risk?" + urlencode(base), q=q or "", search=search,
+                  counts=retention.counts(session, principal),
+                  handled_days=settings.task_handled_days)
 
 
 # -- customer view ----------------------------------------------------------------------------
@@ -131,13 +164,20 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
         data = views.data_used(spec, {c.feature: c.value for c in latest.contributions}, lang)
         factors = views.factors(spec, latest, lang)
     task = retention.current_task(session, ref)
-    names = display_names(session, [task.claimed_by, task.completed_by] if task else [])
+    attempts = retention.attempts_of(session, task.id) if task else []
+    agents = [u for u in staff.list_users(session).items
+              if u.active and u.role in ("agent", "admin")]
+    names = display_names(session, ([task.claimed_by, task.completed_by] if task else [])
+                          + [a.agent for a in attempts])
     return render(
         request, "staff/customer.html", customer=customer, latest=latest,
         chart=chart, data=data, factors=factors[:5], task=task,
         recourse=recourse.for_page(session, host, ref, lang),
         history=scoring.history(session, ref), outcomes=OUTCOMES, principal=principal,
-        names=names,
+        names=names, attempts=attempts, channels=CHANNELS, agents=agents,
+        voice=retention.customer_voice(session, specs, ref, lang),
+        overdue=retention.overdue(task.due_at, task.status) if task else False,
+        last_contact=retention.last_contact(session, ref),
     )
 
 
@@ -194,4 +234,60 @@ def complete_task(request: Request, task_id: str, principal: AgentPage, form: Fo
         flash(request, t("s_not_completed", detail=exc.detail))
         return see_other(_back(form, ref) if ref else "/staff/risk")
     flash(request, t("s_completed", outcome=t("outcome_" + outcome)))
+    return see_other(_back(form, task.customer_ref))
+
+
+@router.post("/staff/tasks/{task_id}/attempts")
+def add_attempt(request: Request, task_id: str, principal: AgentPage, form: Form,
+                session: SessionDep, specs: SpecsDep) -> Response:
+    """A contact attempt from the customer page: the same request as the API's."""
+    ref = str(form.get("ref") or "")
+    lang = page_lang(request)
+    t = translator(lang)
+    channel = str(form.get("channel") or "")
+    note = str(form.get("note") or "")
+    if channel not in CHANNELS or len(note) > 4000 or "\x00" in note:
+        flash(request, t("att_choose"))
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    body = ContactAttemptCreate(channel=channel, reached=form.get("reached") == "1", note=note)
+    try:
+        task = retention.attempt(session, specs, task_id, body, principal, lang)
+    except Conflict as exc:
+        flash(request, t("att_not", detail=exc.detail))
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    flash(request, t("att_done", channel=t("ch_" + channel)))
+    return see_other(_back(form, task.customer_ref))
+
+
+@router.post("/staff/tasks/{task_id}/release")
+def release_task(request: Request, task_id: str, principal: AgentPage, form: Form,
+                 session: SessionDep, specs: SpecsDep) -> Response:
+    """Give a claimed task back to the queue (its claimant, or an admin)."""
+    ref = str(form.get("ref") or "")
+    lang = page_lang(request)
+    t = translator(lang)
+    try:
+        task = retention.release(session, specs, task_id, principal, lang)
+    except Conflict as exc:
+        flash(request, t("rel_not", detail=exc.detail))
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    flash(request, t("rel_done"))
+    return see_other(_back(form, task.customer_ref))
+
+
+@router.post("/staff/tasks/{task_id}/reassign")
+def reassign_task(request: Request, task_id: str, principal: AgentPage, form: Form,
+                  session: SessionDep, specs: SpecsDep) -> Response:
+    """Hand a task to another agent (its claimant, or an admin for any task)."""
+    ref = str(form.get("ref") or "")
+    to = str(form.get("to") or "")
+    lang = page_lang(request)
+    t = translator(lang)
+    try:
+        task = retention.reassign(session, specs, task_id, to, principal, lang)
+    except (Conflict, InvalidInput) as exc:
+        flash(request, t("rea_not", detail=exc.detail))
+        return see_other(_back(form, ref) if ref else "/staff/risk")
+    name = display_names(session, [to]).get(to, to)
+    flash(request, t("rea_done", name=name))
     return see_other(_back(form, task.customer_ref))
