@@ -51,8 +51,12 @@ evaluate: ## Evaluate a registered model on other data as its own MLflow run (MO
 
 ALLOW_NEW_CONTRACT ?=
 
-promote: ## Move alias champion to the challenger if it passes the gates (ALLOW_NEW_CONTRACT=1: other data set or features)
-	$(PY) -m training.cli promote $(if $(ALLOW_NEW_CONTRACT),--allow-new-contract)
+REVIEWED_FILE := var/reviewed_cases.parquet
+
+promote: ## Move alias champion to the challenger if it passes the gates (ALLOW_NEW_CONTRACT=1: other data set or features); shows how the challenger scores the disputes reviewers decided
+	@rm -f $(REVIEWED_FILE)
+	@$(PY) -m serving.cli export-reviewed --out $(REVIEWED_FILE) || echo "reviewed cases not exported (the service database is not readable): promotion goes on without them"
+	$(PY) -m training.cli promote $(if $(ALLOW_NEW_CONTRACT),--allow-new-contract) --reviewed $(REVIEWED_FILE)
 
 nested: ## Nested cross-validation of feature selection: honest ROC-AUC and the kept set's spread (DATA= SCHEMA=; slow)
 	$(PY) -m training.cli nested $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) --out reports/nested.json

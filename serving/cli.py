@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from pydantic import ValidationError
@@ -164,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         "audited; prints the counts per kind")
     p_purge.add_argument("--dry-run", action="store_true",
                          help="count what would be deleted; change nothing")
+    p_rev = sub.add_parser(
+        "export-reviewed", help="write the disputes decided rectified or overturned, with "
+        "the data as decided and the champion's scores (Parquet, pseudonyms only): read by "
+        "make promote")
+    p_rev.add_argument("--out", required=True, help="output .parquet file")
     p_comp = sub.add_parser(
         "compliance-report", help="write the record of processing and the compliance "
         "report (HTML and JSON): requests and deadlines, disputes, models served with their "
@@ -229,6 +235,24 @@ def main(argv: list[str] | None = None) -> int:
         for m in found:
             print(f"--- {m['Date'] or ''} to {m['To']}: {m['Subject']}")
             print(m.get_content().rstrip())
+        return 0
+    if args.command == "export-reviewed":
+        from serving.reviews.export import write_parquet
+        from serving.storage import Database
+
+        url = settings.database_url
+        path = url.split("///", 1)[1] if url.startswith("sqlite:///") else None
+        if path is not None and not os.path.exists(path):  # no service database yet
+            n = write_parquet(None, args.out)
+        else:
+            db = Database(url)
+            try:
+                with db.session() as session:
+                    n = write_parquet(session, args.out)
+            finally:
+                db.dispose()
+        print(f"wrote {n} reviewed case(s) (disputes decided rectified or overturned) to "
+              f"{args.out}")
         return 0
     if args.command == "compliance-report":
         from serving.compliance.service import run as report

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--data")
     p_eval.add_argument("--schema")
     p_promote = sub.add_parser("promote", help="move @champion to @challenger if the gates pass")
+    p_promote.add_argument("--reviewed", default=None,
+                           help="the service's reviewed cases (python -m serving.cli "
+                           "export-reviewed): scored by the challenger beside the champion")
     p_promote.add_argument("--allow-new-contract", action="store_true",
                            help="promote even if the data set or features differ from the "
                                 "champion's")
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             from training.registry import PromotionError, promote
 
             try:
-                result = promote(settings, args.allow_new_contract or None)
+                result = promote(settings, args.allow_new_contract or None,
+                                 reviewed=args.reviewed)
             except PromotionError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2

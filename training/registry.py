@@ -74,9 +74,13 @@ class GateResult:
     champion_version: str | None
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # issue 18: how the challenger scores the customers reviewers judged mistaken
+    reviewed: str | None = None
 
     def report(self) -> str:
         lines = [f"  PASS {g}" for g in self.passed] + [f"  FAIL {g}" for g in self.failed]
+        if self.reviewed:
+            lines.append(self.reviewed)
         head = (f"promoted version {self.challenger_version} to @{CHAMPION}" if self.promoted
                 else f"version {self.challenger_version} NOT promoted; @{CHAMPION} stays at "
                      f"{self.champion_version or '(none)'}")
@@ -145,7 +149,8 @@ def heldout_rows(run_id: str, settings: TrainSettings):
     return prepared.candidates.iloc[test].reset_index(drop=True), prepared.y[test]
 
 
-def promote(settings: TrainSettings, allow_new_contract: bool | None = None) -> GateResult:
+def promote(settings: TrainSettings, allow_new_contract: bool | None = None,
+            reviewed: str | Path | None = None) -> GateResult:
     """Move @champion to @challenger when it passes every gate; say which gate failed otherwise.
 
     Gates: the honest ROC-AUC (held-out rows) at least the floor; the largest
@@ -154,7 +159,9 @@ def promote(settings: TrainSettings, allow_new_contract: bool | None = None) -> 
     was audited); the same contract as the champion (data set, target, features) unless
     a new one is allowed explicitly; and not worse than the champion by more than the
     tolerance, both scored on the challenger's held-out rows. An empty registry skips
-    the comparisons.
+    the comparisons. With `reviewed` (the service's `export-reviewed` file), the report
+    also shows how the challenger scores the customers whose disputes were decided
+    rectified or overturned, beside the champion (`training.reviewed`; not a gate).
     """
     from sklearn.metrics import roc_auc_score
 
@@ -191,6 +198,7 @@ def promote(settings: TrainSettings, allow_new_contract: bool | None = None) -> 
         checks.append((eod <= settings.gate_max_equalized_odds,
                        f"fairness: max equalized-odds difference {eod:.4f} ({basis}) <= "
                        f"ceiling {settings.gate_max_equalized_odds}"))
+    new = old = None
     if champion is None:
         result.passed.append(f"no current @{CHAMPION}: comparison skipped (empty registry)")
     else:
@@ -230,6 +238,13 @@ def promote(settings: TrainSettings, allow_new_contract: bool | None = None) -> 
                     f"scored on the challenger's {len(y)} held-out rows"))
     for ok, text in checks:
         (result.passed if ok else result.failed).append(text)
+    if reviewed is not None and Path(reviewed).is_file():
+        from training.reviewed import log_to_run
+        from training.reviewed import report as reviewed_report
+
+        cases = reviewed_report(reviewed, new or _load(name, str(challenger.version)), old)
+        result.reviewed = cases.text()
+        log_to_run(MlflowClient(), challenger.run_id, cases)
     if not result.failed:
         set_alias(name, CHAMPION, challenger.version)
         result.promoted = True

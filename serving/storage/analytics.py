@@ -90,3 +90,40 @@ def served_models(session: Session) -> list[tuple[str, str, datetime, dict[str, 
     """Every model version that served, oldest first, with its spec."""
     return [(r.name, r.version, r.first_served_at, r.spec) for r in session.scalars(
         select(ModelVersion).order_by(ModelVersion.first_served_at))]
+
+
+@dataclass(frozen=True)
+class ReviewedCase:
+    """A dispute decided rectified or overturned, with the data as decided and the
+    champion's scores at decision time (for `make promote`'s reviewed-cases report)."""
+
+    dispute_id: str
+    customer_ref: str
+    decision: str
+    decided_at: datetime
+    model_name: str
+    model_version: str
+    score_before: float
+    band_before: str
+    score_after: float | None  # rectified: the served model on the corrected data
+    band_after: str | None
+    after_model_version: str | None
+    features: str  # JSON of the values as decided (the corrected ones when rectified)
+
+
+def reviewed_cases(session: Session) -> list[ReviewedCase]:
+    """Every dispute decided rectified or overturned whose receipts are still held."""
+    before = aliased(Prediction)
+    after = aliased(Prediction)
+    q = (select(Dispute.id, Dispute.customer_ref, DisputeDecision.decision,
+                DisputeDecision.decided_at, before.model_name, before.model_version,
+                before.score, before.risk_band, after.score, after.risk_band,
+                after.model_version, before.features, after.features)
+         .join(DisputeDecision, DisputeDecision.dispute_id == Dispute.id)
+         .join(before, before.id == Dispute.prediction_id)
+         .outerjoin(after, after.id == DisputeDecision.new_prediction_id)
+         .where(DisputeDecision.decision.in_(("rectified", "overturned")))
+         .order_by(DisputeDecision.decided_at, Dispute.id))
+    return [ReviewedCase(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+                         r[12] if r[2] == "rectified" and r[12] else r[11])
+            for r in session.execute(q)]
