@@ -74,6 +74,8 @@ def measure(rows: int = 1000, all_features: bool = False, seed: int = 0) -> dict
     planner.search(records[0], target)  # warm caches (first LightGBM call)
     statuses: Counter = Counter()
     every, high, candidates, options = [], [], [], []
+    first_size: Counter = Counter()  # features the first (smallest) option changes
+    used: Counter = Counter()  # how often each lever appears in an option
     for record in records:
         t = time.perf_counter()
         found = planner.search(record, target)
@@ -84,6 +86,10 @@ def measure(rows: int = 1000, all_features: bool = False, seed: int = 0) -> dict
             high.append(ms)
             candidates.append(found.candidates)
             options.append(len(found.options))
+            if found.options:
+                first_size[len(found.options[0].changes)] += 1
+            for o in found.options:
+                used.update(c.feature for c in o.changes)
     n_high = len(high)
     no_option = statuses["none"] + statuses["lowers_only"]
     return {
@@ -103,6 +109,8 @@ def measure(rows: int = 1000, all_features: bool = False, seed: int = 0) -> dict
         "share_high_risk_nothing_lowers": round(statuses["none"] / n_high, 4) if n_high else None,
         "candidates_per_high_risk_customer": _stats([float(c) for c in candidates]),
         "options_per_high_risk_customer": round(float(np.mean(options)), 2) if options else None,
+        "first_option_features_changed": {str(k): v for k, v in sorted(first_size.items())},
+        "lever_use_in_options": dict(used.most_common()),
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
         "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -114,7 +114,6 @@ class Recourse:
     candidates: int  # changed records scored
     max_changes: int  # combinations searched up to this many changed features
     complete: bool  # False: the budget cut the largest combinations
-    notes: list[str] = field(default_factory=list)
 
 
 def change_text(f: FeatureSpec, before: Any, after: Any, lang: str = "en") -> str:
