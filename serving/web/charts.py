@@ -29,11 +29,15 @@ def _head(chart_id: str, width: int, height: int, title: str, desc: str) -> list
 def _fmt(v: float, percent: bool = False, digits: int = 2) -> str:
     if v is None or not math.isfinite(v):
         return "–"
-    return f"{v:.0%}" if percent else f"{v:.{digits}f}".replace("-", "\u2212")
+    if percent:
+        return f"{v:.0%}"
+    if float(v).is_integer() and digits == 2:
+        return str(int(v))  # a count
+    return f"{v:.{digits}f}".replace("-", "\u2212")
 
 
 def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
-                 desc: str, chart_id: str, percent: bool = True) -> Markup:
+                 desc: str, chart_id: str, percent: bool = True) -> Markup:  # noqa: C901
     """One stacked column per label (x), one segment per series, with a legend."""
     width, height, left, bottom, top = 760, 260, 50, 40, 30
     n = max(len(labels), 1)
@@ -73,7 +77,7 @@ def intervals(rows: Sequence[tuple[str, float, float, float]], *, title: str, de
               lo: float | None = None, hi: float | None = None, digits: int = 3) -> Markup:
     """A point with its interval per row (label, value, low, high), horizontally; a
     vertical `reference` line (e.g. no effect) and dashed `marks` (thresholds)."""
-    width, row_h, left, right, top = 760, 28, 230, 110, 20
+    width, row_h, left, right, top = 960, 28, 330, 190, 20
     height = top * 2 + row_h * max(len(rows), 1) + 10
     finite = [v for _, a, b, c in rows for v in (a, b, c) if v is not None and math.isfinite(v)]
     extra = [v for v in ([reference] if reference is not None else []) + list(marks)]
@@ -117,7 +121,8 @@ def intervals(rows: Sequence[tuple[str, float, float, float]], *, title: str, de
 def lines(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
           desc: str, chart_id: str, marks: dict[str, float] | None = None) -> Markup:
     """One line per series over the labels (x), with dashed horizontal `marks`."""
-    width, height, left, bottom, top, right = 760, 260, 50, 40, 20, 170
+    width, left, bottom, top, right = 960, 50, 40, 20, 230
+    height = max(260, top + bottom + 70 + 16 * len(series))
     values = [float(v) for s in series.values() for v in s if v is not None
               and math.isfinite(float(v))] + list((marks or {}).values())
     hi = max(values, default=1.0) * 1.1 or 1.0
@@ -141,7 +146,7 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: s
     for i, label in enumerate(labels):
         out.append(f'<text x="{px(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
                    f'{escape(label)}</text>')
-    legend_y = top + 60
+    legend_y = top + 12
     for k, (name, vals) in enumerate(series.items()):
         colour = PALETTE[k % len(PALETTE)]
         pts = [(px(i), py(float(v))) for i, v in enumerate(vals)
@@ -154,8 +159,8 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: s
             out.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}">'
                        f'<title>{escape(name)}: {escape(_fmt(float(v)))}</title></circle>')
         y = legend_y + 16 * k
-        out.append(f'<rect x="{width - right + 60}" y="{y - 9}" width="10" height="10" '
-                   f'fill="{colour}"/><text x="{width - right + 74}" y="{y}">'
+        out.append(f'<rect x="{width - right + 90}" y="{y - 9}" width="10" height="10" '
+                   f'fill="{colour}"/><text x="{width - right + 104}" y="{y}">'
                    f'{escape(name)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
