@@ -10,11 +10,13 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.wording import shown_percent
 from serving import deps
@@ -146,6 +148,20 @@ class PageRoute(APIRoute):
                     response = error_page(request, exc)
                 else:
                     response = error_page(request, _from_domain(request, exc))
+            except RequestValidationError:
+                # a malformed query or path on a page: the page's words, not the API's JSON
+                t = translator(page_lang(request))
+                response = error_page(request, PageError(422, t("err_422_title"),
+                                                         t("err_422_text")))
+            except StarletteHTTPException:
+                raise  # 404 of an unknown path, 405: the app's own answers
+            except Exception:
+                # a fault of ours: logged with its traceback, the person gets a page in their
+                # language (never a traceback nor the API's JSON)
+                log.exception("page %s failed", request.url.path)
+                t = translator(page_lang(request))
+                response = error_page(request, PageError(500, t("err_other_title"),
+                                                         t("err_500_text")))
             websession.save(request, response, sess)
             h = response.headers
             h["Content-Security-Policy"] = CSP

@@ -241,3 +241,24 @@ def test_the_reviewers_rationale_is_shown_as_written_with_its_language(client, a
     assert "en anglais ; non traduit" in _text(fr)
     en = client.get(f"/me/disputes/{dispute_id}", params={"lang": "en"})
     assert 'id="rationale-note"' not in en.text  # written in the page's language
+
+
+def test_every_error_page_is_in_the_pages_language(client, tokens, monkeypatch):
+    from serving.retention import service as retention
+
+    client.headers["Accept-Language"] = "fr"
+    sign_in(client, tokens["admin"])
+    bad = client.get("/staff/audit", params={"before_seq": "abc"})  # a malformed query
+    assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+    assert "Certaines informations ne sont pas valables" in _text(bad)
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("a fault of ours")
+
+    monkeypatch.setattr(retention, "risk_list", boom)
+    fault = client.get("/staff/risk")
+    assert fault.status_code == 500 and "text/html" in fault.headers["content-type"]
+    text = _text(fault)
+    assert "Une erreur est survenue" in text and "C'est de notre fait" in text
+    assert "a fault of ours" not in text and "Traceback" not in text
+    assert not RAW_KEY.search(text)
