@@ -92,6 +92,21 @@ simulate: ## Run the closed loop in a simulated world for MONTHS months (scoring
 train-uplift: ## Train the uplift model (who contact keeps) on a table with arm and label (DATA=<parquet>, default: the simulation's); promoted only through its gate
 	$(PY) -m training.uplift --data $(if $(DATA),$(DATA),$(SIM_DIR)/uplift_table.parquet)
 
+.PHONY: outcomes contact-effect retrain
+RETRAIN_DIR ?= var/retrain
+MLFLOW ?=
+
+outcomes: ## Record who left from a CSV of customer id and date (DATA=<csv> with columns customer_id,left_on); bad rows named
+	$(PY) -m serving.cli outcomes --data $(DATA)
+
+contact-effect: ## Churn when assigned to contact against the control group, 95 % interval, overall and broken down (MLFLOW=1 logs a run)
+	$(PY) -m serving.cli contact-effect $(if $(MLFLOW),--mlflow)
+
+retrain: ## Retrain from the service's database: export (Parquet + schema) to RETRAIN_DIR, train a challenger, compare it with the champion on the latest labelled customers
+	$(PY) -m serving.cli export-training --out $(RETRAIN_DIR)
+	$(PY) -m training.cli train --data $(RETRAIN_DIR)/training.parquet --schema $(RETRAIN_DIR)/schema.yaml
+	$(PY) -m training.cli compare --data $(RETRAIN_DIR)/recent.parquet --schema $(RETRAIN_DIR)/schema.yaml
+
 SINCE ?=
 UNTIL ?=
 OUT ?= reports/compliance

@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     p_nested.add_argument("--data")
     p_nested.add_argument("--schema")
     p_nested.add_argument("--out", help="also write the JSON report here")
+    p_cmp = sub.add_parser("compare", help="evaluate @challenger and @champion on the same "
+                           "data, side by side (make retrain's last step)")
+    p_cmp.add_argument("--data", required=True)
+    p_cmp.add_argument("--schema", required=True)
     p_gen = sub.add_parser("generate", help="write a synthetic customer base")
     p_gen.add_argument("--rows", type=int, default=100_000)
     p_gen.add_argument("--seed", type=int, default=1)
@@ -132,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                               "split": summary["evaluation"]["split"],
                               "metrics": summary["metrics"],
                               "fairness": summary["fairness"]}, indent=2))
+        elif args.command == "compare":
+            from training.compare import compare, table
+
+            print(table(compare(settings, args.data, args.schema)))
         elif args.command == "nested":
             from training.nested import nested_selection
 

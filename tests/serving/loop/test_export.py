@@ -105,6 +105,21 @@ def test_export_leaves_out_the_restricted_objecting_and_erased_uses_rectified_va
     result = train(ts, out / TRAIN_FILE, out / SCHEMA_FILE)
     assert result.model_version
     assert sorted(result.summary["selected_features"]) == sorted(spec.feature_names)
+    # make retrain's last step: challenger and champion on the same recent rows (here the
+    # champion is the same version, so every change is 0), rows neither trained on
+    from mlflow import MlflowClient
+
+    from training.compare import compare, table
+
+    MlflowClient(ts.tracking_uri).set_registered_model_alias("churn", "champion",
+                                                             str(result.model_version))
+    compared = compare(ts, out / RECENT_FILE, out / SCHEMA_FILE)
+    for alias in ("challenger", "champion"):
+        m = compared["models"][alias]
+        assert m["rows"] == report.recent_rows and m["split"] == "external", m
+        assert 0.5 < m["metrics"]["roc_auc"] <= 1
+    assert compared["challenger_minus_champion"]["roc_auc"] == 0
+    assert "challenger against champion" in table(compared)
 
     # the command writes the same files
     monkeypatch.setenv("CHURN_DATABASE_URL", settings.database_url)
