@@ -50,6 +50,16 @@ RULES = {
     ("DELETE", "/v1/customers/{customer_id}"): {"admin"},
     ("GET", "/v1/audit/verify"): {"admin"},
     ("GET", "/v1/audit/events"): {"admin"},
+    # rights requests and the customer's own copy (issue 18)
+    ("GET", "/v1/me/copy"): {"customer"},
+    ("GET", "/v1/me/rights-requests"): {"customer"},
+    ("POST", "/v1/me/rights-requests"): {"customer"},
+    ("POST", "/v1/me/rights-requests/{request_id}/cancel"): {"customer"},
+    ("POST", "/v1/customers/{customer_id}/assisted/rights-requests"): {"agent", "admin"},
+    ("GET", "/v1/rights-requests"): {"reviewer", "admin"},
+    ("POST", "/v1/rights-requests/{request_id}/take"): {"reviewer", "admin"},
+    ("POST", "/v1/rights-requests/{request_id}/extend"): {"reviewer", "admin"},
+    ("POST", "/v1/rights-requests/{request_id}/close"): {"reviewer", "admin"},
 }
 # the customer first: an erasure (admin) ends their session
 ROLES = ("customer", "agent", "reviewer", "admin", "integration")
@@ -86,6 +96,7 @@ def world(api, customers):
         "body": {"customer_id": customers[1]["customer_id"],
                  "features": customers[1]["features"]},
         "dispute_id": "no-such-dispute",
+        "request_id": "no-such-request",
         "dispute": {"prediction_id": p["prediction_id"], "statement": "wrong",
                     "contested_features": [], "wants_human_review": True},
     }
@@ -111,6 +122,12 @@ def _call(client, method, path, world, token=None):
         body = {"decision": "upheld", "rationale": "checked"}
     elif path.endswith("/preview"):
         body = {"corrected_features": {"tenure": 1}}
+    elif path.endswith("rights-requests") and method == "POST":
+        body = {"kind": "rectification"}
+    elif path.endswith("/extend"):
+        body = {"reason": "We need the archive."}
+    elif path.endswith("/close"):
+        body = {"status": "done", "outcome": "done"}
     return client.request(method, url, headers=headers, json=body)
 
 
