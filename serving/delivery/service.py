@@ -75,7 +75,7 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
     if not claimed:
         return counts
     sender = transport(settings)
-    journal = Journal(settings.delivery_journal_dir)
+    journal = Journal(settings.delivery_journal_dir).ready()
     for m in claimed:
         if journal.was_accepted(m.id):  # a dead worker's message the server had accepted
             _record_sent(db, journal, m)
