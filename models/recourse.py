@@ -40,7 +40,10 @@ from models.explain import decoded_values
 from models.reasons import reason_text
 from models.spec import FeatureSpec, ModelSpec
 
-Status = Literal["already_below", "options", "lowers_only", "none"]
+# options: below the target; lowers_only: none reaches it, these lower the score most;
+# none: nothing that may change lowers it; no_levers: the model marks no feature actionable
+# (a schema without `actionable`, an older model); already_below: nothing to propose
+Status = Literal["already_below", "options", "lowers_only", "none", "no_levers"]
 
 # Scored candidates per customer at most: combinations of `max_changes` features are only
 # searched while the total stays within it (the search reports how far it went).
@@ -326,6 +329,8 @@ class Planner:
         if score < target:
             return Recourse("already_below", score, margin, target, [],
                             [lv.feature.name for lv in self.levers], 0, 0, True)
+        if not self.levers:
+            return Recourse("no_levers", score, margin, target, [], [], 0, 0, True)
         X, masks, dists, reached, complete, movable = self.grid(x)
         if len(X) == 0:
             return Recourse("none", score, margin, target, [], movable, 0, reached, complete)

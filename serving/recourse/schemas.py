@@ -12,6 +12,7 @@ RecourseStatus = Literal[
     "options",  # changes that bring the score below the high band
     "lowers_only",  # none reaches below it; these lower it most
     "none",  # nothing that can change lowers the score
+    "no_levers",  # the served model marks no feature actionable (its schema has none)
     "already_below",  # the score is below the high band already: nothing to propose
     "restricted",  # a dispute is open: the record is not used until a reviewer decides
     "objected",  # the customer objected to profiling: they are not profiled

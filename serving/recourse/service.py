@@ -61,6 +61,11 @@ SUMMARIES: dict[str, tuple[str, str]] = {
         "be changed.",
         "Rien de ce qui peut changer ne baisserait cette estimation : elle repose sur des "
         "faits qui ne peuvent pas changer."),
+    "no_levers": (
+        "The model in use marks nothing as something that can change (its training schema "
+        "has no actionable feature), so nothing is proposed.",
+        "Le modèle utilisé ne désigne rien comme pouvant changer (son schéma d'entraînement "
+        "n'a aucune donnée modifiable) : rien n'est donc proposé."),
     "already_below": (
         "The estimate is already below the high-risk band: there is nothing to propose.",
         "L'estimation est déjà sous la tranche de risque élevé : il n'y a rien à proposer."),

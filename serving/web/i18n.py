@@ -1435,6 +1435,11 @@ RECOURSE: dict[str, dict[str, str]] = {
               "cannot be changed (such as time as a customer).",
         "fr": "Rien de ce qui peut changer ne baisserait cette estimation : elle repose sur "
               "des faits qui ne changent pas (comme l'ancienneté)."},
+    "rc_status_no_levers": {
+        "en": "The model in use marks nothing as something that can change (its training "
+              "schema has no actionable feature), so nothing is proposed.",
+        "fr": "Le modèle utilisé ne désigne rien comme pouvant changer (son schéma "
+              "d'entraînement n'a aucune donnée modifiable) : rien n'est donc proposé."},
     "rc_status_already_below": {
         "en": "The estimate is already below the high-risk band: nothing to propose.",
         "fr": "L'estimation est déjà sous la tranche de risque élevé : rien à proposer."},
@@ -1485,6 +1490,11 @@ RECOURSE: dict[str, dict[str, str]] = {
               "that cannot change.",
         "fr": "Rien de ce que vous ou nous pouvons changer ne baisserait cette estimation : "
               "elle repose sur des faits qui ne changent pas."},
+    "me_rc_status_no_levers": {
+        "en": "This cannot be worked out for this estimate: the model does not say what could "
+              "change.",
+        "fr": "Impossible de le calculer pour cette estimation : le modèle n'indique pas ce "
+              "qui pourrait changer."},
     "me_rc_status_already_below": {
         "en": "This estimate is below the level at which our retention team is asked to get "
               "in touch: nothing needs to change.",

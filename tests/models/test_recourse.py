@@ -227,7 +227,15 @@ def test_nothing_actionable_means_no_option_said_plainly(case):
     frozen = ChurnModel.from_parts(model.booster, spec)
     high = next(rec for rec, r in zip(records, found, strict=True) if r.status == "options")
     r = Planner(frozen).search(high, spec.decision.high_threshold)
-    assert r.status == "none" and not r.options and r.candidates == 0
+    assert r.status == "no_levers" and not r.options and r.candidates == 0
+    # levers, but none this record lets move: on a two-year contract already
+    only_contract = model.spec.model_copy(deep=True)
+    for f in only_contract.features:
+        if f.name != "Contract":
+            f.actionable = None
+    settled = {**high, "Contract": "Two year"}
+    r = Planner(ChurnModel.from_parts(model.booster, only_contract)).search(settled, 1e-9)
+    assert r.status == "none" and not r.options and r.levers == []
 
 
 def test_when_nothing_reaches_the_target_the_largest_decreases_are_offered(case):
