@@ -170,6 +170,16 @@ def main(argv: list[str] | None = None) -> int:
         "the data as decided and the champion's scores (Parquet, pseudonyms only): read by "
         "make promote")
     p_rev.add_argument("--out", required=True, help="output .parquet file")
+    p_an = sub.add_parser(
+        "contest-analytics", help="contest analytics as CSV (small cells suppressed); with "
+        "--attributes and --schema, also by sensitive group from the customer file's audit "
+        "attributes (joined by pseudonym, never kept)")
+    p_an.add_argument("--attributes", help="customer file (CSV or Parquet) with the id and "
+                      "sensitive columns")
+    p_an.add_argument("--schema", help="its dataset schema (id_column, sensitive)")
+    p_an.add_argument("--since", type=_when, help="disputes received from (ISO, UTC)")
+    p_an.add_argument("--until", type=_when, help="...and before")
+    p_an.add_argument("--out", help="CSV file (default: standard output)")
     p_comp = sub.add_parser(
         "compliance-report", help="write the record of processing and the compliance "
         "report (HTML and JSON): requests and deadlines, disputes, models served with their "
@@ -253,6 +263,41 @@ def main(argv: list[str] | None = None) -> int:
                 db.dispose()
         print(f"wrote {n} reviewed case(s) (disputes decided rectified or overturned) to "
               f"{args.out}")
+        return 0
+    if args.command == "contest-analytics":
+        from serving.analytics import service as analytics
+        from serving.specs import SpecCache
+        from serving.storage import Database
+
+        attrs = sizes = None
+        if args.attributes:
+            if not args.schema:
+                print("error: --attributes needs --schema (its id_column and sensitive "
+                      "columns)", file=sys.stderr)
+                return 2
+            try:
+                attrs, sizes = analytics.attributes_from_file(
+                    args.attributes, args.schema, settings.pseudonym_secret)
+            except (OSError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        db = Database(settings.database_url)
+        try:
+            with db.session() as session:
+                figures = analytics.compute(session, SpecCache(), settings.analytics_min_cell,
+                                            since=args.since, until=args.until,
+                                            attributes=attrs, group_sizes=sizes)
+        finally:
+            db.dispose()
+        text = analytics.to_csv(figures)
+        if args.out:
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"wrote {args.out}: {figures.disputes} dispute(s), counts below "
+                  f"{figures.k} suppressed")
+        else:
+            print(text, end="")
         return 0
     if args.command == "compliance-report":
         from serving.compliance.service import run as report

@@ -130,6 +130,20 @@ def test_sensitive_groups_from_the_audit_attributes(world, app, host, tmp_path):
     assert cells["Male"].per_thousand == pytest.approx(1000 * 5 / 7)
     assert a.groups_available
 
+    # the same through the CLI, into a CSV (counts only: no pseudonym, no id)
+    from serving.cli import main as cli
+
+    out = tmp_path / "by-group.csv"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_DATABASE_URL", settings.database_url)
+        assert cli(["contest-analytics", "--attributes", str(data), "--schema", str(schema),
+                    "--out", str(out)]) == 0
+        assert cli(["contest-analytics", "--attributes", str(data)]) == 2  # no schema
+    rows = {(r["table"], r["group"]): r for r in csv.DictReader(io.StringIO(out.read_text()))}
+    assert rows[("group:gender", "Female")]["count"] == "9"
+    assert rows[("group:gender", "Male")]["count"] == "5"
+    assert not any(i in out.read_text() for i in ids)
+
 
 def test_suppression_rule():
     from serving.analytics.service import rate, suppress
