@@ -249,3 +249,46 @@ def test_a_task_opened_by_a_review_is_audited(api, by_risk, contest):
                 if e["object_ids"]["via"] == "review"]
     assert len(reopened) == 1 and reopened[0]["customer_ref"] == prediction["customer_ref"]
     assert reopened[0]["object_ids"]["prediction_id"] == prediction["prediction_id"]
+
+
+def test_the_batch_counts_the_tasks_it_opens_in_its_chunk_events(settings, host, tmp_path,
+                                                                    monkeypatch):
+    """Per chunk, not per task (20,000 per-task events measured 1.9 s on SQLite): the
+    chunk event names how many tasks it opened and the first and last id, each due after
+    CHURN_TASK_DUE_DAYS; a second run opens none (every customer keeps their task)."""
+    import json
+
+    import sqlalchemy as sa
+
+    from serving.batch import score_file
+    from serving.storage import Database
+    from serving.storage.tables import AuditEvent, RetentionTask
+    from tests.serving.test_batch import SCHEMA, _base
+
+    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "4")
+    path, _ = _base(tmp_path, rows=900)
+    db = Database(settings.database_url)
+    def chunk_events():
+        with db.session() as s:
+            return [json.loads(o) for o in s.scalars(
+                sa.select(AuditEvent.objects).where(AuditEvent.action == "batch.scored")
+                .order_by(AuditEvent.seq))]
+
+    first = score_file(settings, path, SCHEMA, db=db, host=host, chunk_rows=300)
+    n = len(chunk_events())
+    again = score_file(settings, path, SCHEMA, db=db, host=host, chunk_rows=300)
+    assert first.tasks_created == first.open_tasks_after > 0 and again.tasks_created == 0
+    events = chunk_events()
+    with db.session() as s:
+        tasks = s.scalars(sa.select(RetentionTask).order_by(RetentionTask.id)).all()
+    runs = [events[:n], events[n:]]
+    assert n > 1 and len(runs[1]) > 1
+    assert sum(e["tasks_created"] for e in runs[0]) == first.tasks_created, events
+    assert all(e["tasks_created"] == 0 and e["first_task_id"] is None for e in runs[1])
+    ids = [t.id for t in tasks]
+    for e in runs[0]:
+        if e["tasks_created"]:
+            inside = [i for i in ids if e["first_task_id"] <= i <= e["last_task_id"]]
+            assert len(inside) == e["tasks_created"]
+    assert all(t.due_at - t.created_at == timedelta(days=4) for t in tasks)
+    db.dispose()
