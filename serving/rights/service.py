@@ -293,14 +293,20 @@ _OUTCOMES = {
 def copy_delivered(session: Session, principal: Principal, *, now: datetime | None = None,
                    downloaded: bool = True) -> RightsRequestPublic:
     """The customer downloaded their copy in their own session (or asked for it there):
-    an access request answered at once (one a day is recorded; each download audited)."""
+    an access request answered at once (one a day is recorded; each download audited).
+    An access request made by phone and still open is answered by this download."""
     ref = _customer_ref(principal)
     now = now or datetime.now(UTC)
     with write_lock(session):
         today = [r for r in store.for_customer(session, ref)
                  if r.kind == "access" and r.status == "done" and r.opened_via == "customer"
                  and r.closed_at is not None and r.closed_at.date() == now.date()]
-        if today:
+        waiting = store.open_of_kind(session, ref, "access") if downloaded else None
+        if waiting is not None:  # asked by phone, answered by their own download
+            row = waiting
+            _finish(session, row, principal, "done",
+                    _OUTCOMES["copy"][_lang(session, ref)], now)
+        elif today:
             row = today[0]
         else:
             lang = _lang(session, ref)

@@ -323,3 +323,20 @@ def test_rights_due_on_the_command_line(api, app, settings, customers, database_
     assert rid in out and '"failed": []' in out
     with app.state.db.session() as s:
         assert s.get(Customer, ref) is None and s.get(RightsRequest, rid).status == "done"
+
+
+def test_an_access_request_by_phone_is_answered_by_the_customers_own_download(
+        api, app, settings, customers):
+    c = customers[14]
+    ref, me = _customer(api, c, "ned@example.org")
+    rid = api.post(f"/v1/customers/{c['customer_id']}/assisted/rights-requests",
+                   json={"kind": "access"}).json()["request_id"]
+    assert api.client.get("/v1/me/copy", headers=me).status_code == 200
+    mine = api.client.get("/v1/me/rights-requests", headers=me).json()["items"]
+    assert [(i["request_id"], i["status"], i["answered_in_time"]) for i in mine] \
+        == [(rid, "done", True)]
+    assert api.client.get("/v1/me/copy", headers=me).status_code == 200  # again: same day
+    with app.state.db.session() as s:
+        n = s.scalar(select(func.count()).select_from(RightsRequest)
+                     .where(RightsRequest.customer_ref == ref))
+    assert n == 2  # the phone request, then one self-service record for the day
