@@ -9,6 +9,7 @@ run with its alerts, and fairness over time when the sensitive attributes are pr
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -191,7 +192,8 @@ class AlertCache:
     def latest(self, compute: Callable[[], drift_mod.RunDrift | None]
                ) -> drift_mod.RunDrift | None:
         with self._lock:
-            if time.monotonic() - self._at > self.ttl:
+            # nothing to show yet (no batch run) is asked again at the next scrape
+            if self._value is None or time.monotonic() - self._at > self.ttl:
                 self._value = compute()
                 self._at = time.monotonic()
             return self._value
@@ -207,3 +209,28 @@ def latest_run_drift(session: Session, specs: SpecCache, settings: Settings
     runs = drift_mod.batch_drift(session, specs, warn=settings.drift_psi_warn,
                                  alert=settings.drift_psi_alert, since=day)
     return runs[-1] if runs else None
+
+
+_DRIFT_CACHES: dict[str, AlertCache] = {}  # one per database (several apps per process)
+log = logging.getLogger(__name__)
+
+
+def export_drift(metrics: Any, db: Any, specs: SpecCache, settings: Settings,  # noqa: ANN401
+                 cache: AlertCache | None = None) -> None:
+    """Put the latest batch run's drift into `/metrics` (`Metrics.drift`), recomputed at
+    most every five minutes. A database that cannot answer leaves the last figures (a
+    scrape never fails because of monitoring)."""
+    def compute() -> drift_mod.RunDrift | None:
+        with db.session() as session:
+            return latest_run_drift(session, specs, settings)
+
+    cache = cache or _DRIFT_CACHES.setdefault(settings.database_url, AlertCache())
+    try:
+        run = cache.latest(compute)
+    except Exception:  # noqa: BLE001 - monitoring must not break the scrape
+        log.warning("drift for /metrics could not be computed", exc_info=True)
+        return
+    if run is None:
+        return
+    metrics.drift({c.column: c.psi for c in run.columns if math.isfinite(c.psi)},
+                  {c.column: c.status == "alert" for c in run.columns})

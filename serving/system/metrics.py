@@ -21,6 +21,13 @@ class Metrics:
                            ["name", "version"], registry=self.registry)
         self.reloads = Counter("churn_model_reloads_total", "Model reload attempts",
                                ["result"], registry=self.registry)
+        # monitoring (issue 17): the latest batch run against the training reference
+        self.drift_psi = Gauge("churn_drift_psi", "PSI of each feature and of the score in "
+                               "the latest batch run against the model's training reference",
+                               ["column"], registry=self.registry)
+        self.drift_alert = Gauge("churn_drift_alert", "1 when the column's PSI in the latest "
+                                 "batch run is at or above CHURN_DRIFT_PSI_ALERT, else 0",
+                                 ["column"], registry=self.registry)
 
     def count_predictions(self, preds: Iterable, source: str) -> None:  # noqa: ANN001
         for p in preds:
@@ -29,6 +36,14 @@ class Metrics:
     def serving(self, name: str, version: str) -> None:
         self.model.clear()
         self.model.labels(name, version).set(1)
+
+    def drift(self, psi: dict[str, float], alert: dict[str, bool]) -> None:
+        """Export the latest batch run's drift (replacing the previous run's columns)."""
+        self.drift_psi.clear()
+        self.drift_alert.clear()
+        for column, value in psi.items():
+            self.drift_psi.labels(column).set(value)
+            self.drift_alert.labels(column).set(1 if alert.get(column) else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

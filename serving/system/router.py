@@ -11,8 +11,11 @@ from serving.deps import (
     RuntimeDep,
     ServedDep,
     SessionDep,
+    SettingsDep,
+    SpecsDep,
     Staff,
 )
+from serving.loop import dashboard as monitoring_exports
 from serving.staff import service as staff
 from serving.system import service
 from serving.system.schemas import (
@@ -45,8 +48,10 @@ def readyz(response: Response, host: HostDep, db: DatabaseDep) -> Readiness:
 
 
 @public.get("/metrics", include_in_schema=False)
-def metrics(counters: MetricsDep) -> Response:
-    """Prometheus metrics (text exposition format)."""
+def metrics(counters: MetricsDep, db: DatabaseDep, specs: SpecsDep,
+            settings: SettingsDep) -> Response:
+    """Prometheus metrics (text exposition format), with the latest batch run's drift."""
+    monitoring_exports.export_drift(counters, db, specs, settings)
     return Response(counters.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -91,3 +91,15 @@ def test_batch_runs_are_compared_run_by_run(settings, db, host, tmp_path: Path) 
     assert runs[0].flagged("alert") == []
     assert "SupportCalls" in runs[1].flagged("alert")
     assert [r.run for r in latest] == ["2026-04-01"]
+
+
+def test_metrics_export_the_latest_runs_drift(settings, db, host, client, tmp_path: Path) -> None:  # noqa: ANN001
+    before = client.get("/metrics").text
+    assert "churn_drift_alert{" not in before  # no batch run yet: nothing claimed
+    path = tmp_path / "shifted.parquet"
+    shifted(synthetic.generate(1500, seed=34)).to_parquet(path, index=False)
+    score_file(settings, path, SYNTHETIC_SCHEMA, db=db, host=host)
+    text = client.get("/metrics").text
+    assert 'churn_drift_alert{column="SupportCalls"} 1.0' in text
+    assert 'churn_drift_alert{column="tenure"} 0.0' in text
+    assert 'churn_drift_psi{column="score"}' in text
