@@ -101,6 +101,12 @@ contract change), never be used for credit, pricing, employment or any decision 
 other than an offer of contact, and never be applied to customers who objected to profiling or
 whose record is restricted by a dispute.
 
+The service that uses this model may hold out a random share of the customers it would route
+to a person (a control group, drawn afresh each campaign period): they get no retention task,
+so that the team can measure whether contact actually helps. Observed churn of contacted
+customers is therefore affected by the contact, and any evaluation on the service's own data
+should say which customers were held out.
+
 ## Data and minimisation
 
 - Rows: {summary['rows']} ({summary['positive_rate']:.1%} positive: `{spec.target}` =

@@ -34,6 +34,8 @@ from serving.delivery import notices
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound, model_problems
+from serving.loop import control
+from serving.loop.control import ControlPlan
 from serving.modelhost import ServedModel
 from serving.retention.tasks import cancel_for_overturn, created_events
 from serving.reviews import blind as blind_review
@@ -222,7 +224,8 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                 values, ex = rescored
                 new_pid, task_id, change_rows = _store_rescore(
                     db, specs, served, principal, pred, values, ex,
-                    set(body.corrected_features or {}), not lift, customer.objected, now, lang)
+                    set(body.corrected_features or {}), not lift, customer.objected, now, lang,
+                    plan=ControlPlan.from_settings(settings) if settings else None)
             elif body.decision == "overturned":
                 _withdraw(db, pred, now, d.id)
             elif lift and not customer.objected:
@@ -260,9 +263,11 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
 def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
                    principal: Principal, pred: Prediction, values: dict[str, Any], ex: Any,
                    corrected: set[str], still_restricted: bool, objected: bool,
-                   now: datetime, lang: str) -> tuple[str, str | None, list[dict[str, Any]]]:
+                   now: datetime, lang: str, plan: ControlPlan | None = None
+                   ) -> tuple[str, str | None, list[dict[str, Any]]]:
     """The corrected record as a new receipt (the customer's entry in use), routed as
-    usual once the restriction is lifted; returns its id, its task id, the changes."""
+    usual once the restriction is lifted (the control group's draw included: `plan`);
+    returns its id, its task id, the changes."""
     score = float(ex.score[0])
     band = risk_band(score, served.thresholds)
     r = _route_after(score, served, still_restricted, objected)
@@ -272,11 +277,12 @@ def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
         float(ex.margin[0]), float(ex.base_value), band, values_json(values),
         receipts.pack_shap(ex.shap[0]), r.action, r.reason, "review", principal.actor, False, at,
         served.contract_version)
+    [row], _ = control.assign(plan, [row], (), now)  # a held-out customer stays held out
     db.move_latest([receipts.LatestEntry(pred.customer_ref, None, row.id, score, band, at)],
                    unless_flagged=False)
     db.insert([row])
     task_id = None
-    if r.action == "human_contact":
+    if row.route_action == "human_contact":
         opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, row.id, score,
                                                  r.reason, at)])
         audit.append_many(db.session, created_events(opened, principal, "review", served))

@@ -265,6 +265,17 @@ CATALOG: dict[str, dict[str, str]] = {
               "message, aucune offre, aucun changement de prix. Une personne de notre équipe "
               "peut vous contacter ; c'est elle qui décide de ce qu'elle vous propose.",
     },
+    # issue 17: the control group, said to every customer (never whether they are in it)
+    "me_control_group": {
+        "en": "Some customers are not contacted, drawn at random each period, so that the "
+              "team can learn whether contacting customers actually helps. Being in that "
+              "group changes nothing else: your estimate, your data and your rights stay "
+              "the same.",
+        "fr": "Certains clients ne sont pas contactés, tirés au sort à chaque période, pour "
+              "que l'équipe puisse savoir si contacter les clients aide vraiment. Faire "
+              "partie de ce groupe ne change rien d'autre : votre estimation, vos données et "
+              "vos droits restent les mêmes.",
+    },
     "me_rights": {"en": "Your rights", "fr": "Vos droits"},
     "contest_cta": {"en": "Contest this prediction", "fr": "Contester cette prédiction"},
     "object_cta": {"en": "Object to profiling", "fr": "M'opposer au profilage"},

@@ -77,7 +77,9 @@ def me_page(request: Request, session: SessionDep, specs: SpecsDep, host: HostDe
     principal = customer_page(request)
     lang = page_lang(request)
     return render(request, "me/index.html", **_me_context(session, specs, principal, lang),
-                  recourse=recourse.for_page(session, host, principal.customer_ref or "", lang))
+                  recourse=recourse.for_page(session, host, principal.customer_ref or "", lang),
+                  # issue 17: the page says a control group exists (never who is in it)
+                  control_group=deps.settings(request).control_fraction > 0)
 
 
 @router.post("/me/session")

@@ -175,3 +175,29 @@ def test_online_scoring_records_the_arm_and_agents_never_see_it(api, app, by_ris
         low = text.lower()
         assert '"arm"' not in low and "control" not in low and "held out" not in low
     assert control_ids  # (the customers exist; their receipts name no arm)
+
+
+def test_a_rectified_rescore_keeps_a_held_out_customer_held_out(api, app, by_risk, host):
+    from tests.serving.conftest import dispute_body
+
+    high = _high(by_risk, host, 16)
+    scored = api.score(high).json()
+    with app.state.db.session() as session:
+        arm = dict(session.execute(sa.select(Prediction.id, Prediction.arm)).all())
+    n = next(i for i, p in enumerate(scored) if arm[p["prediction_id"]] == "control")
+    p, cid = scored[n], high[n]["customer_id"]
+    d = api.post(f"/v1/customers/{cid}/assisted/disputes", json=dispute_body(p, host))
+    assert d.status_code == 201, d.text
+    r = api.post(f"/v1/disputes/{d.json()['dispute_id']}/decision", role="reviewer",
+                 json={"decision": "rectified", "rationale": "new customer after all",
+                       "corrected_features": {"tenure": 1.0}})
+    assert r.status_code == 201, r.text
+    new = r.json()["new_prediction"]
+    assert new["score"] >= host.current().thresholds.high  # it would open a task
+    assert new["route"] == {"action": "none", "reason": HELD_OUT.reason}
+    assert new["retention_task_id"] is None
+    with app.state.db.session() as session:
+        assert session.get(Prediction, new["prediction_id"]).arm == "control"
+        assert session.scalar(sa.select(sa.func.count()).select_from(RetentionTask).where(
+            RetentionTask.customer_ref == p["customer_ref"],
+            RetentionTask.status.in_(("open", "claimed")))) == 0

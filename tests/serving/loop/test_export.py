@@ -105,6 +105,10 @@ def test_export_leaves_out_the_restricted_objecting_and_erased_uses_rectified_va
     result = train(ts, out / TRAIN_FILE, out / SCHEMA_FILE)
     assert result.model_version
     assert sorted(result.summary["selected_features"]) == sorted(spec.feature_names)
+    import mlflow
+
+    card = mlflow.artifacts.load_text(f"runs:/{result.run_id}/model_card.md")
+    assert "control group" in card and "hold out a random share" in card
     # make retrain's last step: challenger and champion on the same recent rows (here the
     # champion is the same version, so every change is 0), rows neither trained on
     from mlflow import MlflowClient
