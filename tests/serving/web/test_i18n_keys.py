@@ -60,16 +60,13 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "copy_by_": ("you", "staff", "system"),
     "staff_rights_f_": ("open", "overdue", "closed", "all"),
     "staff_rights_via_": ("customer", "assisted"),
-    # issue 18: rights requests and the customer's copy
-    "kind_": ("access", "erasure", "rectification", "restriction", "objection"),
-    "rstatus_": ("open", "extended", "done", "refused", "cancelled"),
-    "copy_band_": ("low", "medium", "high"),
-    "copy_source_": ("api", "batch", "review"),
-    "copy_route_": ("human_contact", "none"),
-    "copy_decision_": ("upheld", "rectified", "overturned"),
-    "copy_by_": ("you", "staff", "system"),
-    "staff_rights_f_": ("open", "overdue", "closed", "all"),
-    "staff_rights_via_": ("customer", "assisted"),
+    # issue 18: contest analytics (serving/analytics/service.py's tables, rates and groups)
+    "an_": ("by_feature", "by_outcome", "by_band"),
+    "an_rate_": ("decided_within_deadline", "rectification_changed_route",
+                 "contested_customers", "judged_mistaken", "blind_first_vs_model",
+                 "blind_first_vs_final", "blind_model_vs_final",
+                 "blind_upheld_after_differing"),
+    "an_g_": ("open", "upheld", "rectified", "overturned", "high", "medium", "low", "unknown"),
 }
 
 
