@@ -111,6 +111,65 @@ CANNOT = {
         "varier votre estimation.",
     ],
 }
+# what each audited action means, for the customer's history (an action not listed here
+# is shown by its code)
+ACTIONS = {
+    "prediction.created": ("An estimate was made about you.",
+                           "Une estimation a été faite à votre sujet."),
+    "customer.viewed": ("A member of staff opened your record.",
+                        "Un membre du personnel a consulté votre dossier."),
+    "retention_task.created": ("A contact task was created for our retention team.",
+                               "Une tâche de contact a été créée pour notre équipe."),
+    "retention_task.claimed": ("A member of our team took the contact task.",
+                               "Un membre de notre équipe a pris la tâche de contact."),
+    "retention_task.released": ("The contact task was put back in the queue.",
+                                "La tâche de contact a été remise dans la file."),
+    "retention_task.reassigned": ("The contact task was given to a colleague.",
+                                  "La tâche de contact a été confiée à un collègue."),
+    "retention_task.attempted": ("We tried to contact you.", "Nous avons tenté de vous "
+                                                             "contacter."),
+    "retention_task.completed": ("The contact task was closed with its outcome.",
+                                 "La tâche de contact a été close avec son résultat."),
+    "recourse.viewed": ("Staff looked at what would lower your estimate.",
+                        "Le personnel a consulté ce qui ferait baisser votre estimation."),
+    "access_link.issued": ("A link to your page was made.", "Un lien vers votre page a été "
+                                                            "créé."),
+    "access_link.sent": ("A link to your page was sent to you.",
+                         "Un lien vers votre page vous a été envoyé."),
+    "access_link.revoked": ("Your unused links were revoked.",
+                            "Vos liens non utilisés ont été révoqués."),
+    "contact.set": ("Your contact address was recorded.",
+                    "Votre adresse de contact a été enregistrée."),
+    "session.opened": ("You opened your page.", "Vous avez ouvert votre page."),
+    "session.closed": ("You signed out.", "Vous vous êtes déconnecté(e)."),
+    "notice.queued": ("A message to you was written.", "Un message vous a été rédigé."),
+    "message.delivered": ("A message was delivered to you.", "Un message vous a été remis."),
+    "dispute.opened": ("A dispute was opened.", "Une contestation a été ouverte."),
+    "dispute.decided": ("A dispute was decided.", "Une contestation a été tranchée."),
+    "review.judged": ("A reviewer recorded their own view before seeing the model's.",
+                      "Un examinateur a noté son avis avant de voir celui du modèle."),
+    "restriction.lifted": ("The restriction of your record was lifted.",
+                           "La limitation de votre dossier a été levée."),
+    "restriction.lift_held": ("The restriction stays until you are told.",
+                              "La limitation reste en place jusqu'à ce que vous soyez "
+                              "prévenu(e)."),
+    "objection.recorded": ("Your objection to profiling was recorded.",
+                           "Votre opposition au profilage a été enregistrée."),
+    "objection.withdrawn": ("Your objection to profiling was withdrawn.",
+                            "Votre opposition au profilage a été retirée."),
+    "rights.opened": ("A request about your data was received.",
+                      "Une demande concernant vos données a été reçue."),
+    "rights.taken": ("A member of staff took your request.",
+                     "Un membre du personnel a pris votre demande."),
+    "rights.extended": ("The deadline of your request was extended.",
+                        "Le délai de votre demande a été prolongé."),
+    "rights.closed": ("Your request was answered.", "Votre demande a reçu une réponse."),
+    "rights.cancelled": ("You cancelled a request.", "Vous avez annulé une demande."),
+    "rights.copy_downloaded": ("You downloaded your copy.", "Vous avez téléchargé votre "
+                                                            "copie."),
+}
+
+
 NO_RECOURSE = {
     "en": "What would change the estimate is not available yet in this version of the "
           "service; the contributions of each prediction above show what raised or lowered "
@@ -240,7 +299,9 @@ def build(session: Session, specs: SpecCache, settings: Settings, principal: Pri
         sessions=[SessionHeld(created_at=s.created_at, expires_at=s.expires_at,
                               revoked_at=s.revoked_at) for s in held.sessions],
         idempotency_keys=[k.key for k in held.idempotency_keys],
-        history=[EventHeld(seq=e.seq, at=e.at, action=e.action, by=by(e.actor, e.role))
+        history=[EventHeld(seq=e.seq, at=e.at, action=e.action, by=by(e.actor, e.role),
+                           what=ACTIONS[e.action][lang == "fr"] if e.action in ACTIONS
+                           else e.action)
                  for e in held.audit],
     )
 

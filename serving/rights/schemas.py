@@ -185,8 +185,9 @@ class SessionHeld(BaseModel):
 class EventHeld(BaseModel):
     seq: int
     at: datetime
-    action: str
+    action: str = Field(description="The action's code in the audit log")
     by: Literal["you", "staff", "system"]
+    what: str = Field(description="The action in words, in the copy's language")
 
 
 class Recourse(BaseModel):

@@ -106,6 +106,8 @@ def test_the_copy_holds_every_record_about_the_customer_and_nothing_about_anyone
     assert len(got["access_links"]) == want["links"]
     assert len(got["sessions"]) == want["sessions"]
     assert sorted(e["seq"] for e in got["history"]) == want["audit"]
+    assert all(e["what"] != e["action"] for e in got["history"])  # each in words
+    assert any(e["what"] == "Une estimation a été faite à votre sujet." for e in got["history"])
     assert got["contact_address"] == "anne@example.org"
     # each prediction explained: contributions, model version, the data it used
     for p in got["predictions"]:
