@@ -1412,11 +1412,11 @@ RECOURSE: dict[str, dict[str, str]] = {
     "rc_unavailable": {"en": "No model is being served right now: this cannot be worked out.",
                        "fr": "Aucun modèle n'est en service pour le moment : impossible de "
                              "le calculer."},
-    "rc_intro": {"en": "The smallest changes of what can change (contract, payment, options, "
-                       "a discount within policy), each re-scored exactly by the model in use. "
-                       "Nothing is offered automatically: proposing one is your call.",
-                 "fr": "Les plus petits changements de ce qui peut changer (contrat, paiement, "
-                       "options, remise autorisée), chacun recalculé exactement par le modèle "
+    "rc_intro": {"en": "The smallest changes of what the model's schema marks as changeable, "
+                       "within its limits, each re-scored exactly by the model in use. Nothing "
+                       "is offered automatically: proposing one is your call.",
+                 "fr": "Les plus petits changements de ce que le schéma du modèle désigne comme "
+                       "modifiable, dans ses limites, chacun recalculé exactement par le modèle "
                        "utilisé. Rien n'est proposé automatiquement : c'est à vous de décider."},
     "rc_option": {"en": "Option {n}", "fr": "Possibilité {n}"},
     "rc_new_score": {"en": "new estimate {score}", "fr": "nouvelle estimation {score}"},
@@ -1475,14 +1475,12 @@ RECOURSE: dict[str, dict[str, str]] = {
     "me_rc_then": {"en": "the estimate would be {pct} ({words}).",
                    "fr": "l'estimation serait de {pct} ({words})."},
     "me_rc_note": {
-        "en": "Worked out with the same model, changing only what you or we can change (such "
-              "as the contract, how you pay or an option). This is neither advice nor an "
-              "offer, and facts that cannot change, such as how long you have been with us, "
-              "are left as they are.",
+        "en": "Worked out with the same model, changing only what you or we can change. "
+              "This is neither advice nor an offer, and facts that cannot change, such as how "
+              "long you have been with us, are left as they are.",
         "fr": "Calculé avec le même modèle, en ne changeant que ce que vous ou nous pouvons "
-              "changer (le contrat, le moyen de paiement ou une option). Ce n'est ni un "
-              "conseil ni une offre, et ce qui ne peut pas changer, comme votre ancienneté, "
-              "reste tel quel."},
+              "changer. Ce n'est ni un conseil ni une offre, et ce qui ne peut pas changer, "
+              "comme votre ancienneté, reste tel quel."},
     "me_rc_status_options": {
         "en": "Any one of these changes would bring the estimate below the level at which "
               "our retention team is asked to get in touch:",
