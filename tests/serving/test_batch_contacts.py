@@ -112,3 +112,24 @@ def test_training_never_takes_the_contact_column_as_a_feature(tmp_path):
                                    features={"email": {"description": "x"}}))
     with pytest.raises(SchemaError, match="listed both"):
         DatasetSchema.load(_schema(tmp_path, contact_column="email", drop=["email"]))
+
+
+def test_make_score_on_dask_stores_the_addresses_too(settings, trained, tmp_path,
+                                                      monkeypatch, capsys):
+    """`make score` (the CLI's default path: a Dask LocalCluster) reads the contact column
+    like the single-process path."""
+    from serving import cli
+
+    path, frame = _base(tmp_path, "csv", rows=150)
+    monkeypatch.setenv("CHURN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CHURN_TRACKING_URI", trained.tracking_uri)
+    monkeypatch.setenv("CHURN_MODEL_URI", trained.model_uri)
+    schema = _schema(tmp_path, contact_column="email")
+    assert cli.main(["score", "--data", str(path), "--schema", str(schema)]) == 0
+    out = capsys.readouterr().out
+    assert '"contacts_invalid_rows": [' in out and '"contacts_invalid": 3' in out
+    db = Database(settings.database_url)
+    with db.session() as s:
+        stored = s.scalar(sa.select(sa.func.count()).select_from(CustomerContact))
+    assert stored == len(frame) - len(BAD) - 1
+    db.dispose()
