@@ -40,6 +40,7 @@ from serving.storage import outbox as store_outbox
 from serving.storage import rights as store_rights
 from serving.storage.db import write_lock
 from serving.storage.tables import (
+    ChurnEvent,
     Customer,
     CustomerContact,
     Dispute,
@@ -180,7 +181,8 @@ def latest_prediction(session: Session, specs: SpecCache, principal: Principal,
                       lang: str = "en") -> PredictionPublic | None:
     """The customer's latest prediction still in use, explained (None: there is none)."""
     row = _latest_row(session, _own(session, principal))
-    return scoring.public(session, specs, row, lang) if row is not None else None
+    return (scoring.public(session, specs, row, lang, audience="customer")
+            if row is not None else None)
 
 
 def my_prediction(session: Session, specs: SpecCache, principal: Principal,
@@ -189,7 +191,8 @@ def my_prediction(session: Session, specs: SpecCache, principal: Principal,
     used (and why each is needed), its purpose, their rights and their disputes."""
     customer = _own(session, principal)
     row = _latest_row(session, customer)
-    pred = scoring.public(session, specs, row, lang) if row is not None else None
+    pred = (scoring.public(session, specs, row, lang, audience="customer")
+            if row is not None else None)
     data_used = []
     if row is not None:
         spec = specs.get(session, row.model_name, row.model_version)
@@ -202,7 +205,11 @@ def my_prediction(session: Session, specs: SpecCache, principal: Principal,
     return MyPredictionPublic(
         customer_ref=customer.customer_ref, restricted=customer.restricted,
         objected=customer.objected, prediction=pred,
-        summary=privacy.summary(pred, customer.restricted, customer.objected, lang),
+        summary=privacy.summary(
+            pred, customer.restricted, customer.objected, lang,
+            lift_pending=customer.restricted
+            and disputes.open_count(session, customer.customer_ref) == 0
+            and store_outbox.pending_lift(session, customer.customer_ref)),
         data_used=data_used, purpose=privacy.PURPOSE["fr" if lang == "fr" else "en"],
         rights=[RightPublic(**r) for r in privacy.rights(lang)],
         disputes=disputes.list_disputes(session, principal, specs=specs, lang=lang).items,
@@ -234,6 +241,7 @@ def erase_ref(session: Session, settings: Settings, ref: str, principal: Princip
         "retention_tasks": (RetentionTask, RetentionTask.customer_ref == ref),
         "predictions": (Prediction, Prediction.customer_ref == ref),
         "objections": (Objection, Objection.customer_ref == ref),
+        "churn_events": (ChurnEvent, ChurnEvent.customer_ref == ref),  # issue 17
         "customers": (Customer, Customer.customer_ref == ref),
     }
     with write_lock(session):

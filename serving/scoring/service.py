@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import ModelSpec, pseudonymise
 from models.churn_model import Explanation
 from models.explain import contributions, decoded_json, decoded_values
+from models.reasons import Audience
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
@@ -247,8 +248,10 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
 
 
 def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
-           top: int | None = None, task_id: str | None = None) -> PredictionPublic:
-    """A stored prediction as the API shows it, explained from its model version's spec."""
+           top: int | None = None, task_id: str | None = None,
+           audience: Audience = "staff") -> PredictionPublic:
+    """A stored prediction as the API shows it, explained from its model version's spec
+    (its reasons about "the customer" for staff, "you" for the customer themself)."""
     spec = specs.get(session, p.model_name, p.model_version)
     values = json.loads(p.features)
     return PredictionPublic(
@@ -256,7 +259,8 @@ def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
         model=ModelRef(name=p.model_name, version=p.model_version,
                        contract_version=p.contract_version),
         score=p.score, risk_band=p.risk_band, base_value=p.base_value, margin=p.margin,
-        contributions=contributions_public(spec, values, unpack_shap(p.shap), lang, top),
+        contributions=contributions_public(spec, values, unpack_shap(p.shap), lang, top,
+                                           audience),
         route=RoutePublic(action=p.route_action, reason=p.route_reason),
         retention_task_id=task_id,
         created_at=p.created_at,
@@ -264,10 +268,12 @@ def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
 
 
 def contributions_public(spec: ModelSpec, values: dict[str, Any], shap: Any,
-                         lang: str = "en", top: int | None = None) -> list[ContributionPublic]:
+                         lang: str = "en", top: int | None = None,
+                         audience: Audience = "staff") -> list[ContributionPublic]:
     """`models.explain.contributions` in the API's shape."""
     return [ContributionPublic(feature=c.feature, label=c.label, value=c.value, shap=c.shap,
-                               text=c.text) for c in contributions(spec, values, shap, lang, top)]
+                               text=c.text)
+            for c in contributions(spec, values, shap, lang, top, audience)]
 
 
 def get_prediction(session: Session, specs: SpecCache, prediction_id: str,
@@ -276,7 +282,8 @@ def get_prediction(session: Session, specs: SpecCache, prediction_id: str,
     p = session.get(Prediction, prediction_id)
     if p is None or (principal.kind == "customer" and p.customer_ref != principal.customer_ref):
         raise NotFound("no such prediction")
-    return public(session, specs, p, lang, task_id=receipts.open_task_of(session, p.id))
+    return public(session, specs, p, lang, task_id=receipts.open_task_of(session, p.id),
+                  audience="customer" if principal.kind == "customer" else "staff")
 
 
 def history(session: Session, customer_ref: str, limit: int = 20) -> list[Prediction]:

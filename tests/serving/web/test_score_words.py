@@ -20,7 +20,7 @@ from serving.modelhost import ModelHost
 from serving.scoring import reference
 from serving.storage.tables import Customer, Prediction
 from serving.web.i18n import CATALOG
-from tests.serving.conftest import bearer
+from tests.serving.conftest import access_token, bearer
 from tests.serving.web.test_pages import customer_link, sign_in
 
 CERTAIN = re.compile(r"(?<![\d.,])(0|100)\s?%")
@@ -262,3 +262,17 @@ def test_every_error_page_is_in_the_pages_language(client, tokens, monkeypatch):
     assert "Une erreur est survenue" in text and "C'est de notre fait" in text
     assert "a fault of ours" not in text and "Traceback" not in text
     assert not RAW_KEY.search(text)
+
+
+def test_the_customer_api_words_reasons_to_the_customer(client, api, customers):
+    r = api.score(customers[:1])
+    assert r.status_code == 201, r.text
+    staff = r.json()[0]["contributions"]  # the agent's API: about "the customer"
+    assert all(c["text"].startswith("The customer ") or ": " in c["text"] for c in staff)
+    assert any(c["text"].startswith("The customer ") for c in staff)
+    token = access_token(api, customers[0]["customer_id"])
+    mine = client.get("/v1/me/prediction", params={"lang": "fr"}, headers=bearer(token))
+    assert mine.status_code == 200, mine.text
+    said = [c["text"] for c in mine.json()["prediction"]["contributions"]]
+    assert said and all(t.startswith("Vous ") or "\u00a0: " in t for t in said), said
+    assert any(t.startswith("Vous ") for t in said)
