@@ -63,8 +63,10 @@ def _lang(lang: str) -> str:
     return "fr" if lang == "fr" else "en"
 
 
-def summary(p: PredictionPublic | None, restricted: bool, objected: bool, lang: str) -> str:
-    """The prediction in a few plain sentences."""
+def summary(p: PredictionPublic | None, restricted: bool, objected: bool, lang: str,
+            lift_pending: bool = False) -> str:
+    """The prediction in a few plain sentences. `lift_pending`: the dispute is decided but
+    the restriction waits for the decision notice to be sent (Art. 18(3))."""
     fr = _lang(lang) == "fr"
     parts = []
     if p is None:
@@ -89,7 +91,12 @@ def summary(p: PredictionPublic | None, restricted: bool, objected: bool, lang: 
                 parts.append("The main reasons: " + " ".join(top))
             parts.append("This estimate never triggers an automatic decision: at most, a "
                          "person from our team may get in touch with you.")
-    if restricted:
+    if restricted and lift_pending:
+        parts.append("Votre contestation a été tranchée : votre dossier reste inutilisé "
+                     "jusqu'à ce que nous vous ayons envoyé la décision." if fr else
+                     "Your dispute has been decided: your record stays unused until we have "
+                     "sent you the decision.")
+    elif restricted:
         parts.append("Votre contestation est en cours d'examen : votre dossier n'est pas "
                      "utilisé d'ici là." if fr else
                      "Your dispute is being reviewed: your record is not used until then.")

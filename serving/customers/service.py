@@ -205,7 +205,11 @@ def my_prediction(session: Session, specs: SpecCache, principal: Principal,
     return MyPredictionPublic(
         customer_ref=customer.customer_ref, restricted=customer.restricted,
         objected=customer.objected, prediction=pred,
-        summary=privacy.summary(pred, customer.restricted, customer.objected, lang),
+        summary=privacy.summary(
+            pred, customer.restricted, customer.objected, lang,
+            lift_pending=customer.restricted
+            and disputes.open_count(session, customer.customer_ref) == 0
+            and store_outbox.pending_lift(session, customer.customer_ref)),
         data_used=data_used, purpose=privacy.PURPOSE["fr" if lang == "fr" else "en"],
         rights=[RightPublic(**r) for r in privacy.rights(lang)],
         disputes=disputes.list_disputes(session, principal, specs=specs, lang=lang).items,

@@ -30,7 +30,7 @@ def _events(api, ref: str, action: str) -> list[dict]:  # noqa: ANN001
                    action=action).json()["items"]
 
 
-def _disputed(api, contest, customer, address: str | None):  # noqa: ANN001, ANN202
+def _disputed(api, contest, customer, address: str | None, me_out: list | None = None):  # noqa: ANN001, ANN202
     """A high-risk customer (a task opened), with `address`, contesting: restricted."""
     p, me = contest.scored(customer)
     assert p["route"]["action"] == "human_contact"
@@ -38,20 +38,29 @@ def _disputed(api, contest, customer, address: str | None):  # noqa: ANN001, ANN
         set_contact(api, customer["customer_id"], address)
     d = contest.dispute(p, me)
     assert d.status_code == 201, d.text
+    if me_out is not None:
+        me_out.append(me)
     return p, d.json()["dispute_id"]
 
 
 def test_the_restriction_is_lifted_only_once_the_notice_is_delivered(
         api, app, settings, contest, by_risk, smtp):
-    p, did = _disputed(api, contest, by_risk[0], "ines@example.org")
+    me: list = []
+    p, did = _disputed(api, contest, by_risk[0], "ines@example.org", me)
     ref = p["customer_ref"]
     assert _state(app, ref) == (True, 0)  # the contest cancelled the task
+    summary = api.client.get("/v1/me/prediction", headers=me[0]).json()["summary"]
+    assert "Your dispute is being reviewed" in summary
     r = contest.decide(did, {"decision": "upheld", "rationale": "Checked: correct."})
     assert r.status_code == 201, r.text
     assert r.json()["restriction_lifted"] is True  # this decision lifts it ...
     assert _state(app, ref) == (True, 0)  # ... but not before the customer is told
     (decided,) = _events(api, ref, "dispute.decided")
     assert decided["object_ids"]["restriction"] == "lift_after_notice"
+    # what the customer reads meanwhile: decided, the record unused until they are told
+    summary = api.client.get("/v1/me/prediction", headers=me[0]).json()["summary"]
+    assert "Your dispute has been decided: your record stays unused until we have sent " \
+           "you the decision." in summary
     # the SMTP server is down: nothing delivered, still restricted, no task
     down = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{free_port()}",
                                        "delivery_retry_seconds": 0})
