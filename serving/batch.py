@@ -33,7 +33,7 @@ from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
 from serving.customers import contacts as file_contacts
-from serving.loop import control
+from serving.loop import control, targeting
 from serving.loop.control import ControlPlan
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
@@ -244,6 +244,7 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     served = run.served
     pseudo = pseudonymiser(settings.pseudonym_secret)
     plan = ControlPlan.from_settings(settings)  # the control group's draw (issue 17)
+    uplift = targeting.load_plan(settings)  # CHURN_TARGETING=uplift (issue 17)
     t = served.thresholds
     memo = phi_memo(served, settings)
     report = BatchReport(data=str(run.data), model_name=served.name,
@@ -261,7 +262,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
                                              run.dataset.contact_column)):
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
                                            run.id_column, pseudo, t, memo=memo, as_of=as_of,
-                                           plan=plan, contact_col=run.dataset.contact_column))
+                                           plan=plan, contact_col=run.dataset.contact_column,
+                                           uplift=uplift))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -324,7 +326,8 @@ class Chunk:
 def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str,
              pseudo, t, threads: int | None = None,  # noqa: ANN001
              memo: PhiMemo | None = None, plan: ControlPlan | None = None,
-             as_of: datetime | None = None, contact_col: str | None = None) -> Chunk:
+             as_of: datetime | None = None, contact_col: str | None = None,
+             uplift: targeting.UpliftPlan | None = None) -> Chunk:
     """Everything but the writes: pseudonymise, encode, score and explain the whole
     chunk in one pass (each distinct row once, with a memo), build the rows."""
     rows_read = len(frame)
@@ -396,6 +399,10 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     ]
     # the control group (issue 17): a held-out receipt is routed nowhere and opens no task
     chunk.predictions, chunk.tasks = control.assign(plan, chunk.predictions, chunk.tasks, now)
+    if plan is not None and plan.targeting == "uplift":
+        # only contact worth its cost opens a task (serving/loop/targeting.py)
+        chunk.predictions, chunk.tasks = targeting.apply(uplift, chunk.predictions,
+                                                         chunk.tasks)
     return chunk
 
 

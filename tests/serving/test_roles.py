@@ -50,6 +50,9 @@ RULES = {
     ("DELETE", "/v1/customers/{customer_id}"): {"admin"},
     ("GET", "/v1/audit/verify"): {"admin"},
     ("GET", "/v1/audit/events"): {"admin"},
+    # what would lower the risk (issue 16): staff read it, the customer reads their own
+    ("GET", "/v1/customers/{customer_id}/recourse"): {"agent", "reviewer", "admin"},
+    ("GET", "/v1/me/recourse"): {"customer"},
     # rights requests and the customer's own copy (issue 18)
     ("GET", "/v1/me/copy"): {"customer"},
     ("GET", "/v1/me/rights-requests"): {"customer"},
