@@ -189,11 +189,9 @@ class Settings(BaseSettings):
     supervisory_authority_url: str | None = Field(default=None, max_length=300)
 
     # uplift targeting (issue 17): the promoted uplift model, and the expected retained
-    # value rule: uplift x customer value - contact cost (the value from a column of the
-    # scored data when named and present, else the default)
+    # value rule: uplift x customer value - contact cost (one value for every customer)
     uplift_model_uri: str = "models:/churn-uplift@champion"
     customer_value: float = Field(default=300.0, gt=0, le=1e9)
-    customer_value_column: str | None = None
     contact_cost: float = Field(default=10.0, ge=0, le=1e9)
     # monitoring (issue 17): drift (PSI against the training reference) warns and alerts at
     # these levels; realised ROC-AUC whose interval lies below `monitor_min_auc`, or an
