@@ -49,11 +49,12 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     many were new."""
     if not rows:
         return 0
+    # RETURNING names the rows actually inserted (a driver's executemany rowcount may not)
     stmt = _insert(session, ChurnEvent.__table__).on_conflict_do_nothing(
-        index_elements=["customer_ref", "left_on"])
+        index_elements=["customer_ref", "left_on"]).returning(ChurnEvent.__table__.c.id)
     new = 0
     for i in range(0, len(rows), _CHUNK):
-        new += session.execute(stmt, list(rows[i:i + _CHUNK])).rowcount or 0
+        new += len(session.execute(stmt, list(rows[i:i + _CHUNK])).all())
     return new
 
 

@@ -86,7 +86,7 @@ def test_an_erased_customers_events_go_with_them(api, app, customers):
     assert _events(api, [{"customer_id": c["customer_id"],
                           "left_on": TODAY.isoformat()}]).json()["recorded"] == 1
     r = api.client.delete(f"/v1/customers/{c['customer_id']}", headers=api.headers("admin"))
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["erased"]["churn_events"] == 1
     with app.state.db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ChurnEvent)) == 0
 
