@@ -268,12 +268,14 @@ def erase_ref(session: Session, settings: Settings, ref: str, principal: Princip
                             .execution_options(synchronize_session=False))
         # the tombstone: a later customer file or API call cannot bring them back
         session.add(Erasure(customer_ref=ref, erased_at=datetime.now(UTC)))
-        # their rights requests stay (pseudonymous, for accountability), without their words
-        store_rights.forget_texts(session, ref)
+        # their rights requests stay (pseudonymous, for accountability), without their
+        # words; the other open ones close with the erasure
+        closed = store_rights.at_erasure(session, ref, datetime.now(UTC), keep_id=request_id)
         if within is not None:
             within(session)
         seq = audit.append(session, principal, audit.CUSTOMER_ERASED, customer_ref=ref,
-                           objects={"request_id": request_id} if request_id else None)
+                           objects={"request_id": request_id, "closed_request_ids": closed}
+                           if request_id or closed else None)
         session.commit()
     session.expunge_all()
     return ErasurePublic(customer_ref=ref, erased=erased, audit_seq=seq)

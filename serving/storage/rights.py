@@ -90,17 +90,30 @@ def change(session: Session, row: RightsRequest, **values: Any) -> bool:
     return bool(done)
 
 
-def forget_texts(session: Session, customer_ref: str, keep_id: str | None = None,
-                 outcome: str = "") -> int:
+ERASED_OUTCOME = "closed by the erasure of the customer's data"
+
+
+def at_erasure(session: Session, customer_ref: str, now: datetime,
+               keep_id: str | None = None) -> list[str]:
     """At an erasure: the customer's words in their requests (and the staff's free-text
-    outcomes) go; the requests themselves stay, pseudonymous (accountability)."""
-    n = session.execute(update(RightsRequest).where(RightsRequest.customer_ref == customer_ref)
-                        .values(details="", extension_reason=None, outcome=None)
-                        .execution_options(synchronize_session=False)).rowcount
-    if keep_id is not None:
-        session.execute(update(RightsRequest).where(RightsRequest.id == keep_id)
-                        .values(outcome=outcome).execution_options(synchronize_session=False))
-    return n
+    outcomes and reasons) go; the requests themselves stay, pseudonymous (accountability).
+    Their other open requests close with it: an erasure request as done, any other as
+    cancelled (nothing is left to answer). `keep_id`: the request the erasure answers (its
+    caller closes it). Returns the ids closed here."""
+    session.execute(update(RightsRequest).where(RightsRequest.customer_ref == customer_ref)
+                    .values(details="", extension_reason=None, outcome=None)
+                    .execution_options(synchronize_session=False))
+    still_open = list(session.scalars(select(RightsRequest.id).where(
+        RightsRequest.customer_ref == customer_ref, RightsRequest.id != (keep_id or ""),
+        RightsRequest.status.in_(RIGHTS_OPEN_STATUSES))))
+    for kind, status in (("erasure", "done"), (None, "cancelled")):
+        q = update(RightsRequest).where(RightsRequest.id.in_(still_open),
+                                        RightsRequest.status.in_(RIGHTS_OPEN_STATUSES))
+        q = q.where(RightsRequest.kind == kind) if kind else q
+        session.execute(q.values(status=status, closed_at=now, outcome=ERASED_OUTCOME,
+                                 version=RightsRequest.version + 1)
+                        .execution_options(synchronize_session=False))
+    return still_open
 
 
 @dataclass

@@ -5,6 +5,7 @@ roles. Time is controlled by passing `now` to the service (no sleeping)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -340,3 +341,24 @@ def test_an_access_request_by_phone_is_answered_by_the_customers_own_download(
         n = s.scalar(select(func.count()).select_from(RightsRequest)
                      .where(RightsRequest.customer_ref == ref))
     assert n == 2  # the phone request, then one self-service record for the day
+
+
+def test_an_erasure_by_the_admin_closes_the_customers_open_requests(
+        api, app, settings, customers):
+    c = customers[15]
+    ref, me = _customer(api, c, "ola@example.org")
+    for kind in ("rectification", "erasure"):
+        r = api.client.post("/v1/me/rights-requests", json={"kind": kind,
+                                                             "details": "call me on 0601"},
+                            headers=me)
+        assert r.status_code == 201, r.text
+    assert api.client.delete(f"/v1/customers/{c['customer_id']}",
+                             headers=api.headers("admin")).status_code == 200
+    with app.state.db.session() as s:
+        rows = {r.kind: r for r in s.query(RightsRequest).filter_by(customer_ref=ref)}
+        assert rows["erasure"].status == "done" and rows["rectification"].status == "cancelled"
+        assert all(r.closed_at and r.details == "" for r in rows.values())
+        assert rights.listing(s, "open", now=datetime.now(UTC) + timedelta(days=90)).items == []
+        erased = s.scalars(select(AuditEvent.objects).where(
+            AuditEvent.customer_ref == ref, AuditEvent.action == "customer.erased")).one()
+    assert sorted(json.loads(erased)["closed_request_ids"]) == sorted(r.id for r in rows.values())
