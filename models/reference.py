@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field
 EPSILON = 1e-4
 # numeric features and the score are cut at these quantiles of the training values
 NUMERIC_BINS = 10
+# a whole-number column with at most this many distinct values gets one bin per value
+MAX_DISCRETE = 12
 
 
 class FeatureReference(BaseModel):
@@ -58,13 +60,18 @@ def _counts(values: np.ndarray, ref: FeatureReference) -> np.ndarray:
 
 def reference_of(values: Sequence[float] | np.ndarray, kind: str,
                  n_categories: int = 0, bins: int = NUMERIC_BINS) -> FeatureReference:
-    """The reference of one encoded column: deciles of a number (ties merged), shares of
-    each category code."""
+    """The reference of one encoded column: deciles of a number (ties merged; one bin per
+    value for a count with few values), shares of each category code."""
     values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
     n = len(values)
     if kind == "numeric":
-        if finite.size:
+        distinct = np.unique(finite)
+        if finite.size and distinct.size <= MAX_DISCRETE and np.all(distinct == np.round(distinct)):
+            # a count with few values (support calls): one bin per value, the largest
+            # open-ended, so a shift towards more calls is seen value by value
+            edges = [float(v) for v in distinct[:-1]]
+        elif finite.size:
             qs = np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])
             edges = sorted({round(float(q), 6) for q in qs})
         else:
