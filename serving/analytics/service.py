@@ -8,8 +8,8 @@ one-month deadline, how often a rectification changed what happens to the custom
 Never an individual: only counts and rates. A count from 1 to k-1 (CHURN_ANALYTICS_MIN_CELL,
 default 5) is suppressed (shown "< k"); when one cell of a table is suppressed, the next
 smallest is too, so the total cannot give it back; a rate or a median over fewer than k
-cases is suppressed, and so is a rate whose numerator is below k. The same figures feed the
-page, the CSV export and the compliance report.
+cases is suppressed, and so is a rate whose numerator or complement is below k. The
+same figures feed the page, the CSV export and the compliance report.
 
 Sensitive groups are not held by the service (they are never features): they come from
 the customer file's audit attributes (the dataset schema's `sensitive:` columns), joined by
@@ -104,9 +104,11 @@ def suppress(counts: Mapping[str, int], k: int) -> dict[str, int | None]:
 
 
 def rate(key: str, num: int, den: int, k: int) -> Rate:
-    """A rate shown only over at least k cases with a numerator of 0 or at least k."""
-    if den < k or 0 < num < k:
-        return Rate(key, None if 0 < num < k else num, den if den >= k else None, None)
+    """A rate shown only over at least k cases, with a numerator and a complement
+    (den - num) each 0 or at least k: "5 of 6" would give the one other case back."""
+    if den < k or 0 < num < k or 0 < den - num < k:
+        return Rate(key, None if 0 < num < k or 0 < den - num < k else num,
+                    den if den >= k else None, None)
     return Rate(key, num, den, num / den if den else None)
 
 

@@ -64,7 +64,8 @@ def test_analytics_counts_and_suppression(world, api, app, client, tokens):
     same = sum(b == "high" for b in bands)
     first_model = rates["blind_first_vs_model"]
     assert first_model["denominator"] == 14
-    assert first_model["rate"] == (same / 14 if same >= 5 else None)
+    shown = same in (0, 14) or (same >= 5 and 14 - same >= 5)
+    assert first_model["rate"] == (same / 14 if shown else None)
     # the claim view matched the decision every time (disagree -> upheld, agree -> not)
     assert rates["blind_first_vs_final"]["rate"] == 1.0
     assert rates["blind_model_vs_final"]["rate"] == pytest.approx(UPHELD / 14)
@@ -153,3 +154,6 @@ def test_suppression_rule():
     assert suppress({"a": 10, "b": 0}, 5) == {"a": 10, "b": 0}
     assert rate("x", 3, 20, 5).rate is None and rate("x", 6, 20, 5).rate == 0.3
     assert rate("x", 0, 4, 5).rate is None and rate("x", 0, 5, 5).rate == 0.0
+    # "5 of 6" would give the one other case back
+    assert rate("x", 5, 6, 5).rate is None and rate("x", 5, 6, 5).numerator is None
+    assert rate("x", 6, 6, 5).rate == 1.0

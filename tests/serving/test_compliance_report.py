@@ -35,9 +35,9 @@ def _request(kind: str, opened_days_ago: int, *, closed_days_ago: int | None = N
 def test_the_report_says_what_was_done(world, app, settings, tmp_path):  # noqa: F811
     with app.state.db.session() as s:
         s.add_all(
-            # access: 6 answered in time, 1 late (40 days after opening, no extension)
+            # access: 6 answered in time, 5 late (40 days after opening, no extension)
             [_request("access", 50, closed_days_ago=45) for _ in range(6)]
-            + [_request("access", 60, closed_days_ago=20)]
+            + [_request("access", 60, closed_days_ago=20) for _ in range(5)]
             # erasure: extended, answered 70 days after opening: within the extension
             + [_request("erasure", 80, closed_days_ago=10, extended=True)]
             # objection: open past its deadline
@@ -56,10 +56,10 @@ def test_the_report_says_what_was_done(world, app, settings, tmp_path):  # noqa:
     assert model.card and "churn" in model.card.lower() and model.card_problem is None
     # requests: counts per kind, small cells suppressed, deadlines judged
     req = {q.kind: q for q in report.requests}
-    assert report.requests_total == 9
-    assert req["access"].opened == 7 and req["access"].answered == 7
+    assert report.requests_total == 13
+    assert req["access"].opened == 11 and req["access"].answered == 11
     assert req["access"].answered_in_time == 6
-    assert abs(req["access"].in_time_rate - 6 / 7) < 1e-9
+    assert abs(req["access"].in_time_rate - 6 / 11) < 1e-9
     assert req["erasure"].opened is None  # 1 < k: suppressed
     assert req["objection"].open_overdue is None  # 1 < k: suppressed, not shown as 1
     assert req["rectification"].opened == 0
@@ -87,7 +87,7 @@ def test_the_report_says_what_was_done(world, app, settings, tmp_path):  # noqa:
                 os.environ[k] = v
     html = (out / "compliance-report.html").read_text()
     data = json.loads((out / "compliance-report.json").read_text())
-    assert data["requests_total"] == 9 and data["audit_chain"]["ok"] is True
+    assert data["requests_total"] == 13 and data["audit_chain"]["ok"] is True
     assert 'id="chain" class="ok"' in html and "Record of processing" in html
     assert f"{served.name} version {served.version}" in html
     assert "&lt; 5" in html  # suppressed cells
