@@ -21,9 +21,11 @@ def contests(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
              until: datetime | None = Query(None, description="...and before")) -> AnalyticsPublic:
     """How predictions are contested and how disputes end: by factor, outcome, risk band,
     segment; time to decision, share within the deadline, rectifications that changed the
-    route, blind-first agreement rates. Counts below CHURN_ANALYTICS_MIN_CELL are null."""
+    route, blind-first agreement rates; by sensitive group when CHURN_AUDIT_ATTRIBUTES names
+    the audit attributes file. Counts below CHURN_ANALYTICS_MIN_CELL are null."""
+    attrs, sizes = service.attributes_from_settings(settings)
     a = service.compute(ctx.session, ctx.specs, settings.analytics_min_cell, since=since,
-                        until=until, lang=ctx.lang)
+                        until=until, lang=ctx.lang, attributes=attrs, group_sizes=sizes)
     return AnalyticsPublic.model_validate(asdict(a))
 
 
@@ -33,7 +35,8 @@ def contests_csv(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
                  since: datetime | None = None, until: datetime | None = None) -> Response:
     """The same figures as CSV (table, group, count, out_of, share, rate); suppressed
     values read "< k"."""
+    attrs, sizes = service.attributes_from_settings(settings)
     a = service.compute(ctx.session, ctx.specs, settings.analytics_min_cell, since=since,
-                        until=until, lang=ctx.lang)
+                        until=until, lang=ctx.lang, attributes=attrs, group_sizes=sizes)
     return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})

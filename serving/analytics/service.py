@@ -279,18 +279,40 @@ def attributes_from_file(path: str | Path, schema_path: str | Path,
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing} named by {schema_path}")
     pseudo = Pseudonymiser(pseudonym_key)
+    refs = [pseudo(str(i)) for i in frame[schema.id_column]]
+    return _groups(frame, list(schema.sensitive), refs)
+
+
+def _groups(frame: Any, columns: list[str], refs: list[str]) -> tuple[
+        dict[str, dict[str, str]], dict[str, Counter]]:
+    """Attributes per pseudonym as text groups (numbers with more than 10 values in
+    quartile bands), and each group's size."""
+    import pandas as pd
+
     groups: dict[str, Any] = {}
-    for col in schema.sensitive:
+    for col in columns:
         s = frame[col]
         if pd.api.types.is_numeric_dtype(s) and s.nunique() > 10:
             groups[col] = pd.qcut(s, 4, duplicates="drop").astype(str)
         else:
             groups[col] = s.astype(str)
-    refs = [pseudo(str(i)) for i in frame[schema.id_column]]
-    attrs = {ref: {col: str(groups[col].iloc[i]) for col in schema.sensitive}
+    attrs = {ref: {col: str(groups[col].iloc[i]) for col in columns}
              for i, ref in enumerate(refs)}
-    sizes = {col: Counter(groups[col].tolist()) for col in schema.sensitive}
-    return attrs, sizes
+    return attrs, {col: Counter(groups[col].tolist()) for col in columns}
+
+
+def attributes_from_settings(settings: Any) -> tuple[dict[str, dict[str, str]] | None,
+                                                     dict[str, Counter] | None]:
+    """The audit attributes the DPO points the service at (CHURN_AUDIT_ATTRIBUTES, the
+    file the monitoring dashboard reads: customer ids and sensitive columns, pseudonymised
+    when read, never stored), or (None, None)."""
+    from serving.loop.dashboard import load_attributes
+
+    frame = load_attributes(settings)
+    if frame is None or frame.empty:
+        return None, None
+    columns = [c for c in frame.columns if c != "customer_ref"]
+    return _groups(frame, columns, [str(r) for r in frame["customer_ref"]])
 
 
 # -- export ---------------------------------------------------------------------------------

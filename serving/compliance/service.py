@@ -184,13 +184,21 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
         "the customer themselves (their page, their copy, notices by "
         + ("SMTP" if settings.smtp_url else "the development mailbox") + ")",
         "no third party receives customer data from this service"]
-    a = analytics.compute(session, specs, k, since=since, until=until, now=now)
+    attrs, sizes = analytics.attributes_from_settings(settings)
+    a = analytics.compute(session, specs, k, since=since, until=until, now=now,
+                          attributes=attrs, group_sizes=sizes)
     outcome = a.table("by_outcome")
     disputes = {
         "received": a.disputes, "decided": a.decided, "open": a.open,
         "overdue_open": a.overdue_open, "median_days_to_decision": a.median_days,
         "by_outcome": {c.group: c.count for c in outcome.cells} if outcome else {},
         "rates": {r.key: r.rate for r in a.rates},
+        # by sensitive group (CHURN_AUDIT_ATTRIBUTES): disputes and the share judged a
+        # mistake, suppressed like the rest
+        "by_group": {t.key.split(":", 1)[1]: {c.group: {"disputes": c.count,
+                                                         "judged_mistaken": c.mistaken_rate}
+                                               for c in t.cells}
+                     for t in a.tables if t.key.startswith("group:")},
     }
     facts = store.rights_requests(session, since, until)
     chain = audit.verify(session)

@@ -56,8 +56,10 @@ def count_bars(table: service.Table, k: int, title: str, chart_id: str) -> Marku
 def analytics_page(request: Request, principal: ReviewerPage, session: SessionDep,
                    specs: SpecsDep) -> Response:
     lang = page_lang(request)
-    k = deps.settings(request).analytics_min_cell
-    a = service.compute(session, specs, k, lang=lang)
+    settings = deps.settings(request)
+    k = settings.analytics_min_cell
+    attrs, sizes = service.attributes_from_settings(settings)
+    a = service.compute(session, specs, k, lang=lang, attributes=attrs, group_sizes=sizes)
     t = translator(lang)
     for table in a.tables:  # outcomes and bands in the page's words
         if table.key in ("by_outcome", "by_band"):
@@ -72,7 +74,9 @@ def analytics_page(request: Request, principal: ReviewerPage, session: SessionDe
 @router.get("/staff/analytics.csv")
 def analytics_csv(request: Request, principal: ReviewerPage, session: SessionDep,
                   specs: SpecsDep) -> Response:
-    a = service.compute(session, specs, deps.settings(request).analytics_min_cell,
-                        lang=page_lang(request))
+    settings = deps.settings(request)
+    attrs, sizes = service.attributes_from_settings(settings)
+    a = service.compute(session, specs, settings.analytics_min_cell, lang=page_lang(request),
+                        attributes=attrs, group_sizes=sizes)
     return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})

@@ -869,13 +869,15 @@ SCRUTINY: dict[str, dict[str, str]] = {
     "an_by_group": {"en": "Disputes by sensitive group (audit attributes)",
                     "fr": "Contestations par groupe sensible (attributs d'audit)"},
     "an_no_groups": {
-        "en": "No audit attributes are held for the contested customers: sensitive groups "
-              "are computed by `python -m serving.cli contest-analytics --attributes "
-              "<file> --schema <yaml>` from the customer file's sensitive columns.",
-        "fr": "Aucun attribut d'audit n'est détenu pour les clients concernés : les groupes "
-              "sensibles sont calculés par `python -m serving.cli contest-analytics "
-              "--attributes <fichier> --schema <yaml>` à partir des colonnes sensibles du "
-              "fichier clients.",
+        "en": "Not by sensitive group: the service holds no sensitive attribute. Point "
+              "CHURN_AUDIT_ATTRIBUTES at the audit attributes file (customer ids and "
+              "sensitive columns, pseudonymised when read), or run `python -m serving.cli "
+              "contest-analytics --attributes <file> --schema <yaml>`.",
+        "fr": "Pas de ventilation par groupe sensible : le service ne détient aucun attribut "
+              "sensible. Indiquez le fichier des attributs d'audit dans "
+              "CHURN_AUDIT_ATTRIBUTES (identifiants clients et colonnes sensibles, "
+              "pseudonymisés à la lecture), ou lancez `python -m serving.cli "
+              "contest-analytics --attributes <fichier> --schema <yaml>`.",
     },
     "an_blind": {"en": "Blind-first review: agreement", "fr": "Revue à l'aveugle : accords"},
     "an_col_group": {"en": "Group", "fr": "Groupe"},
@@ -883,6 +885,9 @@ SCRUTINY: dict[str, dict[str, str]] = {
     "an_col_share": {"en": "Share", "fr": "Part"},
     "an_col_rate": {"en": "Rate", "fr": "Taux"},
     "an_col_over": {"en": "Out of", "fr": "Sur"},
+    "an_col_per_thousand": {"en": "Disputes per 1,000 customers",
+                            "fr": "Contestations pour 1 000 clients"},
+    "an_col_mistaken": {"en": "Judged a mistake", "fr": "Jugées fondées"},
     "an_empty": {"en": "No dispute yet.", "fr": "Aucune contestation pour l'instant."},
     "an_nav": {"en": "Analytics", "fr": "Analyses"},
     "an_rates": {"en": "Rates", "fr": "Taux"},

@@ -104,7 +104,8 @@ def test_analytics_counts_and_suppression(world, api, app, client, tokens):
         assert customer["customer_id"] not in page.text
 
 
-def test_sensitive_groups_from_the_audit_attributes(world, app, host, tmp_path):
+def test_sensitive_groups_from_the_audit_attributes(world, app, host, tmp_path, api, client,
+                                                     tokens):
     """Groups joined by the keyed pseudonym from the customer file's sensitive columns."""
     import pandas as pd
 
@@ -144,6 +145,15 @@ def test_sensitive_groups_from_the_audit_attributes(world, app, host, tmp_path):
     assert rows[("group:gender", "Female")]["count"] == "9"
     assert rows[("group:gender", "Male")]["count"] == "5"
     assert not any(i in out.read_text() for i in ids)
+
+    # the page and the API read the file the DPO names (CHURN_AUDIT_ATTRIBUTES)
+    app.state.settings = settings.model_copy(update={"audit_attributes": str(data)})
+    got = api.get("/v1/analytics/contests", role="reviewer").json()
+    table = next(t for t in got["tables"] if t["key"] == "group:gender")
+    assert {c["group"]: c["count"] for c in table["cells"]} == {"Female": 9, "Male": 5}
+    assert sign_in(client, tokens["reviewer"]).status_code == 303
+    page = client.get("/staff/analytics")
+    assert 'id="table-group-gender"' in page.text and 'id="no-groups"' not in page.text
 
 
 def test_suppression_rule():
