@@ -20,7 +20,7 @@ from serving.loop import dashboard as service
 from serving.loop.drift import SCORE
 from serving.web import charts
 from serving.web.core import PageRoute, page_lang, render, staff_page
-from serving.web.i18n import translator
+from serving.web.i18n import CATALOG, translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 DashboardPage = Annotated[Principal, Depends(staff_page("reviewer"))]
@@ -28,6 +28,11 @@ DashboardPage = Annotated[Principal, Depends(staff_page("reviewer"))]
 
 def _num(v: float, digits: int = 3) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _outcome(t, key: str) -> str:  # noqa: ANN001
+    """An outcome's words; an outcome added later without words shows as recorded."""
+    return t(f"outcome_{key}") if f"outcome_{key}" in CATALOG else key
 
 
 def _figures(board: service.Dashboard, t, settings) -> dict:  # noqa: ANN001
@@ -45,7 +50,7 @@ def _figures(board: service.Dashboard, t, settings) -> dict:  # noqa: ANN001
         kinds = sorted({k for m in board.tasks for k in m.outcomes})
         out["tasks_chart"] = charts.stacked_bars(
             [m.month for m in board.tasks],
-            {t(f"outcome_{k}"): [m.outcomes.get(k, 0) for m in board.tasks] for k in kinds},
+            {_outcome(t, k): [m.outcomes.get(k, 0) for m in board.tasks] for k in kinds},
             title=t("dash_tasks"), percent=False, chart_id="tasks",
             desc=t("dash_tasks_desc") + " " + "; ".join(
                 f"{m.month}: {m.opened}" for m in board.tasks))
