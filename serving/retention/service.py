@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import false
 from sqlalchemy.orm import Session
 
 from models import pseudonymise
@@ -487,8 +488,11 @@ def _score_entries(session: Session, specs: SpecCache, band: str | None, limit: 
     for ph in ((0, 1) if since is not None else (0,)):
         if ph < phase:
             continue
+        extra = risk_list_rows.handled_filter(session, since, ph == 1)
+        if ph == 1 and extra is not None and extra.compare(false()):
+            break  # nobody handled recently: no second phase to read
         rows = risk_list_rows.page(session, limit - len(found), after if ph == phase else None,
-                                   band, task, risk_list_rows.handled_filter(since, ph == 1))
+                                   band, task, extra)
         found += [(c, p, t, ph) for c, p, t in rows]
         if len(found) > limit:
             break

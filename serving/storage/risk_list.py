@@ -8,7 +8,7 @@ import itertools
 from datetime import datetime
 from typing import get_args
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from serving.routing import Band
@@ -26,14 +26,26 @@ Key = tuple[float, str]
 BANDS: tuple[str, ...] = get_args(Band)
 
 
-def handled_filter(since: datetime | None, handled: bool) -> ColumnElement | None:
+def handled_filter(session: Session, since: datetime | None,
+                   handled: bool) -> ColumnElement | None:
     """Customers contacted (or whose task was closed) at or after `since` (`handled`), or
-    the others; None when there is no such rule (`since` None)."""
+    the others; None when nothing is to be filtered (`since` None, or nobody handled).
+
+    The handled customers are few (a team's contacts of the last weeks): read on their
+    partial index and named, so the pages keep reading the (band, score, pseudonym)
+    index alone; a filter on the column would read every scanned customer's row."""
     if since is None:
         return None
+    refs = list(session.scalars(select(Customer.customer_ref)
+                                .where(Customer.last_contact_at >= since)
+                                .limit(FEW_TASKS + 1)))
+    if len(refs) > FEW_TASKS:  # many: the column itself
+        if handled:
+            return Customer.last_contact_at >= since
+        return or_(Customer.last_contact_at.is_(None), Customer.last_contact_at < since)
     if handled:
-        return Customer.last_contact_at >= since
-    return or_(Customer.last_contact_at.is_(None), Customer.last_contact_at < since)
+        return Customer.customer_ref.in_(refs) if refs else false()
+    return Customer.customer_ref.not_in(refs) if refs else None
 
 
 def page(session: Session, limit: int, after: Key | None, band: str | None,

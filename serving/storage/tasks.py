@@ -119,15 +119,16 @@ def last_contacts(session: Session, refs: list[str]) -> dict[str, datetime | Non
 
 
 def counts(session: Session) -> list[tuple[str, str, int]]:
-    """(band of the task's receipt, task status, tasks) for open and claimed tasks of
-    customers neither restricted nor objecting."""
+    """(the customer's band on the risk list, task status, tasks) for open and claimed
+    tasks of customers neither restricted nor objecting. The customer's own band (as the
+    list filters it), not the receipt's: no join on receipts (shown on every page, this
+    read measured 0.3 s at 100k customers with it)."""
     return [(band, status, n) for band, status, n in session.execute(
-        select(Prediction.risk_band, RetentionTask.status, func.count())
-        .join(Prediction, Prediction.id == RetentionTask.prediction_id)
+        select(Customer.latest_band, RetentionTask.status, func.count())
         .join(Customer, Customer.customer_ref == RetentionTask.customer_ref)
         .where(RetentionTask.status.in_(OPEN_TASK_STATUSES), ~Customer.restricted,
-               ~Customer.objected)
-        .group_by(Prediction.risk_band, RetentionTask.status)).all()]
+               ~Customer.objected, Customer.latest_band.is_not(None))
+        .group_by(Customer.latest_band, RetentionTask.status)).all()]
 
 
 def overdue_count(session: Session, now: datetime) -> int:
