@@ -26,17 +26,16 @@ def display_value(spec: ModelSpec, feature: str, value: Any, lang: str) -> str:
 
 def factors(spec: ModelSpec, pred: PredictionPublic, lang: str,
             audience: Audience = "staff") -> list[dict[str, Any]]:
-    """Each contribution with the value as a person reads it and its sentence: about "the
-    customer" for staff, "you" on the customer's own pages (`models.reasons`), with the
-    size of its effect in words (`strength`: 0 none .. 3 a lot)."""
+    """Each contribution with the value as a person reads it and its sentence in the page's
+    language (whatever language the service explained it in): about "the customer" for
+    staff, "you" on the customer's own pages (`models.reasons`), with the size of its
+    effect in words (`strength`: 0 none .. 3 a lot)."""
     out = []
     for c in pred.contributions:
-        text = c.text
-        if audience == "customer":
-            try:
-                text = reason_text(spec.feature(c.feature), c.value, c.shap, lang, audience)
-            except KeyError:  # a feature this spec does not know: the receipt's words
-                text = c.text
+        try:
+            text = reason_text(spec.feature(c.feature), c.value, c.shap, lang, audience)
+        except KeyError:  # a feature this spec does not know: the receipt's words
+            text = c.text
         out.append({"feature": c.feature, "label": c.label, "value": c.value,
                     "shown": display_value(spec, c.feature, c.value, lang), "shap": c.shap,
                     "text": text, "up": c.shap > 0, "effect": bar_word(c.shap, lang),

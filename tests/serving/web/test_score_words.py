@@ -276,3 +276,25 @@ def test_the_customer_api_words_reasons_to_the_customer(client, api, customers):
     said = [c["text"] for c in mine.json()["prediction"]["contributions"]]
     assert said and all(t.startswith("Vous ") or "\u00a0: " in t for t in said), said
     assert any(t.startswith("Vous ") for t in said)
+
+
+def test_the_review_page_in_french_words_its_reasons_in_french(client, api, customers,
+                                                                tokens):
+    # the model's reasons on the page from the start (blind-first review shows them later)
+    client.app.state.settings = client.app.state.settings.model_copy(
+        update={"blind_review": False})
+    r = api.score(customers[:1])
+    assert r.status_code == 201, r.text
+    sent, _ = _contest(client, api, customers[0]["customer_id"], "rv", "en")
+    dispute_id = sent.headers["location"].split("/")[-1].split("?")[0]
+    client.cookies.clear()
+    client.headers["Accept-Language"] = "fr"
+    sign_in(client, tokens["reviewer"])
+    page = client.get(f"/staff/reviews/{dispute_id}")
+    assert page.status_code == 200, page.text[:300]
+    reasons = re.findall(r'<ol class="reasons">(.*?)</ol>', page.text, re.S)
+    assert reasons, page.text[:500]
+    items = [html.unescape(re.sub(r"<[^>]+>", "", li))
+             for li in re.findall(r"<li[^>]*>(.*?)</li>", reasons[0], re.S)]
+    assert items and all("l'estimation" in i for i in items), items
+    assert not any("the estimate" in i for i in items)
