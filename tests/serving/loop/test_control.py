@@ -201,3 +201,20 @@ def test_a_rectified_rescore_keeps_a_held_out_customer_held_out(api, app, by_ris
         assert session.scalar(sa.select(sa.func.count()).select_from(RetentionTask).where(
             RetentionTask.customer_ref == p["customer_ref"],
             RetentionTask.status.in_(("open", "claimed")))) == 0
+
+
+def test_a_dask_workers_chunk_draws_the_same_arms(settings, host):
+    """`prepare_chunk` is what each Dask worker runs (serving/distributed.py): it draws the
+    arms itself, from the settings the driver sends, with the same key and period."""
+    from serving.batch import prepare_chunk
+    from training.synthetic import generate
+
+    frame = generate(1500, seed=9)
+    chunk = prepare_chunk(host.current(), frame, "customer_id", settings, "sqlite")
+    drawn = [p for p in chunk.predictions if p.arm is not None]
+    plan = ControlPlan.from_settings(settings)
+    assert drawn and all(p.arm == plan.arm(p.customer_ref, chunk.scored_at) for p in drawn)
+    held = {p.id for p in drawn if p.arm == "control"}
+    assert held and len(held) < len(drawn)
+    assert not held & {t.prediction_id for t in chunk.tasks}
+    assert {t.prediction_id for t in chunk.tasks} == {p.id for p in drawn} - held
