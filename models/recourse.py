@@ -75,6 +75,7 @@ class Change:
     before_shown: str
     after_shown: str
     text: str
+    why: str | None = None  # why it can change (the schema's `why`), in the language asked
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,8 @@ class Planner:
             changes.append(Change(feature=f.name, label=f.display_label(lang), before=b,
                                   after=a, before_shown=f.display_value(b, lang),
                                   after_shown=f.display_value(a, lang),
-                                  text=change_text(f, b, a, lang)))
+                                  text=change_text(f, b, a, lang),
+                                  why=f.actionable.why_text(lang) if f.actionable else None))
             sb, sa = float(now.shap[0, j]), float(exact.shap[r, j])
             changed_shift += sa - sb
             contribs.append(ContributionChange(

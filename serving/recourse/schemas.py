@@ -31,6 +31,8 @@ class RecourseChangePublic(BaseModel):
     before_shown: str
     after_shown: str
     text: str = Field(description="The change in words")
+    why: str | None = Field(default=None, description="Why this can change (the training "
+                                                      "schema's reason)")
 
 
 class RecourseContributionPublic(BaseModel):

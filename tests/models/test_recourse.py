@@ -259,6 +259,9 @@ def test_words_in_english_and_french(case):
     assert " from " in c_en.text and " to " in c_en.text
     assert " : de " in c_fr.text and " à " in c_fr.text
     assert c_en.text != c_fr.text
+    feature = model.spec.feature(c_en.feature)
+    assert c_en.why == feature.actionable.why_text("en") and c_fr.why == \
+        feature.actionable.why_text("fr") and c_en.why != c_fr.why
 
 
 def _any_record(model: ChurnModel):  # noqa: ANN202 - a hypothesis strategy

@@ -54,6 +54,7 @@ def test_options_rescored_by_the_api_give_the_score_they_claim(api, by_risk, hos
             if body["status"] == "options":
                 assert option["score"] < threshold and option["risk_band"] != "high"
             changed = {ch["feature"] for ch in option["changes"]}
+            assert all(ch["why"] for ch in option["changes"]), option["changes"]
             spec = host.current().spec
             assert all(spec.feature(f).actionable is not None for f in changed)
             assert {x["feature"] for x in option["contributions"]} == changed

@@ -58,7 +58,9 @@ def test_agent_sees_what_would_lower_the_risk(live, browser, tmp_path):  # noqa:
             assert shown_percent(o["score"], "en") in heading
             assert o["risk_band"] in heading
             changes = item.locator(".rc-changes li").all_inner_texts()
-            assert changes == [c["text"] for c in o["changes"]]
+            assert changes == [f"{c['text']} ({c['why']})" if c["why"] else c["text"]
+                               for c in o["changes"]]
+            assert all(c["why"] for c in o["changes"])  # the built-in schema gives each
             reasons = item.locator(".rc-reasons li").all_inner_texts()
             assert len(reasons) == len(o["contributions"])
             # worded before → after, never as log-odds
@@ -71,6 +73,7 @@ def test_agent_sees_what_would_lower_the_risk(live, browser, tmp_path):  # noqa:
         fr_changes = page.locator("#recourse li.rc-option").first.locator(
             ".rc-changes li").all_inner_texts()
         assert all(" : de " in c for c in fr_changes)
+        assert all(c.endswith(")") for c in fr_changes)  # the French reason
         shot(page, tmp_path, "recourse-agent-fr")
         # a low customer: no option, said plainly
         low = next(x for x in live.scored if x["risk_band"] == "low")
