@@ -107,6 +107,12 @@ so that the team can measure whether contact actually helps. Observed churn of c
 customers is therefore affected by the contact, and any evaluation on the service's own data
 should say which customers were held out.
 
+Which customers get a task is the serving setting `CHURN_TARGETING`: `risk` (the default) routes
+by this model's score and risk bands; `uplift` keeps, among them, only the customers whose
+expected retained value (estimated uplift of the promoted `churn-uplift` model x customer value
+- contact cost) is positive, so customers a contact is estimated to push away are not queued.
+Every receipt records the rule it was routed under.
+
 ## Data and minimisation
 
 - Rows: {summary['rows']} ({summary['positive_rate']:.1%} positive: `{spec.target}` =

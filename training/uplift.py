@@ -268,6 +268,45 @@ def _qini_plot(curve: list[tuple[float, float]], path: Path) -> None:
     plt.close(fig)
 
 
+def uplift_card(model: UpliftModel, metrics: dict[str, float], gate: str,
+                settings: TrainSettings) -> str:
+    """The uplift model's card: what it estimates, how it was evaluated, the rule it
+    serves under."""
+    m = metrics
+    return f"""# Uplift model card: {settings.uplift_model_name}
+
+## What it estimates
+
+For each customer a retention task would be opened for, the **uplift**: the churn probability
+without contact minus with it ({model.spec.learner}: one churn model per randomised arm).
+Positive: a contact is estimated to keep the customer; negative: to push them away.
+Features: {", ".join(model.spec.feature_names)}. Sensitive attributes are never features.
+
+## The rule it serves under
+
+With `CHURN_TARGETING=uplift` the batch opens a task only when
+uplift x `CHURN_CUSTOMER_VALUE` - `CHURN_CONTACT_COST` > 0; customers with a negative uplift
+are never queued; every receipt records `targeting=uplift` and its uplift. With the default
+`CHURN_TARGETING=risk` this model is not used.
+
+## Evaluation on held-out customers
+
+- Held-out rows: {int(m["heldout_rows"])} (contact {int(m["heldout_contact"])}, control
+  {int(m["heldout_control"])}); fitted on {int(m["training_rows"])} rows of other customers.
+- Qini coefficient {m["qini"]:.4f}, 95 % interval [{m["qini_low"]:.4f}, {m["qini_high"]:.4f}]
+  (0 = random targeting).
+- Uplift in the top {m["top_fraction"]:.0%}: {m["uplift_at_k"]:+.3f}, 95 % interval
+  [{m["uplift_at_k_low"]:+.3f}, {m["uplift_at_k_high"]:+.3f}].
+- Gate: {gate}.
+
+## Limits
+
+The labels come from a randomised control group: the estimate is only as good as the group
+is large and the contact as it was done when the labels were collected. Intention to treat: a
+customer assigned to contact but not reached counts as contacted.
+"""
+
+
 def train_uplift(settings: TrainSettings, data: str | Path | pd.DataFrame,
                  source: str = "") -> UpliftResult:
     """Fit, evaluate, log, register as `churn-uplift`@challenger, and promote to
@@ -290,6 +329,7 @@ def train_uplift(settings: TrainSettings, data: str | Path | pd.DataFrame,
         plot = Path(tmp) / "qini.png"
         _qini_plot(curve, plot)
         mlflow.log_artifact(str(plot), "plots")
+        mlflow.log_text(uplift_card(model, metrics, gate, settings), "model_card.md")
         example = frame[model.spec.feature_names].head(5)
         info = mlflow.pyfunc.log_model(
             name="uplift_model", python_model=model,

@@ -84,6 +84,8 @@ def test_registered_as_its_own_model_and_promoted_only_through_its_gate(
     run = client.get_run(result.run_id)
     assert "qini" in run.data.metrics and run.data.tags["kind"] == "uplift"
     assert "plots/qini.png" in [a.path for a in client.list_artifacts(result.run_id, "plots")]
+    card = mlflow.artifacts.load_text(f"runs:/{result.run_id}/model_card.md")
+    assert "CHURN_TARGETING=uplift" in card and "Qini coefficient" in card
 
     # contact that changes nothing: the interval cannot show an effect, nothing promoted
     flat = randomised_table(6000, seed=5, effect=False).drop(columns=["_segment"])
