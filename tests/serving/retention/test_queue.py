@@ -292,3 +292,27 @@ def test_the_batch_counts_the_tasks_it_opens_in_its_chunk_events(settings, host,
             assert len(inside) == e["tasks_created"]
     assert all(t.due_at - t.created_at == timedelta(days=4) for t in tasks)
     db.dispose()
+
+
+def test_the_queue_pages_in_french(api, by_risk, client, tokens):
+    """The queue's words on the staff pages in French: search, counts, sorts, the rule,
+    attempts (no English left in them, no raw key)."""
+    tid, p = _task(api, by_risk)
+    assert api.post(f"/v1/retention-tasks/{tid}/claim").status_code == 200
+    assert api.post(f"/v1/retention-tasks/{tid}/attempts",
+                    json={"channel": "in_person", "reached": True}).status_code == 201
+    sign_in(client, tokens["agent"])
+    risk = client.get("/staff/risk", params={"lang": "fr"}).text
+    for words in ("Trouver un client par son identifiant", "0 tâche ouverte", "mes tâches : 1",
+                  "par échéance", "par dernier contact", "depuis moins de 30 jours",
+                  "traité récemment"):
+        assert words in risk, words
+    for english in ("Find a customer", "open tasks", "by due date", "handled recently"):
+        assert english not in risk, english
+    unknown = client.get("/staff/risk", params={"q": "PERSONNE-1"}).text
+    assert "Aucun client d&#39;identifiant « PERSONNE-1 »" in unknown
+    page = client.get(f"/staff/customers/{p['customer_ref']}").text
+    for words in ("Tentatives de contact", "en personne", "joint", "Noter une tentative",
+                  "Remettre la tâche dans la file", "Confier la tâche à", "échéance le"):
+        assert words in page, words
+    assert "Contact attempts" not in page and "Record the attempt" not in page
