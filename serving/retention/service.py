@@ -316,6 +316,11 @@ def find_customer(session: Session, settings: Settings, customer_id: str) -> str
     return ref if tasks.customer_exists(session, ref) else None
 
 
+def customer_held(session: Session, customer_ref: str) -> bool:
+    """A customer with this pseudonym is held."""
+    return tasks.customer_exists(session, customer_ref)
+
+
 def last_contact(session: Session, customer_ref: str) -> datetime | None:
     """When the customer was last contacted (or their task closed); None: never."""
     return tasks.last_contacts(session, [customer_ref]).get(customer_ref)

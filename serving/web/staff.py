@@ -150,7 +150,12 @@ def risk_list(
 # -- customer view ----------------------------------------------------------------------------
 @router.get("/staff/customers/{ref}")
 def customer_view(request: Request, ref: str, principal: StaffPage, session: SessionDep,
-                  specs: SpecsDep, host: HostDep) -> Response:
+                  specs: SpecsDep, host: HostDep, settings: SettingsDep) -> Response:
+    if not retention.customer_held(session, ref) and customer_id_ok(ref):
+        # a raw customer id in the address (pasted by an agent): its pseudonym's page
+        found = retention.find_customer(session, settings, ref)
+        if found is not None:
+            return see_other(f"/staff/customers/{found}")
     customer = customers.viewed_by_staff(session, ref, principal)
     lang = page_lang(request)
     latest = None

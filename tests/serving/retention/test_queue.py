@@ -316,3 +316,18 @@ def test_the_queue_pages_in_french(api, by_risk, client, tokens):
                   "Remettre la tâche dans la file", "Confier la tâche à", "échéance le"):
         assert words in page, words
     assert "Contact attempts" not in page and "Record the attempt" not in page
+
+
+def test_a_raw_id_in_the_staff_address_leads_to_the_customers_page(api, by_risk, client,
+                                                                    tokens):
+    p = api.score(by_risk[0]).json()
+    sign_in(client, tokens["agent"])
+    r = client.get(f"/staff/customers/{by_risk[0]['customer_id']}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == (
+        f"/staff/customers/{p['customer_ref']}")
+    assert client.get(r.headers["location"]).status_code == 200
+    # an id nobody holds, or no id at all: the 404 page, not a sign-in page
+    for unknown in ("NOBODY-1", "a b?c"):
+        assert client.get(f"/staff/customers/{unknown}").status_code == 404
+    viewed = [e for e in _events(api, "customer.viewed") if e["customer_ref"] == p["customer_ref"]]
+    assert len(viewed) == 1  # the redirect itself is no view
