@@ -31,6 +31,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/staff/audit"): {"admin"},
     ("GET", "/staff/users"): {"admin"},
     ("POST", "/staff/users"): {"admin"},
+    ("GET", "/staff/dashboard"): {"reviewer", "admin"},
     ("GET", "/me"): PUBLIC,
     ("POST", "/me/session"): PUBLIC,
     ("POST", "/me/sign-out"): PUBLIC,
