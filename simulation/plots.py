@@ -70,7 +70,6 @@ def write_plots(result: Any, labelled: pd.DataFrame, folder: Path) -> list[Path]
     ax.legend(fontsize=8)
 
     ax = axes[1][2]
-    curve = (result.uplift or {}).get("metrics") and None
     ax.axis("off")
     if result.uplift:
         m = result.uplift["metrics"]
@@ -79,7 +78,8 @@ def write_plots(result: Any, labelled: pd.DataFrame, folder: Path) -> list[Path]
         ax.text(0, 0.55, f"uplift at top {m['top_fraction']:.0%}: {m['uplift_at_k']:+.3f} "
                          f"[{m['uplift_at_k_low']:+.3f}, {m['uplift_at_k_high']:+.3f}]")
         ax.text(0, 0.4, result.uplift["gate"], fontsize=8, wrap=True)
-    del curve
+    else:
+        ax.text(0, 0.7, "Uplift model: not trained (not enough labelled rows in both arms)")
     fig.tight_layout()
     path = folder / "simulation.png"
     fig.savefig(path, dpi=90)
