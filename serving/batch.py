@@ -41,6 +41,7 @@ from serving.routing import OVERTURNED, repeats_overturned, route_many, routes
 from serving.scoring.schemas import CUSTOMER_ID_RULE, customer_id_ok
 from serving.specs import SpecCache, register_model
 from serving.storage import Database, bulk, upgrade
+from serving.storage import access as store_access
 from serving.storage.db import write_lock
 from serving.storage.receipts import LatestEntry, PredictionRow, Receipts, TaskRow
 from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, new_ids
@@ -124,8 +125,12 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
         if missing:
             raise BatchError(f"{path} lacks the columns {missing} the model needs")
         left = rows
+        offset = 0
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
             frame = batch.to_pandas()
+            # rows numbered through the file, as read_csv's chunks are (reports name rows)
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+            offset += len(frame)
             if left is not None:
                 frame = frame.iloc[:left]
                 left -= len(frame)
