@@ -102,6 +102,9 @@ def test_purge_deletes_what_is_due_and_nothing_else(app, api, contest, by_risk, 
     # F's task was closed with an outcome long ago (as the queue's complete would leave it)
     _age(app, RetentionTask, RetentionTask.id, [pf["retention_task_id"]], status="done",
          outcome="retained", completed_at=LONG_AGO)
+    # D's task, if the control draw gave it one, was cancelled by the dispute: closed long ago
+    d_tasks = _ids(app, RetentionTask.id, RetentionTask.prediction_id == pd["prediction_id"])
+    _age(app, RetentionTask, RetentionTask.id, d_tasks, updated_at=LONG_AGO)
 
     before = {
         "predictions": _ids(app, Prediction.id),
@@ -111,7 +114,7 @@ def test_purge_deletes_what_is_due_and_nothing_else(app, api, contest, by_risk, 
     }
     expected_gone = {
         "predictions": {first["prediction_id"], pd["prediction_id"], pf["prediction_id"]},
-        "tasks": {pf["retention_task_id"]},
+        "tasks": {pf["retention_task_id"], *d_tasks},
         "disputes": {dd["dispute_id"]},
         "messages": {notice.id},
     }
@@ -120,8 +123,8 @@ def test_purge_deletes_what_is_due_and_nothing_else(app, api, contest, by_risk, 
     with app.state.db.session() as s:
         head = audit.verify(s).head_seq
         dry = purge(s, settings, dry_run=True)
-    assert dry.deleted == {"tasks": 1, "disputes": 1, "notices": 1, "link_messages": 0,
-                           "predictions": 3}
+    assert dry.deleted == {"tasks": 1 + len(d_tasks), "disputes": 1, "notices": 1,
+                           "link_messages": 0, "predictions": 3}
     assert dry.audit_seq is None
     assert before["predictions"] == _ids(app, Prediction.id)
     with app.state.db.session() as s:
