@@ -81,7 +81,7 @@ purge: ## Delete what the retention schedule says is due (CHURN_RETENTION_*_DAYS
 	$(PY) -m serving.cli purge $(if $(DRY_RUN),--dry-run)
 
 MONTHS ?= 6
-CUSTOMERS ?= 10000
+CUSTOMERS ?= 3000
 DRIFT_MONTH ?= 4
 SIM_DIR ?= var/simulation
 

@@ -62,7 +62,7 @@ class SimConfig:
     """The simulation's size and knobs (defaults: `make simulate`)."""
 
     months: int = 6
-    customers: int = 10_000
+    customers: int = 3_000
     training_rows: int = 10_000
     seed: int = 7
     control_fraction: float = 0.3  # larger than the service default, to learn faster
