@@ -16,10 +16,11 @@ from tests.serving.web.conftest import new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(os.environ.get("CHURN_SHOTS_DIR", "/tmp"))
+PREFIX = [""]  # the story's screenshot prefix (SQLite: none, PostgreSQL: "pg-")
 
 
 def _shot(page, name: str) -> None:  # noqa: ANN001
-    page.screenshot(path=str(SHOTS / f"queue-{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"queue-{PREFIX[0]}{name}.png"), full_page=True)
 
 
 def _rectified(live, host, prediction) -> str:  # noqa: ANN001
@@ -47,6 +48,16 @@ def _rectified(live, host, prediction) -> str:  # noqa: ANN001
 
 
 def test_an_agent_works_the_queue(live, browser, host):  # noqa: ANN001
+    queue_story(live, browser, host)
+
+
+@pytest.mark.postgres
+def test_an_agent_works_the_queue_on_postgresql(live_pg, browser, host):  # noqa: ANN001
+    queue_story(live_pg, browser, host, "pg-")
+
+
+def queue_story(live, browser, host, prefix: str = "") -> None:  # noqa: ANN001
+    PREFIX[0] = prefix
     second = live.api("POST", "/v1/admin/users", json={"name": "Bea Second", "role": "agent"})
     assert second.status_code == 201, second.text
     with_task = live.with_task()
@@ -77,7 +88,7 @@ def test_an_agent_works_the_queue(live, browser, host):  # noqa: ANN001
             page.get_by_role("link", name="Next page").click()
         assert "data rectified" in row.locator(".voice-rectified").inner_text()
         row.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "queue-risk-voice-row.png"))
+        page.screenshot(path=str(SHOTS / f"queue-{prefix}risk-voice-row.png"))
         page.goto(live.url + "/staff/risk")
 
         # search: a malformed id, an unknown one, then a real one
