@@ -164,6 +164,9 @@ def queue_story(live, browser, host, prefix: str = "") -> None:  # noqa: ANN001
         page.get_by_role("button", name="Reassign").click()
         assert "now Bea Second's" in page.locator(".flash").inner_text()
         assert "Bea Second" in page.locator("#task-status").locator("..").inner_text()
+        # no longer theirs: no attempt, release or reassign form for the first agent
+        assert page.get_by_role("button", name="Record the attempt").count() == 0
+        assert page.get_by_role("button", name="Reassign").count() == 0
         _shot(page, "reassigned")
 
         # the rectified customer's page: the mark, their words, the reviewer's reason
