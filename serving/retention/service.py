@@ -97,8 +97,8 @@ def _task_key(cursor: str, sort: str) -> list[Any]:
         if sort == "score":
             handled, neg_score, key = parts[1:]
             return [int(handled), float(neg_score), str(key)]
-        at, key = parts[1:]
-        return [datetime.fromisoformat(at), str(key)]
+        at, neg_score, key = parts[1:]
+        return [datetime.fromisoformat(at), float(neg_score), str(key)]
     except Exception as exc:  # noqa: BLE001
         raise _bad_cursor(cursor) from exc
 

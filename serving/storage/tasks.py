@@ -34,10 +34,12 @@ def handled_expr(since: datetime | None) -> ColumnElement:
 
 def sort_keys(sort: str, since: datetime | None) -> list[ColumnElement]:
     """The ORDER BY of a queue sorted by `sort` (the task id last, as the tie-break)."""
+    # ties (the same due date, every customer never contacted): the highest risk first
     if sort == "due":
-        return [func.coalesce(RetentionTask.due_at, RetentionTask.created_at)]
+        return [func.coalesce(RetentionTask.due_at, RetentionTask.created_at),
+                -RetentionTask.score]
     if sort == "last_contact":
-        return [func.coalesce(Customer.last_contact_at, EPOCH)]
+        return [func.coalesce(Customer.last_contact_at, EPOCH), -RetentionTask.score]
     return [handled_expr(since), -RetentionTask.score]
 
 

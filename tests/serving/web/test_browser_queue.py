@@ -146,6 +146,9 @@ def queue_story(live, browser, host, prefix: str = "") -> None:  # noqa: ANN001
         contacts = page.locator("table.risk tbody tr .contact").all_inner_texts()
         never = [c == "never contacted" for c in contacts]
         assert never[0] and never == sorted(never, reverse=True)  # never contacted first
+        scores = [float(x.split()[0]) for x in page.locator(
+            "table.risk tbody tr td.num").all_inner_texts()]
+        assert scores == sorted(scores, reverse=True)  # then the highest risk first
         # the one customer contacted comes after every customer never contacted
         while page.get_by_role("link", name="Next page").count():
             page.get_by_role("link", name="Next page").click()
