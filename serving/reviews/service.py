@@ -306,7 +306,7 @@ def _withdraw(db: Receipts, pred: Prediction, now: datetime, dispute_id: str) ->
 
 
 def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,
-                 now: datetime) -> str | None:
+                 now: datetime, principal: Principal) -> str | None:
     """Upheld: a prediction that asked for a human contact gets its task back, if it is
     still the customer's latest."""
     if customer.latest_prediction_id != pred.id or pred.route_action != "human_contact":

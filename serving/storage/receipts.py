@@ -253,6 +253,12 @@ class Receipts(RawWriter):
                "reason = excluded.reason, updated_at = excluded.updated_at "
                "WHERE retention_tasks.status = 'open'")
         self.executemany(sql, [(*r, r.created_at, r.customer_ref) for r in rows])
+        # The ids are new: those now in the table opened a task (read on the primary key
+        # over the rows' id range, UUIDv7 being time-ordered).
+        ids = sorted(r.id for r in rows)
+        found = {i for (i,) in self.fetchall(
+            f"SELECT id FROM retention_tasks WHERE id >= {m} AND id <= {m}", (ids[0], ids[-1]))}
+        return [r for r in rows if r.id in found]
 
     def open_task_ids(self, refs: Sequence[str]) -> dict[str, str]:
         """The open or claimed task of each customer among `refs` that has one."""
