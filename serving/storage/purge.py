@@ -62,17 +62,18 @@ def due_predictions(session: Session, cutoff: datetime) -> list[str]:
     task (open or closed and still kept) made from it, not the new prediction of a kept
     rectification. Run after the disputes and tasks due were deleted."""
     p = Prediction
-    # NOT IN over each referring column (NULLs left out): both engines build the set once
-    # (a hash or a temporary index); a correlated NOT EXISTS scanned the unindexed
-    # customers.latest_prediction_id once per receipt (quadratic: minutes at 50k receipts)
-    kept = [select(Customer.latest_prediction_id).where(
-                Customer.latest_prediction_id.is_not(None)),
-            select(Dispute.prediction_id),
-            select(RetentionTask.prediction_id),
-            select(DisputeDecision.new_prediction_id).where(
-                DisputeDecision.new_prediction_id.is_not(None))]
-    return _ids(session, select(p.id).where(p.created_at < cutoff,
-                                            *[p.id.not_in(q) for q in kept]))
+    # Outer joins kept only where nothing matched (anti-joins): PostgreSQL hashes each side
+    # and SQLite builds a temporary index on each unindexed column. A correlated NOT EXISTS
+    # scanned customers.latest_prediction_id once per receipt on SQLite, and NOT IN falls
+    # back to a per-row scan on PostgreSQL once the set outgrows work_mem: both quadratic.
+    q = (select(p.id)
+         .outerjoin(Customer, Customer.latest_prediction_id == p.id)
+         .outerjoin(Dispute, Dispute.prediction_id == p.id)
+         .outerjoin(RetentionTask, RetentionTask.prediction_id == p.id)
+         .outerjoin(DisputeDecision, DisputeDecision.new_prediction_id == p.id)
+         .where(p.created_at < cutoff, Customer.customer_ref.is_(None), Dispute.id.is_(None),
+                RetentionTask.id.is_(None), DisputeDecision.dispute_id.is_(None)))
+    return _ids(session, q)
 
 
 def delete_ids(session: Session, table: type, ids: Sequence[str]) -> int:
