@@ -77,10 +77,10 @@ class BatchReport:
     repeated_overturned: int = 0
     high: int = 0
     human_contact: int = 0
-    open_tasks_before: int = 0
-    open_tasks_after: int = 0
     # tasks this run opened (issue 16): a customer with an open task keeps it
     tasks_created: int = 0
+    open_tasks_before: int = 0
+    open_tasks_after: int = 0
     seconds: float = 0.0  # the whole run
     setup_seconds: float = 0.0  # checks, migrations, loading the model (and Dask workers)
     teardown_seconds: float = 0.0  # after the last commit: closing up (the Dask cluster)

@@ -1,4 +1,4 @@
-"""Command line: `python -m serving.cli serve|score|create-user|migrate|deliver|mailbox`."""
+"""Command line: `python -m serving.cli serve|score|migrate|deliver|purge|...` (see --help)."""
 
 from __future__ import annotations
 

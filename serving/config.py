@@ -140,6 +140,7 @@ class Settings(BaseSettings):
     # listed after the others on the risk list and the queue
     task_due_days: int = Field(default=7, ge=1, le=365)
     task_handled_days: int = Field(default=30, ge=0, le=365)
+
     # retention schedule (issue 18; `make purge`, and after `make score`): days a record is
     # kept once it is closed; what an open dispute or open task still needs is never due
     retention_predictions_days: int = Field(default=395, ge=31, le=36500)  # receipts

@@ -110,9 +110,9 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
                    disputes_router, reviews_router, objections_router, audit_router,
                    staff_router, rights_router):
         app.include_router(router, responses=ERRORS)
-    app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
     app.include_router(recourse_router, responses=ERRORS)  # issue 16: what lowers a risk
     app.include_router(loop_router, responses=ERRORS)  # issue 17: who actually left
+    app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
     return app

@@ -63,9 +63,9 @@ CUSTOMER_ERASED = "customer.erased"
 MODEL_LOADED = "model.loaded"
 MODEL_RELOADED = "model.reloaded"
 MODEL_REFUSED = "model.refused"
+CHURN_EVENTS_RECORDED = "churn_events.recorded"  # issue 17: counts only, never ids
 RETENTION_PURGED = "retention.purged"  # issue 18: counts per kind, never ids
 REVIEW_JUDGED = "review.judged"  # issue 18: a blind-first judgement recorded
-CHURN_EVENTS_RECORDED = "churn_events.recorded"  # issue 17: counts only, never ids
 
 _HEAD = AuditHead.__table__
 _LOG = AuditEvent.__table__

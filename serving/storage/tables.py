@@ -524,6 +524,28 @@ class RightsRequest(Base):
     )
 
 
+# -- issue 18: blind-first review (migration 0011) ---------------------------------------------
+EXPECTED_RISKS = ("low", "medium", "high")
+CLAIM_VIEWS = ("agree", "disagree", "unsure")
+
+
+class ReviewJudgement(Base):
+    """A reviewer's own judgement of a dispute, recorded before the model's score and
+    explanation are shown (blind-first review): how likely they think the customer is to
+    leave, from the customer's data and statement, and whether they think the customer's
+    claim about their data is right. Compared with the model's band and the final decision
+    in contest analytics (automation bias); goes with its dispute (cascade, and the purge)."""
+
+    __tablename__ = "review_judgements"
+
+    dispute_id: Mapped[str] = mapped_column(
+        ForeignKey("disputes.id", ondelete="CASCADE"), primary_key=True)
+    expected_risk: Mapped[str] = mapped_column(String(8))  # EXPECTED_RISKS
+    claim_view: Mapped[str] = mapped_column(String(8))  # CLAIM_VIEWS
+    judged_by: Mapped[str] = mapped_column(String(120))
+    judged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # -- issue 17: who actually left (migration 0009) ---------------------------------------------
 ARMS = ("contact", "control")
 TARGETING_RULES = ("risk", "uplift")
@@ -547,25 +569,3 @@ class ChurnEvent(Base):
     __table_args__ = (
         Index("uq_churn_events_customer_left_on", "customer_ref", "left_on", unique=True),
     )
-
-
-# -- issue 18: blind-first review (migration 0011) ---------------------------------------------
-EXPECTED_RISKS = ("low", "medium", "high")
-CLAIM_VIEWS = ("agree", "disagree", "unsure")
-
-
-class ReviewJudgement(Base):
-    """A reviewer's own judgement of a dispute, recorded before the model's score and
-    explanation are shown (blind-first review): how likely they think the customer is to
-    leave, from the customer's data and statement, and whether they think the customer's
-    claim about their data is right. Compared with the model's band and the final decision
-    in contest analytics (automation bias); goes with its dispute (cascade, and the purge)."""
-
-    __tablename__ = "review_judgements"
-
-    dispute_id: Mapped[str] = mapped_column(
-        ForeignKey("disputes.id", ondelete="CASCADE"), primary_key=True)
-    expected_risk: Mapped[str] = mapped_column(String(8))  # EXPECTED_RISKS
-    claim_view: Mapped[str] = mapped_column(String(8))  # CLAIM_VIEWS
-    judged_by: Mapped[str] = mapped_column(String(120))
-    judged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

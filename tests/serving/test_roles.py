@@ -53,9 +53,6 @@ RULES = {
     # what would lower the risk (issue 16): staff read it, the customer reads their own
     ("GET", "/v1/customers/{customer_id}/recourse"): {"agent", "reviewer", "admin"},
     ("GET", "/v1/me/recourse"): {"customer"},
-    # what would lower the risk (issue 16): staff read it, the customer reads their own
-    ("GET", "/v1/customers/{customer_id}/recourse"): {"agent", "reviewer", "admin"},
-    ("GET", "/v1/me/recourse"): {"customer"},
     # rights requests and the customer's own copy (issue 18)
     ("GET", "/v1/me/copy"): {"customer"},
     ("GET", "/v1/me/rights-requests"): {"customer"},
