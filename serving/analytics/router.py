@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -11,14 +10,16 @@ from fastapi.responses import Response
 from serving.analytics import service
 from serving.analytics.schemas import AnalyticsPublic
 from serving.deps import CtxDep, Reviewer, SettingsDep
+from serving.isotime import IsoDateTime
 
 router = APIRouter(tags=["analytics"])
 
 
 @router.get("/v1/analytics/contests", response_model=AnalyticsPublic)
 def contests(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
-             since: datetime | None = Query(None, description="Disputes received from"),
-             until: datetime | None = Query(None, description="...and before")) -> AnalyticsPublic:
+             since: IsoDateTime | None = Query(None, description="Disputes received from"),
+             until: IsoDateTime | None = Query(None, description="...and before"),
+             ) -> AnalyticsPublic:
     """How predictions are contested and how disputes end: by factor, outcome, risk band,
     segment; time to decision, share within the deadline, rectifications that changed the
     route, blind-first agreement rates; by sensitive group when CHURN_AUDIT_ATTRIBUTES names
@@ -32,7 +33,7 @@ def contests(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
 @router.get("/v1/analytics/contests.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
 def contests_csv(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
-                 since: datetime | None = None, until: datetime | None = None) -> Response:
+                 since: IsoDateTime | None = None, until: IsoDateTime | None = None) -> Response:
     """The same figures as CSV (table, group, count, out_of, share, rate); suppressed
     values read "< k"."""
     attrs, sizes = service.attributes_from_settings(settings)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from serving.isotime import IsoDate
 from serving.scoring.schemas import CustomerId
 
 MAX_EVENTS = 10_000
@@ -19,7 +19,7 @@ class ChurnEventIn(BaseModel):
         "example": {"customer_id": "7590-VHVEG", "left_on": "2026-10-31"}})
 
     customer_id: CustomerId
-    left_on: dt.date = Field(description="The day the customer left (ISO date, UTC)")
+    left_on: IsoDate = Field(description="The day the customer left (ISO date, UTC)")
 
 
 class ChurnEventsIn(BaseModel):
