@@ -32,6 +32,23 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/staff/users"): {"admin"},
     ("POST", "/staff/users"): {"admin"},
     ("GET", "/staff/dashboard"): {"reviewer", "admin"},
+    # the queue's forms (issue 16)
+    ("POST", "/staff/tasks/{task_id}/attempts"): {"agent", "admin"},
+    ("POST", "/staff/tasks/{task_id}/release"): {"agent", "admin"},
+    ("POST", "/staff/tasks/{task_id}/reassign"): {"agent", "admin"},
+    # rights requests and contest analytics (issue 18)
+    ("POST", "/staff/reviews/{dispute_id}/judgement"): {"reviewer", "admin"},
+    ("GET", "/staff/rights"): {"reviewer", "admin"},
+    ("POST", "/staff/rights/{request_id}"): {"reviewer", "admin"},
+    ("GET", "/staff/analytics"): {"reviewer", "admin"},
+    ("GET", "/staff/analytics.csv"): {"reviewer", "admin"},
+    ("GET", "/me/copy"): {"customer"},
+    ("GET", "/me/copy.json"): {"customer"},
+    ("GET", "/me/rights"): {"customer"},
+    ("POST", "/me/rights"): {"customer"},
+    ("POST", "/me/rights/{request_id}/cancel"): {"customer"},
+    ("GET", "/me/erase"): {"customer"},
+    ("POST", "/me/erase"): {"customer"},
     ("GET", "/me"): PUBLIC,
     ("POST", "/me/session"): PUBLIC,
     ("POST", "/me/sign-out"): PUBLIC,
@@ -70,7 +87,8 @@ def sessions(client, api, tokens, customers) -> dict[str, TestClient]:  # noqa: 
 
 
 def test_page_rules(app, sessions, customers) -> None:  # noqa: ANN001
-    values = {"ref": "cu_nobody", "task_id": "no-such-task", "dispute_id": "no-such-dispute"}
+    values = {"ref": "cu_nobody", "task_id": "no-such-task", "dispute_id": "no-such-dispute",
+              "request_id": "no-such-request"}
     for (method, path), allowed in sorted(RULES.items()):
         if (method, path) not in page_routes(app) or allowed == PUBLIC:
             continue
