@@ -32,7 +32,7 @@ def test_customer_reads_the_explanation_in_french_and_english(live, browser, tmp
         factors = page.locator("ul.factors li").all_inner_texts()
         assert factors and all(f.startswith("Vous ") and "l'estimation" in f for f in factors)
         assert page.get_by_role("heading", name="Aucune décision automatique").is_visible()
-        assert page.get_by_role("heading", name="Vos droits").is_visible()
+        assert page.get_by_role("heading", name="Vos droits", exact=True).is_visible()
         assert page.locator("svg.shap-chart").is_visible()
         shot(page, tmp_path, "customer-fr")
 
