@@ -31,7 +31,8 @@ def contests(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
 
 
 @router.get("/v1/analytics/contests.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                                     "description": "The figures as CSV"}})
 def contests_csv(_: Reviewer, ctx: CtxDep, settings: SettingsDep,
                  since: IsoDateTime | None = None, until: IsoDateTime | None = None) -> Response:
     """The same figures as CSV (table, group, count, out_of, share, rate); suppressed
