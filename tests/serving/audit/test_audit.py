@@ -135,7 +135,11 @@ def test_concurrent_appends_from_two_instances_never_fork(database_url):
 
 def test_audit_routes(api, by_risk):
     api.score(by_risk[0])
+    # a high-risk score writes its receipt, then the task it opens (issue 16)
     events = api.get("/v1/audit/events", role="admin", limit=1).json()
+    assert events["items"][0]["action"] == "retention_task.created"
+    events = api.get("/v1/audit/events", role="admin", limit=1,
+                     before_seq=events["next_before_seq"]).json()
     assert events["items"][0]["action"] == "prediction.created"
     assert events["items"][0]["model_version"]
     older = api.get("/v1/audit/events", role="admin",

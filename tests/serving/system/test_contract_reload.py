@@ -32,6 +32,8 @@ def other(tmp_path_factory: pytest.TempPathFactory, host: ModelHost) -> Trained:
     tmp = tmp_path_factory.mktemp("other-contract")
     schema = yaml.safe_load(Path(SYNTHETIC_SCHEMA).read_text())
     schema["drop"] = list(schema.get("drop") or []) + DROPPED
+    for name in DROPPED:  # a dropped column is never a lever (the schema refuses it)
+        (schema["features"].get(name) or {}).pop("actionable", None)
     path = tmp / "schema.yaml"
     path.write_text(yaml.safe_dump(schema))
     from training.synthetic import generate
