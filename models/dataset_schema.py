@@ -71,7 +71,9 @@ class FeatureNote(BaseModel):
     sentences: dict[str, Localized] = Field(default_factory=dict)
     # numbers: one such predicate with {value} ("has been with us for {value}")
     sentence: Localized | None = None
-    description: str | None = None
+    # what the column is, {en: ..., fr: ...} (a plain text is taken as English): the
+    # customer's copy and the compliance report show it in the reader's language
+    description: Localized | str | None = None
     # why the column may be used, {en: ..., fr: ...} (a plain text is taken as English);
     # a kept feature without one is shown with `models.spec.NO_PURPOSE` (see
     # `missing_purposes`)

@@ -185,7 +185,8 @@ class FeatureSpec(BaseModel):
     # ("has been with us for {value}"); third person, the subject is added when worded
     value_sentences: dict[str, Localized] = Field(default_factory=dict)
     sentence: Localized | None = None
-    description: str | None = None
+    # what the column is: in both languages, or English only (a plain text, older specs)
+    description: Localized | str | None = None
     # why the feature may be used: in both languages, or English only (a plain text)
     purpose: Localized | str | None = None
     # what may change to lower the risk (`models.recourse`); None: immutable
@@ -250,6 +251,18 @@ class FeatureSpec(BaseModel):
         if not is_singular(number, lang):
             return plural
         return self.unit_one.get(lang) if self.unit_one else singular_of(plural, lang)
+
+    def description_text(self, lang: str = "en") -> str | None:
+        """What the column is, in `lang` when given in it (a plain-text description is
+        English); None when the schema gave none."""
+        if isinstance(self.description, Localized):
+            return self.description.get(lang)
+        return self.description or None
+
+    def description_lang(self, lang: str = "en") -> str:
+        """The language `description_text(lang)` is written in (a plain text is English,
+        and a French page marks it so)."""
+        return "en" if isinstance(self.description, str) and self.description else lang
 
     def purpose_text(self, lang: str = "en") -> str | None:
         """Why this feature is used, in `lang` when given in it (a plain-text purpose is

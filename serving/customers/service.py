@@ -201,7 +201,7 @@ def my_prediction(session: Session, specs: SpecCache, principal: Principal,
             data_used.append(DataUsedPublic(
                 feature=f.name, label=f.display_label(lang), value=values.get(f.name),
                 shown=f.display_value(values.get(f.name), lang),
-                description=f.description, purpose=f.purpose_or_missing(lang)))
+                description=f.description_text(lang), purpose=f.purpose_or_missing(lang)))
     return MyPredictionPublic(
         customer_ref=customer.customer_ref, restricted=customer.restricted,
         objected=customer.objected, prediction=pred,

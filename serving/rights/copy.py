@@ -193,9 +193,13 @@ def _model_used(name: str, version: str, spec: ModelSpec, lang: str) -> ModelUse
     return ModelUsed(
         name=name, version=version, dataset=spec.dataset, trained_at=spec.trained_at,
         training_rows=spec.training_rows,
+        # the same words as the customer's page: the dataset schema's, in the reader's
+        # language (an older spec's plain-text description is English, and says so)
         features=[FeatureUsed(feature=f.name, label=f.display_label(lang),
-                              description=f.description,
-                              purpose=f.purpose_or_missing(lang))
+                              description=f.description_text(lang),
+                              description_lang=f.description_lang(lang),
+                              purpose=f.purpose_or_missing(lang),
+                              purpose_lang=f.purpose_lang(lang))
                   for f in spec.features],
         high_threshold=spec.decision.high_threshold,
         medium_threshold=spec.decision.medium_threshold,

@@ -99,7 +99,11 @@ class FeatureUsed(BaseModel):
     feature: str
     label: str
     description: str | None = None
+    description_lang: str = Field(default="en", description=(
+        "The language the description is written in (the copy's, unless the model's "
+        "schema gave it in English only)"))
     purpose: str | None = None
+    purpose_lang: str = Field(default="en", description="The language of the purpose")
 
 
 class ModelUsed(BaseModel):

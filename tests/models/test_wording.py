@@ -163,6 +163,26 @@ def test_every_kept_feature_has_a_purpose_or_says_none_was_given(synthetic):
     assert english_only.purpose_lang("fr") == "en"
 
 
+def test_every_column_is_described_in_both_languages(synthetic):
+    """The built-in schemas describe every column in English and French (the customer's
+    copy and the compliance report show it in the reader's language); a plain-text
+    description (an older schema or spec) is English and says so on a French page."""
+    telco = DatasetSchema.load(DATASETS / "telco.yaml")
+    for schema in (synthetic, telco):
+        for name, note in schema.features.items():
+            d = note.description
+            assert isinstance(d, Localized) and d.en and d.fr and d.en != d.fr, name
+    both = FeatureSpec(name="x", kind="numeric",
+                       description=Localized(en="Months as a customer.", fr="Mois de présence."))
+    assert both.description_text("fr") == "Mois de présence."
+    assert both.description_lang("fr") == "fr"
+    assert both.description_text("en") == "Months as a customer."
+    plain = FeatureSpec(name="x", kind="numeric", description="Months as a customer.")
+    assert plain.description_text("fr") == "Months as a customer."
+    assert plain.description_lang("fr") == "en" and plain.description_lang("en") == "en"
+    assert FeatureSpec(name="x", kind="numeric").description_text("fr") is None
+
+
 def test_schema_refuses_a_sentence_without_its_number(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("name: s\ntarget: {column: y, positive: 1}\nfeatures:\n  n:\n"

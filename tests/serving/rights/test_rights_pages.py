@@ -131,3 +131,22 @@ def test_the_staff_page_marks_overdue_requests_and_answers_them(
     assert "Plan corrected to two-year." in closed.text and "test reviewer" in closed.text
     with app.state.db.session() as s:
         assert s.get(Customer, made["customer_ref"]) is not None
+
+
+def test_the_french_copy_describes_each_feature_in_french(client, api, customers, host):
+    """What each piece of data is, in the copy, comes from the model's spec (the dataset
+    schema's words, as the customer page's labels and purposes do): French in a French
+    copy, English in an English one; never the other language unmarked."""
+    _open(client, api, customers[3])
+    spec = host.current().spec
+    expected = {f.name: f.description for f in spec.features}
+    assert all(d is not None and d.fr != d.en for d in expected.values())
+    for lang in ("fr", "en"):
+        data = client.get("/me/copy.json", params={"lang": lang}).json()
+        (model,) = data["procedure"]["models"]
+        got = {f["feature"]: (f["description"], f["description_lang"]) for f in model["features"]}
+        assert got == {n: (d.get(lang), lang) for n, d in expected.items()}
+    page = client.get("/me/copy", params={"lang": "fr"}).text
+    for d in expected.values():
+        assert f"<td>{d.fr}</td>".replace("'", "&#39;") in page
+        assert d.en not in page
