@@ -110,11 +110,13 @@ retrain: ## Retrain from the service's database: export (Parquet + schema) to RE
 SINCE ?=
 UNTIL ?=
 OUT ?= reports/compliance
+# the report's language (not LANG: that is the shell's locale)
+REPORT_LANG ?= en
 
-compliance-report: ## Write the record of processing and compliance report (HTML + JSON) to OUT (SINCE=/UNTIL= ISO dates)
-	$(PY) -m serving.cli compliance-report --out $(OUT) $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
+compliance-report: ## Write the record of processing and compliance report (HTML + JSON) to OUT (SINCE=/UNTIL= ISO dates, REPORT_LANG=en|fr)
+	$(PY) -m serving.cli compliance-report --out $(OUT) $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) --lang $(REPORT_LANG)
 
-create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin|integration NAME=...)
+create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|admin|integration|auditor NAME=...)
 	$(PY) -m serving.cli create-user --role $(ROLE) --name "$(NAME)"
 
 mlflow-ui: ## Open the MLflow UI on the local tracking store (http://127.0.0.1:5000)

@@ -10,6 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
+from serving.auth.principal import STAFF_ROLES
 from serving.config import Settings
 from serving.loop import cli as loop_cli
 from serving.rights import cli as rights_cli
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="score in this process, without Dask")
     p_user = sub.add_parser("create-user", help="create a staff user and print its token")
     p_user.add_argument("--role", required=True,
-                        choices=["agent", "reviewer", "admin", "integration"])
+                        choices=list(STAFF_ROLES))
     p_user.add_argument("--name", required=True)
     sub.add_parser("migrate", help="apply the database migrations")
     sub.add_parser("list-users", help="list the staff users (never a token)")
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         p_admin.add_argument("--name", required=True, help="the user's name")
         if cmd == "set-role":
             p_admin.add_argument("--role", required=True,
-                                 choices=["agent", "reviewer", "admin", "integration"])
+                                 choices=list(STAFF_ROLES))
     p_deliver = sub.add_parser(
         "deliver", help="deliver the outbox's messages to customers (SMTP with "
         "CHURN_SMTP_URL, else the development mailbox), until stopped")
@@ -187,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p_comp.add_argument("--out", default="reports/compliance", help="output directory")
     p_comp.add_argument("--since", type=_when, help="period start (ISO date or time, UTC)")
     p_comp.add_argument("--until", type=_when, help="period end, excluded")
+    p_comp.add_argument("--lang", choices=["en", "fr"], default="en",
+                        help="the reader's language: words, numbers and dates (default en)")
     rights_cli.add_parsers(sub)  # rights-due (issue 18)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -302,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compliance-report":
         from serving.compliance.service import run as report
 
-        out, html, js = report(settings, args.out, args.since, args.until)
+        out, html, js = report(settings, args.out, args.since, args.until, lang=args.lang)
         chain = "verified" if out.audit_chain.get("ok") else "BROKEN"
         print(f"wrote {html} and {js}: {out.requests_total} rights request(s), "
               f"{out.disputes['received']} dispute(s), {len(out.models)} model version(s), "

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from serving.audit.schemas import AuditEventPage, AuditEventPublic, AuditVerification
-from serving.auth.principal import Principal
+from serving.auth.principal import AUDITOR, Principal
 from serving.storage.bulk import RawWriter
 from serving.storage.db import write_lock
 from serving.storage.tables import GENESIS_HASH, AuditEvent, AuditHead
@@ -66,6 +66,8 @@ MODEL_REFUSED = "model.refused"
 CHURN_EVENTS_RECORDED = "churn_events.recorded"  # issue 17: counts only, never ids
 RETENTION_PURGED = "retention.purged"  # issue 18: counts per kind, never ids
 REVIEW_JUDGED = "review.judged"  # issue 18: a blind-first judgement recorded
+# issue 18: an outside auditor read aggregate material (what, through which door)
+SCRUTINY_READ = "scrutiny.read"
 
 _HEAD = AuditHead.__table__
 _LOG = AuditEvent.__table__
@@ -211,6 +213,21 @@ def record(session: Session, who: Principal | str, action: str, **kw: Any) -> in
     return seq
 
 
+def third_party_read(session: Session, who: Principal, what: str, via: str,
+                     **objects: Any) -> int | None:
+    """Audit what an outside auditor read (`what`: the material, `via`: api or web), under
+    their own account (`staff:<id>`, shown by name on the audit page), in its own
+    transaction, before the answer leaves. The operator's own staff reading the same
+    aggregate figures is not recorded: the material names no one, and who *outside* the
+    operator saw it is what a data protection officer must be able to answer. Returns the
+    event's seq, None for any other reader. The session must have nothing pending."""
+    if who.kind != "staff" or who.role != AUDITOR:
+        return None
+    return record(session, who, SCRUTINY_READ,
+                  objects={"what": what, "via": via}
+                  | {k: v for k, v in objects.items() if v is not None})
+
+
 # -- reading --------------------------------------------------------------------------------
 def public(row: AuditEvent) -> AuditEventPublic:
     return AuditEventPublic(
@@ -273,3 +290,11 @@ def verify(session: Session, chunk: int = 5000) -> AuditVerification:
                                     f"{head[0]}: rows were removed at the end")
         return broken(int(head[0]), "the chain head does not match the last row")
     return AuditVerification(ok=True, checked=checked, head_seq=expected - 1, head_hash=prev)
+
+
+def verify_for(session: Session, reader: Principal, via: str) -> AuditVerification:
+    """The chain verified for `reader`: an outside auditor's read is audited (after the
+    verification, so the result they see is of the chain before their own row)."""
+    result = verify(session)
+    third_party_read(session, reader, "audit_verification", via)
+    return result

@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-STAFF_ROLES = ("agent", "reviewer", "admin", "integration")
+STAFF_ROLES = ("agent", "reviewer", "admin", "integration", "auditor")
 # integration: the business's CRM or customer portal (a service account), issue 15
+# auditor: a third party (a DPO's auditor, a regulator's inspector), issue 18: reads only
+# aggregate, non-identifying material (contest analytics, the compliance report, the audit
+# chain's verification, the served model) and never writes
+AUDITOR = "auditor"
+# roles that hold only what names them: admin's "everything" does not make an admin one of
+# them, and they are never implied by another role
+NAMED_ONLY = ("integration", AUDITOR)
 
 
 @dataclass(frozen=True)
 class Principal:
     kind: Literal["staff", "customer"]
-    role: str  # agent | reviewer | admin | customer
+    role: str  # agent | reviewer | admin | integration | auditor | customer
     actor: str  # "staff:<user id>", "admin:bootstrap" or "customer:<customer_ref>"
     user_id: str | None = None
     customer_ref: str | None = None
@@ -29,9 +36,11 @@ class Principal:
                          assisted_by=self.actor)
 
     def has_role(self, *roles: str) -> bool:
-        """Staff roles; `admin` may do everything `agent` and `reviewer` may."""
+        """Staff roles; `admin` may do everything `agent` and `reviewer` may. The
+        integration (a service account) and the auditor (a third party) may do only what
+        names them."""
         if self.kind != "staff":
             return False
-        if self.role == "integration":  # a service account: only what names it
-            return "integration" in roles
+        if self.role in NAMED_ONLY:
+            return self.role in roles
         return self.role == "admin" or self.role in roles

@@ -1,6 +1,9 @@
 """The compliance report (issue 18, GDPR Arts. 5(2) and 30): `make compliance-report`
-(`python -m serving.cli compliance-report --out DIR [--since --until]`) writes
-`compliance-report.html` (prints well) and `compliance-report.json`:
+(`python -m serving.cli compliance-report --out DIR [--since --until] [--lang en|fr]`)
+writes `compliance-report.html` (prints well) and `compliance-report.json`, in the reader's
+language (`serving/compliance/wording.py`: words, numbers and dates); the staff page
+`/staff/compliance` and `GET /v1/compliance/report` build it on request for reviewers,
+admins and outside auditors (an auditor's read is audited):
 
 - the record of processing: controller, purposes, legal basis (CHURN_LEGAL_BASIS), the
   categories of data (from the spec of every model that served: each feature with its
@@ -14,11 +17,13 @@
 - the model versions served (`model_versions`) with their model cards from MLflow;
 - the audit chain's verification, recomputed at the time of the report.
 
-Counts only: no pseudonym, id or free text of a customer appears in it.
+Counts only: no pseudonym, id or free text of a customer appears in it. The model cards
+are MLflow's (English, as training wrote them); a French report says so.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -32,6 +37,8 @@ from sqlalchemy.orm import Session
 
 from serving.analytics import service as analytics
 from serving.audit import service as audit
+from serving.auth.principal import AUDITOR, Principal
+from serving.compliance import wording
 from serving.config import Settings
 from serving.specs import SpecCache
 from serving.storage import analytics as analytics_store
@@ -40,38 +47,6 @@ from serving.storage import compliance as store
 TEMPLATES = Path(__file__).parent / "templates"
 CLOSED = ("done", "refused", "cancelled")
 KINDS = ("access", "erasure", "rectification", "restriction", "objection")
-
-PURPOSES = [
-    "Estimate which customers may leave (churn risk), with the exact reasons of each "
-    "estimate, so that a person in the retention team may contact them; no automated "
-    "offer, message or price change follows from a score.",
-    "Let customers see their prediction, contest it, ask for a human review, object to "
-    "profiling and exercise their rights; decide their disputes (reviewers).",
-    "Keep a tamper-evident record of what was done (accountability) and measure the "
-    "model's quality and its gaps between groups (fairness audit).",
-]
-PEOPLE = ["customers of the operator (the customer base scored for retention)",
-          "staff of the operator (agents, reviewers, administrators), by name in the "
-          "audit log"]
-SECURITY = [
-    "Customer ids pseudonymised with a keyed hash (HMAC-SHA256, CHURN_PSEUDONYM_KEY) "
-    "everywhere but the customer record itself; no raw id reaches training, MLflow, the "
-    "audit log or the access log.",
-    "Sensitive attributes (gender, age, family status) are never model features: they "
-    "are used only to audit the model for bias, and are not held by the service.",
-    "Append-only audit log, hash-chained (each row seals the one before), UPDATE and "
-    "DELETE refused by database triggers; verified in this report.",
-    "Staff tokens, customer links and sessions stored only as hashes; links single-use "
-    "and expiring; sessions revoked by sign-out, deactivation and erasure.",
-    "Roles: agents, reviewers, administrators, the integration account; each route "
-    "checks its role; pages protected against cross-site request forgery.",
-    "Production refuses to start with development or short secrets.",
-    "Rate limits on the customer routes; request bodies capped; access log without "
-    "paths, query strings or tokens.",
-    "Records restricted while contested (no listing, contact or training use); erasure "
-    "leaves only the pseudonym and its date; retention schedule purged nightly.",
-]
-
 
 @dataclass
 class ModelServed:
@@ -97,6 +72,8 @@ class RequestSummary:
 
 @dataclass
 class ComplianceReport:
+    lang: str
+    title: str
     generated_at: str
     since: str | None
     until: str | None
@@ -158,19 +135,41 @@ def _card(settings: Settings, name: str, version: str) -> tuple[str | None, str 
                      f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
+def _setting_text(value: str, defaults: dict[str, str], lang: str) -> str:
+    """A setting's text in the report's language when it is the default, else as set."""
+    return defaults[lang] if value == defaults["en"] else value
+
+
+def _recipients(roles: dict[str, int], settings: Settings, lang: str) -> list[str]:
+    t = wording.translator(lang)
+    out = [t("recipient_role", count=n, role=t("role_" + role) if "role_" + role in
+             wording.TEXTS else role)
+           for role, n in sorted(roles.items()) if role != AUDITOR]
+    if roles.get(AUDITOR):
+        out.append(t("recipient_auditors", count=roles[AUDITOR]))
+    out.append(t("recipient_customer_smtp" if settings.smtp_url
+                 else "recipient_customer_mailbox"))
+    out.append(t("recipient_no_third"))
+    return out
+
+
 def build(session: Session, settings: Settings, *, since: datetime | None = None,
           until: datetime | None = None, specs: SpecCache | None = None,
-          now: datetime | None = None) -> ComplianceReport:
-    """Everything the report says, read from the database, the settings and MLflow."""
+          now: datetime | None = None, lang: str = "en") -> ComplianceReport:
+    """Everything the report says, read from the database, the settings and MLflow, in
+    `lang` (en or fr)."""
+    lang = wording.pick(lang)
     now = now or datetime.now(UTC)
     specs = specs or SpecCache()
     k = settings.analytics_min_cell
     models, categories, seen = [], [], set()
     for name, version, first, _ in analytics_store.served_models(session):
         spec = specs.get(session, name, version)
-        features = [{"name": f.name, "label": f.display_label("en"), "kind": f.kind,
-                     "description": f.description or "",
-                     "purpose": f.purpose_or_missing("en")} for f in spec.features]
+        features = [{"name": f.name, "label": f.display_label(lang), "kind": f.kind,
+                     "description": f.description_text(lang) or "",
+                     "description_lang": f.description_lang(lang),
+                     "purpose": f.purpose_or_missing(lang),
+                     "purpose_lang": f.purpose_lang(lang)} for f in spec.features]
         for f in features:
             if f["name"] not in seen:
                 seen.add(f["name"])
@@ -178,15 +177,10 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
         card, problem = _card(settings, name, version)
         models.append(ModelServed(name, version, first.isoformat(timespec="seconds"),
                                   spec.dataset, features, card, problem))
-    roles = store.staff_by_role(session)
-    recipients = [f"{n} active {role} account(s) of the operator" for role, n in
-                  sorted(roles.items())] + [
-        "the customer themselves (their page, their copy, notices by "
-        + ("SMTP" if settings.smtp_url else "the development mailbox") + ")",
-        "no third party receives customer data from this service"]
+    recipients = _recipients(store.staff_by_role(session), settings, lang)
     attrs, sizes = analytics.attributes_from_settings(settings)
     a = analytics.compute(session, specs, k, since=since, until=until, now=now,
-                          attributes=attrs, group_sizes=sizes)
+                          attributes=attrs, group_sizes=sizes, lang=lang)
     outcome = a.table("by_outcome")
     disputes = {
         "received": a.disputes, "decided": a.decided, "open": a.open,
@@ -203,10 +197,13 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
     facts = store.rights_requests(session, since, until)
     chain = audit.verify(session)
     return ComplianceReport(
+        lang=lang, title=wording.translator(lang)("title"),
         generated_at=now.isoformat(timespec="seconds"),
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-        controller=settings.controller_name, purposes=PURPOSES,
-        legal_basis=settings.legal_basis, people=PEOPLE, data_categories=categories,
+        controller=_setting_text(settings.controller_name, wording.DEFAULT_CONTROLLER, lang),
+        purposes=wording.PURPOSES[lang],
+        legal_basis=_setting_text(settings.legal_basis, wording.DEFAULT_LEGAL_BASIS, lang),
+        people=wording.PEOPLE[lang], data_categories=categories,
         recipients=recipients,
         retention={"predictions_days": settings.retention_predictions_days,
                    "tasks_days": settings.retention_tasks_days,
@@ -214,19 +211,61 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
                    "notices_days": settings.retention_notices_days,
                    "link_messages_days": settings.retention_outbox_days,
                    "purge_after_batch": int(settings.purge_after_batch)},
-        security=SECURITY, requests=request_summaries(facts, k, now),
+        security=wording.SECURITY[lang], requests=request_summaries(facts, k, now),
         requests_total=len(facts), disputes=disputes, models=models,
         audit_chain=chain.model_dump(mode="json"), k=k)
 
 
-def render_html(report: ComplianceReport) -> str:
+def for_reader(session: Session, settings: Settings, specs: SpecCache, reader: Principal,
+               *, via: str, what: str = "compliance_report", since: datetime | None = None,
+               until: datetime | None = None, lang: str = "en") -> ComplianceReport:
+    """The report built on request for a member of staff or an outside auditor (the API,
+    the page, its downloads); an auditor's read is audited (`what`: the form read)."""
+    report = build(session, settings, since=since, until=until, specs=specs, lang=lang)
+    audit.third_party_read(session, reader, what, via, lang=report.lang,
+                           since=report.since, until=report.until)
+    return report
+
+
+@functools.cache
+def _env() -> Environment:
+    """The report's templates (built once, on first use)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     env = Environment(loader=FileSystemLoader(TEMPLATES),
                       autoescape=select_autoescape(["html"]))
     env.filters["markdown"] = lambda text: Markup(md.render(text or ""))
-    return env.get_template("report.html").render(r=report, hidden=f"< {report.k}")
+    return env
+
+
+def _context(report: ComplianceReport) -> dict[str, Any]:
+    lang = report.lang
+    t = wording.translator(lang)
+
+    def count(v: int | None) -> str:  # a suppressed count reads "< k"
+        return f"< {report.k}" if v is None else wording.integer(v, lang)
+
+    def share(v: float | None) -> str:
+        return t("not_shown") if v is None else wording.percent(v, lang)
+
+    def days(n: float) -> str:
+        shown = wording.integer(n, lang) if float(n).is_integer() else wording.decimal(n, lang)
+        return t("days_one" if wording.singular(n, lang) else "days", n=shown)
+
+    return {"r": report, "t": t, "lang": lang, "hidden": f"< {report.k}", "count": count,
+            "share": share, "days": days, "when": lambda v: wording.when(v, lang),
+            "number": lambda n: wording.integer(n, lang), "known": wording.TEXTS}
+
+
+def render_html(report: ComplianceReport) -> str:
+    """The report as a document that prints well (the CLI's file, the page's download)."""
+    return _env().get_template("report.html").render(**_context(report))
+
+
+def render_body(report: ComplianceReport) -> Markup:
+    """The report's sections without the document around them (the staff page)."""
+    return Markup(_env().get_template("_body.html").render(**_context(report)))
 
 
 def write(report: ComplianceReport, out: str | Path) -> tuple[Path, Path]:
@@ -241,8 +280,8 @@ def write(report: ComplianceReport, out: str | Path) -> tuple[Path, Path]:
 
 
 def run(settings: Settings, out: str | Path, since: datetime | None = None,
-        until: datetime | None = None) -> tuple[ComplianceReport, Path, Path]:
-    """The report of the configured database (the CLI)."""
+        until: datetime | None = None, lang: str = "en") -> tuple[ComplianceReport, Path, Path]:
+    """The report of the configured database in `lang` (the CLI)."""
     from serving.storage import Database, upgrade
 
     db = Database(settings.database_url)
@@ -250,7 +289,7 @@ def run(settings: Settings, out: str | Path, since: datetime | None = None,
         if settings.migrate_on_start:
             upgrade(db.engine)
         with db.session() as session:
-            report = build(session, settings, since=since, until=until)
+            report = build(session, settings, since=since, until=until, lang=lang)
     finally:
         db.dispose()
     html, js = write(report, out)

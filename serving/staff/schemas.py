@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["agent", "reviewer", "admin", "integration"]
+Role = Literal["agent", "reviewer", "admin", "integration", "auditor"]
 
 
 class StaffUserPublic(BaseModel):

@@ -77,7 +77,7 @@ class ReloadResult(BaseModel):
 class CreateUserRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    role: Literal["agent", "reviewer", "admin", "integration"]
+    role: Literal["agent", "reviewer", "admin", "integration", "auditor"]
 
 
 class StaffUserCreated(BaseModel):

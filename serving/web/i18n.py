@@ -482,6 +482,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "role_reviewer": {"en": "reviewer", "fr": "réviseur"},
     "role_admin": {"en": "admin", "fr": "administrateur"},
     "role_integration": {"en": "integration", "fr": "intégration"},
+    "role_auditor": {"en": "auditor", "fr": "auditeur"},
     "band_risk": {"en": "{band} risk", "fr": "risque {band}"},
     "task_open": {"en": "open", "fr": "ouverte"},
     "task_claimed": {"en": "claimed", "fr": "prise en charge"},
@@ -1531,6 +1532,34 @@ RECOURSE: dict[str, dict[str, str]] = {
               "estimation."},
 }
 CATALOG.update(RECOURSE)
+
+# issue 18: the compliance report page (its sections' words: serving/compliance/wording.py)
+CATALOG.update({
+    "cr_nav": {"en": "Compliance report", "fr": "Rapport de conformité"},
+    "cr_lead": {
+        "en": "Built now from the database, the settings and the model registry: the record "
+              "of processing, the rights requests and disputes of the period (counts only, "
+              "small counts hidden), the model versions served with their cards, and the "
+              "audit chain verified. Nothing in it names a customer.",
+        "fr": "Établi à l'instant depuis la base, les réglages et le registre des modèles : "
+              "le registre des traitements, les demandes d'exercice des droits et les "
+              "contestations de la période (des effectifs seulement, les petits masqués), "
+              "les versions du modèle en service avec leur fiche, et la chaîne d'audit "
+              "vérifiée. Rien n'y désigne un client."},
+    "cr_period": {"en": "Period", "fr": "Période"},
+    "cr_since": {"en": "From (included)", "fr": "Du (inclus)"},
+    "cr_until": {"en": "Until (excluded)", "fr": "Au (exclu)"},
+    "cr_show": {"en": "Build the report for this period",
+                "fr": "Établir le rapport pour cette période"},
+    "cr_download_html": {"en": "Download the printable report (HTML)",
+                         "fr": "Télécharger le rapport imprimable (HTML)"},
+    "cr_download_json": {"en": "Download the figures (JSON)",
+                         "fr": "Télécharger les chiffres (JSON)"},
+    "cr_bad_date": {"en": "“{value}” is not a date: write it YYYY-MM-DD (for example "
+                          "2026-01-31), or leave the field empty for no bound.",
+                    "fr": "« {value} » n'est pas une date : écrivez-la AAAA-MM-JJ (par "
+                          "exemple 2026-01-31), ou laissez le champ vide pour ne pas borner."},
+})
 
 _PROBLEMS = check_catalog(CATALOG)
 if _PROBLEMS:  # refused at import: the app does not start with a half-written catalogue

@@ -116,3 +116,101 @@ def test_a_broken_chain_is_reported(world, app, settings, database_url):  # noqa
         report = compliance.build(s, settings)
     assert report.audit_chain["ok"] is False and report.audit_chain["first_broken"] == 3
     assert "BROKEN at entry 3" in compliance.render_html(report)
+
+
+def test_the_report_in_french(world, app, settings, tmp_path, monkeypatch):  # noqa: F811
+    """`--lang fr` (and the page's language): every heading and sentence in French, the
+    served model's data described in French, numbers, shares and dates as French writes
+    them; the English report of the same database keeps its own forms."""
+    from serving.compliance import wording
+
+    with app.state.db.session() as s:
+        s.add_all([_request("access", 50, closed_days_ago=45) for _ in range(6)]
+                  + [_request("access", 60, closed_days_ago=20) for _ in range(5)])
+        s.commit()
+        fr = compliance.build(s, settings, lang="fr", now=NOW)
+        en = compliance.build(s, settings, lang="en", now=NOW)
+    html, html_en = compliance.render_html(fr), compliance.render_html(en)
+    assert fr.lang == "fr" and '<html lang="fr">' in html
+    assert "Registre des traitements et rapport de conformité" in html
+    assert "1. Registre des activités de traitement (RGPD, art. 30)" in html
+    assert "Finalités" in html and "Base légale" in html and "intérêt légitime" in html
+    for english in ("Record of processing", "Purposes", "Legal basis", "Received ",
+                    "Within the deadline", "Verified:"):
+        assert english not in html, english
+    # dates: dd/mm/yyyy; shares: "55 %" (no-break space); days with their unit
+    assert NOW.strftime("%d/%m/%Y %H:%M UTC") in html
+    assert NOW.strftime("%Y-%m-%d %H:%M UTC") in html_en
+    row = html.split('id="req-access"', 1)[1].split("</tr>", 1)[0]
+    assert "accès" in row and "55\u00a0%" in row  # 6 of 11 in time
+    assert "55%" in html_en.split('id="req-access"', 1)[1].split("</tr>", 1)[0]
+    days = settings.retention_disputes_days
+    assert f"{wording.integer(days, 'fr')} jours" in html
+    assert "Reçues : 14" in html and "maintenue (la prédiction reste)" in html
+    assert "Vérifiée :" in html
+    # the data categories in French, from the model's own spec
+    spec = app.state.host.current().spec
+    for f in spec.features:
+        cat = html.split(f'id="cat-{f.name}"', 1)[1].split("</tr>", 1)[0]
+        assert f.description.fr.replace("'", "&#39;") in cat and f.description.en not in cat
+        assert f.display_label("fr").replace("'", "&#39;") in cat
+    # the model card is MLflow's English text, marked so
+    assert 'class="model-card" lang="en"' in html and "rédigée (en anglais)" in html
+    assert fr.purposes[0].startswith("Estimer") and fr.security and fr.recipients
+
+    # the CLI writes the French report with --lang fr
+    monkeypatch.setenv("CHURN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CHURN_TRACKING_URI", settings.tracking_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")
+    monkeypatch.setenv("CHURN_ADMIN_TOKEN", settings.admin_token.get_secret_value())
+    out = tmp_path / "fr"
+    assert cli(["compliance-report", "--out", str(out), "--lang", "fr"]) == 0
+    written = (out / "compliance-report.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in written and "Contestations et leurs issues" in written
+    data = json.loads((out / "compliance-report.json").read_text(encoding="utf-8"))
+    assert data["lang"] == "fr" and data["requests_total"] == 11
+
+
+def test_the_report_words_exist_in_both_languages():
+    """Every text the report's template asks for exists in English and French with the same
+    placeholders, and each key built from a value (`t("req_" ~ kind)`) exists for every
+    value its domain can take."""
+    import re
+    from typing import get_args
+
+    from models.spec import FeatureKind
+    from serving.analytics.service import OUTCOMES
+    from serving.auth.principal import STAFF_ROLES
+    from serving.compliance import wording
+    from tests.serving.web.test_i18n_keys import DYNAMIC
+
+    assert wording.problems() == []
+    body = (compliance.TEMPLATES / "_body.html").read_text(encoding="utf-8")
+    literal = set(re.findall(r't\("([a-z_0-9]+)"(?!\s*~)', body))
+    assert literal and literal <= set(wording.TEXTS), literal - set(wording.TEXTS)
+    domains = {"kind_": get_args(FeatureKind), "req_": compliance.KINDS,
+               "out_": OUTCOMES, "rate_": DYNAMIC["an_rate_"], "role_": STAFF_ROLES}
+    assert set(re.findall(r't\("([a-z]+_)" ~', body)) == set(domains) - {"role_"}
+    for lang in wording.LANGS:
+        t = wording.translator(lang)
+        for prefix, values in domains.items():
+            for v in values:
+                assert t(prefix + v), (lang, prefix + v)
+
+
+def test_numbers_and_dates_as_each_language_writes_them():
+    from serving.compliance import wording
+
+    assert wording.integer(1234567, "en") == "1,234,567"
+    assert wording.integer(1234567, "fr") == "1\u202f234\u202f567"
+    assert wording.decimal(1234.56, "en") == "1,234.6"
+    assert wording.decimal(1234.56, "fr") == "1\u202f234,6"
+    assert wording.percent(0.554, "en") == "55%" and wording.percent(0.5, "fr") == "50\u00a0%"
+    at = datetime(2026, 1, 31, 12, 5, tzinfo=UTC)
+    assert wording.when(at, "en") == "2026-01-31 12:05 UTC"
+    assert wording.when(at.isoformat(), "fr") == "31/01/2026 12:05 UTC"
+    assert wording.when("2026-01-31T00:00:00+00:00", "fr") == "31/01/2026"
+    t = wording.translator("fr")
+    assert t("requests_total", count=1).startswith("1 demande.")
+    assert wording.translator("en")("requests_total", count=0).startswith("0 requests.")
+    assert t("requests_total", count=1234).startswith("1\u202f234 demandes.")
