@@ -212,6 +212,11 @@ Staff = Annotated[Principal, Depends(staff("agent", "reviewer"))]
 # the customer portal's service account (issue 15); the service refuses every other role
 Integration = Annotated[Principal, Depends(staff("integration"))]
 LinkSenders = Annotated[Principal, Depends(staff("agent", "reviewer", "integration"))]
+# issue 18: the outside auditor reads aggregate material only, never a customer, never writes
+ModelReader = Annotated[Principal, Depends(staff("agent", "reviewer", "auditor"))]
+AnalyticsReader = Annotated[Principal, Depends(staff("reviewer", "auditor"))]
+ComplianceReader = Annotated[Principal, Depends(staff("reviewer", "auditor"))]
+ChainVerifier = Annotated[Principal, Depends(staff("admin", "auditor"))]
 CustomerDep = Annotated[Principal, Depends(customer_only)]
 CustomerSessionDep = Annotated[tuple[Principal, str], Depends(customer_session)]
 CustomerOrReviewer = Annotated[Principal, Depends(customer_or_staff("reviewer"))]

@@ -12,6 +12,7 @@ from serving import deps, openapi
 from serving.analytics.router import router as analytics_router
 from serving.audit import service as audit
 from serving.audit.router import router as audit_router
+from serving.compliance.router import router as compliance_router
 from serving.config import Settings
 from serving.customers.router import router as customers_router
 from serving.delivery import service as delivery
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
     app.include_router(recourse_router, responses=ERRORS)  # issue 16: what lowers a risk
     app.include_router(loop_router, responses=ERRORS)  # issue 17: who actually left
     app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
+    app.include_router(compliance_router, responses=ERRORS)  # issue 18: the compliance report
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
     return app

@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from serving.audit import service as audit
+from serving.auth.principal import Principal
 from serving.specs import SpecCache
 from serving.storage import analytics as store
 from serving.storage.analytics import DisputeFacts
@@ -201,6 +203,21 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
     out.rates.append(rate("judged_mistaken", mistaken_all, len(decided), k))
     out.rates.extend(_blind_rates(decided, k))
     return out
+
+
+def read(session: Session, specs: SpecCache, settings: Any, reader: Principal, *,
+         via: str, export: bool = False, since: datetime | None = None,
+         until: datetime | None = None, lang: str = "en") -> ContestAnalytics:
+    """The analytics as a reader gets them (the API, the page, the CSV): the configured
+    audit attributes and k, and an outside auditor's read audited (`export`: the CSV)."""
+    attrs, sizes = attributes_from_settings(settings)
+    a = compute(session, specs, settings.analytics_min_cell, since=since, until=until,
+                lang=lang, attributes=attrs, group_sizes=sizes)
+    audit.third_party_read(session, reader, "contest_analytics_csv" if export
+                           else "contest_analytics", via,
+                           since=since.isoformat() if since else None,
+                           until=until.isoformat() if until else None)
+    return a
 
 
 def _blind_rates(decided: list[DisputeFacts], k: int) -> list[Rate]:

@@ -8,12 +8,12 @@ from serving.deps import (
     DatabaseDep,
     HostDep,
     MetricsDep,
+    ModelReader,
     RuntimeDep,
     ServedDep,
     SessionDep,
     SettingsDep,
     SpecsDep,
-    Staff,
 )
 from serving.loop import dashboard as monitoring_exports
 from serving.staff import service as staff
@@ -56,10 +56,10 @@ def metrics(counters: MetricsDep, db: DatabaseDep, specs: SpecsDep,
 
 
 @router.get("/v1/model", response_model=ModelPublic)
-def read_model(_: Staff, served: ServedDep) -> ModelPublic:
+def read_model(reader: ModelReader, served: ServedDep, session: SessionDep) -> ModelPublic:
     """The served model's name, version, alias and features (type, categories, range,
-    labels)."""
-    return service.describe(served)
+    labels). Outside auditors too (their read is audited)."""
+    return service.describe_for(session, served, reader)
 
 
 @router.post("/v1/admin/reload-model", response_model=ReloadResult,

@@ -61,7 +61,7 @@ def describe(served: ServedModel) -> ModelPublic:
             min=f.min, max=f.max, nullable=f.nullable,
             **_domain(f),
             unit=f.unit.model_dump() if f.unit else None,
-            description=f.description, purpose=f.purpose_text("en"),
+            description=f.description_text("en"), purpose=f.purpose_text("en"),
         ))
     t = served.thresholds
     return ModelPublic(
@@ -73,6 +73,14 @@ def describe(served: ServedModel) -> ModelPublic:
                                     human_review_margin=t.review_margin),
         features=features,
     )
+
+
+def describe_for(session: Session, served: ServedModel, reader: Principal) -> ModelPublic:
+    """`describe`, with an outside auditor's read audited."""
+    out = describe(served)
+    audit.third_party_read(session, reader, "model", "api", model_name=served.name,
+                           model_version=str(served.version))
+    return out
 
 
 def contract_at_start(session: Session, served: ServedModel) -> list[str]:

@@ -15,6 +15,7 @@ STATIC = Path(__file__).parent / "static"
 def mount(app: FastAPI) -> None:
     """Add the pages and their static files to the app."""
     from serving.web.analytics import router as analytics_router
+    from serving.web.compliance import router as compliance_router
     from serving.web.dashboard import router as dashboard_router
     from serving.web.me import router as me_router
     from serving.web.reviews import router as reviews_router
@@ -30,3 +31,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(users_router)
     app.include_router(dashboard_router)
     app.include_router(analytics_router)  # issue 18: contest analytics
+    app.include_router(compliance_router)  # issue 18: the compliance report

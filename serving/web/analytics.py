@@ -1,5 +1,6 @@
 """The contest analytics page (issue 18): the analytics service's figures as tables and
-server-drawn bar charts (inline SVG, no script), with the CSV export. Reviewers and admins."""
+server-drawn bar charts (inline SVG, no script), with the CSV export. Reviewers, admins and
+outside auditors (an auditor's every read audited by the service)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from serving.web.i18n import translator
 from serving.web.svg import wrap
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
+AnalyticsPage = Annotated[Principal, Depends(staff_page("reviewer", "auditor"))]
 BAR = "#1f5fa8"
 HIDDEN = "#8a8f98"
 
@@ -53,13 +54,12 @@ def count_bars(table: service.Table, k: int, title: str, chart_id: str) -> Marku
 
 
 @router.get("/staff/analytics")
-def analytics_page(request: Request, principal: ReviewerPage, session: SessionDep,
+def analytics_page(request: Request, principal: AnalyticsPage, session: SessionDep,
                    specs: SpecsDep) -> Response:
     lang = page_lang(request)
     settings = deps.settings(request)
     k = settings.analytics_min_cell
-    attrs, sizes = service.attributes_from_settings(settings)
-    a = service.compute(session, specs, k, lang=lang, attributes=attrs, group_sizes=sizes)
+    a = service.read(session, specs, settings, principal, via="web", lang=lang)
     t = translator(lang)
     for table in a.tables:  # outcomes and bands in the page's words
         if table.key in ("by_outcome", "by_band"):
@@ -72,11 +72,9 @@ def analytics_page(request: Request, principal: ReviewerPage, session: SessionDe
 
 
 @router.get("/staff/analytics.csv")
-def analytics_csv(request: Request, principal: ReviewerPage, session: SessionDep,
+def analytics_csv(request: Request, principal: AnalyticsPage, session: SessionDep,
                   specs: SpecsDep) -> Response:
-    settings = deps.settings(request)
-    attrs, sizes = service.attributes_from_settings(settings)
-    a = service.compute(session, specs, settings.analytics_min_cell, lang=page_lang(request),
-                        attributes=attrs, group_sizes=sizes)
+    a = service.read(session, specs, deps.settings(request), principal, via="web",
+                     export=True, lang=page_lang(request))
     return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})

@@ -58,6 +58,8 @@ def home_for(principal: Principal | None) -> str:
         return "/staff/sign-in"
     if principal.role == "reviewer":
         return "/staff/reviews"
+    if principal.role == "auditor":  # a third party: aggregate figures only
+        return "/staff/analytics"
     return "/staff/risk"
 
 

@@ -107,9 +107,10 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def tokens(client: TestClient) -> dict[str, str]:
-    """A token per staff role (created through the admin API), and the integration's."""
+    """A token per staff role (created through the admin API): the integration's and
+    the outside auditor's too."""
     out = {"admin": ADMIN_TOKEN}
-    for role in ("agent", "reviewer", "integration"):
+    for role in ("agent", "reviewer", "integration", "auditor"):
         r = client.post("/v1/admin/users", json={"name": f"test {role}", "role": role},
                         headers=bearer(ADMIN_TOKEN))
         assert r.status_code == 201, r.text

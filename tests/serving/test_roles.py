@@ -11,7 +11,8 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
 EXCHANGE = {("POST", "/v1/sessions")}
 # (method, path) -> roles allowed; "customer" = a customer access-link token
 RULES = {
-    ("GET", "/v1/model"): {"agent", "reviewer", "admin"},
+    # the served model: no customer in it, so the outside auditor reads it too (issue 18)
+    ("GET", "/v1/model"): {"agent", "reviewer", "admin", "auditor"},
     ("POST", "/v1/admin/reload-model"): {"admin"},
     ("POST", "/v1/admin/users"): {"admin"},
     ("GET", "/v1/admin/users"): {"admin"},
@@ -27,8 +28,9 @@ RULES = {
     ("POST", "/v1/retention-tasks/{task_id}/attempts"): {"agent", "admin"},
     # blind-first review (issue 18), contest analytics (issue 18), who left (issue 17)
     ("POST", "/v1/disputes/{dispute_id}/judgement"): {"reviewer", "admin"},
-    ("GET", "/v1/analytics/contests"): {"reviewer", "admin"},
-    ("GET", "/v1/analytics/contests.csv"): {"reviewer", "admin"},
+    ("GET", "/v1/analytics/contests"): {"reviewer", "admin", "auditor"},
+    ("GET", "/v1/analytics/contests.csv"): {"reviewer", "admin", "auditor"},
+    ("GET", "/v1/compliance/report"): {"reviewer", "admin", "auditor"},
     ("POST", "/v1/churn-events"): {"integration", "admin"},
     ("POST", "/v1/retention-tasks/{task_id}/complete"): {"agent", "admin"},
     ("POST", "/v1/retention-tasks/{task_id}/release"): {"agent", "admin"},
@@ -56,7 +58,8 @@ RULES = {
     ("POST", "/v1/objections"): {"customer"},
     ("DELETE", "/v1/objections"): {"customer"},
     ("DELETE", "/v1/customers/{customer_id}"): {"admin"},
-    ("GET", "/v1/audit/verify"): {"admin"},
+    # the chain's verification is aggregate; its entries carry pseudonyms: admins only
+    ("GET", "/v1/audit/verify"): {"admin", "auditor"},
     ("GET", "/v1/audit/events"): {"admin"},
     # what would lower the risk (issue 16): staff read it, the customer reads their own
     ("GET", "/v1/customers/{customer_id}/recourse"): {"agent", "reviewer", "admin"},
@@ -73,7 +76,7 @@ RULES = {
     ("POST", "/v1/rights-requests/{request_id}/close"): {"reviewer", "admin"},
 }
 # the customer first: an erasure (admin) ends their session
-ROLES = ("customer", "agent", "reviewer", "admin", "integration")
+ROLES = ("customer", "agent", "reviewer", "admin", "integration", "auditor")
 
 
 def api_routes(app):

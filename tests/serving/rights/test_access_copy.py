@@ -154,7 +154,7 @@ def test_the_copy_holds_every_record_about_the_customer_and_nothing_about_anyone
 def test_only_the_customers_own_session_reads_the_copy(api, app, customers):
     c = customers[20]
     ref = api.score(c).json()["customer_ref"]
-    for role in ("agent", "reviewer", "admin", "integration"):
+    for role in ("agent", "reviewer", "admin", "integration", "auditor"):
         assert api.get("/v1/me/copy", role=role).status_code == 403, role
     assert api.client.get("/v1/me/copy").status_code == 401
     assisting = Principal(kind="staff", role="agent", actor="staff:x").assisting(ref)

@@ -164,3 +164,57 @@ def test_the_migration_renames_existing_duplicates(database_url):
     assert names == {"dup0": "Ana", "dup1": "ana (3)", "dup2": "ANA (4)", "dup3": "Ana (2)",
                      "dup4": "Bob"}
     db.dispose()
+
+
+def test_an_auditor_is_created_rotated_and_deactivated_like_any_staff_member(
+        app, client, database_url, monkeypatch, capsys):
+    """The outside auditor's account (issue 18), through the API, the staff page and the
+    CLI: created with its role (the token reads the analytics, not the risk list), its
+    token rotated (the old one dead), deactivated (its page session ended); each change
+    audited."""
+    r = client.post("/v1/admin/users", headers=ADMIN,
+                    json={"name": "Inspector", "role": "auditor"})
+    assert r.status_code == 201 and r.json()["role"] == "auditor"
+    uid, old = r.json()["user_id"], bearer(r.json()["token"])
+    assert client.get("/v1/analytics/contests", headers=old).status_code == 200
+    assert client.get("/v1/risk-list", headers=old).status_code == 403
+    rotated = client.post(f"/v1/admin/users/{uid}/rotate-token", headers=ADMIN).json()
+    new = bearer(rotated["token"])
+    assert client.get("/v1/analytics/contests", headers=old).status_code == 401
+    assert client.get("/v1/analytics/contests", headers=new).status_code == 200
+    with TestClient(app) as c:
+        sign_in(c, rotated["token"])
+        assert c.get("/staff/compliance").status_code == 200
+        stolen = dict(c.cookies)
+    assert client.post(f"/v1/admin/users/{uid}/deactivate", headers=ADMIN).status_code == 200
+    assert client.get("/v1/analytics/contests", headers=new).status_code == 401
+    with TestClient(app) as other:
+        for k, v in stolen.items():
+            other.cookies.set(k, v)
+        assert other.get("/staff/compliance").status_code == 401
+    changes = [(e["object_ids"]["change"], e["object_ids"].get("role")) for e in client.get(
+        "/v1/audit/events", headers=ADMIN, params={"action": "staff.changed"}).json()["items"]
+        if e["object_ids"]["user_id"] == uid]
+    assert sorted(changes) == [("created", "auditor"), ("deactivated", None),
+                               ("token_rotated", None)]
+
+    # the staff page offers the role, in English and French
+    with TestClient(app) as c:
+        sign_in(c, ADMIN_TOKEN)
+        page = c.get("/staff/users", params={"lang": "fr"})
+        assert '<option value="auditor">auditeur</option>' in page.text
+        r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text), "action": "create",
+                                         "name": "Paged auditor", "role": "auditor"})
+        assert r.status_code == 201 and "st_" in r.text
+    listed = {u["name"]: u["role"] for u in
+              client.get("/v1/admin/users", headers=ADMIN).json()["items"]}
+    assert listed["Paged auditor"] == "auditor"
+
+    # the CLI too
+    monkeypatch.setenv("CHURN_DATABASE_URL", database_url)
+    assert cli.main(["create-user", "--role", "auditor", "--name", "Regulator"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("st_")
+    assert cli.main(["set-role", "--name", "Inspector", "--role", "auditor"]) == 0
+    assert cli.main(["list-users"]) == 0
+    out = capsys.readouterr().out
+    assert any("auditor" in line and "Regulator" in line for line in out.splitlines())

@@ -90,7 +90,7 @@ def start_live(settings: Settings, host: ModelHost, customers: list[dict[str, An
     with Server(app, port):
         live = Live(url=f"http://127.0.0.1:{port}", settings=settings,
                     tokens={"admin": ADMIN_TOKEN})
-        for role in ("agent", "reviewer", "integration"):
+        for role in ("agent", "reviewer", "integration", "auditor"):
             r = live.api("POST", "/v1/admin/users", json={"name": f"web {role}", "role": role})
             assert r.status_code == 201, r.text
             live.tokens[role] = r.json()["token"]

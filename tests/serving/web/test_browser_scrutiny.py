@@ -89,3 +89,67 @@ def test_blind_review_then_analytics(live_blind, page, host, tmp_path):  # noqa:
     text = page.content()
     for _, p in disputes:
         assert p["customer_id"] not in text
+
+
+def test_an_auditor_reads_the_analytics_and_the_compliance_report_in_french(
+        live, browser, host, tmp_path):  # noqa: ANN001
+    """An outside auditor in a French browser: signs in with their token, lands on the
+    contest analytics, sees only the analytics and the compliance report in the menu, reads
+    the report (French headings, French dates, the served model's card, the audit chain
+    verified), downloads it; the risk list and a customer's page are refused. Nothing on
+    the pages names a customer."""
+    from tests.serving.web.conftest import new_page
+
+    disputes = [(_dispute(live, host, p), p) for p in live.scored[:6]]
+    for did, _ in disputes:
+        r = live.api("POST", f"/v1/disputes/{did}/decision", role="reviewer",
+                     json={"decision": "upheld", "rationale": "Checked."})
+        assert r.status_code == 201, r.text
+    page = new_page(browser, locale="fr-FR")
+    try:
+        page.goto(live.url + "/staff/sign-in")
+        page.get_by_label("Jeton du personnel").fill(live.tokens["auditor"])
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url("**/staff/analytics")
+        assert page.get_by_role("heading", name="Analyse des contestations").is_visible()
+        assert page.locator("#n-disputes").inner_text() == "6"
+        assert page.locator("svg.chart").count() >= 3
+        nav = page.get_by_role("navigation")
+        assert nav.get_by_role("link", name="Analyses").is_visible()
+        assert nav.get_by_role("link", name="Rapport de conformité").is_visible()
+        for absent in ("Liste des risques", "File des revues", "Tableau de bord", "Audit"):
+            assert nav.get_by_role("link", name=absent).count() == 0, absent
+        assert "auditeur" in nav.inner_text()
+        shot(page, tmp_path, "auditor-analytics-fr")
+
+        nav.get_by_role("link", name="Rapport de conformité").click()
+        page.wait_for_url("**/staff/compliance")
+        assert page.get_by_role("heading", level=1,
+                                name="Registre des traitements et rapport de conformité"
+                                ).is_visible()
+        assert page.get_by_role("heading", name="3. Contestations et leurs issues").is_visible()
+        assert "Reçues : 6" in page.locator("#disputes-line").inner_text()
+        assert page.locator("#chain").inner_text().startswith("Vérifiée :")
+        served = host.current()
+        assert page.get_by_role("heading", name=f"{served.name} version {served.version}"
+                                ).is_visible()
+        intro = page.locator("#report-intro").inner_text()
+        assert "établi le " in intro and "/20" in intro  # a French date: dd/mm/yyyy
+        shot(page, tmp_path, "auditor-compliance-fr")
+        with page.expect_download() as got:
+            page.locator("#download-html").click()
+        saved = tmp_path / "report.html"
+        got.value.save_as(saved)
+        text = saved.read_text(encoding="utf-8")
+        assert '<html lang="fr">' in text and "Registre des activités de traitement" in text
+        for _, p in disputes:
+            assert p["customer_id"] not in page.content() and p["customer_id"] not in text
+
+        # what names a customer stays closed to them
+        for path in ("/staff/risk", f"/staff/customers/{disputes[0][1]['customer_ref']}",
+                     "/staff/reviews", "/staff/audit", "/staff/dashboard"):
+            response = page.goto(live.url + path)
+            assert response.status == 403, path
+            assert page.get_by_role("heading", name="Accès non autorisé").is_visible(), path
+    finally:
+        page.context.close()

@@ -40,8 +40,12 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/staff/reviews/{dispute_id}/judgement"): {"reviewer", "admin"},
     ("GET", "/staff/rights"): {"reviewer", "admin"},
     ("POST", "/staff/rights/{request_id}"): {"reviewer", "admin"},
-    ("GET", "/staff/analytics"): {"reviewer", "admin"},
-    ("GET", "/staff/analytics.csv"): {"reviewer", "admin"},
+    ("GET", "/staff/analytics"): {"reviewer", "admin", "auditor"},
+    ("GET", "/staff/analytics.csv"): {"reviewer", "admin", "auditor"},
+    # the compliance report, built on request, and its downloads (issue 18)
+    ("GET", "/staff/compliance"): {"reviewer", "admin", "auditor"},
+    ("GET", "/staff/compliance/report.html"): {"reviewer", "admin", "auditor"},
+    ("GET", "/staff/compliance/report.json"): {"reviewer", "admin", "auditor"},
     ("GET", "/me/copy"): {"customer"},
     ("GET", "/me/copy.json"): {"customer"},
     ("GET", "/me/rights"): {"customer"},
@@ -59,7 +63,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/me/object"): {"customer"},
     ("POST", "/me/object/withdraw"): {"customer"},
 }
-WHO = ("anonymous", "agent", "reviewer", "admin", "customer")
+WHO = ("anonymous", "agent", "reviewer", "admin", "auditor", "integration", "customer")
 
 
 def page_routes(app: Any) -> set[tuple[str, str]]:
@@ -75,7 +79,7 @@ def test_every_page_has_a_rule(app) -> None:  # noqa: ANN001
 def sessions(client, api, tokens, customers) -> dict[str, TestClient]:  # noqa: ANN001
     assert api.score(customers[:2]).status_code == 201
     out = {"anonymous": client}
-    for role in ("agent", "reviewer", "admin"):
+    for role in ("agent", "reviewer", "admin", "auditor", "integration"):
         c = TestClient(client.app)
         assert sign_in(c, tokens[role] if role != "admin" else ADMIN_TOKEN).status_code == 303
         out[role] = c
