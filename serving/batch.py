@@ -260,7 +260,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
         # scored and explained (LightGBM and numpy release the GIL), so the cores stay
         # busy; `AHEAD` chunks in flight bound the memory.
         with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="score") as pool, \
-                ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
+                ChunkWriter(run.db, report, settings.batch_commit_rows,
+                            settings.task_due_days) as writer:
             pending: deque = deque()
             for frame in ramp_up(read_chunks(run.data, run.columns,
                                              chunk_rows or settings.batch_chunk_rows, rows,
@@ -422,10 +423,12 @@ class ChunkWriter:
     Either way the chunks' audit events are appended last, just before the commit: the
     audit chain head is locked for the shortest time."""
 
-    def __init__(self, db: Database, report: BatchReport, commit_rows: int) -> None:
+    def __init__(self, db: Database, report: BatchReport, commit_rows: int,
+                 due_days: int) -> None:
         self.db = db
         self.report = report
         self.commit_rows = commit_rows if db.dialect == "sqlite" else 1
+        self.due_days = due_days  # Settings.task_due_days: when the tasks opened are due
         self._session: Session | None = None
         self._lock: AbstractContextManager | None = None
         self._pending: list[dict[str, Any]] = []
@@ -446,7 +449,7 @@ class ChunkWriter:
             self._session = self.db.sessions()
             self._lock = write_lock(self._session)
             self._lock.__enter__()
-        self._pending.append(_store(self._session, chunk))
+        self._pending.append(_store(self._session, chunk, self.due_days))
         if chunk.contacts is not None:  # after `_store`: the customers' rows exist now
             self._pending[-1] |= {
                 "contacts_stored": store_access.upsert_contacts(
@@ -509,9 +512,10 @@ class ChunkWriter:
             self.rollback()
 
 
-def _store(session: Session, chunk: Chunk) -> dict[str, int]:
+def _store(session: Session, chunk: Chunk, due_days: int) -> dict[str, int]:
     """Write one chunk in the session's transaction: customers, receipts, risk-list
-    entries, tasks, and the chunk's audit event; returns its report counters."""
+    entries, tasks (due `due_days` later), and the chunk's audit event; returns its
+    report counters."""
     db = Receipts(session)
     # Erased customers never come back, even when the file still lists them. The
     # tombstones are few: all of them are read, not looked up row by row.
@@ -553,7 +557,7 @@ def _store(session: Session, chunk: Chunk) -> dict[str, int]:
                               if p.id in again])
     chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high" and not p.withdrawn)
     db.insert(chunk.predictions)
-    opened = sorted(t.id for t in db.open_tasks(chunk.tasks))
+    opened = sorted(t.id for t in db.open_tasks(chunk.tasks, due_days))
     # what the chunk's audit event names (first and last receipt); appended at commit
     ends = chunk.predictions[:1] + chunk.predictions[-1:] if chunk.predictions else []
     return {"_ends": ends, "_invalid": chunk.invalid, "rows_read": chunk.rows_read,

@@ -19,13 +19,6 @@ GENERATE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 KNOWN_SECRETS = frozenset({DEV_PSEUDONYM_KEY, DEV_LINK_SECRET, "test-admin-token-0123456789"})
 
 
-def task_due_days() -> int:
-    """CHURN_TASK_DUE_DAYS, checked as at start-up, for where a retention task opens
-    (`storage.receipts`, under every entry point: API, batch, review) without the app's
-    Settings at hand."""
-    return Settings().task_due_days
-
-
 def weak_secrets(settings: Settings) -> list[str]:
     """Each secret that must not run in production, with why (issue 15): a value
     published with the code, or shorter than 32 bytes."""

@@ -156,7 +156,8 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                                                  run.dataset.contact_column, pure=False))
                     in_flight += len(frame)
 
-            with ChunkWriter(run.db, report, settings.batch_commit_rows) as writer:
+            with ChunkWriter(run.db, report, settings.batch_commit_rows,
+                             settings.task_due_days) as writer:
                 feed()
                 while pending:  # in file order, as the single-process path writes
                     future = pending.popleft()

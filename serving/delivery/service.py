@@ -78,7 +78,7 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
     journal = Journal(settings.delivery_journal_dir).ready()
     for m in claimed:
         if journal.was_accepted(m.id):  # a dead worker's message the server had accepted
-            _record_sent(db, journal, m)
+            _record_sent(db, journal, m, settings.task_due_days)
             counts["recovered"] += 1
             log.info("message %s (%s) was accepted before its worker stopped: recorded "
                      "sent, not sent again", m.id, m.kind)
@@ -90,7 +90,7 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
                         accepted=lambda mid=m.id: journal.accepted(mid))
         except Exception as exc:  # noqa: BLE001 - any failure: recorded, retried
             if journal.was_accepted(m.id):  # accepted, then e.g. QUIT failed: it is sent
-                _record_sent(db, journal, m)
+                _record_sent(db, journal, m, settings.task_due_days)
                 counts["sent"] += 1
                 continue
             error = f"{type(exc).__name__}: {exc}"
@@ -106,19 +106,20 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
             log.warning("message %s (%s) not delivered, attempt %d: %s", m.id, m.kind,
                         m.attempts, redact(error)[:200])
             continue
-        _record_sent(db, journal, m)
+        _record_sent(db, journal, m, settings.task_due_days)
         counts["sent"] += 1
         log.info("message %s (%s) delivered", m.id, m.kind)
     return counts
 
 
-def _record_sent(db: Database, journal: Journal, m: outbox.MessageRow) -> None:
+def _record_sent(db: Database, journal: Journal, m: outbox.MessageRow, due_days: int) -> None:
     """Mark the message sent (its body redacted) and, for a notice that lifts a
-    restriction, lift it in the same transaction; then drop its journal entry."""
+    restriction, lift it in the same transaction (a task it opens is due `due_days`
+    later); then drop its journal entry."""
     with db.session() as session, write_lock(session):
         outbox.sent(session, m.id, redact(m.body) if m.body is not None else None)
         if m.lifts_restriction:
-            lifting.lift_after_notice(session, m.customer_ref, m.id)
+            lifting.lift_after_notice(session, m.customer_ref, m.id, due_days)
         session.commit()
     journal.forget(m.id)
 

@@ -30,11 +30,13 @@ from serving.storage.tables import Customer, Dispute, Prediction, new_id
 WORKER = "delivery"  # the audit actor of what the worker does
 
 
-def lift_after_notice(session: Session, customer_ref: str | None, message_id: str) -> bool:
+def lift_after_notice(session: Session, customer_ref: str | None, message_id: str,
+                      due_days: int) -> bool:
     """The notice `message_id` was delivered: lift the customer's restriction, in the
     caller's transaction, unless another dispute of theirs was opened meanwhile (its own
     decision will tell them). A task their latest prediction asked for opens now, as it
-    would have at the decision. True when lifted."""
+    would have at the decision (due `due_days` later: Settings.task_due_days). True when
+    lifted."""
     if not customer_ref:
         return False
     # lock the customer row first (a dispute being opened waits, or is seen)
@@ -57,7 +59,7 @@ def lift_after_notice(session: Session, customer_ref: str | None, message_id: st
             and pred.route_action == "human_contact"):
         db = Receipts(session)
         db.open_tasks([TaskRow(new_id(), customer_ref, pred.id, pred.score, pred.route_reason,
-                               db.db_time(datetime.now(UTC)))])
+                               db.db_time(datetime.now(UTC)))], due_days)
         task_id = db.open_task_ids([customer_ref]).get(customer_ref)
     audit.append(session, WORKER, audit.RESTRICTION_LIFTED, customer_ref=customer_ref,
                  objects={"message_id": message_id, "notice": "delivered",

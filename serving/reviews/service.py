@@ -176,13 +176,14 @@ def preview_rectification(session: Session, specs: SpecCache, served: ServedMode
 # -- deciding -------------------------------------------------------------------------------
 def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
            dispute_id: str, body: DecisionCreate, lang: str = "en", *,
-           settings: Settings | None = None) -> DecisionPublic:
-    """Record a final decision, apply it, lift the restriction, audit; committed. With
-    `settings`, the customer is told in the same transaction (issue 15): the decision and
-    its reason, a rectification, and the restriction lifted by it, with a fresh link."""
+           settings: Settings) -> DecisionPublic:
+    """Record a final decision, apply it, lift the restriction, audit; committed. The
+    customer is told in the same transaction (issue 15): the decision and its reason, a
+    rectification, and the restriction lifted by it, with a fresh link. A task it opens
+    is due `settings.task_due_days` later."""
     d, pred, _ = _load_open(session, dispute_id)
     # blind-first review (issue 18): the reviewer's own judgement comes before a decision
-    blind_review.require_judgement(session, d, settings is not None and settings.blind_review)
+    blind_review.require_judgement(session, d, settings.blind_review)
     rescored = None
     if body.decision == "rectified":
         rescored = _rescore(served, pred, body.corrected_features or {})  # 422 before writing
@@ -209,11 +210,10 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
             # Art. 18(3): told before the lift. With a contact address, the record stays
             # restricted until the decision notice is delivered (the worker lifts it then,
             # and opens the task this decision would open: `lifting`); without one, at once
-            notice_first = (lift and settings is not None
+            notice_first = (lift
                             and store_access.contact(session, d.customer_ref) is not None)
             restriction = ("kept_open_dispute" if not lift else "lift_after_notice"
-                           if notice_first else "lifted_no_contact" if settings is not None
-                           else "lifted")
+                           if notice_first else "lifted_no_contact")
             if lift and not notice_first:  # first: what follows sees an unrestricted record
                 session.execute(update(Customer).where(Customer.customer_ref == d.customer_ref)
                                 .values(restricted=False)
@@ -225,11 +225,12 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                 new_pid, task_id, change_rows = _store_rescore(
                     db, specs, served, principal, pred, values, ex,
                     set(body.corrected_features or {}), not lift, customer.objected, now, lang,
-                    plan=ControlPlan.from_settings(settings) if settings else None)
+                    ControlPlan.from_settings(settings), settings.task_due_days)
             elif body.decision == "overturned":
                 _withdraw(db, pred, now, d.id)
             elif lift and not customer.objected:
-                task_id = _reopen_task(db, pred, customer, now, principal)
+                task_id = _reopen_task(db, pred, customer, now, principal,
+                                       settings.task_due_days)
             row = DisputeDecision(
                 dispute_id=d.id, decision=body.decision, rationale=body.rationale,
                 corrected_features=body.corrected_features if rescored else None,
@@ -237,12 +238,11 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                 decided_by=principal.actor, decided_at=now)
             session.add(row)
             session.flush()
-            if settings is not None:
-                notices.notify(
-                    session, settings, d.customer_ref, "decision", principal, with_link=True,
-                    lifts_restriction=notice_first, outcome=(body.decision,),
-                    rationale=body.rationale,
-                    restriction=("lifting",) if lift else ("still_restricted",))
+            notices.notify(
+                session, settings, d.customer_ref, "decision", principal, with_link=True,
+                lifts_restriction=notice_first, outcome=(body.decision,),
+                rationale=body.rationale,
+                restriction=("lifting",) if lift else ("still_restricted",))
             audit.append(session, principal, audit.DISPUTE_DECIDED,
                          customer_ref=d.customer_ref,
                          objects={"dispute_id": d.id, "decision": body.decision,
@@ -263,11 +263,11 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
 def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
                    principal: Principal, pred: Prediction, values: dict[str, Any], ex: Any,
                    corrected: set[str], still_restricted: bool, objected: bool,
-                   now: datetime, lang: str, plan: ControlPlan | None = None
+                   now: datetime, lang: str, plan: ControlPlan | None, due_days: int
                    ) -> tuple[str, str | None, list[dict[str, Any]]]:
     """The corrected record as a new receipt (the customer's entry in use), routed as
-    usual once the restriction is lifted (the control group's draw included: `plan`);
-    returns its id, its task id, the changes."""
+    usual once the restriction is lifted (the control group's draw included: `plan`; a
+    task due `due_days` later); returns its id, its task id, the changes."""
     score = float(ex.score[0])
     band = risk_band(score, served.thresholds)
     r = _route_after(score, served, still_restricted, objected)
@@ -284,7 +284,7 @@ def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
     task_id = None
     if row.route_action == "human_contact":
         opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, row.id, score,
-                                                 r.reason, at)])
+                                                 r.reason, at)], due_days)
         audit.append_many(db.session, created_events(opened, principal, "review", served))
         task_id = db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)
     before_spec = specs.get(db.session, pred.model_name, pred.model_version)
@@ -306,13 +306,13 @@ def _withdraw(db: Receipts, pred: Prediction, now: datetime, dispute_id: str) ->
 
 
 def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,
-                 now: datetime, principal: Principal) -> str | None:
-    """Upheld: a prediction that asked for a human contact gets its task back, if it is
-    still the customer's latest."""
+                 now: datetime, principal: Principal, due_days: int) -> str | None:
+    """Upheld: a prediction that asked for a human contact gets its task back (due
+    `due_days` later), if it is still the customer's latest."""
     if customer.latest_prediction_id != pred.id or pred.route_action != "human_contact":
         return None
     opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
-                                             pred.route_reason, db.db_time(now))])
+                                             pred.route_reason, db.db_time(now))], due_days)
     audit.append_many(db.session, created_events(opened, principal, "review",
                                                  (pred.model_name, pred.model_version)))
     return db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)

@@ -71,6 +71,7 @@ class ScoreJob:
     pids: list[str]
     features: list[str]  # JSON of the values read
     at: datetime
+    due_days: int  # a task it opens is due this many days later (Settings.task_due_days)
     # the control-group draw and targeting rule (issue 17); None records rule `risk` only
     control: ControlPlan | None = None
 
@@ -129,7 +130,8 @@ def score(
         external_ids=[i.customer_id for i in items], ex=ex, bands=bands.tolist(),
         routes=[route(float(s), served.thresholds) for s in ex.score],
         pids=new_ids(len(items)), features=features,
-        at=datetime.now(UTC), control=ControlPlan.from_settings(settings),
+        at=datetime.now(UTC), due_days=settings.task_due_days,
+        control=ControlPlan.from_settings(settings),
     )
     stored = writer.submit(job, rows=len(items))
     return [
@@ -221,14 +223,15 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
             latest[row.customer_ref] = LatestEntry(
                 row.customer_ref, job.external_ids[n], row.id, row.score, row.risk_band, at)
             if row.route_action == "human_contact":
-                tasks[row.customer_ref] = TaskRow(new_id(), row.customer_ref, row.id,
-                                                  row.score, row.route_reason, at)
+                tasks[row.customer_ref] = TaskRow(
+                    new_id(), row.customer_ref, row.id, row.score, row.route_reason, at,
+                    db.due_at(at, job.due_days))
     db.move_latest([latest[r] for r in sorted(latest)])
     # a repeat of an overturned receipt is no one's entry: the customer stays off the list
     db.clear_entries([(r, e.prediction_id) for r, e in sorted(latest.items())
                       if e.prediction_id in withdrawn])
     db.insert(receipts)
-    opened = db.open_tasks([tasks[r] for r in sorted(tasks)])
+    opened = db.open_tasks([tasks[r] for r in sorted(tasks)], None)  # each has its due_at
     open_task = db.open_task_ids(sorted(tasks))
     events = []
     for job, stored in kept:

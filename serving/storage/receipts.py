@@ -18,7 +18,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from serving.config import task_due_days
 from serving.storage.bulk import OPEN_TASK_WHERE, RawWriter
 from serving.storage.tables import OPEN_TASK_STATUSES, Prediction, RetentionTask
 
@@ -70,8 +69,8 @@ class TaskRow(NamedTuple):
     score: float
     reason: str
     created_at: Any  # storage form
-    # issue 16: when the contact is due (storage form); None: created_at +
-    # CHURN_TASK_DUE_DAYS, filled in by `Receipts.open_tasks`
+    # issue 16: when the contact is due (storage form); None: created_at + the caller's
+    # `due_days` (Settings.task_due_days), filled in by `Receipts.open_tasks`
     due_at: Any = None
 
 
@@ -222,26 +221,30 @@ class Receipts(RawWriter):
         self.execute(f"UPDATE predictions SET withdrawn = {self._true} WHERE id = {self.mark}",
                      (prediction_id,))
 
-    def open_tasks(self, rows: Iterable[TaskRow],
-                   due_days: int | None = None) -> list[TaskRow]:
+    def due_at(self, created_at: Any, due_days: int) -> Any:
+        """When a task opened at `created_at` is due: `due_days` later (storage form)."""
+        return self.db_time(_as_datetime(created_at) + timedelta(days=due_days))
+
+    def open_tasks(self, rows: Iterable[TaskRow], due_days: int | None) -> list[TaskRow]:
         """Open a human-contact task per row, never a second open one per customer (the
         partial unique index decides: an unclaimed open task is pointed at the newer
         receipt, a claimed one is left to its agent, and either keeps its due date), and
         never for a customer who is restricted or objecting at the time of the write. One
-        row per customer. A task is due `due_days` (default CHURN_TASK_DUE_DAYS) after it
-        opens. Returns the rows that opened a new task (with their due date), for the
-        caller's audit."""
+        row per customer. A task without its own `due_at` is due `due_days` after it opens
+        (the caller's `Settings.task_due_days`, CHURN_TASK_DUE_DAYS, passed down from
+        the entry point: nothing here reads the environment; None when every row carries
+        its `due_at`). Returns the rows that opened a new task (with their due date), for
+        the caller's audit."""
         rows = list(rows)
         if not rows:
             return []
-        if due_days is None:
-            due_days = task_due_days()
         due: dict[Any, Any] = {}  # a batch chunk shares one creation time
         for n, r in enumerate(rows):
             if r.due_at is None:
+                if due_days is None:
+                    raise ValueError(f"task {r.id} has no due_at and no due_days was given")
                 if r.created_at not in due:
-                    due[r.created_at] = self.db_time(
-                        _as_datetime(r.created_at) + timedelta(days=due_days))
+                    due[r.created_at] = self.due_at(r.created_at, due_days)
                 rows[n] = r._replace(due_at=due[r.created_at])
         m = self.mark
         sql = ("INSERT INTO retention_tasks (id, customer_ref, prediction_id, score, reason, "

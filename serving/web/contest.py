@@ -193,7 +193,7 @@ def preview_rescore(session: Session, specs: SpecCache, served: ServedModel,
 
 def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
            dispute_id: str, decision: str, rationale: str,
-           corrected: dict[str, Any], settings: Settings | None = None) -> Any:
+           corrected: dict[str, Any], settings: Settings) -> Any:
     body = DecisionCreate(decision=decision, rationale=rationale,
                           corrected_features=corrected if decision == "rectified" else None)
     return reviews.decide(session, specs, served, principal, dispute_id, body, "en",

@@ -238,7 +238,7 @@ def test_a_customer_listed_twice_ends_with_the_later_row_whatever_the_clocks(set
     assert second.scored_at < first.scored_at
     report = BatchReport(data="two chunks", model_name=served.name,
                          model_version=served.version)
-    with ChunkWriter(db, report, commit_rows=1) as writer:
+    with ChunkWriter(db, report, commit_rows=1, due_days=settings.task_due_days) as writer:
         writer.write(first)
         writer.write(second)
     ref = pseudonymise(str(early["customer_id"].iloc[5]), settings.pseudonym_secret)

@@ -24,6 +24,11 @@ def _second_agent(api):
     return r.json()["token"], f"staff:{r.json()['user_id']}"
 
 
+def _due_days(api, monkeypatch, days):
+    """CHURN_TASK_DUE_DAYS as the running app holds it (its Settings, read at start-up)."""
+    monkeypatch.setattr(api.client.app.state.settings, "task_due_days", days)
+
+
 def _high(by_risk, count):
     """The `count` riskiest customers that the model routes to a person."""
     return by_risk[:count]
@@ -77,7 +82,7 @@ def test_a_task_is_due_after_the_set_number_of_days(api, by_risk, monkeypatch):
     created = datetime.fromisoformat(task["created_at"])
     assert datetime.fromisoformat(task["due_at"]) - created == timedelta(days=7)
     assert task["overdue"] is False and created >= before - timedelta(seconds=1)
-    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "2")
+    _due_days(api, monkeypatch, 2)
     tid2, _ = _task(api, by_risk, 1)
     task2 = api.get(f"/v1/retention-tasks/{tid2}").json()
     assert (datetime.fromisoformat(task2["due_at"])
@@ -101,11 +106,11 @@ def test_the_due_days_setting_is_validated(monkeypatch):
 
 
 def test_sorting_by_due_date_and_last_contact(api, by_risk, monkeypatch):
-    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "9")
+    _due_days(api, monkeypatch, 9)
     first, _ = _task(api, by_risk, 0)
-    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "3")
+    _due_days(api, monkeypatch, 3)
     second, _ = _task(api, by_risk, 1)
-    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "5")
+    _due_days(api, monkeypatch, 5)
     third, _ = _task(api, by_risk, 2)
     due = api.get("/v1/retention-tasks", sort="due").json()["items"]
     assert [t["task_id"] for t in due][:3] == [second, third, first]
@@ -251,8 +256,32 @@ def test_a_task_opened_by_a_review_is_audited(api, by_risk, contest):
     assert reopened[0]["object_ids"]["prediction_id"] == prediction["prediction_id"]
 
 
-def test_the_batch_counts_the_tasks_it_opens_in_its_chunk_events(settings, host, tmp_path,
-                                                                    monkeypatch):
+def test_the_due_days_are_the_running_apps_setting_on_every_path(api, by_risk, contest,
+                                                                   monkeypatch):
+    """CHURN_TASK_DUE_DAYS is read once, with the other settings, and passed down: a task
+    opened by a score and one reopened by a review are due as the app's Settings say,
+    whatever the environment says meanwhile."""
+    _due_days(api, monkeypatch, 3)
+    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "11")  # not read at call time
+
+    def due_after(task_id):
+        task = api.get(f"/v1/retention-tasks/{task_id}").json()
+        return (datetime.fromisoformat(task["due_at"])
+                - datetime.fromisoformat(task["created_at"]))
+
+    prediction, headers = contest.scored(by_risk[0])
+    assert due_after(prediction["retention_task_id"]) == timedelta(days=3)
+    opened = contest.dispute(prediction, headers)
+    assert opened.status_code == 201, opened.text
+    r = contest.decide(opened.json()["dispute_id"],
+                       {"decision": "upheld", "rationale": "The data is right."})
+    assert r.status_code in (200, 201), r.text
+    (reopened,) = [e for e in _events(api, "retention_task.created")
+                   if e["object_ids"]["via"] == "review"]
+    assert due_after(reopened["object_ids"]["task_id"]) == timedelta(days=3)
+
+
+def test_the_batch_counts_the_tasks_it_opens_in_its_chunk_events(settings, host, tmp_path):
     """Per chunk, not per task (20,000 per-task events measured 1.9 s on SQLite): the
     chunk event names how many tasks it opened and the first and last id, each due after
     CHURN_TASK_DUE_DAYS; a second run opens none (every customer keeps their task)."""
@@ -265,7 +294,7 @@ def test_the_batch_counts_the_tasks_it_opens_in_its_chunk_events(settings, host,
     from serving.storage.tables import AuditEvent, RetentionTask
     from tests.serving.test_batch import SCHEMA, _base
 
-    monkeypatch.setenv("CHURN_TASK_DUE_DAYS", "4")
+    settings = settings.model_copy(update={"task_due_days": 4})
     path, _ = _base(tmp_path, rows=900)
     db = Database(settings.database_url)
     def chunk_events():

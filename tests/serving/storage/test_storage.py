@@ -103,8 +103,8 @@ def test_open_tasks_upsert_never_duplicates(db):
                          created_at=datetime.now(UTC)))
         s.commit()
         w = Receipts(s)
-        w.open_tasks([_task_row(w, pid)])
-        w.open_tasks([_task_row(w, pid2, score=0.95)])
+        w.open_tasks([_task_row(w, pid)], 7)
+        w.open_tasks([_task_row(w, pid2, score=0.95)], 7)
         s.commit()
         tasks = s.scalars(sa.select(RetentionTask)).all()
         assert len(tasks) == 1
@@ -112,7 +112,7 @@ def test_open_tasks_upsert_never_duplicates(db):
         # a claimed task is left to its agent
         s.execute(RetentionTask.__table__.update().values(status="claimed"))
         w = Receipts(s)
-        w.open_tasks([_task_row(w, pid, score=0.5)])
+        w.open_tasks([_task_row(w, pid, score=0.5)], 7)
         s.commit()
         s.expire_all()
         tasks = s.scalars(sa.select(RetentionTask)).all()
@@ -139,11 +139,11 @@ def test_no_task_opens_for_a_restricted_or_objecting_customer(db, flag):
         pid, _ = _customer(s)
         s.execute(Customer.__table__.update().values(**{flag: True}))
         w = Receipts(s)
-        w.open_tasks([_task_row(w, pid)])
+        w.open_tasks([_task_row(w, pid)], 7)
         s.commit()
         assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask)) == 0
         s.execute(Customer.__table__.update().values(**{flag: False}))
-        w.open_tasks([_task_row(w, pid)])
+        w.open_tasks([_task_row(w, pid)], 7)
         s.commit()
         assert s.scalar(sa.select(sa.func.count()).select_from(RetentionTask)) == 1
 
