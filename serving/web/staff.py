@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.customers import service as customers
 from serving.deps import HostDep, SessionDep, SettingsDep, SpecsDep
-from serving.errors import Conflict, InvalidInput
+from serving.errors import Conflict, DomainError, InvalidInput
 from serving.recourse import service as recourse
 from serving.retention import service as retention
 from serving.retention.schemas import (
@@ -22,6 +24,7 @@ from serving.retention.schemas import (
     SORTS,
     CompleteRequest,
     ContactAttemptCreate,
+    RetentionTaskPublic,
 )
 from serving.scoring import service as scoring
 from serving.scoring.schemas import customer_id_ok
@@ -47,6 +50,7 @@ AgentPage = Annotated[Principal, Depends(staff_page("agent"))]
 StaffPage = Annotated[Principal, Depends(staff_page("agent", "reviewer"))]
 PAGE_SIZE = 25
 BANDS = ("high", "medium", "low")
+B = TypeVar("B", bound=BaseModel)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -208,93 +212,91 @@ def _back(form: FormData, ref: str) -> str:
     return safe_next(str(form.get("back") or ""), f"/staff/customers/{ref}")
 
 
+def _task_action(request: Request, form: FormData, act: Callable[[str], RetentionTaskPublic],
+                 refused: str, done: Callable[[Callable[..., str]], str], *,
+                 invalid: str | None = None,
+                 errors: tuple[type[DomainError], ...] = (Conflict,)) -> Response:
+    """One task form of the customer page (claim, release, reassign, attempt, complete):
+    the same request as the API's, its outcome flashed, back where the agent was.
+
+    `invalid`: the catalogue key saying the form was not filled in right (nothing is
+    tried); `act(lang)` calls the service; a refusal among `errors` is flashed with
+    `refused` and its detail, success with `done(t)`."""
+    ref = str(form.get("ref") or "")
+    lang = page_lang(request)
+    t = translator(lang)
+    back = _back(form, ref) if ref else "/staff/risk"
+    if invalid is not None:
+        flash(request, t(invalid))
+        return see_other(back)
+    try:
+        task = act(lang)
+    except errors as exc:
+        flash(request, t(refused, detail=exc.detail))
+        return see_other(back)
+    flash(request, done(t))
+    return see_other(_back(form, task.customer_ref))
+
+
+def _body(model: type[B], **fields: Any) -> B | None:
+    """The API's request body from a form's fields, None when its rules refuse them: the
+    page applies the schema's rules, not a copy of them."""
+    try:
+        return model(**fields)
+    except ValidationError:
+        return None
+
+
 @router.post("/staff/tasks/{task_id}/claim")
 def claim_task(request: Request, task_id: str, principal: AgentPage, form: Form,
                session: SessionDep, specs: SpecsDep) -> Response:
-    lang = page_lang(request)
-    t = translator(lang)
-    try:
-        task = retention.claim(session, specs, task_id, principal, lang)
-    except Conflict as exc:
-        flash(request, t("s_not_claimed", detail=exc.detail))
-        ref = str(form.get("ref") or "")
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    flash(request, t("s_claimed_done"))
-    return see_other(_back(form, task.customer_ref))
+    return _task_action(
+        request, form, lambda lang: retention.claim(session, specs, task_id, principal, lang),
+        "s_not_claimed", lambda t: t("s_claimed_done"))
 
 
 @router.post("/staff/tasks/{task_id}/complete")
 def complete_task(request: Request, task_id: str, principal: AgentPage, form: Form,
                   session: SessionDep, specs: SpecsDep) -> Response:
     outcome = str(form.get("outcome") or "")
-    note = str(form.get("note") or "")
-    ref = str(form.get("ref") or "")
-    lang = page_lang(request)
-    t = translator(lang)
-    if outcome not in OUTCOMES or len(note) > 4000:
-        flash(request, t("s_choose_outcome"))
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    try:
-        task = retention.complete(session, specs, task_id,
-                                  CompleteRequest(outcome=outcome, note=note), principal, lang)
-    except Conflict as exc:
-        flash(request, t("s_not_completed", detail=exc.detail))
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    flash(request, t("s_completed", outcome=t("outcome_" + outcome)))
-    return see_other(_back(form, task.customer_ref))
+    body = _body(CompleteRequest, outcome=outcome, note=str(form.get("note") or ""))
+    return _task_action(
+        request, form,
+        lambda lang: retention.complete(session, specs, task_id, body, principal, lang),
+        "s_not_completed", lambda t: t("s_completed", outcome=t("outcome_" + outcome)),
+        invalid=None if body else "s_choose_outcome")
 
 
 @router.post("/staff/tasks/{task_id}/attempts")
 def add_attempt(request: Request, task_id: str, principal: AgentPage, form: Form,
                 session: SessionDep, specs: SpecsDep) -> Response:
     """A contact attempt from the customer page: the same request as the API's."""
-    ref = str(form.get("ref") or "")
-    lang = page_lang(request)
-    t = translator(lang)
     channel = str(form.get("channel") or "")
-    note = str(form.get("note") or "")
-    if channel not in CHANNELS or len(note) > 4000 or "\x00" in note:
-        flash(request, t("att_choose"))
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    body = ContactAttemptCreate(channel=channel, reached=form.get("reached") == "1", note=note)
-    try:
-        task = retention.attempt(session, specs, task_id, body, principal, lang)
-    except Conflict as exc:
-        flash(request, t("att_not", detail=exc.detail))
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    flash(request, t("att_done", channel=t("ch_" + channel)))
-    return see_other(_back(form, task.customer_ref))
+    body = _body(ContactAttemptCreate, channel=channel, reached=form.get("reached") == "1",
+                 note=str(form.get("note") or ""))
+    return _task_action(
+        request, form,
+        lambda lang: retention.attempt(session, specs, task_id, body, principal, lang),
+        "att_not", lambda t: t("att_done", channel=t("ch_" + channel)),
+        invalid=None if body else "att_choose")
 
 
 @router.post("/staff/tasks/{task_id}/release")
 def release_task(request: Request, task_id: str, principal: AgentPage, form: Form,
                  session: SessionDep, specs: SpecsDep) -> Response:
     """Give a claimed task back to the queue (its claimant, or an admin)."""
-    ref = str(form.get("ref") or "")
-    lang = page_lang(request)
-    t = translator(lang)
-    try:
-        task = retention.release(session, specs, task_id, principal, lang)
-    except Conflict as exc:
-        flash(request, t("rel_not", detail=exc.detail))
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    flash(request, t("rel_done"))
-    return see_other(_back(form, task.customer_ref))
+    return _task_action(
+        request, form, lambda lang: retention.release(session, specs, task_id, principal, lang),
+        "rel_not", lambda t: t("rel_done"))
 
 
 @router.post("/staff/tasks/{task_id}/reassign")
 def reassign_task(request: Request, task_id: str, principal: AgentPage, form: Form,
                   session: SessionDep, specs: SpecsDep) -> Response:
     """Hand a task to another agent (its claimant, or an admin for any task)."""
-    ref = str(form.get("ref") or "")
     to = str(form.get("to") or "")
-    lang = page_lang(request)
-    t = translator(lang)
-    try:
-        task = retention.reassign(session, specs, task_id, to, principal, lang)
-    except (Conflict, InvalidInput) as exc:
-        flash(request, t("rea_not", detail=exc.detail))
-        return see_other(_back(form, ref) if ref else "/staff/risk")
-    name = display_names(session, [to]).get(to, to)
-    flash(request, t("rea_done", name=name))
-    return see_other(_back(form, task.customer_ref))
+    return _task_action(
+        request, form,
+        lambda lang: retention.reassign(session, specs, task_id, to, principal, lang),
+        "rea_not", lambda t: t("rea_done", name=display_names(session, [to]).get(to, to)),
+        errors=(Conflict, InvalidInput))

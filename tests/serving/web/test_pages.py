@@ -143,6 +143,36 @@ def test_customer_view_claim_and_complete(client, tokens, scored):  # noqa: ANN0
     assert 'id="task-status">done<' in r.text
 
 
+def test_the_task_forms_refuse_what_the_api_refuses(client, api, tokens, scored):  # noqa: ANN001
+    """One rulebook: each task form the page refuses, the JSON API refuses too (422), and
+    the limit itself (a 4,000-character note) passes both."""
+    sign_in(client, tokens["agent"])
+    p = next(p for p in scored if p["retention_task_id"])
+    tid, ref = p["retention_task_id"], p["customer_ref"]
+    page = client.get(f"/staff/customers/{ref}")
+    r = client.post(f"/staff/tasks/{tid}/claim",
+                    data={"csrf_token": csrf_of(page.text), "ref": ref})
+    assert "Task claimed" in r.text
+    refused = [
+        ("complete", {"outcome": "won"}, "Choose an outcome"),
+        ("complete", {"outcome": "retained", "note": "x" * 4001}, "Choose an outcome"),
+        ("attempts", {"channel": "pigeon"}, "Choose a channel"),
+        ("attempts", {"channel": "phone", "note": "x" * 4001}, "Choose a channel"),
+    ]
+    for action, body, said in refused:
+        r = client.post(f"/staff/tasks/{tid}/{action}",
+                        data={"csrf_token": csrf_of(r.text), "ref": ref} | body)
+        assert r.status_code == 200 and said in r.text, (action, body)
+        assert api.post(f"/v1/retention-tasks/{tid}/{action}", json=body).status_code == 422
+    task = api.get(f"/v1/retention-tasks/{tid}").json()
+    assert task["status"] == "claimed" and task["attempts"] == []
+    r = client.post(f"/staff/tasks/{tid}/attempts",
+                    data={"csrf_token": csrf_of(r.text), "ref": ref, "channel": "phone",
+                          "note": "x" * 4000})
+    assert "Choose a channel" not in r.text
+    assert len(api.get(f"/v1/retention-tasks/{tid}").json()["attempts"]) == 1
+
+
 def test_customer_link_opens_only_their_own_page(client, api, scored):  # noqa: ANN001
     a, b = scored[0], scored[1]
     link = customer_link(api, a["customer_id"])
