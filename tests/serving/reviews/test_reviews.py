@@ -153,8 +153,10 @@ def test_objection_and_withdrawal(contest, by_risk, api):
 
 def test_training_export_uses_corrected_data_and_leaves_out_the_restricted(
         contest, by_risk, api, app, tmp_path, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
     from serving import cli
-    from serving.customers.export import training_rows
+    from serving.loop.export import training_table
 
     fixed, _, d1 = _open(contest, by_risk[0])
     spec = contest.host.current().spec
@@ -165,12 +167,16 @@ def test_training_export_uses_corrected_data_and_leaves_out_the_restricted(
     gone, _, d3 = _open(contest, by_risk[2])
     contest.decide(d3["dispute_id"], {"decision": "overturned", "rationale": "wrong"})
     plain = api.score(by_risk[3]).json()
+    assert out.status_code == 201, out.text
+    # once the label horizon has passed, every customer scored here is labelled
+    horizon = app.state.settings.label_horizon_days
     with app.state.db.session() as s:
-        rows = {r["customer_ref"]: r for r in training_rows(s)}
+        table, _ = training_table(s, horizon, spec,
+                                  now=datetime.now(UTC) + timedelta(days=horizon + 1))
+    rows = {r["customer_ref"]: r for r in table.to_dict("records")}
     assert set(rows) == {fixed["customer_ref"], plain["customer_ref"]}
     corrected = rows[fixed["customer_ref"]]
-    assert corrected["source"] == "review" and corrected["features"][num.name] == num.max
-    assert corrected["prediction_id"] == out.json()["new_prediction_id"]
+    assert corrected["source"] == "review" and corrected[num.name] == num.max
     # The command writes labelled customers only (Parquet and a schema training accepts:
     # tests/serving/loop/test_export.py); these were scored just now, so none is labelled
     # yet, and it says so rather than writing an empty table.
