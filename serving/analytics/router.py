@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
@@ -25,9 +23,8 @@ def contests(reader: AnalyticsReader, ctx: CtxDep, settings: SettingsDep,
     segment; time to decision, share within the deadline, rectifications that changed the
     route, blind-first agreement rates; by sensitive group when CHURN_AUDIT_ATTRIBUTES names
     the audit attributes file. Counts below CHURN_ANALYTICS_MIN_CELL are null."""
-    a = service.read(ctx.session, ctx.specs, settings, reader, via="api", since=since,
-                     until=until, lang=ctx.lang)
-    return AnalyticsPublic.model_validate(asdict(a))
+    return service.read(ctx.session, ctx.specs, settings, reader, via="api", since=since,
+                        until=until, lang=ctx.lang)
 
 
 @router.get("/v1/analytics/contests.csv", response_class=Response,

@@ -1,4 +1,5 @@
-"""The contest analytics as the API returns it (small cells suppressed: null)."""
+"""The contest analytics (small cells suppressed: null): what `service.compute` builds and
+the API, the page, the CSV and the compliance report show."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pydantic import BaseModel, Field
 
 
 class CellPublic(BaseModel):
+    """One group of a table: its count (None: suppressed) and its share of the table."""
+
     group: str
     label: str
     count: int | None = Field(description="null: fewer than k (suppressed)")
@@ -20,7 +23,7 @@ class CellPublic(BaseModel):
 
 
 class TablePublic(BaseModel):
-    key: str
+    key: str  # by_feature | by_outcome | by_band | segment:<feature> | group:<attribute>
     title: str
     cells: list[CellPublic]
     total: int
@@ -49,3 +52,9 @@ class AnalyticsPublic(BaseModel):
     tables: list[TablePublic]
     rates: list[RatePublic]
     groups_available: bool
+
+    def table(self, key: str) -> TablePublic | None:
+        return next((t for t in self.tables if t.key == key), None)
+
+    def rate(self, key: str) -> RatePublic | None:
+        return next((r for r in self.rates if r.key == key), None)

@@ -23,13 +23,13 @@ import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from serving.analytics.schemas import AnalyticsPublic, CellPublic, RatePublic, TablePublic
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.specs import SpecCache
@@ -38,59 +38,6 @@ from serving.storage.analytics import DisputeFacts
 
 OUTCOMES = ("upheld", "rectified", "overturned", "open")
 BANDS = ("high", "medium", "low")
-
-
-@dataclass
-class Cell:
-    """One group of a table: its count (None: suppressed) and its share of the table."""
-
-    group: str
-    label: str
-    count: int | None
-    share: float | None = None
-    # per group, where the table has it: disputes judged mistaken (rectified or
-    # overturned) among the decided, and contests per 1,000 customers of the group
-    mistaken_rate: float | None = None
-    per_thousand: float | None = None
-
-
-@dataclass
-class Table:
-    key: str  # by_feature | by_outcome | by_band | segment:<feature> | group:<attribute>
-    title: str
-    cells: list[Cell]
-    total: int
-
-
-@dataclass
-class Rate:
-    key: str
-    numerator: int | None
-    denominator: int | None
-    rate: float | None
-
-
-@dataclass
-class ContestAnalytics:
-    k: int
-    since: datetime | None
-    until: datetime | None
-    disputes: int
-    decided: int
-    open: int
-    overdue_open: int | None
-    scored_customers: int
-    median_days: float | None
-    p90_days: float | None
-    tables: list[Table] = field(default_factory=list)
-    rates: list[Rate] = field(default_factory=list)
-    groups_available: bool = False
-
-    def table(self, key: str) -> Table | None:
-        return next((t for t in self.tables if t.key == key), None)
-
-    def rate(self, key: str) -> Rate | None:
-        return next((r for r in self.rates if r.key == key), None)
 
 
 # -- suppression ----------------------------------------------------------------------------
@@ -105,27 +52,27 @@ def suppress(counts: Mapping[str, int], k: int) -> dict[str, int | None]:
     return out
 
 
-def rate(key: str, num: int, den: int, k: int) -> Rate:
+def rate(key: str, num: int, den: int, k: int) -> RatePublic:
     """A rate shown only over at least k cases, with a numerator and a complement
     (den - num) each 0 or at least k: "5 of 6" would give the one other case back."""
     if den < k or 0 < num < k or 0 < den - num < k:
-        return Rate(key, None if 0 < num < k or 0 < den - num < k else num,
-                    den if den >= k else None, None)
-    return Rate(key, num, den, num / den if den else None)
+        return RatePublic(key=key, numerator=None if 0 < num < k or 0 < den - num < k else num,
+                          denominator=den if den >= k else None, rate=None)
+    return RatePublic(key=key, numerator=num, denominator=den, rate=num / den if den else None)
 
 
 def _table(key: str, title: str, counts: Mapping[str, int], labels: Mapping[str, str],
-           k: int, order: Iterable[str] | None = None) -> Table:
+           k: int, order: Iterable[str] | None = None) -> TablePublic:
     shown = suppress(counts, k)
     total = sum(counts.values())
     groups = list(order) if order is not None else sorted(counts, key=lambda g: -counts[g])
     # a fixed order lists every group, zeros included ("unknown" only when it occurs)
     keep = [g for g in groups if g in counts or (order is not None and g != "unknown")]
-    cells = [Cell(g, labels.get(g, g), shown.get(g, 0),
-                  (shown.get(g, 0) / total) if shown.get(g, 0) is not None and total
-                  else None)
+    cells = [CellPublic(group=g, label=labels.get(g, g), count=shown.get(g, 0),
+                        share=(shown.get(g, 0) / total)
+                        if shown.get(g, 0) is not None and total else None)
              for g in keep]
-    return Table(key, title, cells, total)
+    return TablePublic(key=key, title=title, cells=cells, total=total)
 
 
 # -- the figures ----------------------------------------------------------------------------
@@ -139,7 +86,7 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
             until: datetime | None = None, lang: str = "en",
             attributes: Mapping[str, Mapping[str, str]] | None = None,
             group_sizes: Mapping[str, Counter] | None = None,
-            now: datetime | None = None) -> ContestAnalytics:
+            now: datetime | None = None) -> AnalyticsPublic:
     """The analytics of the disputes received in [since, until), small cells suppressed.
     `attributes`: audit attributes per customer pseudonym ({attribute: group}), and
     `group_sizes` the customers of each group (the contest rate's base)."""
@@ -147,10 +94,11 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
     facts = store.dispute_facts(session, since, until)
     decided = [f for f in facts if f.status == "decided"]
     open_ = [f for f in facts if f.status == "open"]
-    out = ContestAnalytics(
+    out = AnalyticsPublic(
         k=k, since=since, until=until, disputes=len(facts), decided=len(decided),
         open=len(open_), overdue_open=None, scored_customers=store.scored_customers(
-            session, since, until), median_days=None, p90_days=None)
+            session, since, until), median_days=None, p90_days=None, tables=[], rates=[],
+        groups_available=False)
     overdue = sum(1 for f in open_ if f.due_by < now)
     out.overdue_open = None if 0 < overdue < k else overdue
     days = sorted(d for d in (_days(f) for f in decided) if d is not None)
@@ -207,7 +155,7 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
 
 def read(session: Session, specs: SpecCache, settings: Any, reader: Principal, *,
          via: str, export: bool = False, since: datetime | None = None,
-         until: datetime | None = None, lang: str = "en") -> ContestAnalytics:
+         until: datetime | None = None, lang: str = "en") -> AnalyticsPublic:
     """The analytics as a reader gets them (the API, the page, the CSV): the configured
     audit attributes and k, and an outside auditor's read audited (`export`: the CSV)."""
     attrs, sizes = attributes_from_settings(settings)
@@ -220,7 +168,7 @@ def read(session: Session, specs: SpecCache, settings: Any, reader: Principal, *
     return a
 
 
-def _blind_rates(decided: list[DisputeFacts], k: int) -> list[Rate]:
+def _blind_rates(decided: list[DisputeFacts], k: int) -> list[RatePublic]:
     """Blind-first review: agreement between the reviewer's first judgement, the model's
     band and the final decision (the final decision "agrees with the model" when it upheld
     the prediction; the first judgement "agrees with the final decision" when a reviewer
@@ -333,7 +281,7 @@ def attributes_from_settings(settings: Any) -> tuple[dict[str, dict[str, str]] |
 
 
 # -- export ---------------------------------------------------------------------------------
-def to_rows(a: ContestAnalytics) -> list[dict[str, Any]]:
+def to_rows(a: AnalyticsPublic) -> list[dict[str, Any]]:
     """Every figure as a flat row (the CSV export); suppressed values read "< k"."""
     hidden = f"< {a.k}"
 
@@ -364,7 +312,7 @@ def to_rows(a: ContestAnalytics) -> list[dict[str, Any]]:
     return rows
 
 
-def to_csv(a: ContestAnalytics) -> str:
+def to_csv(a: AnalyticsPublic) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=["table", "group", "count", "out_of", "share", "rate"],
                        lineterminator="\n")

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from serving import deps
 from serving.analytics import service
+from serving.analytics.schemas import TablePublic
 from serving.auth.principal import Principal
 from serving.deps import SessionDep, SpecsDep
 from serving.web.core import PageRoute, page_lang, render, staff_page
@@ -24,7 +25,7 @@ BAR = "#1f5fa8"
 HIDDEN = "#8a8f98"
 
 
-def count_bars(table: service.Table, k: int, title: str, chart_id: str) -> Markup:
+def count_bars(table: TablePublic, k: int, title: str, chart_id: str) -> Markup:
     """Horizontal bars of a table's counts; a suppressed cell is a grey stub marked
     "< k", never its count."""
     rows = list(table.cells)
