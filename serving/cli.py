@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from serving.auth.principal import STAFF_ROLES
 from serving.config import Settings
+from serving.isotime import when
 from serving.loop import cli as loop_cli
 from serving.rights import cli as rights_cli
 
@@ -36,18 +37,6 @@ def _settings() -> Settings:
         lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
                  for e in exc.errors()]
         raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
-
-
-def _when(text: str):  # noqa: ANN202 - an argparse type
-    """An ISO date or date-time, UTC when no offset is given."""
-    from datetime import UTC, datetime
-
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (2026-01-31) or "
-                                         "date-time (2026-01-31T12:00:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _first_admin(settings: Settings) -> None:
@@ -178,16 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     p_an.add_argument("--attributes", help="customer file (CSV or Parquet) with the id and "
                       "sensitive columns")
     p_an.add_argument("--schema", help="its dataset schema (id_column, sensitive)")
-    p_an.add_argument("--since", type=_when, help="disputes received from (ISO, UTC)")
-    p_an.add_argument("--until", type=_when, help="...and before")
+    p_an.add_argument("--since", type=when, help="disputes received from (ISO, UTC)")
+    p_an.add_argument("--until", type=when, help="...and before")
     p_an.add_argument("--out", help="CSV file (default: standard output)")
     p_comp = sub.add_parser(
         "compliance-report", help="write the record of processing and the compliance "
         "report (HTML and JSON): requests and deadlines, disputes, models served with their "
         "cards, the audit chain verified")
     p_comp.add_argument("--out", default="reports/compliance", help="output directory")
-    p_comp.add_argument("--since", type=_when, help="period start (ISO date or time, UTC)")
-    p_comp.add_argument("--until", type=_when, help="period end, excluded")
+    p_comp.add_argument("--since", type=when, help="period start (ISO date or time, UTC)")
+    p_comp.add_argument("--until", type=when, help="period end, excluded")
     p_comp.add_argument("--lang", choices=["en", "fr"], default="en",
                         help="the reader's language: words, numbers and dates (default en)")
     rights_cli.add_parsers(sub)  # rights-due (issue 18)

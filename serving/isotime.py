@@ -1,4 +1,5 @@
-"""Dates and times as clients must send them: ISO 8601 text only.
+"""Dates and times as clients must send them: ISO 8601 text only (the API's types and
+the command line's `when` argument).
 
 pydantic's lax mode reads a number as seconds since 1970 (`until=0.5` became
 1970-01-01T00:00:00.5Z, `"left_on": 0` the first of January 1970), which silently
@@ -8,6 +9,7 @@ that names the format expected; the OpenAPI schema keeps `format: date` / `date-
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
 from typing import Annotated, Any
@@ -29,3 +31,14 @@ def _text_only(example: str):  # noqa: ANN202
 
 IsoDate = Annotated[dt.date, BeforeValidator(_text_only("2026-10-31"))]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_text_only("2026-10-31T00:00:00Z"))]
+
+
+def when(text: str) -> dt.datetime:
+    """A command-line ISO date or date-time (an argparse `type`), UTC when no offset is
+    given."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (2026-01-31) or "
+                                         "date-time (2026-01-31T12:00:00)") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

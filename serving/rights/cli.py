@@ -7,20 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from serving.config import Settings
+from serving.isotime import when
 
 COMMANDS = ("rights-due",)
-
-
-def _when(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (2026-01-31) or "
-                                         "date-time (2026-01-31T12:00:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +20,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "rights-due", help="carry out the erasure requests whose waiting period "
         "(CHURN_ERASURE_WAIT_DAYS) is over, audited; print them and the overdue count")
-    p.add_argument("--now", type=_when, default=None,
+    p.add_argument("--now", type=when, default=None,
                    help="act as if it were this time (ISO, UTC): a rehearsal on a copy")
 
 

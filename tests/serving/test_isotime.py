@@ -29,3 +29,24 @@ def test_analytics_periods_are_iso_text(api, path) -> None:
         assert "ISO 8601" in r.text
     assert api.get(path, role="reviewer", since="2026-01-01T00:00:00Z",
                    until="2026-12-31T00:00:00Z").status_code == 200
+
+
+def test_the_command_lines_when_is_iso_and_utc_by_default() -> None:
+    """Every command's --since/--until/--now (serving.cli, rights-due) reads its time so."""
+    import argparse
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from serving.isotime import when
+
+    assert when("2026-01-31") == datetime(2026, 1, 31, tzinfo=UTC)
+    assert when("2026-01-31T12:00:00+02:00") == datetime(
+        2026, 1, 31, 12, tzinfo=timezone(timedelta(hours=2)))
+    for bad in ("31/01/2026", "yesterday", "0.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="is not an ISO date"):
+            when(bad)
+    from serving import cli
+
+    for argv in (["rights-due", "--now", "soon"], ["contest-analytics", "--since", "soon"]):
+        with pytest.raises(SystemExit) as refused:  # argparse, before anything runs
+            cli.main(argv)
+        assert refused.value.code == 2, argv
