@@ -233,13 +233,41 @@ def _load(session: Session, task_id: str) -> tuple[RetentionTask, Prediction, Cu
     return row
 
 
+def _reread(session: Session, specs: SpecCache, task_id: str,
+            lang: str) -> RetentionTaskPublic:
+    """The task as it is now that the caller's change is committed."""
+    session.expire_all()
+    return get_task(session, specs, task_id, lang)
+
+
+# The rules every task action applies, in one place (the API and the staff page both come
+# through these functions).
+def _contact_allowed(customer: Customer) -> None:
+    """Nobody contacts a customer whose record is restricted or who objected."""
+    if customer.restricted or customer.objected:
+        raise Conflict("the customer's record is restricted or they objected: do not contact")
+
+
+def _in_hand(task: RetentionTask) -> None:
+    """Work on a task (an attempt, its outcome) needs it claimed, and not closed."""
+    if task.status == "open":
+        raise Conflict("claim the task first (POST /v1/retention-tasks/{id}/claim)")
+    if task.status != "claimed":
+        raise Conflict(f"the task is already {task.status}")
+
+
+def _holder_or_admin(task: RetentionTask, principal: Principal, then: str = "") -> None:
+    """A claimed task is its claimant's: only they, or an admin, act on it."""
+    if task.claimed_by != principal.actor and principal.role != "admin":
+        raise Conflict(f"the task is claimed by {task.claimed_by}{then}")
+
+
 def claim(session: Session, specs: SpecCache, task_id: str, principal: Principal,
           lang: str = "en") -> RetentionTaskPublic:
     """Take an open task. Claiming one's own claimed task again is a no-op."""
     with write_lock(session):
         task, _, customer = _load(session, task_id)
-        if customer.restricted or customer.objected:
-            raise Conflict("the customer's record is restricted or they objected: do not contact")
+        _contact_allowed(customer)
         if not tasks.mark_claimed(session, task_id, principal.actor, datetime.now(UTC)):
             session.rollback()
             task, _, _ = _load(session, task_id)
@@ -249,9 +277,7 @@ def claim(session: Session, specs: SpecCache, task_id: str, principal: Principal
         else:
             _audit_task(session, principal, audit.TASK_CLAIMED, task)
         session.commit()
-    session.expire_all()
-    task, pred, customer = _load(session, task_id)
-    return _task_public(session, specs, task, pred, customer, lang)
+    return _reread(session, specs, task_id, lang)
 
 
 def complete(session: Session, specs: SpecCache, task_id: str, body: CompleteRequest,
@@ -259,12 +285,8 @@ def complete(session: Session, specs: SpecCache, task_id: str, body: CompleteReq
     """Close a task one has claimed (an admin may close anyone's) with its outcome."""
     with write_lock(session):
         task, _, _ = _load(session, task_id)
-        if task.status == "open":
-            raise Conflict("claim the task first (POST /v1/retention-tasks/{id}/claim)")
-        if task.status != "claimed":
-            raise Conflict(f"the task is already {task.status}")
-        if task.claimed_by != principal.actor and principal.role != "admin":
-            raise Conflict(f"the task is claimed by {task.claimed_by}")
+        _in_hand(task)
+        _holder_or_admin(task, principal)
         now = datetime.now(UTC)
         if not tasks.mark_done(session, task_id, task.version, principal.actor, body.outcome,
                                body.note, now):
@@ -274,9 +296,7 @@ def complete(session: Session, specs: SpecCache, task_id: str, body: CompleteReq
         _audit_task(session, principal, audit.TASK_COMPLETED, task, outcome=body.outcome,
                     claimed_by=task.claimed_by)
         session.commit()
-    session.expire_all()
-    task, pred, customer = _load(session, task_id)
-    return _task_public(session, specs, task, pred, customer, lang)
+    return _reread(session, specs, task_id, lang)
 
 
 def attempt(session: Session, specs: SpecCache, task_id: str, body: ContactAttemptCreate,
@@ -287,14 +307,9 @@ def attempt(session: Session, specs: SpecCache, task_id: str, body: ContactAttem
     (they leave the top of the list); audited with the channel, never the note."""
     with write_lock(session):
         task, _, customer = _load(session, task_id)
-        if task.status == "open":
-            raise Conflict("claim the task first (POST /v1/retention-tasks/{id}/claim)")
-        if task.status != "claimed":
-            raise Conflict(f"the task is already {task.status}")
-        if customer.restricted or customer.objected:
-            raise Conflict("the customer's record is restricted or they objected: do not contact")
-        if task.claimed_by != principal.actor and principal.role != "admin":
-            raise Conflict(f"the task is claimed by {task.claimed_by}")
+        _in_hand(task)
+        _contact_allowed(customer)
+        _holder_or_admin(task, principal)
         now = datetime.now(UTC)
         attempt_id = new_id()
         tasks.add_attempt(session, {
@@ -304,9 +319,7 @@ def attempt(session: Session, specs: SpecCache, task_id: str, body: ContactAttem
         _audit_task(session, principal, audit.TASK_ATTEMPTED, task, attempt_id=attempt_id,
                     channel=body.channel, reached=body.reached)
         session.commit()
-    session.expire_all()
-    task, pred, customer = _load(session, task_id)
-    return _task_public(session, specs, task, pred, customer, lang)
+    return _reread(session, specs, task_id, lang)
 
 
 def find_customer(session: Session, settings: Settings, customer_id: str) -> str | None:
@@ -345,17 +358,13 @@ def release(session: Session, specs: SpecCache, task_id: str, principal: Princip
         task, _, _ = _load(session, task_id)
         if task.status != "claimed":
             raise Conflict(f"only a claimed task can be released; this one is {task.status}")
-        if task.claimed_by != principal.actor and principal.role != "admin":
-            raise Conflict(f"the task is claimed by {task.claimed_by}: only they or an admin "
-                           "can release it")
+        _holder_or_admin(task, principal, ": only they or an admin can release it")
         if not tasks.mark_released(session, task_id, task.version, datetime.now(UTC)):
             session.rollback()
             raise Conflict("the task changed meanwhile; read it again")
         _audit_task(session, principal, audit.TASK_RELEASED, task, claimed_by=task.claimed_by)
         session.commit()
-    session.expire_all()
-    task, pred, customer = _load(session, task_id)
-    return _task_public(session, specs, task, pred, customer, lang)
+    return _reread(session, specs, task_id, lang)
 
 
 def reassign(session: Session, specs: SpecCache, task_id: str, to: str, principal: Principal,
@@ -366,12 +375,9 @@ def reassign(session: Session, specs: SpecCache, task_id: str, to: str, principa
         task, _, customer = _load(session, task_id)
         if task.status not in OPEN_TASK_STATUSES:
             raise Conflict(f"the task is already {task.status}")
-        if customer.restricted or customer.objected:
-            raise Conflict("the customer's record is restricted or they objected: do not contact")
-        if task.status == "claimed" and task.claimed_by != principal.actor \
-                and principal.role != "admin":
-            raise Conflict(f"the task is claimed by {task.claimed_by}: only they or an admin "
-                           "can hand it over")
+        _contact_allowed(customer)
+        if task.status == "claimed":
+            _holder_or_admin(task, principal, ": only they or an admin can hand it over")
         if task.status == "open" and principal.role != "admin":
             raise Conflict("claim the task first, or ask an admin to assign it")
         if not users.is_active_agent(session, to):
@@ -384,9 +390,7 @@ def reassign(session: Session, specs: SpecCache, task_id: str, to: str, principa
         _audit_task(session, principal, audit.TASK_REASSIGNED, task, claimed_by=task.claimed_by,
                     to=to)
         session.commit()
-    session.expire_all()
-    task, pred, customer = _load(session, task_id)
-    return _task_public(session, specs, task, pred, customer, lang)
+    return _reread(session, specs, task_id, lang)
 
 
 def counts(session: Session, reader: Principal | None = None) -> TaskCounts:
