@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from serving.auth.principal import Principal
@@ -29,6 +31,7 @@ from serving.retention.schemas import (
 from serving.scoring import service as scoring
 from serving.scoring.schemas import customer_id_ok
 from serving.scoring.service import get_prediction
+from serving.specs import SpecCache
 from serving.staff import service as staff
 from serving.web import views
 from serving.web.core import (
@@ -212,30 +215,50 @@ def _back(form: FormData, ref: str) -> str:
     return safe_next(str(form.get("back") or ""), f"/staff/customers/{ref}")
 
 
-def _task_action(request: Request, form: FormData, act: Callable[[str], RetentionTaskPublic],
+@dataclass(frozen=True)
+class TaskForm:
+    """A task form posted from the customer page, with what its service call needs."""
+
+    request: Request
+    task_id: str
+    principal: Principal
+    form: FormData
+    session: Session
+    specs: SpecCache
+
+
+def _task_form(request: Request, task_id: str, principal: AgentPage, form: Form,
+               session: SessionDep, specs: SpecsDep) -> TaskForm:
+    return TaskForm(request, task_id, principal, form, session, specs)
+
+
+TaskFormDep = Annotated[TaskForm, Depends(_task_form)]
+
+
+def _task_action(f: TaskForm, service: Callable[..., RetentionTaskPublic], args: tuple,
                  refused: str, done: Callable[[Callable[..., str]], str], *,
                  invalid: str | None = None,
                  errors: tuple[type[DomainError], ...] = (Conflict,)) -> Response:
     """One task form of the customer page (claim, release, reassign, attempt, complete):
-    the same request as the API's, its outcome flashed, back where the agent was.
+    the same call as the API's, its outcome flashed, back where the agent was.
 
     `invalid`: the catalogue key saying the form was not filled in right (nothing is
-    tried); `act(lang)` calls the service; a refusal among `errors` is flashed with
-    `refused` and its detail, success with `done(t)`."""
-    ref = str(form.get("ref") or "")
-    lang = page_lang(request)
+    tried); else `service(session, specs, task_id, *args, principal, lang)`, a refusal
+    among `errors` flashed with `refused` and its detail, success with `done(t)`."""
+    ref = str(f.form.get("ref") or "")
+    lang = page_lang(f.request)
     t = translator(lang)
-    back = _back(form, ref) if ref else "/staff/risk"
+    back = _back(f.form, ref) if ref else "/staff/risk"
     if invalid is not None:
-        flash(request, t(invalid))
+        flash(f.request, t(invalid))
         return see_other(back)
     try:
-        task = act(lang)
+        task = service(f.session, f.specs, f.task_id, *args, f.principal, lang)
     except errors as exc:
-        flash(request, t(refused, detail=exc.detail))
+        flash(f.request, t(refused, detail=exc.detail))
         return see_other(back)
-    flash(request, done(t))
-    return see_other(_back(form, task.customer_ref))
+    flash(f.request, done(t))
+    return see_other(_back(f.form, task.customer_ref))
 
 
 def _body(model: type[B], **fields: Any) -> B | None:
@@ -248,55 +271,40 @@ def _body(model: type[B], **fields: Any) -> B | None:
 
 
 @router.post("/staff/tasks/{task_id}/claim")
-def claim_task(request: Request, task_id: str, principal: AgentPage, form: Form,
-               session: SessionDep, specs: SpecsDep) -> Response:
-    return _task_action(
-        request, form, lambda lang: retention.claim(session, specs, task_id, principal, lang),
-        "s_not_claimed", lambda t: t("s_claimed_done"))
+def claim_task(f: TaskFormDep) -> Response:
+    return _task_action(f, retention.claim, (), "s_not_claimed", lambda t: t("s_claimed_done"))
 
 
 @router.post("/staff/tasks/{task_id}/complete")
-def complete_task(request: Request, task_id: str, principal: AgentPage, form: Form,
-                  session: SessionDep, specs: SpecsDep) -> Response:
-    outcome = str(form.get("outcome") or "")
-    body = _body(CompleteRequest, outcome=outcome, note=str(form.get("note") or ""))
-    return _task_action(
-        request, form,
-        lambda lang: retention.complete(session, specs, task_id, body, principal, lang),
-        "s_not_completed", lambda t: t("s_completed", outcome=t("outcome_" + outcome)),
-        invalid=None if body else "s_choose_outcome")
+def complete_task(f: TaskFormDep) -> Response:
+    outcome = str(f.form.get("outcome") or "")
+    body = _body(CompleteRequest, outcome=outcome, note=str(f.form.get("note") or ""))
+    return _task_action(f, retention.complete, (body,), "s_not_completed",
+                        lambda t: t("s_completed", outcome=t("outcome_" + outcome)),
+                        invalid=None if body else "s_choose_outcome")
 
 
 @router.post("/staff/tasks/{task_id}/attempts")
-def add_attempt(request: Request, task_id: str, principal: AgentPage, form: Form,
-                session: SessionDep, specs: SpecsDep) -> Response:
+def add_attempt(f: TaskFormDep) -> Response:
     """A contact attempt from the customer page: the same request as the API's."""
-    channel = str(form.get("channel") or "")
-    body = _body(ContactAttemptCreate, channel=channel, reached=form.get("reached") == "1",
-                 note=str(form.get("note") or ""))
-    return _task_action(
-        request, form,
-        lambda lang: retention.attempt(session, specs, task_id, body, principal, lang),
-        "att_not", lambda t: t("att_done", channel=t("ch_" + channel)),
-        invalid=None if body else "att_choose")
+    channel = str(f.form.get("channel") or "")
+    body = _body(ContactAttemptCreate, channel=channel, reached=f.form.get("reached") == "1",
+                 note=str(f.form.get("note") or ""))
+    return _task_action(f, retention.attempt, (body,), "att_not",
+                        lambda t: t("att_done", channel=t("ch_" + channel)),
+                        invalid=None if body else "att_choose")
 
 
 @router.post("/staff/tasks/{task_id}/release")
-def release_task(request: Request, task_id: str, principal: AgentPage, form: Form,
-                 session: SessionDep, specs: SpecsDep) -> Response:
+def release_task(f: TaskFormDep) -> Response:
     """Give a claimed task back to the queue (its claimant, or an admin)."""
-    return _task_action(
-        request, form, lambda lang: retention.release(session, specs, task_id, principal, lang),
-        "rel_not", lambda t: t("rel_done"))
+    return _task_action(f, retention.release, (), "rel_not", lambda t: t("rel_done"))
 
 
 @router.post("/staff/tasks/{task_id}/reassign")
-def reassign_task(request: Request, task_id: str, principal: AgentPage, form: Form,
-                  session: SessionDep, specs: SpecsDep) -> Response:
+def reassign_task(f: TaskFormDep) -> Response:
     """Hand a task to another agent (its claimant, or an admin for any task)."""
-    to = str(form.get("to") or "")
-    return _task_action(
-        request, form,
-        lambda lang: retention.reassign(session, specs, task_id, to, principal, lang),
-        "rea_not", lambda t: t("rea_done", name=display_names(session, [to]).get(to, to)),
-        errors=(Conflict, InvalidInput))
+    to = str(f.form.get("to") or "")
+    return _task_action(f, retention.reassign, (to,), "rea_not",
+                        lambda t: t("rea_done", name=display_names(f.session, [to]).get(to, to)),
+                        errors=(Conflict, InvalidInput))
