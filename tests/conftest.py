@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import resources
-from tests.postgres import reset_schema, temporary_database
+from tests.postgres import empty_database, temporary_database
 
 # The control group (issue 17) holds out a random tenth of the customers a high score would
 # send to an agent. Suites written about other things expect every high score to open a
@@ -46,11 +46,7 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database: a SQLite file, or the session's PostgreSQL database emptied."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/churn.db"
-    url = request.getfixturevalue("pg_database")
-    reset_schema(url)
-    return url
+    return empty_database(request, tmp_path)
 
 
 @pytest.fixture

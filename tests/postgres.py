@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -40,3 +41,14 @@ def reset_schema(url: str) -> None:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database of the kind `request.param` names: a new SQLite file
+    under `tmp_path`, or the session's PostgreSQL database (`pg_database`) emptied. The body
+    of every `database_url` fixture."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/churn.db"
+    url = request.getfixturevalue("pg_database")
+    reset_schema(url)
+    return url

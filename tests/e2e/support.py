@@ -17,7 +17,8 @@ from .conftest import ADMIN_TOKEN, bearer
 ADMIN = bearer(ADMIN_TOKEN)
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
+    """A data-frame value as JSON takes it (NaN: null; numpy scalars: Python numbers)."""
     if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "item"):  # numpy scalar
@@ -38,7 +39,7 @@ def synthetic_records(url: str, n: int, seed: int, prefix: str) -> list[dict[str
 
     names = [f["name"] for f in model_info(url)["features"]]
     frame = generate(n, seed=seed)
-    return [{"customer_id": f"{prefix}-{i}", "features": {k: _clean(r[k]) for k in names}}
+    return [{"customer_id": f"{prefix}-{i}", "features": {k: clean(r[k]) for k in names}}
             for i, r in enumerate(frame.to_dict(orient="records"))]
 
 

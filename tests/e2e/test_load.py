@@ -28,7 +28,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.postgres import reset_schema as reset_pg
+from tests.postgres import empty_database
 
 from .conftest import bearer
 from .support import ADMIN, dispute_body, model_info, portal, score, synthetic_records
@@ -45,11 +45,8 @@ EXPECTED = {"risk_list": 200, "predict": 201, "access_link": 201, "session": 201
 @pytest.fixture(params=[pytest.param(d, marks=[pytest.mark.postgres] if d != "sqlite" else [])
                         for d in DATABASES])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/churn.db"
-    url = request.getfixturevalue("pg_database")
-    reset_pg(url)
-    return url
+    """The databases CHURN_LOAD_DATABASES names, each fresh and empty."""
+    return empty_database(request, tmp_path)
 
 
 def pct(values: list[float], q: float) -> float:

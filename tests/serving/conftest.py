@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
 from serving.storage import Database, upgrade
+from tests.e2e.support import clean
 
 REPO = Path(__file__).resolve().parents[2]
 TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
@@ -105,6 +105,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def second_agent(api: Api) -> tuple[str, str]:
+    """Another agent, created by the admin: their token and their actor."""
+    r = api.post("/v1/admin/users", role="admin", json={"name": "second agent",
+                                                         "role": "agent"})
+    assert r.status_code == 201, r.text
+    return r.json()["token"], f"staff:{r.json()['user_id']}"
+
+
 @pytest.fixture
 def tokens(client: TestClient) -> dict[str, str]:
     """A token per staff role (created through the admin API): the integration's and
@@ -124,14 +132,6 @@ def as_agent(tokens: dict[str, str]) -> dict[str, str]:
 
 
 # -- data ----------------------------------------------------------------------------------
-def clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalar
-        return value.item()
-    return value
-
-
 @pytest.fixture(scope="session")
 def customers(host: ModelHost) -> list[dict[str, Any]]:
     """Synthetic customers as score requests, in the served model's features."""

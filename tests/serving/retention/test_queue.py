@@ -3,7 +3,7 @@ leaving the top, the customer's voice beside the task, and every task event in t
 
 from datetime import UTC, datetime, timedelta
 
-from tests.serving.conftest import bearer
+from tests.serving.conftest import bearer, second_agent
 from tests.serving.web.test_pages import sign_in
 
 
@@ -15,13 +15,6 @@ def _task(api, by_risk, n=0):
 
 def _events(api, action):
     return api.get("/v1/audit/events", role="admin", limit=500, action=action).json()["items"]
-
-
-def _second_agent(api):
-    r = api.post("/v1/admin/users", role="admin", json={"name": "second agent",
-                                                         "role": "agent"})
-    assert r.status_code == 201, r.text
-    return r.json()["token"], f"staff:{r.json()['user_id']}"
 
 
 def _due_days(api, monkeypatch, days):
@@ -66,7 +59,7 @@ def test_several_attempts_one_outcome(api, by_risk):
 def test_only_the_claimant_or_an_admin_records_an_attempt(api, by_risk):
     tid, _ = _task(api, by_risk)
     assert api.post(f"/v1/retention-tasks/{tid}/claim").status_code == 200
-    token, _ = _second_agent(api)
+    token, _ = second_agent(api)
     r = api.client.post(f"/v1/retention-tasks/{tid}/attempts", json={"channel": "phone"},
                         headers=bearer(token))
     assert r.status_code == 409 and "claimed by" in r.json()["detail"]
@@ -204,7 +197,7 @@ def test_the_agent_sees_the_customers_voice(api, by_risk, contest):
 def test_every_task_event_and_page_view_is_in_the_chain(api, by_risk, client, tokens):
     tid, p = _task(api, by_risk)
     ref = p["customer_ref"]
-    token, other = _second_agent(api)
+    token, other = second_agent(api)
     assert api.post(f"/v1/retention-tasks/{tid}/claim").status_code == 200
     assert api.post(f"/v1/retention-tasks/{tid}/attempts",
                     json={"channel": "phone", "note": "secret words"}).status_code == 201

@@ -1,7 +1,7 @@
 """A queue a team can work from: release, reassign, my tasks, search by customer, counts;
 every task event (claim, release, reassignment, completion with its outcome) audited."""
 
-from tests.serving.conftest import bearer
+from tests.serving.conftest import bearer, second_agent
 
 
 def _task(api, by_risk, n=0):
@@ -13,13 +13,6 @@ def _task(api, by_risk, n=0):
 def _events(api, action):
     return [e for e in api.get("/v1/audit/events", role="admin", limit=200,
                                action=action).json()["items"]]
-
-
-def _second_agent(api):
-    r = api.post("/v1/admin/users", role="admin", json={"name": "second agent",
-                                                         "role": "agent"})
-    assert r.status_code == 201, r.text
-    return r.json()["token"], f"staff:{r.json()['user_id']}"
 
 
 def _me(api, token):
@@ -62,7 +55,7 @@ def test_an_admin_completing_an_agents_task_is_recorded(api, by_risk):
 
 def test_release_and_reassign_rules(api, by_risk):
     tid, _ = _task(api, by_risk)
-    other, to = _second_agent(api)
+    other, to = second_agent(api)
     # nobody's task cannot be released; an agent may not assign an open task
     assert api.post(f"/v1/retention-tasks/{tid}/release").status_code == 409
     mine = api.post(f"/v1/retention-tasks/{tid}/claim").json()

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from serving.storage import Database, upgrade
-from serving.storage.receipts import LatestEntry, Receipts, TaskRow
 from serving.storage.migrate import current
+from serving.storage.receipts import LatestEntry, Receipts, TaskRow
 from serving.storage.tables import Base, Customer, Prediction, RetentionTask, new_id
 
 

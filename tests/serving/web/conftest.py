@@ -6,7 +6,6 @@ The model, its MLflow store and the synthetic customers come from tests/serving/
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
 from tests import resources
+from tests.e2e.conftest import free_port
 from tests.resources import CHROMIUM
 from tests.serving.conftest import ADMIN_TOKEN
 
@@ -29,12 +29,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 SEED_CUSTOMERS = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
