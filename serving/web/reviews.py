@@ -43,7 +43,8 @@ def _review_context(session: Session, specs: SpecCache, principal: Principal,
     d = contest.for_review(session, specs, principal, dispute_id, blind)
     if d.blind:  # blind-first review: the customer's data and statement, no model view
         return {"d": d, "contested": [{"label": c.label, "claimed": c.claimed_value,
-                                       "current": c.value_used} for c in d.contested]}
+                                       "current": c.value_used} for c in d.contested],
+                "risks": EXPECTED_RISKS, "claims": CLAIM_VIEWS}
     pred = d.prediction
     spec = specs.get(session, pred.model.name, pred.model.version)
     values = {c.feature: c.value for c in pred.contributions}
@@ -58,6 +59,7 @@ def _review_context(session: Session, specs: SpecCache, principal: Principal,
                      claimed_raw=c.claimed_value)
         contested.append(field)
     return {"d": d, "pred": pred, "spec": spec, "values": values, "contested": contested,
+            "decisions": DECISIONS,
             "factors": views.factors(spec, pred, lang)[:5],
             "chart": views.chart(spec, pred, lang, chart_id="before")}
 

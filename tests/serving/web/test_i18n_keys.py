@@ -37,6 +37,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "outcome_": OUTCOMES,
     "role_": STAFF_ROLES,
     "dec_": ("upheld", "rectified", "overturned"),
+    "s_dec_": ("upheld", "rectified", "overturned"),  # the reviewer's decision choices
     "decision_": ("upheld", "rectified", "overturned"),
     "st_": ("open", "decided"),
     "lang_name_": LANGS,
