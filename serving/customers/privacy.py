@@ -63,44 +63,56 @@ def _lang(lang: str) -> str:
     return "fr" if lang == "fr" else "en"
 
 
+# The summary's sentences in each language; `summary` decides which are said.
+SUMMARY = {
+    "en": {
+        "none": "We hold no prediction about you.",
+        "estimate": "On {day}, our model estimated the chance that you will leave in the "
+                    "coming months at {pct} ({band} risk).",
+        "reasons": "The main reasons: ",
+        "no_decision": "This estimate never triggers an automatic decision: at most, a "
+                       "person from our team may get in touch with you.",
+        "lift_pending": "Your dispute has been decided: your record stays unused until we "
+                        "have sent you the decision.",
+        "restricted": "Your dispute is being reviewed: your record is not used until then.",
+        "objected": "You objected to profiling: we no longer score you.",
+    },
+    "fr": {
+        "none": "Nous ne détenons aucune estimation vous concernant.",
+        "estimate": "Le {day}, notre modèle a estimé à {pct} la probabilité que vous "
+                    "quittiez nos services dans les prochains mois (risque {band}).",
+        "reasons": "Principales raisons : ",
+        "no_decision": "Cette estimation ne déclenche aucune décision automatique : au "
+                       "plus, une personne de notre équipe peut vous contacter.",
+        "lift_pending": "Votre contestation a été tranchée : votre dossier reste inutilisé "
+                        "jusqu'à ce que nous vous ayons envoyé la décision.",
+        "restricted": "Votre contestation est en cours d'examen : votre dossier n'est pas "
+                      "utilisé d'ici là.",
+        "objected": "Vous vous êtes opposé(e) au profilage : nous ne vous évaluons plus.",
+    },
+}
+DAY_FORMAT = {"en": "%d %B %Y", "fr": "%d/%m/%Y"}
+
+
 def summary(p: PredictionPublic | None, restricted: bool, objected: bool, lang: str,
             lift_pending: bool = False) -> str:
     """The prediction in a few plain sentences. `lift_pending`: the dispute is decided but
     the restriction waits for the decision notice to be sent (Art. 18(3))."""
-    fr = _lang(lang) == "fr"
-    parts = []
+    lang = _lang(lang)
+    words = SUMMARY[lang]
     if p is None:
-        parts.append("Nous ne détenons aucune estimation vous concernant." if fr
-                     else "We hold no prediction about you.")
+        parts = [words["none"]]
     else:
-        pct = shown_percent(p.score, _lang(lang))  # never 0 % nor 100 %
-        day = p.created_at.strftime("%d/%m/%Y" if fr else "%d %B %Y")
-        band = BANDS[_lang(lang)][p.risk_band]
+        parts = [words["estimate"].format(
+            day=p.created_at.strftime(DAY_FORMAT[lang]),
+            pct=shown_percent(p.score, lang),  # never 0 % nor 100 %
+            band=BANDS[lang][p.risk_band])]
         top = [c.text for c in p.contributions[:3]]
-        if fr:
-            parts.append(f"Le {day}, notre modèle a estimé à {pct} la probabilité que vous "
-                         f"quittiez nos services dans les prochains mois (risque {band}).")
-            if top:
-                parts.append("Principales raisons : " + " ".join(top))
-            parts.append("Cette estimation ne déclenche aucune décision automatique : au "
-                         "plus, une personne de notre équipe peut vous contacter.")
-        else:
-            parts.append(f"On {day}, our model estimated the chance that you will leave in "
-                         f"the coming months at {pct} ({band} risk).")
-            if top:
-                parts.append("The main reasons: " + " ".join(top))
-            parts.append("This estimate never triggers an automatic decision: at most, a "
-                         "person from our team may get in touch with you.")
-    if restricted and lift_pending:
-        parts.append("Votre contestation a été tranchée : votre dossier reste inutilisé "
-                     "jusqu'à ce que nous vous ayons envoyé la décision." if fr else
-                     "Your dispute has been decided: your record stays unused until we have "
-                     "sent you the decision.")
-    elif restricted:
-        parts.append("Votre contestation est en cours d'examen : votre dossier n'est pas "
-                     "utilisé d'ici là." if fr else
-                     "Your dispute is being reviewed: your record is not used until then.")
+        if top:
+            parts.append(words["reasons"] + " ".join(top))
+        parts.append(words["no_decision"])
+    if restricted:
+        parts.append(words["lift_pending" if lift_pending else "restricted"])
     if objected:
-        parts.append("Vous vous êtes opposé(e) au profilage : nous ne vous évaluons plus."
-                     if fr else "You objected to profiling: we no longer score you.")
+        parts.append(words["objected"])
     return " ".join(parts)
