@@ -26,6 +26,13 @@ def _head(chart_id: str, width: int, height: int, title: str, desc: str) -> list
     ]
 
 
+def _swatch(x: float, y: float, size: int, colour: str, name: str) -> str:
+    """A legend entry: the series' colour in a square, its name beside it (one look for
+    every chart's legend)."""
+    return (f'<rect x="{x}" y="{y}" width="{size}" height="{size}" fill="{colour}"/>'
+            f'<text x="{x + size + 6}" y="{y + size - 2}">{escape(name)}</text>')
+
+
 def _fmt(v: float, percent: bool = False, digits: int = 2) -> str:
     if v is None or not math.isfinite(v):
         return "–"
@@ -64,10 +71,7 @@ def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, t
         out.append(f'<text x="{x + col_w / 2:.1f}" y="{top + plot_h + 16}" '
                    f'text-anchor="middle">{escape(label)}</text>')
     for k, name in enumerate(series):
-        y = top + 18 * k
-        out.append(f'<rect x="{width - 140}" y="{y}" width="12" height="12" '
-                   f'fill="{PALETTE[k % len(PALETTE)]}"/><text x="{width - 122}" '
-                   f'y="{y + 10}">{escape(name)}</text>')
+        out.append(_swatch(width - 140, top + 18 * k, 12, PALETTE[k % len(PALETTE)], name))
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -158,9 +162,6 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: s
                                    and math.isfinite(float(v))], strict=True):
             out.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}">'
                        f'<title>{escape(name)}: {escape(_fmt(float(v)))}</title></circle>')
-        y = legend_y + 16 * k
-        out.append(f'<rect x="{width - right + 90}" y="{y - 9}" width="10" height="10" '
-                   f'fill="{colour}"/><text x="{width - right + 104}" y="{y}">'
-                   f'{escape(name)}</text>')
+        out.append(_swatch(width - right + 90, legend_y + 16 * k - 9, 10, colour, name))
     out.append("</svg>")
     return Markup("".join(out))
