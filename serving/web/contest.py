@@ -128,10 +128,8 @@ def for_review(session: Session, specs: SpecCache, principal: Principal,
 
 
 def record_judgement(session: Session, principal: Principal, dispute_id: str,
-                     expected_risk: str, claim_view: str) -> Any:
-    """Blind-first review: the JSON API's service and body (a choice outside the lists
-    is refused by the body, as by the API)."""
-    body = JudgementCreate(expected_risk=expected_risk, claim_view=claim_view)  # type: ignore[arg-type]
+                     body: JudgementCreate) -> Any:
+    """Blind-first review: the JSON API's service, with the body the page built."""
     return blind_review.record(session, principal, dispute_id, body)
 
 

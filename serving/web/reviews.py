@@ -3,10 +3,12 @@ admin audit page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
+from annotated_types import MaxLen
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from models.reasons import bar_word
@@ -15,8 +17,10 @@ from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.deps import ServedDep, SessionDep, SpecsDep
 from serving.disputes import rules
+from serving.disputes.schemas import DecisionCreate, DecisionKind
 from serving.errors import Conflict, InvalidInput
 from serving.reviews.blind import CLAIM_VIEWS, EXPECTED_RISKS
+from serving.reviews.schemas import JudgementCreate
 from serving.specs import SpecCache
 from serving.web import contest, views
 from serving.web.core import Form, PageRoute, flash, page_lang, render, staff_page
@@ -26,8 +30,10 @@ from serving.web.svg import shap_bars
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
 AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
-DECISIONS = ("upheld", "rectified", "overturned")
-RATIONALE_MAX = 4000
+# the JSON API's rules, one rulebook: its decision choices and rationale limit
+DECISIONS: tuple[str, ...] = get_args(DecisionKind)
+RATIONALE_MAX = next(m.max_length for m in DecisionCreate.model_fields["rationale"].metadata
+                     if isinstance(m, MaxLen))
 
 
 @router.get("/staff/reviews")
@@ -172,17 +178,17 @@ def review_judge(request: Request, dispute_id: str, principal: ReviewerPage, for
     state = {"expected_risk": str(form.get("expected_risk") or ""),
              "claim_view": str(form.get("claim_view") or "")}
     errors = {}
-    if state["expected_risk"] not in EXPECTED_RISKS:
-        errors["expected_risk"] = t("blind_err_risk")
-    if state["claim_view"] not in CLAIM_VIEWS:
-        errors["claim_view"] = t("blind_err_claim")
+    try:  # the API's body decides what is a choice
+        body = JudgementCreate.model_validate(state)
+    except ValidationError as exc:
+        words = {"expected_risk": t("blind_err_risk"), "claim_view": t("blind_err_claim")}
+        errors = {str(e["loc"][0]): words[str(e["loc"][0])] for e in exc.errors()}
     if errors:
         ctx = _review_context(session, specs, principal, dispute_id,
                               deps.settings(request).blind_review, page_lang(request))
         return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=None, status_code=422, **ctx)
-    contest.record_judgement(session, principal, dispute_id, state["expected_risk"],
-                             state["claim_view"])
+    contest.record_judgement(session, principal, dispute_id, body)
     flash(request, t("blind_recorded"))
     return RedirectResponse(f"/staff/reviews/{dispute_id}", status_code=303)
 

@@ -106,6 +106,16 @@ def test_the_page_asks_for_the_judgement_first(blind, client, tokens, contest, b
     r = client.post(f"/staff/reviews/{did}/judgement",
                     data={"csrf_token": csrf_of(html), "expected_risk": "high"})
     assert r.status_code == 422 and 'id="error-claim_view"' in r.text
+    # one rulebook: a choice the page refuses, the API refuses, naming the same field
+    for body, field in (({"expected_risk": "certain", "claim_view": "agree"}, "expected_risk"),
+                        ({"expected_risk": "low", "claim_view": "maybe"}, "claim_view")):
+        r = client.post(f"/staff/reviews/{did}/judgement",
+                        data={"csrf_token": csrf_of(html)} | body)
+        assert r.status_code == 422 and f'id="error-{field}"' in r.text, body
+        other = "claim_view" if field == "expected_risk" else "expected_risk"
+        assert f'id="error-{other}"' not in r.text, body
+        api_r = contest.api.post(f"/v1/disputes/{did}/judgement", role="reviewer", json=body)
+        assert api_r.status_code == 422 and field in api_r.text, api_r.text
     r = client.post(f"/staff/reviews/{did}/judgement",
                     data={"csrf_token": csrf_of(html), "expected_risk": "high",
                           "claim_view": "disagree"}, follow_redirects=False)
