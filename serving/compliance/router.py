@@ -25,6 +25,5 @@ def report(reader: ComplianceReader, session: SessionDep, settings: SettingsDep,
     """The record of processing and compliance report (what `make compliance-report`
     writes), built now: rights requests and their deadlines, disputes and outcomes (small
     cells null), the model versions served with their cards, the audit chain verified."""
-    out = service.for_reader(session, settings, specs, reader, via="api", since=since,
-                             until=until, lang=lang)
-    return ComplianceReportPublic.model_validate(out.as_dict())
+    return service.for_reader(session, settings, specs, reader, via="api", since=since,
+                              until=until, lang=lang)

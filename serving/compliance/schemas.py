@@ -1,5 +1,5 @@
-"""The compliance report as the API returns it (counts only; null: a count from 1 to k-1,
-suppressed)."""
+"""The compliance report (counts only; null: a count from 1 to k-1, suppressed): what
+`service.build` makes and the API, the page, its downloads and the CLI's files show."""
 
 from __future__ import annotations
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,11 @@ from serving.analytics import service as analytics
 from serving.audit import service as audit
 from serving.auth.principal import AUDITOR, Principal
 from serving.compliance import wording
+from serving.compliance.schemas import (
+    ComplianceReportPublic,
+    ModelServedPublic,
+    RequestSummaryPublic,
+)
 from serving.config import Settings
 from serving.specs import SpecCache
 from serving.storage import analytics as analytics_store
@@ -48,60 +52,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 CLOSED = ("done", "refused", "cancelled")
 KINDS = ("access", "erasure", "rectification", "restriction", "objection")
 
-@dataclass
-class ModelServed:
-    name: str
-    version: str
-    first_served_at: str
-    dataset: str | None
-    features: list[dict[str, str]]
-    card: str | None  # the model card (Markdown) from MLflow
-    card_problem: str | None = None
-
-
-@dataclass
-class RequestSummary:
-    kind: str
-    opened: int | None
-    answered: int | None
-    answered_in_time: int | None
-    extended: int | None
-    open_overdue: int | None
-    in_time_rate: float | None
-
-
-@dataclass
-class ComplianceReport:
-    lang: str
-    title: str
-    generated_at: str
-    since: str | None
-    until: str | None
-    controller: str
-    purposes: list[str]
-    legal_basis: str
-    people: list[str]
-    data_categories: list[dict[str, str]]
-    recipients: list[str]
-    retention: dict[str, int]
-    security: list[str]
-    requests: list[RequestSummary]
-    requests_total: int
-    disputes: dict[str, Any]
-    models: list[ModelServed] = field(default_factory=list)
-    audit_chain: dict[str, Any] = field(default_factory=dict)
-    k: int = 5
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _hide(n: int, k: int) -> int | None:
     return None if 0 < n < k else n
 
 
 def request_summaries(facts: list[store.RequestFacts], k: int,
-                      now: datetime) -> list[RequestSummary]:
+                      now: datetime) -> list[RequestSummaryPublic]:
     """Per kind of request: opened, answered, answered within the (extended) deadline."""
     out = []
     for kind in sorted({f.kind for f in facts} | set(KINDS),
@@ -113,9 +69,10 @@ def request_summaries(facts: list[store.RequestFacts], k: int,
         overdue = sum(1 for f in mine if f.status not in CLOSED
                       and (f.extended_due_at or f.due_at) < now)
         r = analytics.rate(kind, in_time, len(answered), k)
-        out.append(RequestSummary(kind, _hide(len(mine), k), _hide(len(answered), k),
-                                  _hide(in_time, k), _hide(extended, k), _hide(overdue, k),
-                                  r.rate))
+        out.append(RequestSummaryPublic(
+            kind=kind, opened=_hide(len(mine), k), answered=_hide(len(answered), k),
+            answered_in_time=_hide(in_time, k), extended=_hide(extended, k),
+            open_overdue=_hide(overdue, k), in_time_rate=r.rate))
     return out
 
 
@@ -155,7 +112,7 @@ def _recipients(roles: dict[str, int], settings: Settings, lang: str) -> list[st
 
 def build(session: Session, settings: Settings, *, since: datetime | None = None,
           until: datetime | None = None, specs: SpecCache | None = None,
-          now: datetime | None = None, lang: str = "en") -> ComplianceReport:
+          now: datetime | None = None, lang: str = "en") -> ComplianceReportPublic:
     """Everything the report says, read from the database, the settings and MLflow, in
     `lang` (en or fr)."""
     lang = wording.pick(lang)
@@ -175,8 +132,9 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
                 seen.add(f["name"])
                 categories.append(f)
         card, problem = _card(settings, name, version)
-        models.append(ModelServed(name, version, first.isoformat(timespec="seconds"),
-                                  spec.dataset, features, card, problem))
+        models.append(ModelServedPublic(
+            name=name, version=version, first_served_at=first.isoformat(timespec="seconds"),
+            dataset=spec.dataset, features=features, card=card, card_problem=problem))
     recipients = _recipients(store.staff_by_role(session), settings, lang)
     attrs, sizes = analytics.attributes_from_settings(settings)
     a = analytics.compute(session, specs, k, since=since, until=until, now=now,
@@ -196,7 +154,7 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
     }
     facts = store.rights_requests(session, since, until)
     chain = audit.verify(session)
-    return ComplianceReport(
+    return ComplianceReportPublic(
         lang=lang, title=wording.translator(lang)("title"),
         generated_at=now.isoformat(timespec="seconds"),
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
@@ -218,7 +176,7 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
 
 def for_reader(session: Session, settings: Settings, specs: SpecCache, reader: Principal,
                *, via: str, what: str = "compliance_report", since: datetime | None = None,
-               until: datetime | None = None, lang: str = "en") -> ComplianceReport:
+               until: datetime | None = None, lang: str = "en") -> ComplianceReportPublic:
     """The report built on request for a member of staff or an outside auditor (the API,
     the page, its downloads); an auditor's read is audited (`what`: the form read)."""
     report = build(session, settings, since=since, until=until, specs=specs, lang=lang)
@@ -239,7 +197,7 @@ def _env() -> Environment:
     return env
 
 
-def _context(report: ComplianceReport) -> dict[str, Any]:
+def _context(report: ComplianceReportPublic) -> dict[str, Any]:
     lang = report.lang
     t = wording.translator(lang)
 
@@ -258,29 +216,34 @@ def _context(report: ComplianceReport) -> dict[str, Any]:
             "number": lambda n: wording.integer(n, lang), "known": wording.TEXTS}
 
 
-def render_html(report: ComplianceReport) -> str:
+def render_html(report: ComplianceReportPublic) -> str:
     """The report as a document that prints well (the CLI's file, the page's download)."""
     return _env().get_template("report.html").render(**_context(report))
 
 
-def render_body(report: ComplianceReport) -> Markup:
+def render_body(report: ComplianceReportPublic) -> Markup:
     """The report's sections without the document around them (the staff page)."""
     return Markup(_env().get_template("_body.html").render(**_context(report)))
 
 
-def write(report: ComplianceReport, out: str | Path) -> tuple[Path, Path]:
+def to_json(report: ComplianceReportPublic) -> str:
+    """The report as its JSON file (the CLI's and the page's download alike)."""
+    return json.dumps(report.model_dump(), indent=2, ensure_ascii=False, default=str)
+
+
+def write(report: ComplianceReportPublic, out: str | Path) -> tuple[Path, Path]:
     """Write the HTML and JSON files into `out` (created); their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     html, js = out / "compliance-report.html", out / "compliance-report.json"
     html.write_text(render_html(report), encoding="utf-8")
-    js.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str),
-                  encoding="utf-8")
+    js.write_text(to_json(report), encoding="utf-8")
     return html, js
 
 
 def run(settings: Settings, out: str | Path, since: datetime | None = None,
-        until: datetime | None = None, lang: str = "en") -> tuple[ComplianceReport, Path, Path]:
+        until: datetime | None = None, lang: str = "en"
+        ) -> tuple[ComplianceReportPublic, Path, Path]:
     """The report of the configured database in `lang` (the CLI)."""
     from serving.storage import Database, upgrade
 

@@ -4,7 +4,6 @@ auditors (an auditor's every read audited by the service)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from fastapi.responses import Response
 from serving import deps
 from serving.auth.principal import Principal
 from serving.compliance import service
+from serving.compliance.schemas import ComplianceReportPublic
 from serving.deps import SessionDep, SpecsDep
 from serving.web.core import PageError, PageRoute, page_lang, render, staff_page
 from serving.web.i18n import translator
@@ -35,7 +35,7 @@ def _day(request: Request, text: str | None) -> datetime | None:
 
 
 def _report(request: Request, principal: Principal, session: SessionDep, specs: SpecsDep,
-            since: str | None, until: str | None, what: str) -> service.ComplianceReport:
+            since: str | None, until: str | None, what: str) -> ComplianceReportPublic:
     return service.for_reader(session, deps.settings(request), specs, principal, via="web",
                               what=what, since=_day(request, since),
                               until=_day(request, until), lang=page_lang(request))
@@ -74,5 +74,5 @@ def compliance_json(request: Request, principal: CompliancePage, session: Sessio
                     until: str | None = Query(None, max_length=40)) -> Response:
     report = _report(request, principal, session, specs, since, until,
                      "compliance_report_json")
-    return _download(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str),
-                     "application/json", f"compliance-report-{report.lang}.json")
+    return _download(service.to_json(report), "application/json",
+                     f"compliance-report-{report.lang}.json")
