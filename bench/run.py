@@ -280,9 +280,10 @@ def write_bodies(features: list[str]) -> tuple[Path, Path]:
     return bodies_mlflow, bodies_ours
 
 
-def online(results: dict, quick: bool) -> None:
-    print("== online scoring: mlflow models serve vs ceiling vs POST /v1/predictions",
-          flush=True)
+def online(results: dict, quick: bool, sides: tuple[str, ...] = SIDES) -> None:
+    """The online sides in interleaved rounds. With fewer `sides` than all (`--sides`, to
+    try a change quickly) the figures are printed and nothing is compared or written."""
+    print("== online scoring: " + " vs ".join(sides), flush=True)
     summary = results["training"]["telco"]
     features = summary["selected_features"]
     bodies_mlflow, bodies_ours = write_bodies(features)
@@ -316,27 +317,33 @@ def online(results: dict, quick: bool) -> None:
         "ours": (f"http://127.0.0.1:{ports['ours']}/v1/predictions", bodies_ours, token),
     }
     servers: dict[str, Server] = {}
-    runs: dict[str, list[dict]] = {name: [] for name in SIDES}
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
     try:
-        for name in SIDES:
+        for name in sides:
             cmd, health, extra = commands[name]
             servers[name] = Server(cmd, f"http://127.0.0.1:{ports[name]}{health}",
                                    OUT / f"{name}_serve.log", **extra)
-        for name in SIDES:  # warm-up
+        for name in sides:  # warm-up
             url, bodies, tok = targets[name]
             wrk(url, bodies, 2, connections, tok)
         for r in range(rounds):
-            order = SIDES[r % len(SIDES):] + SIDES[: r % len(SIDES)]
+            order = sides[r % len(sides):] + sides[: r % len(sides)]
             for name in order:
                 url, bodies, tok = targets[name]
+                load = os.getloadavg()[0]
                 cpu = servers[name].cpu_seconds()
                 run = wrk(url, bodies, seconds, connections, tok)
                 cpu = servers[name].cpu_seconds() - cpu
                 run["server_cpu_ms_per_request"] = round(1e3 * cpu / max(run["requests"], 1), 3)
+                # the machine is shared: its 1-minute load average before and after the
+                # round says how busy it was (2 cores; wrk and the server alone make ~2)
+                run["load_average_1m"] = [round(load, 2), round(os.getloadavg()[0], 2)]
                 runs[name].append(run)
             print(f"  round {r + 1}: " + ", ".join(
                 f"{name} {runs[name][-1]['rps']:.0f} req/s "
-                f"(p99 {runs[name][-1]['p99_ms']:.1f} ms)" for name in SIDES), flush=True)
+                f"(p99 {runs[name][-1]['p99_ms']:.1f} ms, server CPU "
+                f"{runs[name][-1]['server_cpu_ms_per_request']:.2f} ms/req)"
+                for name in sides) + f"; load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         for server in servers.values():
             server.stop()
@@ -350,6 +357,9 @@ def online(results: dict, quick: bool) -> None:
             "non_2xx_total": sum(r["non_2xx"] for r in rr),
             "rounds": rr,
         }
+    if tuple(sides) != SIDES:
+        results["online_sides"] = side
+        return
 
     def per_round(other: str) -> list[float]:
         return [round(o["rps"] / m["rps"], 3) for o, m in zip(runs["ours"], runs[other],
@@ -566,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="short rounds, smaller data")
     parser.add_argument("--only", choices=["training", "online", "batch"], action="append")
+    parser.add_argument("--sides", help="online sides to run, comma-separated (default: "
+                        f"{','.join(SIDES)}); with fewer, nothing is written")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is needed for the online benchmark: apt-get install wrk", file=sys.stderr)
@@ -586,8 +598,17 @@ def main(argv: list[str] | None = None) -> int:
         train_models(results, args.quick)
     else:
         results["training"] = json.loads((OUT / "training.json").read_text())
+    sides = tuple(args.sides.split(",")) if args.sides else SIDES
+    if set(sides) - set(SIDES):
+        parser.error(f"--sides takes some of {', '.join(SIDES)}")
     if "online" in phases:
-        online(results, args.quick)
+        online(results, args.quick, sides)
+        if sides != SIDES:
+            for name, s in results["online_sides"].items():
+                print(f"  {name:<22} {s['rps_median']:>7.0f} req/s  p99 "
+                      f"{s['p99_ms_median']:7.2f} ms  server CPU "
+                      f"{s['server_cpu_ms_per_request_median']:.3f} ms/req")
+            return 0
     if "batch" in phases:
         batch(results, args.quick)
     target = REPO / "bench" / "results.json"
