@@ -9,12 +9,13 @@ prediction reads the same whichever path made it, today or in a year.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from models.reasons import Audience, reason_text
+from models.reasons import Audience, effect_key, reason_text
 from models.spec import ModelSpec
 
 
@@ -48,12 +49,48 @@ def values_json(values: dict[str, Any]) -> str:
     return json.dumps(values, separators=(",", ":"), allow_nan=False)
 
 
+# Below this many rows, `decoded_json` builds each row's text in plain Python: numpy's
+# per-column calls cost more than they save (one online request is one row).
+_ROW_WISE = 32
+# Per spec: each feature's `"name":` prefix, and for a category feature the whole
+# `"name":"category"` text of each category (built once per model, not per receipt).
+_PARTS: dict[int, tuple[ModelSpec, list[tuple[str, list[str] | None]]]] = {}
+
+
+def _json_parts(spec: ModelSpec) -> list[tuple[str, list[str] | None]]:
+    hit = _PARTS.get(id(spec))
+    if hit is not None and hit[0] is spec:  # the spec is held: its id is not reused
+        return hit[1]
+    parts: list[tuple[str, list[str] | None]] = []
+    for f in spec.features:
+        key = json.dumps(f.name) + ":"
+        parts.append((key, None if f.kind == "numeric"
+                      else [key + json.dumps(c) for c in f.categories]))
+    _PARTS[id(spec)] = (spec, parts)
+    return parts
+
+
 def decoded_json(spec: ModelSpec, X: np.ndarray) -> list[str]:
     """`values_json(decoded_values(spec, row))` for every row of `X`, built a column at a
     time (each category's text once): the batch writes millions of these, and a receipt
-    must not depend on which path wrote it."""
+    must not depend on which path wrote it (a few rows, as online, go row by row to the
+    same text)."""
     if len(X) == 0:
         return []
+    if len(X) < _ROW_WISE:
+        parts = _json_parts(spec)
+        out = []
+        for row in X.tolist():
+            items = []
+            for (key, texts), v in zip(parts, row, strict=True):
+                if not math.isfinite(v):
+                    items.append(key + "null")
+                elif texts is None:
+                    items.append(key + repr(v))
+                else:
+                    items.append(texts[int(v)])
+            out.append("{" + ",".join(items) + "}")
+        return out
     columns = []
     for j, f in enumerate(spec.features):
         key = json.dumps(f.name) + ":"
@@ -70,6 +107,22 @@ def decoded_json(spec: ModelSpec, X: np.ndarray) -> list[str]:
     return ["{" + ",".join(parts) + "}" for parts in zip(*columns, strict=True)]
 
 
+# Reason sentences already worded, per spec: a sentence depends only on the feature, the
+# value, the class of the contribution's effect (`models.reasons.effect_key`), the
+# language and the audience, and a customer base repeats those few combinations.
+_REASONS: dict[int, tuple[ModelSpec, dict[tuple, str]]] = {}
+_REASONS_MAX = 50_000  # sentences kept per spec (numbers with many values: emptied when full)
+
+
+def _reasons(spec: ModelSpec) -> dict[tuple, str]:
+    hit = _REASONS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = _REASONS[id(spec)] = (spec, {})
+    if len(hit[1]) > _REASONS_MAX:
+        hit[1].clear()
+    return hit[1]
+
+
 def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
                   lang: str = "en", top: int | None = None,
                   audience: Audience = "staff") -> list[Contribution]:
@@ -80,11 +133,19 @@ def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
     order = np.argsort(-np.abs(shap), kind="stable")
     if top is not None:
         order = order[:top]
+    said = _reasons(spec)
     out = []
-    for j in order.tolist():
+    for j, s in zip(order.tolist(), shap[order].tolist(), strict=True):
         f = spec.features[j]
         value = values.get(f.name)
-        s = float(shap[j])
+        # by type too (True == 1), and never a float zero (-0.0 == 0.0 reads "-0") or NaN
+        if isinstance(value, float) and (value == 0 or value != value):
+            text = reason_text(f, value, s, lang, audience)
+        else:
+            key = (j, type(value), value, effect_key(s), lang, audience)
+            text = said.get(key)
+            if text is None:
+                text = said[key] = reason_text(f, value, s, lang, audience)
         out.append(Contribution(feature=f.name, label=f.display_label(lang), value=value,
-                                shap=s, text=reason_text(f, value, s, lang, audience)))
+                                shap=s, text=text))
     return out

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from serving.deps import Agent, CtxDep, CustomerOrStaff, Lang, RuntimeDep, ServedDep
@@ -15,7 +16,7 @@ router = APIRouter(tags=["scoring"])
 async def create_predictions(
     principal: Agent, served: ServedDep, runtime: RuntimeDep, lang: Lang,
     body: ScoreRequest | BatchScoreRequest = Body(...),
-) -> PredictionPublic | list[PredictionPublic]:
+) -> JSONResponse:
     """Score and explain one customer (an object) or up to 1,000 (a list). Each
     prediction is stored as a decision receipt; high risk opens a human-contact task."""
     items = body if isinstance(body, list) else [body]
@@ -23,8 +24,10 @@ async def create_predictions(
     # pool for all of it (the route itself stays in the loop, so does the response).
     out = await run_in_threadpool(service.score, runtime.writer, served, runtime.settings,
                                   items, principal, lang)
-    runtime.metrics.count_predictions(out, source="api")
-    return out if isinstance(body, list) else out[0]
+    runtime.metrics.count_bands((p["risk_band"] for p in out), source="api")
+    # The service built the answer in the response model's shape: sent as it is, without
+    # FastAPI validating and converting it again (the schema stays in the documentation).
+    return JSONResponse(out if isinstance(body, list) else out[0], status_code=201)
 
 
 @router.get("/v1/predictions/{prediction_id}", response_model=PredictionPublic)

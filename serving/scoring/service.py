@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,9 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import ModelSpec, pseudonymise
+from models import ModelSpec
 from models.churn_model import Explanation
 from models.explain import contributions, decoded_json, decoded_values
+from models.pseudonym import Pseudonymiser
 from models.reasons import Audience
 from serving.audit import service as audit
 from serving.auth.principal import Principal
@@ -22,7 +24,7 @@ from serving.loop import control
 from serving.loop.control import ControlPlan
 from serving.modelhost import ServedModel
 from serving.retention.tasks import created_events
-from serving.routing import OVERTURNED, Route, repeats_overturned, route, routes
+from serving.routing import OVERTURNED, Route, repeats_overturned, risk_band, route, route_many
 from serving.scoring.schemas import (
     ContributionPublic,
     ModelRef,
@@ -110,45 +112,75 @@ def score(
     items: list[ScoreRequest],
     principal: Principal,
     lang: str = "en",
-) -> list[PredictionPublic]:
+) -> list[dict[str, Any]]:
     """Validate every record first (nothing half-written), then score, explain, route,
-    store the receipts and open human tasks durably (a group commit) before returning."""
+    store the receipts and open human tasks durably (a group commit) before returning.
+
+    Returns the predictions as `PredictionPublic` shapes them, as plain JSON-ready data:
+    the hot path of the API builds no pydantic object per prediction (the router sends
+    them as they are; `tests/serving/scoring` checks them against the schema)."""
     errors = _invalid(items, served)
     if errors:
         raise InvalidInput.naming(
             f"the features do not fit model {served.name} v{served.version}: "
             + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
-    model, spec = served.model, served.spec
+    model, spec, t = served.model, served.spec, served.thresholds
     assert model.encoder is not None
     X = model.encoder.encode_records([i.features for i in items], validate=False)
     ex = model.explain(X)
-    bands, _human, _near = routes(ex.score, served.thresholds)
-    features = decoded_json(spec, X)
+    scores, margins = ex.score.tolist(), ex.margin.tolist()
+    pseudonym = _pseudonymiser(settings.pseudonym_secret)
     job = ScoreJob(
         served=served, principal=principal,
-        refs=[pseudonymise(i.customer_id, settings.pseudonym_secret) for i in items],
-        external_ids=[i.customer_id for i in items], ex=ex, bands=bands.tolist(),
-        routes=[route(float(s), served.thresholds) for s in ex.score],
-        pids=new_ids(len(items)), features=features,
-        at=datetime.now(UTC), due_days=settings.task_due_days,
-        control=ControlPlan.from_settings(settings),
+        refs=[pseudonym(i.customer_id) for i in items],
+        external_ids=[i.customer_id for i in items], ex=ex,
+        bands=[risk_band(s, t) for s in scores],
+        routes=route_many(scores, t), pids=new_ids(len(items)),
+        features=decoded_json(spec, X), at=datetime.now(UTC),
+        due_days=settings.task_due_days,
+        control=_control_plan(settings),
     )
     stored = writer.submit(job, rows=len(items))
+    ref = {"name": served.name, "version": served.version,
+           "contract_version": served.contract_version}
+    created = _json_time(job.at)
+    base = float(ex.base_value)
     return [
-        PredictionPublic(
-            prediction_id=job.pids[n], customer_ref=job.refs[n],
-            model=ModelRef(name=served.name, version=served.version,
-                           contract_version=served.contract_version),
-            score=float(ex.score[n]), risk_band=job.bands[n], base_value=ex.base_value,
-            margin=float(ex.margin[n]),
-            contributions=contributions_public(
-                spec, decoded_values(spec, X[n]), ex.shap[n], lang),
-            route=RoutePublic(action=stored.routes[n].action, reason=stored.routes[n].reason),
-            retention_task_id=stored.task_ids[n],
-            created_at=job.at,
-        )
+        {"prediction_id": job.pids[n], "customer_ref": job.refs[n], "model": ref,
+         "score": scores[n], "risk_band": job.bands[n], "base_value": base,
+         "margin": margins[n],
+         "contributions": [{"feature": c.feature, "label": c.label, "value": c.value,
+                            "shap": c.shap, "text": c.text} for c in contributions(
+                                spec, decoded_values(spec, X[n]), ex.shap[n], lang)],
+         "route": {"action": stored.routes[n].action, "reason": stored.routes[n].reason},
+         "retention_task_id": stored.task_ids[n], "created_at": created}
         for n in range(len(items))
     ]
+
+
+def _json_time(at: datetime) -> str:
+    """A UTC time as the API's JSON writes it (pydantic's form: ISO 8601, "Z")."""
+    text = at.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@functools.lru_cache(maxsize=8)
+def _pseudonymiser(secret: str) -> Pseudonymiser:
+    """One keyed HMAC state per key, prepared once (not per request)."""
+    return Pseudonymiser(secret)
+
+
+_PLANS: dict[int, tuple[Settings, ControlPlan]] = {}
+
+
+def _control_plan(settings: Settings) -> ControlPlan:
+    """The settings' control plan, derived once per settings object (its key is an HMAC)."""
+    hit = _PLANS.get(id(settings))
+    if hit is None or hit[0] is not settings:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        hit = _PLANS[id(settings)] = (settings, ControlPlan.from_settings(settings))
+    return hit[1]
 
 
 def _refusal(job: ScoreJob, refusals: tuple[tuple[set[str], str, str], ...]

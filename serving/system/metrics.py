@@ -29,9 +29,10 @@ class Metrics:
                                  "batch run is at or above CHURN_DRIFT_PSI_ALERT, else 0",
                                  ["column"], registry=self.registry)
 
-    def count_predictions(self, preds: Iterable, source: str) -> None:  # noqa: ANN001
-        for p in preds:
-            self.predictions.labels(source, p.risk_band).inc()
+    def count_bands(self, bands: Iterable[str], source: str) -> None:
+        """One more stored prediction per risk band given."""
+        for band in bands:
+            self.predictions.labels(source, band).inc()
 
     def serving(self, name: str, version: str) -> None:
         self.model.clear()

@@ -159,3 +159,37 @@ def test_small_frames_encode_exactly_like_large_ones(model, rows):
         small = enc.encode_frame(column)
         large = enc.encode_frame(pd.concat([column] * 40, ignore_index=True))[: len(rows)]
         np.testing.assert_array_equal(small, large)
+
+
+def test_one_row_contributions_are_bit_for_bit_lightgbms(model):
+    """One row takes LightGBM's single-row fast predictor (set up once per thread), many
+    rows `Booster.predict`: the same values to the last bit, missing values included,
+    from several threads at once."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.integers(0, 3, 400), rng.integers(0, 2, 400),
+                         rng.normal(60, 30, 400)]).astype(float)
+    X[rng.random(400) < 0.1, 2] = np.nan
+    X[rng.random(400) < 0.05, 0] = np.nan
+    expected = model.booster.predict(X, pred_contrib=True)
+    assert np.array_equal(model.phi(X), expected)
+    got: dict[int, np.ndarray] = {}
+
+    def one_by_one(part: int) -> None:
+        got[part] = np.vstack([model.phi(X[i:i + 1]) for i in range(part, 400, 4)])
+
+    threads = [threading.Thread(target=one_by_one, args=(p,)) for p in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for part in range(4):
+        assert np.array_equal(got[part], expected[part::4])
+    ex = model.explain(X[:1])
+    assert ex.base_value == expected[0, -1] and ex.margin[0] == expected[0].sum()
+    # the model object still pickles (MLflow logs it) without its C handles
+    import pickle
+
+    again = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(again.phi(X[:1]), expected[:1])

@@ -38,6 +38,24 @@ def test_explained_score(api, customers, host, trained):
     assert p["margin"] == pytest.approx(float(ex.margin[0]), abs=1e-12)
 
 
+def test_the_answer_is_exactly_the_response_models_json(api, customers):
+    """The route sends the service's answer as it is (no re-validation on the hot path):
+    it must be what `PredictionPublic` itself writes, key for key and value for value,
+    for one record and for a list."""
+    from pydantic import TypeAdapter
+
+    from serving.scoring.schemas import PredictionPublic
+
+    one = api.score(customers[2])
+    assert one.status_code == 201 and one.headers["content-type"] == "application/json"
+    body = one.json()
+    assert PredictionPublic.model_validate(body).model_dump(mode="json") == body
+    assert list(body) == list(PredictionPublic.model_fields)
+    many = api.score(customers[3:6], lang="fr").json()
+    adapter = TypeAdapter(list[PredictionPublic])
+    assert adapter.dump_python(adapter.validate_python(many), mode="json") == many
+
+
 def test_french_explanations(api, customers):
     p = api.score(customers[0], lang="fr").json()
     assert all("l'estimation" in c["text"] for c in p["contributions"])

@@ -50,3 +50,28 @@ def test_a_batch_receipt_and_an_online_receipt_are_byte_identical(settings, host
         f"{online[differ[0]]}"
     assert any(b"null" in r[SAME.index("features")].encode() for r in batch.values())
     db.dispose()
+
+
+def test_one_record_requests_write_the_batch_receipt_byte_for_byte(settings, host, api,
+                                                                   tmp_path):
+    """A request of one record takes the online path's one-row shortcuts (LightGBM's
+    single-row predictor, the values' JSON built row by row): its receipt is still the
+    batch's, byte for byte, missing values included."""
+    from training.synthetic import generate
+
+    frame = generate(24, seed=29)
+    names = host.current().model.feature_names
+    frame.loc[frame.index[::5], names[0]] = None
+    frame.loc[frame.index[1::6], names[-1]] = None
+    path = tmp_path / "base.csv"
+    frame.to_csv(path, index=False)
+    db = Database(settings.database_url)
+    assert score_file(settings, path, SCHEMA, db=db, host=host, chunk_rows=64).scored == 24
+    for r in frame.to_dict(orient="records"):
+        one = api.score({"customer_id": str(r["customer_id"]),
+                         "features": {n: clean(r[n]) for n in names}})
+        assert one.status_code == 201, one.text
+    batch, online = _receipts(db, "batch"), _receipts(db, "api")
+    assert len(online) == 24 and batch == online
+    assert sum("null" in r[SAME.index("features")] for r in online.values()) >= 5
+    db.dispose()
