@@ -15,6 +15,7 @@ from serving.auth.users import active_by_token
 from serving.config import Settings
 from serving.errors import Forbidden, NotAuthenticated, RateLimited
 from serving.storage import Database
+from serving.storage import staff as staff_store
 
 LINK_PREFIX, SESSION_PREFIX = "cl_", "cs_"  # serving.customers.access
 ADMIN = Principal(kind="staff", role="admin", actor="admin:bootstrap")
@@ -50,11 +51,11 @@ def authenticate(token: str | None, settings: Settings, db: Database) -> Princip
     if is_admin_token(token, settings):
         return ADMIN
     if token.startswith(STAFF_PREFIX):
-        with db.engine.connect() as conn:  # a pooled connection; no ORM session needed
-            principal = staff_by_token(conn, token)
-        if principal is None:
+        found = staff_store.active_by_token_hash(db, hash_token(token))
+        if found is None:
             raise NotAuthenticated("unknown or revoked staff token")
-        return principal
+        user_id, role = found
+        return Principal(kind="staff", role=role, actor=f"staff:{user_id}", user_id=user_id)
     if token.startswith(SESSION_PREFIX):
         from serving.customers.access import customer_principal
 

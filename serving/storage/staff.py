@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from serving.storage.db import Database
 from serving.storage.tables import StaffUser, utcnow
 
 
@@ -49,3 +50,24 @@ def insert(session: Session, name: str, role: str, token_hash: str) -> UserRow:
 
 def change(session: Session, user_id: str, **values: object) -> None:
     session.execute(update(StaffUser).where(StaffUser.id == user_id).values(**values))
+
+
+def active_by_token_hash(db: Database, token_hash: str) -> tuple[str, str] | None:
+    """(id, role) of the active staff user whose token hashes to `token_hash`, or None.
+
+    Every staff request runs this (never cached: a user made inactive is refused from
+    their next request on), so it goes to the driver on a pooled connection: one indexed
+    read, without SQLAlchemy's per-statement work (measured 5x the read itself)."""
+    mark = "?" if db.dialect == "sqlite" else "%s"
+    conn = db.engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT id, role FROM staff_users WHERE token_hash = {mark} "
+                        "AND active", (token_hash,))
+            row = cur.fetchone()
+        finally:
+            cur.close()
+    finally:
+        conn.close()  # back to the pool, which ends the read's transaction
+    return (row[0], row[1]) if row is not None else None
