@@ -39,6 +39,34 @@ def _settings() -> Settings:
         raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
 
 
+def _wait_for(pid: int) -> None:
+    """Until process `pid` has ended (it may not be our child: its exit status is its
+    parent's to report; the model it should have registered is looked for afterwards, and
+    its absence refused as at any start)."""
+    import os
+    import time
+
+    def ended() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, someone else's
+            return False
+        try:  # ended but not yet reaped by its parent (a zombie) counts as ended
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return False
+
+    # the tracking store's code, imported now (nothing opened: the training creates it)
+    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+
+    while not ended():
+        time.sleep(0.2)
+
+
 def _first_admin(settings: Settings) -> None:
     """Development only: without CHURN_ADMIN_TOKEN and without any admin yet, create one
     and print its token once, so a new user can sign in after `make run`."""
@@ -113,7 +141,11 @@ def _staff_command(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="serving", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="start the API (uvicorn) with the CHURN_* settings")
+    p_serve = sub.add_parser("serve", help="start the API (uvicorn) with the CHURN_* settings")
+    p_serve.add_argument("--after", type=int, metavar="PID", help="prepare everything that "
+                         "needs no model (imports, database), then wait for process PID "
+                         "(the training of the first model: `make run`) to end before "
+                         "loading the model and listening")
     p_score = sub.add_parser("score", help="batch-score a customer base into the risk list")
     p_score.add_argument("--data", help="CSV or Parquet file of customers")
     p_score.add_argument("--schema", help="dataset schema YAML (its id_column names customers)")
@@ -195,9 +227,11 @@ def main(argv: list[str] | None = None) -> int:
 
             from serving.main import create_app
 
+            app = create_app(settings)
+            if args.after:
+                _wait_for(args.after)
             if settings.mode == "dev" and settings.admin_token is None:
                 _first_admin(settings)
-            app = create_app(settings)
         except StartupError as exc:
             raise SystemExit(str(exc)) from None
         uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN)

@@ -109,6 +109,30 @@ def check_model(model: Any, signature: Any) -> list[str]:
     return []
 
 
+def requirement_mismatches(model_dir: str) -> list[str]:
+    """Each `name==version` the model's requirements.txt pins that this process does not
+    have (with the version it has), for a model stored at a local path or file: URI."""
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    path = Path(unquote(urlparse(model_dir).path) if model_dir.startswith("file:")
+                else model_dir) / "requirements.txt"
+    out = []
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    for line in lines:
+        name, sep, wanted = line.strip().partition("==")
+        if not sep or not name or name.startswith(("#", "-")):
+            continue
+        try:
+            have = version(name)
+        except PackageNotFoundError:
+            have = "none"
+        if have != wanted:
+            out.append(f"{name}=={wanted}; this process has {name} {have}")
+    return out
+
+
 def load_served_model(settings: Settings, uri: str | None = None) -> ServedModel:
     """Resolve, load and check a registered model; raises `ModelRejected`."""
     import mlflow
@@ -130,9 +154,16 @@ def load_served_model(settings: Settings, uri: str | None = None) -> ServedModel
     pinned = f"models:/{name}/{mv.version}"
     try:
         source = client.get_model_version_download_uri(name, mv.version)
-        if not source.startswith(("/", "file:")):
+        local = source.startswith(("/", "file:"))
+        if not local:
             mlflow.set_tracking_uri(settings.tracking_uri)  # remote artifacts need the server
-        pyfunc = mlflow.pyfunc.load_model(source)
+        # MLflow's own check of the model's requirements maps every installed package to
+        # its modules (~2 s at each start and reload); a local model's few pinned
+        # requirements are compared here instead, with the same warning
+        pyfunc = mlflow.pyfunc.load_model(source, suppress_warnings=local)
+        if local:
+            for line in requirement_mismatches(source):
+                log.warning("model %s was logged with %s", pinned, line)
         model = pyfunc.unwrap_python_model()
         signature = pyfunc.metadata.signature
     except Exception as exc:  # noqa: BLE001

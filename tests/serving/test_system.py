@@ -144,3 +144,55 @@ def test_access_log_names_each_request_but_never_its_query(api, caplog):
     assert any('"GET /v1/risk-list" 200' in line for line in lines), lines
     assert secret not in caplog.text
     assert all("?" not in line for line in lines)
+
+
+def test_a_model_logged_with_other_library_versions_is_named_at_load(tmp_path, host,
+                                                                     caplog):
+    """The served model's requirements are compared with this process's packages (in
+    place of MLflow's scan of every installed package): each pin that differs is named,
+    with the version this process has, and a model whose pins match loads without a
+    word."""
+    import logging
+    from importlib.metadata import version
+
+    from serving.modelhost import requirement_mismatches
+
+    (tmp_path / "requirements.txt").write_text(
+        f"mlflow=={version('mlflow')}\nlightgbm==0.0.1\n# a comment\nno-such-package==1.0\n")
+    assert requirement_mismatches(str(tmp_path)) == [
+        f"lightgbm==0.0.1; this process has lightgbm {version('lightgbm')}",
+        "no-such-package==1.0; this process has no-such-package none"]
+    assert requirement_mismatches(tmp_path.as_uri()) == requirement_mismatches(str(tmp_path))
+    assert requirement_mismatches(str(tmp_path / "missing")) == []
+
+    # the served model itself: logged by this environment, nothing to say
+    from mlflow import MlflowClient
+
+    from serving.modelhost import load_served_model
+
+    served = host.current()
+    settings = host.settings
+    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    source = client.get_model_version_download_uri(served.name, served.version)
+    assert requirement_mismatches(source) == []
+    with caplog.at_level(logging.WARNING, logger="serving.modelhost"):
+        load_served_model(settings)
+    assert not [r for r in caplog.records if "logged with" in r.getMessage()]
+
+
+def test_serve_after_waits_for_the_training_process_to_end():
+    """`serve --after PID` (the first `make run`) waits for the training to end before
+    loading the model, even while that process is not yet reaped by its parent."""
+    import subprocess
+    import threading
+    import time
+
+    from serving.cli import _wait_for
+
+    trainer = subprocess.Popen(["sleep", "0.6"])  # ours, and left unreaped while we wait
+    started, done = time.monotonic(), threading.Event()
+    threading.Thread(target=lambda: (_wait_for(trainer.pid), done.set()), daemon=True).start()
+    assert not done.wait(0.3)  # still training
+    assert done.wait(10), "the wait did not see the process end"
+    assert 0.5 <= time.monotonic() - started < 10
+    trainer.wait()
