@@ -32,22 +32,36 @@ install: $(PY) ## Create .venv and install the project with its dev tools
 RETRAIN ?=
 PROMOTE ?=
 
+# The built-in synthetic data is a demonstration: trained on 6,000 customers with 3
+# cross-validation folds (the library defaults are 10,000 and 5), the first `make run`
+# answers within a minute of the install, and the gates pass as meaningfully (measured:
+# honest ROC-AUC 0.830 against 0.829, equalized-odds gap 0.17 against 0.17). Your own
+# data (DATA=) keeps the defaults; CHURN_SYNTHETIC_ROWS / CHURN_CV_FOLDS set by you win.
+DEMO_SETTINGS := CHURN_SYNTHETIC_ROWS=$${CHURN_SYNTHETIC_ROWS:-6000} CHURN_CV_FOLDS=$${CHURN_CV_FOLDS:-3}
+
 run: install ## First command: install, train + promote (only with no champion yet, or RETRAIN=1), serve
 	@# a local store that does not exist yet (a fresh clone) has no champion: no need to ask
 	@store="$${MLFLOW_TRACKING_URI#sqlite:///}"; \
 	if [ -z "$(RETRAIN)" ] && { [ "$$store" = "$$MLFLOW_TRACKING_URI" ] || [ -e "$$store" ]; } \
 	   && champion=$$($(PY) -m training.cli champion 2>/dev/null); then \
 	  echo "serving the registered champion $$champion (make run RETRAIN=1 trains a new model)"; \
-	else \
+	  exec $(MAKE) --no-print-directory serve; \
+	elif [ -n "$(RETRAIN)" ]; then \
 	  $(MAKE) --no-print-directory train PROMOTE=1 || exit 1; \
+	  exec $(MAKE) --no-print-directory serve; \
+	else \
+	  : "no champion yet: the server prepares itself (imports, database) while the first"; \
+	  : "model trains, then loads it; without one (training failed) it stops, as always"; \
+	  $(MAKE) --no-print-directory train PROMOTE=1 & trainer=$$!; \
+	  $(PY) -m serving.cli serve --after $$trainer; served=$$?; \
+	  wait $$trainer || exit 1; exit $$served; \
 	fi
-	@$(MAKE) --no-print-directory serve
 
 train: ## Train, evaluate, log and register a model (DATA=<csv|parquet> SCHEMA=<yaml>; default: synthetic data; PROMOTE=1 then runs the gates)
-	$(PY) -m training.cli train $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(SUMMARY),--summary $(SUMMARY)) $(if $(PROMOTE),--promote)
+	$(if $(DATA),,$(DEMO_SETTINGS)) $(PY) -m training.cli train $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(SUMMARY),--summary $(SUMMARY)) $(if $(PROMOTE),--promote)
 
 evaluate: ## Evaluate a registered model on other data as its own MLflow run (MODEL=models:/... DATA= SCHEMA=)
-	$(PY) -m training.cli evaluate --model $(MODEL) $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA))
+	$(if $(DATA),,$(DEMO_SETTINGS)) $(PY) -m training.cli evaluate --model $(MODEL) $(if $(DATA),--data $(DATA)) $(if $(SCHEMA),--schema $(SCHEMA))
 
 ALLOW_NEW_CONTRACT ?=
 

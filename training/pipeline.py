@@ -8,6 +8,8 @@ import logging
 import math
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,13 +188,31 @@ class Fitted:
 
 def train(settings: TrainSettings, data: str | Path | None = None,
           schema: str | Path | None = None, summary_path: str | Path | None = None) -> TrainResult:
-    """Train, evaluate, audit, log and register a churn model; set alias `challenger`."""
-    return log_run(fit(settings, data, schema), summary_path)
+    """Train, evaluate, audit, log and register a churn model; set alias `challenger`.
+
+    The tracking store is made ready while the model is fitted, once the data has passed
+    its checks (refused data still opens no store): a new local store runs MLflow's schema
+    migrations (about 10 s on a fresh clone), Python and SQLite work that fitting
+    (LightGBM, which releases the GIL) leaves room for on another core."""
+    with ThreadPoolExecutor(1, thread_name_prefix="tracking-store") as pool:
+        store: list[Future] = []
+        try:
+            fitted = fit(settings, data, schema, checked=lambda: store.append(
+                pool.submit(setup_tracking, settings)))
+        except BaseException:
+            for f in store:
+                f.exception()  # waited for, never masking the fitting's own error
+            raise
+        for f in store:
+            f.result()  # a store that cannot be used fails the run here, as before
+    return log_run(fitted, summary_path)
 
 
 def fit(settings: TrainSettings, data: str | Path | None = None,
-        schema: str | Path | None = None) -> Fitted:
-    """Load, check, minimise, fit, calibrate, evaluate and audit: no logging, no files."""
+        schema: str | Path | None = None,
+        checked: Callable[[], object] | None = None) -> Fitted:
+    """Load, check, minimise, fit, calibrate, evaluate and audit: no logging, no files.
+    `checked` is called once the data has passed every check (before minimisation)."""
     started = time.perf_counter()
     frame, dataset_schema, provenance = load_with_provenance(data, schema, settings)
     source = provenance.source
@@ -211,6 +231,8 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
     single = single_feature_auc(prepared.candidates.iloc[selection_rows].reset_index(drop=True),
                                 y_sel, selection_splits)
     check_leaks(single, dataset_schema, settings)
+    if checked is not None:
+        checked()
 
     log.info("minimising %d candidates on %d rows", len(features), len(selection_rows))
     if settings.minimise:
