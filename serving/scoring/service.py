@@ -114,11 +114,16 @@ def score(
     lang: str = "en",
 ) -> list[dict[str, Any]]:
     """Validate every record first (nothing half-written), then score, explain, route,
-    store the receipts and open human tasks durably (a group commit) before returning.
+    store the receipts and open human tasks durably (a group commit) before returning:
+    `prepare`, the writer, `answer`."""
+    job = prepare(served, settings, items, principal)
+    return answer(job, writer.submit(job, rows=len(items)), lang)
 
-    Returns the predictions as `PredictionPublic` shapes them, as plain JSON-ready data:
-    the hot path of the API builds no pydantic object per prediction (the router sends
-    them as they are; `tests/serving/scoring` checks them against the schema)."""
+
+def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
+            principal: Principal) -> ScoreJob:
+    """Validate every record (`InvalidInput` naming each bad field: nothing is written),
+    then score, explain and route them: the job the writer stores."""
     errors = _invalid(items, served)
     if errors:
         raise InvalidInput.naming(
@@ -128,9 +133,9 @@ def score(
     assert model.encoder is not None
     X = model.encoder.encode_records([i.features for i in items], validate=False)
     ex = model.explain(X)
-    scores, margins = ex.score.tolist(), ex.margin.tolist()
+    scores = ex.score.tolist()
     pseudonym = _pseudonymiser(settings.pseudonym_secret)
-    job = ScoreJob(
+    return ScoreJob(
         served=served, principal=principal,
         refs=[pseudonym(i.customer_id) for i in items],
         external_ids=[i.customer_id for i in items], ex=ex,
@@ -140,21 +145,29 @@ def score(
         due_days=settings.task_due_days,
         control=_control_plan(settings),
     )
-    stored = writer.submit(job, rows=len(items))
+
+
+def answer(job: ScoreJob, stored: Stored, lang: str = "en") -> list[dict[str, Any]]:
+    """The stored job's predictions as `PredictionPublic` shapes them, as plain JSON-ready
+    data: the hot path of the API builds no pydantic object per prediction (the router
+    sends them as they are; `tests/serving/scoring` checks them against the schema)."""
+    served, ex = job.served, job.ex
+    spec = served.spec
     ref = {"name": served.name, "version": served.version,
            "contract_version": served.contract_version}
     created = _json_time(job.at)
     base = float(ex.base_value)
+    scores, margins = ex.score.tolist(), ex.margin.tolist()
     return [
         {"prediction_id": job.pids[n], "customer_ref": job.refs[n], "model": ref,
          "score": scores[n], "risk_band": job.bands[n], "base_value": base,
          "margin": margins[n],
          "contributions": [{"feature": c.feature, "label": c.label, "value": c.value,
                             "shap": c.shap, "text": c.text} for c in contributions(
-                                spec, decoded_values(spec, X[n]), ex.shap[n], lang)],
+                                spec, decoded_values(spec, ex.X[n]), ex.shap[n], lang)],
          "route": {"action": stored.routes[n].action, "reason": stored.routes[n].reason},
          "retention_task_id": stored.task_ids[n], "created_at": created}
-        for n in range(len(items))
+        for n in range(len(job.refs))
     ]
 
 
