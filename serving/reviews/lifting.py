@@ -59,7 +59,8 @@ def lift_after_notice(session: Session, customer_ref: str | None, message_id: st
             and pred.route_action == "human_contact"):
         db = Receipts(session)
         db.open_tasks([TaskRow(new_id(), customer_ref, pred.id, pred.score, pred.route_reason,
-                               db.db_time(datetime.now(UTC)))], due_days)
+                               db.db_time(datetime.now(UTC)),
+                               expected_value=pred.expected_value)], due_days)
         task_id = db.open_task_ids([customer_ref]).get(customer_ref)
     audit.append(session, WORKER, audit.RESTRICTION_LIFTED, customer_ref=customer_ref,
                  objects={"message_id": message_id, "notice": "delivered",

@@ -43,10 +43,14 @@ class PredictionRow(NamedTuple):
     created_at: Any  # storage form
     contract_version: str  # the served contract's digest (`ServedModel.contract_version`)
     # issue 17: the control-group arm (None: no task would be opened), the targeting rule
-    # and the estimated uplift (`serving.loop.control.assign`)
+    # and the estimated uplift (`serving.loop.control.assign`); under uplift targeting the
+    # customer's value used and the expected retained value of a call
+    # (`serving.loop.targeting.decide`)
     arm: str | None = None
     targeting: str = "risk"
     uplift: float | None = None
+    customer_value: float | None = None
+    expected_value: float | None = None
 
 
 class LatestEntry(NamedTuple):
@@ -72,6 +76,9 @@ class TaskRow(NamedTuple):
     # issue 16: when the contact is due (storage form); None: created_at + the caller's
     # `due_days` (Settings.task_due_days), filled in by `Receipts.open_tasks`
     due_at: Any = None
+    # issue 17: the expected retained value of the call under uplift targeting (the
+    # queue's `value` sort); None under risk targeting
+    expected_value: float | None = None
 
 
 PREDICTION_COLUMNS = PredictionRow._fields
@@ -248,14 +255,17 @@ class Receipts(RawWriter):
                 rows[n] = r._replace(due_at=due[r.created_at])
         m = self.mark
         sql = ("INSERT INTO retention_tasks (id, customer_ref, prediction_id, score, reason, "
-               "created_at, due_at, updated_at, status, version) "
-               f"SELECT {self.marks(8)}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
+               "created_at, due_at, expected_value, updated_at, status, version) "
+               f"SELECT {self.marks(9)}, 'open', 1 WHERE NOT EXISTS (SELECT 1 FROM "
                f"customers WHERE customer_ref = {m} AND (restricted OR objected)) "
                f"ON CONFLICT (customer_ref) WHERE {OPEN_TASK_WHERE} DO UPDATE SET "
                "prediction_id = excluded.prediction_id, score = excluded.score, "
-               "reason = excluded.reason, updated_at = excluded.updated_at "
+               "reason = excluded.reason, expected_value = excluded.expected_value, "
+               "updated_at = excluded.updated_at "
                "WHERE retention_tasks.status = 'open'")
-        self.executemany(sql, [(*r, r.created_at, r.customer_ref) for r in rows])
+        self.executemany(sql, [(r.id, r.customer_ref, r.prediction_id, r.score, r.reason,
+                                r.created_at, r.due_at, r.expected_value, r.created_at,
+                                r.customer_ref) for r in rows])
         # The ids are new: those now in the table opened a task (read on the primary key
         # over the rows' id range, UUIDv7 being time-ordered).
         ids = sorted(r.id for r in rows)

@@ -196,6 +196,10 @@ class Prediction(Base):
     arm: Mapped[str | None] = mapped_column(String(8))
     targeting: Mapped[str] = mapped_column(String(8), default="risk", server_default="risk")
     uplift: Mapped[float | None] = mapped_column(Float)
+    # uplift targeting (migration 0013): the customer's value used and the expected
+    # retained value of a call (uplift x value - contact cost); null under risk targeting
+    customer_value: Mapped[float | None] = mapped_column(Float)
+    expected_value: Mapped[float | None] = mapped_column(Float)
 
     # The customer alone (migration 0004): a customer's few receipts are sorted when read,
     # and a slimmer key makes the nightly batch's random inserts cheaper. Withdrawn
@@ -230,6 +234,9 @@ class RetentionTask(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # issue 16 (migration 0008): when the contact is due (created_at + CHURN_TASK_DUE_DAYS)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # issue 17 (migration 0013): the expected retained value of the call under uplift
+    # targeting (the queue's `value` sort); null under risk targeting
+    expected_value: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index(
@@ -241,6 +248,7 @@ class RetentionTask(Base):
         ),
         Index("ix_retention_tasks_queue", "status", "score", "id"),
         Index("ix_retention_tasks_due", "status", "due_at", "id"),
+        Index("ix_retention_tasks_value", "status", "expected_value", "id"),
     )
 
 
