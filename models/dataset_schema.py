@@ -7,6 +7,8 @@ name: telco
 id_column: customerID            # optional; pseudonymised, never a feature
 contact_column: email            # optional; the customer's e-mail address: batch scoring
                                  # stores it apart (to tell them things); never a feature
+value_column: TotalCharges       # optional; what keeping the customer is worth (uplift
+                                 # targeting's value); read apart, a feature may be it too
 target: {column: Churn, positive: "Yes"}
 sensitive: [gender, SeniorCitizen, Partner, Dependents]   # audited, never features
 drop: []                          # columns never to use
@@ -133,6 +135,10 @@ class DatasetSchema(BaseModel):
     # the customer's contact address (issue 15): personal data, read only by batch scoring
     # to store it apart; never a feature, never read by training
     contact_column: str | None = None
+    # what keeping the customer is worth (issue 17): read by batch scoring apart from the
+    # features, for uplift targeting's expected value (uplift x value - contact cost). A
+    # feature may be it too (it is then read, not removed); never training's business
+    value_column: str | None = None
     target: TargetSpec
     sensitive: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
@@ -157,6 +163,20 @@ class DatasetSchema(BaseModel):
                     "give each column one role"
                 )
             roles[column] = role
+        if self.value_column:
+            # the value decides who is called: never an attribute audited for bias, the
+            # outcome itself, an id or an address
+            taken = {self.target.column: "target", **{c: "sensitive" for c in self.sensitive}}
+            if self.id_column:
+                taken[self.id_column] = "id_column"
+            if self.contact_column:
+                taken[self.contact_column] = "contact_column"
+            if self.value_column in taken:
+                raise ValueError(
+                    f"column {self.value_column!r} is the value_column and the "
+                    f"{taken[self.value_column]}; name a column of what keeping the customer "
+                    "is worth (monthly charges, contract value) that has no other role but "
+                    "a feature or `drop`")
         if self.contact_column and self.contact_column in self.features:
             raise ValueError(
                 f"column {self.contact_column!r} is the contact_column (an address, personal "

@@ -33,7 +33,7 @@ from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
 from serving.config import Settings
 from serving.customers import contacts as file_contacts
-from serving.loop import control, targeting
+from serving.loop import targeting
 from serving.loop.control import ControlPlan
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
@@ -93,6 +93,13 @@ class BatchReport:
     contacts_invalid: int = 0
     contacts_invalid_rows: list[int] = field(default_factory=list)  # the first 100
     contacts_invalid_reason: str = file_contacts.ADDRESS_RULE
+    # the schema's value_column (issue 17): each customer's value for uplift targeting;
+    # a cell that is not a number at or above zero is replaced by CHURN_CUSTOMER_VALUE
+    # (counted here, the row scored all the same)
+    values_invalid: int = 0
+    # the targeting rule applied ("risk", or "uplift" with the uplift model's version)
+    targeting: str = "risk"
+    uplift_model: str | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -113,7 +120,8 @@ def pseudonymiser(key: str) -> Pseudonymiser:
 def read_chunks(path: Path, columns: list[str], chunk_rows: int,
                 rows: int | None, contact_column: str | None = None) -> Iterator[pd.DataFrame]:
     """The needed columns of a CSV or Parquet file, `chunk_rows` at a time (the contact
-    column, when there is one, read as text)."""
+    column, when there is one, read as text; the value column, like the features, as
+    read)."""
     if not path.is_file():
         raise BatchError(f"data file {path} does not exist")
     suffix = path.suffix.lower()
@@ -193,6 +201,12 @@ class Run:
         assert self.dataset.id_column
         return self.dataset.id_column
 
+    @property
+    def value_column(self) -> str | None:
+        """The schema's value_column (issue 17), read apart from the features (a feature
+        may be it too: it is then read, not removed)."""
+        return self.dataset.value_column
+
     def open_tasks(self) -> int:
         with self.db.session() as session:
             return _open_tasks(session)
@@ -232,6 +246,8 @@ def prepare_run(settings: Settings, data: str | Path, schema: str | Path | None 
     columns = [id_col] + [n for n in enc.names if n != id_col]
     if dataset.contact_column and dataset.contact_column not in columns:
         columns.append(dataset.contact_column)  # read apart (as text, last), never a feature
+    if dataset.value_column and dataset.value_column not in columns:
+        columns.append(dataset.value_column)  # read apart: uplift targeting's value (issue 17)
     return Run(settings=settings, data=data, dataset=dataset, db=db, served=served,
                columns=columns, own_db=own_db)
 
@@ -254,7 +270,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     memo = phi_memo(served, settings)
     report = BatchReport(data=str(run.data), model_name=served.name,
                          model_version=served.version, open_tasks_before=run.open_tasks(),
-                         setup_seconds=round(time.perf_counter() - started, 3))
+                         setup_seconds=round(time.perf_counter() - started, 3),
+                         **targeting_report(plan, uplift))
     try:
         # The stages overlap: while the database writes one chunk, the next ones are
         # scored and explained (LightGBM and numpy release the GIL), so the cores stay
@@ -269,7 +286,7 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
                                            run.id_column, pseudo, t, memo=memo, as_of=as_of,
                                            plan=plan, contact_col=run.dataset.contact_column,
-                                           uplift=uplift))
+                                           uplift=uplift, value_col=run.value_column))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -284,6 +301,17 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     return report
 
 
+def targeting_report(plan: ControlPlan, uplift: targeting.UpliftPlan | None
+                     ) -> dict[str, Any]:
+    """The rule a run applies, as its report states it (a run under CHURN_TARGETING=uplift
+    without a loadable uplift model applies risk, and says so)."""
+    if plan.targeting == "uplift" and uplift is not None:
+        return {"targeting": "uplift",
+                "uplift_model": f"{uplift.uri} (v{uplift.version})" if uplift.version
+                else uplift.uri}
+    return {"targeting": "risk", "uplift_model": None}
+
+
 def phi_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
     """The run's memo of explained rows (None: CHURN_BATCH_MEMO_ROWS=0, every row is
     sent to TreeSHAP)."""
@@ -294,12 +322,16 @@ def phi_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
 
 def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, settings: Settings,
                   dialect: str, threads: int | None = None,
-                  memo: PhiMemo | None = None, contact_col: str | None = None) -> Chunk:
+                  memo: PhiMemo | None = None, contact_col: str | None = None,
+                  uplift: targeting.UpliftPlan | None = None,
+                  value_col: str | None = None, as_of: datetime | None = None) -> Chunk:
     """Score and explain one chunk into storage rows, touching no database (the unit a
-    Dask worker runs); a `ChunkWriter` stores it."""
+    Dask worker runs); a `ChunkWriter` stores it. `uplift`: the uplift plan the driver
+    loaded (CHURN_TARGETING=uplift), applied by the same `targeting.target` as every
+    path."""
     return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
                     served.thresholds, threads, memo, ControlPlan.from_settings(settings),
-                    contact_col=contact_col)
+                    as_of=as_of, contact_col=contact_col, uplift=uplift, value_col=value_col)
 
 
 @dataclass
@@ -319,6 +351,7 @@ class Chunk:
     scored_at: datetime  # when the chunk was scored (every row's time)
     # the customers' addresses (the schema's contact_column), kept apart from the rows
     contacts: file_contacts.FileContacts | None = None
+    values_invalid: int = 0  # value_column cells replaced by the default value
 
     def restamp(self, at: datetime, dialect: str) -> None:
         """Give every row the time `at` instead."""
@@ -333,7 +366,8 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
              pseudo, t, threads: int | None = None,  # noqa: ANN001
              memo: PhiMemo | None = None, plan: ControlPlan | None = None,
              as_of: datetime | None = None, contact_col: str | None = None,
-             uplift: targeting.UpliftPlan | None = None) -> Chunk:
+             uplift: targeting.UpliftPlan | None = None,
+             value_col: str | None = None) -> Chunk:
     """Everything but the writes: pseudonymise, encode, score and explain the whole
     chunk in one pass (each distinct row once, with a memo), build the rows."""
     rows_read = len(frame)
@@ -352,6 +386,10 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     # be scored may still be told things (stored if they are known from an earlier run)
     contacts = (file_contacts.from_frame(frame, [pseudo(i) for i in ids], contact_col)
                 if contact_col else None)
+    # each customer's value (issue 17), read apart like the address; only uplift
+    # targeting uses it
+    values, values_invalid = (targeting.customer_values(frame[value_col].tolist())
+                              if value_col else ([None] * len(ids), 0))
     model = served.model
     # A row outside the model's input domain is skipped and counted, never scored: one
     # bad value must neither stop the run nor be explained to anyone.
@@ -360,18 +398,21 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     if bad_ids:
         invalid = {**invalid, ("customer_id", f"not {CUSTOMER_ID_RULE}"): bad_ids}
     if invalid:
-        X, ids = X[~bad], [i for i, b in zip(ids, bad.tolist(), strict=True) if not b]
+        keep = (~bad).tolist()
+        X, ids = X[~bad], [i for i, k in zip(ids, keep, strict=True) if k]
+        values = [v for v, k in zip(values, keep, strict=True) if k]
     refs = np.array([pseudo(i) for i in ids], dtype=object)
     # Write in key order: index pages are then touched in sequence, not at random.
     order = np.argsort(refs, kind="stable")
     refs, ids = refs[order].tolist(), [ids[k] for k in order]
+    values = [values[k] for k in order]
     now = as_of or datetime.now(UTC)
     at = bulk.storage_time(dialect, now)
     # objecting and restricted customers are left out at write time (see `_store`)
     chunk = Chunk(rows_read=rows_read, without_id=int((~has_id).sum()),
                   duplicates=int((~last).sum()), invalid=invalid, objected=0, restricted=0,
                   customers=[], predictions=[], tasks=[], high=0, scored_at=now,
-                  contacts=contacts)
+                  contacts=contacts, values_invalid=values_invalid)
     if not refs:
         return chunk
     X = np.ascontiguousarray(X[order], dtype=np.float64)
@@ -395,7 +436,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         pids, refs, rep(served.name), rep(served.version), scores, margins, rep(base),
         bands_l, feats, shaps, [r.action for r in reasons], [r.reason for r in reasons],
         rep("batch"), rep("batch"), rep(False), rep(at), rep(served.contract_version),
-        rep(None), rep("risk"), rep(None), strict=False)))
+        rep(None), rep("risk"), rep(None), rep(None), rep(None), strict=False)))
     chunk.customers = list(map(LatestEntry._make, zip(refs, ids, pids, scores, bands_l,
                                                       rep(at), strict=False)))
     chunk.tasks = [
@@ -403,12 +444,12 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
                           strict=True)
     ]
-    # the control group (issue 17): a held-out receipt is routed nowhere and opens no task
-    chunk.predictions, chunk.tasks = control.assign(plan, chunk.predictions, chunk.tasks, now)
-    if plan is not None and plan.targeting == "uplift":
-        # only contact worth its cost opens a task (serving/loop/targeting.py)
-        chunk.predictions, chunk.tasks = targeting.apply(uplift, chunk.predictions,
-                                                         chunk.tasks)
+    # who gets a task (issue 17): the control group's draw (a held-out receipt is routed
+    # nowhere), then under uplift targeting only contact worth its cost; one function for
+    # every path (serving/loop/targeting.py)
+    own = {pid: v for pid, v in zip(pids, values, strict=True) if v is not None}
+    chunk.predictions, chunk.tasks = targeting.target(plan, uplift, chunk.predictions,
+                                                      chunk.tasks, now, own)
     return chunk
 
 
@@ -567,7 +608,7 @@ def _store(session: Session, chunk: Chunk, due_days: int) -> dict[str, int]:
             "skipped_invalid": sum(chunk.invalid.values()),
             "skipped_restricted": chunk.restricted, "skipped_erased": erased,
             "scored": len(chunk.predictions), "high": chunk.high,
-            "repeated_overturned": repeats,
+            "repeated_overturned": repeats, "values_invalid": chunk.values_invalid,
             "human_contact": len(chunk.tasks)}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Literal
 
@@ -35,6 +36,11 @@ def weak_secrets(settings: Settings) -> list[str]:
             out.append(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
     return out
 MAX_BATCH = 1000
+# uplift targeting's amounts (issue 17): (lowest, highest, lowest allowed itself)
+AMOUNT_BOUNDS = {"customer_value": (0.0, 1e9, False), "contact_cost": (0.0, 1e9, True)}
+AMOUNT_NAMES = {"customer_value": "what keeping a customer whose own value is not known "
+                                  "is worth",
+                "contact_cost": "what one retention call costs, in the same currency"}
 # lifetimes in hours: (shortest, longest). At least a minute (a link must survive its own
 # delivery); a link at most 31 days, sessions at most a week (a stolen one dies)
 LIFETIME_BOUNDS = {"link_ttl_hours": (1 / 60, 24 * 31), "customer_session_hours": (1 / 60, 168),
@@ -183,10 +189,12 @@ class Settings(BaseSettings):
     supervisory_authority_url: str | None = Field(default=None, max_length=300)
 
     # uplift targeting (issue 17): the promoted uplift model, and the expected retained
-    # value rule: uplift x customer value - contact cost (one value for every customer)
+    # value rule: uplift x customer value - contact cost. The customer value is each
+    # customer's own when known (the schema's value_column, a request's customer_value),
+    # else this default; both amounts in the same currency, checked in `_amounts`
     uplift_model_uri: str = "models:/churn-uplift@champion"
-    customer_value: float = Field(default=300.0, gt=0, le=1e9)
-    contact_cost: float = Field(default=10.0, ge=0, le=1e9)
+    customer_value: float = 300.0
+    contact_cost: float = 10.0
     # monitoring (issue 17): drift (PSI against the training reference) warns and alerts at
     # these levels; realised ROC-AUC whose interval lies below `monitor_min_auc`, or an
     # equalized-odds gap above `monitor_max_equalized_odds`, alerts too
@@ -246,6 +254,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{var} is {value:g}; expected between {low:g} and {high:g} hours (the life "
                 f"of a {LIFETIME_NAMES[name]}); set it in that range, e.g. "
+                f"{var}={cls.model_fields[name].default:g}")
+        return value
+
+    @field_validator("customer_value", "contact_cost")
+    @classmethod
+    def _amounts(cls, value: float, info: ValidationInfo) -> float:
+        name = info.field_name
+        low, high, low_ok = AMOUNT_BOUNDS[name]
+        var = f"CHURN_{name.upper()}"
+        if not (math.isfinite(value) and (value >= low if low_ok else value > low)
+                and value <= high):
+            raise ValueError(
+                f"{var} is {value!r}; expected a number {'from' if low_ok else 'above'} "
+                f"{low:g} up to {high:g} ({AMOUNT_NAMES[name]}); set it in that range, e.g. "
                 f"{var}={cls.model_fields[name].default:g}")
         return value
 

@@ -22,6 +22,7 @@ from serving.auth.deps import Limits
 from serving.auth.principal import STAFF_ROLES, Principal
 from serving.config import Settings
 from serving.errors import Forbidden
+from serving.loop.targeting import UpliftPlan
 from serving.modelhost import ModelHost, ServedModel
 from serving.scoring.service import ScoreWriter
 from serving.specs import SpecCache
@@ -148,11 +149,14 @@ class Runtime:
     specs: SpecCache
     metrics: Metrics
     writer: ScoreWriter
+    # CHURN_TARGETING=uplift: the uplift model loaded at start-up (and on a model reload)
+    uplift: UpliftPlan | None = None
 
 
 def runtime(request: Request) -> Runtime:
     state = request.app.state
-    return Runtime(state.settings, state.host, state.specs, state.metrics, state.score_writer)
+    return Runtime(state.settings, state.host, state.specs, state.metrics, state.score_writer,
+                   getattr(state, "uplift", None))
 
 
 RuntimeDep = Annotated[Runtime, Depends(_in_loop(runtime))]

@@ -37,8 +37,11 @@ from serving.batch import (
     prepare_run,
     ramp_up,
     read_chunks,
+    targeting_report,
 )
 from serving.config import Settings
+from serving.loop import targeting
+from serving.loop.control import ControlPlan
 from serving.memo import PhiMemo
 from serving.modelhost import ServedModel
 
@@ -62,10 +65,15 @@ def _worker_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
 
 def _prepare_partition(frame: pd.DataFrame, served: ServedModel, settings: Settings,
                        id_col: str, dialect: str, threads: int,
-                       contact_col: str | None = None) -> Chunk:
-    """Score and explain one chunk on a worker with `threads` LightGBM threads."""
+                       contact_col: str | None = None,
+                       uplift: targeting.UpliftPlan | None = None,
+                       value_col: str | None = None) -> Chunk:
+    """Score and explain one chunk on a worker with `threads` LightGBM threads; the
+    targeting rule applied there is the one every path applies (`targeting.target`), with
+    the uplift model the driver loaded."""
     return prepare_chunk(served, frame, id_col, settings, dialect, threads=threads,
-                         memo=_worker_memo(served, settings), contact_col=contact_col)
+                         memo=_worker_memo(served, settings), contact_col=contact_col,
+                         uplift=uplift, value_col=value_col)
 
 
 def _peak_rss_mib() -> float:
@@ -129,13 +137,19 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
         except BaseException:
             run.close()
             raise
+    # CHURN_TARGETING=uplift: the uplift model is loaded here, once, and sent to the workers
+    # with the churn model (they need no registry)
+    plan = targeting.load_plan(settings)
     report = BatchReport(data=str(data), model_name=run.served.name,
                          model_version=run.served.version,
-                         open_tasks_before=run.open_tasks())
+                         open_tasks_before=run.open_tasks(),
+                         **targeting_report(ControlPlan.from_settings(settings), plan))
     try:
         try:
             # the model loaded and checked here, sent once to every worker
             model = client.scatter(run.served, broadcast=True, hash=False)
+            uplift = (client.scatter(plan, broadcast=True, hash=False)
+                      if plan is not None else None)
             report.setup_seconds = round(time.perf_counter() - started, 3)
             chunk = chunk_rows or settings.batch_chunk_rows
             frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows,
@@ -153,7 +167,8 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                         return
                     pending.append(client.submit(_prepare_partition, frame, model, settings,
                                                  run.id_column, run.db.dialect, threads,
-                                                 run.dataset.contact_column, pure=False))
+                                                 run.dataset.contact_column, uplift,
+                                                 run.value_column, pure=False))
                     in_flight += len(frame)
 
             with ChunkWriter(run.db, report, settings.batch_commit_rows,

@@ -18,6 +18,7 @@ from serving.customers.router import router as customers_router
 from serving.delivery import service as delivery
 from serving.disputes.router import router as disputes_router
 from serving.errors import ModelRejected, documented, install_handlers
+from serving.loop import targeting
 from serving.loop.router import router as loop_router
 from serving.modelhost import ModelHost
 from serving.objections.router import router as objections_router
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
             upgrade(db.engine)
         app.state.db = db
         app.state.score_writer = score_writer(db, settings)
+        # CHURN_TARGETING=uplift: the promoted uplift model, loaded once (None: risk)
+        app.state.uplift = targeting.load_plan(settings)
         model_host = host or ModelHost(settings)
         app.state.host = model_host
         if not model_host.ready:

@@ -9,6 +9,14 @@ derived from the pseudonym key, never that key itself.
 
 The arm is recorded on the receipt (`predictions.arm`); a held-out receipt's route is
 `none` with a neutral reason that does not name the arm.
+
+**Agents never see the draw** (`agent_route`). While a control group runs, every receipt
+drawn into an arm reads the same to an agent, whichever the arm: the `CAMPAIGN` route, which
+says honestly that some of the campaign's customers are not contacted and that only
+customers with a task are called. Held-out customers are off the agents' risk list
+(`serving.storage.risk_list`), where a high score without a task would stand out;
+reviewers, admins and the data scientist see the arm (receipts as stored, the dashboard,
+the training export). The customer's own page says that some customers are not contacted.
 """
 
 from __future__ import annotations
@@ -32,6 +40,27 @@ HELD_OUT = Route(
     "none",
     "No retention contact is proposed for this customer in this campaign period.",
 )
+
+
+# What an agent reads as the route of any receipt drawn into an arm while a control group
+# runs: the same for both arms, true for both (the draw decides who of the campaign's
+# customers gets a task; the queue lists them).
+CAMPAIGN = Route(
+    "human_contact",
+    "This customer is in this period's retention campaign. Call only the customers who "
+    "have a task in the retention queue: some of the campaign's customers, drawn at random, "
+    "get no task, so that the team can measure whether contact helps.",
+)
+ARMS = ("contact", "control")
+
+
+def agent_route(action: str, reason: str, arm: str | None, control_fraction: float) -> Route:
+    """The route an agent reads for a receipt: `CAMPAIGN` for a receipt drawn into either
+    arm while a control group runs (a held-out receipt always: one drawn under an earlier
+    setting), else the receipt's own route. Pure."""
+    if arm == "control" or (arm in ARMS and control_fraction > 0):
+        return CAMPAIGN
+    return Route(action, reason)  # type: ignore[arg-type]
 
 
 class ControlSettings(Protocol):

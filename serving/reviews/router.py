@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Query
 
-from serving.deps import CtxDep, Reviewer, ServedDep, SettingsDep
+from serving.deps import CtxDep, Reviewer, RuntimeDep, ServedDep, SettingsDep
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import NO_MODEL
 from serving.errors import documented as err
@@ -74,10 +74,11 @@ def judge(dispute_id: str, principal: Reviewer, ctx: CtxDep,
                                  "served model (the field is named)"),
                         **NO_MODEL})
 def decide(dispute_id: str, principal: Reviewer, ctx: CtxDep, served: ServedDep,
-           settings: SettingsDep, body: DecisionCreate = Body(...)) -> DecisionPublic:
+           settings: SettingsDep, runtime: RuntimeDep,
+           body: DecisionCreate = Body(...)) -> DecisionPublic:
     """Decide a dispute: `upheld`, `rectified` (corrected data stored and re-scored; the
     new prediction and the before/after of each contribution are returned) or
     `overturned` (the prediction is withdrawn from all use). Lifts the restriction unless
     another dispute of the customer is open."""
     return service.decide(ctx.session, ctx.specs, served, principal, dispute_id, body,
-                          ctx.lang, settings=settings)
+                          ctx.lang, settings=settings, uplift=runtime.uplift)

@@ -34,8 +34,9 @@ from serving.delivery import notices
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import Conflict, InvalidInput, NotFound, model_problems
-from serving.loop import control
+from serving.loop import targeting
 from serving.loop.control import ControlPlan
+from serving.loop.targeting import UpliftPlan
 from serving.modelhost import ServedModel
 from serving.retention.tasks import cancel_for_overturn, created_events
 from serving.reviews import blind as blind_review
@@ -176,11 +177,12 @@ def preview_rectification(session: Session, specs: SpecCache, served: ServedMode
 # -- deciding -------------------------------------------------------------------------------
 def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
            dispute_id: str, body: DecisionCreate, lang: str = "en", *,
-           settings: Settings) -> DecisionPublic:
+           settings: Settings, uplift: UpliftPlan | None = None) -> DecisionPublic:
     """Record a final decision, apply it, lift the restriction, audit; committed. The
     customer is told in the same transaction (issue 15): the decision and its reason, a
     rectification, and the restriction lifted by it, with a fresh link. A task it opens
-    is due `settings.task_due_days` later."""
+    is due `settings.task_due_days` later. `uplift`: the uplift model in force, for a
+    rectified re-score's targeting."""
     d, pred, _ = _load_open(session, dispute_id)
     # blind-first review (issue 18): the reviewer's own judgement comes before a decision
     blind_review.require_judgement(session, d, settings.blind_review)
@@ -225,7 +227,8 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
                 new_pid, task_id, change_rows = _store_rescore(
                     db, specs, served, principal, pred, values, ex,
                     set(body.corrected_features or {}), not lift, customer.objected, now, lang,
-                    ControlPlan.from_settings(settings), settings.task_due_days)
+                    ControlPlan.from_settings(settings), settings.task_due_days,
+                    uplift=uplift)
             elif body.decision == "overturned":
                 _withdraw(db, pred, now, d.id)
             elif lift and not customer.objected:
@@ -263,7 +266,8 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
 def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
                    principal: Principal, pred: Prediction, values: dict[str, Any], ex: Any,
                    corrected: set[str], still_restricted: bool, objected: bool,
-                   now: datetime, lang: str, plan: ControlPlan | None, due_days: int
+                   now: datetime, lang: str, plan: ControlPlan | None, due_days: int,
+                   uplift: UpliftPlan | None = None
                    ) -> tuple[str, str | None, list[dict[str, Any]]]:
     """The corrected record as a new receipt (the customer's entry in use), routed as
     usual once the restriction is lifted (the control group's draw included: `plan`; a
@@ -277,14 +281,16 @@ def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
         float(ex.margin[0]), float(ex.base_value), band, values_json(values),
         receipts.pack_shap(ex.shap[0]), r.action, r.reason, "review", principal.actor, False, at,
         served.contract_version)
-    [row], _ = control.assign(plan, [row], (), now)  # a held-out customer stays held out
+    # a held-out customer stays held out; the rule every path applies (targeting.target)
+    [row], _ = targeting.target(plan, uplift, [row], (), now)
     db.move_latest([receipts.LatestEntry(pred.customer_ref, None, row.id, score, band, at)],
                    unless_flagged=False)
     db.insert([row])
     task_id = None
     if row.route_action == "human_contact":
         opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, row.id, score,
-                                                 r.reason, at)], due_days)
+                                                 r.reason, at,
+                                                 expected_value=row.expected_value)], due_days)
         audit.append_many(db.session, created_events(opened, principal, "review", served))
         task_id = db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)
     before_spec = specs.get(db.session, pred.model_name, pred.model_version)
@@ -312,7 +318,8 @@ def _reopen_task(db: Receipts, pred: Prediction, customer: Customer,
     if customer.latest_prediction_id != pred.id or pred.route_action != "human_contact":
         return None
     opened = db.open_tasks([receipts.TaskRow(new_id(), pred.customer_ref, pred.id, pred.score,
-                                             pred.route_reason, db.db_time(now))], due_days)
+                                             pred.route_reason, db.db_time(now),
+                                             expected_value=pred.expected_value)], due_days)
     audit.append_many(db.session, created_events(opened, principal, "review",
                                                  (pred.model_name, pred.model_version)))
     return db.open_task_ids([pred.customer_ref]).get(pred.customer_ref)

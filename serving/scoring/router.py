@@ -4,7 +4,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import Agent, CtxDep, CustomerOrStaff, Lang, RuntimeDep, ServedDep
+from serving.deps import Agent, CtxDep, CustomerOrStaff, Lang, RuntimeDep, ServedDep, SettingsDep
 from serving.scoring import service
 from serving.scoring.schemas import BatchScoreRequest, PredictionPublic, ScoreRequest
 
@@ -25,12 +25,13 @@ async def create_predictions(
         # A few records are scored in the loop (about half a millisecond of CPU each):
         # the thread pool then only waits on the durable write, where concurrent
         # requests share a commit, and no two threads fight over the GIL to score.
-        job = service.prepare(served, runtime.settings, items, principal)
+        job = service.prepare(served, runtime.settings, items, principal, runtime.uplift)
         stored = await run_in_threadpool(runtime.writer.submit, job, len(items))
         out = service.answer(job, stored, lang)
     else:  # a big list would hold the loop: all of it in the thread pool
         out = await run_in_threadpool(service.score, runtime.writer, served,
-                                      runtime.settings, items, principal, lang)
+                                      runtime.settings, items, principal, lang,
+                                      runtime.uplift)
     runtime.metrics.count_bands((p["risk_band"] for p in out), source="api")
     # The service built the answer in the response model's shape: sent as it is, without
     # FastAPI validating and converting it again (the schema stays in the documentation).
@@ -39,6 +40,7 @@ async def create_predictions(
 
 @router.get("/v1/predictions/{prediction_id}", response_model=PredictionPublic)
 def read_prediction(prediction_id: str, principal: CustomerOrStaff,
-                    ctx: CtxDep) -> PredictionPublic:
+                    ctx: CtxDep, settings: SettingsDep) -> PredictionPublic:
     """A stored prediction with its explanation: staff, or the customer it is about."""
-    return service.get_prediction(ctx.session, ctx.specs, prediction_id, principal, ctx.lang)
+    return service.get_prediction(ctx.session, ctx.specs, prediction_id, principal, ctx.lang,
+                                  settings.control_fraction)

@@ -49,6 +49,11 @@ class ScoreRequest(BaseModel):
 
     customer_id: CustomerId
     features: dict[str, Any] = Field(description="Feature name -> value")
+    customer_value: float | None = Field(
+        default=None, ge=0, le=1e9, allow_inf_nan=False,
+        description="What keeping this customer is worth (e.g. a year of charges): uplift "
+        "targeting's value, expected retained value = uplift x value - contact cost. Not a "
+        "feature; unset: CHURN_CUSTOMER_VALUE")
 
 
 BatchScoreRequest = Annotated[
@@ -83,6 +88,20 @@ class RoutePublic(BaseModel):
     reason: str
 
 
+class TargetingPublic(BaseModel):
+    """The targeting rule a receipt was routed by (issue 17), as staff read it: `risk`
+    (the band decides), or `uplift` (contact is proposed only when the expected retained
+    value of a call, uplift x customer value - contact cost, is above zero)."""
+
+    rule: Literal["risk", "uplift"]
+    uplift: float | None = Field(
+        default=None, description="Estimated fall in the chance of leaving a contact brings "
+        "(negative: contact is estimated to push the customer away)")
+    customer_value: float | None = Field(default=None, description="The customer's value used")
+    expected_value: float | None = Field(
+        default=None, description="Expected retained value of a call: uplift x value - cost")
+
+
 class PredictionPublic(BaseModel):
     """A stored prediction (decision receipt) with its explanation and routing."""
 
@@ -98,4 +117,6 @@ class PredictionPublic(BaseModel):
     retention_task_id: str | None = Field(
         default=None, description="The open human-contact task this prediction is attached to"
     )
+    targeting: TargetingPublic | None = Field(
+        default=None, description="The targeting rule it was routed by (staff only)")
     created_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +20,9 @@ from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.errors import FieldError, InvalidInput, NotFound, Suppressed, model_problems
-from serving.loop import control
+from serving.loop import control, targeting
 from serving.loop.control import ControlPlan
+from serving.loop.targeting import UpliftPlan
 from serving.modelhost import ServedModel
 from serving.retention.tasks import created_events
 from serving.routing import OVERTURNED, Route, repeats_overturned, risk_band, route, route_many
@@ -31,6 +32,7 @@ from serving.scoring.schemas import (
     PredictionPublic,
     RoutePublic,
     ScoreRequest,
+    TargetingPublic,
 )
 from serving.specs import SpecCache
 from serving.storage import Database, receipts
@@ -76,6 +78,11 @@ class ScoreJob:
     due_days: int  # a task it opens is due this many days later (Settings.task_due_days)
     # the control-group draw and targeting rule (issue 17); None records rule `risk` only
     control: ControlPlan | None = None
+    # CHURN_TARGETING=uplift: the uplift model, the customers' own values (by receipt id)
+    # and the uplifts estimated before the write (receipts that may open a task)
+    uplift: UpliftPlan | None = None
+    values: dict[str, float] | None = None
+    estimates: dict[str, float] | None = None
 
     def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
         """The job's receipts with their final routes, `at` in storage form."""
@@ -95,6 +102,7 @@ class Stored:
 
     routes: list[Route]
     task_ids: list[str | None]
+    rows: list[PredictionRow] = field(default_factory=list)  # the receipts as stored
 
 
 ScoreWriter = GroupCommit[ScoreJob, Stored]
@@ -112,18 +120,23 @@ def score(
     items: list[ScoreRequest],
     principal: Principal,
     lang: str = "en",
+    uplift: UpliftPlan | None = None,
 ) -> list[dict[str, Any]]:
     """Validate every record first (nothing half-written), then score, explain, route,
     store the receipts and open human tasks durably (a group commit) before returning:
-    `prepare`, the writer, `answer`."""
-    job = prepare(served, settings, items, principal)
+    `prepare`, the writer, `answer`. `uplift`: the uplift model in force
+    (CHURN_TARGETING=uplift), applied with the rule every path applies
+    (`serving.loop.targeting.target`)."""
+    job = prepare(served, settings, items, principal, uplift)
     return answer(job, writer.submit(job, rows=len(items)), lang)
 
 
 def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
-            principal: Principal) -> ScoreJob:
+            principal: Principal, uplift: UpliftPlan | None = None) -> ScoreJob:
     """Validate every record (`InvalidInput` naming each bad field: nothing is written),
-    then score, explain and route them: the job the writer stores."""
+    then score, explain and route them: the job the writer stores. Under uplift targeting
+    the uplift of each record that may open a task is estimated here, before the write
+    and outside its lock (the draw and the restrictions are only known under it)."""
     errors = _invalid(items, served)
     if errors:
         raise InvalidInput.naming(
@@ -135,7 +148,7 @@ def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
     ex = model.explain(X)
     scores = ex.score.tolist()
     pseudonym = _pseudonymiser(settings.pseudonym_secret)
-    return ScoreJob(
+    job = ScoreJob(
         served=served, principal=principal,
         refs=[pseudonym(i.customer_id) for i in items],
         external_ids=[i.customer_id for i in items], ex=ex,
@@ -145,12 +158,21 @@ def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
         due_days=settings.task_due_days,
         control=_control_plan(settings),
     )
+    if job.control is not None and job.control.targeting == "uplift" and uplift is not None:
+        maybe = [n for n, r in enumerate(job.routes) if r.action == "human_contact"]
+        job.uplift = uplift
+        job.estimates = targeting.estimate(uplift, [job.pids[n] for n in maybe],
+                                           [job.features[n] for n in maybe])
+        job.values = {job.pids[n]: float(i.customer_value)
+                      for n, i in enumerate(items) if i.customer_value is not None}
+    return job
 
 
 def answer(job: ScoreJob, stored: Stored, lang: str = "en") -> list[dict[str, Any]]:
     """The stored job's predictions as `PredictionPublic` shapes them, as plain JSON-ready
     data: the hot path of the API builds no pydantic object per prediction (the router
-    sends them as they are; `tests/serving/scoring` checks them against the schema)."""
+    sends them as they are; `tests/serving/scoring` checks them against the schema). An
+    agent never reads the control draw (`control.agent_route`, `_task_shown`)."""
     served, ex = job.served, job.ex
     spec = served.spec
     ref = {"name": served.name, "version": served.version,
@@ -158,17 +180,25 @@ def answer(job: ScoreJob, stored: Stored, lang: str = "en") -> list[dict[str, An
     created = _json_time(job.at)
     base = float(ex.base_value)
     scores, margins = ex.score.tolist(), ex.margin.tolist()
-    return [
-        {"prediction_id": job.pids[n], "customer_ref": job.refs[n], "model": ref,
-         "score": scores[n], "risk_band": job.bands[n], "base_value": base,
-         "margin": margins[n],
-         "contributions": [{"feature": c.feature, "label": c.label, "value": c.value,
-                            "shap": c.shap, "text": c.text} for c in contributions(
-                                spec, decoded_values(spec, ex.X[n]), ex.shap[n], lang)],
-         "route": {"action": stored.routes[n].action, "reason": stored.routes[n].reason},
-         "retention_task_id": stored.task_ids[n], "created_at": created}
-        for n in range(len(job.refs))
-    ]
+    agent = job.principal.kind == "staff" and job.principal.role == "agent"
+    fraction = job.control.fraction if job.control is not None else 0.0
+    out = []
+    for n in range(len(job.refs)):
+        row = stored.rows[n]
+        action, reason = _route_shown(stored.routes[n].action, stored.routes[n].reason,
+                                      row.arm, agent, fraction)
+        out.append({
+            "prediction_id": job.pids[n], "customer_ref": job.refs[n], "model": ref,
+            "score": scores[n], "risk_band": job.bands[n], "base_value": base,
+            "margin": margins[n],
+            "contributions": [{"feature": c.feature, "label": c.label, "value": c.value,
+                               "shap": c.shap, "text": c.text} for c in contributions(
+                                   spec, decoded_values(spec, ex.X[n]), ex.shap[n], lang)],
+            "route": {"action": action, "reason": reason},
+            "retention_task_id": _task_shown(stored.task_ids[n], row.arm, agent, fraction),
+            "targeting": _targeting_json(row),
+            "created_at": created})
+    return out
 
 
 def _json_time(at: datetime) -> str:
@@ -194,6 +224,43 @@ def _control_plan(settings: Settings) -> ControlPlan:
             _PLANS.clear()
         hit = _PLANS[id(settings)] = (settings, ControlPlan.from_settings(settings))
     return hit[1]
+
+
+def _route_shown(action: str, reason: str, arm: str | None, agent: bool,
+                 control_fraction: float) -> tuple[str, str]:
+    """A receipt's route as the reader reads it: an agent never sees the control draw
+    (`control.agent_route`); everyone else reads the route stored."""
+    if not agent:
+        return action, reason
+    r = control.agent_route(action, reason, arm, control_fraction)
+    return r.action, r.reason
+
+
+def _route_public(action: str, reason: str, arm: str | None, agent: bool,
+                  control_fraction: float) -> RoutePublic:
+    shown, why = _route_shown(action, reason, arm, agent, control_fraction)
+    return RoutePublic(action=shown, reason=why)  # type: ignore[arg-type]
+
+
+def _task_shown(task_id: str | None, arm: str | None, agent: bool,
+                control_fraction: float) -> str | None:
+    """The receipt's task, unless an agent reads a drawn receipt while a control group
+    runs: a task beside one receipt and none beside another would name the arm (agents
+    find their tasks in the queue, `GET /v1/retention-tasks`)."""
+    hidden = agent and control.agent_route("none", "", arm, control_fraction) is control.CAMPAIGN
+    return None if hidden else task_id
+
+
+def _targeting_json(row: PredictionRow | Prediction) -> dict[str, Any]:
+    """The rule a receipt was routed by, with its numbers (uplift targeting), as
+    `TargetingPublic` shapes it."""
+    return {"rule": "uplift" if row.targeting == "uplift" else "risk", "uplift": row.uplift,
+            "customer_value": row.customer_value, "expected_value": row.expected_value}
+
+
+def _targeting_public(row: PredictionRow | Prediction) -> TargetingPublic:
+    """`_targeting_json` as the schema."""
+    return TargetingPublic(**_targeting_json(row))
 
 
 def _refusal(job: ScoreJob, refusals: tuple[tuple[set[str], str, str], ...]
@@ -257,11 +324,14 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     for job, stored in kept:
         at = db.db_time(job.at)
         # a receipt that would open a task is drawn into an arm; a held-out one (control)
-        # is routed nowhere and opens none, and its answer says just that
-        rows, _ = control.assign(job.control, job.rows(at, stored.routes), (), job.at)
+        # is routed nowhere and opens none, and so is one whose call is not worth its cost
+        # under uplift targeting: the rule every path applies (serving/loop/targeting.py)
+        rows, _ = targeting.target(job.control, job.uplift, job.rows(at, stored.routes), (),
+                                   job.at, job.values, job.estimates)
+        stored.rows = rows
         for n, row in enumerate(rows):
-            if row.arm == "control":
-                stored.routes[n] = control.HELD_OUT
+            if row.route_action != stored.routes[n].action:
+                stored.routes[n] = Route(row.route_action, row.route_reason)  # type: ignore[arg-type]
             receipts.append(row)
             if row.withdrawn:
                 withdrawn.add(row.id)
@@ -270,7 +340,7 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
             if row.route_action == "human_contact":
                 tasks[row.customer_ref] = TaskRow(
                     new_id(), row.customer_ref, row.id, row.score, row.route_reason, at,
-                    db.due_at(at, job.due_days))
+                    db.due_at(at, job.due_days), expected_value=row.expected_value)
     db.move_latest([latest[r] for r in sorted(latest)])
     # a repeat of an overturned receipt is no one's entry: the customer stays off the list
     db.clear_entries([(r, e.prediction_id) for r, e in sorted(latest.items())
@@ -297,11 +367,14 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
 
 def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
            top: int | None = None, task_id: str | None = None,
-           audience: Audience = "staff") -> PredictionPublic:
+           audience: Audience = "staff", agent_view: float | None = None) -> PredictionPublic:
     """A stored prediction as the API shows it, explained from its model version's spec
-    (its reasons about "the customer" for staff, "you" for the customer themself)."""
+    (its reasons about "the customer" for staff, "you" for the customer themself).
+    `agent_view`: read by an agent while CHURN_CONTROL_FRACTION is this: the route never
+    shows the control draw (`control.agent_route`). The targeting rule is for staff."""
     spec = specs.get(session, p.model_name, p.model_version)
     values = json.loads(p.features)
+    agent = agent_view is not None
     return PredictionPublic(
         prediction_id=p.id, customer_ref=p.customer_ref,
         model=ModelRef(name=p.model_name, version=p.model_version,
@@ -309,8 +382,9 @@ def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",
         score=p.score, risk_band=p.risk_band, base_value=p.base_value, margin=p.margin,
         contributions=contributions_public(spec, values, unpack_shap(p.shap), lang, top,
                                            audience),
-        route=RoutePublic(action=p.route_action, reason=p.route_reason),
-        retention_task_id=task_id,
+        route=_route_public(p.route_action, p.route_reason, p.arm, agent, agent_view or 0.0),
+        retention_task_id=_task_shown(task_id, p.arm, agent, agent_view or 0.0),
+        targeting=_targeting_public(p) if audience == "staff" else None,
         created_at=p.created_at,
     )
 
@@ -325,13 +399,18 @@ def contributions_public(spec: ModelSpec, values: dict[str, Any], shap: Any,
 
 
 def get_prediction(session: Session, specs: SpecCache, prediction_id: str,
-                   principal: Principal, lang: str = "en") -> PredictionPublic:
-    """Staff read any receipt; a customer only their own (anyone else's is 404)."""
+                   principal: Principal, lang: str = "en",
+                   control_fraction: float = 0.0) -> PredictionPublic:
+    """Staff read any receipt; a customer only their own (anyone else's is 404). An agent
+    reads a drawn receipt's route as `control.agent_route` words it (CHURN_CONTROL_FRACTION
+    `control_fraction`): never the arm."""
     p = session.get(Prediction, prediction_id)
     if p is None or (principal.kind == "customer" and p.customer_ref != principal.customer_ref):
         raise NotFound("no such prediction")
+    agent = principal.kind == "staff" and principal.role == "agent"
     return public(session, specs, p, lang, task_id=receipts.open_task_of(session, p.id),
-                  audience="customer" if principal.kind == "customer" else "staff")
+                  audience="customer" if principal.kind == "customer" else "staff",
+                  agent_view=control_fraction if agent else None)
 
 
 def history(session: Session, customer_ref: str, limit: int = 20) -> list[Prediction]:

@@ -22,7 +22,8 @@ def scored(session: Session, since: datetime | None = None, source: str | None =
     cols = [Prediction.id, Prediction.customer_ref, Prediction.created_at,
             Prediction.model_name, Prediction.model_version, Prediction.score,
             Prediction.risk_band, Prediction.route_action, Prediction.arm,
-            Prediction.targeting, Prediction.uplift]
+            Prediction.targeting, Prediction.uplift, Prediction.customer_value,
+            Prediction.expected_value, Prediction.route_reason]
     if with_features:
         cols.append(Prediction.features)
     query = select(*cols).where(Prediction.withdrawn.is_(False))
@@ -37,7 +38,7 @@ def scored(session: Session, since: datetime | None = None, source: str | None =
 def task_outcomes(session: Session, since: datetime | None = None) -> list[dict[str, Any]]:
     """Every retention task with when it was opened, its status and outcome."""
     query = select(RetentionTask.created_at, RetentionTask.status, RetentionTask.outcome,
-                   RetentionTask.customer_ref)
+                   RetentionTask.customer_ref, RetentionTask.expected_value)
     if since is not None:
         query = query.where(RetentionTask.created_at >= since)
     return [dict(row._mapping) for row in session.execute(query)]

@@ -16,6 +16,7 @@ from serving.deps import (
     SpecsDep,
 )
 from serving.loop import dashboard as monitoring_exports
+from serving.loop import targeting
 from serving.staff import service as staff
 from serving.system import service
 from serving.system.schemas import (
@@ -56,10 +57,13 @@ def metrics(counters: MetricsDep, db: DatabaseDep, specs: SpecsDep,
 
 
 @router.get("/v1/model", response_model=ModelPublic)
-def read_model(reader: ModelReader, served: ServedDep, session: SessionDep) -> ModelPublic:
+def read_model(reader: ModelReader, served: ServedDep, session: SessionDep,
+               runtime: RuntimeDep) -> ModelPublic:
     """The served model's name, version, alias and features (type, categories, range,
-    labels). Outside auditors too (their read is audited)."""
-    return service.describe_for(session, served, reader)
+    labels), and the targeting rule in force (who gets a retention task, in which order).
+    Outside auditors too (their read is audited)."""
+    return service.describe_for(session, served, reader,
+                                service.targeting_rule(runtime.settings, runtime.uplift))
 
 
 @router.post("/v1/admin/reload-model", response_model=ReloadResult,
@@ -74,6 +78,8 @@ def reload_model(request: Request, principal: Admin, session: SessionDep,
     unless `accept_new_contract=true`."""
     out = service.reload_model(session, runtime.host, runtime.specs, runtime.metrics,
                                principal, runtime.settings.model_uri, accept_new_contract)
+    # the uplift model follows its own champion alias too (CHURN_TARGETING=uplift)
+    request.app.state.uplift = targeting.load_plan(runtime.settings)
     openapi.reset(request.app)  # the features in the document follow the served model
     return out
 

@@ -46,6 +46,19 @@ class ThresholdsPublic(BaseModel):
     human_review_margin: float
 
 
+class TargetingRulePublic(BaseModel):
+    """Who gets a retention task and in which order (issue 17): the model card's rule."""
+
+    rule: Literal["risk", "uplift"] = Field(description="The rule applied now")
+    requested: Literal["risk", "uplift"] = Field(description="CHURN_TARGETING")
+    uplift_model: str | None = Field(default=None, description="The uplift model in force")
+    customer_value: float = Field(description="CHURN_CUSTOMER_VALUE: the value of a customer "
+                                  "whose own value is not known")
+    contact_cost: float = Field(description="CHURN_CONTACT_COST: the cost of one call")
+    control_fraction: float = Field(description="CHURN_CONTROL_FRACTION: the share held out")
+    statement: str = Field(description="The rule in words")
+
+
 class ModelPublic(BaseModel):
     """The served model: what it expects and how its scores are banded."""
 
@@ -63,6 +76,7 @@ class ModelPublic(BaseModel):
     loaded_at: datetime
     thresholds: ThresholdsPublic
     features: list[FeaturePublic]
+    targeting: TargetingRulePublic | None = None
 
 
 class ReloadResult(BaseModel):

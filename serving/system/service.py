@@ -10,7 +10,10 @@ from models import FeatureSpec
 from models.contract import contract_differences
 from serving.audit import service as audit
 from serving.auth.principal import Principal
+from serving.config import Settings
 from serving.errors import ModelRejected
+from serving.loop import targeting
+from serving.loop.targeting import UpliftPlan
 from serving.modelhost import ModelHost, ServedModel
 from serving.scoring.schemas import ModelRef
 from serving.specs import SpecCache, last_served, register_model
@@ -21,6 +24,7 @@ from serving.system.schemas import (
     ModelPublic,
     Readiness,
     ReloadResult,
+    TargetingRulePublic,
     ThresholdsPublic,
 )
 
@@ -49,7 +53,20 @@ def _domain(f: FeatureSpec) -> dict[str, Any]:
     return {"lower": lo, "upper": hi, "integer": f.integer}
 
 
-def describe(served: ServedModel) -> ModelPublic:
+def targeting_rule(settings: Settings, plan: UpliftPlan | None) -> TargetingRulePublic:
+    """The targeting rule in force (issue 17), as the model card states it."""
+    applied = "uplift" if settings.targeting == "uplift" and plan is not None else "risk"
+    return TargetingRulePublic(
+        rule=applied, requested=settings.targeting,
+        uplift_model=(f"{plan.uri}" + (f" (v{plan.version})" if plan.version else ""))
+        if applied == "uplift" and plan else None,
+        customer_value=settings.customer_value, contact_cost=settings.contact_cost,
+        control_fraction=settings.control_fraction,
+        statement=targeting.rule_statement(settings.targeting, plan, settings.control_fraction))
+
+
+def describe(served: ServedModel, rule: TargetingRulePublic | None = None) -> ModelPublic:
+    """The served model's card: features, thresholds and the targeting rule in force."""
     spec = served.spec
     features = []
     for f in spec.features:
@@ -71,13 +88,14 @@ def describe(served: ServedModel) -> ModelPublic:
         trained_at=spec.trained_at, loaded_at=served.loaded_at,
         thresholds=ThresholdsPublic(high=t.high, medium=t.medium,
                                     human_review_margin=t.review_margin),
-        features=features,
+        features=features, targeting=rule,
     )
 
 
-def describe_for(session: Session, served: ServedModel, reader: Principal) -> ModelPublic:
+def describe_for(session: Session, served: ServedModel, reader: Principal,
+                 rule: TargetingRulePublic | None = None) -> ModelPublic:
     """`describe`, with an outside auditor's read audited."""
-    out = describe(served)
+    out = describe(served, rule)
     audit.third_party_read(session, reader, "model", "api", model_name=served.name,
                            model_version=str(served.version))
     return out

@@ -191,11 +191,11 @@ def preview_rescore(session: Session, specs: SpecCache, served: ServedModel,
 
 def decide(session: Session, specs: SpecCache, served: ServedModel, principal: Principal,
            dispute_id: str, decision: str, rationale: str,
-           corrected: dict[str, Any], settings: Settings) -> Any:
+           corrected: dict[str, Any], settings: Settings, uplift: Any = None) -> Any:
     body = DecisionCreate(decision=decision, rationale=rationale,
                           corrected_features=corrected if decision == "rectified" else None)
     return reviews.decide(session, specs, served, principal, dispute_id, body, "en",
-                          settings=settings)
+                          settings=settings, uplift=uplift)
 
 
 # -- audit ----------------------------------------------------------------------------------

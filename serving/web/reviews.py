@@ -160,7 +160,8 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
     try:
         contest.decide(session, specs, served, principal, dispute_id, decision, rationale,
-                       corrected, deps.settings(request))
+                       corrected, deps.settings(request),
+                       getattr(request.app.state, "uplift", None))
     except InvalidInput as exc:
         session.rollback()
         errors.update(_field_errors(exc))

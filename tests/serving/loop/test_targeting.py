@@ -8,26 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from serving.batch import score_file
 from serving.loop.targeting import NOT_WORTH
 from serving.storage import monitoring as reads
 from tests.serving.conftest import SYNTHETIC_SCHEMA
-from tests.training.test_uplift import randomised_table
 from training import synthetic
-from training.config import TrainSettings
-from training.uplift import train_uplift
-
-
-@pytest.fixture(scope="module")
-def uplift_version(trained, tmp_path_factory: pytest.TempPathFactory) -> str:  # noqa: ANN001
-    tmp = tmp_path_factory.mktemp("uplift")
-    settings = TrainSettings(tracking_uri=trained.tracking_uri, artifact_root=tmp / "art",
-                             reports_dir=tmp / "rep", uplift_bootstrap=50)
-    # the version is served by number: this test is about the batch, not the gate
-    result = train_uplift(settings, randomised_table(12_000, seed=3).drop(columns=["_segment"]))
-    return result.model_version
 
 
 def _score(settings, db, host, tmp_path: Path, **update):  # noqa: ANN001, ANN202
