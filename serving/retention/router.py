@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from models import pseudonymise
-from serving.deps import Agent, CtxDep, SettingsDep
+from serving.deps import Agent, CtxDep, RuntimeDep, SettingsDep
 from serving.retention import service
 from serving.retention.schemas import (
     CompleteRequest,
@@ -27,22 +27,28 @@ def list_tasks(
     principal: Agent,
     ctx: CtxDep,
     settings: SettingsDep,
+    runtime: RuntimeDep,
     status: Literal["open", "claimed", "active", "done", "cancelled"] = "open",
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
     mine: bool = Query(False, description="only the tasks I claimed"),
     customer_id: str | None = Query(None, min_length=1, max_length=200,
                                     description="only this customer's task (their raw id)"),
-    sort: Sort = Query("score", description=(
+    sort: Sort | None = Query(None, description=(
         "score: highest risk first, customers handled in the last CHURN_TASK_HANDLED_DAYS "
         "days after the others; due: soonest due first; last_contact: never contacted "
-        "first, then the longest ago")),
+        "first, then the longest ago; value: the highest expected value of a call first, "
+        "handled customers after the others (uplift targeting). Default: value under "
+        "uplift targeting (CHURN_TARGETING=uplift with a promoted uplift model), else "
+        "score")),
 ) -> RetentionTaskPage:
     """Tasks for a person to get in touch, explanation, due date, contact attempts and
-    the customer's disputes attached. Every read is written to the audit log."""
+    the customer's disputes attached; under uplift targeting, what each call is expected
+    to be worth. Every read is written to the audit log."""
     ref = pseudonymise(customer_id, settings.pseudonym_secret) if customer_id else None
     return service.list_tasks(ctx.session, ctx.specs, status, limit, cursor, ctx.lang,
-                              reader=principal, mine=mine, customer_ref=ref, sort=sort,
+                              reader=principal, mine=mine, customer_ref=ref,
+                              sort=sort or service.default_sort(runtime.uplift is not None),
                               handled_days=settings.task_handled_days)
 
 
@@ -105,20 +111,25 @@ def risk_list(
     principal: Agent,
     ctx: CtxDep,
     settings: SettingsDep,
+    runtime: RuntimeDep,
     band: Literal["low", "medium", "high"] | None = None,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
     task: Literal["open", "claimed", "none"] | None = Query(
         None, description="only customers whose retention task is open, claimed, or none"),
-    sort: Sort = Query("score", description=(
+    sort: Sort | None = Query(None, description=(
         "score: highest first, customers handled in the last CHURN_TASK_HANDLED_DAYS days "
-        "after the others; due / last_contact: customers with an open or claimed task, "
-        "soonest due first / never contacted first")),
+        "after the others; due / last_contact / value: customers with an open or claimed "
+        "task, soonest due first / never contacted first / highest expected value of a "
+        "call first. Default: value under uplift targeting, else score")),
     mine: bool = Query(False, description="only customers whose task I hold"),
 ) -> RiskListPage:
     """Latest prediction per customer, top three reasons each, with the task's due date,
-    the last contact and the customer's dispute mark. Customers who objected or whose
-    record is restricted are not listed. Every read is written to the audit log."""
+    the last contact, the customer's dispute mark and (uplift targeting) what a call is
+    expected to be worth. Customers who objected or whose record is restricted are not
+    listed, nor, for agents, customers held out by the control group. Every read is
+    written to the audit log."""
     return service.risk_list(ctx.session, ctx.specs, band, limit, cursor, ctx.lang, task=task,
-                             reader=principal, sort=sort, mine=mine,
+                             reader=principal, mine=mine,
+                             sort=sort or service.default_sort(runtime.uplift is not None),
                              handled_days=settings.task_handled_days)

@@ -15,8 +15,9 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 Channel = Literal["phone", "email", "sms", "in_person", "letter", "chat"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 # score: highest first, customers handled recently after the others; due: soonest due
-# first; last_contact: never contacted first, then the longest ago
-Sort = Literal["score", "due", "last_contact"]
+# first; last_contact: never contacted first, then the longest ago; value: the highest
+# expected retained value of a call first (uplift targeting, issue 17)
+Sort = Literal["score", "due", "last_contact", "value"]
 SORTS: tuple[str, ...] = get_args(Sort)
 
 
@@ -62,6 +63,16 @@ class VoiceMark(BaseModel):
     decided_at: datetime | None = None
 
 
+class CallValuePublic(BaseModel):
+    """What a call to this customer is expected to be worth, under uplift targeting (issue
+    17): the expected retained value = uplift x the customer's value - the contact cost."""
+
+    expected_value: float = Field(description="Expected retained value of the call")
+    uplift: float | None = Field(
+        default=None, description="Estimated fall in the chance of leaving the call brings")
+    customer_value: float | None = Field(default=None, description="The customer's value used")
+
+
 class RetentionTaskPublic(BaseModel):
     """A request for a person to get in touch, with the explanation attached."""
 
@@ -85,6 +96,9 @@ class RetentionTaskPublic(BaseModel):
     attempts: list[ContactAttemptPublic] = Field(default_factory=list)
     disputes: list[DisputeSummary] = Field(
         default_factory=list, description="The customer's disputes, newest first")
+    call_value: CallValuePublic | None = Field(
+        default=None, description="Uplift targeting: what the call is expected to be worth "
+        "(the queue's `value` order)")
 
 
 class RetentionTaskPage(BaseModel):
@@ -140,6 +154,9 @@ class RiskEntryPublic(BaseModel):
         default=False, description="Contacted or closed within CHURN_TASK_HANDLED_DAYS: "
         "listed after the others when sorted by score")
     voice: VoiceMark | None = Field(default=None, description="The customer's disputes")
+    call_value: CallValuePublic | None = Field(
+        default=None, description="Uplift targeting: what a call to them is expected to be "
+        "worth, when they have an open or claimed task")
 
 
 class RiskListPage(BaseModel):

@@ -5,6 +5,11 @@ Handled customers leave the top: sorted by score (the default), a customer conta
 whose task was closed, within the last CHURN_TASK_HANDLED_DAYS days is listed after every
 customer not handled since, so the top of the list is always work still to do; they are
 not hidden (page on, or sort by last contact).
+
+Under uplift targeting (issue 17) the queue's default order is `value`: the highest
+expected retained value of a call first (`default_sort`), each task showing that value.
+Agents never see the control group's draw: customers held out are not on their risk list
+(admins see them, with the arm).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from serving.disputes.service import dispute_public
 from serving.errors import Conflict, InvalidInput, NotFound, field_error
 from serving.retention.schemas import (
     SORTS,
+    CallValuePublic,
     CompleteRequest,
     ContactAttemptCreate,
     ContactAttemptPublic,
@@ -97,6 +103,9 @@ def _task_key(cursor: str, sort: str) -> list[Any]:
         if sort == "score":
             handled, neg_score, key = parts[1:]
             return [int(handled), float(neg_score), str(key)]
+        if sort == "value":
+            handled, neg_value, neg_score, key = parts[1:]
+            return [int(handled), float(neg_value), float(neg_score), str(key)]
         at, neg_score, key = parts[1:]
         return [datetime.fromisoformat(at), float(neg_score), str(key)]
     except Exception as exc:  # noqa: BLE001
@@ -111,8 +120,50 @@ def check_sort(sort: str) -> str:
             [field_error(["query", "sort"], "unknown sort", " | ".join(SORTS), sort,
                          fix="score: highest risk first (handled customers after the "
                              "others); due: soonest due first; last_contact: never "
-                             "contacted first, then the longest ago.")])
+                             "contacted first, then the longest ago; value: the highest "
+                             "expected value of a call first (uplift targeting).")])
     return sort
+
+
+def default_sort(uplift_in_force: bool) -> str:
+    """The queue's order when none is asked for: by the expected value of a call while
+    uplift targeting is in force (CHURN_TARGETING=uplift and a promoted uplift model),
+    else by risk."""
+    return "value" if uplift_in_force else "score"
+
+
+def task_call_value(session: Session, task: RetentionTask | None) -> CallValuePublic | None:
+    """What the task's call is expected to be worth (None: no task, or risk targeting)."""
+    if task is None or task.expected_value is None:
+        return None
+    return call_value(task.expected_value, session.get(Prediction, task.prediction_id))
+
+
+def arm_shown(session: Session, prediction_id: str | None, reader: Principal) -> str | None:
+    """The control-group arm of a receipt, for a reader allowed to see it (reviewers and
+    admins; agents never see the draw): "contact", "control" or None."""
+    if prediction_id is None:
+        return None
+    return arms_shown(session, [prediction_id], reader).get(prediction_id)
+
+
+def arms_shown(session: Session, prediction_ids: list[str], reader: Principal
+               ) -> dict[str, str]:
+    """The arm of each drawn receipt among `prediction_ids`, for reviewers and admins
+    only (an agent gets nothing: agents never see the draw)."""
+    if reader.role not in ("reviewer", "admin") or not prediction_ids:
+        return {}
+    return risk_list_rows.arms(session, prediction_ids)
+
+
+def call_value(expected_value: float | None, pred: Prediction | None
+               ) -> CallValuePublic | None:
+    """What a task's call is expected to be worth (None: risk targeting)."""
+    if expected_value is None:
+        return None
+    return CallValuePublic(expected_value=expected_value,
+                           uplift=pred.uplift if pred is not None else None,
+                           customer_value=pred.customer_value if pred is not None else None)
 
 
 def handled_since(days: int, now: datetime | None = None) -> datetime | None:
@@ -178,6 +229,7 @@ def _task_public(session: Session, specs: SpecCache, task: RetentionTask, pred: 
         last_contact_at=customer.last_contact_at,
         attempts=[_attempt_public(a) for a in attempts],
         disputes=customer_voice(session, specs, task.customer_ref, lang) if voice else [],
+        call_value=call_value(task.expected_value, pred),
     )
 
 
@@ -440,7 +492,8 @@ def _entry(session: Session, specs: SpecCache, c: Customer, p: Prediction,
         score=p.score, risk_band=p.risk_band,
         model=ModelRef(name=p.model_name, version=p.model_version),
         reasons=reasons, open_task_id=task_id, scored_at=p.created_at,
-        last_contact_at=c.last_contact_at)
+        last_contact_at=c.last_contact_at,
+        call_value=call_value(p.expected_value, p) if task_id else None)
 
 
 def _annotate(session: Session, items: list[RiskEntryPublic],
@@ -471,15 +524,22 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
     `handled_days` days (contacted, or their task closed) after all the others. Sorted by
     `due` or `last_contact`, only customers with an open or claimed task are listed (a
     due date and a contact belong to a task): soonest due first, or never contacted
-    first then the longest ago. The read is audited (`via`: the entry point when not the
-    JSON API)."""
+    first then the longest ago. Sorted by `value` (uplift targeting), customers with an
+    open or claimed task, the highest expected value of a call first. The read is audited
+    (`via`: the entry point when not the JSON API).
+
+    Agents never see the control group's draw: customers whose receipt in use was held out
+    are not listed for them (a high score without a task would single them out); an admin
+    sees them (`arms_shown` names their arm on the staff page)."""
     check_sort(sort)
     since = handled_since(handled_days)
+    admin = reader.role == "admin"
     if sort != "score" or mine:
         items, nxt = _queue_entries(session, specs, band, limit, cursor, lang, task,
                                     reader, sort, since, mine)
     else:
-        items, nxt = _score_entries(session, specs, band, limit, cursor, lang, task, since)
+        items, nxt = _score_entries(session, specs, band, limit, cursor, lang, task, since,
+                                    show_held_out=admin)
     _annotate(session, items, since)
     _audit_read(session, reader, audit.RISK_LIST_READ,
                 {"band": band, "task": task, "limit": limit, "sort": sort, "mine": mine,
@@ -489,8 +549,11 @@ def risk_list(session: Session, specs: SpecCache, band: str | None = None, limit
 
 def _score_entries(session: Session, specs: SpecCache, band: str | None, limit: int,
                    cursor: str | None, lang: str, task: str | None,
-                   since: datetime | None) -> tuple[list[RiskEntryPublic], str | None]:
-    """By score: first the customers not handled since `since`, then those handled."""
+                   since: datetime | None, show_held_out: bool = False
+                   ) -> tuple[list[RiskEntryPublic], str | None]:
+    """By score: first the customers not handled since `since`, then those handled.
+    Customers held out by the control group are left out unless `show_held_out` (an
+    admin, who sees the arm)."""
     score, key, phase = decode_cursor(cursor) if cursor else (0.0, "", 0)
     after = (score, key) if cursor else None
     found: list[tuple[Customer, Prediction, str | None, int]] = []
@@ -500,6 +563,8 @@ def _score_entries(session: Session, specs: SpecCache, band: str | None, limit: 
         extra = risk_list_rows.handled_filter(session, since, ph == 1)
         if ph == 1 and extra is not None and extra.compare(false()):
             break  # nobody handled recently: no second phase to read
+        if not show_held_out:
+            extra = risk_list_rows.not_held_out(extra)
         rows = risk_list_rows.page(session, limit - len(found), after if ph == phase else None,
                                    band, task, extra)
         found += [(c, p, t, ph) for c, p, t in rows]

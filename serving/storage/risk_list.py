@@ -142,6 +142,20 @@ def page_query(limit: int, after: Key | None, task: str | None,
     return q
 
 
+def arms(session: Session, prediction_ids: list[str]) -> dict[str, str]:
+    """The control-group arm of each drawn receipt among `prediction_ids`."""
+    return dict(session.execute(
+        select(Prediction.id, Prediction.arm)
+        .where(Prediction.id.in_(prediction_ids), Prediction.arm.is_not(None))).all())
+
+
+def not_held_out(extra: ColumnElement | None) -> ColumnElement:
+    """`extra`, and the customer's receipt in use was not held out by the control group
+    (issue 17): what an agent's list reads (`page_query` joins that receipt)."""
+    kept = or_(Prediction.arm.is_(None), Prediction.arm != "control")
+    return kept if extra is None else and_(extra, kept)
+
+
 # -- the customer's voice beside an entry (issue 16) ---------------------------------------
 def disputes_of(session: Session, customer_ref: str) -> list[Dispute]:
     """The customer's disputes, newest first (open and decided)."""

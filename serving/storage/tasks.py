@@ -19,8 +19,12 @@ from serving.storage.tables import (
 
 Key = tuple[float, str]
 # How a queue can be ordered: by score (customers handled recently after the others), by
-# due date (soonest first), by last contact (never contacted first, then longest ago).
-SORTS = ("score", "due", "last_contact")
+# due date (soonest first), by last contact (never contacted first, then longest ago), by
+# the expected retained value of the call (uplift targeting, issue 17; handled customers
+# after the others, tasks without a value last).
+SORTS = ("score", "due", "last_contact", "value")
+# the value of a task that has none (opened under risk targeting): below any real one
+NO_VALUE = -1e18
 # the "never" of last contact and due date, so that keyset comparisons see no NULL
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -40,6 +44,9 @@ def sort_keys(sort: str, since: datetime | None) -> list[ColumnElement]:
                 -RetentionTask.score]
     if sort == "last_contact":
         return [func.coalesce(Customer.last_contact_at, EPOCH), -RetentionTask.score]
+    if sort == "value":
+        return [handled_expr(since), -func.coalesce(RetentionTask.expected_value, NO_VALUE),
+                -RetentionTask.score]
     return [handled_expr(since), -RetentionTask.score]
 
 

@@ -68,6 +68,14 @@ templates.env.filters["pct"] = _fmt_pct
 templates.env.filters["dt"] = _fmt_dt
 templates.env.filters["date"] = _fmt_date
 templates.env.filters["signed"] = _signed
+# what a call is expected to be worth, in words (uplift targeting, issue 17)
+templates.env.globals["call_value_text"] = lambda cv, lang: _views().call_value(cv, lang)
+
+
+def _views():  # noqa: ANN202 - imported late: views imports this module's neighbours
+    from serving.web import views
+
+    return views
 # the language a person's free text is written in, to mark it (lang=) where it is shown
 templates.env.globals["text_lang"] = text_lang
 

@@ -1051,6 +1051,36 @@ QUEUE: dict[str, dict[str, str]] = {
         "fr": "Les clients ayant une tâche ouverte ou prise en charge, jamais contactés "
               "d'abord, puis les plus anciens contacts."},
     "qrule_mine": {"en": "Only the tasks you hold.", "fr": "Seulement les tâches que vous avez."},
+    # uplift targeting (issue 17): the queue by what a call is worth
+    "sort_value": {"en": "by value of a call", "fr": "par valeur d'un appel"},
+    "qrule_value": {
+        "en": "Customers with an open or claimed task, the highest expected value of a call "
+              "first (the uplift model's estimate of how much a call helps them stay, times "
+              "what they are worth, minus the cost of the call). Customers handled recently "
+              "come after the others.",
+        "fr": "Les clients ayant une tâche ouverte ou prise en charge, la plus grande valeur "
+              "attendue d'un appel d'abord (l'estimation par le modèle d'uplift de ce qu'un "
+              "appel les aide à rester, multipliée par ce qu'ils valent, moins le coût de "
+              "l'appel). Les clients traités récemment viennent après les autres."},
+    "cv_value": {"en": "Expected value of a call: {value}.",
+                 "fr": "Valeur attendue d'un appel : {value}."},
+    "cv_detail_keeps": {
+        "en": "A call is estimated to lower their chance of leaving by {points} points; they "
+              "are worth {worth}, a call costs {cost}.",
+        "fr": "Un appel réduirait son risque de départ de {points} points, selon "
+              "l'estimation ; le client vaut {worth}, un appel coûte {cost}."},
+    "cv_detail_pushes": {
+        "en": "A call is estimated to raise their chance of leaving by {points} points; they "
+              "are worth {worth}, a call costs {cost}.",
+        "fr": "Un appel augmenterait son risque de départ de {points} points, selon "
+              "l'estimation ; le client vaut {worth}, un appel coûte {cost}."},
+    # the control group, as admins and reviewers see it (never agents)
+    "arm_control": {"en": "held out (control group): no task this period, by random draw",
+                    "fr": "témoin (groupe de contrôle) : pas de tâche cette période, par "
+                          "tirage au sort"},
+    "arm_contact": {"en": "contact arm of the campaign",
+                    "fr": "bras « contact » de la campagne"},
+    "arm_note": {"en": "Agents do not see this.", "fr": "Les agents ne le voient pas."},
     "due_on": {"en": "due {date}", "fr": "échéance le {date}"},
     "overdue_since": {"en": "overdue since {date}", "fr": "en retard depuis le {date}"},
     "last_contact": {"en": "last contact {date}", "fr": "dernier contact le {date}"},

@@ -116,7 +116,11 @@ def risk_list(
 ) -> Response:
     band = band if band in BANDS else None
     task = task if task in retention.TASK_FILTERS else None
-    sort = sort if sort in SORTS else "score"
+    # under uplift targeting the queue is ranked by what a call is worth (issue 17)
+    uplift_on = getattr(request.app.state, "uplift", None) is not None
+    default = retention.default_sort(uplift_on)
+    sort = sort if sort in SORTS else default
+    sorts = [s_ for s_ in SORTS if s_ != "value" or uplift_on or sort == "value"]
     mine_ = mine == "1"
     lang = page_lang(request)
     t = translator(lang)
@@ -135,22 +139,25 @@ def risk_list(
                                task=task, reader=principal, via="web", sort=sort, mine=mine_,
                                handled_days=settings.task_handled_days)
     names = display_names(session, [i.claimed_by for i in page.items])
-    rows = [{"item": i, "task_status": i.task_status,
+    # the arm, for an admin (who alone is shown held-out customers on this list)
+    arms = retention.arms_shown(session, [i.prediction_id for i in page.items], principal)
+    rows = [{"item": i, "task_status": i.task_status, "arm": arms.get(i.prediction_id),
              "claimed_by": names.get(i.claimed_by or "", i.claimed_by)} for i in page.items]
     base = {k: v for k, v in (("band", band), ("task", task),
-                              ("sort", sort if sort != "score" else None),
+                              ("sort", sort if sort != default else None),
                               ("mine", "1" if mine_ else None)) if v}
     next_url = None
     if page.next_cursor:
         next_url = "/staff/risk?" + urlencode(base | {"cursor": page.next_cursor})
     sort_urls = {s_: "/staff/risk?" + urlencode({k: v for k, v in base.items() if k != "sort"}
-                                                | ({"sort": s_} if s_ != "score" else {}))
-                 for s_ in SORTS}
+                                                | ({"sort": s_} if s_ != default else {}))
+                 for s_ in sorts}
     mine_url = "/staff/risk?" + urlencode({k: v for k, v in base.items() if k != "mine"}
                                           | ({} if mine_ else {"mine": "1"}))
     return render(request, "staff/risk.html", rows=rows, band=band, task=task,
                   bands=BANDS, next_url=next_url, paged=bool(cursor), principal=principal,
-                  sort=sort, sorts=SORTS, sort_urls=sort_urls, mine=mine_, mine_url=mine_url,
+                  sort=sort, sorts=sorts, sort_urls=sort_urls, mine=mine_, mine_url=mine_url,
+                  default_sort=default,
                   first_url="/staff/risk?" + urlencode(base), q=q or "", search=search,
                   counts=retention.counts(session, principal),
                   handled_days=settings.task_handled_days)
@@ -172,7 +179,9 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
     data: list[dict[str, Any]] = []
     factors: list[dict[str, Any]] = []
     if customer.latest_prediction_id:
-        latest = get_prediction(session, specs, customer.latest_prediction_id, principal, lang)
+        # an agent reads the route without the control draw (serving/loop/control.py)
+        latest = get_prediction(session, specs, customer.latest_prediction_id, principal, lang,
+                                settings.control_fraction)
         spec = specs.get(session, latest.model.name, latest.model.version)
         chart = views.chart(spec, latest, lang)
         data = views.data_used(spec, {c.feature: c.value for c in latest.contributions}, lang)
@@ -192,6 +201,8 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
         voice=retention.customer_voice(session, specs, ref, lang),
         overdue=retention.overdue(task.due_at, task.status) if task else False,
         last_contact=retention.last_contact(session, ref),
+        call_value=retention.task_call_value(session, task),
+        arm=retention.arm_shown(session, customer.latest_prediction_id, principal),
     )
 
 

@@ -123,3 +123,31 @@ def message(error: FieldError, t: Any, spec: ModelSpec | None = None, **params: 
             return t("e_number")
         fixed = {"lo": f"{lo:g}", "hi": f"{hi:g}"}
     return t(key, **(fixed | params))
+
+
+def amount(value: float, lang: str) -> str:
+    """An amount of money as people read it: whole units from 10 up, else one decimal;
+    thousands grouped ("1,250" / "1 250"), the decimal mark of the language."""
+    text = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
+    text = text.replace("-", "\u2212")
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def call_value(cv: Any, lang: str) -> str:
+    """What a call is expected to be worth, in words (uplift targeting, issue 17):
+    "Expected value of a call: 35 (…)", with the uplift in points of chance of leaving,
+    the customer's value and the cost of a call it comes from."""
+    t = translator(lang)
+    head = t("cv_value", value=amount(cv.expected_value, lang))
+    if cv.uplift is None or cv.customer_value is None:
+        return head
+    cost = cv.uplift * cv.customer_value - cv.expected_value
+    points = abs(cv.uplift) * 100
+    shown = f"{points:.0f}" if points >= 1 else f"{points:.1f}"
+    if lang == "fr":
+        shown = shown.replace(".", ",")
+    key = "cv_detail_keeps" if cv.uplift >= 0 else "cv_detail_pushes"
+    return head + " " + t(key, points=shown, worth=amount(cv.customer_value, lang),
+                          cost=amount(cost, lang))

@@ -16,6 +16,7 @@ from models import pseudonymise
 from serving.batch import score_file
 from serving.config import Settings
 from serving.loop.control import (
+    CAMPAIGN,
     HELD_OUT,
     ControlPlan,
     arm_key,
@@ -155,17 +156,28 @@ def test_online_scoring_records_the_arm_and_agents_never_see_it(api, app, by_ris
     assert set(arms) == {"contact", "control"}  # with half held out, 16 draw both
     assert arms == [arm[p["prediction_id"]] for p in again]  # re-scoring: the same arm
     for p, a in zip(first, arms, strict=True):
+        # an agent reads the same route for both arms, the campaign's, and no task beside
+        # either (tasks are in the queue): never the draw
+        assert p["route"] == {"action": CAMPAIGN.action, "reason": CAMPAIGN.reason}
+        assert p["retention_task_id"] is None
+        # the receipt as stored, and as an admin reads it, says what was done
+        mine = api.get(f"/v1/predictions/{p['prediction_id']}", role="admin").json()
         if a == "control":
-            assert p["route"] == {"action": "none", "reason": HELD_OUT.reason}
-            assert p["retention_task_id"] is None
+            assert mine["route"] == {"action": "none", "reason": HELD_OUT.reason}
+            assert mine["retention_task_id"] is None
         else:
-            assert p["route"]["action"] == "human_contact" and p["retention_task_id"]
+            assert mine["route"]["action"] == "human_contact" and mine["retention_task_id"]
     control_refs = {p["customer_ref"] for p, a in zip(first, arms, strict=True)
                     if a == "control"}
     control_ids = {c["customer_id"] for c, a in zip(high, arms, strict=True) if a == "control"}
     # what an agent reads: the answers, the risk list, the queue, a receipt
     seen = [json.dumps(first), json.dumps(again)]
-    seen.append(api.get("/v1/risk-list", limit=100).text)
+    listed = api.get("/v1/risk-list", limit=100)
+    seen.append(listed.text)
+    # held-out customers are not on an agent's risk list; the contacted ones are
+    refs = {i["customer_ref"] for i in listed.json()["items"]}
+    assert not control_refs & refs
+    assert {p["customer_ref"] for p, a in zip(first, arms, strict=True) if a == "contact"} <= refs
     tasks = api.get("/v1/retention-tasks", limit=100)
     seen.append(tasks.text)
     assert not control_refs & {t["customer_ref"] for t in tasks.json()["items"]}
