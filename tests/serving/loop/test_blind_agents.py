@@ -48,7 +48,8 @@ def _pair(api, app, by_risk, host):  # noqa: ANN001, ANN202
     scored = api.score(high, role="admin").json()
     with app.state.db.session() as s:
         arm = dict(s.execute(sa.select(Prediction.id, Prediction.arm)).all())
-    held = [(c, p) for c, p in zip(high, scored, strict=True) if arm[p["prediction_id"]] == "control"]
+    held = [(c, p) for c, p in zip(high, scored, strict=True)
+            if arm[p["prediction_id"]] == "control"]
     contacted = [(c, p) for c, p in zip(high, scored, strict=True)
                  if arm[p["prediction_id"]] == "contact"]
     assert held and contacted
@@ -102,7 +103,8 @@ def _fields(html: str) -> dict[str, Any]:
                       rest, re.S).group(1)
     return {
         "band": re.findall(r'class="band band-(\w+)"', score),
-        "route": [html_text.unescape(r) for r in re.findall(r'<span lang="en">([^<]*)</span>', score)],
+        "route": [html_text.unescape(r)
+                  for r in re.findall(r'<span lang="en">([^<]*)</span>', score)],
         "marks": re.findall(r'<p class="mark ([^"]+)"', rest),
         "headings": [re.sub(r"\d+", "#", h) for h in re.findall(r"<h2[^>]*>([^<]*)</h2>", rest)],
         "ids": sorted(set(re.findall(r'\sid="([^"]+)"', rest))),
