@@ -51,6 +51,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
     "voice_mark_": ("rectified", "overturned"),  # the mark shown before calling
     "dash_alert_": ("drift", "quality", "fairness"),
     "dash_status_": ("ok", "warn", "alert", "unknown"),
+    "arm_": ("contact", "control"),  # issue 17: the arm, on admins' and reviewers' pages
     # issue 18: rights requests and the customer's copy
     "kind_": ("access", "erasure", "rectification", "restriction", "objection"),
     "rstatus_": ("open", "extended", "done", "refused", "cancelled"),
