@@ -112,13 +112,13 @@ def estimate(plan: UpliftPlan, ids: Sequence[str], features: Sequence[str]
     receipts lack: the rule then stays risk."""
     if not ids:
         return {}
-    frame = pd.DataFrame([json.loads(f) for f in features])
-    missing = [f for f in plan.model.spec.feature_names if f not in frame]
+    records = [json.loads(f) for f in features]
+    missing = [f for f in plan.model.spec.feature_names if f not in records[0]]
     if missing:
         log.warning("the uplift model reads %s, which the churn model's receipts lack: "
                     "the queue stays ranked by risk", missing)
         return None
-    return dict(zip(ids, plan.model.uplift(frame).tolist(), strict=True))
+    return dict(zip(ids, plan.model.uplift_records(records).tolist(), strict=True))
 
 
 def would_open(row: PredictionRow) -> bool:
