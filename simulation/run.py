@@ -12,7 +12,12 @@
    monitoring (realised quality, fairness), drift and the contact effect are computed from
    the database; once both arms have enough labels an uplift model is trained
    (`training.uplift`) on the labelled, randomised predictions.
-3. It prints what a team would see each month and writes plots (PNG) and a JSON summary to
+3. With an uplift model, the next month's base is scored twice through the real batch path,
+   once under risk targeting and once under uplift targeting (`CHURN_TARGETING=uplift`),
+   each queue read in its default order through the retention service, and the world's
+   truth says how many customers each queue's calls keep (`compare_targeting`): retained
+   customers per 100 calls, the whole queue and the same number of calls from the top.
+4. It prints what a team would see each month and writes plots (PNG) and a JSON summary to
    the work directory.
 
 Training and serving are both imported here (like `bench/`), never each other.
@@ -73,6 +78,7 @@ class SimConfig:
     minimise: bool = True
     n_estimators: int = 300
     uplift_min_per_arm: int = 100
+    compare: bool = True  # score the next month under both targeting rules (needs uplift)
     psi_warn: float = 0.1
     psi_alert: float = 0.25
     work: Path = Path("var/simulation")
@@ -111,6 +117,8 @@ class SimResult:
     true_effect: float = math.nan  # over every labelled arm-drawn customer-month
     true_effect_by_segment: dict[str, float] = field(default_factory=dict)
     uplift: dict[str, Any] | None = None
+    # risk vs uplift targeting on the same base, by the world's truth (`compare_targeting`)
+    targeting: dict[str, Any] | None = None
     fairness: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     database_url: str = ""
@@ -328,6 +336,13 @@ def simulate(cfg: SimConfig, out=print) -> SimResult:  # noqa: ANN001, C901
         table.to_parquet(table_path, index=False)
         result.uplift_table = str(table_path)
     result.uplift = _train_uplift(cfg, tracking_uri, table, out)
+    if cfg.compare and result.uplift is not None:
+        world.advance()
+        result.targeting = compare_targeting(
+            cfg, settings, host, world, result.uplift["model_version"],
+            at_noon(month_start(first, cfg.months)))
+        result.targeting["uplift_model_promoted"] = result.uplift["promoted"]
+        _print_comparison(out, result.targeting)
     result.seconds = round(time.perf_counter() - started, 1)
     _print_summary(out, result)
     (cfg.work / "summary.json").write_text(json.dumps(result.as_dict(), indent=2,
@@ -356,6 +371,95 @@ def _train_uplift(cfg: SimConfig, tracking_uri: str, table: pd.DataFrame,
     out(res.report())
     return {"model_version": res.model_version, "promoted": res.promoted, "gate": res.gate,
             "metrics": res.metrics}
+
+
+def _queue(db: Database, specs: SpecCache, sort: str) -> list[str]:
+    """The open tasks' customers in the queue's order `sort`, read as agents read it."""
+    reader = Principal(kind="staff", role="agent", actor="staff:sim-compare")
+    refs: list[str] = []
+    cursor = None
+    while True:
+        with db.session() as session:
+            page = retention.list_tasks(session, specs, status="open", limit=500,
+                                        cursor=cursor, reader=reader, via="simulation",
+                                        sort=sort)
+        refs += [t.customer_ref for t in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            return refs
+
+
+def compare_targeting(cfg: SimConfig, settings: Settings, host: ModelHost, world: World,
+                      uplift_version: str, as_of: datetime) -> dict[str, Any]:
+    """Score the world's current base under risk and under uplift targeting (the uplift
+    model `uplift_version`), each in a database of its own through the real batch path,
+    read each queue in its default order, and count with the world's truth the customers
+    its calls keep: the true intention-to-treat effect of each queued customer (`World.
+    true_effect`, negative when contact keeps them), summed. Per 100 calls for the whole
+    queue, and for the same number of calls from the top of both queues."""
+    from serving.loop.targeting import NOT_WORTH
+
+    frame = world.scoring_frame()
+    path = cfg.work / "compare_base.parquet"
+    frame.to_parquet(path, index=False)
+    ref_of = {pseudonymise(cid, settings.pseudonym_secret): cid for cid in frame["customer_id"]}
+    specs = SpecCache()
+    queues: dict[str, list[str]] = {}
+    seconds: dict[str, float] = {}
+    for rule in ("risk", "uplift"):
+        db_path = cfg.work / f"compare_{rule}.db"
+        db_path.unlink(missing_ok=True)
+        s = settings.model_copy(update={
+            "targeting": rule, "database_url": f"sqlite:///{db_path.resolve()}",
+            "uplift_model_uri": f"models:/churn-uplift/{uplift_version}"})
+        db = Database(s.database_url)
+        t0 = time.perf_counter()
+        report = score_file(s, path, SCHEMA, db=db, host=host, as_of=as_of)
+        seconds[rule] = round(time.perf_counter() - t0, 2)
+        if report.targeting != rule:
+            raise RuntimeError(f"the {rule} run applied {report.targeting}")
+        queues[rule] = _queue(db, specs, retention.default_sort(rule == "uplift"))
+        if rule == "uplift":
+            with db.session() as session:
+                rows = reads.scored(session, with_features=False)
+            not_worth = sum(1 for r in rows if r["route_reason"] == NOT_WORTH.reason)
+        db.dispose()
+    path.unlink()
+    kept = {ref: -float(e) for ref, e in zip(
+        ref_of, world.true_effect(list(ref_of.values())), strict=True)}
+
+    def per_100(refs: list[str]) -> float:
+        return 100.0 * sum(kept[r] for r in refs) / len(refs) if refs else math.nan
+
+    same = min(len(queues["risk"]), len(queues["uplift"]))
+    # the ceiling: the same number of calls to the risk queue's customers whom contact
+    # truly keeps most (what a perfect uplift model would pick among them)
+    best = sorted(queues["risk"], key=lambda r: -kept[r])[:same]
+    out: dict[str, Any] = {"customers": len(frame), "same_calls": same,
+                           "not_worth_a_call": not_worth, "batch_seconds": seconds,
+                           "best_per_100_top_calls": round(per_100(best), 2)}
+    for rule, refs in queues.items():
+        out[rule] = {"calls": len(refs), "retained": round(sum(kept[r] for r in refs), 2),
+                     "per_100_calls": round(per_100(refs), 2),
+                     "per_100_top_calls": round(per_100(refs[:same]), 2),
+                     "pushed_away_called": sum(1 for r in refs if kept[r] < 0)}
+    return out
+
+
+def _print_comparison(out, c: dict[str, Any]) -> None:  # noqa: ANN001
+    promoted = ("promoted" if c.get("uplift_model_promoted")
+                else "not promoted (its gate failed), compared all the same")
+    out(f"queue ranking on the next month's base ({c['customers']} customers), by the "
+        f"world's truth (customers kept by the calls); the uplift model is {promoted}:")
+    for rule in ("risk", "uplift"):
+        r = c[rule]
+        out(f"  {rule} targeting: {r['calls']} calls, {r['retained']:.1f} customers kept, "
+            f"{r['per_100_calls']:.1f} per 100 calls; top {c['same_calls']} calls: "
+            f"{r['per_100_top_calls']:.1f} per 100; {r['pushed_away_called']} called whom "
+            "contact pushes away")
+    out(f"  (uplift targeting left out {c['not_worth_a_call']} customers not worth a call; "
+        f"the best {c['same_calls']} calls among the risk queue's customers, by the truth: "
+        f"{c['best_per_100_top_calls']:.1f} per 100)")
 
 
 def _fmt(x: float, spec: str = ".3f") -> str:

@@ -79,3 +79,26 @@ def test_the_loop_went_through_the_service(sim) -> None:  # noqa: ANN001
     attributes = pd.read_parquet(work / "audit_attributes.parquet")
     assert set(SENSITIVE) <= set(attributes.columns)
     assert result.fairness and all(f["groups"] for f in result.fairness)
+
+
+def test_risk_and_uplift_targeting_are_compared_by_the_worlds_truth(sim) -> None:  # noqa: ANN001
+    """The next month's base scored under both rules through the batch, each queue read in
+    its default order: uplift targeting calls a subset of the risk queue (the same draw,
+    minus the calls not worth their cost), and no ranking of the risk queue's customers
+    keeps more than the best one by the world's truth."""
+    result, lines, work = sim
+    assert result.uplift is not None
+    t = result.targeting
+    assert t is not None and t["customers"] == CUSTOMERS
+    risk, uplift = t["risk"], t["uplift"]
+    assert uplift["calls"] > 0 and t["not_worth_a_call"] > 0
+    assert risk["calls"] == uplift["calls"] + t["not_worth_a_call"]
+    assert t["same_calls"] == min(risk["calls"], uplift["calls"])
+    assert uplift["pushed_away_called"] <= risk["pushed_away_called"]
+    for r in (risk, uplift):
+        assert math.isfinite(r["per_100_calls"])
+        assert r["per_100_calls"] == pytest.approx(100 * r["retained"] / r["calls"], abs=0.01)
+        assert r["per_100_top_calls"] <= t["best_per_100_top_calls"] + 1e-9
+    assert any(line.startswith("queue ranking on the next month's base") for line in lines)
+    summary = json.loads((work / "summary.json").read_text())
+    assert summary["targeting"]["uplift"]["calls"] == uplift["calls"]
