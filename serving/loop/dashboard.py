@@ -154,13 +154,17 @@ def alerts_of(board: Dashboard, settings: Settings) -> list[Alert]:
 
 
 def build(session: Session, specs: SpecCache, settings: Settings,
-          now: datetime | None = None) -> Dashboard:
-    """Everything the dashboard shows, read from the database now."""
+          now: datetime | None = None, uplift_in_force: bool | None = None) -> Dashboard:
+    """Everything the dashboard shows, read from the database now. `uplift_in_force`: an
+    uplift model is loaded (the rule applied is uplift only then; None: as the settings
+    ask)."""
     now = now or datetime.now(UTC)
     labelled = labelled_predictions(session, settings.label_horizon_days, now=now,
                                     period=settings.campaign_period)
+    rule = settings.targeting if uplift_in_force is None else (
+        "uplift" if settings.targeting == "uplift" and uplift_in_force else "risk")
     board = Dashboard(generated_at=now, control_fraction=settings.control_fraction,
-                      targeting=settings.targeting)
+                      targeting=rule)
     board.risk = risk_by_month(labelled)
     board.tasks = tasks_by_month(reads.task_outcomes(session))
     board.effect = contact_effect(labelled)

@@ -104,7 +104,9 @@ def dashboard_page(request: Request, principal: DashboardPage, session: SessionD
     """The monitoring dashboard, rendered on the server."""
     lang = page_lang(request)
     t = translator(lang)
-    board = service.build(session, specs, settings)
+    # the rule applied, not only asked for: uplift needs a loaded uplift model
+    board = service.build(session, specs, settings,
+                          uplift_in_force=getattr(request.app.state, "uplift", None) is not None)
     return render(request, "staff/dashboard.html", lang=lang, principal=principal,
                   board=board, num=_num, figures=_figures(board, t, settings),
                   settings=settings, score_name=SCORE)

@@ -123,3 +123,20 @@ def test_under_risk_targeting_the_default_stays_risk(api, customers):
     card = api.get("/v1/model").json()["targeting"]
     assert card["rule"] == "risk" and card["uplift_model"] is None
     assert card["statement"].startswith("Risk targeting")
+
+
+def test_the_dashboard_names_the_rule_applied(uplift_api, settings, host):
+    api = uplift_api
+    assert sign_in(api.client, api.tokens["reviewer"]).status_code == 303
+    page = api.client.get("/staff/dashboard", params={"lang": "en"})
+    assert "Queue ranked by: expected retained value (uplift model)." in page.text
+    # uplift asked for, but no uplift model loads: the rule applied is risk, and said so
+    app = create_app(settings.model_copy(update={
+        "targeting": "uplift", "uplift_model_uri": "models:/no-such-uplift@champion"}),
+        host=host)
+    with TestClient(app) as client:
+        assert sign_in(client, ADMIN_TOKEN).status_code == 303
+        page = client.get("/staff/dashboard", params={"lang": "en"})
+        assert "Queue ranked by: churn risk" in page.text
+        card = client.get("/v1/model", headers=bearer(ADMIN_TOKEN)).json()["targeting"]
+        assert (card["rule"], card["requested"]) == ("risk", "uplift")
