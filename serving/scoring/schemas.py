@@ -50,7 +50,7 @@ class ScoreRequest(BaseModel):
     customer_id: CustomerId
     features: dict[str, Any] = Field(description="Feature name -> value")
     customer_value: float | None = Field(
-        default=None, ge=0, le=1e9, allow_inf_nan=False,
+        default=None, ge=0, le=1e9, allow_inf_nan=False, strict=True,
         description="What keeping this customer is worth (e.g. a year of charges): uplift "
         "targeting's value, expected retained value = uplift x value - contact cost. Not a "
         "feature; unset: CHURN_CUSTOMER_VALUE")

@@ -146,3 +146,16 @@ def test_amounts_are_checked_at_start_naming_the_variable(var, value):
     assert f"CHURN_{var.upper()}" in text and "expected a number" in text
     assert f"CHURN_{var.upper()}={Settings.model_fields[var].default:g}" in text  # the fix
     assert Settings(contact_cost=0).contact_cost == 0  # a free call is allowed
+
+
+@pytest.mark.parametrize("value", ["true", "false", '"12.5"', "-1", "1e10"])
+def test_a_requests_customer_value_is_a_plain_number_in_range(value):
+    """JSON true/false or a quoted number is not a value (pydantic's lax mode would read
+    true as 1.0): the API refuses what its schema says is not a number (found by the fuzz)."""
+    from serving.scoring.schemas import ScoreRequest
+
+    body = '{"customer_id": "C-1", "features": {}, "customer_value": %s}' % value
+    with pytest.raises(ValidationError, match="customer_value"):
+        ScoreRequest.model_validate_json(body)
+    ok = ScoreRequest.model_validate_json(body.replace(value, "12"))
+    assert ok.customer_value == 12.0
