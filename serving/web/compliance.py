@@ -34,22 +34,35 @@ def _day(request: Request, text: str | None) -> datetime | None:
         raise PageError(422, t("err_422_title"), t("cr_bad_date", value=text[:40])) from None
 
 
-def _report(request: Request, principal: Principal, session: SessionDep, specs: SpecsDep,
-            since: str | None, until: str | None, what: str) -> ComplianceReportPublic:
-    return service.for_reader(session, deps.settings(request), specs, principal, via="web",
-                              what=what, since=_day(request, since),
-                              until=_day(request, until), lang=page_lang(request))
+class _Reading:
+    """Who reads the report and for which period: what every compliance page takes."""
+
+    def __init__(self, request: Request, principal: CompliancePage, session: SessionDep,
+                 specs: SpecsDep, since: str | None = Query(None, max_length=40),
+                 until: str | None = Query(None, max_length=40)) -> None:
+        self.request, self.principal, self.session, self.specs = (request, principal,
+                                                                  session, specs)
+        self.since, self.until = since, until
+
+    def report(self, what: str) -> ComplianceReportPublic:
+        """The report built for this reader (an auditor's read audited as `what`)."""
+        request = self.request
+        return service.for_reader(self.session, deps.settings(request), self.specs,
+                                  self.principal, via="web", what=what,
+                                  since=_day(request, self.since),
+                                  until=_day(request, self.until), lang=page_lang(request))
+
+
+Reading = Annotated[_Reading, Depends()]
 
 
 @router.get("/staff/compliance")
-def compliance_page(request: Request, principal: CompliancePage, session: SessionDep,
-                    specs: SpecsDep, since: str | None = Query(None, max_length=40),
-                    until: str | None = Query(None, max_length=40)) -> Response:
-    report = _report(request, principal, session, specs, since, until, "compliance_report")
-    period = {k: v for k, v in (("since", since), ("until", until)) if v}
-    return render(request, "staff/compliance.html", principal=principal, report=report,
-                  body=service.render_body(report), since=since or "", until=until or "",
-                  period=period)
+def compliance_page(reading: Reading) -> Response:
+    report = reading.report("compliance_report")
+    period = {k: v for k, v in (("since", reading.since), ("until", reading.until)) if v}
+    return render(reading.request, "staff/compliance.html", principal=reading.principal,
+                  report=report, body=service.render_body(report),
+                  since=reading.since or "", until=reading.until or "", period=period)
 
 
 def _download(content: str, media: str, name: str) -> Response:
@@ -58,21 +71,15 @@ def _download(content: str, media: str, name: str) -> Response:
 
 
 @router.get("/staff/compliance/report.html")
-def compliance_html(request: Request, principal: CompliancePage, session: SessionDep,
-                    specs: SpecsDep, since: str | None = Query(None, max_length=40),
-                    until: str | None = Query(None, max_length=40)) -> Response:
+def compliance_html(reading: Reading) -> Response:
     """The printable document (the same file `make compliance-report` writes)."""
-    report = _report(request, principal, session, specs, since, until,
-                     "compliance_report_html")
+    report = reading.report("compliance_report_html")
     return _download(service.render_html(report), "text/html; charset=utf-8",
                      f"compliance-report-{report.lang}.html")
 
 
 @router.get("/staff/compliance/report.json")
-def compliance_json(request: Request, principal: CompliancePage, session: SessionDep,
-                    specs: SpecsDep, since: str | None = Query(None, max_length=40),
-                    until: str | None = Query(None, max_length=40)) -> Response:
-    report = _report(request, principal, session, specs, since, until,
-                     "compliance_report_json")
+def compliance_json(reading: Reading) -> Response:
+    report = reading.report("compliance_report_json")
     return _download(service.to_json(report), "application/json",
                      f"compliance-report-{report.lang}.json")
