@@ -28,18 +28,13 @@ class Registry:
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    """A small model trained on the default synthetic data and promoted to @champion."""
-    from training.config import TrainSettings
-    from training.pipeline import train
-    from training.registry import promote
+    """A small model trained on the default synthetic data and promoted to @champion: the
+    session's own copy of the store the serving suites use (trained once per run,
+    tests/artefacts.py); the servers and tests here may move its aliases."""
+    from tests.artefacts import champion_store
 
-    tmp = tmp_path_factory.mktemp("e2e-mlflow")
-    settings = TrainSettings(tracking_uri=f"sqlite:///{tmp}/mlflow.db",
-                             artifact_root=tmp / "art", reports_dir=tmp / "rep",
-                             synthetic_rows=3000, minimise=False, n_estimators=80, cv_folds=3)
-    train(settings)
-    assert promote(settings).promoted
-    return Registry(settings.tracking_uri, "models:/churn@champion")
+    _, trained = champion_store(tmp_path_factory, "e2e-mlflow")
+    return Registry(trained.tracking_uri, trained.model_uri)
 
 
 def free_port() -> int:

@@ -26,17 +26,13 @@ SCHEMAS = {"synthetic": REPO / "training" / "datasets" / "synthetic.yaml",
 ROWS = 500  # customers searched per model
 
 
-def _fit(tmp: Path, which: str) -> ChurnModel:
-    from training.config import TrainSettings
-    from training.pipeline import fit
+def _fit(factory: pytest.TempPathFactory, which: str) -> ChurnModel:
+    """The small model of the real pipeline (no minimisation, 100 trees) trained on `which`,
+    as the serving suites register it (trained once per run, tests/artefacts.py)."""
+    from tests.artefacts import champion_store, load_champion, telco_champion_store
 
-    settings = TrainSettings(
-        tracking_uri=f"sqlite:///{tmp}/mlflow.db", artifact_root=tmp / "art",
-        reports_dir=tmp / "rep", synthetic_rows=3000, minimise=False, n_estimators=100,
-        cv_folds=2, fairness_bootstrap=0, threads=1)
-    if which == "telco":
-        return fit(settings, TELCO_CSV, SCHEMAS["telco"]).model
-    return fit(settings).model
+    store = telco_champion_store if which == "telco" else champion_store
+    return load_champion(store(factory, f"recourse-{which}")[1])
 
 
 def _records(model: ChurnModel, which: str, n: int = ROWS) -> list[dict[str, Any]]:
@@ -60,7 +56,7 @@ def _records(model: ChurnModel, which: str, n: int = ROWS) -> list[dict[str, Any
 @pytest.fixture(scope="module", params=["synthetic", "telco"])
 def case(request, tmp_path_factory) -> tuple[str, ChurnModel, Planner, list, list[Recourse]]:
     which = request.param
-    model = _fit(tmp_path_factory.mktemp(which), which)
+    model = _fit(tmp_path_factory, which)
     planner = Planner(model)
     records = _records(model, which)
     target = model.spec.decision.high_threshold

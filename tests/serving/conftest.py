@@ -1,10 +1,10 @@
-"""Serving test fixtures: one small model trained once per session on the default
-(synthetic) data, and every storage/API test run on SQLite and on PostgreSQL."""
+"""Serving test fixtures: one small model trained once per test run on the default
+(synthetic) data (each session gets its own copy of its MLflow store, tests/artefacts.py),
+and every storage/API test run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
 from serving.storage import Database, upgrade
+from tests.artefacts import Trained, champion_store
+from tests.artefacts import train_small as _train  # noqa: F401 - suites import it from here
 from tests.e2e.support import clean
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,36 +26,11 @@ SYNTHETIC_SCHEMA = REPO / "training" / "datasets" / "synthetic.yaml"
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
-@dataclass
-class Trained:
-    tracking_uri: str
-    model_name: str
-    model_version: str
-    model_uri: str
-
-
-def _train(tmp: Path, data: Path | None = None, schema: Path | None = None,
-           name: str = "churn") -> Trained:
-    from training.config import TrainSettings
-    from training.pipeline import train
-    from training.registry import promote
-
-    settings = TrainSettings(
-        tracking_uri=f"sqlite:///{tmp}/mlflow.db", artifact_root=tmp / "art",
-        reports_dir=tmp / "rep", synthetic_rows=3000, minimise=False, n_estimators=100,
-        cv_folds=2, model_name=name, threads=2,
-    )
-    result = train(settings, data, schema)
-    gate = promote(settings)
-    assert gate.promoted, gate
-    return Trained(settings.tracking_uri, name, str(result.model_version),
-                   f"models:/{name}@champion")
-
-
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """A small model trained on the default synthetic data, registered as @champion."""
-    return _train(tmp_path_factory.mktemp("mlflow"))
+    """A small model trained on the default synthetic data, registered as @champion (the
+    session's own copy of the store)."""
+    return champion_store(tmp_path_factory, "mlflow")[1]
 
 
 @pytest.fixture(scope="session")

@@ -18,23 +18,19 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):  # noqa: ANN001, ANN201
-    """A champion and a challenger (another seed) in a registry of their own."""
+    """A champion and a challenger (another seed) in a registry of their own: a copy of
+    the run's small synthetic champion (seed 0, tests/artefacts.py), the challenger
+    trained into it."""
+    from tests.artefacts import SMALL_MODEL, champion_store
     from training.config import TrainSettings
     from training.pipeline import train
-    from training.registry import promote
 
-    tmp = tmp_path_factory.mktemp("promote")
-
-    def settings(seed: int) -> TrainSettings:
-        return TrainSettings(tracking_uri=f"sqlite:///{tmp}/mlflow.db",
-                             artifact_root=tmp / "art", reports_dir=tmp / "rep",
-                             synthetic_rows=3000, minimise=False, n_estimators=100,
-                             cv_folds=2, threads=2, seed=seed)
-
-    train(settings(0), None, None)
-    assert promote(settings(0)).promoted
-    train(settings(1), None, None)
-    return settings(1)
+    tmp, champion = champion_store(tmp_path_factory, "promote")
+    settings = TrainSettings(tracking_uri=champion.tracking_uri, artifact_root=tmp / "art",
+                             reports_dir=tmp / "rep", model_name=champion.model_name,
+                             seed=1, **SMALL_MODEL)
+    train(settings, None, None)
+    return settings
 
 
 def test_promote_scores_the_reviewed_cases(world, app, registry, tmp_path):  # noqa: F811

@@ -14,25 +14,17 @@ from serving.modelhost import ModelHost
 
 REPO = Path(__file__).resolve().parents[3]
 TELCO_CSV = REPO.parent / "shared" / "data" / "telco" / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
-TELCO_SCHEMA = REPO / "training" / "datasets" / "telco.yaml"
 
 
 @pytest.fixture(scope="session")
 def telco_host(tmp_path_factory, base_settings):
-    """A model trained from the Telco CSV (read in place, never copied)."""
-    from training.config import TrainSettings
-    from training.pipeline import train
-    from training.registry import promote
+    """A model trained from the Telco CSV (read in place, never copied; trained once per
+    run, tests/artefacts.py)."""
+    from tests.artefacts import telco_champion_store
 
-    assert TELCO_CSV.is_file(), f"the Telco data is expected at {TELCO_CSV}"
-    tmp = tmp_path_factory.mktemp("telco")
-    ts = TrainSettings(tracking_uri=f"sqlite:///{tmp}/mlflow.db", artifact_root=tmp / "art",
-                       reports_dir=tmp / "rep", minimise=False, n_estimators=100, cv_folds=2,
-                       model_name="churn-telco")
-    train(ts, TELCO_CSV, TELCO_SCHEMA)
-    assert promote(ts).promoted
+    _, trained = telco_champion_store(tmp_path_factory)
     settings = base_settings.model_copy(update={
-        "tracking_uri": ts.tracking_uri, "model_uri": "models:/churn-telco@champion"})
+        "tracking_uri": trained.tracking_uri, "model_uri": trained.model_uri})
     host = ModelHost(settings)
     host.load()
     return host
