@@ -136,11 +136,16 @@ create-user: ## Create a staff user and print its token (ROLE=agent|reviewer|adm
 mlflow-ui: ## Open the MLflow UI on the local tracking store (http://127.0.0.1:5000)
 	$(VENV)/bin/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
 
-test: ## Second command: run the whole test suite (SQLite and PostgreSQL, browser included)
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The suite runs on TEST_WORKERS pytest-xdist workers (tests/parallel.py shares the work out;
+# TEST_WORKERS=0 runs it in one process).
+TEST_WORKERS ?= 2
+TEST_PARALLEL := -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist loadgroup)
+
+test: ## Second command: run the whole test suite (SQLite and PostgreSQL, browser included; TEST_WORKERS=2)
+	$(PY) -m pytest $(TEST_PARALLEL) $(PYTEST_ARGS)
 
 test-fast: ## Run the tests not marked slow
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(TEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 lint: ## Check style and common bugs with ruff
 	$(VENV)/bin/ruff check models training serving tests

@@ -1,7 +1,9 @@
 """Fixtures every suite shares (the database a test runs against), and what the suites
 need from the machine: without a PostgreSQL server or Chromium the tests needing them are
 skipped and the run ends by saying so (tests/resources.py); `CHURN_REQUIRE_ALL=1` (CI)
-makes their absence a failure."""
+makes their absence a failure. `make test` runs on two pytest-xdist workers: the hooks below
+tell the scheduler which tests share a worker (tests/parallel.py), and a test that does not
+drive the browser closes it first (tests/chromium.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import resources
+from tests import chromium, parallel, resources
 from tests.postgres import empty_database, temporary_database
 
 # The control group (issue 17) holds out a random tenth of the customers a high score would
@@ -24,6 +26,24 @@ os.environ.setdefault("CHURN_CONTROL_FRACTION", "0")
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     resources.check(item)
+    if not resources.BY_KEY["chromium"].needed_by(item):
+        chromium.close()  # the browser tests are done here for now (tests/chromium.py)
+
+
+def pytest_sessionfinish() -> None:
+    chromium.close()
+
+
+@pytest.hookimpl(trylast=True)  # once the tests are selected and ordered
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, tell the scheduler which tests share a worker (tests/parallel.py)."""
+    parallel.write_plan(config, items)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadgroup` that works on pytest 9.2 (tests/parallel.py says why)."""
+    return parallel.make_scheduler(config, log)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

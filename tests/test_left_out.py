@@ -52,17 +52,22 @@ markers =
 """
 
 
-def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+# `make test` runs the suite on two xdist workers: the tests run there, the summary is
+# written by the controlling process from the workers' reports
+WORKERS = {"one-process": [], "two-workers": ["-n", "2", "--dist", "loadgroup"]}
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_stand_in.py").write_text(SUITE)
     (tmp_path / "pytest.ini").write_text(INI)
     environ = {k: v for k, v in os.environ.items()
                if k not in ("CHURN_REQUIRE_ALL", "CHURN_TEST_PG_URL", "CHURN_CHROMIUM",
-                            "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+                            "PYTEST_ADDOPTS") and not k.startswith("PYTEST_XDIST_")}
     environ |= {"PYTHONPATH": str(REPO), **env}
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest",
                            "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path),
-                           str(tmp_path)],
-                          cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120)
+                           *args, str(tmp_path)],
+                          cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=180)
 
 
 def left_out_section(out: str) -> str:
@@ -76,8 +81,10 @@ def left_out_section(out: str) -> str:
     return "\n".join(lines[start:end])
 
 
-def test_missing_suites_are_skipped_and_named_at_the_end(tmp_path: Path) -> None:
-    r = run(tmp_path, CHURN_TEST_PG_URL=CLOSED_PG, CHURN_CHROMIUM="/nonexistent")
+@pytest.mark.parametrize("workers", WORKERS)
+def test_missing_suites_are_skipped_and_named_at_the_end(tmp_path: Path, workers: str) -> None:
+    r = run(tmp_path, *WORKERS[workers], CHURN_TEST_PG_URL=CLOSED_PG,
+            CHURN_CHROMIUM="/nonexistent")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 passed, 5 skipped" in r.stdout
     section = left_out_section(r.stdout)
@@ -92,9 +99,10 @@ def test_missing_suites_are_skipped_and_named_at_the_end(tmp_path: Path) -> None
     assert "CHURN_REQUIRE_ALL=1" in section
 
 
-def test_with_require_all_a_missing_suite_fails_the_run(tmp_path: Path) -> None:
-    r = run(tmp_path, CHURN_TEST_PG_URL=CLOSED_PG, CHURN_CHROMIUM="/nonexistent",
-            CHURN_REQUIRE_ALL="1")
+@pytest.mark.parametrize("workers", WORKERS)
+def test_with_require_all_a_missing_suite_fails_the_run(tmp_path: Path, workers: str) -> None:
+    r = run(tmp_path, *WORKERS[workers], CHURN_TEST_PG_URL=CLOSED_PG,
+            CHURN_CHROMIUM="/nonexistent", CHURN_REQUIRE_ALL="1")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "1 passed, 5 errors" in r.stdout
     assert "skipped" not in r.stdout.splitlines()[-1]

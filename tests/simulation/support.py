@@ -12,6 +12,9 @@ from simulation.run import SimConfig, SimResult, simulate
 MONTHS = 3
 DRIFT_MONTH = 3
 CUSTOMERS = 1000
+# the suites reading the simulation run on the same xdist worker (tests/parallel.py): the
+# simulation is kept per process
+SAME_WORKER = pytest.mark.xdist_group("small-simulation")
 _RUNS: dict[Path, tuple[SimResult, list[str]]] = {}
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from simulation.world import SENSITIVE
-from tests.simulation.support import CUSTOMERS, DRIFT_MONTH, small_simulation
+from tests.simulation.support import CUSTOMERS, DRIFT_MONTH, SAME_WORKER, small_simulation
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, SAME_WORKER]
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Web page fixtures: the app served by uvicorn on 127.0.0.1 (a thread), seeded through
-the JSON API, and a headless Debian Chromium driven by Playwright (nothing downloaded).
+the JSON API, and a headless Debian Chromium driven by Playwright (nothing downloaded;
+tests/chromium.py).
 
 The model, its MLflow store and the synthetic customers come from tests/serving/conftest.py.
 """
@@ -20,14 +21,11 @@ import uvicorn
 from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
-from tests import resources
+from tests import chromium, resources
 from tests.e2e.conftest import free_port
-from tests.resources import CHROMIUM
 from tests.serving.conftest import ADMIN_TOKEN
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = chromium.ARGS
 SEED_CUSTOMERS = 120
 
 
@@ -116,16 +114,12 @@ def live_pg(base_settings: Settings, host: ModelHost, customers: list[dict[str, 
 
 
 # -- the browser -----------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+@pytest.fixture
+def browser(request: pytest.FixtureRequest) -> Any:
+    """Headless Chromium, kept open from one browser test to the next (tests/chromium.py)."""
     # skipped, or failed with CHURN_REQUIRE_ALL=1, without Chromium (tests/resources.py)
     resources.BY_KEY["chromium"].require(getattr(request, "_pyfuncitem", None))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    return chromium.browser()
 
 
 def new_page(browser: Any, locale: str = "en-GB", mobile: bool = False) -> Any:

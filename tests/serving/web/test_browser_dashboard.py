@@ -16,9 +16,9 @@ from serving.main import create_app
 from serving.modelhost import ModelHost
 from tests.serving.conftest import ADMIN_TOKEN
 from tests.serving.web.conftest import Server, free_port, new_page, shot
-from tests.simulation.support import DRIFT_MONTH, small_simulation
+from tests.simulation.support import DRIFT_MONTH, SAME_WORKER, small_simulation
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, SAME_WORKER]
 
 
 @pytest.fixture(scope="module")
