@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import chromium, parallel, resources
+from tests import chromium, databases, parallel, resources
 from tests.postgres import empty_database, temporary_database
 
 # The control group (issue 17) holds out a random tenth of the customers a high score would
@@ -63,10 +63,21 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
 
 
+# The fixtures after which a test's database is migrated anyway (`db` migrates it; the apps,
+# batch runs and commands built from `settings` migrate it at start).
+MIGRATING_FIXTURES = frozenset({"db", "settings"})
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database: a SQLite file, or the session's PostgreSQL database emptied."""
-    return empty_database(request, tmp_path)
+    """A fresh, empty database: a SQLite file, or the session's PostgreSQL database emptied.
+
+    For a test that also uses `db` or `settings`, it is fresh and already migrated to head
+    (tests/databases.py): what their migration at start would make, without repeating the
+    migrations for each of those tests."""
+    if MIGRATING_FIXTURES.isdisjoint(request.fixturenames):
+        return empty_database(request, tmp_path)
+    return databases.migrated_database(request, tmp_path)
 
 
 @pytest.fixture
