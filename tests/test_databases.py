@@ -64,6 +64,7 @@ def test_postgresql_is_emptied_back_to_the_migrated_state(pg_database: str,
 
     reset_schema(pg_database)
     expected = _fresh(pg_database)
+    monkeypatch.delitem(databases._PG_MIGRATED, pg_database, raising=False)  # as if first
     migrations = []
     original = databases._migrate
     monkeypatch.setattr(databases, "_migrate",
