@@ -44,8 +44,10 @@ def test_uses_page(page):
 def test_needs_both():
     pass
 '''
+# the third-party plugins the stand-in suite does not use stay out (3 s of start-up each)
 INI = """[pytest]
-addopts = -ra --strict-markers -p no:cacheprovider
+addopts = -ra --strict-markers -p no:cacheprovider -p no:schemathesis -p no:hypothesispytest
+          -p no:anyio
 markers =
     postgres: needs PostgreSQL
     browser: needs Chromium
