@@ -193,3 +193,74 @@ def load_champion(trained: Trained) -> Any:
 
     mlflow.set_tracking_uri(trained.tracking_uri)
     return mlflow.pyfunc.load_model(trained.model_uri).unwrap_python_model()
+
+
+# -- new MLflow stores -----------------------------------------------------------------------
+def _empty_store(folder: Path, initialize: Callable[[Any], None]) -> Path:
+    import sqlalchemy as sa
+
+    path = folder / STORE_DB
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        initialize(engine)
+    finally:
+        engine.dispose()
+    return path
+
+
+def new_stores_from_a_template(factory: pytest.TempPathFactory) -> Callable[[], None]:
+    """Make MLflow create the tables of a new local SQLite store by copying them from a store
+    where MLflow itself created them, once per run: MLflow runs its sixty-odd migrations for
+    every new store, about two seconds of CPU, and the training suites make some thirty
+    stores. The copy is what MLflow would have made (same version, same code); anything
+    but an empty SQLite file is left to MLflow. Returns the undo."""
+    import mlflow.store.db.utils as db_utils
+
+    current = db_utils._initialize_tables  # noqa: SLF001
+    original = getattr(current, "mlflow_own", current)  # MLflow's, even if patched already
+    template: list[Path] = []
+
+    def initialize(engine: Any, *args: Any, **kwargs: Any) -> None:
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        if args or kwargs or not path or path == ":memory:" or not _no_tables(Path(path)):
+            original(engine, *args, **kwargs)
+            return
+        if not template:
+            template.append(build_once(factory, "mlflow-empty-store",
+                                       lambda folder: _empty_store(folder, original)))
+        engine.dispose()  # the copy replaces the file under it
+        source = sqlite3.connect(f"file:{template[0]}?mode=ro", uri=True)
+        target = sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+
+    initialize.mlflow_own = original  # type: ignore[attr-defined]
+    modules = [db_utils]
+    try:
+        import mlflow.store.model_registry.sqlalchemy_store as registry_store
+
+        if getattr(registry_store, "_initialize_tables", None) in (current, original):
+            modules.append(registry_store)
+    except ImportError:  # pragma: no cover - another MLflow layout: its own init
+        pass
+    for module in modules:
+        module._initialize_tables = initialize  # noqa: SLF001
+
+    def undo() -> None:
+        for module in modules:
+            module._initialize_tables = current  # noqa: SLF001
+
+    return undo
+
+
+def _no_tables(path: Path) -> bool:
+    if not path.exists():
+        return True
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    finally:
+        conn.close()

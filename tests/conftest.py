@@ -8,12 +8,13 @@ drive the browser closes it first (tests/chromium.py)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import chromium, databases, parallel, resources
+from tests import artefacts, chromium, databases, parallel, resources
 from tests.postgres import empty_database, temporary_database
 
 # The control group (issue 17) holds out a random tenth of the customers a high score would
@@ -52,6 +53,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterat
     them."""
     yield
     resources.summary(terminalreporter)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _new_mlflow_stores_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """New local MLflow stores get their tables copied from one MLflow made once per run
+    (tests/artefacts.py), where the suites have loaded MLflow."""
+    if "mlflow" not in sys.modules:
+        yield
+        return
+    undo = artefacts.new_stores_from_a_template(tmp_path_factory)
+    yield
+    undo()
 
 
 @pytest.fixture(scope="session")
