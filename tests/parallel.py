@@ -31,6 +31,10 @@ import pytest
 from tests import resources
 
 SHARED_SCOPES = frozenset({"module", "class", "package"})
+# Session-scoped fixtures that train something of the session's own (not shareable across
+# workers through tests/artefacts.py): the tests using one run on one worker, so it is
+# trained once per run.
+TRAINED_PER_SESSION = frozenset({"uplift_version"})
 PLAN_DIR = "xdist-plan"
 
 
@@ -48,14 +52,18 @@ def shared_scope(item: pytest.Item) -> str | None:
 
 def group_of(item: pytest.Item) -> str | None:
     """The group `item` runs in: its `xdist_group` mark's name, else "browser" when it
-    drives Chromium, else its module when it uses a module- or class-scoped fixture, else
-    none (it may run anywhere)."""
+    drives Chromium, else the fixture's when it uses one of TRAINED_PER_SESSION, else its
+    module when it uses a module- or class-scoped fixture, else none (it may run
+    anywhere)."""
     names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                     for m in item.iter_markers("xdist_group")})
     if names:
         return "_".join(names)
     if resources.BY_KEY["chromium"].needed_by(item):
         return "browser"  # one after the other: one browser launched (tests/chromium.py)
+    trained = sorted(TRAINED_PER_SESSION.intersection(getattr(item, "fixturenames", ())))
+    if trained:
+        return "fixture:" + "_".join(trained)
     if shared_scope(item) is not None:
         return item.nodeid.split("::")[0]
     return None
