@@ -1,9 +1,9 @@
 """The compliance report (issue 18, GDPR Arts. 5(2) and 30): `make compliance-report`
 (`python -m serving.cli compliance-report --out DIR [--since --until] [--lang en|fr]`)
 writes `compliance-report.html` (prints well) and `compliance-report.json`, in the reader's
-language (`serving/compliance/wording.py`: words, numbers and dates); the staff page
-`/staff/compliance` and `GET /v1/compliance/report` build it on request for reviewers,
-admins and outside auditors (an auditor's read is audited):
+language (`serving/compliance/wording.py`: its words, held in `wording.yaml`, numbers and
+dates); the staff page `/staff/compliance` and `GET /v1/compliance/report` build it on
+request for reviewers, admins and outside auditors (an auditor's read is audited):
 
 - the record of processing: controller, purposes, legal basis (CHURN_LEGAL_BASIS), the
   categories of data (from the spec of every model that served: each feature with its

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from models.spec import ModelSpec
+from serving import catalogue
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.customers import privacy
@@ -49,135 +51,16 @@ from serving.scoring import service as scoring
 from serving.specs import SpecCache
 from serving.storage import rights as store
 
-HOW = {
-    "en": [
-        "The model is a set of small decision trees (gradient boosting, LightGBM) trained on "
-        "past customers of the data set named below: for each customer, whether they left.",
-        "It starts from the same base value for everyone and adds, for each piece of your "
-        "data listed below, an exact contribution (SHAP) that raises or lowers the estimate; "
-        "the total becomes a probability of leaving. Your copy shows each contribution.",
-        "The probability puts you in a band: high from {high}, medium from {medium}, low "
-        "below. About {fraction} of customers are in the high band.",
-        "A high estimate only puts a task in the queue of our retention team, with the "
-        "reasons attached: a person decides whether and how to get in touch with you. "
-        "Nothing changes your price, contract or service automatically.",
-        "Gender, age and family situation are never used to estimate: they only serve to "
-        "check that the model treats groups fairly. Your customer number is replaced by a "
-        "pseudonym before any training.",
-        "You can contest a prediction: a person reviews it, may correct your data and "
-        "compute it again, or withdraw it; while you contest, your record is not used. You "
-        "can object to profiling at any time.",
-    ],
-    "fr": [
-        "Le modèle est un ensemble de petits arbres de décision (gradient boosting, LightGBM) "
-        "entraîné sur d'anciens clients du jeu de données nommé ci-dessous : pour chacun, "
-        "s'il est parti ou non.",
-        "Il part de la même valeur de base pour tous et ajoute, pour chacune de vos données "
-        "listées ci-dessous, une contribution exacte (SHAP) qui augmente ou diminue "
-        "l'estimation ; le total devient une probabilité de départ. Votre copie montre "
-        "chaque contribution.",
-        "La probabilité vous place dans une catégorie : élevée à partir de {high}, moyenne à "
-        "partir de {medium}, faible en dessous. Environ {fraction} des clients sont dans la "
-        "catégorie élevée.",
-        "Une estimation élevée ne fait qu'ajouter une tâche dans la file de notre équipe de "
-        "fidélisation, avec les raisons : une personne décide s'il faut vous contacter, et "
-        "comment. Rien ne modifie automatiquement votre prix, votre contrat ou votre service.",
-        "Le sexe, l'âge et la situation familiale ne servent jamais à l'estimation : "
-        "seulement à vérifier que le modèle traite les groupes équitablement. Votre numéro "
-        "de client est remplacé par un pseudonyme avant tout entraînement.",
-        "Vous pouvez contester une estimation : une personne l'examine, peut corriger vos "
-        "données et la recalculer, ou la retirer ; pendant la contestation, votre dossier "
-        "n'est pas utilisé. Vous pouvez vous opposer au profilage à tout moment.",
-    ],
-}
-CANNOT = {
-    "en": [
-        "It cannot know your intentions: it estimates from patterns of past customers "
-        "similar to you, and can be wrong about you.",
-        "It only knows the data listed in this copy: not your conversations, your "
-        "circumstances or anything you did not give us.",
-        "It does not decide anything about you on its own, and cannot change your price, "
-        "contract or service.",
-        "It does not explain why customers in general leave: only what moved your estimate.",
-    ],
-    "fr": [
-        "Il ne peut pas connaître vos intentions : il estime à partir de ce qu'ont fait "
-        "d'anciens clients semblables à vous, et peut se tromper à votre sujet.",
-        "Il ne connaît que les données listées dans cette copie : ni vos conversations, ni "
-        "votre situation, ni rien que vous ne nous ayez pas donné.",
-        "Il ne décide rien à votre sujet par lui-même et ne peut modifier ni votre prix, ni "
-        "votre contrat, ni votre service.",
-        "Il n'explique pas pourquoi les clients partent en général : seulement ce qui a fait "
-        "varier votre estimation.",
-    ],
-}
+HERE = Path(__file__).resolve().parent
+# the procedure and principles actually applied, in each language ({high}, {medium} and
+# {fraction}: the bands of the model in use), and what stands when no recourse is worked out
+_WORDS = catalogue.load([HERE / "copy.yaml"])
+HOW: dict[str, list[str]] = _WORDS["how"]
+CANNOT: dict[str, list[str]] = _WORDS["cannot"]
+NO_RECOURSE: dict[str, str] = _WORDS["no_recourse"]
 # what each audited action means, for the customer's history (an action not listed here
 # is shown by its code)
-ACTIONS = {
-    "prediction.created": ("An estimate was made about you.",
-                           "Une estimation a été faite à votre sujet."),
-    "customer.viewed": ("A member of staff opened your record.",
-                        "Un membre du personnel a consulté votre dossier."),
-    "retention_task.created": ("A contact task was created for our retention team.",
-                               "Une tâche de contact a été créée pour notre équipe."),
-    "retention_task.claimed": ("A member of our team took the contact task.",
-                               "Un membre de notre équipe a pris la tâche de contact."),
-    "retention_task.released": ("The contact task was put back in the queue.",
-                                "La tâche de contact a été remise dans la file."),
-    "retention_task.reassigned": ("The contact task was given to a colleague.",
-                                  "La tâche de contact a été confiée à un collègue."),
-    "retention_task.attempted": ("We tried to contact you.", "Nous avons tenté de vous "
-                                                             "contacter."),
-    "retention_task.completed": ("The contact task was closed with its outcome.",
-                                 "La tâche de contact a été close avec son résultat."),
-    "recourse.viewed": ("Staff looked at what would lower your estimate.",
-                        "Le personnel a consulté ce qui ferait baisser votre estimation."),
-    "access_link.issued": ("A link to your page was made.", "Un lien vers votre page a été "
-                                                            "créé."),
-    "access_link.sent": ("A link to your page was sent to you.",
-                         "Un lien vers votre page vous a été envoyé."),
-    "access_link.revoked": ("Your unused links were revoked.",
-                            "Vos liens non utilisés ont été révoqués."),
-    "contact.set": ("Your contact address was recorded.",
-                    "Votre adresse de contact a été enregistrée."),
-    "session.opened": ("You opened your page.", "Vous avez ouvert votre page."),
-    "session.closed": ("You signed out.", "Vous vous êtes déconnecté(e)."),
-    "notice.queued": ("A message to you was written.", "Un message vous a été rédigé."),
-    "message.delivered": ("A message was delivered to you.", "Un message vous a été remis."),
-    "dispute.opened": ("A dispute was opened.", "Une contestation a été ouverte."),
-    "dispute.decided": ("A dispute was decided.", "Une contestation a été tranchée."),
-    "review.judged": ("A reviewer recorded their own view before seeing the model's.",
-                      "Un examinateur a noté son avis avant de voir celui du modèle."),
-    "restriction.lifted": ("The restriction of your record was lifted.",
-                           "La limitation de votre dossier a été levée."),
-    "restriction.lift_held": ("The restriction stays until you are told.",
-                              "La limitation reste en place jusqu'à ce que vous soyez "
-                              "prévenu(e)."),
-    "objection.recorded": ("Your objection to profiling was recorded.",
-                           "Votre opposition au profilage a été enregistrée."),
-    "objection.withdrawn": ("Your objection to profiling was withdrawn.",
-                            "Votre opposition au profilage a été retirée."),
-    "rights.opened": ("A request about your data was received.",
-                      "Une demande concernant vos données a été reçue."),
-    "rights.taken": ("A member of staff took your request.",
-                     "Un membre du personnel a pris votre demande."),
-    "rights.extended": ("The deadline of your request was extended.",
-                        "Le délai de votre demande a été prolongé."),
-    "rights.closed": ("Your request was answered.", "Votre demande a reçu une réponse."),
-    "rights.cancelled": ("You cancelled a request.", "Vous avez annulé une demande."),
-    "rights.copy_downloaded": ("You downloaded your copy.", "Vous avez téléchargé votre "
-                                                            "copie."),
-}
-
-
-NO_RECOURSE = {
-    "en": "What would change the estimate is not available yet in this version of the "
-          "service; the contributions of each prediction above show what raised or lowered "
-          "it.",
-    "fr": "Ce qui changerait l'estimation n'est pas encore disponible dans cette version du "
-          "service ; les contributions de chaque estimation ci-dessus montrent ce qui l'a "
-          "augmentée ou diminuée.",
-}
+ACTIONS: dict[str, dict[str, str]] = catalogue.load([HERE / "actions.yaml"])
 
 
 def _lang(lang: str) -> str:
@@ -304,7 +187,7 @@ def build(session: Session, specs: SpecCache, settings: Settings, principal: Pri
                               revoked_at=s.revoked_at) for s in held.sessions],
         idempotency_keys=[k.key for k in held.idempotency_keys],
         history=[EventHeld(seq=e.seq, at=e.at, action=e.action, by=by(e.actor, e.role),
-                           what=ACTIONS[e.action][lang == "fr"] if e.action in ACTIONS
+                           what=ACTIONS[e.action][lang] if e.action in ACTIONS
                            else e.action)
                  for e in held.audit],
     )
