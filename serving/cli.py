@@ -8,8 +8,7 @@ import logging
 import os
 import sys
 
-from pydantic import ValidationError
-
+from models.settings import settings_or_exit
 from serving.auth.principal import STAFF_ROLES
 from serving.config import Settings
 from serving.isotime import when
@@ -28,15 +27,6 @@ No customer data given: `score` needs the customer base to score.
 For a synthetic base from the generator:
   python -m training.cli generate --rows 100000 --out var/customers.csv
   make score DATA=var/customers.csv SCHEMA=training/datasets/synthetic.yaml"""
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
-                 for e in exc.errors()]
-        raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
 
 
 def _wait_for(pid: int) -> None:
@@ -216,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("mlflow", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = _settings()
+    settings = settings_or_exit(Settings)
 
     if args.command == "serve":
         from serving.system.preflight import StartupError, check

@@ -8,20 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from models.dataset_schema import SchemaError
+from models.settings import settings_or_exit
 from training.config import TrainSettings
 from training.data import DataError
-
-
-def _settings() -> TrainSettings:
-    try:
-        return TrainSettings()
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
-                 for e in exc.errors()]
-        raise SystemExit("invalid CHURN_* settings:\n" + "\n".join(lines)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(frame)} synthetic customers to {out}")
         return 0
 
-    settings = _settings()
+    settings = settings_or_exit(TrainSettings)
     if args.command == "champion":
         store = settings.tracking_uri.removeprefix("sqlite:///")
         if store != settings.tracking_uri and not Path(store).exists():

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
-from serving import cli
+from models.settings import settings_or_exit
 from serving.config import Settings
 from serving.main import create_app
 from serving.storage.tables import AuthSession
@@ -28,7 +28,7 @@ LIFETIMES = {"CHURN_LINK_TTL_HOURS": 744, "CHURN_CUSTOMER_SESSION_HOURS": 168,
 def test_out_of_range_lifetimes_are_refused_at_start_up(variable, value, monkeypatch, capsys):
     monkeypatch.setenv(variable, value)
     with pytest.raises(SystemExit) as stop:
-        cli._settings()
+        settings_or_exit(Settings)
     message = str(stop.value)
     assert f"{variable} is {float(value):g}; expected between 0.0166667 and " \
            f"{LIFETIMES[variable]} hours" in message
