@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from sqlalchemy import (
@@ -97,6 +97,14 @@ class UTCDateTime(TypeDecorator):
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
+# the column kinds the tables repeat, declared once (SQLAlchemy's Annotated declarations):
+# a row id made here (UUIDv7), and a reference to a customer or a prediction, deleted with
+# it. A table may add to one: `Mapped[CustomerRef] = mapped_column(primary_key=True)`.
+NewId = Annotated[str, mapped_column(String(36), primary_key=True, default=new_id)]
+CustomerRef = Annotated[
+    str, mapped_column(ForeignKey("customers.customer_ref", ondelete="CASCADE"))]
+PredictionRef = Annotated[str, mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))]
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
@@ -105,7 +113,7 @@ class Base(DeclarativeBase):
 class StaffUser(Base):
     __tablename__ = "staff_users"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
@@ -167,10 +175,8 @@ class Prediction(Base):
 
     __tablename__ = "predictions"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE")
-    )
+    id: Mapped[NewId]
+    customer_ref: Mapped[CustomerRef]
     model_name: Mapped[str] = mapped_column(String(200))
     model_version: Mapped[str] = mapped_column(String(50))
     score: Mapped[float] = mapped_column(Float)  # calibrated probability
@@ -214,11 +220,9 @@ class RetentionTask(Base):
 
     __tablename__ = "retention_tasks"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE")
-    )
-    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    id: Mapped[NewId]
+    customer_ref: Mapped[CustomerRef]
+    prediction_id: Mapped[PredictionRef]
     status: Mapped[str] = mapped_column(String(16), default="open")
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
@@ -259,10 +263,9 @@ class ContactAttempt(Base):
 
     __tablename__ = "contact_attempts"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     task_id: Mapped[str] = mapped_column(ForeignKey("retention_tasks.id", ondelete="CASCADE"))
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE"))
+    customer_ref: Mapped[CustomerRef]
     channel: Mapped[str] = mapped_column(String(16))  # CONTACT_CHANNELS
     reached: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -278,11 +281,9 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE")
-    )
-    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    id: Mapped[NewId]
+    customer_ref: Mapped[CustomerRef]
+    prediction_id: Mapped[PredictionRef]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | decided
     # [{"feature", "claimed_value"}]: what the customer says is wrong
     contested: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
@@ -330,9 +331,7 @@ class IdempotencyKey(Base):
 
     __tablename__ = "idempotency_keys"
 
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE"), primary_key=True
-    )
+    customer_ref: Mapped[CustomerRef] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the canonical body
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"))
@@ -344,10 +343,8 @@ class Objection(Base):
 
     __tablename__ = "objections"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE")
-    )
+    id: Mapped[NewId]
+    customer_ref: Mapped[CustomerRef]
     objected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     objected_by: Mapped[str] = mapped_column(String(80))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -417,8 +414,7 @@ class CustomerContact(Base):
 
     __tablename__ = "customer_contacts"
 
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE"), primary_key=True)
+    customer_ref: Mapped[CustomerRef] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(320))
     lang: Mapped[str] = mapped_column(String(2), default="en")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -431,7 +427,7 @@ class AccessLink(Base):
 
     __tablename__ = "access_links"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     customer_ref: Mapped[str] = mapped_column(String(64), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # portal | delivered
@@ -448,7 +444,7 @@ class AuthSession(Base):
 
     __tablename__ = "auth_sessions"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # staff | customer
     user_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -467,7 +463,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(320))
@@ -504,7 +500,7 @@ class RightsRequest(Base):
 
     __tablename__ = "rights_requests"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     customer_ref: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # RIGHTS_KINDS
     status: Mapped[str] = mapped_column(String(16), default="open")  # RIGHTS_STATUSES
@@ -566,9 +562,8 @@ class ChurnEvent(Base):
 
     __tablename__ = "churn_events"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    customer_ref: Mapped[str] = mapped_column(
-        ForeignKey("customers.customer_ref", ondelete="CASCADE"))
+    id: Mapped[NewId]
+    customer_ref: Mapped[CustomerRef]
     left_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(120))
