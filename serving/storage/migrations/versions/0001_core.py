@@ -2,9 +2,6 @@
 
 Issue 4 adds disputes, objections, idempotency keys and the audit log in 0002.
 Original title: customers, predictions, retention tasks, staff, model versions
-
-Revision ID: 0001
-Revises:
 """
 
 import sqlalchemy as sa
@@ -14,8 +11,6 @@ from serving.storage.tables import JSONType, UTCDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

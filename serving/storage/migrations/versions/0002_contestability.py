@@ -2,9 +2,6 @@
 
 The audit log is append-only in the database too: triggers refuse UPDATE and DELETE
 (and TRUNCATE on PostgreSQL). Its chain head row starts at sequence 0, genesis hash.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 import sqlalchemy as sa
@@ -14,8 +11,6 @@ from serving.storage.tables import GENESIS_HASH, JSONType, UTCDateTime
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 REFUSE = "audit_log is append-only: rows are never changed or deleted"
 

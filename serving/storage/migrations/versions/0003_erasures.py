@@ -1,8 +1,5 @@
 """erasures: the pseudonyms of erased customers, so that no later file brings them back;
 ix_customers_flagged: the few restricted or objecting customers, found without a scan.
-
-Revision ID: 0003
-Revises: 0002
 """
 
 import sqlalchemy as sa
@@ -12,8 +9,6 @@ from serving.storage.tables import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -3,17 +3,12 @@ merges the per-band pages of ix_customers_band_risk) and key ix_predictions_cust
 the customer alone (a customer's receipts are sorted when read). Every index keyed by
 pseudonyms or scores takes random inserts; at a million customers these two cost the
 batch about a fifth of its time.
-
-Revision ID: 0004
-Revises: 0003
 """
 
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

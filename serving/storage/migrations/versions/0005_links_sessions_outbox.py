@@ -1,9 +1,6 @@
 """Issue 15: customer contact addresses (personal data, apart from the features), access
 links kept by hash (used once, expiring, revocable), server-side sessions, and the
 outbox of messages to customers.
-
-Revision ID: 0005
-Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -13,8 +10,6 @@ from serving.storage.tables import UTCDateTime
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,9 +2,6 @@
 of the features' contract the model was served under; null for older receipts), and a
 partial index over withdrawn (overturned) receipts: every scoring path reads them, so a
 new score on exactly an overturned receipt's values stays off the risk list.
-
-Revision ID: 0006
-Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -12,8 +9,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """Issue 15: who opened a dispute (the customer through their session, or an agent for a
 customer who phoned: an assisted action), so the customer sees it.
-
-Revision ID: 0007
-Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -10,8 +7,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

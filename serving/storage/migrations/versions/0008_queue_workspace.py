@@ -6,9 +6,6 @@ channel, note, time and agent; the task keeps one final outcome).
 
 Tasks opened before this migration are given a due date of their creation + 7 days (the
 setting's default).
-
-Revision ID: 0008
-Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -18,8 +15,6 @@ from serving.storage.tables import UTCDateTime
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 DEFAULT_DUE_DAYS = 7
 

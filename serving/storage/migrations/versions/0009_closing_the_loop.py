@@ -1,9 +1,6 @@
 """Issue 17, closing the loop: who actually left (`churn_events`), and on each receipt the
 control-group arm (`contact` | `control`, null when the prediction would open no task),
 the targeting rule in force (`risk` | `uplift`) and the estimated uplift, if any.
-
-Revision ID: 0009
-Revises: 0008
 """
 
 import sqlalchemy as sa
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

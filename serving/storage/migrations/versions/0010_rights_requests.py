@@ -9,9 +9,6 @@ further months with a reason told to the customer (Art. 12(3): `extended_due_at`
 The row refers to the customer only by the keyed pseudonym and has no foreign key to
 `customers`: an erasure removes the customer, and the request that asked for it must stay
 (accountability: the compliance report counts requests answered within their deadline).
-
-Revision ID: 0010
-Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -21,8 +18,6 @@ from serving.storage.tables import UTCDateTime
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -10,9 +10,6 @@ so the retention purge of a decided dispute takes it too.
 The retention schedule itself (serving.purge) needs no column: it deletes by the dates the
 records already carry (created_at, completed_at, decided_at, sent_at), and audits each
 purge in the hash-chained log, whose rows are never deleted.
-
-Revision ID: 0011
-Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -22,8 +19,6 @@ from serving.storage.tables import UTCDateTime
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -10,9 +10,6 @@
   is logged as a warning naming the user id, old and new name.
 - `outbox.lifts_restriction` (Art. 18(3)): the notice whose delivery lifts a customer's
   restriction; the worker lifts it in the transaction that records the notice sent.
-
-Revision ID: 0012
-Revises: 0011
 """
 
 import logging
@@ -22,8 +19,6 @@ from alembic import op
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
 

@@ -4,9 +4,6 @@
 expected retained value of a call (`expected_value` = uplift x value - contact cost); on
 each retention task the same expected value, so that the agents' queue is sorted by it
 (`sort=value`, the default under uplift targeting). Null under risk targeting.
-
-Revision ID: 0013
-Revises: 0012
 """
 
 import sqlalchemy as sa
@@ -14,8 +11,6 @@ from alembic import op
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
