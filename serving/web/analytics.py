@@ -4,23 +4,19 @@ outside auditors (an auditor's every read audited by the service)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
 from serving import deps
 from serving.analytics import service
 from serving.analytics.schemas import TablePublic
-from serving.auth.principal import Principal
 from serving.deps import SessionDep, SpecsDep
-from serving.web.core import PageRoute, page_lang, render, staff_page
+from serving.web.core import AnalyticsPage, PageRoute, page_lang, render
 from serving.web.i18n import translator
 from serving.web.svg import wrap
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-AnalyticsPage = Annotated[Principal, Depends(staff_page("reviewer", "auditor"))]
 BAR = "#1f5fa8"
 HIDDEN = "#8a8f98"
 

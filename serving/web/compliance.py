@@ -11,15 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from serving import deps
-from serving.auth.principal import Principal
 from serving.compliance import service
 from serving.compliance.schemas import ComplianceReportPublic
 from serving.deps import SessionDep, SpecsDep
-from serving.web.core import PageError, PageRoute, page_lang, render, staff_page
+from serving.web.core import CompliancePage, PageError, PageRoute, page_lang, render
 from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-CompliancePage = Annotated[Principal, Depends(staff_page("reviewer", "auditor"))]
 
 
 def _day(request: Request, text: str | None) -> datetime | None:

@@ -371,4 +371,13 @@ def safe_next(value: str | None, default: str) -> str:
 
 # -- what a page is given ---------------------------------------------------------------------
 CustomerPage = Annotated[Principal, Depends(customer_page)]
+# who may open each staff page, named once here as serving/deps.py names the API's (an admin
+# may open them all; tests/serving/web/test_page_roles.py holds the table)
+AgentPage = Annotated[Principal, Depends(staff_page("agent"))]
+ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
+AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
+StaffPage = Annotated[Principal, Depends(staff_page("agent", "reviewer"))]
+DashboardPage = Annotated[Principal, Depends(staff_page("reviewer"))]
+AnalyticsPage = Annotated[Principal, Depends(staff_page("reviewer", "auditor"))]
+CompliancePage = Annotated[Principal, Depends(staff_page("reviewer", "auditor"))]
 Form = Annotated[FormData, Depends(checked_form)]

@@ -9,21 +9,18 @@ inline SVG drawn here (`serving.web.charts`), so the page works without JavaScri
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from serving.auth.principal import Principal
 from serving.deps import SessionDep, SettingsDep, SpecsDep
 from serving.loop import dashboard as service
 from serving.loop.drift import SCORE
 from serving.web import charts
-from serving.web.core import PageRoute, page_lang, render, staff_page
+from serving.web.core import DashboardPage, PageRoute, page_lang, render
 from serving.web.i18n import CATALOG, translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-DashboardPage = Annotated[Principal, Depends(staff_page("reviewer"))]
 
 
 def _num(v: float, digits: int = 3) -> str:

@@ -3,10 +3,10 @@ admin audit page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Any, get_args
 
 from annotated_types import MaxLen
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -23,13 +23,11 @@ from serving.reviews.blind import CLAIM_VIEWS, EXPECTED_RISKS
 from serving.reviews.schemas import JudgementCreate
 from serving.specs import SpecCache
 from serving.web import contest, views
-from serving.web.core import Form, PageRoute, flash, page_lang, render, staff_page
+from serving.web.core import AdminPage, Form, PageRoute, ReviewerPage, flash, page_lang, render
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
-AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
 # the JSON API's rules, one rulebook: its decision choices and rationale limit
 DECISIONS: tuple[str, ...] = get_args(DecisionKind)
 RATIONALE_MAX = next(m.max_length for m in DecisionCreate.model_fields["rationale"].metadata

@@ -10,9 +10,9 @@ The pages call the same services as the JSON API (`serving.rights`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -33,16 +33,15 @@ from serving.web.core import (
     CustomerPage,
     Form,
     PageRoute,
+    ReviewerPage,
     flash,
     page_lang,
     render,
-    staff_page,
     templates,
 )
 from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-ReviewerPage = Annotated[Principal, Depends(staff_page("reviewer"))]
 STATIC = Path(__file__).parent / "static"
 # what the customer's form offers (access and erasure have their own buttons and page)
 FORM_KINDS = ("rectification", "restriction", "objection")

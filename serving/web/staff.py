@@ -35,13 +35,14 @@ from serving.specs import SpecCache
 from serving.staff import service as staff
 from serving.web import views
 from serving.web.core import (
+    AgentPage,
     Form,
     PageRoute,
+    StaffPage,
     flash,
     page_lang,
     render,
     safe_next,
-    staff_page,
     staff_sign_in,
     web,
 )
@@ -49,8 +50,6 @@ from serving.web.core import sign_out as end_session
 from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-AgentPage = Annotated[Principal, Depends(staff_page("agent"))]
-StaffPage = Annotated[Principal, Depends(staff_page("agent", "reviewer"))]
 PAGE_SIZE = 25
 BANDS = ("high", "medium", "low")
 B = TypeVar("B", bound=BaseModel)

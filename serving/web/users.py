@@ -3,20 +3,17 @@ a role, through `serving.staff.service` (the same rules and audit as the API).""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from serving.auth.principal import STAFF_ROLES, Principal
 from serving.deps import SessionDep
 from serving.errors import DomainError
 from serving.staff import service as staff
-from serving.web.core import Form, PageRoute, flash, page_lang, render, staff_page
+from serving.web.core import AdminPage, Form, PageRoute, flash, page_lang, render
 from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-AdminPage = Annotated[Principal, Depends(staff_page("admin"))]
 
 
 def _page(request: Request, principal: Principal, session, token=None, status=200):  # noqa: ANN001, ANN202
