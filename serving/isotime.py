@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
 
@@ -31,6 +31,10 @@ def _text_only(example: str):  # noqa: ANN202
 
 IsoDate = Annotated[dt.date, BeforeValidator(_text_only("2026-10-31"))]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_text_only("2026-10-31T00:00:00Z"))]
+# a calendar quarter, UTC (serving/analytics/periods.py reads it): the period outside
+# auditors read
+QUARTER_PATTERN = r"^\s*\d{4}-?[Qq][1-4]\s*$"
+QuarterText = Annotated[str, StringConstraints(max_length=20, pattern=QUARTER_PATTERN)]
 
 
 def when(text: str) -> dt.datetime:

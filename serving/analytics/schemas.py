@@ -42,6 +42,9 @@ class AnalyticsPublic(BaseModel):
     k: int = Field(description="Counts from 1 to k-1 are suppressed (CHURN_ANALYTICS_MIN_CELL)")
     since: datetime | None
     until: datetime | None
+    as_of: datetime | None = Field(None, description=(
+        "Set for an outside auditor: the figures as they stood at this time (the period's "
+        "end); a dispute decided later counts as open"))
     disputes: int
     decided: int
     open: int

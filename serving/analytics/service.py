@@ -19,6 +19,7 @@ the keyed pseudonym (`attributes_from_file`) — the CLI `contest-analytics --at
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import statistics
 from collections import Counter
@@ -29,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from serving.analytics import periods
 from serving.analytics.schemas import AnalyticsPublic, CellPublic, RatePublic, TablePublic
 from serving.audit import service as audit
 from serving.auth.principal import Principal
@@ -82,20 +84,33 @@ def _days(f: DisputeFacts) -> float | None:
     return (f.decided_at - f.received_at).total_seconds() / 86400
 
 
+def as_of(f: DisputeFacts, t: datetime) -> DisputeFacts:
+    """The dispute as it stood at `t`: decided later, it was still open then."""
+    if f.decided_at is None or f.decided_at < t:
+        return f
+    return dataclasses.replace(f, status="open", decided_at=None, decision=None,
+                               route_after=None)
+
+
 def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | None = None,
             until: datetime | None = None, lang: str = "en",
             attributes: Mapping[str, Mapping[str, str]] | None = None,
             group_sizes: Mapping[str, Counter] | None = None,
-            now: datetime | None = None) -> AnalyticsPublic:
+            now: datetime | None = None, frozen: bool = False) -> AnalyticsPublic:
     """The analytics of the disputes received in [since, until), small cells suppressed.
     `attributes`: audit attributes per customer pseudonym ({attribute: group}), and
-    `group_sizes` the customers of each group (the contest rate's base)."""
+    `group_sizes` the customers of each group (the contest rate's base). `frozen`: as the
+    period stood when it ended (`until`), what an outside reader gets."""
     now = now or datetime.now(UTC)
     facts = store.dispute_facts(session, since, until)
+    if frozen and until is not None:
+        now = min(now, until)
+        facts = [as_of(f, until) for f in facts]
     decided = [f for f in facts if f.status == "decided"]
     open_ = [f for f in facts if f.status == "open"]
     out = AnalyticsPublic(
-        k=k, since=since, until=until, disputes=len(facts), decided=len(decided),
+        k=k, since=since, until=until, as_of=until if frozen else None,
+        disputes=len(facts), decided=len(decided),
         open=len(open_), overdue_open=None, scored_customers=store.scored_customers(
             session, since, until), median_days=None, p90_days=None, tables=[], rates=[],
         groups_available=False)
@@ -153,14 +168,30 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
     return out
 
 
+def period_for(reader: Principal, since: datetime | None, until: datetime | None,
+               quarter: str | None, now: datetime | None = None,
+               ) -> tuple[datetime | None, datetime | None, bool]:
+    """(since, until, frozen) for this reader: staff read any period, live; an outside
+    auditor one ended calendar quarter as it stood at its end (serving/analytics/periods.py
+    says why), else InvalidInput."""
+    since, until = periods.resolve(since, until, quarter)
+    if not reader.outside:
+        return since, until, False
+    q = periods.for_outside_reader(since, until, now or datetime.now(UTC))
+    return q.since, q.until, True
+
+
 def read(session: Session, specs: SpecCache, settings: Any, reader: Principal, *,
          via: str, export: bool = False, since: datetime | None = None,
-         until: datetime | None = None, lang: str = "en") -> AnalyticsPublic:
+         until: datetime | None = None, quarter: str | None = None,
+         lang: str = "en", now: datetime | None = None) -> AnalyticsPublic:
     """The analytics as a reader gets them (the API, the page, the CSV): the configured
-    audit attributes and k, and an outside auditor's read audited (`export`: the CSV)."""
+    audit attributes and k, the reader's period (`period_for`), and an outside auditor's
+    read audited (`export`: the CSV)."""
+    since, until, frozen = period_for(reader, since, until, quarter, now)
     attrs, sizes = attributes_from_settings(settings)
     a = compute(session, specs, settings.analytics_min_cell, since=since, until=until,
-                lang=lang, attributes=attrs, group_sizes=sizes)
+                lang=lang, attributes=attrs, group_sizes=sizes, now=now, frozen=frozen)
     audit.third_party_read(session, reader, "contest_analytics_csv" if export
                            else "contest_analytics", via,
                            since=since.isoformat() if since else None,

@@ -35,6 +35,11 @@ class Principal:
                          user_id=self.user_id, customer_ref=customer_ref,
                          assisted_by=self.actor)
 
+    @property
+    def outside(self) -> bool:
+        """A third party (an auditor): reads aggregates only over fixed, ended periods."""
+        return self.kind == "staff" and self.role == AUDITOR
+
     def has_role(self, *roles: str) -> bool:
         """Staff roles; `admin` may do everything `agent` and `reviewer` may. The
         integration (a service account) and the auditor (a third party) may do only what

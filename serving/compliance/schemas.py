@@ -38,6 +38,9 @@ class ComplianceReportPublic(BaseModel):
     generated_at: str
     since: str | None
     until: str | None
+    as_of: str | None = Field(None, description=(
+        "Set for an outside auditor: the period's figures as they stood at this time (its "
+        "end); a dispute decided or a request answered later counts as open"))
     controller: str
     purposes: list[str]
     legal_basis: str

@@ -23,6 +23,7 @@ are MLflow's (English, as training wrote them); a French report says so.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import tempfile
@@ -110,13 +111,24 @@ def _recipients(roles: dict[str, int], settings: Settings, lang: str) -> list[st
     return out
 
 
+def request_as_of(f: store.RequestFacts, t: datetime) -> store.RequestFacts:
+    """The request as it stood at `t`: answered later, it was still open then."""
+    if f.closed_at is None or f.closed_at < t:
+        return f
+    return dataclasses.replace(f, status="open", closed_at=None)
+
+
 def build(session: Session, settings: Settings, *, since: datetime | None = None,
           until: datetime | None = None, specs: SpecCache | None = None,
-          now: datetime | None = None, lang: str = "en") -> ComplianceReportPublic:
+          now: datetime | None = None, lang: str = "en",
+          frozen: bool = False) -> ComplianceReportPublic:
     """Everything the report says, read from the database, the settings and MLflow, in
-    `lang` (en or fr)."""
+    `lang` (en or fr); `frozen`: the period's figures as they stood at its end (`until`),
+    what an outside auditor gets."""
     lang = wording.pick(lang)
     now = now or datetime.now(UTC)
+    frozen = frozen and until is not None
+    counted_at = min(now, until) if frozen and until is not None else now
     specs = specs or SpecCache()
     k = settings.analytics_min_cell
     models, categories, seen = [], [], set()
@@ -138,7 +150,7 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
     recipients = _recipients(store.staff_by_role(session), settings, lang)
     attrs, sizes = analytics.attributes_from_settings(settings)
     a = analytics.compute(session, specs, k, since=since, until=until, now=now,
-                          attributes=attrs, group_sizes=sizes, lang=lang)
+                          attributes=attrs, group_sizes=sizes, lang=lang, frozen=frozen)
     outcome = a.table("by_outcome")
     disputes = {
         "received": a.disputes, "decided": a.decided, "open": a.open,
@@ -153,11 +165,14 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
                      for t in a.tables if t.key.startswith("group:")},
     }
     facts = store.rights_requests(session, since, until)
+    if frozen and until is not None:
+        facts = [request_as_of(f, until) for f in facts]
     chain = audit.verify(session)
     return ComplianceReportPublic(
         lang=lang, title=wording.translator(lang)("title"),
         generated_at=now.isoformat(timespec="seconds"),
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+        as_of=until.isoformat() if frozen and until else None,
         controller=_setting_text(settings.controller_name, wording.DEFAULT_CONTROLLER, lang),
         purposes=wording.PURPOSES[lang],
         legal_basis=_setting_text(settings.legal_basis, wording.DEFAULT_LEGAL_BASIS, lang),
@@ -169,17 +184,22 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
                    "notices_days": settings.retention_notices_days,
                    "link_messages_days": settings.retention_outbox_days,
                    "purge_after_batch": int(settings.purge_after_batch)},
-        security=wording.SECURITY[lang], requests=request_summaries(facts, k, now),
+        security=wording.SECURITY[lang], requests=request_summaries(facts, k, counted_at),
         requests_total=len(facts), disputes=disputes, models=models,
         audit_chain=chain.model_dump(mode="json"), k=k)
 
 
 def for_reader(session: Session, settings: Settings, specs: SpecCache, reader: Principal,
                *, via: str, what: str = "compliance_report", since: datetime | None = None,
-               until: datetime | None = None, lang: str = "en") -> ComplianceReportPublic:
+               until: datetime | None = None, quarter: str | None = None, lang: str = "en",
+               now: datetime | None = None) -> ComplianceReportPublic:
     """The report built on request for a member of staff or an outside auditor (the API,
-    the page, its downloads); an auditor's read is audited (`what`: the form read)."""
-    report = build(session, settings, since=since, until=until, specs=specs, lang=lang)
+    the page, its downloads) over the reader's period (`analytics.period_for`: an auditor
+    reads one ended quarter as it stood at its end); an auditor's read is audited (`what`:
+    the form read)."""
+    since, until, frozen = analytics.period_for(reader, since, until, quarter, now)
+    report = build(session, settings, since=since, until=until, specs=specs, lang=lang,
+                   now=now, frozen=frozen)
     audit.third_party_read(session, reader, what, via, lang=report.lang,
                            since=report.since, until=report.until)
     return report

@@ -1,0 +1,140 @@
+"""Which periods an outside auditor may read (issue 18): whole calendar quarters that have
+ended, each as it stood when it ended.
+
+Cell suppression hides a count of 1 to k-1 in one answer. Two answers over overlapping
+periods undo it: [Jan, Apr) minus [Feb, Apr) is January, however small. The same holds
+across time: the same quarter read before and after a decision differs by that decision.
+So an outside reader gets figures over one fixed partition of time (calendar quarters,
+UTC), never an open or overlapping period, and only for a quarter that has ended, frozen
+at its end: a dispute decided later still counts as open, a rights request answered later
+as unanswered. No two answers an auditor can obtain then differ by a small cell (except
+through an erasure, which removes a customer's records for every reader).
+
+The operator's own reviewers and admins read any period, live: they see the disputes
+themselves.
+
+Pure functions: the services call them, the tests try them alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from serving.errors import InvalidInput, field_error
+
+_QUARTER = re.compile(r"^\s*(\d{4})-?[Qq]([1-4])\s*$")
+FIX = ("ask for one whole calendar quarter that has ended: quarter=YYYY-Qn (e.g. "
+       "quarter=2026-Q2), or since and until on its bounds (since=2026-04-01, "
+       "until=2026-07-01); nothing at all reads the last ended quarter")
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A calendar quarter, UTC: [since, until)."""
+
+    year: int
+    q: int  # 1..4
+
+    @property
+    def since(self) -> datetime:
+        return datetime(self.year, 3 * self.q - 2, 1, tzinfo=UTC)
+
+    @property
+    def until(self) -> datetime:
+        return self.next().since
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-Q{self.q}"
+
+    def next(self) -> Quarter:
+        return Quarter(self.year + 1, 1) if self.q == 4 else Quarter(self.year, self.q + 1)
+
+    def previous(self) -> Quarter:
+        return Quarter(self.year - 1, 4) if self.q == 1 else Quarter(self.year, self.q - 1)
+
+    @classmethod
+    def of(cls, t: datetime) -> Quarter:
+        """The quarter `t` (UTC) falls in."""
+        t = _utc(t)
+        return cls(t.year, (t.month - 1) // 3 + 1)
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """`2026-Q2` (or `2026Q2`, any case); ValueError otherwise."""
+        m = _QUARTER.match(text or "")
+        if not m:
+            raise ValueError(f"{text!r} is not a quarter like 2026-Q2")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def last_ended(now: datetime) -> Quarter:
+    """The newest quarter that has ended by `now`."""
+    return Quarter.of(now).previous()
+
+
+def ended_since(first: datetime | None, now: datetime, most: int = 8) -> list[Quarter]:
+    """The ended quarters from the one holding `first` (the oldest record) to the last,
+    newest first, at most `most` of them (a page's shortcuts)."""
+    q, out = last_ended(now), []
+    start = Quarter.of(first) if first is not None else q
+    while len(out) < most and (q.year, q.q) >= (start.year, start.q):
+        out.append(q)
+        q = q.previous()
+    return out
+
+
+def _refuse(loc: str, expected: str, got: object, detail: str) -> InvalidInput:
+    return InvalidInput.naming(detail, [field_error(["query", loc], "period_not_allowed",
+                                                    expected, got, FIX)])
+
+
+def resolve(since: datetime | None, until: datetime | None, quarter: str | None,
+            ) -> tuple[datetime | None, datetime | None]:
+    """The period asked for, by any reader: `quarter` (YYYY-Qn) stands for its bounds and
+    cannot be given with since or until."""
+    if quarter is None or not quarter.strip():
+        return since, until
+    if since is not None or until is not None:
+        raise _refuse("quarter", "either quarter or since/until, not both",
+                      f"quarter={quarter}, since={since}, until={until}",
+                      "give the period once: quarter, or since and until")
+    try:
+        q = Quarter.parse(quarter)
+    except ValueError:
+        raise _refuse("quarter", "a quarter like 2026-Q2", quarter,
+                      "quarter is not a calendar quarter") from None
+    return q.since, q.until
+
+
+def for_outside_reader(since: datetime | None, until: datetime | None,
+                       now: datetime) -> Quarter:
+    """The quarter an outside auditor reads: no bounds at all is the last ended quarter;
+    otherwise the bounds must be exactly one ended quarter's, else InvalidInput (422)."""
+    now = _utc(now)
+    if since is None and until is None:
+        return last_ended(now)
+    if since is None or until is None:
+        missing = "since" if since is None else "until"
+        raise _refuse(missing, "both bounds of one calendar quarter", "nothing",
+                      "an outside reader's period is a whole calendar quarter: an open "
+                      "period could be subtracted from another to recover a suppressed count")
+    q = Quarter.of(since)
+    if _utc(since) != q.since or _utc(until) != q.until:
+        raise _refuse("since", f"the bounds of one calendar quarter, e.g. since="
+                      f"{q.since.date()} until={q.until.date()} ({q.label})",
+                      f"since={_utc(since).isoformat()}, until={_utc(until).isoformat()}",
+                      "an outside reader's period is one whole calendar quarter: overlapping "
+                      "periods could be subtracted to recover a suppressed count")
+    if q.until > now:
+        raise _refuse("until", f"a quarter that has ended (the last is "
+                      f"{last_ended(now).label})", q.label,
+                      f"{q.label} has not ended: its figures would change as it goes on, "
+                      "and two reads could be subtracted")
+    return q
