@@ -181,6 +181,11 @@ def period_for(reader: Principal, since: datetime | None, until: datetime | None
     return q.since, q.until, True
 
 
+def quarters_on_offer(session: Session, now: datetime) -> list[periods.Quarter]:
+    """The ended quarters since the first dispute held, newest first (a picker's choices)."""
+    return periods.ended_since(store.first_received(session), now)
+
+
 def read(session: Session, specs: SpecCache, settings: Any, reader: Principal, *,
          via: str, export: bool = False, since: datetime | None = None,
          until: datetime | None = None, quarter: str | None = None,

@@ -42,6 +42,11 @@ class DisputeFacts:
     claim_view: str | None
 
 
+def first_received(session: Session) -> datetime | None:
+    """When the oldest dispute held was received (None: there is none)."""
+    return session.scalar(select(func.min(Dispute.received_at)))
+
+
 def dispute_facts(session: Session, since: datetime | None = None,
                   until: datetime | None = None) -> list[DisputeFacts]:
     """Every dispute received in [since, until), oldest first."""

@@ -4,7 +4,9 @@ outside auditors (an auditor's every read audited by the service)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
@@ -14,6 +16,7 @@ from serving.analytics.schemas import TablePublic
 from serving.deps import SessionDep, SpecsDep
 from serving.web.core import AnalyticsPage, PageRoute, page_lang, render
 from serving.web.i18n import translator
+from serving.web.periods import picker
 from serving.web.svg import wrap
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -50,13 +53,17 @@ def count_bars(table: TablePublic, k: int, title: str, chart_id: str) -> Markup:
         f'{escape(desc)}</desc>{"".join(parts)}</svg>')
 
 
+QuarterQuery = Annotated[str | None, Query(max_length=20)]
+
+
 @router.get("/staff/analytics")
 def analytics_page(request: Request, principal: AnalyticsPage, session: SessionDep,
-                   specs: SpecsDep) -> Response:
+                   specs: SpecsDep, quarter: QuarterQuery = None) -> Response:
     lang = page_lang(request)
     settings = deps.settings(request)
     k = settings.analytics_min_cell
-    a = service.read(session, specs, settings, principal, via="web", lang=lang)
+    a = service.read(session, specs, settings, principal, via="web", quarter=quarter,
+                     lang=lang)
     t = translator(lang)
     for table in a.tables:  # outcomes and bands in the page's words
         if table.key in ("by_outcome", "by_band"):
@@ -65,13 +72,14 @@ def analytics_page(request: Request, principal: AnalyticsPage, session: SessionD
     charts = {t.key: count_bars(t, k, t.title, "chart-" + t.key.replace(":", "-"))
               for t in a.tables}
     return render(request, "staff/analytics.html", lang=lang, principal=principal, a=a,
-                  charts=charts)
+                  charts=charts, periods=picker(session, principal, quarter),
+                  action="/staff/analytics")
 
 
 @router.get("/staff/analytics.csv")
 def analytics_csv(request: Request, principal: AnalyticsPage, session: SessionDep,
-                  specs: SpecsDep) -> Response:
+                  specs: SpecsDep, quarter: QuarterQuery = None) -> Response:
     a = service.read(session, specs, deps.settings(request), principal, via="web",
-                     export=True, lang=page_lang(request))
+                     export=True, quarter=quarter, lang=page_lang(request))
     return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})

@@ -16,6 +16,7 @@ from serving.compliance.schemas import ComplianceReportPublic
 from serving.deps import SessionDep, SpecsDep
 from serving.web.core import CompliancePage, PageError, PageRoute, page_lang, render
 from serving.web.i18n import translator
+from serving.web.periods import picker
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -37,10 +38,11 @@ class _Reading:
 
     def __init__(self, request: Request, principal: CompliancePage, session: SessionDep,
                  specs: SpecsDep, since: str | None = Query(None, max_length=40),
-                 until: str | None = Query(None, max_length=40)) -> None:
+                 until: str | None = Query(None, max_length=40),
+                 quarter: str | None = Query(None, max_length=20)) -> None:
         self.request, self.principal, self.session, self.specs = (request, principal,
                                                                   session, specs)
-        self.since, self.until = since, until
+        self.since, self.until, self.quarter = since, until, quarter
 
     def report(self, what: str) -> ComplianceReportPublic:
         """The report built for this reader (an auditor's read audited as `what`)."""
@@ -48,7 +50,8 @@ class _Reading:
         return service.for_reader(self.session, deps.settings(request), self.specs,
                                   self.principal, via="web", what=what,
                                   since=_day(request, self.since),
-                                  until=_day(request, self.until), lang=page_lang(request))
+                                  until=_day(request, self.until), quarter=self.quarter,
+                                  lang=page_lang(request))
 
 
 Reading = Annotated[_Reading, Depends()]
@@ -57,10 +60,13 @@ Reading = Annotated[_Reading, Depends()]
 @router.get("/staff/compliance")
 def compliance_page(reading: Reading) -> Response:
     report = reading.report("compliance_report")
-    period = {k: v for k, v in (("since", reading.since), ("until", reading.until)) if v}
+    period = {k: v for k, v in (("since", reading.since), ("until", reading.until),
+                                ("quarter", reading.quarter)) if v}
     return render(reading.request, "staff/compliance.html", principal=reading.principal,
                   report=report, body=service.render_body(report),
-                  since=reading.since or "", until=reading.until or "", period=period)
+                  since=reading.since or "", until=reading.until or "", period=period,
+                  periods=picker(reading.session, reading.principal, reading.quarter),
+                  action="/staff/compliance")
 
 
 def _download(content: str, media: str, name: str) -> Response:
