@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from serving.errors import InvalidInput, field_error
 
@@ -44,6 +44,11 @@ class Quarter:
     @property
     def until(self) -> datetime:
         return self.next().since
+
+    @property
+    def last_day(self) -> datetime:
+        """The quarter's last day (midnight UTC), for people: `until` is excluded."""
+        return self.until - timedelta(days=1)
 
     @property
     def label(self) -> str:
