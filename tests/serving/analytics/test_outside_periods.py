@@ -67,3 +67,40 @@ def test_an_auditor_reads_one_ended_quarter_as_it_stood(
     assert staff.json()["disputes"]["decided"] == 15 and staff.json()["as_of"] is None
     csv_text = client.get("/v1/analytics/contests.csv", headers=auditor).text
     assert "disputes" in csv_text
+
+
+def test_the_pages_offer_quarters_and_refuse_an_auditor_any_other_period(
+        world, app, client, tokens):  # noqa: F811
+    """The analytics and compliance pages: an auditor picks among ended quarters (the last
+    one by default, figures as they stood at its end), a reviewer may also read all time;
+    a period an auditor may not read is a translated 422 page, not a partial answer."""
+    from fastapi.testclient import TestClient
+
+    from tests.serving.web.test_pages import sign_in
+
+    q = into_last_quarter(app.state.db)
+    auditor = TestClient(app)
+    assert sign_in(auditor, tokens["auditor"]).status_code == 303
+    page = auditor.get("/staff/analytics")
+    assert page.status_code == 200
+    assert f'<option value="{q.label}" selected>' in page.text
+    assert 'value=""' not in page.text and 'id="as-of"' in page.text
+    assert f"quarter={q.label}" in page.text  # the CSV link reads the same quarter
+    assert auditor.get(f"/staff/analytics.csv?quarter={q.label}").status_code == 200
+    report = auditor.get("/staff/compliance?lang=fr")
+    assert 'id="quarter-form"' in report.text and 'id="report-as-of"' in report.text
+    assert 'type="date"' not in report.text
+    for path in (f"/staff/analytics?quarter={q.next().label}",
+                 f"/staff/compliance?quarter={q.next().label}",
+                 "/staff/compliance?since=2026-01-02&until=2026-04-01",
+                 f"/staff/analytics.csv?quarter={q.next().label}"):
+        r = auditor.get(path + ("&" if "?" in path else "?") + "lang=fr")
+        assert r.status_code == 422, (path, r.status_code)
+        assert "text/html" in r.headers["content-type"]
+
+    reviewer = TestClient(app)
+    assert sign_in(reviewer, tokens["reviewer"]).status_code == 303
+    page = reviewer.get("/staff/analytics")
+    assert '<option value="" selected>' in page.text and 'id="as-of"' not in page.text
+    assert reviewer.get(f"/staff/analytics?quarter={q.next().label}").status_code == 200
+    assert 'type="date"' in reviewer.get("/staff/compliance").text

@@ -154,7 +154,7 @@ def test_a_requests_customer_value_is_a_plain_number_in_range(value):
     true as 1.0): the API refuses what its schema says is not a number (found by the fuzz)."""
     from serving.scoring.schemas import ScoreRequest
 
-    body = '{"customer_id": "C-1", "features": {}, "customer_value": %s}' % value
+    body = f'{{"customer_id": "C-1", "features": {{}}, "customer_value": {value}}}'
     with pytest.raises(ValidationError, match="customer_value"):
         ScoreRequest.model_validate_json(body)
     ok = ScoreRequest.model_validate_json(body.replace(value, "12"))

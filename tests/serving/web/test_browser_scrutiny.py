@@ -13,7 +13,9 @@ import pytest
 
 from serving.config import Settings
 from serving.modelhost import ModelHost
+from serving.storage import Database
 from tests.serving.conftest import other_value
+from tests.serving.timeshift import into_last_quarter
 from tests.serving.web.conftest import Live, shot, start_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -105,6 +107,9 @@ def test_an_auditor_reads_the_analytics_and_the_compliance_report_in_french(
         r = live.api("POST", f"/v1/disputes/{did}/decision", role="reviewer",
                      json={"decision": "upheld", "rationale": "Checked."})
         assert r.status_code == 201, r.text
+    db = Database(live.settings.database_url)
+    quarter = into_last_quarter(db)  # an auditor reads quarters that have ended
+    db.engine.dispose()
     page = new_page(browser, locale="fr-FR")
     try:
         page.goto(live.url + "/staff/sign-in")
@@ -114,6 +119,13 @@ def test_an_auditor_reads_the_analytics_and_the_compliance_report_in_french(
         assert page.get_by_role("heading", name="Analyse des contestations").is_visible()
         assert page.locator("#n-disputes").inner_text() == "6"
         assert page.locator("svg.chart").count() >= 3
+        # the period: the last ended quarter, as it stood at its end; no "all time"
+        picked = page.get_by_label("Période")
+        assert picked.input_value() == quarter.label
+        assert f"T{quarter.q} {quarter.year}" in picked.inner_text()
+        assert "Depuis le début" not in picked.inner_text()
+        assert "trimestres civils entiers" in page.locator("#quarter-why").inner_text()
+        assert quarter.until.strftime("%d/%m/%Y") in page.locator("#as-of").inner_text()
         nav = page.get_by_role("navigation")
         assert nav.get_by_role("link", name="Analyses").is_visible()
         assert nav.get_by_role("link", name="Rapport de conformité").is_visible()
@@ -129,6 +141,9 @@ def test_an_auditor_reads_the_analytics_and_the_compliance_report_in_french(
                                 ).is_visible()
         assert page.get_by_role("heading", name="3. Contestations et leurs issues").is_visible()
         assert "Reçues : 6" in page.locator("#disputes-line").inner_text()
+        assert page.get_by_label("Période").input_value() == quarter.label
+        assert "telle qu'elle se présentait à sa fin" in page.locator(
+            "#report-as-of").inner_text()
         assert page.locator("#chain").inner_text().startswith("Vérifiée :")
         served = host.current()
         assert page.get_by_role("heading", name=f"{served.name} version {served.version}"
