@@ -5,78 +5,78 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.serving.conftest import access_token
+from tests.serving.role_table import role_table
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
 # a link is exchanged for a session without any other token (tests/serving/customers)
 EXCHANGE = {("POST", "/v1/sessions")}
-# (method, path) -> roles allowed; "customer" = a customer access-link token
-RULES = {
-    # the served model: no customer in it, so the outside auditor reads it too (issue 18)
-    ("GET", "/v1/model"): {"agent", "reviewer", "admin", "auditor"},
-    ("POST", "/v1/admin/reload-model"): {"admin"},
-    ("POST", "/v1/admin/users"): {"admin"},
-    ("GET", "/v1/admin/users"): {"admin"},
-    ("POST", "/v1/admin/users/{user_id}/deactivate"): {"admin"},
-    ("POST", "/v1/admin/users/{user_id}/rotate-token"): {"admin"},
-    ("PUT", "/v1/admin/users/{user_id}/role"): {"admin"},
-    ("POST", "/v1/predictions"): {"agent", "admin"},
-    ("GET", "/v1/predictions/{prediction_id}"): {"agent", "reviewer", "admin", "customer"},
-    ("GET", "/v1/retention-tasks"): {"agent", "admin"},
-    ("POST", "/v1/retention-tasks/{task_id}/claim"): {"agent", "admin"},
-    ("GET", "/v1/retention-tasks/{task_id}"): {"agent", "admin"},
-    ("GET", "/v1/retention-tasks/{task_id}/attempts"): {"agent", "admin"},
-    ("POST", "/v1/retention-tasks/{task_id}/attempts"): {"agent", "admin"},
-    # blind-first review (issue 18), contest analytics (issue 18), who left (issue 17)
-    ("POST", "/v1/disputes/{dispute_id}/judgement"): {"reviewer", "admin"},
-    ("GET", "/v1/analytics/contests"): {"reviewer", "admin", "auditor"},
-    ("GET", "/v1/analytics/contests.csv"): {"reviewer", "admin", "auditor"},
-    ("GET", "/v1/compliance/report"): {"reviewer", "admin", "auditor"},
-    ("POST", "/v1/churn-events"): {"integration", "admin"},
-    ("POST", "/v1/retention-tasks/{task_id}/complete"): {"agent", "admin"},
-    ("POST", "/v1/retention-tasks/{task_id}/release"): {"agent", "admin"},
-    ("POST", "/v1/retention-tasks/{task_id}/reassign"): {"agent", "admin"},
-    ("GET", "/v1/retention-tasks/counts"): {"agent", "admin"},
-    ("GET", "/v1/risk-list"): {"agent", "admin"},
-    # issue 15: only the customer portal receives a link; staff only send one
-    ("POST", "/v1/customers/{customer_id}/access-link"): {"integration"},
-    ("POST", "/v1/customers/{customer_id}/access-link/send"): {"agent", "reviewer", "admin"},
-    ("PUT", "/v1/customers/{customer_id}/contact"): {"integration"},
-    ("POST", "/v1/customers/{customer_id}/access-links/revoke"): {
-        "agent", "reviewer", "admin", "integration"},
-    ("DELETE", "/v1/sessions/current"): {"customer"},
-    ("POST", "/v1/customers/{customer_id}/assisted/disputes"): {"agent", "admin"},
-    ("POST", "/v1/customers/{customer_id}/assisted/objections"): {"agent", "admin"},
-    ("GET", "/v1/me"): {"customer"},
-    # contestability (issue 4)
-    ("GET", "/v1/me/prediction"): {"customer"},
-    ("POST", "/v1/disputes"): {"customer"},
-    ("GET", "/v1/disputes"): {"customer", "reviewer", "admin"},
-    ("GET", "/v1/disputes/{dispute_id}"): {"customer", "reviewer", "admin"},
-    ("GET", "/v1/reviews"): {"reviewer", "admin"},
-    ("POST", "/v1/disputes/{dispute_id}/preview"): {"reviewer", "admin"},
-    ("POST", "/v1/disputes/{dispute_id}/decision"): {"reviewer", "admin"},
-    ("POST", "/v1/objections"): {"customer"},
-    ("DELETE", "/v1/objections"): {"customer"},
-    ("DELETE", "/v1/customers/{customer_id}"): {"admin"},
-    # the chain's verification is aggregate; its entries carry pseudonyms: admins only
-    ("GET", "/v1/audit/verify"): {"admin", "auditor"},
-    ("GET", "/v1/audit/events"): {"admin"},
-    # what would lower the risk (issue 16): staff read it, the customer reads their own
-    ("GET", "/v1/customers/{customer_id}/recourse"): {"agent", "reviewer", "admin"},
-    ("GET", "/v1/me/recourse"): {"customer"},
-    # rights requests and the customer's own copy (issue 18)
-    ("GET", "/v1/me/copy"): {"customer"},
-    ("GET", "/v1/me/rights-requests"): {"customer"},
-    ("POST", "/v1/me/rights-requests"): {"customer"},
-    ("POST", "/v1/me/rights-requests/{request_id}/cancel"): {"customer"},
-    ("POST", "/v1/customers/{customer_id}/assisted/rights-requests"): {"agent", "admin"},
-    ("GET", "/v1/rights-requests"): {"reviewer", "admin"},
-    ("POST", "/v1/rights-requests/{request_id}/take"): {"reviewer", "admin"},
-    ("POST", "/v1/rights-requests/{request_id}/extend"): {"reviewer", "admin"},
-    ("POST", "/v1/rights-requests/{request_id}/close"): {"reviewer", "admin"},
-}
 # the customer first: an erasure (admin) ends their session
 ROLES = ("customer", "agent", "reviewer", "admin", "integration", "auditor")
+# METHOD /path -> the roles allowed; "customer" = a customer access-link token
+RULES = role_table("""
+    # the served model: no customer in it, so the outside auditor reads it too (issue 18)
+    GET    /v1/model                                             agent reviewer admin auditor
+    POST   /v1/admin/reload-model                                admin
+    POST   /v1/admin/users                                       admin
+    GET    /v1/admin/users                                       admin
+    POST   /v1/admin/users/{user_id}/deactivate                  admin
+    POST   /v1/admin/users/{user_id}/rotate-token                admin
+    PUT    /v1/admin/users/{user_id}/role                        admin
+    POST   /v1/predictions                                       agent admin
+    GET    /v1/predictions/{prediction_id}                       agent reviewer admin customer
+    GET    /v1/retention-tasks                                   agent admin
+    POST   /v1/retention-tasks/{task_id}/claim                   agent admin
+    GET    /v1/retention-tasks/{task_id}                         agent admin
+    GET    /v1/retention-tasks/{task_id}/attempts                agent admin
+    POST   /v1/retention-tasks/{task_id}/attempts                agent admin
+    # blind-first review (issue 18), contest analytics (issue 18), who left (issue 17)
+    POST   /v1/disputes/{dispute_id}/judgement                   reviewer admin
+    GET    /v1/analytics/contests                                reviewer admin auditor
+    GET    /v1/analytics/contests.csv                            reviewer admin auditor
+    GET    /v1/compliance/report                                 reviewer admin auditor
+    POST   /v1/churn-events                                      integration admin
+    POST   /v1/retention-tasks/{task_id}/complete                agent admin
+    POST   /v1/retention-tasks/{task_id}/release                 agent admin
+    POST   /v1/retention-tasks/{task_id}/reassign                agent admin
+    GET    /v1/retention-tasks/counts                            agent admin
+    GET    /v1/risk-list                                         agent admin
+    # issue 15: only the customer portal receives a link; staff only send one
+    POST   /v1/customers/{customer_id}/access-link               integration
+    POST   /v1/customers/{customer_id}/access-link/send          agent reviewer admin
+    PUT    /v1/customers/{customer_id}/contact                   integration
+    POST   /v1/customers/{customer_id}/access-links/revoke       agent reviewer admin integration
+    DELETE /v1/sessions/current                                  customer
+    POST   /v1/customers/{customer_id}/assisted/disputes         agent admin
+    POST   /v1/customers/{customer_id}/assisted/objections       agent admin
+    GET    /v1/me                                                customer
+    # contestability (issue 4)
+    GET    /v1/me/prediction                                     customer
+    POST   /v1/disputes                                          customer
+    GET    /v1/disputes                                          customer reviewer admin
+    GET    /v1/disputes/{dispute_id}                             customer reviewer admin
+    GET    /v1/reviews                                           reviewer admin
+    POST   /v1/disputes/{dispute_id}/preview                     reviewer admin
+    POST   /v1/disputes/{dispute_id}/decision                    reviewer admin
+    POST   /v1/objections                                        customer
+    DELETE /v1/objections                                        customer
+    DELETE /v1/customers/{customer_id}                           admin
+    # the chain's verification is aggregate; its entries carry pseudonyms: admins only
+    GET    /v1/audit/verify                                      admin auditor
+    GET    /v1/audit/events                                      admin
+    # what would lower the risk (issue 16): staff read it, the customer reads their own
+    GET    /v1/customers/{customer_id}/recourse                  agent reviewer admin
+    GET    /v1/me/recourse                                       customer
+    # rights requests and the customer's own copy (issue 18)
+    GET    /v1/me/copy                                           customer
+    GET    /v1/me/rights-requests                                customer
+    POST   /v1/me/rights-requests                                customer
+    POST   /v1/me/rights-requests/{request_id}/cancel            customer
+    POST   /v1/customers/{customer_id}/assisted/rights-requests  agent admin
+    GET    /v1/rights-requests                                   reviewer admin
+    POST   /v1/rights-requests/{request_id}/take                 reviewer admin
+    POST   /v1/rights-requests/{request_id}/extend               reviewer admin
+    POST   /v1/rights-requests/{request_id}/close                reviewer admin
+""", who=frozenset(ROLES))
 
 
 def api_routes(app):
@@ -94,6 +94,19 @@ def test_every_route_has_a_rule(app):
     (serving/web) are covered by tests/serving/web."""
     api = {(m, p) for m, p in _routes(app) if p.startswith("/v1/") or (m, p) in PUBLIC}
     assert api == set(RULES) | PUBLIC | EXCHANGE
+
+
+def test_the_table_refuses_a_misspelt_role_and_a_route_listed_twice():
+    """What a dict literal let pass silently: the later row winning, a role denied by a
+    typo."""
+    assert role_table("GET /v1/x  admin  # note", frozenset(ROLES)) == {
+        ("GET", "/v1/x"): frozenset({"admin"})}
+    with pytest.raises(ValueError, match="unknown"):
+        role_table("GET /v1/x  admn", frozenset(ROLES))
+    with pytest.raises(ValueError, match="listed twice"):
+        role_table("GET /v1/x  admin\nGET /v1/x  agent", frozenset(ROLES))
+    with pytest.raises(ValueError, match="METHOD /path"):
+        role_table("/v1/x GET admin", frozenset(ROLES))
 
 
 @pytest.fixture

@@ -11,59 +11,60 @@ from fastapi.testclient import TestClient
 
 from serving.web.core import PageRoute
 from tests.serving.conftest import ADMIN_TOKEN
+from tests.serving.role_table import role_table
 from tests.serving.web.test_pages import csrf_of, customer_link, sign_in
 
-PUBLIC = "public"
-# (method, path) -> who may use it
-RULES: dict[tuple[str, str], set[str] | str] = {
-    ("GET", "/staff"): PUBLIC,
-    ("GET", "/staff/sign-in"): PUBLIC,
-    ("POST", "/staff/sign-in"): PUBLIC,
-    ("POST", "/staff/sign-out"): PUBLIC,
-    ("GET", "/staff/risk"): {"agent", "admin"},
-    ("GET", "/staff/customers/{ref}"): {"agent", "reviewer", "admin"},
-    ("POST", "/staff/customers/{ref}/access-link"): {"agent", "reviewer", "admin"},
-    ("POST", "/staff/tasks/{task_id}/claim"): {"agent", "admin"},
-    ("POST", "/staff/tasks/{task_id}/complete"): {"agent", "admin"},
-    ("GET", "/staff/reviews"): {"reviewer", "admin"},
-    ("GET", "/staff/reviews/{dispute_id}"): {"reviewer", "admin"},
-    ("POST", "/staff/reviews/{dispute_id}"): {"reviewer", "admin"},
-    ("GET", "/staff/audit"): {"admin"},
-    ("GET", "/staff/users"): {"admin"},
-    ("POST", "/staff/users"): {"admin"},
-    ("GET", "/staff/dashboard"): {"reviewer", "admin"},
-    # the queue's forms (issue 16)
-    ("POST", "/staff/tasks/{task_id}/attempts"): {"agent", "admin"},
-    ("POST", "/staff/tasks/{task_id}/release"): {"agent", "admin"},
-    ("POST", "/staff/tasks/{task_id}/reassign"): {"agent", "admin"},
-    # rights requests and contest analytics (issue 18)
-    ("POST", "/staff/reviews/{dispute_id}/judgement"): {"reviewer", "admin"},
-    ("GET", "/staff/rights"): {"reviewer", "admin"},
-    ("POST", "/staff/rights/{request_id}"): {"reviewer", "admin"},
-    ("GET", "/staff/analytics"): {"reviewer", "admin", "auditor"},
-    ("GET", "/staff/analytics.csv"): {"reviewer", "admin", "auditor"},
-    # the compliance report, built on request, and its downloads (issue 18)
-    ("GET", "/staff/compliance"): {"reviewer", "admin", "auditor"},
-    ("GET", "/staff/compliance/report.html"): {"reviewer", "admin", "auditor"},
-    ("GET", "/staff/compliance/report.json"): {"reviewer", "admin", "auditor"},
-    ("GET", "/me/copy"): {"customer"},
-    ("GET", "/me/copy.json"): {"customer"},
-    ("GET", "/me/rights"): {"customer"},
-    ("POST", "/me/rights"): {"customer"},
-    ("POST", "/me/rights/{request_id}/cancel"): {"customer"},
-    ("GET", "/me/erase"): {"customer"},
-    ("POST", "/me/erase"): {"customer"},
-    ("GET", "/me"): PUBLIC,
-    ("POST", "/me/session"): PUBLIC,
-    ("POST", "/me/sign-out"): PUBLIC,
-    ("GET", "/me/contest"): {"customer"},
-    ("POST", "/me/contest"): {"customer"},
-    ("GET", "/me/disputes/{dispute_id}"): {"customer"},
-    ("GET", "/me/object"): {"customer"},
-    ("POST", "/me/object"): {"customer"},
-    ("POST", "/me/object/withdraw"): {"customer"},
-}
+PUBLIC = frozenset({"public"})  # anyone: the sign-in pages and the link's landing page
 WHO = ("anonymous", "agent", "reviewer", "admin", "auditor", "integration", "customer")
+# METHOD /path -> who may use it
+RULES = role_table("""
+    GET    /staff                                 public
+    GET    /staff/sign-in                         public
+    POST   /staff/sign-in                         public
+    POST   /staff/sign-out                        public
+    GET    /staff/risk                            agent admin
+    GET    /staff/customers/{ref}                 agent reviewer admin
+    POST   /staff/customers/{ref}/access-link     agent reviewer admin
+    POST   /staff/tasks/{task_id}/claim           agent admin
+    POST   /staff/tasks/{task_id}/complete        agent admin
+    GET    /staff/reviews                         reviewer admin
+    GET    /staff/reviews/{dispute_id}            reviewer admin
+    POST   /staff/reviews/{dispute_id}            reviewer admin
+    GET    /staff/audit                           admin
+    GET    /staff/users                           admin
+    POST   /staff/users                           admin
+    GET    /staff/dashboard                       reviewer admin
+    # the queue's forms (issue 16)
+    POST   /staff/tasks/{task_id}/attempts        agent admin
+    POST   /staff/tasks/{task_id}/release         agent admin
+    POST   /staff/tasks/{task_id}/reassign        agent admin
+    # rights requests and contest analytics (issue 18)
+    POST   /staff/reviews/{dispute_id}/judgement  reviewer admin
+    GET    /staff/rights                          reviewer admin
+    POST   /staff/rights/{request_id}             reviewer admin
+    GET    /staff/analytics                       reviewer admin auditor
+    GET    /staff/analytics.csv                   reviewer admin auditor
+    # the compliance report, built on request, and its downloads (issue 18)
+    GET    /staff/compliance                      reviewer admin auditor
+    GET    /staff/compliance/report.html          reviewer admin auditor
+    GET    /staff/compliance/report.json          reviewer admin auditor
+    GET    /me/copy                               customer
+    GET    /me/copy.json                          customer
+    GET    /me/rights                             customer
+    POST   /me/rights                             customer
+    POST   /me/rights/{request_id}/cancel         customer
+    GET    /me/erase                              customer
+    POST   /me/erase                              customer
+    GET    /me                                    public
+    POST   /me/session                            public
+    POST   /me/sign-out                           public
+    GET    /me/contest                            customer
+    POST   /me/contest                            customer
+    GET    /me/disputes/{dispute_id}              customer
+    GET    /me/object                             customer
+    POST   /me/object                             customer
+    POST   /me/object/withdraw                    customer
+""", who=frozenset(WHO) | PUBLIC)
 
 
 def page_routes(app: Any) -> set[tuple[str, str]]:
