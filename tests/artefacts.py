@@ -82,20 +82,26 @@ def shared_folder(factory: pytest.TempPathFactory, key: str) -> Path:
     return run_root(factory) / "shared-artefacts" / key
 
 
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy the SQLite database `source` into `target` through SQLite's backup API: a
+    consistent copy even while others read the source (opened read-only), with its page
+    size and journal mode."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def copy_store(source: Path, target: Path) -> Path:
     """Copy the folder of a local MLflow store (`mlflow.db` beside its artifact folders)
     to `target` and point every path stored in the copy's database at the copy, so that
     nothing done through the copy touches `source`. Returns `target`."""
     shutil.copytree(source, target, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(STORE_DB, f"{STORE_DB}-*"))
-    # the database through SQLite's backup: a consistent copy even while others read it
-    src = sqlite3.connect(f"file:{source / STORE_DB}?mode=ro", uri=True)
-    dst = sqlite3.connect(target / STORE_DB)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    copy_sqlite(source / STORE_DB, target / STORE_DB)
     _rewrite_paths(target / STORE_DB, str(source.resolve()), str(target.resolve()))
     return target
 
@@ -229,13 +235,7 @@ def new_stores_from_a_template(factory: pytest.TempPathFactory) -> Callable[[], 
             template.append(build_once(factory, "mlflow-empty-store",
                                        lambda folder: _empty_store(folder, original)))
         engine.dispose()  # the copy replaces the file under it
-        source = sqlite3.connect(f"file:{template[0]}?mode=ro", uri=True)
-        target = sqlite3.connect(path)
-        try:
-            source.backup(target)
-        finally:
-            source.close()
-            target.close()
+        copy_sqlite(template[0], Path(path))
 
     initialize.mlflow_own = original  # type: ignore[attr-defined]
     modules = [db_utils]

@@ -17,13 +17,14 @@ state faster:
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
+from tests.artefacts import copy_sqlite
 
 # A digest of everything the migrations create in PostgreSQL's public schema.
 _PG_SCHEMA_DIGEST = """
@@ -81,13 +82,7 @@ def copy_migrated_sqlite(target: Path, scratch: Path) -> None:
         _migrate(f"sqlite:///{template}")
         _SQLITE_TEMPLATES[scratch] = template
     assert not target.exists(), f"{target} exists already: not a fresh database"
-    source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
+    copy_sqlite(template, target)
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
