@@ -96,74 +96,9 @@ class Encoder:
                     )
                 )
         for f, codes in zip(self.features, self._codes, strict=True):
-            if f.name not in record:
-                out.append(
-                    FieldProblem(
-                        field=f.name,
-                        problem="missing required feature",
-                        expected=_expected(f),
-                        got="nothing",
-                        fix=f"Add {f.name!r} to the features"
-                        + (" (null is accepted when the value is unknown)." if f.nullable else "."),
-                    )
-                )
-                continue
-            value = record[f.name]
-            if isinstance(value, float) and math.isnan(value):
-                # NaN (which Python's JSON parser reads) is not how a record says "unknown"
-                out.append(FieldProblem(field=f.name, problem="not a finite number",
-                                        expected=_expected(f), got="NaN",
-                                        fix="Send null when the value is unknown."))
-                continue
-            if _is_missing(value):
-                if not f.nullable:
-                    out.append(
-                        FieldProblem(
-                            field=f.name,
-                            problem="value may not be empty",
-                            expected=_expected(f),
-                            got="null",
-                            fix="Give a value: training never saw this feature missing.",
-                        )
-                    )
-                continue
-            if f.kind == "numeric":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    out.append(
-                        FieldProblem(
-                            field=f.name,
-                            problem="wrong type",
-                            expected="a number",
-                            got=f"{type(value).__name__} {_show(value)}",
-                            fix="Send a JSON number, not text.",
-                        )
-                    )
-                else:
-                    problem = _domain_problem(f, value)
-                    if problem is not None:
-                        out.append(problem)
-            else:
-                if not isinstance(value, str):
-                    out.append(
-                        FieldProblem(
-                            field=f.name,
-                            problem="wrong type",
-                            expected=f"a text, one of {f.categories}",
-                            got=f"{type(value).__name__} {_show(value)}",
-                            fix="Send the category as a JSON string.",
-                        )
-                    )
-                elif codes is not None and value not in codes:
-                    out.append(
-                        FieldProblem(
-                            field=f.name,
-                            problem="unseen category",
-                            expected=f"one of {f.categories}",
-                            got=_show(value),
-                            fix="Use one of the categories the model was trained on "
-                            "(spelling and case matter).",
-                        )
-                    )
+            problem = _value_problem(f, codes, record)
+            if problem is not None:
+                out.append(problem)
         return out
 
     def check(self, record: dict[str, Any], row: int | None = None) -> None:
@@ -261,6 +196,45 @@ def _expected(f: FeatureSpec) -> str:
         lo, hi = f.valid_range()
         return f"{'a whole number' if f.integer else 'a number'} from {lo:g} to {hi:g}"
     return f"one of {f.categories}"
+
+
+def _value_problem(f: FeatureSpec, codes: dict[str, float] | None,
+                   record: dict[str, Any]) -> FieldProblem | None:
+    """Why `record`'s value of feature `f` cannot be scored (the first reason), or None
+    when it can; `codes` are the feature's category codes (None for a number)."""
+    if f.name not in record:
+        return FieldProblem(field=f.name, problem="missing required feature",
+                            expected=_expected(f), got="nothing",
+                            fix=f"Add {f.name!r} to the features"
+                            + (" (null is accepted when the value is unknown)."
+                               if f.nullable else "."))
+    value = record[f.name]
+    if isinstance(value, float) and math.isnan(value):
+        # NaN (which Python's JSON parser reads) is not how a record says "unknown"
+        return FieldProblem(field=f.name, problem="not a finite number",
+                            expected=_expected(f), got="NaN",
+                            fix="Send null when the value is unknown.")
+    if _is_missing(value):
+        return None if f.nullable else FieldProblem(
+            field=f.name, problem="value may not be empty", expected=_expected(f),
+            got="null", fix="Give a value: training never saw this feature missing.")
+    if f.kind == "numeric":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return FieldProblem(field=f.name, problem="wrong type", expected="a number",
+                                got=f"{type(value).__name__} {_show(value)}",
+                                fix="Send a JSON number, not text.")
+        return _domain_problem(f, value)
+    if not isinstance(value, str):
+        return FieldProblem(field=f.name, problem="wrong type",
+                            expected=f"a text, one of {f.categories}",
+                            got=f"{type(value).__name__} {_show(value)}",
+                            fix="Send the category as a JSON string.")
+    if codes is not None and value not in codes:
+        return FieldProblem(field=f.name, problem="unseen category",
+                            expected=f"one of {f.categories}", got=_show(value),
+                            fix="Use one of the categories the model was trained on "
+                                "(spelling and case matter).")
+    return None
 
 
 def _domain_problem(f: FeatureSpec, value: int | float) -> FieldProblem | None:
