@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
@@ -191,6 +191,16 @@ class Forbidden(DomainError):
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"
+
+
+T = TypeVar("T")
+
+
+def must_find(value: T | None, detail: str) -> T:
+    """`value`, or `NotFound(detail)` when the lookup that gave it found nothing."""
+    if value is None:
+        raise NotFound(detail)
+    return value
 
 
 class Conflict(DomainError):

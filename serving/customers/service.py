@@ -29,7 +29,7 @@ from serving.customers.schemas import (
 from serving.delivery import notices
 from serving.delivery import service as delivery
 from serving.disputes import service as disputes
-from serving.errors import Conflict, Forbidden, NotFound
+from serving.errors import Conflict, Forbidden, NotFound, must_find
 from serving.objections import service as objections
 from serving.reviews import lifting
 from serving.scoring import service as scoring
@@ -55,10 +55,8 @@ from serving.storage.tables import (
 
 def find(session: Session, settings: Settings, customer_id: str) -> Customer:
     ref = pseudonymise(customer_id, settings.pseudonym_secret)
-    customer = session.get(Customer, ref)
-    if customer is None:
-        raise NotFound("no such customer (customers appear once they are scored)")
-    return customer
+    return must_find(session.get(Customer, ref),
+                     "no such customer (customers appear once they are scored)")
 
 
 def portal_link(session: Session, settings: Settings, customer_id: str,
@@ -143,9 +141,8 @@ def me(session: Session, principal: Principal) -> CustomerSelfPublic:
 
 def record(session: Session, customer_ref: str) -> CustomerRecordPublic:
     """A customer's record as staff see it (404 when none is held)."""
-    customer = session.get(Customer, customer_ref) if customer_ref else None
-    if customer is None:
-        raise NotFound("no such customer")
+    customer = must_find(session.get(Customer, customer_ref) if customer_ref else None,
+                         "no such customer")
     return CustomerRecordPublic(
         customer_ref=customer.customer_ref, external_id=customer.external_id,
         restricted=customer.restricted, objected=customer.objected,
@@ -164,10 +161,8 @@ def viewed_by_staff(session: Session, customer_ref: str,
 
 
 def _own(session: Session, principal: Principal) -> Customer:
-    customer = session.get(Customer, principal.customer_ref) if principal.customer_ref else None
-    if customer is None:
-        raise NotFound("no record is kept about you")
-    return customer
+    return must_find(session.get(Customer, principal.customer_ref) if principal.customer_ref
+                     else None, "no record is kept about you")
 
 
 def _latest_row(session: Session, customer: Customer) -> Prediction | None:

@@ -16,7 +16,7 @@ from serving.auth.users import display_names
 from serving.config import Settings
 from serving.customers import access
 from serving.delivery import notices
-from serving.errors import Conflict, Forbidden, NotFound
+from serving.errors import Conflict, Forbidden, must_find
 from serving.objections.schemas import ObjectionPublic
 from serving.retention.tasks import cancel_for_objection
 from serving.storage.db import write_lock
@@ -30,10 +30,8 @@ def _ref(principal: Principal) -> str:
 
 
 def _customer(session: Session, ref: str) -> Customer:
-    customer = session.get(Customer, ref, populate_existing=True)
-    if customer is None:
-        raise NotFound("no record is kept about you")
-    return customer
+    return must_find(session.get(Customer, ref, populate_existing=True),
+                     "no record is kept about you")
 
 
 def _latest(session: Session, ref: str) -> Objection | None:

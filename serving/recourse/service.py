@@ -25,7 +25,7 @@ from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.customers import service as customers
-from serving.errors import NotFound
+from serving.errors import NotFound, must_find
 from serving.modelhost import ModelHost, ServedModel
 from serving.recourse.schemas import (
     RecourseChangePublic,
@@ -125,10 +125,9 @@ def recourse_for_customer(session: Session, served: ServedModel, customer_ref: s
     their latest prediction in use with the served model; or, with no option, why not
     (`status` and a plain `summary`). Writes nothing and audits nothing: callers audit
     their own reads. 404 when no record is held (never scored, or erased)."""
-    customer = session.get(Customer, customer_ref) if customer_ref else None
-    if customer is None:
-        raise NotFound("no such customer (customers appear once they are scored; an erased "
-                       "customer is not kept)")
+    customer = must_find(session.get(Customer, customer_ref) if customer_ref else None,
+                         "no such customer (customers appear once they are scored; an erased "
+                         "customer is not kept)")
     ref = customer.customer_ref
     if customer.objected:
         return _empty(ref, "objected", served, lang)

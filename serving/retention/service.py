@@ -28,7 +28,7 @@ from serving.auth import users
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.disputes.service import dispute_public
-from serving.errors import Conflict, InvalidInput, NotFound, field_error
+from serving.errors import Conflict, InvalidInput, field_error, must_find
 from serving.retention.schemas import (
     SORTS,
     CallValuePublic,
@@ -279,10 +279,7 @@ def current_task(session: Session, customer_ref: str) -> RetentionTask | None:
 
 
 def _load(session: Session, task_id: str) -> tuple[RetentionTask, Prediction, Customer]:
-    row = tasks.load(session, task_id)
-    if row is None:
-        raise NotFound("no such retention task")
-    return row
+    return must_find(tasks.load(session, task_id), "no such retention task")
 
 
 def _reread(session: Session, specs: SpecCache, task_id: str,

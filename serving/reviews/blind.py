@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.disputes import service as disputes
-from serving.errors import Conflict, NotFound
+from serving.errors import Conflict, must_find
 from serving.reviews.schemas import BlindItem, DataValue, JudgementCreate, JudgementPublic
 from serving.specs import SpecCache
 from serving.storage.db import write_lock
@@ -88,9 +88,7 @@ def record(session: Session, principal: Principal, dispute_id: str,
            body: JudgementCreate) -> JudgementPublic:
     """Record the reviewer's own judgement of an open dispute (once; audited);
     committed."""
-    d = disputes.find(session, dispute_id)
-    if d is None:
-        raise NotFound("no such dispute")
+    d = must_find(disputes.find(session, dispute_id), "no such dispute")
     if d.status != "open":
         raise Conflict("this dispute was already decided; a judgement is recorded before "
                        "the decision", dispute_id=d.id)

@@ -33,7 +33,7 @@ from serving.config import Settings
 from serving.delivery import notices
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
-from serving.errors import Conflict, InvalidInput, NotFound, model_problems
+from serving.errors import Conflict, InvalidInput, NotFound, model_problems, must_find
 from serving.loop import targeting
 from serving.loop.control import ControlPlan
 from serving.loop.targeting import UpliftPlan
@@ -136,9 +136,7 @@ def _route_after(score: float, served: ServedModel, still_restricted: bool,
 
 
 def _load_open(session: Session, dispute_id: str) -> tuple[Dispute, Prediction, Customer]:
-    d = disputes.find(session, dispute_id)
-    if d is None:
-        raise NotFound("no such dispute")
+    d = must_find(disputes.find(session, dispute_id), "no such dispute")
     if d.status != "open":
         raise Conflict("this dispute was already decided; decisions are final",
                        dispute_id=d.id)

@@ -42,7 +42,7 @@ from serving.customers import service as customers
 from serving.delivery import notices
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DisputeCreate
-from serving.errors import Conflict, Forbidden, NotFound
+from serving.errors import Conflict, Forbidden, NotFound, must_find
 from serving.objections import service as objections
 from serving.rights.schemas import (
     DueRun,
@@ -183,10 +183,7 @@ def open_request(session: Session, settings: Settings, specs: SpecCache, princip
 
 
 def _get(session: Session, request_id: str, *, lock: bool = False) -> RightsRequest:
-    row = store.get(session, request_id, lock=lock)
-    if row is None:
-        raise NotFound("no such rights request")
-    return row
+    return must_find(store.get(session, request_id, lock=lock), "no such rights request")
 
 
 def _finish(session: Session, row: RightsRequest, who: Principal | str, status: str,

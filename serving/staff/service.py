@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from serving.audit import service as audit
 from serving.auth.principal import STAFF_ROLES, Principal
 from serving.auth.tokens import hash_token, new_staff_token
-from serving.errors import Conflict, InvalidInput, NotFound
+from serving.errors import Conflict, InvalidInput, NotFound, must_find
 from serving.staff.schemas import StaffTokenPublic, StaffUserList, StaffUserPublic
 from serving.storage import access as sessions
 from serving.storage import staff as store
@@ -56,10 +56,7 @@ def create(session: Session, name: str, role: str, who: Principal | str) -> Staf
 
 
 def _user(session: Session, user_id: str) -> store.UserRow:
-    user = store.get(session, user_id)
-    if user is None:
-        raise NotFound("no such staff user")
-    return user
+    return must_find(store.get(session, user_id), "no such staff user")
 
 
 def deactivate(session: Session, user_id: str, who: Principal | str) -> StaffUserPublic:
