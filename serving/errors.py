@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
@@ -160,8 +160,20 @@ def _detail(raw: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 # -- domain errors ----------------------------------------------------------------------------
 class DomainError(Exception):
-    status_code = 400
-    code = "error"
+    """A rule of the domain refused the request: answered with `status_code` and an
+    `ErrorPublic` body whose `error` is `code`. Each kind names both on its class line:
+    `class Gone(DomainError, status=410, code="gone")`."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "error"
+
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, detail: str, **extra: Any):
         super().__init__(detail)
@@ -175,68 +187,44 @@ class DomainError(Exception):
         return {}
 
 
-class NotAuthenticated(DomainError):
-    status_code = 401
-    code = "not_authenticated"
+class NotAuthenticated(DomainError, status=401, code="not_authenticated"):
+    """No credentials, or credentials that are not (or no longer) valid."""
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
 
 
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"):
+    """Known caller, but their role (or whose data it is) does not allow this."""
 
 
-class NotFound(DomainError):
-    status_code = 404
-    code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
+    """Nothing by that id, or nothing the caller may know exists."""
 
 
-T = TypeVar("T")
+class Conflict(DomainError, status=409, code="conflict"):
+    """The request is well formed but the current state refuses it (already decided,
+    already open, claimed by someone else...)."""
 
 
-def must_find(value: T | None, detail: str) -> T:
-    """`value`, or `NotFound(detail)` when the lookup that gave it found nothing."""
-    if value is None:
-        raise NotFound(detail)
-    return value
-
-
-class Conflict(DomainError):
-    status_code = 409
-    code = "conflict"
-
-
-class Suppressed(DomainError):
+class Suppressed(DomainError, status=409, code="suppressed"):
     """The customer objected to profiling: nothing is scored (issue 4 lets them withdraw)."""
-
-    status_code = 409
-    code = "suppressed"
 
     def body(self) -> dict[str, Any]:
         return {"status": "suppressed", **super().body()}
 
 
-class ModelRejected(DomainError):
+class ModelRejected(DomainError, status=409, code="model_rejected"):
     """A new model failed its checks; the previous one keeps serving."""
 
-    status_code = 409
-    code = "model_rejected"
 
-
-class ContractChanged(ModelRejected):
+class ContractChanged(ModelRejected, code="contract_changed"):
     """The new model's contract (features, categories, ranges) differs from the served
     one's: refused unless an admin accepts the new contract explicitly."""
 
-    code = "contract_changed"
 
-
-class InvalidInput(DomainError):
+class InvalidInput(DomainError, status=422, code="invalid_features"):
     """Features that do not fit the model: every problem, naming the field."""
-
-    status_code = 422
-    code = "invalid_features"
 
     @classmethod
     def naming(cls, detail: str, errors: list[FieldError]) -> InvalidInput:
@@ -248,18 +236,26 @@ class InvalidInput(DomainError):
         return [FieldError.model_validate(e) for e in self.extra.get("errors") or []]
 
 
-class RateLimited(DomainError):
-    status_code = 429
-    code = "rate_limited"
+class RateLimited(DomainError, status=429, code="rate_limited"):
+    """Too many requests from this caller; `retry_after` (seconds) says when to retry."""
 
     def headers(self) -> dict[str, str]:
         wait = self.extra.get("retry_after", 1)
         return {"Retry-After": str(max(1, math.ceil(wait)))}
 
 
-class ModelUnavailable(DomainError):
-    status_code = 503
-    code = "model_unavailable"
+class ModelUnavailable(DomainError, status=503, code="model_unavailable"):
+    """No model is loaded: scoring waits until one is (an admin can reload)."""
+
+
+T = TypeVar("T")
+
+
+def must_find(value: T | None, detail: str) -> T:
+    """`value`, or `NotFound(detail)` when the lookup that gave it found nothing."""
+    if value is None:
+        raise NotFound(detail)
+    return value
 
 
 # -- handlers ---------------------------------------------------------------------------------

@@ -54,10 +54,8 @@ from serving.storage.tables import (
 KEY_MAX = 200
 
 
-class IdempotencyMismatch(InvalidInput):
+class IdempotencyMismatch(InvalidInput, code="idempotency_key_reused"):
     """The key was used before with another request body."""
-
-    code = "idempotency_key_reused"
 
 
 @dataclass
