@@ -214,6 +214,12 @@ def link_in(message: Any) -> str:
     return found.group(1)
 
 
+def follow_link(api: Api, message: Any) -> dict[str, str]:
+    """The customer follows the link in a delivered message: the headers of the session
+    it opens."""
+    return bearer(open_session(api.client, link_in(message)))
+
+
 def other_value(spec_feature: Any, value: Any) -> Any:
     """A valid value of a model feature other than `value` (to contest or correct)."""
     if spec_feature.kind == "numeric":

@@ -11,15 +11,7 @@ import sqlalchemy as sa
 from models.wording import shown_percent
 from serving.disputes.service import one_month_after
 from serving.storage.tables import AuditEvent, Customer, RetentionTask
-from tests.serving.conftest import (
-    bearer,
-    deliver,
-    dispute_body,
-    link_in,
-    mailbox,
-    open_session,
-    set_contact,
-)
+from tests.serving.conftest import bearer, deliver, dispute_body, follow_link, mailbox, set_contact
 
 
 def test_the_whole_story(api, app, host, by_risk, contest):
@@ -46,7 +38,7 @@ def test_the_whole_story(api, app, host, by_risk, contest):
     assert r.status_code == 202 and "token" not in r.json()
     assert deliver(api.client.app)["sent"] == 1
     (message,) = mailbox(api.client.app.state.settings, "story@example.org")
-    me = bearer(open_session(api.client, link_in(message)))
+    me = follow_link(api, message)
     mine = api.client.get("/v1/me/prediction", headers=me).json()
     assert mine["prediction"]["prediction_id"] == p["prediction_id"]
     assert shown_percent(p["score"]) in mine["summary"]  # never 0 % nor 100 %

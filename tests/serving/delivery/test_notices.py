@@ -4,15 +4,7 @@ link where they can act; audited; visible to the reviewer."""
 
 from __future__ import annotations
 
-from tests.serving.conftest import (
-    bearer,
-    deliver,
-    dispute_body,
-    link_in,
-    mailbox,
-    open_session,
-    set_contact,
-)
+from tests.serving.conftest import deliver, dispute_body, follow_link, mailbox, set_contact
 
 
 def _notices(api, ref):  # noqa: ANN001, ANN202
@@ -40,7 +32,7 @@ def test_a_decision_is_told_in_the_customers_language_with_a_fresh_link(
     assert msg["Subject"] == "Une décision sur votre contestation"
     assert "Contrat vérifié au dossier." in text and "rectifiées" in text
     assert "limitation de votre dossier est levée" in text
-    fresh = bearer(open_session(api.client, link_in(msg)))  # the notice's own link
+    fresh = follow_link(api, msg)  # the notice's own link
     assert api.client.get("/v1/me", headers=fresh).status_code == 200
     (queued,) = _notices(api, p["customer_ref"])
     assert queued["object_ids"]["kind"] == "decision" and queued["object_ids"]["link_id"]
@@ -58,7 +50,7 @@ def test_objection_and_erasure_are_told(api, app, settings, customers):
     deliver(app)
     (obj,) = mailbox(settings, "obj@example.org")
     assert "by phone" in obj.get_content() and "withdraw" in obj.get_content()
-    me = bearer(open_session(api.client, link_in(obj)))  # the link lets them withdraw
+    me = follow_link(api, obj)  # the link lets them withdraw
     assert api.client.delete("/v1/objections", headers=me).status_code == 200
     r = api.client.delete(f"/v1/customers/{c['customer_id']}", headers=api.headers("admin"))
     assert r.status_code == 200
