@@ -3,8 +3,11 @@ HTTP, issue their access links, build dispute bodies, and check the database aft
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,8 +133,6 @@ class DbState:
 
 def read_state(database_url: str) -> DbState:
     """Everything the invariants need, read straight from the database (servers down or up)."""
-    import json
-
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -151,6 +152,35 @@ def read_state(database_url: str) -> DbState:
     finally:
         engine.dispose()
     return DbState(disputes, keys, customers, open_tasks, seqs, int(head), counts)
+
+
+def read_sound_state(database_url: str, acknowledged: Iterable[str]) -> DbState:
+    """The database after the fact (servers stopped), once it has passed what every
+    concurrency suite ends on: exactly the `acknowledged` disputes exist, each with one
+    `dispute.opened` audit row; every stored prediction has one `prediction.created` row
+    and no such row names a lost one; the audit sequence runs from 1 to its head without a
+    gap; no row points at nothing; the engine's own integrity check passes. The state is
+    returned for the suite's own checks."""
+    state = read_state(database_url)
+    expected = sorted(set(acknowledged))
+    assert sorted(d["id"] for d in state.disputes) == expected, "a dispute lost or extra"
+    assert sorted(state.dispute_audits) == expected, "a dispute without its audit row"
+    assert all(n == 1 for n in state.dispute_audits.values()), "a dispute audited twice"
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            stored = set(conn.execute(sa.text("SELECT id FROM predictions")).scalars())
+            audited = Counter(json.loads(o)["prediction_id"] for o in conn.execute(sa.text(
+                "SELECT objects FROM audit_log WHERE action = 'prediction.created'")).scalars())
+    finally:
+        engine.dispose()
+    assert set(audited) == stored, "a prediction without its audit row, or the reverse"
+    assert all(n == 1 for n in audited.values()), "a prediction audited twice"
+    assert state.audit_seqs == list(range(1, state.head_seq + 1)), "a gap in the audit chain"
+    orphans = {name: n for name, n in orphan_counts(database_url).items() if n}
+    assert not orphans, f"rows pointing at nothing: {orphans}"
+    assert integrity_check(database_url) == []
+    return state
 
 
 def orphan_counts(database_url: str) -> dict[str, int]:
