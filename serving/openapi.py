@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from models import ModelSpec
 from serving import deps
 from serving.errors import ErrorPublic
+from serving.system.middleware import HttpMiddleware
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorPublic"}
 _ERROR_TEXT = {
@@ -138,17 +139,14 @@ def reset(app: FastAPI) -> None:
     app.openapi_schema = None
 
 
-class AllowHeader:
+class AllowHeader(HttpMiddleware):
     """On 405, list in `Allow` every method any route accepts for this path."""
 
-    def __init__(self, asgi: ASGIApp, app: FastAPI):
-        self.asgi = asgi
+    def __init__(self, asgi: ASGIApp, app: FastAPI) -> None:
+        super().__init__(asgi)
         self.fastapi = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.asgi(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_with_allow(message: dict) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
@@ -163,4 +161,4 @@ class AllowHeader:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.asgi(scope, receive, send_with_allow)
+        await self.app(scope, receive, send_with_allow)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.errors import error_body
 from serving.system.bodywatch import watch_body
+from serving.system.middleware import HttpMiddleware
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -34,13 +35,13 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """Refuse request bodies larger than `max_bytes` with 413, before they are read."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         body = error_body(
             "payload_too_large",
@@ -57,10 +58,7 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413, "headers": self._headers})
         await send({"type": "http.response.body", "body": self._body, "more_body": False})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:

@@ -1,4 +1,5 @@
-"""Request metrics and the access log, as one plain ASGI middleware.
+"""The base of the app's plain ASGI middlewares, and request metrics and the access log as
+one of them.
 
 Plain ASGI rather than Starlette's `BaseHTTPMiddleware`: that one runs every request
 through an extra task and memory stream, a cost paid on each prediction. The access log
@@ -13,6 +14,7 @@ import logging
 import re
 import time
 import uuid
+from abc import ABC, abstractmethod
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,17 +37,33 @@ def request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestMetrics:
-    """Count and time every HTTP request by route template; log it without its query."""
+class HttpMiddleware(ABC):
+    """A plain ASGI middleware that acts on HTTP requests only: lifespan and websocket
+    scopes go straight to the wrapped app. A subclass implements `http`; its `__init__`
+    takes the wrapped app first, as Starlette's `add_middleware` passes it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    @abstractmethod
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request; the wrapped app is `self.app`."""
+
+
+class RequestMetrics(HttpMiddleware):
+    """Count and time every HTTP request by route template; log it without its query."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        super().__init__(app)
+        self.metrics = metrics
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before answering
         rid = request_id(scope)

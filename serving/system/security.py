@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.errors import error_body
+from serving.system.middleware import HttpMiddleware
 
 HSTS = b"max-age=63072000; includeSubDomains"
 STATIC_PREFIX = "/static/"
@@ -31,21 +32,21 @@ def docs_enabled(mode: str, api_docs: bool | None) -> bool:
     return api_docs if api_docs is not None else mode != "production"
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
+    """Harden every HTTP answer: no-store, nosniff, HSTS in production, docs hidden
+    unless enabled (the module docstring says why)."""
+
     def __init__(self, app: ASGIApp, *, production: bool, docs: bool,
                  docs_paths: Iterable[str | None] = ("/docs", "/docs/oauth2-redirect",
                                                      "/redoc", "/openapi.json")) -> None:
-        self.app = app
+        super().__init__(app)
         self.production = production
         self.hidden = frozenset() if docs else frozenset(p for p in docs_paths if p)
         self._not_found = json.dumps(error_body(
             "not_found", "The API documentation is not served here (CHURN_API_DOCS=true "
             "enables it).")).encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         store = not path.startswith(STATIC_PREFIX)
 
