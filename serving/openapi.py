@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import iter_route_contexts
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -150,10 +151,10 @@ class AllowHeader(HttpMiddleware):
 
         async def send_with_allow(message: dict) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
-                # PARTIAL: the path fits this route, the method does not
-                methods = {m for route in self.fastapi.router.routes
-                           if getattr(route, "methods", None)
-                           and route.matches(scope)[0] != Match.NONE
+                # PARTIAL: the path fits this route, the method does not. Every route,
+                # including those of included routers (FastAPI keeps them nested)
+                methods = {m for route in iter_route_contexts(self.fastapi.router.routes)
+                           if route.methods and route.matches(scope)[0] != Match.NONE
                            for m in route.methods} - {"HEAD", "OPTIONS"}
                 headers = [(k, v) for k, v in message.get("headers", [])
                            if k.lower() != b"allow"]

@@ -126,3 +126,12 @@ def test_domain_and_framework_errors_share_the_shape():
     r = client.post("/v1/items", content=b"{not json", headers={"Content-Type":
                                                                 "application/json"})
     assert r.status_code == 422 and _valid_body(r)["error"] == "invalid_request"
+
+
+def test_a_wrong_method_names_every_method_of_the_path(api):  # noqa: ANN001
+    """GET and POST /v1/disputes are two routes: the 405 lists both in `Allow`
+    (serving.openapi.AllowHeader), in the API's error shape."""
+    r = api.client.request("PUT", "/v1/disputes")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"
+    assert _valid_body(r)["error"] == "method_not_allowed"
