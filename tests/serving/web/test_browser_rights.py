@@ -20,6 +20,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(os.environ.get("CHURN_SCREENSHOTS", "/tmp/churn-screenshots"))
 
 
+def in_lang(lang: str, **fr_en: tuple[str, str]) -> dict[str, str]:
+    """The words a test looks for, each given as (French, English) side by side, in
+    `lang`."""
+    return {key: pair[("fr", "en").index(lang)] for key, pair in fr_en.items()}
+
+
 def snap(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"rights-{name}.png"), full_page=True)
@@ -44,18 +50,19 @@ def _download(page: Any, name: str, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_customer_downloads_their_copy(live, browser, tmp_path, lang):  # noqa: ANN001
-    words = {
-        "fr": {"locale": "fr-FR", "section": "Vos données et vos droits",
-               "see": "Voir ma copie", "title": "Vos données : tout ce que nous détenons",
-               "doc": "Télécharger ma copie (document)", "json": "Télécharger ma copie "
-               "(données JSON)", "procedure": "La procédure et les principes appliqués",
-               "authority": "CNIL"},
-        "en": {"locale": "en-GB", "section": "Your data and your rights",
-               "see": "See my copy", "title": "Your data: everything we hold about you",
-               "doc": "Download my copy (document)", "json": "Download my copy (JSON data)",
-               "procedure": "The procedure and principles applied",
-               "authority": "data protection authority"},
-    }[lang]
+    words = in_lang(
+        lang,
+        locale=("fr-FR", "en-GB"),
+        section=("Vos données et vos droits", "Your data and your rights"),
+        see=("Voir ma copie", "See my copy"),
+        title=("Vos données : tout ce que nous détenons",
+               "Your data: everything we hold about you"),
+        doc=("Télécharger ma copie (document)", "Download my copy (document)"),
+        json=("Télécharger ma copie (données JSON)", "Download my copy (JSON data)"),
+        procedure=("La procédure et les principes appliqués",
+                   "The procedure and principles applied"),
+        authority=("CNIL", "data protection authority"),
+    )
     target = live.high()[0 if lang == "fr" else 1]
     page = open_link(browser, live, target["customer_id"], words["locale"])
     try:
@@ -88,20 +95,20 @@ def test_the_customer_downloads_their_copy(live, browser, tmp_path, lang):  # no
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_customer_asks_for_erasure(live, browser, lang):  # noqa: ANN001
-    words = {
-        "fr": {"locale": "fr-FR", "ask": "Demander l'effacement de mes données",
-               "title": "Effacer mes données", "confirm": "Confirmer la demande d'effacement",
-               "tick": "Cochez la case", "understood": "Je comprends",
-               "received": "elle est effectuée le", "listed": "L'effacement de mes données",
-               "status": "en cours", "cancel": "Annuler cette demande",
-               "cancelled": "Votre demande est annulée."},
-        "en": {"locale": "en-GB", "ask": "Ask for my data to be erased",
-               "title": "Erase my data", "confirm": "Confirm the erasure request",
-               "tick": "Tick the box", "understood": "I understand",
-               "received": "it is carried out on", "listed": "Erasure of my data",
-               "status": "in progress", "cancel": "Cancel this request",
-               "cancelled": "Your request is cancelled."},
-    }[lang]
+    words = in_lang(
+        lang,
+        locale=("fr-FR", "en-GB"),
+        ask=("Demander l'effacement de mes données", "Ask for my data to be erased"),
+        title=("Effacer mes données", "Erase my data"),
+        confirm=("Confirmer la demande d'effacement", "Confirm the erasure request"),
+        tick=("Cochez la case", "Tick the box"),
+        understood=("Je comprends", "I understand"),
+        received=("elle est effectuée le", "it is carried out on"),
+        listed=("L'effacement de mes données", "Erasure of my data"),
+        status=("en cours", "in progress"),
+        cancel=("Annuler cette demande", "Cancel this request"),
+        cancelled=("Votre demande est annulée.", "Your request is cancelled."),
+    )
     target = live.scored[10 if lang == "fr" else 11]
     page = open_link(browser, live, target["customer_id"], words["locale"])
     try:
