@@ -32,6 +32,7 @@ from serving.batch import (
     BatchReport,
     Chunk,
     ChunkWriter,
+    collector_paused,
     phi_memo,
     prepare_chunk,
     prepare_run,
@@ -70,10 +71,12 @@ def _prepare_partition(frame: pd.DataFrame, served: ServedModel, settings: Setti
                        value_col: str | None = None) -> Chunk:
     """Score and explain one chunk on a worker with `threads` LightGBM threads; the
     targeting rule applied there is the one every path applies (`targeting.target`), with
-    the uplift model the driver loaded."""
-    return prepare_chunk(served, frame, id_col, settings, dialect, threads=threads,
-                         memo=_worker_memo(served, settings), contact_col=contact_col,
-                         uplift=uplift, value_col=value_col)
+    the uplift model the driver loaded; the worker's garbage collector paused meanwhile,
+    as the single-process pass pauses it (`collector_paused`)."""
+    with collector_paused():
+        return prepare_chunk(served, frame, id_col, settings, dialect, threads=threads,
+                             memo=_worker_memo(served, settings), contact_col=contact_col,
+                             uplift=uplift, value_col=value_col)
 
 
 def _peak_rss_mib() -> float:
@@ -171,8 +174,8 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                                                  run.value_column, pure=False))
                     in_flight += len(frame)
 
-            with ChunkWriter(run.db, report, settings.batch_commit_rows,
-                             settings.task_due_days) as writer:
+            with collector_paused(), ChunkWriter(run.db, report, settings.batch_commit_rows,
+                                                 settings.task_due_days) as writer:
                 feed()
                 while pending:  # in file order, as the single-process path writes
                     future = pending.popleft()

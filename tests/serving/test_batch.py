@@ -250,3 +250,28 @@ def test_a_customer_listed_twice_ends_with_the_later_row_whatever_the_clocks(set
                         .where(Prediction.customer_ref == ref)) == 2
     assert report.scored == 400
     db.dispose()
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_collector_is_paused_for_a_pass_and_left_as_it_was(enabled_before):
+    """The scoring pass turns Python's automatic garbage collection off (its receipt
+    tuples made each collection walk them again) and leaves it as it found it, however
+    the blocks nest or end (threads of one Dask worker each run one)."""
+    import gc
+
+    from serving.batch import collector_paused
+
+    was = gc.isenabled()
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            with collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # the outer block still runs
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError("a failed pass")
+        assert gc.isenabled() is enabled_before
+    finally:
+        (gc.enable if was else gc.disable)()
