@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -71,7 +71,7 @@ class RawWriter:
         with self._cursor() as cur:
             cur.execute(sql, params)
 
-    def executemany(self, sql: str, rows: list[tuple]) -> None:
+    def executemany(self, sql: str, rows: Iterable[tuple]) -> None:
         with self._cursor() as cur:
             cur.executemany(sql, rows)
 

@@ -175,8 +175,10 @@ class Receipts(RawWriter):
                 for row in rows:
                     copy.write_row(row)
         else:
+            # as plain tuples: sqlite3 binds a tuple's items directly, a NamedTuple's one
+            # sequence look-up at a time (about 1 µs more per receipt of 22 columns)
             self.executemany(f"INSERT INTO predictions ({cols}) VALUES "
-                             f"({self.marks(len(PREDICTION_COLUMNS))})", rows)
+                             f"({self.marks(len(PREDICTION_COLUMNS))})", map(tuple, rows))
 
     def move_latest(self, entries: Sequence[LatestEntry], *, new_at: Any = None,
                     unless_flagged: bool = True) -> None:
