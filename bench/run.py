@@ -460,7 +460,9 @@ def batch(results: dict, quick: bool) -> None:
                     CHURN_DATABASE_URL=f"sqlite:///{db}",
                     **variant_env,
                 )
-                report = json.loads(stdout[stdout.index("{") :])
+                # the report is the first JSON document; `score` prints the nightly
+                # housekeeping it ran (purge, rights due) after it
+                report, _ = json.JSONDecoder().raw_decode(stdout, stdout.index("{"))
                 runs[name].append(
                     {
                         # the scoring pass: read, score, explain, write, to the last commit
