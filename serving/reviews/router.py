@@ -6,26 +6,19 @@ from serving.deps import CtxDep, Reviewer, RuntimeDep, ServedDep, SettingsDep
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
 from serving.errors import NO_MODEL
 from serving.errors import documented as err
-from serving.reviews import blind, service
-from serving.reviews.schemas import (
-    JudgementCreate,
-    JudgementPublic,
-    PreviewCreate,
-    RectificationPreview,
-    ReviewPage,
-)
+from serving.reviews import blind, schemas, service
 
 router = APIRouter(tags=["reviews"])
 
 
-@router.get("/v1/reviews", response_model=ReviewPage)
+@router.get("/v1/reviews", response_model=schemas.ReviewPage)
 def review_queue(
     _: Reviewer,
     ctx: CtxDep,
     settings: SettingsDep,
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = None,
-) -> ReviewPage:
+) -> schemas.ReviewPage:
     """Open disputes, oldest first, each with the contested prediction and its explanation,
     the customer's statement and claimed values, the deadline and the days left. Under
     blind-first review (CHURN_BLIND_REVIEW), a dispute whose judgement is not recorded yet
@@ -34,14 +27,15 @@ def review_queue(
                              blind=settings.blind_review)
 
 
-@router.post("/v1/disputes/{dispute_id}/preview", response_model=RectificationPreview,
+@router.post("/v1/disputes/{dispute_id}/preview", response_model=schemas.RectificationPreview,
              responses={404: err("No such dispute"),
                         409: err("Already decided, or (blind-first review) no judgement "
                                  "recorded yet"),
                         422: err("A corrected value does not fit the served model"),
                         **NO_MODEL})
 def preview(dispute_id: str, _: Reviewer, ctx: CtxDep, served: ServedDep,
-            settings: SettingsDep, body: PreviewCreate = Body(...)) -> RectificationPreview:
+            settings: SettingsDep, body: schemas.PreviewCreate = Body(...),
+            ) -> schemas.RectificationPreview:
     """Dry run of a rectification: the new score and each contribution before/after.
     Nothing is stored."""
     return service.preview_rectification(ctx.session, ctx.specs, served, dispute_id,
@@ -50,13 +44,13 @@ def preview(dispute_id: str, _: Reviewer, ctx: CtxDep, served: ServedDep,
 
 
 @router.post("/v1/disputes/{dispute_id}/judgement", status_code=201,
-             response_model=JudgementPublic,
+             response_model=schemas.JudgementPublic,
              responses={404: err("No such dispute"),
                         409: err("Already decided, or a judgement is already recorded"),
                         422: err("expected_risk or claim_view missing or not one of the "
                                  "choices")})
 def judge(dispute_id: str, principal: Reviewer, ctx: CtxDep,
-          body: JudgementCreate = Body(...)) -> JudgementPublic:
+          body: schemas.JudgementCreate = Body(...)) -> schemas.JudgementPublic:
     """Blind-first review: record your own judgement of an open dispute, from the
     customer's data and statement, before the model's score and explanation are shown:
     `expected_risk` (low | medium | high: how likely you think they are to leave) and

@@ -23,6 +23,9 @@ from serving.rights.schemas import (
 router = APIRouter(tags=["rights"])
 CONFLICT = {409: err("Already closed, already extended, past the deadline to extend, or an "
                      "open request of this kind exists")}
+# what the reviewer's actions on one request answer
+A_REQUEST: dict = {"response_model": RightsRequestPublic,
+                   "responses": {404: err("No such request"), **CONFLICT}}
 
 
 @router.get("/v1/me/copy", response_model=AccessCopy,
@@ -83,15 +86,13 @@ def list_requests(principal: Reviewer, session: SessionDep,
     return service.listing(session, status, limit)
 
 
-@router.post("/v1/rights-requests/{request_id}/take", response_model=RightsRequestPublic,
-             responses={404: err("No such request"), **CONFLICT})
+@router.post("/v1/rights-requests/{request_id}/take", **A_REQUEST)
 def take_request(request_id: str, principal: Reviewer, session: SessionDep) -> RightsRequestPublic:
     """Become the request's handler."""
     return service.take(session, principal, request_id)
 
 
-@router.post("/v1/rights-requests/{request_id}/extend", response_model=RightsRequestPublic,
-             responses={404: err("No such request"), **CONFLICT})
+@router.post("/v1/rights-requests/{request_id}/extend", **A_REQUEST)
 def extend_request(request_id: str, body: RightsExtend, principal: Reviewer,
                    session: SessionDep, settings: SettingsDep) -> RightsRequestPublic:
     """Extend by two further months with a reason (once, within the first month); the
@@ -99,8 +100,7 @@ def extend_request(request_id: str, body: RightsExtend, principal: Reviewer,
     return service.extend(session, settings, principal, request_id, body)
 
 
-@router.post("/v1/rights-requests/{request_id}/close", response_model=RightsRequestPublic,
-             responses={404: err("No such request"), **CONFLICT})
+@router.post("/v1/rights-requests/{request_id}/close", **A_REQUEST)
 def close_request(request_id: str, body: RightsClose, principal: Reviewer,
                   session: SessionDep, settings: SettingsDep) -> RightsRequestPublic:
     """Answer: done (an erasure is carried out now) or refused with the reason; the
