@@ -120,6 +120,9 @@ class Settings(BaseSettings):
 
     # online scoring: concurrent requests share a transaction (one fsync) up to this many rows
     group_commit_rows: int = Field(default=2_000, ge=1, le=20_000)
+    # ... and the writer waits up to this long (ms) for the group to reach the size of the
+    # recent ones: fewer, fuller flushes under load; a lone request never waits (0: off)
+    group_commit_wait_ms: float = Field(default=2.0, ge=0, le=100)
 
     # batch scoring
     batch_chunk_rows: int = Field(default=20_000, ge=100, le=2_000_000)

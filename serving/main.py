@@ -26,6 +26,7 @@ from serving.recourse.router import router as recourse_router
 from serving.retention.router import router as retention_router
 from serving.reviews.router import router as reviews_router
 from serving.rights.router import router as rights_router
+from serving.scoring.fastpath import PredictionFastPath
 from serving.scoring.router import router as scoring_router
 from serving.scoring.service import score_writer
 from serving.specs import register_model
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         finally:
             if worker is not None:
                 worker.stop()
+            app.state.score_writer.close()  # the predictions queued so far are stored first
             db.dispose()
 
     app = FastAPI(
@@ -103,6 +105,9 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
     deps.init_state(app, settings)
     install_handlers(app)  # one error body for domain, framework and validation errors
 
+    # innermost: POST /v1/predictions that passes every check is answered without
+    # FastAPI's per-request machinery; anything else is replayed through the route
+    app.add_middleware(PredictionFastPath, api=app)
     app.add_middleware(RequestMetrics, metrics=deps.app_metrics(app))
     app.add_middleware(SecurityHeaders, production=settings.mode == "production",
                        docs=docs_enabled(settings.mode, settings.api_docs))

@@ -60,6 +60,8 @@ BatchScoreRequest = Annotated[
     list[ScoreRequest], Field(min_length=1, max_length=MAX_BATCH,
                               description=f"Up to {MAX_BATCH} customers in one call")
 ]
+# POST /v1/predictions takes one or the other (the route and its fast path validate with it)
+ScoreBody = ScoreRequest | BatchScoreRequest
 
 
 class ModelRef(BaseModel):

@@ -110,7 +110,8 @@ ScoreWriter = GroupCommit[ScoreJob, Stored]
 
 def score_writer(db: Database, settings: Settings) -> ScoreWriter:
     """The process's group-committing writer of online predictions."""
-    return GroupCommit(db, store, max_rows=settings.group_commit_rows)
+    return GroupCommit(db, store, max_rows=settings.group_commit_rows,
+                       wait=settings.group_commit_wait_ms / 1e3)
 
 
 def score(
