@@ -1,0 +1,181 @@
+"""The fast path of POST /v1/predictions (`serving.scoring.fastpath`) answers what the
+FastAPI route answers: the same status, the same header names and the same body (the
+same shape for a new prediction, the same bytes for an error), whichever of the two
+takes the request; and it refuses a revoked or deactivated token on the next request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from serving.scoring.fastpath import PredictionFastPath
+from serving.storage.tables import Customer
+from tests.serving.conftest import Api, bearer, second_agent
+
+
+class Paths:
+    """Send a request through the fast path, then through the route alone (the fast
+    path told to hand everything over), and say which one answered the first time."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.answered: list[bool] = []  # per request: did the fast path answer it?
+        self.route_only = False
+        real = PredictionFastPath._answer
+
+        async def spy(fast: PredictionFastPath, *args: Any) -> Any:
+            out = None if self.route_only else await real(fast, *args)
+            self.answered.append(out is not None)
+            return out
+
+        monkeypatch.setattr(PredictionFastPath, "_answer", spy)
+
+    def both(self, send: Callable[[], Any]) -> tuple[Any, bool, Any]:
+        """(fast path's response, whether it answered itself, the route's response)."""
+        self.route_only = False
+        fast = send()
+        answered = self.answered[-1]
+        self.route_only = True
+        try:
+            route = send()
+        finally:
+            self.route_only = False
+        assert self.answered[-1] is False  # the second one really went to the route
+        return fast, answered, route
+
+
+@pytest.fixture
+def paths(monkeypatch: pytest.MonkeyPatch) -> Paths:
+    return Paths(monkeypatch)
+
+
+def shape(value: Any) -> Any:
+    """The body's structure: keys in order, list lengths, kinds of leaves."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(v) for v in value]
+    return "number" if isinstance(value, int | float) and not isinstance(value, bool) \
+        else type(value).__name__
+
+
+def names(response: Any) -> set[str]:
+    return {k.lower() for k in response.headers}
+
+
+def same_error(fast: Any, answered: bool, route: Any, status: int) -> None:
+    """An error: the route answered both times (the fast path replayed it), alike."""
+    assert not answered
+    assert fast.status_code == route.status_code == status, (fast.text, route.text)
+    assert fast.content == route.content
+    assert names(fast) == names(route)
+
+
+def test_a_prediction_is_answered_by_the_fast_path_as_the_route_answers_it(
+        api: Api, paths: Paths, customers: list[dict]) -> None:
+    for body, params in ((customers[0], {}), (customers[1], {"lang": "fr"}),
+                         (customers[2:4], {})):
+        fast, answered, route = paths.both(lambda b=body, p=params: api.score(b, **p))
+        assert answered, "the happy path went to FastAPI"
+        assert fast.status_code == route.status_code == 201, (fast.text, route.text)
+        assert names(fast) == names(route)
+        assert {"x-request-id", "cache-control", "x-content-type-options",
+                "content-type", "content-length"} <= names(fast)
+        assert fast.headers["content-type"] == route.headers["content-type"]
+        assert shape(fast.json()) == shape(route.json())
+        one = fast.json() if isinstance(body, dict) else fast.json()[0]
+        again = route.json() if isinstance(body, dict) else route.json()[0]
+        # the same customer scored twice by the same model: the same score and reasons
+        assert (one["score"], one["contributions"]) == (again["score"], again["contributions"])
+
+
+@pytest.mark.parametrize("token", [None, "st_not-a-real-token", "something-else"])
+def test_no_or_an_unknown_token_is_401_from_the_route(
+        api: Api, paths: Paths, customers: list[dict], token: str | None) -> None:
+    headers = bearer(token) if token else {}
+    fast, answered, route = paths.both(lambda: api.client.post(
+        "/v1/predictions", json=customers[0], headers=headers))
+    same_error(fast, answered, route, 401)
+    assert fast.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("role", ["reviewer", "auditor", "integration"])
+def test_a_role_that_may_not_score_is_403_from_the_route(
+        api: Api, paths: Paths, customers: list[dict], role: str) -> None:
+    fast, answered, route = paths.both(lambda: api.score(customers[0], role=role))
+    same_error(fast, answered, route, 403)
+
+
+@pytest.mark.parametrize("body", [
+    {"features": {}},  # no customer_id
+    {"customer_id": "c-1", "features": {}, "extra": 1},  # an unknown key
+    {"customer_id": "c-1", "features": [1, 2]},  # features not an object
+    {"customer_id": "c-1", "features": {}, "customer_value": True},  # strict number
+    [],  # an empty list
+])
+def test_a_bad_body_is_the_routes_422(api: Api, paths: Paths, body: Any) -> None:
+    fast, answered, route = paths.both(lambda: api.client.post(
+        "/v1/predictions", json=body, headers=api.headers()))
+    same_error(fast, answered, route, 422)
+
+
+def test_a_body_that_is_not_json_or_not_declared_json_is_the_routes(api: Api,
+                                                                    paths: Paths) -> None:
+    for content, ctype, status in ((b"{not json", "application/json", 422),
+                                   (b'{"customer_id": "x"}', "text/plain", 422)):
+        fast, answered, route = paths.both(lambda c=content, t=ctype: api.client.post(
+            "/v1/predictions", content=c, headers=api.headers() | {"content-type": t}))
+        same_error(fast, answered, route, status)
+
+
+def test_an_unknown_category_or_a_bad_language_is_the_routes_422(
+        api: Api, paths: Paths, customers: list[dict], host: Any) -> None:
+    spec = host.current().spec
+    categorical = next(f.name for f in spec.features if f.kind != "numeric")
+    bad = {**customers[0], "features": {**customers[0]["features"], categorical: "Bogus"}}
+    fast, answered, route = paths.both(lambda: api.score(bad))
+    same_error(fast, answered, route, 422)
+    assert fast.json()["fields"] == [categorical]
+    fast, answered, route = paths.both(lambda: api.score(customers[0], lang="de"))
+    same_error(fast, answered, route, 422)
+
+
+def test_a_restricted_customer_is_kept_without_a_route_and_an_objecting_one_is_409(
+        api: Api, paths: Paths, app: Any, by_risk: list[dict]) -> None:
+    high = next(c for c in by_risk if c["expected_score"] >= 0.5)
+    objecting = by_risk[-1]
+    refs = {c["customer_id"]: api.score(c).json()["customer_ref"] for c in (high, objecting)}
+    with app.state.db.session() as s:
+        s.get(Customer, refs[high["customer_id"]]).restricted = True
+        s.get(Customer, refs[objecting["customer_id"]]).objected = True
+        s.commit()
+
+    fast, answered, route = paths.both(lambda: api.score(high))
+    assert answered and fast.status_code == route.status_code == 201
+    assert shape(fast.json()) == shape(route.json()) and names(fast) == names(route)
+    for r in (fast, route):
+        p = r.json()
+        assert p["route"]["action"] == "none" and "restricted" in p["route"]["reason"]
+        assert p["retention_task_id"] is None
+
+    # refused by the write itself: the fast path answers with the app's own handler
+    fast, answered, route = paths.both(lambda: api.score(objecting))
+    assert answered
+    assert fast.status_code == route.status_code == 409
+    assert fast.content == route.content and fast.json()["status"] == "suppressed"
+    assert names(fast) == names(route)
+
+
+@pytest.mark.parametrize("how", ["deactivate", "rotate-token"])
+def test_a_revoked_token_is_refused_on_the_next_request(
+        api: Api, paths: Paths, customers: list[dict], how: str) -> None:
+    token, actor = second_agent(api)
+    ok = api.client.post("/v1/predictions", json=customers[0], headers=bearer(token))
+    assert ok.status_code == 201 and paths.answered[-1]
+    user_id = actor.removeprefix("staff:")
+    r = api.post(f"/v1/admin/users/{user_id}/{how}", role="admin")
+    assert r.status_code in (200, 201), r.text
+    refused = api.client.post("/v1/predictions", json=customers[1], headers=bearer(token))
+    assert refused.status_code == 401 and not paths.answered[-1]
+    assert refused.json()["error"] == "not_authenticated"
