@@ -123,3 +123,49 @@ def test_a_store_that_loses_track_of_its_jobs_is_refused(db):
 def test_max_rows_must_be_positive(db):
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(db, make_store([]), max_rows=0)
+
+
+def test_the_event_loop_awaits_its_jobs_stored_by_one_writer_thread(db):
+    """`submit_async`: jobs awaited together are stored by the writer thread in shared
+    transactions, each caller gets its own outcome (a refused job raises, a breaking one
+    fails alone), and `close` stops the thread."""
+    import asyncio
+
+    groups: list[list[str]] = []
+    writer = GroupCommit(db, make_store(groups, delay=0.02), wait=0.01)
+
+    async def together(jobs: list[str]) -> dict[str, object]:
+        out = await asyncio.gather(*(writer.submit_async(j) for j in jobs),
+                                   return_exceptions=True)
+        return dict(zip(jobs, out, strict=True))
+
+    first = [f"cu_{i:02d}" for i in range(10)] + ["refuse-1"]
+    results = asyncio.run(together(first))
+    assert isinstance(results["refuse-1"], Refused)
+    assert writer.groups < len(first) / 2  # shared transactions, not one per job
+    second = ["cu_20", "crash-1", "cu_21"]
+    results |= asyncio.run(together(second))
+    assert isinstance(results["crash-1"], RuntimeError)
+    kept = [j for j in first + second if j.startswith("cu_")]
+    assert all(results[j] == f"stored {j}" for j in kept)
+    assert stored_refs(db) == sorted(kept)
+    thread = writer._thread
+    assert thread is not None and thread.is_alive()
+    writer.close()
+    assert not thread.is_alive()
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(writer.submit_async("cu_late"))
+
+
+def test_a_lone_job_never_waits_for_a_group_to_fill(db):
+    """The writer waits for a group only as large as the recent ones: the first job of a
+    quiet writer goes at once, however long the wait allowed."""
+    import asyncio
+
+    writer = GroupCommit(db, make_store([]), wait=1.0)
+    started = time.perf_counter()
+    assert asyncio.run(writer.submit_async("cu_alone")) == "stored cu_alone"
+    assert time.perf_counter() - started < 0.5
+    writer.close()
+    with pytest.raises(ValueError, match="seconds"):
+        GroupCommit(db, make_store([]), wait=5)
