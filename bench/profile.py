@@ -50,10 +50,8 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "pseudonym (HMAC)": [("models.pseudonym", "Pseudonymiser.__call__")],
     "durable write (group commit)": [("serving.storage.group", "GroupCommit._run")],
     "  of which the session's connection": [("serving.storage.bulk", "RawWriter.__init__")],
-    "  of which who may be scored (3 reads)": [
-        ("serving.storage.receipts", "Receipts.flags"),
-        ("serving.storage.receipts", "Receipts.erased"),
-        ("serving.storage.receipts", "Receipts.overturned")],
+    "  of which who may be scored (one read)": [
+        ("serving.storage.receipts", "Receipts.standing")],
     "  of which the control arm": [("serving.loop.control", "assign")],
     "  of which the risk-list entry": [("serving.storage.receipts", "Receipts.move_latest")],
     "  of which the receipt insert": [("serving.storage.receipts", "Receipts.insert")],

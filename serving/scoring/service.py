@@ -288,9 +288,7 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     refs = sorted({r for job in jobs for r in job.refs})
     # Locked in key order: a dispute or objection being written for one of these
     # customers is waited for, so its restriction or objection is seen here.
-    flags = db.flags(refs, lock=True)
-    erased = db.erased(refs)
-    overturned = db.overturned(refs)
+    flags, erased, overturned = db.standing(refs, lock=True)
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
     refusals = (

@@ -114,10 +114,48 @@ def unpack_shap(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f8")
 
 
+class Standing(NamedTuple):
+    """What decides whether and how some customers may be scored (`Receipts.standing`)."""
+
+    flags: dict[str, tuple[bool, bool]]  # known customers -> (restricted, objected)
+    erased: set[str]  # erasure tombstones
+    overturned: dict[str, set[str]]  # the values of their withdrawn receipts
+
+
 class Receipts(RawWriter):
     """Receipts, risk-list entries and tasks, written in the session's transaction."""
 
     # -- who may be scored --------------------------------------------------------------
+    def standing(self, refs: Sequence[str], lock: bool = False) -> Standing:
+        """`flags`, `erased` and `overturned` of `refs` in one statement (the online
+        write's reads, once per group commit). With `lock` on PostgreSQL the customers'
+        rows are locked first, as `flags` locks them (FOR UPDATE cannot be part of a
+        UNION), and the other two are read in one statement."""
+        refs = sorted(set(refs))
+        if not refs:
+            return Standing({}, set(), {})
+        marks = self.marks(len(refs))
+        parts = [f"SELECT 1, customer_ref, NULL, NULL, NULL FROM erasures "
+                 f"WHERE customer_ref IN ({marks})",
+                 f"SELECT 2, customer_ref, NULL, NULL, features FROM predictions "
+                 f"WHERE withdrawn AND customer_ref IN ({marks})"]
+        flags: dict[str, tuple[bool, bool]] = {}
+        if lock and self.dialect == "postgresql":
+            flags = self.flags(refs, lock=True)
+        else:
+            parts.insert(0, "SELECT 0, customer_ref, restricted, objected, NULL FROM "
+                         f"customers WHERE customer_ref IN ({marks})")
+        out = Standing(flags, set(), {})
+        for kind, ref, restricted, objected, features in self.fetchall(
+                " UNION ALL ".join(parts), tuple(refs) * len(parts)):
+            if kind == 0:
+                flags[ref] = (bool(restricted), bool(objected))
+            elif kind == 1:
+                out.erased.add(ref)
+            else:
+                out.overturned.setdefault(ref, set()).add(features)
+        return out
+
     def flags(self, refs: Sequence[str], lock: bool = False) -> dict[str, tuple[bool, bool]]:
         """(restricted, objected) of the known customers among `refs`. With `lock`
         (PostgreSQL), their rows are locked in key order, so a dispute or objection being

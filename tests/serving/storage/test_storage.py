@@ -194,3 +194,35 @@ def test_migration_0004_goes_down_and_up_again(db):
     assert current(db.engine) == "0013" and "ix_customers_risk" not in indexes()
     with db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 1
+
+
+@pytest.mark.parametrize("lock", [False, True])
+def test_one_read_of_who_may_be_scored_is_the_three_reads(db, lock):
+    """`Receipts.standing` (the online write's one statement) reads what `flags`,
+    `erased` and `overturned` read, locking the customers' rows on PostgreSQL."""
+    from serving.storage.tables import Erasure
+
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for ref, restricted, objected in (("cu_r", True, False), ("cu_o", False, True),
+                                          ("cu_w", False, False), ("cu_x", False, False)):
+            s.add(Customer(customer_ref=ref, created_at=now, restricted=restricted,
+                           objected=objected))
+        s.add(Erasure(customer_ref="cu_gone", erased_at=now))
+        s.flush()
+        for features, withdrawn in (('{"a":1}', True), ('{"a":2}', True), ('{"a":3}', False)):
+            s.add(Prediction(id=new_id(), customer_ref="cu_w", model_name="m",
+                             model_version="1", score=0.5, margin=0.0, base_value=0.0,
+                             risk_band="medium", features=features, shap=b"",
+                             route_action="none", route_reason="r", source="api",
+                             actor="t", withdrawn=withdrawn, created_at=now))
+        s.commit()
+        w = Receipts(s)
+        refs = ["cu_w", "cu_r", "cu_o", "cu_gone", "cu_new", "cu_x", "cu_r"]
+        got = w.standing(refs, lock=lock)
+        assert got.flags == w.flags(refs) == {"cu_r": (True, False), "cu_o": (False, True),
+                                              "cu_w": (False, False), "cu_x": (False, False)}
+        assert got.erased == w.erased(refs) == {"cu_gone"}
+        assert got.overturned == w.overturned(refs) == {"cu_w": {'{"a":1}', '{"a":2}'}}
+        assert w.standing([]) == ({}, set(), {})
+        s.rollback()
