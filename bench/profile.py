@@ -60,7 +60,8 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "  of which audit hash chain": [("serving.audit.service", "append_many")],
     "  of which COMMIT (fsync)": [("sqlalchemy.orm.session", "Session.commit")],
     "response serialisation": [("fastapi.routing", "serialize_response"),
-                               ("starlette.responses", "JSONResponse.render")],
+                               ("starlette.responses", "JSONResponse.render"),
+                               ("serving.scoring.router", "PredictionResponse.render")],
 }
 REST = "the rest (HTTP, routing, dependencies, middleware)"
 

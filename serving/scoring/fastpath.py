@@ -11,7 +11,8 @@ it takes the happy path, with the same rules and the same code:
 - the body is parsed as Starlette parses it (`json.loads`) and validated with the route's
   own body type as FastAPI validates it (`validate_python(..., from_attributes=True)`);
 - the records are prepared, stored and answered by the route's own functions
-  (`service.prepare`, `router.stored`), and the answer is the route's `JSONResponse`.
+  (`service.prepare`, `router.stored`), and the answer is the route's response
+  (`router.PredictionResponse`).
 
 Anything else - no or a bad token, another role, a body that is not JSON or does not
 validate, a query string other than `lang=en|fr`, features the model refuses, no model,
@@ -38,7 +39,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import TypeAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import deps
@@ -142,7 +143,8 @@ class PredictionFastPath:
                 raise  # the server-error middleware answers 500, as for the route
             response = handler(Request(scope, receive), exc)
             return await response if inspect.isawaitable(response) else response
-        return JSONResponse(out if isinstance(parsed, list) else out[0], status_code=201)
+        return router.PredictionResponse(out if isinstance(parsed, list) else out[0],
+                                         status_code=201)
 
     def _handler(self, exc: Exception) -> Callable[..., Any] | None:
         """The app's handler for `exc`, looked up as Starlette's exception middleware
