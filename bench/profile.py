@@ -234,7 +234,11 @@ async def _drive(args: argparse.Namespace) -> dict[str, Any]:
     db.dispose()
     host = ModelHost(settings)
     host.load()
-    app = create_app(settings, host=host)
+    # as `serve` runs it: the heap frozen after start-up, threads switching every 0.5 ms
+    app = create_app(settings, host=host, server=True)
+    from serving.system.tuning import threads_switch_often
+
+    threads_switch_often()
     bodies = _bodies(args.bodies, host, args.requests + args.warmup)
     timers = None
     if args.stages:

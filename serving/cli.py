@@ -217,13 +217,16 @@ def main(argv: list[str] | None = None) -> int:
 
             from serving.main import create_app
 
-            app = create_app(settings)
+            app = create_app(settings, server=True)
             if args.after:
                 _wait_for(args.after)
             if settings.mode == "dev" and settings.admin_token is None:
                 _first_admin(settings)
         except StartupError as exc:
             raise SystemExit(str(exc)) from None
+        from serving.system.tuning import threads_switch_often
+
+        threads_switch_often()  # the group-commit writer thread gets the GIL back in time
         uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN)
         return 0
     if args.command == "migrate":

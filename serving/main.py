@@ -33,6 +33,7 @@ from serving.specs import register_model
 from serving.staff.router import router as staff_router
 from serving.storage import Database, upgrade
 from serving.system import service as system_service
+from serving.system import tuning
 from serving.system.bodylimit import BodyLimit
 from serving.system.middleware import RequestMetrics
 from serving.system.router import public as public_router
@@ -49,9 +50,12 @@ ERRORS = {
 }
 
 
-def create_app(settings: Settings | None = None, host: ModelHost | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, host: ModelHost | None = None,
+               *, server: bool = False) -> FastAPI:
     """Build the app. `host` lets a caller share one already loaded model (tests, several
-    apps in one process); by default the lifespan loads it once from the registry."""
+    apps in one process); by default the lifespan loads it once from the registry.
+    `server`: the app owns its process (`serve`): once started, its heap is frozen out of
+    the garbage collector's full passes (`serving.system.tuning.freeze_heap`)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -89,6 +93,8 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None) 
         # messages to customers: delivered from the outbox by a thread of this process
         # (or by `python -m serving.cli deliver` when CHURN_DELIVERY_WORKER=false)
         worker = delivery.Worker(db, settings).start() if settings.delivery_worker else None
+        if server:
+            tuning.freeze_heap()
         try:
             yield
         finally:
