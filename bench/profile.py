@@ -68,8 +68,9 @@ REST = "the rest (HTTP, routing, dependencies, middleware)"
 
 class Timers:
     """Wall and CPU time of each stage, from wrappers around its functions (a few
-    timer reads per call: the request is not slowed measurably). Everything runs on this
-    thread (`_inline_threads`), so thread CPU time is the request's."""
+    timer reads per call: the request is not slowed measurably). A stage runs on one
+    thread (the loop's, or the group-commit writer's for the write), so that thread's CPU
+    time is the stage's."""
 
     def __init__(self) -> None:
         self.wall = dict.fromkeys(STAGES, 0.0)
