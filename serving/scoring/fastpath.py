@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from serving import deps
 from serving.scoring import router, service
 from serving.scoring.schemas import ScoreBody, ScoreRequest
+from serving.system.middleware import HttpMiddleware
 
 _BODY: TypeAdapter = TypeAdapter(ScoreBody)
 _LANGS = {b"": "en", b"lang=en": "en", b"lang=fr": "fr"}
@@ -78,13 +79,13 @@ def _bearer(authorization: str | None) -> str | None:
     return credentials
 
 
-class PredictionFastPath:
+class PredictionFastPath(HttpMiddleware):
     """Answer the happy path of POST /v1/predictions; replay anything else through
     `app` (see the module docstring). `api`: the FastAPI app, for its state, its route
     and its exception handlers."""
 
     def __init__(self, app: ASGIApp, api: Starlette) -> None:
-        self.app = app
+        super().__init__(app)
         self.api = api
         self._route: APIRoute | None = None
 
@@ -96,9 +97,9 @@ class PredictionFastPath:
                                and r.path == router.PATH and "POST" in r.methods)
         return self._route
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["method"] != "POST"
-                or scope["path"] != router.PATH or scope.get("root_path")):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["method"] != "POST" or scope["path"] != router.PATH
+                or scope.get("root_path")):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
