@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from serving.errors import InvalidInput, field_error
 
 _QUARTER = re.compile(r"^\s*(\d{4})-?[Qq]([1-4])\s*$")
+# datetime's own range, with a quarter either side (a quarter's end is the next one's start)
+FIRST_YEAR, LAST_YEAR = 2, 9999
 FIX = ("ask for one whole calendar quarter that has ended: quarter=YYYY-Qn (e.g. "
        "quarter=2026-Q2), or since and until on its bounds (since=2026-04-01, "
        "until=2026-07-01); nothing at all reads the last ended quarter")
@@ -72,7 +74,10 @@ class Quarter:
         m = _QUARTER.match(text or "")
         if not m:
             raise ValueError(f"{text!r} is not a quarter like 2026-Q2")
-        return cls(int(m.group(1)), int(m.group(2)))
+        q = cls(int(m.group(1)), int(m.group(2)))
+        if not FIRST_YEAR <= q.year < LAST_YEAR:
+            raise ValueError(f"{text!r} is not a quarter from {FIRST_YEAR} to {LAST_YEAR - 1}")
+        return q
 
 
 def _utc(t: datetime) -> datetime:
@@ -130,7 +135,15 @@ def for_outside_reader(since: datetime | None, until: datetime | None,
         raise _refuse(missing, "both bounds of one calendar quarter", "nothing",
                       "an outside reader's period is a whole calendar quarter: an open "
                       "period could be subtracted from another to recover a suppressed count")
-    q = Quarter.of(since)
+    try:
+        q = Quarter.of(since)
+        _utc(until)
+    except OverflowError:  # 0001-01-01 at +14:00 is before datetime's first UTC instant
+        q = Quarter(0, 1)
+    if not FIRST_YEAR <= q.year < LAST_YEAR:
+        raise _refuse("since", f"a quarter that has ended (the last is "
+                      f"{last_ended(now).label})", f"since={since.isoformat()}",
+                      "the period is outside the calendar the service keeps")
     if _utc(since) != q.since or _utc(until) != q.until:
         raise _refuse("since", f"the bounds of one calendar quarter, e.g. since="
                       f"{q.since.date()} until={q.until.date()} ({q.label})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -71,3 +71,16 @@ def test_an_outside_reader_gets_one_ended_quarter_or_a_clear_refusal():
     with pytest.raises(InvalidInput) as e:
         for_outside_reader(d(2026, 4, 2), d(2026, 7, 1), NOW)
     assert "since=2026-04-01 until=2026-07-01" in e.value.field_errors()[0].expected
+
+
+def test_a_quarter_outside_the_calendar_is_refused_not_a_fault():
+    """Found by the API fuzz: quarter=0000Q1 made a 500 (year 0 is out of datetime's range)."""
+    for text in ("0000Q1", "0001-Q1", "9999-Q4"):
+        with pytest.raises(InvalidInput):
+            resolve(None, None, text)
+    for since in (d(1, 1, 1), d(9999, 10, 1)):
+        with pytest.raises(InvalidInput):
+            for_outside_reader(since, d(9999, 12, 31), NOW)
+    east = timezone(timedelta(hours=14))
+    with pytest.raises(InvalidInput):
+        for_outside_reader(datetime(1, 1, 1, tzinfo=east), d(2026, 1, 1), NOW)
