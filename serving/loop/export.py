@@ -4,9 +4,10 @@ One row per customer, from their latest receipt whose label is known (the horizo
 passed, or they left within it): the values the model read, with the values a reviewer
 rectified since put in their place (a rectification corrects a data error, so it corrects
 the earlier record too), the observed label (left within `CHURN_LABEL_HORIZON_DAYS`), the
-control-group arm, the targeting rule and the agent's outcome. Left out: customers whose
-record is restricted (an open dispute), who objected to profiling, who were erased, and
-withdrawn (overturned) receipts. Customers appear only by pseudonym.
+control-group arm, the targeting rule (with the uplift estimate, the customer's value and
+the expected retained value when uplift targeting ranked the queue) and the agent's
+outcome. Left out: customers whose record is restricted (an open dispute), who objected to
+profiling, who were erased, and withdrawn (overturned) receipts. Customers appear only by pseudonym.
 
 Written as Parquet with a generated dataset schema (YAML) that `make train` accepts: the
 served model's data set name, target and features with their notes (words, ranges,
@@ -34,8 +35,8 @@ from serving.storage import outcomes as store
 
 ID_COLUMN = "customer_ref"
 # recorded for the data scientist, never features (the schema drops them)
-RECORDED = ("scored_at", "model_version", "arm", "targeting", "task_outcome", "source",
-            "rectified")
+RECORDED = ("scored_at", "model_version", "arm", "targeting", "uplift", "customer_value",
+            "expected_value", "task_outcome", "source", "rectified")
 TRAIN_FILE, RECENT_FILE, SCHEMA_FILE, REPORT_FILE = (
     "training.parquet", "recent.parquet", "schema.yaml", "export.json")
 
@@ -72,6 +73,13 @@ class ExportReport:
 def _negative(positive: str) -> str:
     return {"Yes": "No", "yes": "no", "1": "0", "True": "False", "true": "false",
             "1.0": "0.0"}.get(positive, f"not {positive}")
+
+
+def _number(value: Any) -> float | None:
+    """A stored amount or estimate as a float; None (missing) for NULL or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 def _localized(value: Any) -> Any:
@@ -162,6 +170,10 @@ def training_table(session: Session, horizon_days: int, spec: ModelSpec, *,
             "scored_at": row.scored_at.isoformat(), "model_version": str(row.model_version),
             "arm": row.arm if isinstance(row.arm, str) else "none",
             "targeting": row.targeting,
+            # under uplift targeting (issue 17): the estimate, the customer's value and the
+            # expected retained value the queue was ranked by (empty under risk targeting)
+            "uplift": _number(row.uplift), "customer_value": _number(row.customer_value),
+            "expected_value": _number(row.expected_value),
             "task_outcome": row.task_outcome if isinstance(row.task_outcome, str) else "none",
             "source": row.source, "rectified": rectified})
     out = pd.DataFrame.from_records(records)

@@ -131,7 +131,8 @@ def record_churn_events(session: Session, events: Sequence[ChurnEventIn],
 
 LABEL_COLUMNS = ("prediction_id", "customer_ref", "model_name", "model_version", "scored_at",
                  "period", "score", "risk_band", "route_action", "source", "withdrawn", "arm",
-                 "targeting", "uplift", "features", "left_on", "label", "task_status",
+                 "targeting", "uplift", "customer_value", "expected_value", "features",
+                 "left_on", "label", "task_status",
                  "task_outcome", "restricted", "objected")
 
 
@@ -159,7 +160,9 @@ def labelled_predictions(session: Session, horizon_days: int, *,
                          period: str = "month", decode_features: bool = True
                          ) -> pd.DataFrame:
     """One row per receipt (`LABEL_COLUMNS`), oldest first: who (pseudonym), which model,
-    when, the score, band, route, arm and targeting rule, the values the model read
+    when, the score, band, route, arm and targeting rule (with the uplift estimate, the
+    customer's value and the expected retained value under uplift targeting), the values
+    the model read
     (`features`: a dict of decoded values), the observed label (`label_of`: 1, 0 or NaN),
     the task's status and agent outcome when the receipt opened one, and whether the
     customer is now restricted or objecting. `period`: the campaign period length the
@@ -171,12 +174,13 @@ def labelled_predictions(session: Session, horizon_days: int, *,
     flags = store.flagged_customers(session) if rows else {}
     records = []
     for (pid, ref, name, version, at, score, band, action, source, withdrawn, arm,
-         targeting, uplift, features) in rows:
+         targeting, uplift, value, expected, features) in rows:
         label, left = label_of(at, events.get(ref, ()), horizon_days, now)
         status, outcome = tasks.get(pid, (None, None))
         restricted, objected = flags.get(ref, (False, False))
         records.append((pid, ref, name, version, at, campaign_period(at, period), score, band,
                         action, source, bool(withdrawn), arm, targeting or "risk", uplift,
+                        value, expected,
                         json.loads(features) if decode_features else features, left, label,
                         status, outcome, restricted, objected))
     df = pd.DataFrame.from_records(records, columns=list(LABEL_COLUMNS))

@@ -75,7 +75,7 @@ def events_by_customer(session: Session, refs: Sequence[str] | None = None
 
 PREDICTION_FIELDS = ("id", "customer_ref", "model_name", "model_version", "created_at",
                      "score", "risk_band", "route_action", "source", "withdrawn", "arm",
-                     "targeting", "uplift", "features")
+                     "targeting", "uplift", "customer_value", "expected_value", "features")
 
 
 def predictions(session: Session, since: datetime | None = None,

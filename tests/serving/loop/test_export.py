@@ -93,6 +93,10 @@ def test_export_leaves_out_the_restricted_objecting_and_erased_uses_rectified_va
     assert schema["name"] == spec.dataset and schema["id_column"] == "customer_ref"
     assert set(schema["features"]) == set(spec.feature_names)
     assert {"arm", "scored_at", "task_outcome"} <= set(schema["drop"])
+    # what an uplift-ranked queue was ranked by travels with each row, recorded, never a
+    # feature (test_targeting.py); under risk targeting it is empty
+    value_cols = ["uplift", "customer_value", "expected_value"]
+    assert set(value_cols) <= set(schema["drop"]) and table[value_cols].isna().all().all()
 
     # training accepts the files, and keeps the served contract
     from training.config import TrainSettings

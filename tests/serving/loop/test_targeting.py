@@ -54,3 +54,37 @@ def test_without_an_uplift_model_the_rule_stays_risk(settings, db, host,  # noqa
     assert all(r["uplift"] is None for r in rows)
     contact = [r for r in rows if r["arm"] == "contact"]
     assert len(tasks) == len(contact) == report.human_contact
+
+
+def test_the_training_export_carries_what_the_queue_was_ranked_by(
+        settings, db, host, uplift_version, tmp_path: Path) -> None:  # noqa: ANN001
+    """The data scientist's export (issue 17): each drawn row carries its uplift estimate,
+    the customer's value and the expected retained value, as the receipt recorded them;
+    recorded columns, never features."""
+    from datetime import UTC, datetime, timedelta
+
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from serving.loop.export import RECENT_FILE, TRAIN_FILE, export_training
+    from serving.storage.tables import Prediction
+
+    _score(settings, db, host, tmp_path, targeting="uplift",
+           uplift_model_uri=f"models:/churn-uplift/{uplift_version}",
+           customer_value=250.0, contact_cost=10.0)
+    with db.session() as s:  # scored four months ago: every label is known
+        s.execute(sa.update(Prediction).values(
+            created_at=datetime.now(UTC) - timedelta(days=120)))
+        s.commit()
+        stored = {ref: (u, v, e) for ref, u, v, e in s.execute(sa.select(
+            Prediction.customer_ref, Prediction.uplift, Prediction.customer_value,
+            Prediction.expected_value))}
+        export_training(s, tmp_path / "export", settings.label_horizon_days)
+    table = pd.concat([pd.read_parquet(tmp_path / "export" / f)
+                       for f in (TRAIN_FILE, RECENT_FILE)])
+    drawn = table[table["arm"] != "none"]
+    assert len(drawn) > 100 and drawn["uplift"].notna().all()
+    assert (drawn["customer_value"] == 250.0).all()
+    assert (drawn["expected_value"] - (drawn["uplift"] * 250.0 - 10.0)).abs().max() < 1e-9
+    for row in drawn.itertuples():
+        assert (row.uplift, row.customer_value, row.expected_value) == stored[row.customer_ref]
