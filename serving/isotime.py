@@ -37,6 +37,11 @@ QUARTER_PATTERN = r"^\s*\d{4}-?[Qq][1-4]\s*$"
 QuarterText = Annotated[str, StringConstraints(max_length=20, pattern=QUARTER_PATTERN)]
 
 
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """`t` in UTC; a naive time is taken to be UTC already (SQLite hands them back so)."""
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
 def when(text: str) -> dt.datetime:
     """A command-line ISO date or date-time (an argparse `type`), UTC when no offset is
     given."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from serving.errors import InvalidInput, field_error
+from serving.isotime import as_utc
 
 _QUARTER = re.compile(r"^\s*(\d{4})-?[Qq]([1-4])\s*$")
 # datetime's own range, with a quarter either side (a quarter's end is the next one's start)
@@ -65,7 +66,7 @@ class Quarter:
     @classmethod
     def of(cls, t: datetime) -> Quarter:
         """The quarter `t` (UTC) falls in."""
-        t = _utc(t)
+        t = as_utc(t)
         return cls(t.year, (t.month - 1) // 3 + 1)
 
     @classmethod
@@ -78,10 +79,6 @@ class Quarter:
         if not FIRST_YEAR <= q.year < LAST_YEAR:
             raise ValueError(f"{text!r} is not a quarter from {FIRST_YEAR} to {LAST_YEAR - 1}")
         return q
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def last_ended(now: datetime) -> Quarter:
@@ -127,7 +124,7 @@ def for_outside_reader(since: datetime | None, until: datetime | None,
                        now: datetime) -> Quarter:
     """The quarter an outside auditor reads: no bounds at all is the last ended quarter;
     otherwise the bounds must be exactly one ended quarter's, else InvalidInput (422)."""
-    now = _utc(now)
+    now = as_utc(now)
     if since is None and until is None:
         return last_ended(now)
     if since is None or until is None:
@@ -137,17 +134,17 @@ def for_outside_reader(since: datetime | None, until: datetime | None,
                       "period could be subtracted from another to recover a suppressed count")
     try:
         q = Quarter.of(since)
-        _utc(until)
+        as_utc(until)
     except OverflowError:  # 0001-01-01 at +14:00 is before datetime's first UTC instant
         q = Quarter(0, 1)
     if not FIRST_YEAR <= q.year < LAST_YEAR:
         raise _refuse("since", f"a quarter that has ended (the last is "
                       f"{last_ended(now).label})", f"since={since.isoformat()}",
                       "the period is outside the calendar the service keeps")
-    if _utc(since) != q.since or _utc(until) != q.until:
+    if as_utc(since) != q.since or as_utc(until) != q.until:
         raise _refuse("since", f"the bounds of one calendar quarter, e.g. since="
                       f"{q.since.date()} until={q.until.date()} ({q.label})",
-                      f"since={_utc(since).isoformat()}, until={_utc(until).isoformat()}",
+                      f"since={as_utc(since).isoformat()}, until={as_utc(until).isoformat()}",
                       "an outside reader's period is one whole calendar quarter: overlapping "
                       "periods could be subtracted to recover a suppressed count")
     if q.until > now:

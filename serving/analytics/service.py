@@ -84,7 +84,7 @@ def _days(f: DisputeFacts) -> float | None:
     return (f.decided_at - f.received_at).total_seconds() / 86400
 
 
-def as_of(f: DisputeFacts, t: datetime) -> DisputeFacts:
+def dispute_at(f: DisputeFacts, t: datetime) -> DisputeFacts:
     """The dispute as it stood at `t`: decided later, it was still open then."""
     if f.decided_at is None or f.decided_at < t:
         return f
@@ -96,20 +96,20 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
             until: datetime | None = None, lang: str = "en",
             attributes: Mapping[str, Mapping[str, str]] | None = None,
             group_sizes: Mapping[str, Counter] | None = None,
-            now: datetime | None = None, frozen: bool = False) -> AnalyticsPublic:
+            now: datetime | None = None, as_of: datetime | None = None) -> AnalyticsPublic:
     """The analytics of the disputes received in [since, until), small cells suppressed.
     `attributes`: audit attributes per customer pseudonym ({attribute: group}), and
-    `group_sizes` the customers of each group (the contest rate's base). `frozen`: as the
-    period stood when it ended (`until`), what an outside reader gets."""
+    `group_sizes` the customers of each group (the contest rate's base). `as_of`: the
+    figures as they stood then (the period's end: what an outside reader gets)."""
     now = now or datetime.now(UTC)
     facts = store.dispute_facts(session, since, until)
-    if frozen and until is not None:
-        now = min(now, until)
-        facts = [as_of(f, until) for f in facts]
+    if as_of is not None:
+        now = min(now, as_of)
+        facts = [dispute_at(f, as_of) for f in facts]
     decided = [f for f in facts if f.status == "decided"]
     open_ = [f for f in facts if f.status == "open"]
     out = AnalyticsPublic(
-        k=k, since=since, until=until, as_of=until if frozen else None,
+        k=k, since=since, until=until, as_of=as_of,
         disputes=len(facts), decided=len(decided),
         open=len(open_), overdue_open=None, scored_customers=store.scored_customers(
             session, since, until), median_days=None, p90_days=None, tables=[], rates=[],
@@ -170,15 +170,15 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
 
 def period_for(reader: Principal, since: datetime | None, until: datetime | None,
                quarter: str | None, now: datetime | None = None,
-               ) -> tuple[datetime | None, datetime | None, bool]:
-    """(since, until, frozen) for this reader: staff read any period, live; an outside
-    auditor one ended calendar quarter as it stood at its end (serving/analytics/periods.py
-    says why), else InvalidInput."""
+               ) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(since, until, as_of) for this reader: staff read any period, live (as_of None); an
+    outside auditor one ended calendar quarter as it stood at its end (as_of: that end;
+    serving/analytics/periods.py says why), else InvalidInput."""
     since, until = periods.resolve(since, until, quarter)
     if not reader.outside:
-        return since, until, False
+        return since, until, None
     q = periods.for_outside_reader(since, until, now or datetime.now(UTC))
-    return q.since, q.until, True
+    return q.since, q.until, q.until
 
 
 def quarters_on_offer(session: Session, now: datetime) -> list[periods.Quarter]:
@@ -193,10 +193,10 @@ def read(session: Session, specs: SpecCache, settings: Any, reader: Principal, *
     """The analytics as a reader gets them (the API, the page, the CSV): the configured
     audit attributes and k, the reader's period (`period_for`), and an outside auditor's
     read audited (`export`: the CSV)."""
-    since, until, frozen = period_for(reader, since, until, quarter, now)
+    since, until, as_of = period_for(reader, since, until, quarter, now)
     attrs, sizes = attributes_from_settings(settings)
     a = compute(session, specs, settings.analytics_min_cell, since=since, until=until,
-                lang=lang, attributes=attrs, group_sizes=sizes, now=now, frozen=frozen)
+                lang=lang, attributes=attrs, group_sizes=sizes, now=now, as_of=as_of)
     audit.third_party_read(session, reader, "contest_analytics_csv" if export
                            else "contest_analytics", via,
                            since=since.isoformat() if since else None,

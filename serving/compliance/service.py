@@ -111,7 +111,7 @@ def _recipients(roles: dict[str, int], settings: Settings, lang: str) -> list[st
     return out
 
 
-def request_as_of(f: store.RequestFacts, t: datetime) -> store.RequestFacts:
+def request_at(f: store.RequestFacts, t: datetime) -> store.RequestFacts:
     """The request as it stood at `t`: answered later, it was still open then."""
     if f.closed_at is None or f.closed_at < t:
         return f
@@ -121,14 +121,13 @@ def request_as_of(f: store.RequestFacts, t: datetime) -> store.RequestFacts:
 def build(session: Session, settings: Settings, *, since: datetime | None = None,
           until: datetime | None = None, specs: SpecCache | None = None,
           now: datetime | None = None, lang: str = "en",
-          frozen: bool = False) -> ComplianceReportPublic:
+          as_of: datetime | None = None) -> ComplianceReportPublic:
     """Everything the report says, read from the database, the settings and MLflow, in
-    `lang` (en or fr); `frozen`: the period's figures as they stood at its end (`until`),
-    what an outside auditor gets."""
+    `lang` (en or fr); `as_of`: the period's figures as they stood then (its end: what an
+    outside auditor gets)."""
     lang = wording.pick(lang)
     now = now or datetime.now(UTC)
-    frozen = frozen and until is not None
-    counted_at = min(now, until) if frozen and until is not None else now
+    counted_at = min(now, as_of) if as_of is not None else now
     specs = specs or SpecCache()
     k = settings.analytics_min_cell
     models, categories, seen = [], [], set()
@@ -150,7 +149,7 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
     recipients = _recipients(store.staff_by_role(session), settings, lang)
     attrs, sizes = analytics.attributes_from_settings(settings)
     a = analytics.compute(session, specs, k, since=since, until=until, now=now,
-                          attributes=attrs, group_sizes=sizes, lang=lang, frozen=frozen)
+                          attributes=attrs, group_sizes=sizes, lang=lang, as_of=as_of)
     outcome = a.table("by_outcome")
     disputes = {
         "received": a.disputes, "decided": a.decided, "open": a.open,
@@ -165,14 +164,14 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
                      for t in a.tables if t.key.startswith("group:")},
     }
     facts = store.rights_requests(session, since, until)
-    if frozen and until is not None:
-        facts = [request_as_of(f, until) for f in facts]
+    if as_of is not None:
+        facts = [request_at(f, as_of) for f in facts]
     chain = audit.verify(session)
     return ComplianceReportPublic(
         lang=lang, title=wording.translator(lang)("title"),
         generated_at=now.isoformat(timespec="seconds"),
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-        as_of=until.isoformat() if frozen and until else None,
+        as_of=as_of.isoformat() if as_of is not None else None,
         controller=_setting_text(settings.controller_name, wording.DEFAULT_CONTROLLER, lang),
         purposes=wording.PURPOSES[lang],
         legal_basis=_setting_text(settings.legal_basis, wording.DEFAULT_LEGAL_BASIS, lang),
@@ -197,9 +196,9 @@ def for_reader(session: Session, settings: Settings, specs: SpecCache, reader: P
     the page, its downloads) over the reader's period (`analytics.period_for`: an auditor
     reads one ended quarter as it stood at its end); an auditor's read is audited (`what`:
     the form read)."""
-    since, until, frozen = analytics.period_for(reader, since, until, quarter, now)
+    since, until, as_of = analytics.period_for(reader, since, until, quarter, now)
     report = build(session, settings, since=since, until=until, specs=specs, lang=lang,
-                   now=now, frozen=frozen)
+                   now=now, as_of=as_of)
     audit.third_party_read(session, reader, what, via, lang=report.lang,
                            since=report.since, until=report.until)
     return report

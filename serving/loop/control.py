@@ -25,9 +25,10 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, Protocol
 
+from serving.isotime import as_utc
 from serving.routing import Route
 from serving.storage.receipts import PredictionRow, TaskRow
 
@@ -80,7 +81,7 @@ def campaign_period(when: datetime, settings: ControlSettings | str = "month") -
     """The campaign period `when` falls in (UTC): "2026-11" (month), "2026-Q4" (quarter)
     or "2026" (year), from `CHURN_CAMPAIGN_PERIOD` or the period length given."""
     length = settings if isinstance(settings, str) else settings.campaign_period
-    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    when = as_utc(when)
     if length == "month":
         return f"{when.year:04d}-{when.month:02d}"
     if length == "quarter":
