@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     # ... and the writer waits up to this long (ms) for the group to reach the size of the
     # recent ones: fewer, fuller flushes under load; a lone request never waits (0: off)
     group_commit_wait_ms: float = Field(default=2.0, ge=0, le=100)
+    # ... in a writer process of its own (its Python work runs beside the event loop's on
+    # another core), or in a thread of the server (an in-memory SQLite database always)
+    writer: Literal["process", "thread"] = "process"
 
     # batch scoring
     batch_chunk_rows: int = Field(default=20_000, ge=100, le=2_000_000)

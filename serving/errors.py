@@ -344,16 +344,27 @@ def _database_error(_: Request, exc: Exception) -> JSONResponse:
         status_code=503, headers={"Retry-After": str(wait)})
 
 
+def _write_unconfirmed(_: Request, exc: Exception) -> JSONResponse:
+    """The writer process ended before it confirmed a write: 503, nothing acknowledged."""
+    logging.getLogger("churn.errors").error("%s", exc)
+    return JSONResponse(error_body(
+        "write_unconfirmed", "The prediction could not be stored: nothing was "
+        "acknowledged. Try again in 1 s."), status_code=503, headers={"Retry-After": "1"})
+
+
 def install_handlers(app: FastAPI) -> None:
     """Answer domain errors, framework errors and invalid requests with `ErrorPublic`;
-    a database that cannot be used with 503 `database_unavailable`."""
+    a database that cannot be used with 503 `database_unavailable`, a write the writer
+    process could not confirm with 503 `write_unconfirmed`."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     from serving.storage.health import driver_errors
+    from serving.storage.writerproc import WriterLost
 
     for db_error in driver_errors():
         app.add_exception_handler(db_error, _database_error)
+    app.add_exception_handler(WriterLost, _write_unconfirmed)
 
 
 def documented(description: str) -> dict[str, Any]:

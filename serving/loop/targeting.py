@@ -109,9 +109,13 @@ def estimate(plan: UpliftPlan, ids: Sequence[str], features: Sequence[str]
              ) -> dict[str, float] | None:
     """The estimated uplift of each receipt (by id), from the values the churn model read
     (`features`, the receipts' JSON). None when the uplift model reads a feature the
-    receipts lack: the rule then stays risk."""
+    receipts lack: the rule then stays risk. Also None for a plan without its model (the
+    writer process's copy, `serving.scoring.service.job_wire`: online scoring estimated
+    every receipt it could before the write)."""
     if not ids:
         return {}
+    if plan.model is None:
+        return None
     records = [json.loads(f) for f in features]
     missing = [f for f in plan.model.spec.feature_names if f not in records[0]]
     if missing:

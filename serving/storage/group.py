@@ -24,11 +24,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
 from serving.storage.db import Database, write_lock
+
+if TYPE_CHECKING:
+    from serving.storage.writerproc import WriterProcess
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -70,13 +73,15 @@ class GroupCommit(Generic[J, R]):
     long the writer thread of `submit_async` may wait for a group to fill (`_gather`)."""
 
     def __init__(self, db: Database, store: Store, max_rows: int = 2000,
-                 wait: float = 0.0) -> None:
+                 wait: float = 0.0, process: WriterProcess | None = None) -> None:
         if max_rows < 1:
             raise ValueError(f"max_rows must be at least 1, got {max_rows}")
         if not 0 <= wait <= 1:
             raise ValueError(f"wait is in seconds, between 0 and 1; got {wait}")
         self.db = db
         self.store = store
+        # CHURN_WRITER=process: the groups are committed by a process of its own
+        self.process = process
         self.max_rows = max_rows
         self.wait = wait  # the writer thread's longest wait for a group to fill (`_gather`)
         self._pending: deque[_Slot[J]] = deque()
@@ -161,6 +166,8 @@ class GroupCommit(Generic[J, R]):
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        if self.process is not None:
+            self.process.close()
 
     def _lead(self) -> None:
         """Take the queued jobs (FIFO, within the row budget) and store them as a group."""
@@ -176,23 +183,14 @@ class GroupCommit(Generic[J, R]):
             self._run(group)
 
     def _run(self, group: list[_Slot[J]]) -> None:
+        jobs = [s.job for s in group]
         try:
-            with self.db.session() as session, write_lock(session):
-                outcomes = self.store(session, [s.job for s in group])
-                if len(outcomes) != len(group):
-                    raise RuntimeError(f"store returned {len(outcomes)} outcomes for "
-                                       f"{len(group)} jobs")
-                session.commit()
-        except Exception as exc:
-            if len(group) == 1:
-                group[0].error, group[0].done = exc, True
-                _wake_loops(group)
-                return
-            for slot in group:  # find the job at fault: each alone
-                self._run([slot])
-            return
-        self.groups += 1
-        self.jobs += len(group)
+            outcomes, groups, jobs_in = (self.process.run(jobs) if self.process is not None
+                                         else commit(self.db, self.store, jobs))
+        except Exception as exc:  # the writer process is gone: nothing acknowledged
+            outcomes, groups, jobs_in = [exc] * len(group), 0, 0
+        self.groups += groups
+        self.jobs += jobs_in
         for slot, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 slot.error = outcome
@@ -200,6 +198,37 @@ class GroupCommit(Generic[J, R]):
                 slot.result = outcome
             slot.done = True
         _wake_loops(group)
+
+
+def commit(db: Database, store: Store, jobs: Sequence[Any]) -> tuple[list[Any], int, int]:
+    """Store `jobs` in one transaction and commit it; if the whole group fails, each job
+    alone, so one bad job cannot fail the others. Returns one outcome per job (its result,
+    or the exception to raise for it), how many transactions committed and how many jobs
+    they held.
+
+    On SQLite the transaction takes the write lock before its first read (BEGIN
+    IMMEDIATE): what `store` reads (a customer's restriction, say) cannot change before
+    it commits, whichever process writes meanwhile."""
+    try:
+        with db.session() as session, write_lock(session):
+            if db.dialect == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            outcomes = store(session, jobs)
+            if len(outcomes) != len(jobs):
+                raise RuntimeError(f"store returned {len(outcomes)} outcomes for "
+                                   f"{len(jobs)} jobs")
+            session.commit()
+    except Exception as exc:
+        if len(jobs) == 1:
+            return [exc], 0, 0
+        out: list[Any] = []
+        groups = 0
+        for job in jobs:
+            (one,), n, _ = commit(db, store, [job])
+            out.append(one)
+            groups += n
+        return out, groups, groups
+    return outcomes, 1, len(jobs)
 
 
 def _wake_loops(group: list[_Slot]) -> None:

@@ -112,9 +112,13 @@ def test_disk_full_is_503_and_not_ready_until_space_returns(on_disk, customers):
 
 
 @contextmanager
-def read_only(db: Database) -> Iterator[None]:
+def read_only(app) -> Iterator[None]:  # noqa: ANN001
     """The app's database turned read-only while it runs: SQLite connections in
-    query_only mode, a PostgreSQL database whose sessions are read-only (as a standby's)."""
+    query_only mode, a PostgreSQL database whose sessions are read-only (as a standby's).
+    The writer process is restarted on entry and exit, so that its sessions are new too
+    (query_only is a connection's own: on SQLite the app writes through its thread)."""
+    db = app.state.db
+    writer = app.state.score_writer.process
     engine = db.engine
     if db.dialect == "sqlite":
         def query_only(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -126,9 +130,13 @@ def read_only(db: Database) -> Iterator[None]:
             conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only'
                                  " = on")
     engine.dispose()  # new connections, read-only
+    if writer is not None:
+        writer.close()  # the next group starts a process with new sessions
     try:
         yield
     finally:
+        if writer is not None:
+            writer.close()
         if db.dialect == "sqlite":
             event.remove(engine, "connect", query_only)
         else:
@@ -141,10 +149,23 @@ def read_only(db: Database) -> Iterator[None]:
         engine.dispose()
 
 
-def test_read_only_database_is_503_and_not_ready(client, app, customers):  # noqa: ANN001
-    db = app.state.db
+@pytest.fixture
+def ro_app(settings, host):  # noqa: ANN001, ANN201
+    """The app, writing through its thread on SQLite (see `read_only`)."""
+    sqlite = settings.database_url.startswith("sqlite")
+    return create_app(settings.model_copy(update={"writer": "thread" if sqlite else "process"}),
+                      host=host)
+
+
+def test_read_only_database_is_503_and_not_ready(ro_app, customers):  # noqa: ANN001
+    app = ro_app
+    with TestClient(app) as client:
+        _read_only_answers(app, client, customers)
+
+
+def _read_only_answers(app, client: TestClient, customers) -> None:  # noqa: ANN001
     assert client.post("/v1/predictions", headers=ADMIN, json=customers[0]).status_code == 201
-    with read_only(db):
+    with read_only(app):
         status, ready = _ready(client)
         assert status == 503 and ready["database"] is False, ready
         assert ready["detail"] == "database read-only"

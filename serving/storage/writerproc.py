@@ -1,0 +1,208 @@
+"""The online durable write in a process of its own (`CHURN_WRITER=process`, the default).
+
+The server is one Python process. With the group-commit writer as a thread of it, the
+write's Python work (the rows, the audit hash chain, the driver calls) took turns with
+scoring and explaining on the one interpreter lock, so a request cost the server the sum
+of both (measured on a 2-core machine: 2.3 ms of CPU per request, of which the write about
+1.3; the event loop alone, 0.95). Here the group-commit thread of the server hands each
+group to a writer process, which stores and commits it on another core while the event
+loop scores the next requests. Nothing else changes:
+
+- a request is answered only after the writer process committed its group
+  (`synchronous=FULL` on SQLite), and the answer carries what that transaction decided
+  (routes, tasks, arms): the process runs the same `store` in the same group transaction
+  (`serving.storage.group.commit`), and a failing group is retried job by job there;
+- on SQLite the group's transaction takes the write lock before its first read (BEGIN
+  IMMEDIATE), so a dispute or objection written meanwhile by the server is either seen
+  or waits for the commit, as the thread's process-wide lock ensured before;
+- if the process dies, the requests in flight get an error (503: nothing is acknowledged)
+  and the next group starts a new process.
+
+The process is started from a fork server (`multiprocessing`'s "forkserver"), a clean
+single-threaded parent that imported the write's modules once: forking the server itself,
+with its threads and event loop, would be unsafe, and starting a fresh interpreter costs
+seconds. Only what the write reads crosses the pipe, as plain values
+(`serving.scoring.service.job_wire`), not the model. An in-memory SQLite database cannot
+be shared between processes: the thread is used for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import marshal
+import multiprocessing
+import pickle
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from serving.storage.db import Database
+from serving.storage.group import Store, commit
+
+log = logging.getLogger(__name__)
+
+START_SECONDS = 60.0  # a writer process that is not ready by then is a failed start
+_STOP = b""
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+class WriterLost(RuntimeError):
+    """The writer process ended before it confirmed a group: nothing of it is
+    acknowledged (the API answers 503; the next group starts a new process)."""
+
+
+def shareable(url: str) -> bool:
+    """Whether a second process can open the database at `url` (not in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return not (parsed.get_backend_name() == "sqlite"
+                and parsed.database in (None, "", ":memory:"))
+
+
+def _mp_context(preload: str) -> Any:
+    """The fork-server context, with the store's module imported once in the fork server
+    (the first call starts the server: a second or two, once per process)."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload([__name__, preload])
+            _context = ctx
+        return _context
+
+
+class WriterProcess:
+    """Commits groups of jobs with `store` ("module:function") in a child process, on its
+    own connection to `url`. A job crosses the pipe as `encode(job)` and its result comes
+    back as `decode(result)` (plain values: marshal, much cheaper than pickling objects);
+    `store` takes and returns the plain form. `run` is called by one thread at a time (the
+    group-commit leader)."""
+
+    def __init__(self, url: str, store: str, encode: Callable[[Any], Any],
+                 decode: Callable[[Any], Any]) -> None:
+        self.url = url
+        self.store = store
+        self.encode = encode
+        self.decode = decode
+        self._conn: Any = None
+        self._proc: Any = None
+        self.starts = 0  # processes started (tests, metrics)
+
+    def start(self) -> None:
+        """Start the process and wait until it is ready for groups."""
+        ctx = _mp_context(self.store.split(":", 1)[0])
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=serve, args=(child, self.url, self.store),
+                           name="churn-writer", daemon=True)
+        proc.start()
+        child.close()
+        try:
+            if not parent.poll(START_SECONDS):
+                raise WriterLost(f"the writer process was not ready after {START_SECONDS:g} s")
+            status, detail = parent.recv()
+        except (EOFError, OSError) as exc:
+            status, detail = "failed", f"it ended at start ({exc!r})"
+        except WriterLost:
+            proc.kill()
+            proc.join()
+            raise
+        if status != "ready":
+            proc.join(5)
+            raise WriterLost(f"the writer process could not start: {detail}")
+        self._conn, self._proc = parent, proc
+        self.starts += 1
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive()
+
+    def run(self, jobs: Sequence[Any]) -> tuple[list[Any], int, int]:
+        """`group.commit(db, store, jobs)`, done by the process (its outcomes, groups and
+        jobs committed). `WriterLost` if the process ends meanwhile."""
+        if not self.alive:
+            self._discard()
+            self.start()
+        try:
+            self._conn.send_bytes(marshal.dumps([self.encode(j) for j in jobs]))
+            reply = self._conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            self._discard()
+            raise WriterLost("the writer process ended before it confirmed the write: "
+                             "nothing of these requests was acknowledged") from exc
+        # marshal when every job succeeded, pickle when an outcome is an exception
+        outcomes, groups, jobs_in = (marshal.loads(reply[1:]) if reply[:1] == b"m"
+                                     else pickle.loads(reply[1:]))
+        return ([o if isinstance(o, BaseException) else self.decode(o) for o in outcomes],
+                groups, jobs_in)
+
+    def _discard(self) -> None:
+        """Forget a process that ended (or kill one that no longer answers)."""
+        if self._conn is not None:
+            self._conn.close()
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join()
+        self._conn = self._proc = None
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the process once it has committed what it was given."""
+        if self._proc is None:
+            return
+        try:
+            self._conn.send_bytes(_STOP)
+            self._proc.join(timeout)
+        except OSError:
+            pass
+        self._discard()
+
+
+def _picklable(outcome: Any) -> Any:
+    """An outcome as it can cross the pipe: an exception that cannot be pickled becomes
+    a RuntimeError with its text (its class and message are what the server reports)."""
+    if isinstance(outcome, BaseException):
+        try:
+            pickle.loads(pickle.dumps(outcome))
+        except Exception:  # noqa: BLE001 - any failure means: send its text instead
+            return RuntimeError(f"{type(outcome).__name__}: {outcome}")
+    return outcome
+
+
+def serve(conn: Any, url: str, store_ref: str) -> None:
+    """The writer process: open the database, then commit each group it is sent until
+    told to stop or the server's end of the pipe closes."""
+    # The server stops it (after its last group) on shutdown: a Ctrl-C or SIGTERM sent
+    # to the whole process group must not kill it with a group half-way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        module, name = store_ref.split(":", 1)
+        store: Store = getattr(importlib.import_module(module), name)
+        # not connected yet: a database that cannot be reached fails each group (503),
+        # as it fails the server's own statements, and the server keeps running
+        db = Database(url)
+    except Exception as exc:  # noqa: BLE001 - reported to the server, which refuses to start
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", ""))
+    try:
+        while True:
+            try:
+                data = conn.recv_bytes()
+            except (EOFError, OSError):
+                return  # the server is gone
+            if data == _STOP:
+                return
+            outcomes, groups, jobs = commit(db, store, marshal.loads(data))
+            if any(isinstance(o, BaseException) for o in outcomes):
+                reply = b"p" + pickle.dumps(([_picklable(o) for o in outcomes], groups, jobs),
+                                            pickle.HIGHEST_PROTOCOL)
+            else:
+                reply = b"m" + marshal.dumps((outcomes, groups, jobs))
+            conn.send_bytes(reply)
+    finally:
+        db.dispose()
