@@ -14,9 +14,10 @@ request, and how many requests each commit carried.
     python -m bench.profile ... --stages            # + where the time goes, by stage
     python -m bench.profile ... --cprofile bench/out/predictions.prof   # + cProfile
 
-It prints the wall and CPU time per request, then the time of each stage (auth,
-validation, encoding, TreeSHAP, reasons, the write, the audit chain, serialisation, the
-rest: HTTP, routing, dependencies, middleware): with --stages from timers wrapped around
+It prints the wall and CPU time per request (and the CPU of the event loop's thread alone,
+the server's bottleneck), then the time of each stage (auth, validation, encoding,
+TreeSHAP, reasons, the write, the audit chain, serialisation, the rest: HTTP, routing,
+dependencies, middleware): with --stages from timers wrapped around
 each stage's functions (wall and CPU, hardly any overhead), with --cprofile from the
 profile's cumulative times (cProfile inflates Python-heavy code several times over).
 """
@@ -46,7 +47,7 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "TreeSHAP + calibration (LightGBM pred_contrib)": [("models.churn_model",
                                                         "ChurnModel.explain")],
     "receipt values JSON": [("serving.scoring.service", "decoded_json")],
-    "reason texts": [("serving.scoring.service", "contributions")],
+    "reason texts": [("serving.scoring.service", "contribution_rows")],
     "pseudonym (HMAC)": [("models.pseudonym", "Pseudonymiser.__call__")],
     "durable write (group commit)": [("serving.storage.group", "GroupCommit._run")],
     "  of which the session's connection": [("serving.storage.bulk", "RawWriter.__init__")],
@@ -260,7 +261,7 @@ async def _drive(args: argparse.Namespace) -> dict[str, Any]:
             timers.__init__()  # the warm-up does not count
         # the process's CPU: the durable write runs on the group-commit writer thread
         clock = time.process_time
-        wall, cpu = time.perf_counter(), clock()
+        wall, cpu, loop_cpu = time.perf_counter(), clock(), time.thread_time()
         todo = iter(bodies[args.warmup:])
 
         async def worker() -> None:
@@ -271,12 +272,14 @@ async def _drive(args: argparse.Namespace) -> dict[str, Any]:
 
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         wall, cpu = time.perf_counter() - wall, clock() - cpu
+        loop_cpu = time.thread_time() - loop_cpu  # the event loop's thread alone
         writer = app.state.score_writer
         if profiler is not None:
             profiler.disable()
     n = args.requests
     result: dict[str, Any] = {"requests": n, "wall_ms_per_request": round(1e3 * wall / n, 3),
                               "cpu_ms_per_request": round(1e3 * cpu / n, 3),
+                              "loop_thread_cpu_ms_per_request": round(1e3 * loop_cpu / n, 3),
                               "profiled": bool(profiler), "in_flight": args.concurrency,
                               "jobs_per_commit": round(writer.jobs / max(writer.groups, 1), 2)}
     if timers is not None:

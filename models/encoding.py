@@ -77,12 +77,20 @@ class Encoder:
         self.categorical_indices = [
             i for i, f in enumerate(self.features) if f.kind == "categorical"
         ]
+        self._known = frozenset(self.names)
+        self._pairs = list(zip(self.names, self._codes, strict=True))
+        # per feature, what a value certainly fine needs: (name, category codes or None,
+        # the numeric domain, whole numbers only, nullable); anything else goes through
+        # `_value_problem`, which names what is wrong
+        self._accepts = [(f.name, codes, f.valid_range() if codes is None else None,
+                          f.integer, f.nullable)
+                         for f, codes in zip(self.features, self._codes, strict=True)]
 
     # -- validation -----------------------------------------------------------------
     def problems(self, record: dict[str, Any]) -> list[FieldProblem]:
         """Every reason `record` cannot be scored as it is (empty when it can)."""
         out: list[FieldProblem] = []
-        known = set(self.names)
+        known = self._known
         for key in record:
             if key not in known:
                 out.append(
@@ -95,7 +103,11 @@ class Encoder:
                         "features (GET /v1/model lists them).",
                     )
                 )
-        for f, codes in zip(self.features, self._codes, strict=True):
+        for f, (name, codes, bounds, integer, nullable) in zip(self.features, self._accepts,
+                                                              strict=True):
+            value = record.get(name, _ABSENT)
+            if _fine(value, codes, bounds, integer, nullable):
+                continue
             problem = _value_problem(f, codes, record)
             if problem is not None:
                 out.append(problem)
@@ -110,19 +122,22 @@ class Encoder:
     # -- encoding --------------------------------------------------------------------
     def encode_records(self, records: list[dict[str, Any]], validate: bool = True) -> np.ndarray:
         """Encode dict records (the online path: no pandas, one pass)."""
-        X = np.empty((len(records), len(self.features)), dtype=np.float64)
+        rows = []
         for r, record in enumerate(records):
             if validate:
                 self.check(record, row=r if len(records) > 1 else None)
-            for j, (f, codes) in enumerate(zip(self.features, self._codes, strict=True)):
-                value = record.get(f.name)
+            row = []
+            for name, codes in self._pairs:
+                value = record.get(name)
                 if _is_missing(value):
-                    X[r, j] = np.nan
+                    row.append(np.nan)
                 elif codes is None:
-                    X[r, j] = float(value)
+                    row.append(float(value))
                 else:
-                    X[r, j] = codes.get(str(value), np.nan)
-        return X
+                    row.append(codes.get(str(value), np.nan))
+            rows.append(row)
+        # one array from Python floats: cheaper than setting its cells one by one
+        return np.array(rows, dtype=np.float64).reshape(len(records), len(self.features))
 
     def invalid_rows(self, frame: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, Counter]:
         """Rows of `frame` (encoded as `X` by `encode_frame`) that the model must not score,
@@ -189,6 +204,27 @@ class Encoder:
                 idx = pd.Categorical(col, categories=f.categories).codes
                 X[:, j] = np.where(idx < 0, np.nan, idx)
         return X
+
+
+_ABSENT = object()
+_EXACT = 2 ** 53  # integers up to this are floats exactly
+
+
+def _fine(value: Any, codes: dict[str, float] | None, bounds: tuple[float, float] | None,
+          integer: bool, nullable: bool) -> bool:
+    """Whether a feature's value is certainly scorable (the common case, decided without
+    building a problem); False may still be fine: `_value_problem` has the last word."""
+    if value is None:
+        return nullable
+    kind = type(value)
+    if codes is not None:
+        return kind is str and value in codes
+    if kind is float or (kind is int and -_EXACT <= value <= _EXACT):
+        number = float(value)
+        assert bounds is not None
+        return (math.isfinite(number) and bounds[0] <= number <= bounds[1]
+                and (not integer or number.is_integer()))
+    return False
 
 
 def _expected(f: FeatureSpec) -> str:

@@ -33,8 +33,8 @@ class Contribution:
 def decoded_values(spec: ModelSpec, X_row: np.ndarray) -> dict[str, Any]:
     """The values the model read in one encoded row, by feature name (None if missing)."""
     out: dict[str, Any] = {}
-    for j, f in enumerate(spec.features):
-        code = float(X_row[j])
+    for f, code in zip(spec.features, np.asarray(X_row, dtype=np.float64).tolist(),
+                       strict=True):
         if code != code:  # NaN: the value was missing
             out[f.name] = None
         elif f.kind == "numeric":
@@ -107,36 +107,44 @@ def decoded_json(spec: ModelSpec, X: np.ndarray) -> list[str]:
     return ["{" + ",".join(parts) + "}" for parts in zip(*columns, strict=True)]
 
 
-# Reason sentences already worded, per spec: a sentence depends only on the feature, the
-# value, the class of the contribution's effect (`models.reasons.effect_key`), the
-# language and the audience, and a customer base repeats those few combinations.
-_REASONS: dict[int, tuple[ModelSpec, dict[tuple, str]]] = {}
+# What `contributions` words, per spec: each sentence already worded (it depends only on
+# the feature, the value, the class of the contribution's effect (`effect_key`), the
+# language and the audience, and a customer base repeats those few combinations), and the
+# features' labels per language: worded once per model, not on every prediction.
+_WORDING: dict[int, tuple[ModelSpec, dict[tuple, str], dict[str, list[str]]]] = {}
 _REASONS_MAX = 50_000  # sentences kept per spec (numbers with many values: emptied when full)
 
 
-def _reasons(spec: ModelSpec) -> dict[tuple, str]:
-    hit = _REASONS.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        hit = _REASONS[id(spec)] = (spec, {})
-    if len(hit[1]) > _REASONS_MAX:
-        hit[1].clear()
-    return hit[1]
+def _wording(spec: ModelSpec, lang: str) -> tuple[dict[tuple, str], list[str]]:
+    """The spec's sentences said so far, and its features' labels in `lang`."""
+    hit = _WORDING.get(id(spec))
+    if hit is None or hit[0] is not spec:  # the spec is held: its id is not reused
+        hit = _WORDING[id(spec)] = (spec, {}, {})
+    said, labels = hit[1], hit[2]
+    if len(said) > _REASONS_MAX:
+        said.clear()
+    in_lang = labels.get(lang)
+    if in_lang is None:
+        if len(labels) > 8:  # a language per caller's whim: kept small
+            labels.clear()
+        in_lang = labels[lang] = [f.display_label(lang) for f in spec.features]
+    return said, in_lang
 
 
-def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
-                  lang: str = "en", top: int | None = None,
-                  audience: Audience = "staff") -> list[Contribution]:
-    """Each feature's contribution, largest |shap| first (ties in feature order), with
-    its plain-language sentence in `lang` (about "the customer" for staff, "you" for the
-    customer: `models.reasons`); the first `top` only when given."""
+def contribution_rows(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
+                      lang: str = "en", top: int | None = None,
+                      audience: Audience = "staff") -> list[tuple[str, str, Any, float, str]]:
+    """`contributions` as plain tuples (feature, label, value, shap, text), in the same
+    order: what the API's answer is built from without an object per contribution."""
     shap = np.asarray(shap, dtype=np.float64)
     order = np.argsort(-np.abs(shap), kind="stable")
     if top is not None:
         order = order[:top]
-    said = _reasons(spec)
+    said, labels = _wording(spec, lang)
+    features = spec.features
     out = []
     for j, s in zip(order.tolist(), shap[order].tolist(), strict=True):
-        f = spec.features[j]
+        f = features[j]
         value = values.get(f.name)
         # by type too (True == 1), and never a float zero (-0.0 == 0.0 reads "-0") or NaN
         if isinstance(value, float) and (value == 0 or value != value):
@@ -146,6 +154,15 @@ def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
             text = said.get(key)
             if text is None:
                 text = said[key] = reason_text(f, value, s, lang, audience)
-        out.append(Contribution(feature=f.name, label=f.display_label(lang), value=value,
-                                shap=s, text=text))
+        out.append((f.name, labels[j], value, s, text))
     return out
+
+
+def contributions(spec: ModelSpec, values: dict[str, Any], shap: np.ndarray,
+                  lang: str = "en", top: int | None = None,
+                  audience: Audience = "staff") -> list[Contribution]:
+    """Each feature's contribution, largest |shap| first (ties in feature order), with
+    its plain-language sentence in `lang` (about "the customer" for staff, "you" for the
+    customer: `models.reasons`); the first `top` only when given."""
+    return [Contribution(*row)
+            for row in contribution_rows(spec, values, shap, lang, top, audience)]

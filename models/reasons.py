@@ -83,14 +83,16 @@ def _lang(lang: str) -> str:
     return "fr" if lang == "fr" else "en"
 
 
+_STRONGEST_FIRST = MAGNITUDES[::-1]
+
+
 def magnitude(shap_value: float) -> str:
-    """The size class of a contribution: none, little, clear or strong."""
+    """The size class of a contribution: none, little, clear or strong (NaN: none)."""
     size = abs(float(shap_value))
-    out = "none"
-    for key, lowest in MAGNITUDES:
+    for key, lowest in _STRONGEST_FIRST:  # the first band reached, from the strongest
         if size >= lowest:
-            out = key
-    return out
+            return key
+    return "none"
 
 
 def strength(shap_value: float) -> int:

@@ -107,6 +107,9 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None,
         title="Churn prediction — explained, routed to a human, contestable",
         version="1.0",
         lifespan=lifespan,
+        # CHURN_OTEL_TELEMETRY: FastAPI's native OpenTelemetry, checked on every request
+        telemetry={"tracing": settings.otel_telemetry, "metrics": settings.otel_telemetry,
+                   "logs": settings.otel_telemetry},
     )
     deps.init_state(app, settings)
     install_handlers(app)  # one error body for domain, framework and validation errors

@@ -5,12 +5,15 @@ without a rule is refused by the tests); the pages (`serving.web`) use them too.
 
 from __future__ import annotations
 
+import functools
+import hmac
+
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from serving.auth.principal import Principal
 from serving.auth.redislimit import limiters
-from serving.auth.tokens import STAFF_PREFIX, hash_token, same_secret
+from serving.auth.tokens import STAFF_PREFIX, hash_token, presented_hash
 from serving.auth.users import active_by_token
 from serving.config import Settings
 from serving.errors import Forbidden, NotAuthenticated, RateLimited
@@ -30,16 +33,22 @@ class Limits:
 
 
 def is_admin_token(token: str, settings: Settings) -> bool:
-    return settings.admin_token is not None and same_secret(
-        token, settings.admin_token.get_secret_value())
+    """Whether `token` is the bootstrap admin token: compared by digest, in constant
+    time (both digests remembered, not recomputed on every request)."""
+    return settings.admin_token is not None and hmac.compare_digest(
+        presented_hash(token), presented_hash(settings.admin_token.get_secret_value()))
 
 
 def staff_by_token(session: Session | Connection, token: str) -> Principal | None:
     """The active staff user holding `token`, as a principal."""
     found = active_by_token(session, token)
-    if found is None:
-        return None
-    user_id, role = found
+    return None if found is None else staff_principal(*found)
+
+
+@functools.lru_cache(maxsize=256)
+def staff_principal(user_id: str, role: str) -> Principal:
+    """The principal of an active staff user with `role` (immutable: one per user and role
+    is kept, not rebuilt on every request; whether the user is active is read each time)."""
     return Principal(kind="staff", role=role, actor=f"staff:{user_id}", user_id=user_id)
 
 
@@ -51,11 +60,10 @@ def authenticate(token: str | None, settings: Settings, db: Database) -> Princip
     if is_admin_token(token, settings):
         return ADMIN
     if token.startswith(STAFF_PREFIX):
-        found = staff_store.active_by_token_hash(db, hash_token(token))
+        found = staff_store.active_by_token_hash(db, presented_hash(token))
         if found is None:
             raise NotAuthenticated("unknown or revoked staff token")
-        user_id, role = found
-        return Principal(kind="staff", role=role, actor=f"staff:{user_id}", user_id=user_id)
+        return staff_principal(*found)
     if token.startswith(SESSION_PREFIX):
         from serving.customers.access import customer_principal
 

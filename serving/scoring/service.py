@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import ModelSpec
 from models.churn_model import Explanation
-from models.explain import contributions, decoded_json, decoded_values
+from models.explain import contribution_rows, contributions, decoded_json, decoded_values
 from models.pseudonym import Pseudonymiser
 from models.reasons import Audience
 from serving.audit import service as audit
@@ -286,8 +286,8 @@ def answer(job: ScoreJob, stored: Stored, lang: str = "en") -> list[dict[str, An
             "prediction_id": job.pids[n], "customer_ref": job.refs[n], "model": ref,
             "score": scores[n], "risk_band": job.bands[n], "base_value": base,
             "margin": margins[n],
-            "contributions": [{"feature": c.feature, "label": c.label, "value": c.value,
-                               "shap": c.shap, "text": c.text} for c in contributions(
+            "contributions": [{"feature": f, "label": label, "value": v, "shap": s,
+                               "text": text} for f, label, v, s, text in contribution_rows(
                                    spec, decoded_values(spec, ex.X[n]), ex.shap[n], lang)],
             "route": {"action": action, "reason": reason},
             "retention_task_id": _task_shown(stored.task_ids[n], row.arm, agent, fraction),

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
@@ -65,6 +66,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite file: the connection `read` keeps (made on first use, closed with the pool)
+        self._reader: _Reader | None = None
+        self._reader_lock = threading.Lock()
+        database = self.engine.url.database
+        self._keeps_reader = (self.engine.dialect.name == "sqlite" and bool(database)
+                              and database != ":memory:" and not database.startswith("file:"))
+        if self._keeps_reader:
+            event.listen(self.engine, "engine_disposed", self._drop_reader)
 
     @property
     def dialect(self) -> str:
@@ -83,5 +92,56 @@ class Database:
         except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
             return False
 
+    def read(self, sql: str, params: Sequence[object]) -> list[tuple]:
+        """The rows of one short read, in the driver's own SQL (`?` on SQLite, `%s` on
+        PostgreSQL), without SQLAlchemy's per-statement work: for the reads every request
+        makes (a staff token's lookup). On an SQLite file it runs on one connection kept
+        open for them (its statement prepared once by the driver, no pool checkout), in
+        autocommit: each read sees every transaction committed before it; elsewhere on a
+        pooled connection."""
+        if not self._keeps_reader:
+            conn = self.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, tuple(params))
+                    return cur.fetchall()
+                finally:
+                    cur.close()
+            finally:
+                conn.close()  # back to the pool, which ends the read's transaction
+        with self._reader_lock:
+            reader = self._reader
+            if reader is None or reader.pid != os.getpid():  # a forked child opens its own
+                reader = self._reader = _Reader(self.engine)
+            try:
+                # all rows fetched: the statement is reset, so no read snapshot stays open
+                return reader.conn.execute(sql, params).fetchall()
+            except Exception:
+                self._reader = None  # the next read opens a fresh connection
+                reader.close()
+                raise
+
+    def _drop_reader(self, *_args: object) -> None:
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None and reader.pid == os.getpid():
+            reader.close()
+
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.engine.dispose()  # closes the kept reader too (`engine_disposed`)
+
+
+class _Reader:
+    """A connection of the engine (its pragmas set as the pool's are), taken out of the
+    pool for good: Python's sqlite3 begins no transaction for a SELECT, so between two
+    reads it holds no snapshot of the file and blocks no checkpoint."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pid = os.getpid()
+        self._fairy = engine.raw_connection()
+        self._fairy.detach()  # closing it closes the connection; the pool makes another
+        self.conn = self._fairy.dbapi_connection
+
+    def close(self) -> None:
+        self._fairy.close()

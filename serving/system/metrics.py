@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -28,11 +29,26 @@ class Metrics:
         self.drift_alert = Gauge("churn_drift_alert", "1 when the column's PSI in the latest "
                                  "batch run is at or above CHURN_DRIFT_PSI_ALERT, else 0",
                                  ["column"], registry=self.registry)
+        # the labelled children of the per-request metrics, looked up once per label set:
+        # `labels()` validates and locks on every call, a cost each request paid
+        self._children: dict[tuple, Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One HTTP request answered: counted by route template and status, and timed."""
+        self._child(self.requests, method, route, str(status)).inc()
+        self._child(self.latency, method, route).observe(seconds)
 
     def count_bands(self, bands: Iterable[str], source: str) -> None:
         """One more stored prediction per risk band given."""
         for band in bands:
-            self.predictions.labels(source, band).inc()
+            self._child(self.predictions, source, band).inc()
 
     def serving(self, name: str, version: str) -> None:
         self.model.clear()

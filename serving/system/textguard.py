@@ -42,8 +42,9 @@ DETAIL = ("Text in this request holds a NUL character (U+0000) or an unpaired su
 
 def _bad_url(scope: Scope) -> str | None:
     """Where a NUL is in the URL: "path", "query", or None."""
-    if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(
-            scope.get("raw_path", b"") or b""):
+    raw = scope.get("raw_path", b"") or b""
+    if "\x00" in scope.get("path", "") or b"\x00" in raw or (
+            b"%" in raw and b"\x00" in unquote_to_bytes(raw)):  # nothing to decode without %
         return "path"
     query = scope.get("query_string", b"")
     return "query" if b"%00" in query or b"\x00" in query else None

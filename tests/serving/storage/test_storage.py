@@ -226,3 +226,52 @@ def test_one_read_of_who_may_be_scored_is_the_three_reads(db, lock):
         assert got.overturned == w.overturned(refs) == {"cu_w": {'{"a":1}', '{"a":2}'}}
         assert w.standing([]) == ({}, set(), {})
         s.rollback()
+
+
+def test_new_ids_are_time_ordered_uuid7_whatever_their_number():
+    """A few ids (one request's) and many (a batch's) are made two ways: both UUIDv7 with
+    the current millisecond, the RFC 4122 variant and 74 random bits."""
+    import time
+    import uuid
+
+    from serving.storage.tables import new_ids
+
+    for n in (1, 2, 15, 16, 300):
+        before = time.time_ns() // 1_000_000
+        ids = new_ids(n)
+        after = time.time_ns() // 1_000_000
+        assert len(ids) == len(set(ids)) == n
+        for text in ids:
+            u = uuid.UUID(text)
+            assert str(u) == text and u.version == 7 and u.variant == uuid.RFC_4122
+            assert before <= u.int >> 80 <= after
+    # the random bits vary (rand_a and rand_b), in both ways of making them
+    for n in (8, 64):
+        ids = [uuid.UUID(i).int for i in new_ids(n)]
+        assert len({i >> 64 & 0xFFF for i in ids}) > 1
+        assert len({i & (1 << 62) - 1 for i in ids}) == n
+
+
+def test_a_kept_read_sees_each_commit_at_once(db):
+    """`Database.read` (the staff token's lookup on every request) sees a change committed
+    by any other connection on its next call: on SQLite its kept connection holds no
+    transaction between reads; disposing of the engine closes it, and reads go on."""
+    from serving.storage import staff as store
+
+    with db.session() as s:
+        user = store.insert(s, "reader test", "agent", "h" * 64)
+        s.commit()
+    assert store.active_by_token_hash(db, "h" * 64) == (user.id, "agent")
+    assert store.active_by_token_hash(db, "x" * 64) is None
+    with db.session() as s:
+        store.change(s, user.id, active=False)
+        s.commit()
+    assert store.active_by_token_hash(db, "h" * 64) is None
+    if db.dialect == "sqlite":
+        assert db._reader is not None and not db._reader.conn.in_transaction
+    db.engine.dispose()
+    assert db._reader is None
+    with db.session() as s:
+        store.change(s, user.id, active=True, role="reviewer")
+        s.commit()
+    assert store.active_by_token_hash(db, "h" * 64) == (user.id, "reviewer")
