@@ -189,3 +189,31 @@ def test_schema_refuses_a_sentence_without_its_number(tmp_path):
                     "    sentence: {en: has many, fr: en a {value}}\n", encoding="utf-8")
     with pytest.raises(SchemaError, match=r"\{value\}"):
         DatasetSchema.load(path)
+
+
+def test_contributions_rank_by_size_ties_in_feature_order_nan_last():
+    """Largest |SHAP| first, ties (0.0 and -0.0 included) in feature order, NaN last: the
+    order of numpy's stable argsort of -|shap|, whichever way it is computed; the rows
+    the API is built from are the contributions' own fields."""
+    import numpy as np
+
+    from models.explain import Contribution, contribution_rows, contributions
+    from models.spec import CalibrationSpec, DecisionSpec, ModelSpec
+
+    names = [f"x{i}" for i in range(9)]
+    spec = ModelSpec(dataset="d", target="Churn", positive_label="Yes",
+                     features=[FeatureSpec(name=n, kind="numeric") for n in names],
+                     calibration=CalibrationSpec(method="none"),
+                     decision=DecisionSpec(contact_fraction=0.2, high_threshold=0.6,
+                                           medium_threshold=0.3))
+    values = dict.fromkeys(names, 1.0)
+    rng = np.random.default_rng(7)
+    pool = [0.0, -0.0, 0.1, -0.1, 0.5, -0.5, 2.0, np.inf, -np.inf, np.nan]
+    for trial in range(300):
+        shap = (rng.choice(pool, size=9) if trial % 2 else rng.normal(size=9))
+        expected = [names[j] for j in np.argsort(-np.abs(shap), kind="stable")]
+        rows = contribution_rows(spec, values, shap, "fr", top=None)
+        assert [r[0] for r in rows] == expected, shap
+        assert repr(contributions(spec, values, shap, "fr")) == repr(  # NaN != NaN
+            [Contribution(*r) for r in rows])
+        assert [r[0] for r in contribution_rows(spec, values, shap, top=3)] == expected[:3]
