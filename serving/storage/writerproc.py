@@ -1,12 +1,13 @@
-"""The online durable write in a process of its own (`CHURN_WRITER=process`, the default).
+"""The online durable write in a process of its own (`CHURN_WRITER=process`).
 
 The server is one Python process. With the group-commit writer as a thread of it, the
 write's Python work (the rows, the audit hash chain, the driver calls) took turns with
-scoring and explaining on the one interpreter lock, so a request cost the server the sum
-of both (measured on a 2-core machine: 2.3 ms of CPU per request, of which the write about
-1.3; the event loop alone, 0.95). Here the group-commit thread of the server hands each
-group to a writer process, which stores and commits it on another core while the event
-loop scores the next requests. Nothing else changes:
+scoring and explaining on the one interpreter lock (SQLite's own C work releases it). Here
+the group-commit thread of the server hands each group to a writer process, which stores
+and commits it on another core while the event loop scores the next requests. Measured on
+a 2-core machine under wrk (which takes its share of the cores), it gave the thread's
+throughput for more CPU per request (the pipe, two wake-ups a group), so it is not the
+default: it is for machines with cores to spare. Nothing else changes:
 
 - a request is answered only after the writer process committed its group
   (`synchronous=FULL` on SQLite), and the answer carries what that transaction decided
