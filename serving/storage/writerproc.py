@@ -176,10 +176,11 @@ def _picklable(outcome: Any) -> Any:
 def serve(conn: Any, url: str, store_ref: str) -> None:
     """The writer process: open the database, then commit each group it is sent until
     told to stop or the server's end of the pipe closes."""
-    # The server stops it (after its last group) on shutdown: a Ctrl-C or SIGTERM sent
-    # to the whole process group must not kill it with a group half-way.
+    # The server stops it (after its last group) on shutdown: a Ctrl-C sent to the whole
+    # process group must not end it with a group half-way. SIGTERM still ends it (that is
+    # how multiprocessing stops a child the server did not close): a group it was writing
+    # is rolled back and acknowledged to no one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         module, name = store_ref.split(":", 1)
         store: Store = getattr(importlib.import_module(module), name)
