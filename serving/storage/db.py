@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -53,6 +53,16 @@ def make_engine(url: str) -> Engine:
     raise ValueError(f"unsupported database {url!r}: use sqlite or postgresql")
 
 
+def sqlite_file(url: str | URL) -> bool:
+    """Whether `url` names an SQLite database file by its path: one that another
+    connection or process opens as the same database (not in-memory, not a `file:` URI,
+    which may name a shared in-memory one)."""
+    parsed = make_url(url)
+    database = parsed.database
+    return (parsed.get_backend_name() == "sqlite" and bool(database)
+            and database != ":memory:" and not database.startswith("file:"))
+
+
 def write_lock(session: Session) -> AbstractContextManager:
     """Hold while writing: a process-wide lock on SQLite, nothing on PostgreSQL."""
     lock = getattr(session.get_bind(), "info_write_lock", None)
@@ -69,9 +79,7 @@ class Database:
         # SQLite file: the connection `read` keeps (made on first use, closed with the pool)
         self._reader: _Reader | None = None
         self._reader_lock = threading.Lock()
-        database = self.engine.url.database
-        self._keeps_reader = (self.engine.dialect.name == "sqlite" and bool(database)
-                              and database != ":memory:" and not database.startswith("file:"))
+        self._keeps_reader = sqlite_file(self.engine.url)
         if self._keeps_reader:
             event.listen(self.engine, "engine_disposed", self._drop_reader)
 

@@ -39,7 +39,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from serving.storage.db import Database
+from sqlalchemy.engine import make_url
+
+from serving.storage.db import Database, sqlite_file
 from serving.storage.group import Store, commit
 
 log = logging.getLogger(__name__)
@@ -56,12 +58,9 @@ class WriterLost(RuntimeError):
 
 
 def shareable(url: str) -> bool:
-    """Whether a second process can open the database at `url` (not in-memory SQLite)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return not (parsed.get_backend_name() == "sqlite"
-                and parsed.database in (None, "", ":memory:"))
+    """Whether a second process can open the database at `url`: PostgreSQL, or an SQLite
+    file named by its path (`db.sqlite_file`)."""
+    return make_url(url).get_backend_name() != "sqlite" or sqlite_file(url)
 
 
 def _mp_context(preload: str) -> Any:
