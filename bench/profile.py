@@ -44,7 +44,7 @@ STAGES: dict[str, list[tuple[str, str]]] = {
                                             ("serving.scoring.fastpath", "parse")],
     "feature checks (encoder.problems)": [("models.encoding", "Encoder.problems")],
     "encoding (numpy row)": [("models.encoding", "Encoder.encode_records")],
-    "TreeSHAP + calibration (LightGBM pred_contrib)": [("models.churn_model",
+    "TreeSHAP + calibration": [("models.churn_model",
                                                         "ChurnModel.explain")],
     "receipt values JSON": [("serving.scoring.service", "decoded_json")],
     "reason texts": [("serving.scoring.service", "contribution_rows")],

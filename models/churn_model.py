@@ -22,6 +22,7 @@ import pandas as pd
 from models.encoding import Encoder
 from models.explain import Contribution, contributions, decoded_values
 from models.spec import CalibrationSpec, ModelSpec
+from models.treeshap import TreeTables
 
 BOOSTER_ARTIFACT = "booster"
 SPEC_ARTIFACT = "spec"
@@ -160,6 +161,7 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         # MLflow pickles the model object: the per-thread C handles stay behind
         state = self.__dict__.copy()
         state.pop("_single_row", None)
+        state.pop("_shap_tables", None)
         return state
 
     def save_artifacts(self, folder: Path) -> dict[str, str]:
@@ -181,9 +183,19 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         return self.explanation(X, self.phi(X, num_threads))
 
     def phi(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
-        """LightGBM's exact TreeSHAP output for encoded rows: one column per feature,
-        then the base value. Each row's values depend on that row alone."""
+        """Exact TreeSHAP output for encoded rows: one column per feature, then the base
+        value. Each row's values depend on that row alone, to the last bit, whether it
+        comes alone or in a block (an online receipt and a batch receipt of the same row
+        are byte-identical).
+
+        Models of small trees (`models.treeshap`: the default) are explained by table,
+        each tree's contributions computed once at load; others by LightGBM's own
+        TreeSHAP, where `num_threads` caps its threads (default: one for small blocks,
+        else all cores)."""
         X = np.ascontiguousarray(X, dtype=np.float64)
+        tables = self._tables()
+        if tables is not None:
+            return tables.row(X[0]) if len(X) == 1 else tables.block(X)
         if len(X) == 0:  # LightGBM refuses an empty block
             return np.empty((0, self._ready().num_feature() + 1))
         if len(X) == 1:  # one online request: the predictor set up once per thread
@@ -192,6 +204,14 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
             1 if len(X) < _SINGLE_THREAD_ROWS else 0)
         phi = self._ready().predict(X, pred_contrib=True, num_threads=threads)
         return np.asarray(phi, dtype=np.float64)
+
+    def _tables(self) -> TreeTables | None:
+        """The booster's TreeSHAP tables, built on first use (None: not covered)."""
+        booster = self._ready()
+        cached = self.__dict__.get("_shap_tables")
+        if cached is None or cached[0] is not booster:
+            cached = self.__dict__["_shap_tables"] = (booster, TreeTables.build(booster))
+        return cached[1]
 
     def _single_row_contrib(self) -> _SingleRowContrib:
         """This thread's fast single-row predictor of the booster (made on first use)."""

@@ -175,35 +175,69 @@ def test_small_frames_encode_exactly_like_large_ones(model, rows):
         np.testing.assert_array_equal(small, large)
 
 
-def test_one_row_contributions_are_bit_for_bit_lightgbms(model):
-    """One row takes LightGBM's single-row fast predictor (set up once per thread), many
-    rows `Booster.predict`: the same values to the last bit, missing values included,
-    from several threads at once."""
+def _rows_with_missing(n: int = 400) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.integers(0, 3, n), rng.integers(0, 2, n),
+                         rng.normal(60, 30, n)]).astype(float)
+    X[rng.random(n) < 0.1, 2] = np.nan
+    X[rng.random(n) < 0.05, 0] = np.nan
+    return X
+
+
+def _one_by_one_in_threads(model: ChurnModel, X: np.ndarray) -> np.ndarray:
     import threading
 
-    rng = np.random.default_rng(5)
-    X = np.column_stack([rng.integers(0, 3, 400), rng.integers(0, 2, 400),
-                         rng.normal(60, 30, 400)]).astype(float)
-    X[rng.random(400) < 0.1, 2] = np.nan
-    X[rng.random(400) < 0.05, 0] = np.nan
-    expected = model.booster.predict(X, pred_contrib=True)
-    assert np.array_equal(model.phi(X), expected)
     got: dict[int, np.ndarray] = {}
 
     def one_by_one(part: int) -> None:
-        got[part] = np.vstack([model.phi(X[i:i + 1]) for i in range(part, 400, 4)])
+        got[part] = np.vstack([model.phi(X[i:i + 1]) for i in range(part, len(X), 4)])
 
     threads = [threading.Thread(target=one_by_one, args=(p,)) for p in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    out = np.empty((len(X), X.shape[1] + 1))
     for part in range(4):
-        assert np.array_equal(got[part], expected[part::4])
-    ex = model.explain(X[:1])
-    assert ex.base_value == expected[0, -1] and ex.margin[0] == expected[0].sum()
-    # the model object still pickles (MLflow logs it) without its C handles
+        out[part::4] = got[part]
+    return out
+
+
+def test_one_row_contributions_are_bit_for_bit_those_of_a_block(model):
+    """One row (an online request) and a block (the batch) give the same values to the
+    last bit, missing values included, from several threads at once; and they are
+    LightGBM's TreeSHAP values, to rounding (the model's small trees are explained by
+    table, `models.treeshap`), with LightGBM's base value exactly."""
     import pickle
 
+    assert model._tables() is not None  # the table path is the one under test
+    X = _rows_with_missing()
+    block = model.phi(X)
+    assert np.array_equal(_one_by_one_in_threads(model, X), block)
+    expected = model.booster.predict(X, pred_contrib=True)
+    np.testing.assert_allclose(block, expected, rtol=0, atol=1e-12)
+    assert np.array_equal(block[:, -1], expected[:, -1])
+    ex = model.explain(X[:1])
+    assert ex.base_value == expected[0, -1] and ex.margin[0] == block[0].sum()
+    # the model object still pickles (MLflow logs it) without its tables or C handles
     again = pickle.loads(pickle.dumps(model))
-    assert np.array_equal(again.phi(X[:1]), expected[:1])
+    assert "_shap_tables" not in pickle.loads(pickle.dumps(model)).__dict__
+    assert np.array_equal(again.phi(X[:1]), block[:1])
+
+
+def test_large_trees_take_lightgbms_treeshap_bit_for_bit(model):
+    """Trees beyond the tables' reach (`models.treeshap.MAX_SPLITS`) are explained by
+    LightGBM itself: one row through its single-row fast predictor (set up once per
+    thread), a block through `Booster.predict`, the same values to the last bit."""
+    rng = np.random.default_rng(3)
+    X = _rows_with_missing(3000)
+    y = (rng.random(3000) < 0.4).astype(int)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 40,
+                         "min_data_in_leaf": 5}, lgb.Dataset(X, y, categorical_feature=[1]),
+                        20)
+    big = ChurnModel.from_parts(booster, model.spec)
+    assert big._tables() is None
+    X = X[:400]
+    expected = booster.predict(X, pred_contrib=True)
+    assert np.array_equal(big.phi(X), expected)
+    assert np.array_equal(_one_by_one_in_threads(big, X), expected)
