@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -36,7 +36,7 @@ from serving.audit import service as audit
 from serving.config import Settings
 from serving.customers import contacts as file_contacts
 from serving.loop import targeting
-from serving.loop.control import ControlPlan
+from serving.loop.control import ControlPlan, carried_over
 from serving.memo import PhiMemo
 from serving.modelhost import ModelHost, ServedModel
 from serving.routing import OVERTURNED, repeats_overturned, route_many, routes
@@ -246,6 +246,16 @@ class Run:
         with self.db.session() as session:
             return _open_tasks(session)
 
+    def open_task_since(self) -> dict[str, datetime]:
+        """Each customer's open or claimed task -> when it was created, read once at the
+        start of the run: the chunks (scored apart from the database, on Dask workers
+        too) leave out of the control draw the customers whose task was created in an
+        earlier campaign period than theirs. A task opened elsewhere while the run goes
+        on is not seen by it (it is of the current period unless the run crosses a
+        period's end); one closed meanwhile is checked at write time (`_store`)."""
+        with self.db.session() as session:
+            return Receipts(session).open_task_since()
+
     def close(self) -> None:
         if self.own_db:
             self.db.dispose()
@@ -294,12 +304,15 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     """Score every customer in `data` into the risk list; returns what was done.
 
     `as_of`: the time the receipts, tasks and control draw are made for (default now; the
-    simulation, `simulation.run`, scores a month at a time in the past)."""
+    simulation, `simulation.run`, scores a month at a time in the past). Who carries an
+    open task from an earlier campaign period, and so is not drawn, is read once at the
+    start of the run (`Run.open_task_since`)."""
     started = time.perf_counter()
     run = prepare_run(settings, data, schema, db=db, host=host)
     served = run.served
     pseudo = pseudonymiser(settings.pseudonym_secret)
     plan = ControlPlan.from_settings(settings)  # the control group's draw (issue 17)
+    open_since = run.open_task_since()
     uplift = targeting.load_plan(settings)  # CHURN_TARGETING=uplift (issue 17)
     t = served.thresholds
     memo = phi_memo(served, settings)
@@ -322,7 +335,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
                 pending.append(pool.submit(_prepare, run.db.dialect, served, frame,
                                            run.id_column, pseudo, t, memo=memo, as_of=as_of,
                                            plan=plan, contact_col=run.dataset.contact_column,
-                                           uplift=uplift, value_col=run.value_column))
+                                           uplift=uplift, value_col=run.value_column,
+                                           open_since=open_since))
                 if len(pending) > AHEAD:
                     writer.write(pending.popleft().result())
             while pending:
@@ -360,14 +374,17 @@ def prepare_chunk(served: ServedModel, frame: pd.DataFrame, id_col: str, setting
                   dialect: str, threads: int | None = None,
                   memo: PhiMemo | None = None, contact_col: str | None = None,
                   uplift: targeting.UpliftPlan | None = None,
-                  value_col: str | None = None, as_of: datetime | None = None) -> Chunk:
+                  value_col: str | None = None, as_of: datetime | None = None,
+                  open_since: Mapping[str, datetime] | None = None) -> Chunk:
     """Score and explain one chunk into storage rows, touching no database (the unit a
     Dask worker runs); a `ChunkWriter` stores it. `uplift`: the uplift plan the driver
     loaded (CHURN_TARGETING=uplift), applied by the same `targeting.target` as every
-    path."""
+    path; `open_since`: the customers' open tasks as the run read them at its start
+    (`Run.open_task_since`)."""
     return _prepare(dialect, served, frame, id_col, pseudonymiser(settings.pseudonym_secret),
                     served.thresholds, threads, memo, ControlPlan.from_settings(settings),
-                    as_of=as_of, contact_col=contact_col, uplift=uplift, value_col=value_col)
+                    as_of=as_of, contact_col=contact_col, uplift=uplift, value_col=value_col,
+                    open_since=open_since)
 
 
 @dataclass
@@ -388,6 +405,9 @@ class Chunk:
     # the customers' addresses (the schema's contact_column), kept apart from the rows
     contacts: file_contacts.FileContacts | None = None
     values_invalid: int = 0  # value_column cells replaced by the default value
+    # customers left out of the control draw: an open task from an earlier campaign period
+    # when the run began (`Run.open_task_since`)
+    carried: frozenset[str] = frozenset()
 
     def restamp(self, at: datetime, dialect: str) -> None:
         """Give every row the time `at` instead."""
@@ -403,9 +423,12 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
              memo: PhiMemo | None = None, plan: ControlPlan | None = None,
              as_of: datetime | None = None, contact_col: str | None = None,
              uplift: targeting.UpliftPlan | None = None,
-             value_col: str | None = None) -> Chunk:
+             value_col: str | None = None,
+             open_since: Mapping[str, datetime] | None = None) -> Chunk:
     """Everything but the writes: pseudonymise, encode, score and explain the whole
-    chunk in one pass (each distinct row once, with a memo), build the rows."""
+    chunk in one pass (each distinct row once, with a memo), build the rows.
+    `open_since`: each customer's open or claimed task -> its creation time, read at the
+    start of the run (this touches no database): who is left out of the control draw."""
     rows_read = len(frame)
     ids = frame[id_col].astype("string").str.strip()
     has_id = ids.notna() & (ids != "")
@@ -481,11 +504,13 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
                           strict=True)
     ]
     # who gets a task (issue 17): the control group's draw (a held-out receipt is routed
-    # nowhere), then under uplift targeting only contact worth its cost; one function for
-    # every path (serving/loop/targeting.py)
+    # nowhere; a customer carrying an open task from an earlier period is not drawn), then
+    # under uplift targeting only contact worth its cost; one function for every path
+    # (serving/loop/targeting.py)
     own = {pid: v for pid, v in zip(pids, values, strict=True) if v is not None}
+    chunk.carried = carried_over(plan, refs, open_since or {}, now)
     chunk.predictions, chunk.tasks = targeting.target(plan, uplift, chunk.predictions,
-                                                      chunk.tasks, now, own)
+                                                      chunk.tasks, now, own, carried=chunk.carried)
     return chunk
 
 
@@ -635,6 +660,16 @@ def _store(session: Session, chunk: Chunk, due_days: int) -> dict[str, int]:
             chunk.tasks = [t for t in chunk.tasks if t.prediction_id not in again]
             db.clear_entries([(p.customer_ref, p.id) for p in chunk.predictions
                               if p.id in again])
+    # A customer left out of the draw follows their task from an earlier period. One whose
+    # task closed after the run read it (an agent finished it meanwhile) gets no new task
+    # on this receipt: it would be a task of this period held by a customer in neither
+    # arm, whom the next score, drawing them, could hold out with it. The next score draws
+    # them. (Read under the customers' locks taken above, as an agent's close takes them.)
+    follow = [t.customer_ref for t in chunk.tasks if t.customer_ref in chunk.carried]
+    if follow:
+        still = db.open_task_ids(follow)
+        chunk.tasks = [t for t in chunk.tasks
+                       if t.customer_ref not in chunk.carried or t.customer_ref in still]
     chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high" and not p.withdrawn)
     db.insert(chunk.predictions)
     opened = sorted(t.id for t in db.open_tasks(chunk.tasks, due_days))

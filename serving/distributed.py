@@ -22,7 +22,9 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -68,15 +70,17 @@ def _prepare_partition(frame: pd.DataFrame, served: ServedModel, settings: Setti
                        id_col: str, dialect: str, threads: int,
                        contact_col: str | None = None,
                        uplift: targeting.UpliftPlan | None = None,
-                       value_col: str | None = None) -> Chunk:
+                       value_col: str | None = None,
+                       open_since: Mapping[str, datetime] | None = None) -> Chunk:
     """Score and explain one chunk on a worker with `threads` LightGBM threads; the
     targeting rule applied there is the one every path applies (`targeting.target`), with
-    the uplift model the driver loaded; the worker's garbage collector paused meanwhile,
-    as the single-process pass pauses it (`collector_paused`)."""
+    the uplift model the driver loaded and the open tasks the driver read at the start of
+    the run (`open_since`: who is left out of the control draw); the worker's garbage
+    collector paused meanwhile, as the single-process pass pauses it (`collector_paused`)."""
     with collector_paused():
         return prepare_chunk(served, frame, id_col, settings, dialect, threads=threads,
                              memo=_worker_memo(served, settings), contact_col=contact_col,
-                             uplift=uplift, value_col=value_col)
+                             uplift=uplift, value_col=value_col, open_since=open_since)
 
 
 def _peak_rss_mib() -> float:
@@ -153,6 +157,12 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
             model = client.scatter(run.served, broadcast=True, hash=False)
             uplift = (client.scatter(plan, broadcast=True, hash=False)
                       if plan is not None else None)
+            # the customers' open tasks, read once at the start of the run (who is left out
+            # of the control draw) and sent once to every worker; in a list, since Dask
+            # scatters a dict's values one by one
+            since = run.open_task_since()
+            open_since = (client.scatter([since], broadcast=True, hash=False)[0]
+                          if since else None)
             report.setup_seconds = round(time.perf_counter() - started, 3)
             chunk = chunk_rows or settings.batch_chunk_rows
             frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows,
@@ -171,7 +181,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                     pending.append(client.submit(_prepare_partition, frame, model, settings,
                                                  run.id_column, run.db.dialect, threads,
                                                  run.dataset.contact_column, uplift,
-                                                 run.value_column, pure=False))
+                                                 run.value_column, open_since, pure=False))
                     in_flight += len(frame)
 
             with collector_paused(), ChunkWriter(run.db, report, settings.batch_commit_rows,

@@ -7,6 +7,17 @@ re-scoring a customer in the same period never re-draws, a new period draws afre
 nobody without the key (agents included) can tell or steer who is held out. The key is
 derived from the pseudonym key, never that key itself.
 
+**Who is drawn.** A receipt that would open a task (route `human_contact`), unless its
+customer still has an open or claimed task created in an *earlier* campaign period (drawn
+then, not yet done): such a customer is not in this period's experiment. Their receipt
+gets no arm and keeps its route, and their task stays open (pointed at the newer receipt
+like any open task); had they been drawn `control`, an agent would still call a held-out
+customer from the old task. The rule is decided before the draw, the same whichever arm
+the draw would give, so the two arms stay comparable. A customer whose open task was
+created in the current period is drawn as usual: the same draw as when it opened, the
+same arm. Callers pass those customers as `carried` (`carried_over`, or the storage's
+read of them in the write's transaction).
+
 The arm is recorded on the receipt (`predictions.arm`); a held-out receipt's route is
 `none` with a neutral reason that does not name the arm.
 
@@ -23,9 +34,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from serving.isotime import as_utc
@@ -91,6 +102,19 @@ def campaign_period(when: datetime, settings: ControlSettings | str = "month") -
     raise ValueError(f"campaign period {length!r} is not one of {', '.join(PERIODS)}")
 
 
+def period_start(when: datetime, length: str = "month") -> datetime:
+    """The first instant (UTC) of the campaign period `when` falls in (`length`: month,
+    quarter or year, as `campaign_period`)."""
+    when = as_utc(when)
+    if length == "month":
+        return datetime(when.year, when.month, 1, tzinfo=UTC)
+    if length == "quarter":
+        return datetime(when.year, (when.month - 1) // 3 * 3 + 1, 1, tzinfo=UTC)
+    if length == "year":
+        return datetime(when.year, 1, 1, tzinfo=UTC)
+    raise ValueError(f"campaign period {length!r} is not one of {', '.join(PERIODS)}")
+
+
 def draw(customer_ref: str, period: str, key: bytes) -> float:
     """Uniform in [0, 1): the first 64 bits of HMAC-SHA256(key, period | pseudonym)."""
     digest = hmac.new(key, f"{period}|{customer_ref}".encode(), hashlib.sha256).digest()
@@ -123,23 +147,44 @@ class ControlPlan:
     def period(self, when: datetime) -> str:
         return campaign_period(when, self.period_length)
 
+    def period_start(self, when: datetime) -> datetime:
+        """The first instant of `when`'s campaign period: a task created before it was
+        opened in an earlier period."""
+        return period_start(when, self.period_length)
+
     def arm(self, customer_ref: str, when: datetime) -> Arm:
         return assign_arm(customer_ref, self.period(when), self.fraction, self.key)
 
 
+def carried_over(plan: ControlPlan | None, refs: Iterable[str],
+                 open_since: Mapping[str, datetime], when: datetime) -> frozenset[str]:
+    """The customers among `refs` whose open or claimed task (`open_since`: customer ->
+    when it was created) was created before `when`'s campaign period: not drawn this time
+    (`assign`). Empty without a plan (nothing is drawn then)."""
+    if plan is None or not open_since:
+        return frozenset()
+    start = plan.period_start(when)
+    return frozenset(r for r in refs if (at := open_since.get(r)) is not None
+                     and as_utc(at) < start)
+
+
 def assign(plan: ControlPlan | None, rows: Sequence[PredictionRow], tasks: Iterable[TaskRow],
-           when: datetime) -> tuple[list[PredictionRow], list[TaskRow]]:
+           when: datetime, carried: frozenset[str] = frozenset()
+           ) -> tuple[list[PredictionRow], list[TaskRow]]:
     """Draw the arm of every receipt that would open a task (route `human_contact`) and
     record the targeting rule on all of them: a `control` receipt is routed nowhere
-    (`HELD_OUT`) and its task is dropped. `plan` None (no settings at hand) records the
-    rule `risk` and draws nothing. Returns the receipts and the tasks still to open."""
+    (`HELD_OUT`) and its task is dropped. A receipt of a customer in `carried` (an open
+    or claimed task created in an earlier campaign period than `when`'s) is not drawn:
+    no arm, its route and task kept. `plan` None (no settings at hand) records the rule
+    `risk` and draws nothing. Returns the receipts and the tasks still to open."""
     if plan is None:
         return list(rows), list(tasks)
     period = plan.period(when)
     out: list[PredictionRow] = []
     held: set[str] = set()
     for row in rows:
-        if row.route_action == "human_contact" and not row.withdrawn:
+        if (row.route_action == "human_contact" and not row.withdrawn
+                and row.customer_ref not in carried):
             arm = assign_arm(row.customer_ref, period, plan.fraction, plan.key)
             if arm == "control":
                 held.add(row.id)

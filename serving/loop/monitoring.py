@@ -7,7 +7,9 @@ and time). Pure functions on that frame, no I/O.
 Contact changes the label it is meant to predict: a customer an agent kept did not leave
 *because* of the call. So realised quality is computed on the predictions whose label no
 contact touched: the control group (held out at random among those a task would have been
-opened for) and every prediction outside the contacted band (no arm drawn). The control
+opened for) and every prediction outside the contacted band (no arm drawn; not one routed
+to an agent without a draw, whose customer kept an open task from an earlier campaign
+period, `serving.loop.control.assign`: that customer may be called). The control
 rows stand for the whole held-out band, so each is weighted by 1 / (the band's control
 share that month): the evaluation population then looks like the scored one. The figure on
 every prediction, contacted ones included, is given beside it, named as biased by contact.
@@ -60,10 +62,14 @@ def normalise(labelled: pd.DataFrame) -> pd.DataFrame:
 
 def unaffected_weights(df: pd.DataFrame) -> np.ndarray:
     """Weight of each row in the evaluation population: 0 for contacted customers, 1 for
-    predictions without an arm, 1 / control share (of that month's drawn rows) for control."""
+    predictions without an arm, 1 / control share (of that month's drawn rows) for control.
+    A prediction without an arm but routed to an agent (its customer carried an open task
+    from an earlier campaign period, so was not drawn) counts as contacted: 0."""
     w = np.zeros(len(df))
     arm = df["arm"].to_numpy(dtype=object)
     w[pd.isna(arm)] = 1.0
+    if "route_action" in df:
+        w[pd.isna(arm) & (df["route_action"] == "human_contact").to_numpy()] = 0.0
     for month in df["month"].unique():
         in_month = (df["month"] == month).to_numpy()
         drawn = in_month & ~pd.isna(arm)

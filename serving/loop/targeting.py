@@ -18,6 +18,11 @@ queue is sorted by it under uplift targeting (`sort=value`). Every receipt drawn
 arm records the rule (`targeting="uplift"`), its uplift, the value used and the expected
 value (control ones too, so that the model can be evaluated on the randomised group).
 
+Who is drawn: a receipt that would open a task, unless its customer carries an open or
+claimed task from an earlier campaign period (`control.assign`, `carried`): that receipt
+is in neither arm, keeps its route (its customer's open task follows it) and the value
+rule, which applies to drawn receipts only, leaves it alone.
+
 Without a promoted uplift model the rule stays `risk` (logged, and recorded as `risk` on
 the receipts: a receipt never claims a rule that was not applied).
 """
@@ -171,14 +176,17 @@ def decide(rows: Sequence[PredictionRow], tasks: Sequence[TaskRow],
 def target(plan: ControlPlan | None, uplift: UpliftPlan | None,
            rows: Sequence[PredictionRow], tasks: Sequence[TaskRow], when: datetime,
            values: Mapping[str, float] | None = None,
-           estimates: Mapping[str, float] | None = None
+           estimates: Mapping[str, float] | None = None,
+           carried: frozenset[str] = frozenset()
            ) -> tuple[list[PredictionRow], list[TaskRow]]:
     """Who gets a retention task, for every path that makes receipts: the control
     group's draw, then (under uplift targeting) the value rule. `values`: the customers'
     own values by receipt id; `estimates`: uplifts already estimated (online scoring does
-    it before its write), else estimated here for the drawn receipts. Returns the receipts
-    and the tasks still to open."""
-    rows, tasks = control.assign(plan, rows, tasks, when)
+    it before its write), else estimated here for the drawn receipts; `carried`: the
+    customers with an open or claimed task from an earlier campaign period, who are not
+    drawn (`control.assign`) and so not subject to the value rule either. Returns the
+    receipts and the tasks still to open."""
+    rows, tasks = control.assign(plan, rows, tasks, when, carried)
     if plan is None or plan.targeting != "uplift":
         return rows, tasks
     if uplift is None:

@@ -279,8 +279,12 @@ def _store_rescore(db: Receipts, specs: SpecCache, served: ServedModel,
         float(ex.margin[0]), float(ex.base_value), band, values_json(values),
         receipts.pack_shap(ex.shap[0]), r.action, r.reason, "review", principal.actor, False, at,
         served.contract_version)
-    # a held-out customer stays held out; the rule every path applies (targeting.target)
-    [row], _ = targeting.target(plan, uplift, [row], (), now)
+    # a held-out customer stays held out, one carrying an open task from an earlier
+    # campaign period is not drawn (read in this transaction): the rule every path applies
+    # (targeting.target)
+    carried = (frozenset(db.carried([pred.customer_ref], plan.period_start(now)))
+               if plan is not None and r.action == "human_contact" else frozenset())
+    [row], _ = targeting.target(plan, uplift, [row], (), now, carried=carried)
     db.move_latest([receipts.LatestEntry(pred.customer_ref, None, row.id, score, band, at)],
                    unless_flagged=False)
     db.insert([row])

@@ -377,12 +377,19 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     nothing and gets `Suppressed`; a restricted customer's receipt is kept with route `none`, their
     risk-list entry is left alone and no task is opened. A record with exactly the values of
     one of the customer's overturned receipts is kept withdrawn with route `none`
-    (`routing.OVERTURNED`): it takes no task and leaves the customer off the risk list."""
+    (`routing.OVERTURNED`): it takes no task and leaves the customer off the risk list. A
+    customer carrying an open or claimed task from an earlier campaign period (read here,
+    under the lock) is not drawn into the control group (`control.assign`)."""
     db = Receipts(session)
     refs = sorted({r for job in jobs for r in job.refs})
+    # the start of the campaign period each job draws for: a customer whose open task
+    # was created before it is not drawn (`control.assign`); read in the same statement
+    starts = {id(job): job.control.period_start(job.at) for job in jobs
+              if job.control is not None}
     # Locked in key order: a dispute or objection being written for one of these
     # customers is waited for, so its restriction or objection is seen here.
-    flags, erased, overturned = db.standing(refs, lock=True)
+    flags, erased, overturned, carried = db.standing(refs, lock=True,
+                                                     carried_before=list(starts.values()))
     outcomes: list[Stored | Suppressed] = []
     kept: list[tuple[ScoreJob, Stored]] = []
     refusals = (
@@ -416,11 +423,13 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     tasks: dict[str, TaskRow] = {}
     for job, stored in kept:
         at = db.db_time(job.at)
-        # a receipt that would open a task is drawn into an arm; a held-out one (control)
-        # is routed nowhere and opens none, and so is one whose call is not worth its cost
-        # under uplift targeting: the rule every path applies (serving/loop/targeting.py)
+        # a receipt that would open a task is drawn into an arm (unless its customer
+        # carries an open task from an earlier period); a held-out one (control) is routed
+        # nowhere and opens none, and so is one whose call is not worth its cost under
+        # uplift targeting: the rule every path applies (serving/loop/targeting.py)
         rows, _ = targeting.target(job.control, job.uplift, job.rows(at, stored.routes), (),
-                                   job.at, job.values, job.estimates)
+                                   job.at, job.values, job.estimates,
+                                   frozenset(carried.get(starts.get(id(job)), ())))
         stored.rows = rows
         for n, row in enumerate(rows):
             if row.route_action != stored.routes[n].action:

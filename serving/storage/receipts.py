@@ -42,8 +42,10 @@ class PredictionRow(NamedTuple):
     withdrawn: bool
     created_at: Any  # storage form
     contract_version: str  # the served contract's digest (`ServedModel.contract_version`)
-    # issue 17: the control-group arm (None: no task would be opened), the targeting rule
-    # and the estimated uplift (`serving.loop.control.assign`); under uplift targeting the
+    # issue 17: the control-group arm (None: not drawn, because no task would be opened
+    # or because the customer carries an open task from an earlier campaign period), the
+    # targeting rule and the estimated uplift (`serving.loop.control.assign`); under
+    # uplift targeting the
     # customer's value used and the expected retained value of a call
     # (`serving.loop.targeting.decide`)
     arm: str | None = None
@@ -120,20 +122,35 @@ class Standing(NamedTuple):
     flags: dict[str, tuple[bool, bool]]  # known customers -> (restricted, objected)
     erased: set[str]  # erasure tombstones
     overturned: dict[str, set[str]]  # the values of their withdrawn receipts
+    # for each time asked about: the customers whose open or claimed task was created
+    # before it (the control draw leaves them out: `serving.loop.control.assign`)
+    carried: dict[datetime, set[str]]
+
+
+def _carried_part(marks: str, mark: str, kind: int) -> str:
+    """The statement (or UNION part) of the customers among `marks` whose open or claimed
+    task was created before the time bound to `mark`."""
+    return (f"SELECT {kind}, customer_ref, NULL, NULL, NULL FROM retention_tasks "
+            f"WHERE customer_ref IN ({marks}) AND {OPEN_TASK_WHERE} AND created_at < {mark}")
 
 
 class Receipts(RawWriter):
     """Receipts, risk-list entries and tasks, written in the session's transaction."""
 
     # -- who may be scored --------------------------------------------------------------
-    def standing(self, refs: Sequence[str], lock: bool = False) -> Standing:
-        """`flags`, `erased` and `overturned` of `refs` in one statement (the online
-        write's reads, once per group commit). With `lock` on PostgreSQL the customers'
-        rows are locked first, as `flags` locks them (FOR UPDATE cannot be part of a
-        UNION), and the other two are read in one statement."""
+    def standing(self, refs: Sequence[str], lock: bool = False,
+                 carried_before: Sequence[datetime] = ()) -> Standing:
+        """`flags`, `erased`, `overturned` and `carried` of `refs` in one statement (the
+        online write's reads, once per group commit). `carried_before`: the times asked
+        about (the start of each campaign period the group draws for: one, or two across
+        a period's end); `carried` then holds, for each, the customers whose open or
+        claimed task was created before it (`carried`). With `lock` on PostgreSQL the
+        customers' rows are locked first, as `flags` locks them (FOR UPDATE cannot be part
+        of a UNION), and the others are read in one statement."""
         refs = sorted(set(refs))
+        befores = sorted(set(carried_before))
         if not refs:
-            return Standing({}, set(), {})
+            return Standing({}, set(), {}, {b: set() for b in befores})
         marks = self.marks(len(refs))
         parts = [f"SELECT 1, customer_ref, NULL, NULL, NULL FROM erasures "
                  f"WHERE customer_ref IN ({marks})",
@@ -145,16 +162,41 @@ class Receipts(RawWriter):
         else:
             parts.insert(0, "SELECT 0, customer_ref, restricted, objected, NULL FROM "
                          f"customers WHERE customer_ref IN ({marks})")
-        out = Standing(flags, set(), {})
+        params = tuple(refs) * len(parts)
+        for k, before in enumerate(befores):  # kinds 3, 4, ...: one per time asked about
+            parts.append(_carried_part(marks, self.mark, 3 + k))
+            params += (*refs, self.db_time(before))
+        out = Standing(flags, set(), {}, {b: set() for b in befores})
         for kind, ref, restricted, objected, features in self.fetchall(
-                " UNION ALL ".join(parts), tuple(refs) * len(parts)):
+                " UNION ALL ".join(parts), params):
             if kind == 0:
                 flags[ref] = (bool(restricted), bool(objected))
             elif kind == 1:
                 out.erased.add(ref)
-            else:
+            elif kind == 2:
                 out.overturned.setdefault(ref, set()).add(features)
+            else:
+                out.carried[befores[kind - 3]].add(ref)
         return out
+
+    def carried(self, refs: Sequence[str], before: datetime) -> set[str]:
+        """The customers among `refs` whose open or claimed task was created before
+        `before` (the start of a campaign period: they carry a task from an earlier one,
+        and the control draw leaves them out)."""
+        if not refs:
+            return set()
+        refs = sorted(set(refs))
+        return {ref for _k, ref, *_ in self.fetchall(
+            _carried_part(self.marks(len(refs)), self.mark, 3),
+            (*refs, self.db_time(before)))}
+
+    def open_task_since(self) -> dict[str, datetime]:
+        """Every customer with an open or claimed task -> when it was created (one per
+        customer: the partial unique index). The batch reads it once, at the start of a
+        run, and its chunks (on Dask workers too) tell from it who carries a task from
+        an earlier campaign period than theirs (`serving.loop.control.carried_over`)."""
+        return {ref: _as_datetime(at) for ref, at in self.fetchall(
+            f"SELECT customer_ref, created_at FROM retention_tasks WHERE {OPEN_TASK_WHERE}")}
 
     def flags(self, refs: Sequence[str], lock: bool = False) -> dict[str, tuple[bool, bool]]:
         """(restricted, objected) of the known customers among `refs`. With `lock`

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,11 +20,15 @@ from serving.loop.control import (
     HELD_OUT,
     ControlPlan,
     arm_key,
+    assign,
     assign_arm,
     campaign_period,
+    carried_over,
     draw,
+    period_start,
 )
 from serving.storage import Database
+from serving.storage.receipts import PredictionRow, TaskRow
 from serving.storage.tables import Prediction, RetentionTask
 from tests.serving.loop.conftest import synthetic_base
 
@@ -77,6 +81,69 @@ def test_settings_default_and_bounds():
             Settings(control_fraction=bad)
     with pytest.raises(ValidationError, match="campaign_period"):
         Settings(campaign_period="fortnight")
+
+
+def test_period_starts():
+    at = datetime(2026, 11, 29, 23, 59, tzinfo=UTC)
+    assert period_start(at) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert period_start(at, "quarter") == datetime(2026, 10, 1, tzinfo=UTC)
+    assert period_start(datetime(2026, 3, 31, tzinfo=UTC), "quarter") == datetime(
+        2026, 1, 1, tzinfo=UTC)
+    assert period_start(at, "year") == datetime(2026, 1, 1, tzinfo=UTC)
+    assert ControlPlan(0.1, KEY, "quarter").period_start(at) == datetime(2026, 10, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="campaign period"):
+        period_start(at, "week")
+
+
+# -- who is drawn: not a customer carrying a task from an earlier period, pure ---------------
+WHEN = datetime(2026, 11, 10, 9, tzinfo=UTC)
+
+
+def _receipt(ref: str, action: str = "human_contact") -> PredictionRow:
+    return PredictionRow(f"p-{ref}", ref, "churn", "1", 0.9, 2.0, -1.0, "high", "{}", b"",
+                         action, "High risk", "api", "t", False, "t", "c")
+
+
+def test_a_customer_with_an_open_task_from_an_earlier_period_is_not_drawn():
+    plan = ControlPlan(fraction=0.5, key=KEY)
+    refs = [f"cu{i:03d}" for i in range(200)]
+    rows = [_receipt(r) for r in refs]
+    tasks = [TaskRow(f"t-{r}", r, f"p-{r}", 0.9, "High risk", "t") for r in refs]
+    plain, plain_tasks = assign(plan, rows, tasks, WHEN)
+    # customers the draw puts in either arm carry a task, so the rule cannot lean on one
+    carried = frozenset(refs[::3])
+    out, left = assign(plan, rows, tasks, WHEN, carried)
+    arms = {r.customer_ref: r.arm for r in plain}
+    assert {arms[r] for r in carried} == {"contact", "control"}
+    by = {r.customer_ref: r for r in out}
+    for ref in refs:
+        if ref in carried:
+            # in neither arm: its route and its task kept, whatever the draw would say
+            assert by[ref].arm is None and by[ref].targeting == "risk"
+            assert (by[ref].route_action, by[ref].route_reason) == ("human_contact",
+                                                                    "High risk")
+        else:  # everyone else drawn exactly as without the rule
+            assert by[ref] == next(r for r in plain if r.customer_ref == ref)
+    assert {t.customer_ref for t in left} == ({t.customer_ref for t in plain_tasks} | carried)
+    # a receipt that would open no task has no arm either way
+    [low], _ = assign(plan, [_receipt("cu000", "none")], (), WHEN, carried)
+    assert low.arm is None and low.route_action == "none"
+
+
+def test_carried_over_means_a_task_created_before_the_period_of_the_receipt():
+    plan = ControlPlan(fraction=0.1, key=KEY)  # monthly
+    since = {"last-month": datetime(2026, 10, 31, 23, 59, tzinfo=UTC),
+             "this-month": datetime(2026, 11, 1, tzinfo=UTC),
+             "long-ago": datetime(2025, 2, 3, tzinfo=UTC)}
+    refs = ["last-month", "this-month", "long-ago", "no-task"]
+    assert carried_over(plan, refs, since, WHEN) == {"last-month", "long-ago"}
+    assert carried_over(plan, ["this-month", "no-task"], since, WHEN) == frozenset()
+    # quarterly: October is the current period in November
+    quarterly = ControlPlan(fraction=0.1, key=KEY, period_length="quarter")
+    assert carried_over(quarterly, refs, since, WHEN) == {"long-ago"}
+    # a time read back naive from SQLite is UTC
+    assert carried_over(plan, ["x"], {"x": datetime(2026, 10, 5)}, WHEN) == {"x"}
+    assert carried_over(None, refs, since, WHEN) == frozenset()
 
 
 # -- the batch: share, receipts, no task for the held out ------------------------------------
@@ -190,7 +257,8 @@ def test_online_scoring_records_the_arm_and_agents_never_see_it(api, app, by_ris
     assert control_ids  # (the customers exist; their receipts name no arm)
 
 
-def test_a_rectified_rescore_keeps_a_held_out_customer_held_out(api, app, by_risk, host):
+def _disputed_held_out(api, app, by_risk, host) -> tuple[dict, str]:  # noqa: ANN001
+    """A held-out high-risk customer's answer, and the dispute opened on it."""
     from tests.serving.conftest import dispute_body
 
     high = _high(by_risk, host, 16)
@@ -201,11 +269,21 @@ def test_a_rectified_rescore_keeps_a_held_out_customer_held_out(api, app, by_ris
     p, cid = scored[n], high[n]["customer_id"]
     d = api.post(f"/v1/customers/{cid}/assisted/disputes", json=dispute_body(p, host))
     assert d.status_code == 201, d.text
-    r = api.post(f"/v1/disputes/{d.json()['dispute_id']}/decision", role="reviewer",
+    return p, d.json()["dispute_id"]
+
+
+def _rectify(api, dispute_id: str) -> dict:  # noqa: ANN001
+    """A reviewer's rectification (a new customer after all): the new receipt."""
+    r = api.post(f"/v1/disputes/{dispute_id}/decision", role="reviewer",
                  json={"decision": "rectified", "rationale": "new customer after all",
                        "corrected_features": {"tenure": 1.0}})
     assert r.status_code == 201, r.text
-    new = r.json()["new_prediction"]
+    return r.json()["new_prediction"]
+
+
+def test_a_rectified_rescore_keeps_a_held_out_customer_held_out(api, app, by_risk, host):
+    p, dispute_id = _disputed_held_out(api, app, by_risk, host)
+    new = _rectify(api, dispute_id)
     assert new["score"] >= host.current().thresholds.high  # it would open a task
     assert new["route"] == {"action": "none", "reason": HELD_OUT.reason}
     assert new["retention_task_id"] is None
@@ -214,6 +292,84 @@ def test_a_rectified_rescore_keeps_a_held_out_customer_held_out(api, app, by_ris
         assert session.scalar(sa.select(sa.func.count()).select_from(RetentionTask).where(
             RetentionTask.customer_ref == p["customer_ref"],
             RetentionTask.status.in_(("open", "claimed")))) == 0
+
+
+def _earlier_task(session, ref: str, prediction_id: str, at: datetime) -> str:  # noqa: ANN001
+    """An open task of `ref` created at `at` (an earlier campaign period): the customer's
+    own if they have one, moved back, else one opened then for `prediction_id`."""
+    task = session.scalar(sa.select(RetentionTask).where(
+        RetentionTask.customer_ref == ref, RetentionTask.status.in_(("open", "claimed"))))
+    if task is None:
+        task = RetentionTask(customer_ref=ref, prediction_id=prediction_id, status="open",
+                             score=0.9, reason="High risk", updated_at=at)
+        session.add(task)
+    task.created_at = at
+    session.flush()
+    return task.id
+
+
+def _open_tasks(session) -> dict[str, tuple[str, str]]:  # noqa: ANN001
+    return {ref: (tid, pid) for ref, tid, pid in session.execute(
+        sa.select(RetentionTask.customer_ref, RetentionTask.id, RetentionTask.prediction_id)
+        .where(RetentionTask.status.in_(("open", "claimed"))))}
+
+
+def test_online_a_customer_with_an_open_task_from_an_earlier_period_is_not_drawn(
+        api, app, by_risk, host):
+    """The defect: a customer drawn `contact` last period whose task is still open, drawn
+    `control` this period, kept the task, and an agent called a held-out customer. Now such
+    a customer is not drawn (no arm, route and task kept, the task on the newer receipt),
+    whichever arm the draw would give; one whose task opened this period is drawn as
+    before. Online, read in the write's transaction (SQLite and PostgreSQL)."""
+    high = _high(by_risk, host, 16)
+    first = api.score(high).json()
+    earlier = datetime.now(UTC) - timedelta(days=40)  # always in an earlier month
+    with app.state.db.session() as session:
+        arm = dict(session.execute(sa.select(Prediction.id, Prediction.arm)).all())
+        arms = {p["customer_ref"]: arm[p["prediction_id"]] for p in first}
+        control = [p for p in first if arms[p["customer_ref"]] == "control"]
+        contact = [p for p in first if arms[p["customer_ref"]] == "contact"]
+        assert len(control) >= 2 and len(contact) >= 2
+        # every held-out customer, and one contacted, carry a task from last month
+        carried = {p["customer_ref"]: _earlier_task(session, p["customer_ref"],
+                                                    p["prediction_id"], earlier)
+                   for p in [*control, contact[0]]}
+        session.commit()
+        before = _open_tasks(session)
+    again = api.score(high).json()
+    with app.state.db.session() as session:
+        rows = {r.id: r for r in session.scalars(sa.select(Prediction))}
+        after = _open_tasks(session)
+    for p in again:
+        ref, row = p["customer_ref"], rows[p["prediction_id"]]
+        if ref in carried:
+            # not in this period's experiment: its route kept, its own task on the newer
+            # receipt (not cancelled, not a second one)
+            assert (row.arm, row.route_action) == (None, "human_contact")
+            assert after[ref] == (carried[ref], row.id)
+        else:  # a task opened this period: drawn as before, the same arm
+            assert row.arm == arms[ref] == "contact"
+            assert after[ref] == (before[ref][0], row.id)
+    # nobody drawn into the control group has an open task
+    assert not {rows[p["prediction_id"]].customer_ref for p in again
+                if rows[p["prediction_id"]].arm == "control"} & after.keys()
+
+
+def test_a_rectified_rescore_does_not_draw_a_customer_carrying_an_earlier_task(
+        api, app, by_risk, host):
+    """A reviewer's rectification applies the same rule, read in the review's transaction.
+    (Opening a dispute cancels the customer's tasks, so the earlier-period task is put
+    back by hand here: the state the rule must handle whatever led to it.)"""
+    p, dispute_id = _disputed_held_out(api, app, by_risk, host)
+    with app.state.db.session() as session:
+        task_id = _earlier_task(session, p["customer_ref"], p["prediction_id"],
+                                datetime.now(UTC) - timedelta(days=40))
+        session.commit()
+    new = _rectify(api, dispute_id)
+    assert new["route"]["action"] == "human_contact"
+    with app.state.db.session() as session:
+        assert session.get(Prediction, new["prediction_id"]).arm is None
+        assert _open_tasks(session)[p["customer_ref"]] == (task_id, new["prediction_id"])
 
 
 def test_a_dask_workers_chunk_draws_the_same_arms(settings, host):
@@ -231,3 +387,40 @@ def test_a_dask_workers_chunk_draws_the_same_arms(settings, host):
     assert held and len(held) < len(drawn)
     assert not held & {t.prediction_id for t in chunk.tasks}
     assert {t.prediction_id for t in chunk.tasks} == {p.id for p in drawn} - held
+
+
+def test_a_batch_opens_no_new_task_for_a_carried_customer_whose_task_closed_meanwhile(
+        settings, host, tmp_path):
+    """The batch reads the open tasks once, at the start of the run. A customer it left
+    out of the draw for last period's task follows that task; if an agent closed the task
+    meanwhile, no new task opens on the receipt (in neither arm, it would be this period's
+    task of a customer the next score may hold out)."""
+    from serving.batch import BatchReport, ChunkWriter, prepare_chunk
+    from serving.storage.receipts import Receipts
+
+    path, frame = synthetic_base(tmp_path, 400, seed=12)
+    db = Database(settings.database_url)
+    score_file(settings, path, SCHEMA, db=db, host=host,
+               as_of=datetime.now(UTC) - timedelta(days=40))
+    with db.session() as session:
+        since = Receipts(session).open_task_since()  # what a run reads at its start
+        closed = sorted(since)[::2]
+        session.execute(sa.update(RetentionTask).where(RetentionTask.customer_ref.in_(closed))
+                        .values(status="done"))
+        session.commit()
+    served = host.current()
+    chunk = prepare_chunk(served, frame, "customer_id", settings, db.dialect, open_since=since)
+    assert chunk.carried == set(since) and len(closed) >= 2
+    report = BatchReport(data="t", model_name=served.name, model_version=served.version)
+    with ChunkWriter(db, report, 10_000, settings.task_due_days) as writer:
+        writer.write(chunk)
+    with db.session() as session:
+        newest = {p.customer_ref: p for p in chunk.predictions}
+        tasks = _open_tasks(session)
+    db.dispose()
+    for ref in since:
+        assert (newest[ref].arm, newest[ref].route_action) == (None, "human_contact")
+        if ref in closed:
+            assert ref not in tasks  # no new task
+        else:
+            assert tasks[ref][1] == newest[ref].id  # the old task, on the newer receipt

@@ -65,6 +65,21 @@ def test_quality_leaves_contacted_labels_out_and_weights_the_control_group_back(
     assert abs(roc_auc_score(unaffected["label"], unaffected["score"]) - q.auc) > 0.005
 
 
+def test_a_receipt_routed_to_an_agent_without_a_draw_counts_as_contacted() -> None:
+    """A customer carrying an open task from an earlier period is not drawn (no arm) but
+    keeps their task: their label may be touched by a call, so it is left out."""
+    df = population(2000, seed=6)
+    df["route_action"] = np.where(df["arm"] == "contact", "human_contact", "none")
+    carried = df.index[df["arm"].isna()][:50]
+    df.loc[carried, "route_action"] = "human_contact"
+    w = monitoring.unaffected_weights(monitoring.normalise(df))
+    assert (w[carried] == 0).all()
+    others = df["arm"].isna().to_numpy() & ~df.index.isin(carried)
+    assert (w[others] == 1).all()
+    [q] = monitoring.realised_quality(df, n_boot=10)
+    assert q.evaluated == int((df["arm"] != "contact").sum()) - len(carried)
+
+
 def test_unlabelled_and_withdrawn_rows_do_not_count_and_months_are_apart() -> None:
     a = population(4000, seed=2)
     b = population(4000, seed=3, month=datetime(2026, 4, 1, 12, tzinfo=UTC))

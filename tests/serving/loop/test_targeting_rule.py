@@ -103,6 +103,35 @@ def test_target_draws_then_applies_the_value_rule():
     assert {t.prediction_id for t in left} == {r.id for r in out if r.arm == "contact"}
 
 
+def test_a_customer_carrying_an_earlier_periods_task_is_neither_drawn_nor_valued():
+    """`target` with `carried`: those customers' receipts get no arm and keep their route
+    and task, under uplift targeting too (the value rule only reads drawn receipts, and
+    their estimate, even a harmful one, is not asked for); the others as without them."""
+    plan = ControlPlan(fraction=0.5, key=arm_key("k"), targeting="uplift")
+    rows = [_row(f"p{i}", None, targeting="risk")._replace(customer_ref=f"c{i}")
+            for i in range(40)]
+    tasks = [_task(r.id)._replace(customer_ref=r.customer_ref) for r in rows]
+    estimates = {r.id: (0.5 if i % 2 else -0.5) for i, r in enumerate(rows)}
+    carried = frozenset(f"c{i}" for i in range(0, 40, 4))
+
+    class Plan:
+        customer_value, contact_cost = 300.0, 10.0
+
+    before, before_left = target(plan, Plan(), rows, tasks, WHEN, {}, estimates)  # type: ignore[arg-type]
+    out, left = target(plan, Plan(), rows, tasks, WHEN, {}, estimates,  # type: ignore[arg-type]
+                       carried=carried)
+    assert {r.arm for r in before if r.customer_ref in carried} == {"contact", "control"}
+    for old, new in zip(before, out, strict=True):
+        if new.customer_ref in carried:
+            assert new.arm is None and new.route_action == "human_contact"
+            assert (new.uplift, new.customer_value, new.expected_value) == (None, None, None)
+        else:
+            assert new == old
+    assert {t.customer_ref for t in left} == (
+        {t.customer_ref for t in before_left} | carried)
+    assert all(t.expected_value is None for t in left if t.customer_ref in carried)
+
+
 def test_customer_values_from_a_file_column_or_a_request():
     values, bad = customer_values([120, "75.5", None, math.nan, -3, "n/a", math.inf, 0])
     assert values == [120.0, 75.5, None, None, None, None, None, 0.0]

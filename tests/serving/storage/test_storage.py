@@ -224,7 +224,51 @@ def test_one_read_of_who_may_be_scored_is_the_three_reads(db, lock):
                                               "cu_w": (False, False), "cu_x": (False, False)}
         assert got.erased == w.erased(refs) == {"cu_gone"}
         assert got.overturned == w.overturned(refs) == {"cu_w": {'{"a":1}', '{"a":2}'}}
-        assert w.standing([]) == ({}, set(), {})
+        assert got.carried == {}
+        assert w.standing([]) == ({}, set(), {}, {})
+        s.rollback()
+
+
+@pytest.mark.parametrize("lock", [False, True])
+def test_who_carries_an_open_task_from_before_a_time(db, lock):
+    """`Receipts.standing(carried_before=...)` (the online write's one statement, one part
+    per period start asked about), `Receipts.carried` (a reviewer's rectification) and
+    `Receipts.open_task_since` (the batch, once per run) agree on which customers have an
+    open or claimed task created before a time; done and cancelled tasks do not count."""
+    now = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    nov, dec = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    made = {"cu_old": ("open", datetime(2026, 10, 20, tzinfo=UTC)),
+            "cu_claimed": ("claimed", datetime(2026, 9, 2, tzinfo=UTC)),
+            "cu_now": ("open", now),
+            "cu_done": ("done", datetime(2026, 10, 3, tzinfo=UTC)),
+            "cu_cancelled": ("cancelled", datetime(2026, 10, 3, tzinfo=UTC))}
+    with db.session() as s:
+        for ref, (status, created) in made.items():
+            s.add(Customer(customer_ref=ref, created_at=created, restricted=False,
+                           objected=False))
+            s.flush()
+            pid = new_id()
+            s.add(Prediction(id=pid, customer_ref=ref, model_name="m", model_version="1",
+                             score=0.9, margin=0.0, base_value=0.0, risk_band="high",
+                             features="{}", shap=b"", route_action="human_contact",
+                             route_reason="r", source="api", actor="t", withdrawn=False,
+                             created_at=created))
+            s.flush()
+            s.add(RetentionTask(customer_ref=ref, prediction_id=pid, status=status,
+                                score=0.9, reason="r", created_at=created, updated_at=created))
+        s.commit()
+        w = Receipts(s)
+        refs = [*made, "cu_new"]
+        got = w.standing(refs, lock=lock, carried_before=[dec, nov, nov])
+        assert got.carried == {nov: {"cu_old", "cu_claimed"},
+                               dec: {"cu_old", "cu_claimed", "cu_now"}}
+        assert got.flags.keys() == set(made)  # the other reads are as before
+        assert w.carried(refs, nov) == {"cu_old", "cu_claimed"}
+        assert w.carried(["cu_now", "cu_new"], nov) == set() and w.carried([], nov) == set()
+        assert w.open_task_since() == {"cu_old": made["cu_old"][1],
+                                       "cu_claimed": made["cu_claimed"][1],
+                                       "cu_now": now}
+        assert w.standing([], carried_before=[nov]).carried == {nov: set()}
         s.rollback()
 
 
