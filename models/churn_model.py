@@ -205,6 +205,12 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         phi = self._ready().predict(X, pred_contrib=True, num_threads=threads)
         return np.asarray(phi, dtype=np.float64)
 
+    @property
+    def explained_by_table(self) -> bool:
+        """Whether `phi` reads the trees' contributions from tables (`models.treeshap`)
+        rather than running LightGBM's TreeSHAP."""
+        return self._tables() is not None
+
     def _tables(self) -> TreeTables | None:
         """The booster's TreeSHAP tables, built on first use (None: not covered)."""
         booster = self._ready()

@@ -363,9 +363,10 @@ def targeting_report(plan: ControlPlan, uplift: targeting.UpliftPlan | None
 
 
 def phi_memo(served: ServedModel, settings: Settings) -> PhiMemo | None:
-    """The run's memo of explained rows (None: CHURN_BATCH_MEMO_ROWS=0, every row is
-    sent to TreeSHAP)."""
-    if settings.batch_memo_rows == 0:
+    """The run's memo of explained rows. None (every row is sent to TreeSHAP) with
+    CHURN_BATCH_MEMO_ROWS=0, and for a model explained by table (`models.treeshap`, the
+    default's small trees), where looking a row up costs more than explaining it."""
+    if settings.batch_memo_rows == 0 or served.model.explained_by_table:
         return None
     return PhiMemo(served.model, settings.batch_memo_rows)
 

@@ -183,9 +183,10 @@ def test_cli_score_and_create_user(settings, trained, tmp_path, monkeypatch, cap
     assert cli.main(["create-user", "--role", "reviewer", "--name", " "]) == 2
 
 
-def test_the_memo_changes_nothing_but_the_time(base_settings, host, tmp_path):
-    """Explaining each distinct row once (the default) stores exactly the receipts that
-    explaining every row stores."""
+def test_the_memo_changes_nothing_but_the_time(base_settings, host, tmp_path, monkeypatch):
+    """Explaining each distinct row once stores exactly the receipts that explaining every
+    row stores; a model explained by table (`models.treeshap`) skips the memo, which
+    would cost more than it saves."""
     from training.synthetic import generate
 
     frame = generate(1200, seed=12)
@@ -195,8 +196,8 @@ def test_the_memo_changes_nothing_but_the_time(base_settings, host, tmp_path):
     path = tmp_path / "twins.parquet"
     twins.to_parquet(path, index=False)
 
-    def receipts(memo_rows: int) -> tuple[dict, object]:
-        url = f"sqlite:///{tmp_path}/memo_{memo_rows}.db"
+    def receipts(memo_rows: int, name: str = "") -> tuple[dict, object]:
+        url = f"sqlite:///{tmp_path}/memo_{memo_rows}{name}.db"
         settings = base_settings.model_copy(update={"database_url": url,
                                                     "batch_memo_rows": memo_rows})
         db = Database(url)
@@ -215,6 +216,16 @@ def test_the_memo_changes_nothing_but_the_time(base_settings, host, tmp_path):
     assert memoised == every_row
     assert (fast.scored, fast.high, fast.human_contact) == (
         plain.scored, plain.high, plain.human_contact)
+    # the memo is left out for a model explained by table: every row is computed
+    assert host.current().model.explained_by_table
+    assert fast.treeshap_rows == fast.scored == plain.treeshap_rows
+    # as for a model LightGBM explains, the memo computes each distinct row once
+    from models import ChurnModel
+
+    monkeypatch.setattr(ChurnModel, "explained_by_table", property(lambda self: False))
+    memoised, fast = receipts(300, "_lightgbm")
+    assert memoised == every_row
+    assert fast.treeshap_rows < fast.scored == plain.scored
 
 
 def test_a_customer_listed_twice_ends_with_the_later_row_whatever_the_clocks(settings, host,
