@@ -125,14 +125,14 @@ class Settings(BaseSettings):
     # online scoring: concurrent requests share a transaction (one fsync) up to this many rows
     group_commit_rows: int = Field(default=2_000, ge=1, le=20_000)
     # ... and the writer waits up to this long (ms) for the group to reach the size of the
-    # recent ones: fewer, fuller flushes under load; a lone request never waits (0: off)
-    group_commit_wait_ms: float = Field(default=2.0, ge=0, le=100)
-    # ... in a thread of the server (SQLite's and the driver's C work runs beside the event
-    # loop already), or in a writer process of its own, which also takes the write's Python
-    # work off the event loop's interpreter lock, for machines with cores to spare (measured
-    # on 2 cores under wrk: the same throughput, more CPU per request); an in-memory SQLite
-    # database always writes in the thread
-    writer: Literal["thread", "process"] = "thread"
+    # recent ones: fewer, fuller flushes under load; a lone request never waits (0: off).
+    # Unset: 0 for the writer process, 2 for the thread (each measured best for its writer)
+    group_commit_wait_ms: float | None = Field(default=None, ge=0, le=100)
+    # ... in a writer process of its own, which takes the write's Python work (rows, audit
+    # hash chain) off the event loop's interpreter lock (measured on 2 cores under wrk:
+    # about 1.5x the thread's throughput), or in a thread of the server; an in-memory
+    # SQLite database, which no other process can open, always writes in the thread
+    writer: Literal["thread", "process"] = "process"
 
     # batch scoring
     batch_chunk_rows: int = Field(default=20_000, ge=100, le=2_000_000)

@@ -205,7 +205,18 @@ def score_writer(db: Database, settings: Settings) -> ScoreWriter:
                                            stored_from_wire)
         process.start()
     return GroupCommit(db, store, max_rows=settings.group_commit_rows,
-                       wait=settings.group_commit_wait_ms / 1e3, process=process)
+                       wait=group_wait_ms(settings.group_commit_wait_ms, process is not None)
+                       / 1e3, process=process)
+
+
+def group_wait_ms(configured: float | None, in_process: bool) -> float:
+    """How long the writer waits for a group to fill: `CHURN_GROUP_COMMIT_WAIT_MS`, else
+    none for the writer process and 2 ms for the thread. Measured under wrk (-c8, 2
+    cores): the process answered about 1,350 predictions a second without waiting and 900
+    waiting 2 ms; the thread about 880 either way, with fewer flushes when it waits."""
+    if configured is not None:
+        return configured
+    return 0.0 if in_process else 2.0
 
 
 def score(

@@ -45,8 +45,7 @@ class PredictionRow(NamedTuple):
     # issue 17: the control-group arm (None: not drawn, because no task would be opened
     # or because the customer carries an open task from an earlier campaign period), the
     # targeting rule and the estimated uplift (`serving.loop.control.assign`); under
-    # uplift targeting the
-    # customer's value used and the expected retained value of a call
+    # uplift targeting the customer's value used and the expected retained value of a call
     # (`serving.loop.targeting.decide`)
     arm: str | None = None
     targeting: str = "risk"

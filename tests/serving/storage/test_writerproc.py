@@ -96,3 +96,25 @@ def test_the_api_stores_through_the_process_and_answers_503_when_it_dies(
                for p in (r.json()["prediction_id"],)]
         assert ids == [200]
     assert not process.alive  # stopped with the app
+
+
+def test_the_process_is_the_default_writer_and_does_not_wait_for_groups(settings, host):
+    """By default the server's groups are committed by a writer process, which hands a
+    group over at once; the thread (an in-memory database, or CHURN_WRITER=thread) waits up
+    to 2 ms for a group as large as the recent ones; CHURN_GROUP_COMMIT_WAIT_MS decides
+    for either when set."""
+    from serving.config import Settings
+    from serving.scoring.service import group_wait_ms
+
+    assert Settings.model_fields["writer"].default == "process"
+    assert Settings.model_fields["group_commit_wait_ms"].default is None
+    assert (group_wait_ms(None, True), group_wait_ms(None, False)) == (0.0, 2.0)
+    assert (group_wait_ms(5.0, True), group_wait_ms(0.0, False)) == (5.0, 0.0)
+    defaults = settings.model_copy(update={"writer": Settings.model_fields["writer"].default,
+                                           "group_commit_wait_ms": None})
+    app = create_app(defaults, host=host)
+    with TestClient(app):
+        writer = app.state.score_writer
+        file_backed = shareable(defaults.database_url)
+        assert (writer.process is not None) == file_backed
+        assert writer.wait == (0.0 if file_backed else 0.002)
