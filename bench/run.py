@@ -375,9 +375,10 @@ def online(results: dict, quick: bool, sides: tuple[str, ...] = SIDES) -> None:
         "predict(pred_contrib=True), no auth, no validation beyond types, no write; same "
         "uvicorn settings as ours",
         "ours_path": "POST /v1/predictions: staff token looked up, body and features "
-        "validated, score + exact TreeSHAP (LightGBM's single-row fast predictor) + reasons, "
+        "validated, score + exact TreeSHAP (by table, models/treeshap.py) + reasons, "
         "routing, receipt + risk-list entry + task + audit hash chain committed durably "
-        "(SQLite WAL, synchronous=FULL, group commit) before the answer",
+        "(SQLite WAL, synchronous=FULL, group commit by the writer process) before the "
+        "answer",
         **side,
         "throughput_ratio_ours_over_mlflow": side["ours"]["rps_median"]
         / side["mlflow_models_serve"]["rps_median"],
