@@ -234,6 +234,11 @@ class TreeTables:
         self._table_offset = np.asarray(offsets[:-1], dtype=np.intp)
         self._flat = (np.concatenate(self.tables) if self.tables
                       else np.zeros((0, self.width)))
+        self._zero_features = np.asarray(sorted({s.feature for splits in self.splits
+                                                 for s in splits
+                                                 if s.missing == _MISSING["Zero"]}),
+                                         dtype=np.intp)
+        self._reduce_in_order = _in_order(len(self.splits), self.width)
         # blocks: per tree, its splits and its table's non-zero columns
         self._programs = []
         for splits, table in zip(self.splits, self.tables, strict=True):
@@ -253,25 +258,33 @@ class TreeTables:
     # -- explaining -------------------------------------------------------------------
     def row(self, x: np.ndarray) -> np.ndarray:
         """One encoded row -> (1, features + 1): contributions, then the base value."""
+        out = np.zeros((1, self.width))
+        out[0, -1] = self.base
+        if not len(self._feature):
+            return out
         values = x[self._feature]
-        nan = np.isnan(values)
-        # numerical splits: NaN is zero unless the split's missing type is NaN
-        read = np.where(nan & ~self._nan_default, 0.0, values)
-        left = read <= self._threshold
-        default = (nan & self._nan_default) | (self._zero_default & (np.abs(read) <= _ZERO))
-        left = np.where(default, self._default_left, left)
+        if np.isnan(x).any() or (len(self._zero_features)
+                                 and (np.abs(x[self._zero_features]) <= _ZERO).any()):
+            nan = np.isnan(values)
+            # numerical splits: NaN is zero unless the split's missing type is NaN
+            read = np.where(nan & ~self._nan_default, 0.0, values)
+            left = read <= self._threshold
+            default = (nan & self._nan_default) | (self._zero_default
+                                                   & (np.abs(read) <= _ZERO))
+            left = np.where(default, self._default_left, left)
+        else:  # no missing value and no zero read as missing: a comparison per split
+            left = values <= self._threshold
         if len(self._cat_rows):
             cat = values[self._cat_rows]
+            # NaN, negative (after truncation) or unlisted categories go right
             bad = np.isnan(cat) | (cat <= -1.0) | (cat >= self._cat_size)
-            code = np.where(bad, self._cat_size, np.trunc(np.where(bad, 0.0, cat)))
-            left[self._cat_rows] = self._lut[self._cat_offset + code.astype(np.intp)]
-        index = np.add.reduceat(left * self._weight, self._tree_start) if len(left) else \
-            np.zeros(0, dtype=np.intp)
-        out = np.zeros((1, self.width))
-        if len(index):
-            # in tree order from zero, as `block` adds (cumsum adds in order; sum may not)
-            out[0] = np.cumsum(self._flat[self._table_offset + index], axis=0)[-1]
-        out[0, -1] = self.base
+            code = np.where(bad, self._cat_size, np.where(bad, 0.0, cat)).astype(np.intp)
+            left[self._cat_rows] = self._lut[self._cat_offset + code]
+        index = np.add.reduceat(left * self._weight, self._tree_start)
+        vectors = self._flat.take(self._table_offset + index, axis=0)
+        # in tree order, as `block` adds them (see `_in_order`)
+        out[0, :-1] = (np.add.reduce(vectors, axis=0) if self._reduce_in_order
+                       else np.cumsum(vectors, axis=0)[-1])[:-1]
         return out
 
     def block(self, X: np.ndarray) -> np.ndarray:
@@ -315,6 +328,21 @@ class TreeTables:
                 out[j] += column[index]
         out[-1] = self.base
         return np.ascontiguousarray(out.T)
+
+
+def _in_order(trees: int, width: int) -> bool:
+    """Whether numpy's `add.reduce` over the first axis of a (trees, width) array adds the
+    rows one after another, as a block does (checked on values where any other order
+    rounds differently; numpy may sum pairwise instead, as it does for one column). If
+    not, a row sums with `cumsum`, which adds in order by definition but costs more."""
+    if trees < 2:
+        return True
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(trees, width)) * 10.0 ** rng.integers(-8, 8, size=(trees, 1))
+    total = np.zeros(width)
+    for row in values:
+        total += row
+    return np.add.reduce(values, axis=0).tobytes() == total.tobytes()
 
 
 def _leaf_rows(structure: dict[str, Any]) -> list[tuple[int, float, int]]:

@@ -125,3 +125,15 @@ def test_a_sum_in_order_is_what_a_row_and_a_block_share():
     for t in range(len(A)):
         acc += A[t]
     assert np.cumsum(A, axis=0)[-1].tobytes() == acc.tobytes()
+
+
+def test_a_row_sums_in_order_either_way():
+    """Where numpy's reduce does not add the trees' vectors in order, a row falls back to
+    `cumsum`: the block's bits either way."""
+    booster, cats, rng = _booster(7)
+    tables = TreeTables.build(booster)
+    Z = _awkward_rows(rng, booster.num_feature(), cats)[:200]
+    block = tables.block(Z)
+    for in_order in (True, False):
+        tables._reduce_in_order = in_order
+        assert np.vstack([tables.row(z) for z in Z]).tobytes() == block.tobytes()
