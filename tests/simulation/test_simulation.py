@@ -97,7 +97,9 @@ def test_risk_and_uplift_targeting_are_compared_by_the_worlds_truth(sim) -> None
     assert uplift["pushed_away_called"] <= risk["pushed_away_called"]
     for r in (risk, uplift):
         assert math.isfinite(r["per_100_calls"])
-        assert r["per_100_calls"] == pytest.approx(100 * r["retained"] / r["calls"], abs=0.01)
+        # both rounded to 2 decimals: `retained`'s rounding grows by 100 / calls
+        assert r["per_100_calls"] == pytest.approx(100 * r["retained"] / r["calls"],
+                                                   abs=0.005 + 0.5 / r["calls"] + 1e-9)
         assert r["per_100_top_calls"] <= t["best_per_100_top_calls"] + 1e-9
     assert any(line.startswith("queue ranking on the next month's base") for line in lines)
     summary = json.loads((work / "summary.json").read_text())
