@@ -55,7 +55,9 @@ class _Split:
 
 @dataclass(frozen=True)
 class _Leaf:
+    index: int  # LightGBM's leaf index
     value: float
+    count: int  # training rows that reached it
     # the path from the root: (split position in the tree, feature, goes left, the share
     # of the split's training rows that took this way)
     path: tuple[tuple[int, int, bool, float], ...]
@@ -69,7 +71,8 @@ def _walk(structure: dict[str, Any]) -> tuple[list[dict[str, Any]], list[_Leaf]]
     while stack:
         node, path = stack.pop()
         if "split_index" not in node:
-            leaves.append(_Leaf(float(node["leaf_value"]), path))
+            leaves.append(_Leaf(int(node.get("leaf_index", 0)), float(node["leaf_value"]),
+                                int(node.get("leaf_count", 0)), path))
             continue
         k = len(splits)
         splits.append(node)
@@ -95,13 +98,12 @@ def _split(node: dict[str, Any]) -> _Split | None:
     return None
 
 
-def _expected(structure: dict[str, Any]) -> float:
+def _expected(leaves: list[_Leaf], root: int) -> float:
     """The tree's expected output over its training rows, as LightGBM's `ExpectedValue`
     adds it (by leaf index)."""
-    root = structure["internal_count"]
     out = 0.0
-    for _, value, count in sorted(_leaf_rows(structure)):
-        out += (count / root) * value
+    for leaf in sorted(leaves, key=lambda leaf: leaf.index):
+        out += (leaf.count / root) * leaf.value
     return out
 
 
@@ -182,7 +184,7 @@ class TreeTables:
             table = np.zeros((2**n, width))
             for leaf in leaves:
                 table += _leaf_table(leaf, patterns, width)
-            base += _expected(structure)
+            base += _expected(leaves, structure["internal_count"])
             splits_of.append(splits)  # type: ignore[arg-type]
             tables.append(table)
         return cls(booster.num_feature(), splits_of, tables, base)
@@ -206,9 +208,8 @@ class TreeTables:
                 weight.append(1 << k)
                 tree_of.append(t)
                 if s.categorical:
-                    size = max(s.categories) + 1
-                    table = np.zeros(size + 1, dtype=bool)  # the last entry: goes right
-                    table[sorted(s.categories)] = True
+                    table = _goes_left(s)
+                    size = len(table) - 1
                     cat_rows.append(position)
                     cat_offset.append(lut_at)
                     cat_size.append(size)
@@ -246,10 +247,7 @@ class TreeTables:
             steps = []
             for s in splits:
                 if s.categorical:
-                    size = max(s.categories) + 1
-                    goes = np.zeros(size + 1, dtype=np.intp)  # the last entry: goes right
-                    goes[sorted(s.categories)] = 1
-                    steps.append((s, goes))
+                    steps.append((s, _goes_left(s).astype(np.intp)))
                 else:
                     steps.append((s, None))
             self._programs.append((steps, [(j, np.ascontiguousarray(table[:, j]))
@@ -330,6 +328,14 @@ class TreeTables:
         return np.ascontiguousarray(out.T)
 
 
+def _goes_left(split: _Split) -> np.ndarray:
+    """A categorical split's lookup: category -> goes left, one entry past the largest
+    listed category for every other value (goes right)."""
+    table = np.zeros(max(split.categories) + 2, dtype=bool)
+    table[sorted(split.categories)] = True
+    return table
+
+
 def _in_order(trees: int, width: int) -> bool:
     """Whether numpy's `add.reduce` over the first axis of a (trees, width) array adds the
     rows one after another, as a block does (checked on values where any other order
@@ -343,17 +349,3 @@ def _in_order(trees: int, width: int) -> bool:
     for row in values:
         total += row
     return np.add.reduce(values, axis=0).tobytes() == total.tobytes()
-
-
-def _leaf_rows(structure: dict[str, Any]) -> list[tuple[int, float, int]]:
-    """(leaf index, value, count) of every leaf of a dumped tree."""
-    out = []
-    stack = [structure]
-    while stack:
-        node = stack.pop()
-        if "split_index" in node:
-            stack += [node["left_child"], node["right_child"]]
-        else:
-            out.append((int(node.get("leaf_index", 0)), float(node["leaf_value"]),
-                        int(node.get("leaf_count", 0))))
-    return out
