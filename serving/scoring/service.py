@@ -432,15 +432,21 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     withdrawn: set[str] = set()
     receipts: list[PredictionRow] = []
     tasks: dict[str, TaskRow] = {}
+    # when this group's own task for a customer was made: a later job of the group whose
+    # campaign period starts after it finds that task, as it would have in the next group
+    task_made: dict[str, datetime] = {}
     for job, stored in kept:
         at = db.db_time(job.at)
+        start = starts.get(id(job))
         # a receipt that would open a task is drawn into an arm (unless its customer
         # carries an open task from an earlier period); a held-out one (control) is routed
         # nowhere and opens none, and so is one whose call is not worth its cost under
         # uplift targeting: the rule every path applies (serving/loop/targeting.py)
+        held = frozenset(carried.get(start, ())) | frozenset(
+            r for r in job.refs if start is not None and r in task_made
+            and task_made[r] < start)
         rows, _ = targeting.target(job.control, job.uplift, job.rows(at, stored.routes), (),
-                                   job.at, job.values, job.estimates,
-                                   frozenset(carried.get(starts.get(id(job)), ())))
+                                   job.at, job.values, job.estimates, held)
         stored.rows = rows
         for n, row in enumerate(rows):
             if row.route_action != stored.routes[n].action:
@@ -451,9 +457,17 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
             latest[row.customer_ref] = LatestEntry(
                 row.customer_ref, job.external_ids[n], row.id, row.score, row.risk_band, at)
             if row.route_action == "human_contact":
-                tasks[row.customer_ref] = TaskRow(
-                    new_id(), row.customer_ref, row.id, row.score, row.route_reason, at,
-                    db.due_at(at, job.due_days), expected_value=row.expected_value)
+                task = TaskRow(new_id(), row.customer_ref, row.id, row.score,
+                               row.route_reason, at, db.due_at(at, job.due_days),
+                               expected_value=row.expected_value)
+                earlier = tasks.get(row.customer_ref)
+                if earlier is None:
+                    task_made[row.customer_ref] = job.at
+                else:  # as the upsert treats an open task: the newer receipt, the first
+                    # task's creation and due date
+                    task = task._replace(id=earlier.id, created_at=earlier.created_at,
+                                         due_at=earlier.due_at)
+                tasks[row.customer_ref] = task
     db.move_latest([latest[r] for r in sorted(latest)])
     # a repeat of an overturned receipt is no one's entry: the customer stays off the list
     db.clear_entries([(r, e.prediction_id) for r, e in sorted(latest.items())

@@ -55,7 +55,8 @@ class PredictionRow(NamedTuple):
 
 
 class LatestEntry(NamedTuple):
-    """A customer's risk-list entry pointing at their newest receipt."""
+    """A customer's risk-list entry pointing at their newest receipt (SQLite binds the
+    fields by number: keep their order, or change `Receipts.move_latest` with it)."""
 
     customer_ref: str
     external_id: str | None
@@ -280,6 +281,13 @@ class Receipts(RawWriter):
                   + guard)
         columns = ("customer_ref, external_id, created_at, restricted, objected, "
                    "latest_prediction_id, latest_score, latest_band, latest_at")
+        if self.dialect != "postgresql" and new_at is None:
+            # the entries bound as they are, their fields numbered (?6: `at` twice, as the
+            # new customer's creation time too): no second row built per customer
+            self.executemany(f"INSERT INTO customers ({columns}) VALUES (?1, ?2, ?6, false, "
+                             "false, ?3, ?4, ?5, ?6) ON CONFLICT (customer_ref) DO UPDATE SET "
+                             f"{update}", entries)
+            return
         rows = [(e.customer_ref, e.external_id, e.at if new_at is None else new_at,
                  e.prediction_id, e.score, e.band, e.at) for e in entries]
         if self.dialect == "postgresql":

@@ -4,10 +4,10 @@ The server is one Python process. With the group-commit writer as a thread of it
 write's Python work (the rows, the audit hash chain, the driver calls) took turns with
 scoring and explaining on the one interpreter lock (SQLite's own C work releases it). Here
 the group-commit thread of the server hands each group to a writer process, which stores
-and commits it on another core while the event loop scores the next requests. Measured on
-a 2-core machine under wrk (which takes its share of the cores), it gave the thread's
-throughput for more CPU per request (the pipe, two wake-ups a group), so it is not the
-default: it is for machines with cores to spare. Nothing else changes:
+and commits it on another core while the event loop scores the next requests. It is the
+default (`CHURN_WRITER=process`): measured on a 2-core machine under wrk, about 1.5x the
+thread's throughput once groups no longer wait to fill (`CHURN_GROUP_COMMIT_WAIT_MS`
+unset means 0 here). Nothing else changes:
 
 - a request is answered only after the writer process committed its group
   (`synchronous=FULL` on SQLite), and the answer carries what that transaction decided
@@ -19,12 +19,11 @@ default: it is for machines with cores to spare. Nothing else changes:
 - if the process dies, the requests in flight get an error (503: nothing is acknowledged)
   and the next group starts a new process.
 
-The process is started from a fork server (`multiprocessing`'s "forkserver"), a clean
-single-threaded parent that imported the write's modules once: forking the server itself,
-with its threads and event loop, would be unsafe, and starting a fresh interpreter costs
-seconds. Only what the write reads crosses the pipe, as plain values
-(`serving.scoring.service.job_wire`), not the model. An in-memory SQLite database cannot
-be shared between processes: the thread is used for it.
+The process is started from the service's fork server (`serving.children`): forking the
+server itself, with its threads and event loop, would be unsafe. Only what the write
+reads crosses the pipe, as plain values (`serving.scoring.service.job_wire`), not the
+model. An in-memory SQLite database cannot be shared between processes: the thread is
+used for it.
 """
 
 from __future__ import annotations
@@ -32,15 +31,14 @@ from __future__ import annotations
 import importlib
 import logging
 import marshal
-import multiprocessing
 import pickle
 import signal
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from serving.children import forkserver
 from serving.storage.db import Database, sqlite_file
 from serving.storage.group import Store, commit
 
@@ -48,8 +46,6 @@ log = logging.getLogger(__name__)
 
 START_SECONDS = 60.0  # a writer process that is not ready by then is a failed start
 _STOP = b""
-_context_lock = threading.Lock()
-_context: Any = None
 
 
 class WriterLost(RuntimeError):
@@ -61,18 +57,6 @@ def shareable(url: str) -> bool:
     """Whether a second process can open the database at `url`: PostgreSQL, or an SQLite
     file named by its path (`db.sqlite_file`)."""
     return make_url(url).get_backend_name() != "sqlite" or sqlite_file(url)
-
-
-def _mp_context(preload: str) -> Any:
-    """The fork-server context, with the store's module imported once in the fork server
-    (the first call starts the server: a second or two, once per process)."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload([__name__, preload])
-            _context = ctx
-        return _context
 
 
 class WriterProcess:
@@ -94,7 +78,7 @@ class WriterProcess:
 
     def start(self) -> None:
         """Start the process and wait until it is ready for groups."""
-        ctx = _mp_context(self.store.split(":", 1)[0])
+        ctx = forkserver(__name__, self.store.split(":", 1)[0])
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=serve, args=(child, self.url, self.store),
                            name="churn-writer", daemon=True)

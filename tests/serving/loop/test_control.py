@@ -424,3 +424,51 @@ def test_a_batch_opens_no_new_task_for_a_carried_customer_whose_task_closed_mean
             assert ref not in tasks  # no new task
         else:
             assert tasks[ref][1] == newest[ref].id  # the old task, on the newer receipt
+
+
+def test_one_online_group_straddling_a_period_end_draws_as_two_groups_would(settings, host,
+                                                                           by_risk, db):
+    """Two requests for one customer, written in one group, the first just before a
+    campaign period ends and the second just after: the second finds the first's task
+    (made in the earlier period) as the next group would have, so the customer is not
+    drawn then and no held-out customer keeps a task. The task is the first's (its
+    creation and due date), on the newer receipt, as the upsert leaves an open task."""
+    from serving.auth import Principal
+    from serving.isotime import as_utc
+    from serving.scoring.schemas import ScoreRequest
+    from serving.scoring.service import prepare, store
+
+    served, plan = host.current(), ControlPlan.from_settings(settings)
+    end = datetime(2026, 12, 1, tzinfo=UTC)
+    before, after = end - timedelta(milliseconds=2), end + timedelta(milliseconds=2)
+    p1, p2 = campaign_period(before), campaign_period(after)
+    # a high-risk customer drawn `contact` in the earlier period and `control` in the next
+    features = _high(by_risk, host, 1)[0]["features"]
+    customer = next(
+        c for c in (f"STRADDLE{n:04d}" for n in range(2000))
+        if assign_arm(pseudonymise(c, settings.pseudonym_secret), p1, plan.fraction,
+                      plan.key) == "contact"
+        and assign_arm(pseudonymise(c, settings.pseudonym_secret), p2, plan.fraction,
+                       plan.key) == "control")
+    principal = Principal(kind="staff", role="agent", actor="staff:test")
+    jobs = []
+    for at in (before, after):
+        job = prepare(served, settings, [ScoreRequest(customer_id=customer,
+                                                      features=features)], principal)
+        assert job.routes[0].action == "human_contact"
+        job.at = at
+        jobs.append(job)
+    with db.session() as session:
+        first, second = store(session, jobs)
+        session.commit()
+    with db.session() as session:
+        rows = {r.id: r for r in session.scalars(sa.select(Prediction))}
+        tasks = list(session.scalars(sa.select(RetentionTask)))
+    a, b = rows[jobs[0].pids[0]], rows[jobs[1].pids[0]]
+    assert a.arm == "contact" and a.route_action == "human_contact"
+    assert b.arm is None and b.route_action == "human_contact"  # not drawn: carried
+    assert len(tasks) == 1
+    task = tasks[0]
+    assert (task.status, task.prediction_id) == ("open", b.id)
+    assert as_utc(task.created_at) == before
+    assert first.task_ids == second.task_ids == [task.id]
