@@ -413,6 +413,10 @@ print(json.dumps({"rows": len(X), "seconds": time.perf_counter() - t}))
 VARIANTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "single_process": (["--single-process"], {}),
     "single_process_every_row": (["--single-process"], {"CHURN_BATCH_MEMO_ROWS": "0"}),
+    # the chunks prepared in a child process whatever the size (by default from 200,000
+    # rows: below, the child's start-up costs more than its faster pass saves)
+    "single_process_child": (["--single-process"], {"CHURN_BATCH_MEMO_ROWS": "0",
+                                                    "CHURN_BATCH_PROCESS_ROWS": "0"}),
     "dask_1_worker": (["--workers", "1"], {}),
     "dask_2_workers": (["--workers", "2"], {}),
 }

@@ -311,16 +311,21 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     more is read, scored and explained in a child process (`serving.batchproc`), a
     smaller one in threads of this one; this process writes."""
     started = time.perf_counter()
+    child = in_child(settings, Path(data), rows)
+    if child:
+        from serving import batchproc  # it imports this module: loaded when needed
+
+        batchproc.warm_up()  # the fork server imports while this process loads the model
     run = prepare_run(settings, data, schema, db=db, host=host)
     try:
         return _score_run(run, settings, started, rows=rows, as_of=as_of,
-                          chunk_rows=chunk_rows or settings.batch_chunk_rows)
+                          chunk_rows=chunk_rows or settings.batch_chunk_rows, child=child)
     finally:
         run.close()
 
 
 def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None,
-               as_of: datetime | None, chunk_rows: int) -> BatchReport:
+               as_of: datetime | None, chunk_rows: int, child: bool) -> BatchReport:
     served = run.served
     plan = ControlPlan.from_settings(settings)  # the control group's draw (issue 17)
     uplift = targeting.load_plan(settings)  # CHURN_TARGETING=uplift (issue 17)
@@ -330,8 +335,8 @@ def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None
     options: dict[str, Any] = {"chunk_rows": chunk_rows, "rows": rows, "as_of": as_of,
                                "uplift": uplift, "open_since": run.open_task_since()}
     try:
-        if in_child(settings, run.data, rows):
-            from serving import batchproc  # it imports this module: loaded when needed
+        if child:
+            from serving import batchproc
 
             source: PreparedInThreads | batchproc.PreparedInChild = (
                 batchproc.PreparedInChild(settings, run, **options))

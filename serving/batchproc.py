@@ -20,6 +20,8 @@ errors are, with its own class and message.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import queue
@@ -67,8 +69,6 @@ class Job:
 
 def _put(q: Any, item: Any) -> None:
     """Put `item` on the bounded queue, giving up (exiting) if the parent is gone."""
-    import multiprocessing
-
     parent = multiprocessing.parent_process()
     while True:
         try:
@@ -109,6 +109,13 @@ def produce(q: Any, job: Job) -> None:
     finally:
         q.close()
         q.join_thread()  # everything put is sent before the child exits
+
+
+def warm_up() -> None:
+    """Start the fork server now (if it is not running yet): it imports this module's
+    dependencies while the caller loads the model, instead of after."""
+    forkserver(__name__)
+    multiprocessing.forkserver.ensure_running()
 
 
 class PreparedInChild:

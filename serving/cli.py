@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     p_score.add_argument("--single-process", action="store_true",
                          help="score without Dask: this process writes, and prepares the "
                          "chunks in threads, or in one child process for a file of "
-                         "CHURN_BATCH_PROCESS_ROWS (50,000) rows or more")
+                         "CHURN_BATCH_PROCESS_ROWS (200,000) rows or more")
     p_user = sub.add_parser("create-user", help="create a staff user and print its token")
     p_user.add_argument("--role", required=True,
                         choices=list(STAFF_ROLES))
