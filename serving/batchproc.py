@@ -157,7 +157,9 @@ class PreparedInChild:
                     except queue.Empty:
                         raise PrepareLost(
                             "the preparation process ended (exit code "
-                            f"{self._proc.exitcode}) before the file was done") from None
+                            f"{self._proc.exitcode}) before the file was done: what was "
+                            "committed stays; run the batch again (a re-run is safe)"
+                        ) from None
                 if patience is not None and waited >= patience:
                     raise PrepareLost(f"the preparation process was not ready after "
                                       f"{patience:g} s") from None

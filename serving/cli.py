@@ -346,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             print(NO_DATA, file=sys.stderr)
             return 2
         from serving.batch import BatchError, report_json, score_file
+        from serving.batchproc import PrepareLost
         from serving.distributed import score_file_dask
         from serving.errors import ModelRejected
 
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                                          workers=args.workers,
                                          scheduler_address=args.scheduler,
                                          chunk_rows=args.chunk_rows, rows=args.rows)
-        except (BatchError, ModelRejected) as exc:
+        except (BatchError, ModelRejected, PrepareLost) as exc:
             print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 2
         print(report_json(report))
