@@ -100,6 +100,9 @@ class BatchReport:
     # a cell that is not a number at or above zero is replaced by CHURN_CUSTOMER_VALUE
     # (counted here, the row scored all the same)
     values_invalid: int = 0
+    # where the chunks were read, scored and explained while this process wrote them:
+    # "threads" of this process, a "child process" (CHURN_BATCH_PROCESS_ROWS), or "dask"
+    prepared_in: str = "threads"
     # the targeting rule applied ("risk", or "uplift" with the uplift model's version)
     targeting: str = "risk"
     uplift_model: str | None = None
@@ -340,6 +343,7 @@ def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None
 
             source: PreparedInThreads | batchproc.PreparedInChild = (
                 batchproc.PreparedInChild(settings, run, **options))
+            report.prepared_in = "child process"
         else:
             source = PreparedInThreads(settings, served, run.dataset, run.data, run.columns,
                                        run.db.dialect, **options)

@@ -149,7 +149,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
     plan = targeting.load_plan(settings)
     report = BatchReport(data=str(data), model_name=run.served.name,
                          model_version=run.served.version,
-                         open_tasks_before=run.open_tasks(),
+                         open_tasks_before=run.open_tasks(), prepared_in="dask",
                          **targeting_report(ControlPlan.from_settings(settings), plan))
     try:
         try:

@@ -73,6 +73,8 @@ def test_the_child_stores_exactly_what_the_threads_store(base_settings, host, tm
                           if k not in _TIMES and k != "rows_per_second"}, _stored(db))
         db.dispose()
     threads, child = results["threads"], results["child"]
+    assert (threads[0].pop("prepared_in"), child[0].pop("prepared_in")) == (
+        "threads", "child process")
     assert child == threads
     report, (receipts, entries, tasks, linked) = child
     assert report["scored"] == len(receipts) == linked == len(entries)  # one chunk

@@ -64,6 +64,7 @@ def test_dask_result_is_identical_to_single_process(settings, host, tmp_path, fm
 
     # the first partition goes in pieces: each row is read and scored once all the same
     assert report.rows_read == report.scored == single.scored == len(frame)
+    assert (report.prepared_in, single.prepared_in) == ("dask", "threads")
     assert sum(len(v) for v in got["predictions"].values()) == len(frame)
     assert 0 < report.setup_seconds and 0 <= report.teardown_seconds
     assert report.rows_per_second == pytest.approx(
