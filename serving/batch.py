@@ -338,15 +338,13 @@ def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None
     options: dict[str, Any] = {"chunk_rows": chunk_rows, "rows": rows, "as_of": as_of,
                                "uplift": uplift, "open_since": run.open_task_since()}
     try:
-        if child:
+        source: PreparedInThreads | batchproc.PreparedInChild = PreparedInThreads(
+            settings, served, run.dataset, run.data, run.columns, run.db.dialect, **options)
+        if child:  # the same preparation, run by the child
             from serving import batchproc
 
-            source: PreparedInThreads | batchproc.PreparedInChild = (
-                batchproc.PreparedInChild(settings, run, **options))
+            source = batchproc.PreparedInChild(source)
             report.prepared_in = "child process"
-        else:
-            source = PreparedInThreads(settings, served, run.dataset, run.data, run.columns,
-                                       run.db.dialect, **options)
         report.setup_seconds = round(time.perf_counter() - started, 3)
         try:
             with collector_paused(), ChunkWriter(run.db, report, settings.batch_commit_rows,

@@ -4,11 +4,11 @@ process only writes them (`serving.batch.score_file`).
 With the preparation in threads of the writing process, the two took turns on one
 interpreter lock: SQLite releases it for every row it steps through, and took it back
 only when the preparing threads let go. Measured at 1,000,000 rows on 2 cores, the writer
-spent 56 s on a pass it does alone in 30 s of CPU. Here the child reads the file, scores
-and explains each chunk (`serving.batch.PreparedInThreads`, as the threads did here) and
-sends it over a bounded queue, its rows as columns (`Chunk.__getstate__`); this process
-writes the chunks in file order, as before. Nothing else changes: the same rows, the same
-receipts, the same commits.
+spent 56 s on a pass it does alone in 30 s of CPU. Here the child runs the run's
+preparation (`serving.batch.PreparedInThreads`, built here and sent over): it reads the
+file, scores and explains each chunk and puts it on a bounded queue, its rows as columns
+(`Chunk.__getstate__`); this process writes the chunks in file order, as before. Nothing
+else changes: the same rows, the same receipts, the same commits.
 
 The child is forked from the service's fork server (`serving.children`), which imported
 this module once; the model crosses once, pickled, as it does to Dask workers. It ends
@@ -26,18 +26,11 @@ import os
 import pickle
 import queue
 import signal
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
-from models.dataset_schema import DatasetSchema
-from serving.batch import AHEAD, Chunk, PreparedInThreads, Run, collector_paused
+from serving.batch import AHEAD, Chunk, PreparedInThreads, collector_paused
 from serving.children import forkserver
-from serving.config import Settings
-from serving.loop import targeting
-from serving.modelhost import ServedModel
 
 START_SECONDS = 120.0  # a child not ready by then (model unpickled) is a failed start
 POLL_SECONDS = 1.0  # how often each side checks that the other is still there
@@ -47,24 +40,6 @@ class PrepareLost(RuntimeError):
     """The preparation process ended without finishing the file: what was committed
     stays committed (a run commits every CHURN_BATCH_COMMIT_ROWS rows), the rest was not
     written; run `make score` again (it is safe to re-run)."""
-
-
-@dataclass
-class Job:
-    """What the child needs, sent once (pickled) when it starts: the run without its
-    database (the child never touches it)."""
-
-    settings: Settings
-    served: ServedModel
-    dataset: DatasetSchema
-    data: Path
-    columns: list[str]
-    dialect: str
-    chunk_rows: int
-    rows: int | None
-    as_of: datetime | None
-    uplift: targeting.UpliftPlan | None
-    open_since: Mapping[str, datetime]
 
 
 def _put(q: Any, item: Any) -> None:
@@ -89,17 +64,13 @@ def _picklable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def produce(q: Any, job: Job) -> None:
+def produce(q: Any, prepared: PreparedInThreads) -> None:
     """The child: prepare every chunk of the file and put it on `q` in file order, then
     ("done", rows TreeSHAP computed); ("error", exception) if anything fails."""
     # a Ctrl-C reaches the whole process group: the parent decides, and stops the child
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _put(q, ("ready", None))
-        prepared = PreparedInThreads(
-            job.settings, job.served, job.dataset, job.data, job.columns, job.dialect,
-            chunk_rows=job.chunk_rows, rows=job.rows, as_of=job.as_of, uplift=job.uplift,
-            open_since=job.open_since)
         with collector_paused():
             for chunk in prepared:
                 _put(q, ("chunk", chunk))
@@ -122,15 +93,13 @@ class PreparedInChild:
     """The chunks of a run, prepared by a child process; iterate once, then `close`.
     `treeshap_rows` is known once the last chunk came."""
 
-    def __init__(self, settings: Settings, run: Run, *, chunk_rows: int, rows: int | None,
-                 as_of: datetime | None, uplift: targeting.UpliftPlan | None,
-                 open_since: Mapping[str, datetime]) -> None:
+    def __init__(self, prepared: PreparedInThreads) -> None:
         ctx = forkserver(__name__)
         # AHEAD chunks wait while this process writes one, as with the threads
         self._q = ctx.Queue(maxsize=AHEAD)
-        job = Job(settings, run.served, run.dataset, run.data, run.columns, run.db.dialect,
-                  chunk_rows, rows, as_of, uplift, open_since)
-        self._proc = ctx.Process(target=produce, args=(self._q, job),
+        # the run's preparation, not yet started, sent once (the model pickled, as to
+        # Dask workers); the child never touches the database
+        self._proc = ctx.Process(target=produce, args=(self._q, prepared),
                                  name="churn-batch-prepare", daemon=True)
         self._proc.start()
         self.treeshap_rows: int | None = None
