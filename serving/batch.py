@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -314,11 +315,11 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     more is read, scored and explained in a child process (`serving.batchproc`), a
     smaller one in threads of this one; this process writes."""
     started = time.perf_counter()
-    child = in_child(settings, Path(data), rows)
-    if child:
-        from serving import batchproc  # it imports this module: loaded when needed
+    child = None
+    if in_child(settings, Path(data), rows):
+        from serving import batchproc as child  # it imports this module: loaded if needed
 
-        batchproc.warm_up()  # the fork server imports while this process loads the model
+        child.warm_up()  # the fork server imports while this process loads the model
     run = prepare_run(settings, data, schema, db=db, host=host)
     try:
         return _score_run(run, settings, started, rows=rows, as_of=as_of,
@@ -328,7 +329,8 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
 
 
 def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None,
-               as_of: datetime | None, chunk_rows: int, child: bool) -> BatchReport:
+               as_of: datetime | None, chunk_rows: int, child: ModuleType | None
+               ) -> BatchReport:
     served = run.served
     plan = ControlPlan.from_settings(settings)  # the control group's draw (issue 17)
     uplift = targeting.load_plan(settings)  # CHURN_TARGETING=uplift (issue 17)
@@ -338,12 +340,10 @@ def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None
     options: dict[str, Any] = {"chunk_rows": chunk_rows, "rows": rows, "as_of": as_of,
                                "uplift": uplift, "open_since": run.open_task_since()}
     try:
-        source: PreparedInThreads | batchproc.PreparedInChild = PreparedInThreads(
-            settings, served, run.dataset, run.data, run.columns, run.db.dialect, **options)
-        if child:  # the same preparation, run by the child
-            from serving import batchproc
-
-            source = batchproc.PreparedInChild(source)
+        source: Any = PreparedInThreads(settings, served, run.dataset, run.data, run.columns,
+                                        run.db.dialect, **options)
+        if child is not None:  # the same preparation, run by the child (`serving.batchproc`)
+            source = child.PreparedInChild(source)
             report.prepared_in = "child process"
         report.setup_seconds = round(time.perf_counter() - started, 3)
         try:

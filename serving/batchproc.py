@@ -23,14 +23,13 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import pickle
 import queue
 import signal
 from collections.abc import Iterator
 from typing import Any
 
 from serving.batch import AHEAD, Chunk, PreparedInThreads, collector_paused
-from serving.children import forkserver
+from serving.children import forkserver, picklable
 
 START_SECONDS = 120.0  # a child not ready by then (model unpickled) is a failed start
 POLL_SECONDS = 1.0  # how often each side checks that the other is still there
@@ -54,16 +53,6 @@ def _put(q: Any, item: Any) -> None:
                 os._exit(1)
 
 
-def _picklable(exc: BaseException) -> BaseException:
-    """`exc` as it can cross the queue: one that cannot be pickled becomes a
-    RuntimeError with its class and text."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:  # noqa: BLE001 - any failure means: send its text instead
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-
-
 def produce(q: Any, prepared: PreparedInThreads) -> None:
     """The child: prepare every chunk of the file and put it on `q` in file order, then
     ("done", rows TreeSHAP computed); ("error", exception) if anything fails."""
@@ -76,7 +65,7 @@ def produce(q: Any, prepared: PreparedInThreads) -> None:
                 _put(q, ("chunk", chunk))
         _put(q, ("done", prepared.treeshap_rows))
     except BaseException as exc:  # noqa: BLE001 - every failure is the parent's to raise
-        _put(q, ("error", _picklable(exc)))
+        _put(q, ("error", picklable(exc)))
     finally:
         q.close()
         q.join_thread()  # everything put is sent before the child exits

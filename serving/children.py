@@ -11,6 +11,7 @@ once and forks each child from there. The online writer process
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import threading
 from typing import Any
 
@@ -29,3 +30,15 @@ def forkserver(*preload: str) -> Any:
             ctx.set_forkserver_preload(list(preload))
             _context = ctx
         return _context
+
+
+def picklable(outcome: Any) -> Any:
+    """`outcome` as it can cross to the parent: an exception that cannot be pickled
+    becomes a RuntimeError with its class and text (what the parent reports); anything
+    else is returned as it is."""
+    if isinstance(outcome, BaseException):
+        try:
+            pickle.loads(pickle.dumps(outcome))
+        except Exception:  # noqa: BLE001 - any failure means: send its text instead
+            return RuntimeError(f"{type(outcome).__name__}: {outcome}")
+    return outcome

@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from serving.children import forkserver
+from serving.children import forkserver, picklable
 from serving.storage.db import Database, sqlite_file
 from serving.storage.group import Store, commit
 
@@ -145,17 +145,6 @@ class WriterProcess:
         self._discard()
 
 
-def _picklable(outcome: Any) -> Any:
-    """An outcome as it can cross the pipe: an exception that cannot be pickled becomes
-    a RuntimeError with its text (its class and message are what the server reports)."""
-    if isinstance(outcome, BaseException):
-        try:
-            pickle.loads(pickle.dumps(outcome))
-        except Exception:  # noqa: BLE001 - any failure means: send its text instead
-            return RuntimeError(f"{type(outcome).__name__}: {outcome}")
-    return outcome
-
-
 def serve(conn: Any, url: str, store_ref: str) -> None:
     """The writer process: open the database, then commit each group it is sent until
     told to stop or the server's end of the pipe closes."""
@@ -184,7 +173,7 @@ def serve(conn: Any, url: str, store_ref: str) -> None:
                 return
             outcomes, groups, jobs = commit(db, store, marshal.loads(data))
             if any(isinstance(o, BaseException) for o in outcomes):
-                reply = b"p" + pickle.dumps(([_picklable(o) for o in outcomes], groups, jobs),
+                reply = b"p" + pickle.dumps(([picklable(o) for o in outcomes], groups, jobs),
                                             pickle.HIGHEST_PROTOCOL)
             else:
                 reply = b"m" + marshal.dumps((outcomes, groups, jobs))
