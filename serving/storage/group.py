@@ -8,12 +8,15 @@ transaction, commits once and hands each caller its own outcome. Callers that qu
 a leader was committing find their job done when they get the lock, or lead the next group.
 
 Two ways in, one queue. A thread calls `submit`: it does the work itself, and nothing is
-left behind. The event loop awaits `submit_async`: its job goes to one writer thread (started
-on first use, stopped by `close`) that leads the groups and wakes the loop once per group,
-so a request costs the loop no trip through the thread pool and no thread of its own that
-contends for the leader lock (measured: under load, those wake-ups, not the CPU, bounded
-the online path). A job that fails the whole group is retried alone, so one bad job cannot
-fail the others; nothing is acknowledged before its transaction committed.
+left behind. The event loop awaits `submit_async`. With a writer process (the server's
+default, `serving.storage.writerproc`) the loop leads itself: it sends a group down the
+process's pipe and is woken by the reply, with no thread in between. Otherwise its job goes
+to one writer thread (started on first use, stopped by `close`) that leads the groups and
+wakes the loop once per group. Either way a request costs the loop no trip through the
+thread pool and no thread of its own that contends for the leader lock (measured: under
+load, those wake-ups, not the CPU, bounded the online path). A job that fails the whole
+group is retried alone, so one bad job cannot fail the others; nothing is acknowledged
+before its transaction committed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -48,7 +52,7 @@ class _Slot(Generic[J]):
     done: bool = False
     result: Any = None
     error: BaseException | None = None
-    # submit_async: the awaiting loop and its future (resolved from the writer thread)
+    # submit_async: the awaiting loop and its future (resolved by whoever led the group)
     loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future | None = None
 
@@ -88,7 +92,12 @@ class GroupCommit(Generic[J, R]):
         self._leader = threading.Lock()
         self.groups = 0  # transactions committed (for metrics and tests)
         self.jobs = 0
-        # the writer thread of `submit_async`, started on first use
+        self._recent: deque[int] = deque(maxlen=8)  # the sizes of the last groups
+        # with a writer process: the group on the pipe (its loop and slots), or the timer
+        # of a group filling up (`_pipe`); touched only by the loop that leads
+        self._sent: tuple[asyncio.AbstractEventLoop, int, list[_Slot[J]]] | None = None
+        self._timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
+        # without one: the writer thread of `submit_async`, started on first use
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
@@ -103,6 +112,8 @@ class GroupCommit(Generic[J, R]):
                 if slot.done:
                     break
                 self._lead()
+        if self.process is not None:
+            self._kick()
         if slot.error is not None:
             raise slot.error
         return slot.result
@@ -114,10 +125,13 @@ class GroupCommit(Generic[J, R]):
             raise RuntimeError("this group writer is closed: the app is shutting down")
         loop = asyncio.get_running_loop()
         slot = _Slot(job, rows, loop=loop, future=loop.create_future())
-        if self._thread is None:
-            self._start_thread()
         self._pending.append(slot)
-        self._wake.set()
+        if self.process is not None:
+            self._pipe(loop)
+        else:
+            if self._thread is None:
+                self._start_thread()
+            self._wake.set()
         assert slot.future is not None
         return await slot.future
 
@@ -130,13 +144,12 @@ class GroupCommit(Generic[J, R]):
 
     def _work(self) -> None:
         """The writer thread: lead a group whenever jobs are queued, until closed."""
-        recent: deque[int] = deque(maxlen=8)  # the sizes of the last groups led here
         while True:
             self._wake.wait()
             self._wake.clear()
             while self._pending:
-                self._gather(max(recent, default=1))
-                recent.append(len(self._pending))
+                self._gather(self._expected())
+                self._recent.append(len(self._pending))
                 with self._leader:
                     self._lead()
             if self._closed and not self._pending:
@@ -159,18 +172,150 @@ class GroupCommit(Generic[J, R]):
             self._wake.wait(left)
             self._wake.clear()
 
+    def _expected(self) -> int:
+        return max(self._recent, default=1)
+
+    # -- with a writer process: the event loop hands it the groups itself ----------------
+    #
+    # No thread in between: the loop sends a group down the pipe, is woken by the pipe
+    # when the process replies (`add_reader`), settles the group's requests and sends what
+    # queued meanwhile. The leader lock is held from the send to the reply, so a thread's
+    # `submit` (a long list, scored in the thread pool) waits for the pipe, then leads on
+    # it as before, and hands the loop back what queued (`_kick`). Measured under wrk,
+    # the writer thread's two wake-ups per group, and its turns on the interpreter lock,
+    # cost the loop more than the group's own encoding.
+
+    def _pipe(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In `loop`: unless a group is on the pipe already (its reply sends the next),
+        send the queued jobs as one group, after up to `wait` for it to fill."""
+        timer = self._timer
+        if timer is not None:
+            if timer[0] is loop and len(self._pending) >= self._expected():
+                timer[1].cancel()
+                self._timer = None
+                self._send(loop)
+            return
+        if not self._pending or not self._leader.acquire(blocking=False):
+            return
+        if self.wait and len(self._pending) < self._expected():
+            self._timer = (loop, loop.call_later(self.wait, self._filled, loop))
+            return
+        self._send(loop)
+
+    def _filled(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        self._send(loop)
+
+    def _send(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Holding the leader lock: send the queued jobs to the process as one group."""
+        group = self._take()
+        if not group:
+            self._leader.release()
+            return
+        self._recent.append(len(group))
+        process = self.process
+        assert process is not None
+        if process.alive:
+            self._transmit(loop, group)
+            return
+        # a new process takes seconds to start: not in the loop
+        started = loop.run_in_executor(None, process.ensure)
+        started.add_done_callback(lambda f: self._started(loop, group, f))
+
+    def _started(self, loop: asyncio.AbstractEventLoop, group: list[_Slot[J]],
+                 started: asyncio.Future) -> None:
+        if started.cancelled() or started.exception() is not None:
+            error = (started.exception() if not started.cancelled()
+                     else RuntimeError("the writer process's start was cancelled"))
+            self._settle(loop, group, [error] * len(group), 0, 0)
+            return
+        self._transmit(loop, group)
+
+    def _transmit(self, loop: asyncio.AbstractEventLoop, group: list[_Slot[J]]) -> None:
+        process = self.process
+        assert process is not None
+        try:
+            process.send([s.job for s in group])
+        except Exception as exc:  # the process is gone: nothing acknowledged
+            self._settle(loop, group, [exc] * len(group), 0, 0)
+            return
+        fd = process.fileno()
+        self._sent = (loop, fd, group)
+        loop.add_reader(fd, self._replied)
+
+    def _replied(self) -> None:
+        """The process replied to the group on the pipe (in its loop)."""
+        assert self._sent is not None and self.process is not None
+        loop, fd, group = self._sent
+        loop.remove_reader(fd)
+        self._sent = None
+        try:
+            outcomes, groups, jobs = self.process.receive()
+        except Exception as exc:  # the process ended: nothing of the group acknowledged
+            outcomes, groups, jobs = [exc] * len(group), 0, 0
+        self._settle(loop, group, outcomes, groups, jobs)
+
+    def _settle(self, loop: asyncio.AbstractEventLoop | None, group: list[_Slot[J]],
+                outcomes: list[Any], groups: int, jobs: int) -> None:
+        """Hand the group its outcomes, let go of the pipe, send what queued meanwhile."""
+        self._record(group, outcomes, groups, jobs)
+        self._leader.release()
+        _wake_loops(group, here=loop)
+        if loop is not None and not self._closed:
+            self._pipe(loop)
+
+    def _kick(self) -> None:
+        """After a thread led on the pipe: the loop whose request is next in the queue
+        leads what the thread left (a thread waiting there leads its own)."""
+        try:
+            head = self._pending[0]
+        except IndexError:
+            return
+        if head.loop is not None:
+            try:
+                head.loop.call_soon_threadsafe(self._pipe, head.loop)
+            except RuntimeError:  # that loop is closed: its callers are gone
+                pass
+
+    def _drain(self, timeout: float) -> None:
+        """On close, with a writer process: the group on the pipe and the queued jobs
+        stored before the process stops. In the leading loop (the app's shutdown), its
+        reply is read here, as the loop would no longer get to it."""
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        timer = self._timer
+        if timer is not None and timer[0] is here:
+            timer[1].cancel()
+            self._timer = None
+            self._leader.release()
+        sent = self._sent
+        if sent is not None and sent[0] is here:
+            self._replied()
+        if not self._leader.acquire(timeout=timeout):
+            return
+        try:
+            while self._pending:
+                self._lead()
+        finally:
+            self._leader.release()
+
+    # -- groups led by a thread ------------------------------------------------------------
+
     def close(self, timeout: float = 30.0) -> None:
-        """Stop the writer thread once the jobs queued so far are stored."""
+        """Stop the writer thread (or process) once the jobs queued so far are stored."""
         self._closed = True
         self._wake.set()
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
         if self.process is not None:
+            self._drain(timeout)
             self.process.close()
 
-    def _lead(self) -> None:
-        """Take the queued jobs (FIFO, within the row budget) and store them as a group."""
+    def _take(self) -> list[_Slot[J]]:
+        """The queued jobs of the next group (FIFO, within the row budget)."""
         group: list[_Slot[J]] = []
         rows = 0
         while self._pending:
@@ -179,6 +324,11 @@ class GroupCommit(Generic[J, R]):
                 break
             group.append(self._pending.popleft())
             rows += nxt.rows
+        return group
+
+    def _lead(self) -> None:
+        """Take the queued jobs and store them as a group."""
+        group = self._take()
         if group:
             self._run(group)
 
@@ -189,28 +339,35 @@ class GroupCommit(Generic[J, R]):
                                          else commit(self.db, self.store, jobs))
         except Exception as exc:  # the writer process is gone: nothing acknowledged
             outcomes, groups, jobs_in = [exc] * len(group), 0, 0
+        self._record(group, outcomes, groups, jobs_in)
+        _wake_loops(group)
+
+    def _record(self, group: list[_Slot[J]], outcomes: list[Any], groups: int,
+                jobs: int) -> None:
         self.groups += groups
-        self.jobs += jobs_in
+        self.jobs += jobs
         for slot, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 slot.error = outcome
             else:
                 slot.result = outcome
             slot.done = True
-        _wake_loops(group)
 
 
-def commit(db: Database, store: Store, jobs: Sequence[Any]) -> tuple[list[Any], int, int]:
+def commit(db: Database, store: Store, jobs: Sequence[Any],
+           sessions: Callable[[], AbstractContextManager[Session]] | None = None,
+           ) -> tuple[list[Any], int, int]:
     """Store `jobs` in one transaction and commit it; if the whole group fails, each job
     alone, so one bad job cannot fail the others. Returns one outcome per job (its result,
     or the exception to raise for it), how many transactions committed and how many jobs
-    they held.
+    they held. `sessions`: where the transaction's session comes from (`db.session`, a
+    new one from the pool, unless told otherwise: the writer process keeps one).
 
     On SQLite the transaction takes the write lock before its first read (BEGIN
     IMMEDIATE): what `store` reads (a customer's restriction, say) cannot change before
     it commits, whichever process writes meanwhile."""
     try:
-        with db.session() as session, write_lock(session):
+        with (sessions or db.session)() as session, write_lock(session):
             if db.dialect == "sqlite":
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             outcomes = store(session, jobs)
@@ -224,21 +381,25 @@ def commit(db: Database, store: Store, jobs: Sequence[Any]) -> tuple[list[Any], 
         out: list[Any] = []
         groups = 0
         for job in jobs:
-            (one,), n, _ = commit(db, store, [job])
+            (one,), n, _ = commit(db, store, [job], sessions)
             out.append(one)
             groups += n
         return out, groups, groups
     return outcomes, 1, len(jobs)
 
 
-def _wake_loops(group: list[_Slot]) -> None:
-    """Resolve the group's async slots: one call into each awaiting loop per group, not
-    one per request (each call is a wake-up of that loop's thread)."""
+def _wake_loops(group: list[_Slot], here: asyncio.AbstractEventLoop | None = None) -> None:
+    """Resolve the group's async slots: those of `here` (the loop calling) at once, any
+    other loop's by one call into it per group, not one per request (each call is a
+    wake-up of that loop's thread)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Slot]] = {}
     for slot in group:
         if slot.loop is not None:
             by_loop.setdefault(slot.loop, []).append(slot)
     for loop, slots in by_loop.items():
+        if loop is here:
+            _resolve(slots)
+            continue
         try:
             loop.call_soon_threadsafe(_resolve, slots)
         except RuntimeError:  # that loop is closed: its callers are gone

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +27,19 @@ def _identity(x):  # noqa: ANN001, ANN202
     return x
 
 
+def _written(outcome: object) -> tuple[str, int]:
+    """The job a stored outcome names and the process that wrote it."""
+    assert isinstance(outcome, str) and outcome.startswith("stored "), outcome
+    job, _, rest = outcome.removeprefix("stored ").partition(" in ")
+    return job, int(rest.split(" on ")[0])
+
+
+def _connection(outcome: object) -> int:
+    """The connection (pool checkout) a stored outcome was written on."""
+    assert isinstance(outcome, str)
+    return int(outcome.rsplit(" on ", 1)[1])
+
+
 @pytest.fixture
 def process(db: Database):  # noqa: ANN201
     p = WriterProcess(db.url, STORE, _identity, _identity)
@@ -40,7 +54,7 @@ def test_groups_are_committed_by_the_process_and_each_job_gets_its_outcome(db, p
     results = run_concurrently(writer, jobs)
     assert isinstance(results["refuse-1"], Refused)  # its exception, across the pipe
     for job in jobs[:-1]:
-        assert results[job] == f"stored {job} in {process._proc.pid}"
+        assert _written(results[job]) == (job, process._proc.pid)
     assert process._proc.pid != os.getpid()
     assert stored_refs(db) == sorted(jobs[:-1])  # committed: the server's session reads it
     assert writer.jobs == len(jobs) and writer.groups <= len(jobs)
@@ -52,7 +66,8 @@ def test_a_process_that_dies_acknowledges_nothing_and_is_replaced(db, process):
         process.run(["cu_a", "die"])
     assert stored_refs(db) == []  # the group died before its commit
     outcomes, groups, jobs = process.run(["cu_b"])  # a new process takes the next group
-    assert outcomes == [f"stored cu_b in {process._proc.pid}"] and (groups, jobs) == (1, 1)
+    assert [_written(o) for o in outcomes] == [("cu_b", process._proc.pid)]
+    assert (groups, jobs) == (1, 1)
     assert process._proc.pid != first and process.starts == 2
     assert stored_refs(db) == ["cu_b"]
 
@@ -118,3 +133,169 @@ def test_the_process_is_the_default_writer_and_does_not_wait_for_groups(settings
         file_backed = shareable(defaults.database_url)
         assert (writer.process is not None) == file_backed
         assert writer.wait == (0.0 if file_backed else 0.002)
+
+
+# -- the event loop leads on the pipe itself (no writer thread) ---------------------------
+
+
+async def _together(writer: GroupCommit, jobs: list[str]) -> dict[str, object]:
+    import asyncio
+
+    out = await asyncio.gather(*(writer.submit_async(j) for j in jobs), return_exceptions=True)
+    return dict(zip(jobs, out, strict=True))
+
+
+def test_the_event_loop_hands_groups_to_the_process_without_a_thread(db, process):
+    """Jobs awaited together: the loop sends them down the pipe in shared groups (those
+    queued while one commits go next, together), each caller gets its own outcome, and no
+    writer thread is started."""
+    import asyncio
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+    jobs = ["slow-0"] + [f"cu_{i:02d}" for i in range(12)] + ["refuse-1"]
+    results = asyncio.run(_together(writer, jobs))
+    assert isinstance(results["refuse-1"], Refused)
+    pid = process._proc.pid
+    assert all(_written(results[j]) == (j, pid) for j in jobs[:-1])
+    assert stored_refs(db) == sorted(jobs[:-1])
+    assert writer.jobs == len(jobs) and writer.groups == 2  # the slow one, then the rest
+    assert writer._thread is None and not writer._leader.locked()
+
+
+def test_a_thread_and_the_loop_share_the_pipe(db, process):
+    """A long list scored in the thread pool (`submit`) and the loop's requests use the
+    one pipe in turn: every job stored once, every caller answered, nobody left queued."""
+    import asyncio
+    import threading
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+    threaded: dict[str, object] = {}
+
+    def in_thread(job: str) -> None:
+        threaded[job] = writer.submit(job)
+
+    async def both() -> dict[str, object]:
+        threads = [threading.Thread(target=in_thread, args=(f"th_{i}",)) for i in range(4)]
+        waiting = asyncio.ensure_future(_together(writer, ["slow-1"] + [f"lo_{i}"
+                                                                           for i in range(8)]))
+        await asyncio.sleep(0.02)  # the slow group is on the pipe: the threads queue
+        for t in threads:
+            t.start()
+        out = await asyncio.wait_for(waiting, 30)
+        out |= await asyncio.wait_for(_together(writer, ["lo_last"]), 30)
+        for t in threads:
+            await asyncio.to_thread(t.join, 30)
+        return out
+
+    looped = asyncio.run(both())
+    pid = process._proc.pid
+    everything = {**looped, **threaded}
+    assert len(everything) == 14
+    assert all(_written(v) == (k, pid) for k, v in everything.items())
+    assert stored_refs(db) == sorted(everything)
+    assert not writer._pending and not writer._leader.locked()
+
+
+def test_a_process_that_dies_under_the_loop_is_replaced_without_stopping_it(db, process):
+    """The group on the pipe when the process dies fails (nothing acknowledged); the next
+    group starts a new process off the loop, which keeps running meanwhile."""
+    import asyncio
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+    first = process._proc.pid
+
+    async def run() -> tuple[dict[str, object], str, int, float]:
+        lost = await _together(writer, ["die"])
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        beat = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        started = time.perf_counter()
+        stored = await writer.submit_async("cu_after")  # waits for the new process
+        took = time.perf_counter() - started
+        beat.cancel()
+        return lost, stored, ticks, took
+
+    lost, stored, ticks, took = asyncio.run(run())
+    assert isinstance(lost["die"], WriterLost)
+    assert process.starts == 2 and process._proc.pid != first
+    assert _written(stored) == ("cu_after", process._proc.pid)
+    # the loop ran on while the new process started (a loop blocked meanwhile ticks once)
+    assert ticks >= 3 and ticks >= took / 0.01 / 3
+    assert stored_refs(db) == ["cu_after"] and not writer._leader.locked()
+
+
+def test_close_in_the_loop_stores_the_group_on_the_pipe_and_what_is_queued(db, process):
+    """The app's shutdown closes the writer from its loop: the group on the pipe and the
+    jobs queued behind it are stored before the process stops."""
+    import asyncio
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+
+    async def shut() -> list[asyncio.Future]:
+        futures = [asyncio.ensure_future(writer.submit_async(j))
+                   for j in ("slow-2", "cu_q1", "cu_q2")]
+        await asyncio.sleep(0.03)  # slow-2 on the pipe, the other two queued
+        assert writer._sent is not None and len(writer._pending) == 2
+        writer.close()
+        await asyncio.sleep(0)
+        return futures
+
+    futures = asyncio.run(shut())
+    assert [f.result().split(" in ")[0] for f in futures] == [
+        "stored slow-2", "stored cu_q1", "stored cu_q2"]
+    assert stored_refs(db) == ["cu_q1", "cu_q2", "slow-2"] and not process.alive
+
+
+def test_the_loop_waits_for_a_group_to_fill_when_asked(db, process):
+    """CHURN_GROUP_COMMIT_WAIT_MS with the process: once groups of four have gone, jobs
+    trickling in wait for as many (no longer) and go together; a lone job then waits the
+    whole wait, then goes alone."""
+    import asyncio
+
+    writer = GroupCommit(db, None, wait=0.5, process=process)  # type: ignore[arg-type]
+
+    async def run() -> tuple[float, float]:
+        await _together(writer, [f"cu_a{i}" for i in range(5)])  # the first alone, then 4
+        assert writer.groups == 2
+        started = time.perf_counter()
+        trickle = []
+        for i in range(4):
+            trickle.append(asyncio.ensure_future(writer.submit_async(f"cu_b{i}")))
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*trickle)
+        together = time.perf_counter() - started
+        started = time.perf_counter()
+        await writer.submit_async("cu_c")
+        return together, time.perf_counter() - started
+
+    together, alone = asyncio.run(run())
+    assert writer.groups == 4  # the trickle as one group, then the lone job
+    assert together < 0.4 and 0.45 < alone < 2.0
+    assert len(stored_refs(db)) == 10
+
+
+def test_the_process_keeps_one_connection_and_drops_it_after_a_failed_group(db, process):
+    """On an SQLite file the writer process writes every group on one connection, kept
+    (no pool checkout per group); a group that fails is rolled back and its connection
+    given back, and the next starts on a new checkout. PostgreSQL takes a pooled
+    connection per group."""
+    first = process.run(["cu_k1"])[0][0]
+    second = process.run(["cu_k2"])[0][0]
+    outcomes, groups, jobs = process.run(["cu_k3", "crash-1"])  # fails whole: each alone
+    assert isinstance(outcomes[1], RuntimeError) and (groups, jobs) == (1, 1)
+    after = process.run(["cu_k4"])[0][0]
+    assert stored_refs(db) == ["cu_k1", "cu_k2", "cu_k3", "cu_k4"]
+    checkouts = [_connection(o) for o in (first, second, outcomes[0], after)]
+    if db.dialect == "sqlite":
+        # kept while groups commit; after each failure (the group, then the breaking
+        # job alone, retried after cu_k3) the next group is on a new checkout
+        assert checkouts[0] == checkouts[1] < checkouts[2] < checkouts[3]
+    else:
+        assert checkouts == sorted(set(checkouts))  # one per group
