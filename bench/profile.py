@@ -6,10 +6,10 @@ same bodies `make bench` sends (real Telco customers, or any JSONL of request bo
 The thread-pool hops (sync dependencies) run inline here. The durable write runs where the
 app's settings put it: by default in the writer process (its CPU is not this process's, and
 its stages show zero), with CHURN_WRITER=thread on the group-commit writer thread, so CPU is
-the process's (each stage's CPU is that of the thread it ran on); the figures are CPU and wall time per request at one
-request in flight, not throughput. With --concurrency N, N requests are in flight
-through the real thread pool (group commits share a transaction): process CPU per
-request, and how many requests each commit carried.
+the process's (each stage's CPU is that of the thread it ran on); the figures are CPU and
+wall time per request at one request in flight, not throughput. With --concurrency N, N
+requests are in flight through the real thread pool (group commits share a transaction):
+process CPU per request, and how many requests each commit carried.
 
     python -m bench.profile --bodies bench/out/bodies_ours.jsonl --requests 2000
     CHURN_WRITER=thread python -m bench.profile ... --stages   # + where the time goes

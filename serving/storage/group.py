@@ -188,6 +188,7 @@ class GroupCommit(Generic[J, R]):
     def _pipe(self, loop: asyncio.AbstractEventLoop) -> None:
         """In `loop`: unless a group is on the pipe already (its reply sends the next),
         send the queued jobs as one group, after up to `wait` for it to fill."""
+        self._orphans(loop)
         timer = self._timer
         if timer is not None:
             if timer[0] is loop and len(self._pending) >= self._expected():
@@ -243,17 +244,31 @@ class GroupCommit(Generic[J, R]):
         self._sent = (loop, fd, group)
         loop.add_reader(fd, self._replied)
 
-    def _replied(self) -> None:
-        """The process replied to the group on the pipe (in its loop)."""
+    def _replied(self, follow: bool = True) -> None:
+        """The process replied to the group on the pipe (in its loop; elsewhere, with
+        `follow` false, the reply is waited for and nothing more is sent)."""
         assert self._sent is not None and self.process is not None
         loop, fd, group = self._sent
-        loop.remove_reader(fd)
+        if not loop.is_closed():
+            loop.remove_reader(fd)
         self._sent = None
         try:
             outcomes, groups, jobs = self.process.receive()
         except Exception as exc:  # the process ended: nothing of the group acknowledged
             outcomes, groups, jobs = [exc] * len(group), 0, 0
-        self._settle(loop, group, outcomes, groups, jobs)
+        self._settle(loop if follow else None, group, outcomes, groups, jobs)
+
+    def _orphans(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Take over what a closed loop left holding the pipe (a script's `asyncio.run`
+        that ended with a request still waiting): its group's reply is read here, a group
+        it was letting fill is sent from `loop`. Otherwise no one would let go of it."""
+        sent = self._sent
+        if sent is not None and sent[0] is not loop and sent[0].is_closed():
+            self._replied(follow=False)
+        timer = self._timer
+        if timer is not None and timer[0] is not loop and timer[0].is_closed():
+            self._timer = None
+            self._send(loop)
 
     def _settle(self, loop: asyncio.AbstractEventLoop | None, group: list[_Slot[J]],
                 outcomes: list[Any], groups: int, jobs: int) -> None:
@@ -286,13 +301,13 @@ class GroupCommit(Generic[J, R]):
         except RuntimeError:
             here = None
         timer = self._timer
-        if timer is not None and timer[0] is here:
+        if timer is not None and (timer[0] is here or timer[0].is_closed()):
             timer[1].cancel()
             self._timer = None
             self._leader.release()
         sent = self._sent
-        if sent is not None and sent[0] is here:
-            self._replied()
+        if sent is not None and (sent[0] is here or sent[0].is_closed()):
+            self._replied(follow=False)
         if not self._leader.acquire(timeout=timeout):
             return
         try:

@@ -299,3 +299,26 @@ def test_the_process_keeps_one_connection_and_drops_it_after_a_failed_group(db, 
         assert checkouts[0] == checkouts[1] < checkouts[2] < checkouts[3]
     else:
         assert checkouts == sorted(set(checkouts))  # one per group
+
+
+def test_a_loop_that_ends_with_a_group_on_the_pipe_does_not_hold_it(db, process):
+    """A script's `asyncio.run` that ends while its request's group is on the pipe (the
+    caller gave up waiting) leaves the group to be committed; the next loop takes over
+    the pipe, reads that reply, and its own job is stored. Closing does the same."""
+    import asyncio
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+
+    async def give_up(job: str) -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(writer.submit_async(job), 0.02)
+
+    asyncio.run(give_up("slow-gone-1"))
+    assert writer._sent is not None  # its loop is closed, the group still on the pipe
+    stored = asyncio.run(asyncio.wait_for(writer.submit_async("cu_next"), 30))
+    assert _written(stored) == ("cu_next", process._proc.pid)
+    assert stored_refs(db) == ["cu_next", "slow-gone-1"] and writer.groups == 2
+    asyncio.run(give_up("slow-gone-2"))
+    writer.close()
+    assert stored_refs(db) == ["cu_next", "slow-gone-1", "slow-gone-2"]
+    assert not writer._leader.locked()
