@@ -316,8 +316,6 @@ class GroupCommit(Generic[J, R]):
         finally:
             self._leader.release()
 
-    # -- groups led by a thread ------------------------------------------------------------
-
     def close(self, timeout: float = 30.0) -> None:
         """Stop the writer thread (or process) once the jobs queued so far are stored."""
         self._closed = True
@@ -328,6 +326,8 @@ class GroupCommit(Generic[J, R]):
         if self.process is not None:
             self._drain(timeout)
             self.process.close()
+
+    # -- groups led by a thread ------------------------------------------------------------
 
     def _take(self) -> list[_Slot[J]]:
         """The queued jobs of the next group (FIFO, within the row budget)."""
