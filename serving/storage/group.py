@@ -188,7 +188,7 @@ class GroupCommit(Generic[J, R]):
     def _pipe(self, loop: asyncio.AbstractEventLoop) -> None:
         """In `loop`: unless a group is on the pipe already (its reply sends the next),
         send the queued jobs as one group, after up to `wait` for it to fill."""
-        self._orphans(loop)
+        self._reclaim(None)
         timer = self._timer
         if timer is not None:
             if timer[0] is loop and len(self._pending) >= self._expected():
@@ -258,17 +258,19 @@ class GroupCommit(Generic[J, R]):
             outcomes, groups, jobs = [exc] * len(group), 0, 0
         self._settle(loop if follow else None, group, outcomes, groups, jobs)
 
-    def _orphans(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Take over what a closed loop left holding the pipe (a script's `asyncio.run`
-        that ended with a request still waiting): its group's reply is read here, a group
-        it was letting fill is sent from `loop`. Otherwise no one would let go of it."""
-        sent = self._sent
-        if sent is not None and sent[0] is not loop and sent[0].is_closed():
-            self._replied(follow=False)
+    def _reclaim(self, here: asyncio.AbstractEventLoop | None) -> None:
+        """Let go of the pipe where its holder will not: a loop that closed (a script's
+        `asyncio.run` that ended with a request still waiting), or `here`, the loop
+        closing the writer. The reply of its group is read now; a group it was letting
+        fill goes back to the queue. Otherwise no one would let go of the pipe."""
         timer = self._timer
-        if timer is not None and timer[0] is not loop and timer[0].is_closed():
+        if timer is not None and (timer[0] is here or timer[0].is_closed()):
+            timer[1].cancel()
             self._timer = None
-            self._send(loop)
+            self._leader.release()
+        sent = self._sent
+        if sent is not None and (sent[0] is here or sent[0].is_closed()):
+            self._replied(follow=False)
 
     def _settle(self, loop: asyncio.AbstractEventLoop | None, group: list[_Slot[J]],
                 outcomes: list[Any], groups: int, jobs: int) -> None:
@@ -298,16 +300,9 @@ class GroupCommit(Generic[J, R]):
         reply is read here, as the loop would no longer get to it."""
         try:
             here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
+        except RuntimeError:  # no loop running here
             here = None
-        timer = self._timer
-        if timer is not None and (timer[0] is here or timer[0].is_closed()):
-            timer[1].cancel()
-            self._timer = None
-            self._leader.release()
-        sent = self._sent
-        if sent is not None and (sent[0] is here or sent[0].is_closed()):
-            self._replied(follow=False)
+        self._reclaim(here)
         if not self._leader.acquire(timeout=timeout):
             return
         try:
