@@ -114,9 +114,6 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None,
     deps.init_state(app, settings)
     install_handlers(app)  # one error body for domain, framework and validation errors
 
-    # innermost: POST /v1/predictions that passes every check is answered without
-    # FastAPI's per-request machinery; anything else is replayed through the route
-    app.add_middleware(PredictionFastPath, api=app)
     app.add_middleware(RequestMetrics, metrics=deps.app_metrics(app))
     app.add_middleware(SecurityHeaders, production=settings.mode == "production",
                        docs=docs_enabled(settings.mode, settings.api_docs))
@@ -134,4 +131,8 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None,
     app.include_router(compliance_router, responses=ERRORS)  # issue 18: the compliance report
     mount_web(app)  # server-rendered pages and their static files (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
+    # outermost of ours: POST /v1/predictions that passes every check is answered without
+    # FastAPI's per-request machinery, the middlewares above applied as functions;
+    # anything else is replayed through them and the route
+    app.add_middleware(PredictionFastPath, api=app)
     return app

@@ -35,6 +35,18 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+def declared_length(scope: Scope) -> int | None:
+    """The request's `Content-Length` (the first), or None: none or malformed (the HTTP
+    server refuses a malformed length itself)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 class BodyLimit(HttpMiddleware):
     """Refuse request bodies larger than `max_bytes` with 413, before they are read."""
 
@@ -59,16 +71,10 @@ class BodyLimit(HttpMiddleware):
         await send({"type": "http.response.body", "body": self._body, "more_body": False})
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    break  # the HTTP server refuses a malformed length itself
-                if declared > self.max_bytes:
-                    await self._refuse(send)
-                    return
-                break
+        declared = declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(send)
+            return
 
         received = 0
 

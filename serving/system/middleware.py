@@ -15,6 +15,7 @@ import os
 import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,8 +67,15 @@ class HttpMiddleware(ABC):
         """Handle one HTTP request; the wrapped app is `self.app`."""
 
 
+def tagged(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with its request id (X-Request-ID) added."""
+    return [*headers, (b"x-request-id", rid.encode())]
+
+
 class RequestMetrics(HttpMiddleware):
-    """Count and time every HTTP request by route template; log it without its query."""
+    """Count and time every HTTP request by route template; log it without its query.
+    The scoring fast path, which answers in front of this middleware, applies the same
+    two rules (`tagged`, `observe`)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         super().__init__(app)
@@ -82,21 +90,23 @@ class RequestMetrics(HttpMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", rid.encode())]
+                message["headers"] = tagged(message.get("headers", []), rid)
             await send(message)
 
         try:
             await self.app(scope, receive, send_status)
         finally:
-            seconds = time.perf_counter() - started
             route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            self.metrics.request(method, path, status, seconds)
-            if access_log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                # the route template, never the path: a raw customer id or a token in a
-                # path (DELETE /v1/customers/<id>) must not outlive an erasure in a log
-                access_log.info('%s "%s %s" %d %.1f ms rid=%s', client[0] if client else "-",
-                                method, path, status, seconds * 1e3, rid)
+            self.observe(scope, getattr(route, "path", "unmatched"), status, started, rid)
+
+    def observe(self, scope: Scope, path: str, status: int, started: float, rid: str) -> None:
+        """Count, time and log one answered request (`path`: its route template)."""
+        seconds = time.perf_counter() - started
+        method = scope["method"]
+        self.metrics.request(method, path, status, seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            client = scope.get("client")
+            # the route template, never the path: a raw customer id or a token in a
+            # path (DELETE /v1/customers/<id>) must not outlive an erasure in a log
+            access_log.info('%s "%s %s" %d %.1f ms rid=%s', client[0] if client else "-",
+                            method, path, status, seconds * 1e3, rid)

@@ -40,7 +40,7 @@ DETAIL = ("Text in this request holds a NUL character (U+0000) or an unpaired su
           "(U+D800-U+DFFF), which cannot be stored; remove it and send the request again.")
 
 
-def _bad_url(scope: Scope) -> str | None:
+def bad_url(scope: Scope) -> str | None:
     """Where a NUL is in the URL: "path", "query", or None."""
     raw = scope.get("raw_path", b"") or b""
     if "\x00" in scope.get("path", "") or b"\x00" in raw or (
@@ -48,6 +48,14 @@ def _bad_url(scope: Scope) -> str | None:
         return "path"
     query = scope.get("query_string", b"")
     return "query" if b"%00" in query or b"\x00" in query else None
+
+
+def bad_json(body: bytes) -> bool:
+    """Whether a whole JSON body holds a NUL or an unpaired surrogate (what this guard
+    refuses in a JSON body, checked at once: the scoring fast path reads the body whole)."""
+    if b"\x00" not in body and b"\\u" not in body:
+        return False
+    return _JSON_BAD.search(body) is not None
 
 
 # Customer pages whose forms go through the same request schemas as the JSON API, which
@@ -96,7 +104,7 @@ class TextGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        where = _bad_url(scope)
+        where = bad_url(scope)
         if where is not None:
             await self._refuse(send, where)
             return

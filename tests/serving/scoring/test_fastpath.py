@@ -1,18 +1,29 @@
 """The fast path of POST /v1/predictions (`serving.scoring.fastpath`) answers what the
 FastAPI route answers: the same status, the same header names and the same body (the
 same shape for a new prediction, the same bytes for an error), whichever of the two
-takes the request; and it refuses a revoked or deactivated token on the next request."""
+takes the request; and it refuses a revoked or deactivated token on the next request.
+In front of the app's own middlewares, it applies their rules itself (request id,
+metrics, access log, security headers, body cap, text guard), and turns itself off next
+to a middleware whose rule it does not know."""
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from starlette.middleware import Middleware
 
+from serving.config import Settings
+from serving.main import create_app
+from serving.modelhost import ModelHost
 from serving.scoring.fastpath import PredictionFastPath
 from serving.storage.tables import Customer
-from tests.serving.conftest import Api, bearer, second_agent
+from tests.serving.conftest import ADMIN_TOKEN, Api, bearer, second_agent
 
 
 class Paths:
@@ -179,3 +190,93 @@ def test_a_revoked_token_is_refused_on_the_next_request(
     refused = api.client.post("/v1/predictions", json=customers[1], headers=bearer(token))
     assert refused.status_code == 401 and not paths.answered[-1]
     assert refused.json()["error"] == "not_authenticated"
+
+
+def _counted(client: TestClient, status: int) -> float:
+    """How many POST /v1/predictions answered `status` the app's metrics counted."""
+    m = re.search(r'churn_http_requests_total\{method="POST",route="/v1/predictions",'
+                  rf'status="{status}"\}} ([0-9.e+]+)', client.get("/metrics").text)
+    return float(m.group(1)) if m else 0.0
+
+
+def test_the_fast_paths_answer_is_tagged_counted_and_logged_as_the_middlewares_do(
+        api: Api, paths: Paths, customers: list[dict], caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = _counted(api.client, 201)
+    with caplog.at_level(logging.INFO, logger="churn.access"):
+        r = api.client.post("/v1/predictions", json=customers[0],
+                            headers=api.headers() | {"X-Request-ID": "trace-fast-0001"})
+        mine = api.client.post("/v1/predictions", json=customers[1], headers=api.headers())
+    assert r.status_code == mine.status_code == 201 and paths.answered == [True, True]
+    assert r.headers["x-request-id"] == "trace-fast-0001"  # the caller's id, sent back
+    assert re.fullmatch(r"[0-9a-f]{32}", mine.headers["x-request-id"])  # or a new one
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in r.headers  # production only
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "churn.access"]
+    assert len(lines) == 2
+    assert '"POST /v1/predictions" 201' in lines[0] and "rid=trace-fast-0001" in lines[0]
+    assert f"rid={mine.headers['x-request-id']}" in lines[1]
+    assert customers[0]["customer_id"] not in "\n".join(lines)
+    assert _counted(api.client, 201) == before + 2
+
+
+def test_the_body_cap_and_the_text_guard_stand_before_the_fast_path(
+        settings: Settings, host: ModelHost, paths: Paths, customers: list[dict]) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+    app = create_app(settings.model_copy(update={"max_body_bytes": 4096}), host=host)
+    with TestClient(app) as client:
+        # a declared length over the cap: 413 before a byte is read
+        padded = json.dumps(customers[0] | {"pad": "x" * 5000}).encode()
+        r = client.post("/v1/predictions", content=padded, headers=admin)
+        assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+        # a NUL in the body: the text guard's 422, naming the body
+        nul = json.dumps(customers[0] | {"customer_id": "a\x00b"}).encode()
+        r = client.post("/v1/predictions", content=nul, headers=admin)
+        assert r.status_code == 422 and r.json()["fields"] == ["body"]
+        assert paths.answered == []  # the fast path never looked at either
+        # no declared length (chunked): the app counts the body as it streams, and answers
+        body = json.dumps(customers[0]).encode()
+        r = client.post("/v1/predictions", content=iter([body[:10], body[10:]]),
+                        headers=admin)
+        assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
+        assert paths.answered == []
+        assert _counted(client, 201) == 1  # (the edge's refusals come before the metrics)
+
+
+def test_in_production_the_fast_paths_answer_is_hardened_too(
+        settings: Settings, host: ModelHost, paths: Paths, customers: list[dict]) -> None:
+    from pydantic import SecretStr
+
+    prod = settings.model_copy(update={
+        "mode": "production", "pseudonym_key": SecretStr("p" * 32),
+        "link_secret": SecretStr("l" * 32), "public_base_url": "https://churn.example"})
+    with TestClient(create_app(prod, host=host), base_url="https://testserver") as client:
+        r = client.post("/v1/predictions", json=customers[0],
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert r.status_code == 201 and paths.answered == [True]
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+class _Unknown:
+    """A middleware whose rule the fast path does not know."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+def test_next_to_a_middleware_it_does_not_know_the_fast_path_turns_itself_off(
+        settings: Settings, host: ModelHost, paths: Paths, customers: list[dict],
+        caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(settings, host=host)
+    assert app.user_middleware[0].cls is PredictionFastPath  # the outermost of ours
+    app.user_middleware.insert(1, Middleware(_Unknown))  # inside it: it would be skipped
+    with caplog.at_level(logging.WARNING, logger="serving.scoring.fastpath"), \
+            TestClient(app) as client:
+        r = client.post("/v1/predictions", json=customers[0],
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert r.status_code == 201 and paths.answered == []  # the route answered it
+    assert "_Unknown" in caplog.text and "fast path is off" in caplog.text
