@@ -14,6 +14,7 @@ from serving.config import Settings
 from serving.isotime import when
 from serving.loop import cli as loop_cli
 from serving.rights import cli as rights_cli
+from serving.scoring import WRITER_STORE
 
 # How `serve` runs uvicorn (bench/ceiling.py runs its reference server the same way, so the
 # benchmark compares applications, not HTTP stacks). "auto" picks uvloop and httptools,
@@ -215,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
 
         try:  # a database or Redis that cannot be used: one line, no traceback
             check(settings)  # before the app's (slow) imports: fail fast
+            from serving.storage import writerproc
+
+            # the writer process's fork server imports what it needs on another core
+            # while this process imports the app and loads the model
+            writerproc.warm_up(settings.writer, settings.database_url, WRITER_STORE)
             import uvicorn
 
             from serving.main import create_app

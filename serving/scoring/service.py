@@ -35,6 +35,7 @@ from serving.routing import (
     route,
     route_many,
 )
+from serving.scoring import WRITER_STORE
 from serving.scoring.schemas import (
     ContributionPublic,
     ModelRef,
@@ -201,8 +202,7 @@ def score_writer(db: Database, settings: Settings) -> ScoreWriter:
     (`Settings.writer`; always the thread for an in-memory SQLite database)."""
     process = None
     if settings.writer == "process" and writerproc.shareable(db.url):
-        process = writerproc.WriterProcess(db.url, f"{__name__}:store_wire", job_wire,
-                                           stored_from_wire)
+        process = writerproc.WriterProcess(db.url, WRITER_STORE, job_wire, stored_from_wire)
         process.start()
     return GroupCommit(db, store, max_rows=settings.group_commit_rows,
                        wait=group_wait_ms(settings.group_commit_wait_ms, process is not None)

@@ -5,15 +5,17 @@ confirm; an in-memory SQLite database keeps the thread."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from serving.main import create_app
-from serving.storage import Database
+from serving.storage import Database, writerproc
 from serving.storage.group import GroupCommit
 from serving.storage.writerproc import WriterLost, WriterProcess, shareable
 from tests.serving.conftest import ADMIN_TOKEN, bearer
@@ -322,3 +324,25 @@ def test_a_loop_that_ends_with_a_group_on_the_pipe_does_not_hold_it(db, process)
     writer.close()
     assert stored_refs(db) == ["cu_next", "slow-gone-1", "slow-gone-2"]
     assert not writer._leader.locked()
+
+
+def test_serve_warms_the_writer_fork_server_up_only_for_a_writer_process(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`serve` starts the fork server before its own imports (`writerproc.warm_up`), with
+    the modules the writer process will be forked with; the thread writer, or a database
+    no second process can open, starts nothing."""
+    import multiprocessing.forkserver
+
+    from serving.scoring import WRITER_STORE, service
+
+    module, name = WRITER_STORE.split(":")
+    assert getattr(importlib.import_module(module), name) is service.store_wire
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(writerproc, "forkserver", lambda *preload: calls.append(preload))
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running",
+                        lambda: calls.append(("running",)))
+    writerproc.warm_up("thread", f"sqlite:///{tmp_path}/a.db", WRITER_STORE)
+    writerproc.warm_up("process", "sqlite:///:memory:", WRITER_STORE)
+    assert calls == []
+    writerproc.warm_up("process", f"sqlite:///{tmp_path}/a.db", WRITER_STORE)
+    assert calls == [("serving.storage.writerproc", "serving.scoring.service"), ("running",)]
