@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pandas as pd
 
 from models.encoding import Encoder
 from models.explain import Contribution, contributions, decoded_values
+from models.explanation import Explanation
 from models.spec import CalibrationSpec, ModelSpec
 from models.treeshap import TreeTables
 
@@ -99,20 +99,6 @@ def calibrate(margin: np.ndarray, calibration: CalibrationSpec) -> np.ndarray:
     # itself for the one row of an online request)
     return np.minimum(np.maximum(p, max(calibration.low, PROBABILITY_EPSILON)),
                       min(calibration.high, 1.0 - PROBABILITY_EPSILON))
-
-
-@dataclass
-class Explanation:
-    """Scores and exact SHAP contributions for a block of rows."""
-
-    X: np.ndarray  # encoded inputs, model column order
-    margin: np.ndarray  # raw log-odds, shape (n,)
-    score: np.ndarray  # calibrated probability, shape (n,)
-    shap: np.ndarray  # contributions to the margin, shape (n, k)
-    base_value: float  # expected margin; base_value + shap.sum(1) == margin
-
-    def __len__(self) -> int:
-        return len(self.margin)
 
 
 class ChurnModel(mlflow.pyfunc.PythonModel):

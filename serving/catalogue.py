@@ -38,9 +38,11 @@ class MissingText(KeyError):
     find every key the templates and views use)."""
 
 
-class _UniqueKeys(yaml.SafeLoader):
+class _UniqueKeys(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The safe YAML loader, refusing a mapping that gives the same key twice (plain YAML
-    keeps the last silently, so an entry pasted twice would hide the first)."""
+    keeps the last silently, so an entry pasted twice would hide the first). LibYAML's
+    parser where PyYAML has it: the catalogues are read at every start, in a tenth of the
+    pure-Python parser's time."""
 
 
 def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, Any]:

@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit(Settings)
 
     if args.command == "serve":
+        from serving.system.lean import leave_out_unused
+
+        leave_out_unused()  # before anything imports LightGBM
         from serving.system.preflight import StartupError, check
 
         try:  # a database or Redis that cannot be used: one line, no traceback

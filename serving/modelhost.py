@@ -13,16 +13,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models import ChurnModel, ModelSpec
 from models.contract import contract_differences, contract_version
-from models.signature import signature_problems
+from models.spec import ModelSpec
 from serving.config import Settings
 from serving.errors import ContractChanged, ModelRejected, ModelUnavailable
 from serving.routing import Thresholds
+
+if TYPE_CHECKING:
+    from models.churn_model import ChurnModel
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,10 @@ def probe_record(spec: ModelSpec) -> dict[str, Any]:
 
 def check_model(model: Any, signature: Any) -> list[str]:
     """Every reason this object cannot be served (empty when it can)."""
+    # here, not at the top: the writer process imports this module without loading models
+    from models.churn_model import ChurnModel
+    from models.signature import signature_problems
+
     if not isinstance(model, ChurnModel):
         return [f"the registered model is a {type(model).__name__}, not a models.ChurnModel"]
     if model.spec is None or model.booster is None:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 import pandas as pd
-from scipy.stats import norm
 
 METHOD = "Newcombe hybrid score interval (Wilson), 95 %"
-Z95 = float(norm.ppf(0.975))
+# the standard library's quantile (within 2e-16 of scipy's): the server does not import scipy
+Z95 = NormalDist().inv_cdf(0.975)
 OUTCOME_BY = "task_outcome"
 
 

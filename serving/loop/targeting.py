@@ -35,15 +35,18 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from models.uplift import UpliftModel
 from serving.loop import control
 from serving.loop.control import ControlPlan
 from serving.routing import Route
 from serving.storage.receipts import PredictionRow, TaskRow
+
+if TYPE_CHECKING:  # imported where a plan is loaded: it brings LightGBM and MLflow
+    from models.uplift import UpliftModel
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,8 @@ def load_plan(settings) -> UpliftPlan | None:  # noqa: ANN001
     if settings.targeting != "uplift":
         return None
     import mlflow
+
+    from models.uplift import UpliftModel
 
     try:
         mlflow.set_tracking_uri(settings.tracking_uri)

@@ -13,8 +13,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from models import ModelSpec
-from models.churn_model import Explanation
 from models.explain import contribution_rows, contributions, decoded_json, decoded_values
+from models.explanation import Explanation
 from models.pseudonym import Pseudonymiser
 from models.reasons import Audience
 from serving.audit import service as audit
