@@ -94,7 +94,8 @@ def probe_record(spec: ModelSpec) -> dict[str, Any]:
 
 def check_model(model: Any, signature: Any) -> list[str]:
     """Every reason this object cannot be served (empty when it can)."""
-    # here, not at the top: the writer process imports this module without loading models
+    # imported here: the writer process imports this module and needs neither LightGBM nor
+    # MLflow (tests/serving/system/test_lean.py)
     from models.churn_model import ChurnModel
     from models.signature import signature_problems
 
