@@ -1,10 +1,10 @@
 """What the server process leaves out of its imports (`serving.system.lean`), and the light
-command line that lets it: each check runs in a fresh interpreter, as `serve` does."""
+command line that lets it. What `serve` imports is checked in a fresh interpreter, as
+`serve` starts one; what it must not change is compared with this process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -13,10 +13,10 @@ from tests.artefacts import Trained
 from tests.serving.conftest import REPO
 
 
-def _run(code: str, **env: str) -> dict:
+def _run(code: str) -> dict:
     """`code` in a new interpreter of this venv; what it printed last, as JSON."""
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, timeout=180, env={**os.environ, **env})
+                         text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
