@@ -167,6 +167,16 @@ class Encoder:
                     bad |= mask
         return bad, counts
 
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` with each categorical feature's values as training read them
+        (`category_text`): a file's reader may have read a category as a number or a
+        boolean (a Parquet column of integer codes, a CSV's True/False), which would match
+        none of the model's categories. Numeric features are left as they are (they are
+        coerced when encoded). A new frame when something changes, else `frame` itself."""
+        changed = {f.name: category_text(frame[f.name]) for f in self.features
+                   if f.kind != "numeric" and f.name in frame.columns}
+        return frame.assign(**changed) if changed else frame
+
     def encode_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode a DataFrame (the batch and training path).
 
@@ -204,6 +214,19 @@ class Encoder:
                 idx = pd.Categorical(col, categories=f.categories).codes
                 X[:, j] = np.where(idx < 0, np.nan, idx)
         return X
+
+
+def category_text(series: pd.Series) -> pd.Series:
+    """A categorical column as training reads it and the model's categories are spelt:
+    each value as text without surrounding spaces (1 -> "1", True -> "True"), missing
+    and blank values missing. Training (`training.data`) and batch scoring both read
+    categories through this, whatever type a file's reader gave the column."""
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        text = series.str.strip()  # already text (pandas' str dtype): half the work
+        return text.where(text != "")
+    text = series.astype("string").str.strip()
+    text = text.mask(text == "")
+    return text.astype("str").where(text.notna())
 
 
 _ABSENT = object()

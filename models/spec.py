@@ -220,7 +220,12 @@ class FeatureSpec(BaseModel):
                     lo = max(lo, 0.0)
             if hi is None:
                 hi = self.max + RANGE_MARGIN * span
-        return (-MAX_MAGNITUDE if lo is None else lo, MAX_MAGNITUDE if hi is None else hi)
+        lo = -MAX_MAGNITUDE if lo is None else lo
+        hi = MAX_MAGNITUDE if hi is None else hi
+        if self.integer and math.ceil(lo) <= math.floor(hi):
+            # the same whole numbers are accepted; a person reads "from 0 to 5", not 5.5
+            lo, hi = float(math.ceil(lo)), float(math.floor(hi))
+        return lo, hi
 
     def display_label(self, lang: str = "en") -> str:
         """The human label in `lang`, or a readable form of the column name."""

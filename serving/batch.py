@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -125,10 +125,13 @@ def pseudonymiser(key: str) -> Pseudonymiser:
 
 
 def read_chunks(path: Path, columns: list[str], chunk_rows: int,
-                rows: int | None, contact_column: str | None = None) -> Iterator[pd.DataFrame]:
-    """The needed columns of a CSV or Parquet file, `chunk_rows` at a time (the contact
-    column, when there is one, read as text; the value column, like the features, as
-    read)."""
+                rows: int | None, contact_column: str | None = None,
+                text: Collection[str] = ()) -> Iterator[pd.DataFrame]:
+    """The needed columns of a CSV or Parquet file, `chunk_rows` at a time. In a CSV file
+    the id (the first of `columns`), the contact column and the `text` columns (the
+    model's categorical features) are read as text, as training reads them: only an
+    empty field is missing ("None" or "NA" may be a category, and "007" stays "007");
+    the other columns (numbers, the value column) as pandas reads them."""
     if not path.is_file():
         raise BatchError(f"data file {path} does not exist")
     suffix = path.suffix.lower()
@@ -157,11 +160,26 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
         missing = [c for c in columns if c not in header]
         if missing:
             raise BatchError(f"{path} lacks the columns {missing} the model needs")
-        text = {columns[0]: str} | ({contact_column: str} if contact_column else {})
-        yield from pd.read_csv(path, usecols=columns, chunksize=chunk_rows, nrows=rows,
-                               dtype=text, keep_default_na=True)
+        as_text = {columns[0], *text} | ({contact_column} if contact_column else set())
+        as_text &= set(columns)
+        yield from pd.read_csv(
+            path, usecols=columns, chunksize=chunk_rows, nrows=rows,
+            dtype=dict.fromkeys(as_text, str), skipinitialspace=True, keep_default_na=False,
+            na_values={c: [""] if c in as_text else _PANDAS_NA for c in columns})
     else:
         raise BatchError(f"{path}: give a .csv or .parquet file")
+
+
+def categorical(served: ServedModel) -> list[str]:
+    """The served model's categorical features: a batch file's reader reads them as text
+    (`read_chunks`)."""
+    return [f.name for f in served.spec.features if f.kind != "numeric"]
+
+
+# what pandas reads as missing by default (its documented list), kept for the columns
+# read as numbers: a CSV's "NA" or "null" in a number column is an unknown value
+_PANDAS_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
 def ramp_pieces(n: int) -> list[tuple[int, int]]:
@@ -432,7 +450,8 @@ class PreparedInThreads:
         with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="score") as pool:
             pending: deque = deque()
             for frame in ramp_up(read_chunks(self.data, self.columns, self.chunk_rows,
-                                             self.rows, dataset.contact_column)):
+                                             self.rows, dataset.contact_column,
+                                             categorical(served))):
                 pending.append(pool.submit(
                     _prepare, self.dialect, served, frame, id_col, pseudo, served.thresholds,
                     memo=memo, as_of=self.as_of, plan=plan,
@@ -566,6 +585,7 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
     values, values_invalid = (targeting.customer_values(frame[value_col].tolist())
                               if value_col else ([None] * len(ids), 0))
     model = served.model
+    frame = model.encoder.conform(frame)  # categories spelt as training read them
     # A row outside the model's input domain is skipped and counted, never scored: one
     # bad value must neither stop the run nor be explained to anyone.
     X = model.encoder.encode_frame(frame)

@@ -34,6 +34,7 @@ from serving.batch import (
     BatchReport,
     Chunk,
     ChunkWriter,
+    categorical,
     collector_paused,
     phi_memo,
     prepare_chunk,
@@ -166,7 +167,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
             report.setup_seconds = round(time.perf_counter() - started, 3)
             chunk = chunk_rows or settings.batch_chunk_rows
             frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows,
-                                         run.dataset.contact_column))
+                                         run.dataset.contact_column, categorical(run.served)))
             # rows in flight: two chunks per worker thread, so each always has the next
             limit = 2 * max(1, sum(client.nthreads().values())) * chunk
             pending: deque = deque()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from models.dataset_schema import DatasetSchema
+from models.encoding import category_text
 from models.pseudonym import Pseudonymiser
 
 # A text column whose non-blank values are at least this share numbers is meant to be numeric.
@@ -134,7 +135,7 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
         series = frame[col]
         note = schema.features.get(col)
         if note is not None and note.type in ("categorical", "ordinal"):
-            frame[col] = series.astype("string").str.strip().astype("str").where(series.notna())
+            frame[col] = category_text(series)
             continue
         if pd.api.types.is_numeric_dtype(series):
             continue

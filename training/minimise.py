@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from models.dataset_schema import DatasetSchema
 from training.config import TrainSettings
-from training.modeling import Design, cross_validate, fast_auc
+from training.modeling import Design, booster_feature_names, cross_validate, fast_auc
 
 # Selection runs many cross-validations: a quicker model (fewer, larger steps) ranks
 # feature sets the same way as the final one at a fraction of the cost.
@@ -131,7 +131,7 @@ def selection_auc(design: Design, y: np.ndarray, settings: TrainSettings,
     """Pooled out-of-fold ROC-AUC of the selection model on `design` (raw scores only)."""
     cat = [i for i, f in enumerate(design.features) if f.kind == "categorical"]
     data = lgb.Dataset(design.X, label=y, categorical_feature=cat,
-                       feature_name=[f.name for f in design.features], free_raw_data=False,
+                       feature_name=booster_feature_names(design.features), free_raw_data=False,
                        params={"verbose": -1}).construct()
     params = selection_params(settings, design)
     margin = np.empty(len(y))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -117,6 +118,27 @@ def lgb_params(settings: TrainSettings, features: list[FeatureSpec]) -> dict:
     return params
 
 
+# LightGBM keeps feature names in its JSON model text and refuses these characters in them
+# (a line break splits its list of names)
+_LGB_REFUSED = re.compile(r'[",:\[\]{}\r\n]')
+
+
+def booster_feature_names(features: list[FeatureSpec]) -> list[str]:
+    """The names LightGBM is given for `features`: their own, except that each character
+    LightGBM refuses in a feature name (a column called 'Monthly charge, € [EUR]') becomes
+    "_" (and a name that then repeats another gets "_2", "_3"...). Only the booster's
+    text carries them: the model's spec, its signature, its explanations and every record
+    keep the data set's own names, and the booster is fed by position."""
+    out: list[str] = []
+    for f in features:
+        name = base = _LGB_REFUSED.sub("_", f.name)
+        n = 2
+        while name in out:
+            name, n = f"{base}_{n}", n + 1
+        out.append(name)
+    return out
+
+
 def fit_booster(design: Design, y: np.ndarray, settings: TrainSettings,
                 rows: np.ndarray | None = None, n_estimators: int | None = None) -> lgb.Booster:
     """Fit LightGBM on `design` (optionally only `rows`)."""
@@ -124,7 +146,7 @@ def fit_booster(design: Design, y: np.ndarray, settings: TrainSettings,
     target = y if rows is None else y[rows]
     cat = [i for i, f in enumerate(design.features) if f.kind == "categorical"]
     data = lgb.Dataset(X, label=target, categorical_feature=cat,
-                       feature_name=[f.name for f in design.features], free_raw_data=True,
+                       feature_name=booster_feature_names(design.features), free_raw_data=True,
                        params={"verbose": -1})
     return lgb.train(lgb_params(settings, design.features), data,
                      num_boost_round=n_estimators or settings.n_estimators)

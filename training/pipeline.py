@@ -6,9 +6,10 @@ import hashlib
 import json
 import logging
 import math
+import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -182,7 +183,8 @@ class Fitted:
         return {"source": self.source, "rows": len(self.y),
                 "n_candidates": len(self.summary["candidate_features"]),
                 "n_selected": len(self.selection.selected),
-                "selected_features": ",".join(self.selection.selected),
+                "selected_features": param_value(",".join(self.selection.selected),
+                                                 "summary.json"),
                 "calibration": self.calibration.spec.method}
 
 
@@ -438,11 +440,36 @@ def log_inputs(provenance: Provenance, name: str, context: str) -> None:
                          tags={"sha256": digest, "kind": kind})
 
 
+# What MLflow accepts in a metric or parameter name on every system (no colon: Windows)
+_UNSAFE_IN_KEY = re.compile(r"[^/\w.\- ]")
+MAX_PARAM_CHARS = 6000  # MLflow's longest parameter value
+
+
+def metric_key(text: str, taken: Container[str] = ()) -> str:
+    """`text` as an MLflow metric name: each character MLflow refuses in a name (a data
+    set's column may be called "Age (years)" or "Balance €") becomes "_", and a name
+    already `taken` (two columns that differ only there) gets "_2", "_3"..."""
+    key = _UNSAFE_IN_KEY.sub("_", text)
+    n, candidate = 2, key
+    while candidate in taken:
+        candidate, n = f"{key}_{n}", n + 1
+    return candidate
+
+
+def param_value(text: str, whole: str) -> str:
+    """`text` as an MLflow parameter value: cut to MLflow's limit with a pointer to
+    `whole`, the artifact that holds all of it (a data set with hundreds of columns)."""
+    if len(text) <= MAX_PARAM_CHARS:
+        return text
+    tail = f"... (cut: all of it in {whole})"
+    return text[:MAX_PARAM_CHARS - len(tail)] + tail
+
+
 def _flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
     out = dict(summary["metrics"])
     for attribute, values in summary["fairness"].items():
         for key, value in values.items():
-            out[f"fairness_{attribute}_{key}"] = value
+            out[metric_key(f"fairness_{attribute}_{key}", out)] = value
     out["minimisation_full_auc"] = summary["minimisation"]["full_auc"]
     out["minimisation_final_auc"] = summary["minimisation"]["final_auc"]
     out["minimisation_noise_sd"] = summary["minimisation"].get("noise_sd", float("nan"))

@@ -275,7 +275,9 @@ def attributes_from_file(path: str | Path, schema_path: str | Path,
         raise ValueError(f"{schema_path}: the schema needs an id_column and sensitive "
                          "columns to give audit attributes")
     p = Path(path)
-    frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    # the id as text, as every path reads it: "00123" is not customer 123
+    frame = (pd.read_parquet(p) if p.suffix == ".parquet"
+             else pd.read_csv(p, dtype={schema.id_column: str}))
     missing = [c for c in (schema.id_column, *schema.sensitive) if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing} named by {schema_path}")

@@ -120,8 +120,10 @@ def load_attributes(settings: Settings) -> pd.DataFrame | None:
     path = Path(settings.audit_attributes)
     if not path.is_file():
         return None
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     id_col = settings.audit_attributes_id
+    # the id as text, as every path reads it: "00123" is not customer 123
+    frame = (pd.read_parquet(path) if path.suffix == ".parquet"
+             else pd.read_csv(path, dtype={id_col: str}))
     if id_col not in frame:
         return None
     secret = settings.pseudonym_secret

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
@@ -97,6 +98,77 @@ def test_every_schema_shape_fits(case, tmp_path):
     assert fitted.summary["metrics"]["roc_auc"] > 0.7
     assert 0.2 < fitted.summary["positive_rate"] < 0.45
     assert fitted.summary["honest"]["roc_auc"] > 0.7
+
+
+# Column names a data set may well have that MLflow refuses in a metric or parameter name
+# (parentheses, currency signs, commas, quotes, colons) or that only look unusual.
+ODD_NAMES = {"tenure": "Tenure (months)", "MonthlyCharges": "Monthly charge, € [EUR]",
+             "Contract": "Contract: \"type\"", "gender": "Gender (self-described)",
+             "SeniorCitizen": "Âge ≥ 65?"}
+
+
+@pytest.mark.slow
+def test_column_names_mlflow_refuses_in_names_train_log_and_serve(tmp_path):
+    """`train` logs every metric and parameter of a data set whose columns (features and
+    sensitive attributes) carry characters MLflow refuses in a name; the registered model
+    loads through MLflow and scores a record keyed by the original names."""
+    frame = generate(1500, seed=5).rename(columns=ODD_NAMES)
+    schema = _schema()
+    schema["sensitive"] = [ODD_NAMES.get(c, c) for c in schema["sensitive"]]
+    schema["features"] = {ODD_NAMES.get(k, k): v for k, v in schema["features"].items()}
+    data, spec = _write(tmp_path, frame, **schema)
+    settings = make_settings(tmp_path, **FAST)
+    result = train(settings, data, spec)
+    assert set(result.summary["fairness"]) == {"Gender (self-described)", "Âge ≥ 65?",
+                                               "Partner", "Dependents"}
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    run = MlflowClient().get_run(result.run_id)
+    fairness = {k for k in run.data.metrics if k.startswith("fairness_")}
+    # one metric per attribute and figure, under a name MLflow accepts
+    assert {"fairness_Gender _self-described__demographic_parity_difference",
+            "fairness_Âge _ 65__demographic_parity_difference"} <= fairness
+    assert len(fairness) == sum(len(v) for v in result.summary["fairness"].values())
+    assert run.data.params["selected_features"] == ",".join(result.summary["selected_features"])
+    model = mlflow.pyfunc.load_model(result.summary["model_uri"]).unwrap_python_model()
+    names = [f.name for f in model.spec.features]
+    assert "Tenure (months)" in names
+    record = frame.drop(columns=["customer_id", "Churn"]).iloc[[0]][names]
+    assert 0.0 < float(model.score_frame(record)[0]) < 1.0
+
+
+def test_booster_names_are_acceptable_to_lightgbm_and_distinct():
+    from models import FeatureSpec
+    from training.modeling import booster_feature_names
+
+    features = [FeatureSpec(name=n, kind="numeric")
+                for n in ["a:b", "a_b", 'q"uote [x], {y}', "line\nbreak", "plain name €"]]
+    names = booster_feature_names(features)
+    assert names == ["a_b", "a_b_2", "q_uote _x__ _y_", "line_break", "plain name €"]
+    X = np.random.default_rng(0).random((60, len(names)))
+    y = (X[:, 0] > 0.5).astype(int)
+    booster = lgb.train({"verbose": -1}, lgb.Dataset(X, y, feature_name=names), 2)
+    assert booster.num_trees() == 2
+
+
+def test_mlflow_names_and_values_are_made_acceptable():
+    from mlflow.utils.validation import validate_param_and_metric_name
+
+    from training.pipeline import MAX_PARAM_CHARS, metric_key, param_value
+
+    for name in ["Age (years)", "Balance €", "a:b", "x,y", "q\"uote", "tab\there", "Âge"]:
+        key = metric_key(f"fairness_{name}_gap")
+        assert validate_param_and_metric_name(key), key
+        assert ":" not in key  # MLflow refuses a colon on Windows
+    assert metric_key("fairness_Age_years_gap") == "fairness_Age_years_gap"  # untouched
+    taken = {"fairness_a_b_gap"}
+    assert metric_key("fairness_a(b_gap", taken) == "fairness_a_b_gap_2"
+    assert metric_key("fairness_a(b_gap", taken | {"fairness_a_b_gap_2"}) == "fairness_a_b_gap_3"
+    short = "a,b"
+    assert param_value(short, "summary.json") == short
+    long = ",".join(f"feature_{i:04d}" for i in range(1000))
+    cut = param_value(long, "summary.json")
+    assert len(cut) == MAX_PARAM_CHARS and cut.endswith("(cut: all of it in summary.json)")
+    assert long.startswith(cut.split("...")[0])
 
 
 # -- (b) too little data ---------------------------------------------------------------
