@@ -141,6 +141,7 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
             continue
         text = series.astype("string").str.strip()
         text = text.mask(text == "")
+        _refuse_dates(col, series, text)
         numbers = pd.to_numeric(text, errors="coerce")
         present = text.notna()
         ok = numbers.notna() & present
@@ -167,6 +168,28 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
         else:
             frame[col] = text.astype("str").where(present)
     return coerced
+
+
+# a date or a date and time, as files write them: 2024-03-31, 2024-03-31T12:00:00Z, 31/03/2024
+_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+_DATE_TEXT = rf"^(?:{_DATE}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}})$"
+
+
+def _refuse_dates(col: str, series: pd.Series, text: pd.Series) -> None:
+    """Refuse a candidate column of dates (a date type, or text that is all dates) that
+    the schema did not declare a category: each date would be a category of its own, and
+    a customer scored later would carry a date the model never saw (refused at scoring)."""
+    present = text.dropna()
+    dates = (pd.api.types.is_datetime64_any_dtype(series)
+             or (len(present) > 0 and bool(present.str.fullmatch(_DATE_TEXT).all())))
+    if not dates:
+        return
+    raise DataError(
+        f"column {col!r} holds dates (such as {str(present.iloc[0])!r}); a date is not a "
+        "feature as it is: each one would be a category of its own, and customers scored "
+        "later carry dates the model never saw. Derive a number from it in the file (for "
+        f"example the months since {col}), or list it under `drop: [{col}]` in the schema."
+    )
 
 
 def _align_target(target: pd.Series, positive: str) -> pd.Series:

@@ -171,6 +171,25 @@ def test_mlflow_names_and_values_are_made_acceptable():
     assert long.startswith(cut.split("...")[0])
 
 
+@pytest.mark.parametrize("fmt", ["iso-csv", "day-first-csv", "parquet"])
+def test_a_column_of_dates_is_refused_naming_the_fix(fmt, tmp_path):
+    frame = generate(600, seed=6)
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(600) % 900, unit="D")
+    frame["SignupDate"] = (days.strftime("%d/%m/%Y") if fmt == "day-first-csv"
+                           else days.strftime("%Y-%m-%d") if fmt == "iso-csv" else days)
+    data, spec = _write(tmp_path, frame, **_schema())
+    if fmt == "parquet":
+        data = tmp_path / "data.parquet"
+        frame.to_parquet(data, index=False)
+    with pytest.raises(DataError, match=r"column 'SignupDate' holds dates .*"
+                                        r"drop: \[SignupDate\]"):
+        fit(make_settings(tmp_path, **FAST), data, spec)
+    # dropped, it trains
+    data2, spec2 = _write(tmp_path, frame, **_schema(drop=["SignupDate"]))
+    assert "SignupDate" not in fit(make_settings(tmp_path, **FAST), data2,
+                                   spec2).summary["candidate_features"]
+
+
 # -- (b) too little data ---------------------------------------------------------------
 def test_twenty_row_file_is_refused_before_anything_is_logged(tmp_path, capsys, monkeypatch):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
