@@ -221,8 +221,8 @@ def category_text(series: pd.Series) -> pd.Series:
     each value as text without surrounding spaces (1 -> "1", True -> "True"), missing
     and blank values missing. Training (`training.data`) and batch scoring both read
     categories through this, whatever type a file's reader gave the column."""
-    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
-        text = series.str.strip()  # already text (pandas' str dtype): half the work
+    if series.dtype == "str":
+        text = series.str.strip()  # already pandas' text with NaN for missing: half the work
         return text.where(text != "")
     text = series.astype("string").str.strip()
     text = text.mask(text == "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -123,19 +124,26 @@ def lgb_params(settings: TrainSettings, features: list[FeatureSpec]) -> dict:
 _LGB_REFUSED = re.compile(r'[",:\[\]{}\r\n]')
 
 
+def acceptable_name(text: str, refused: re.Pattern[str], taken: Container[str] = ()) -> str:
+    """`text` with each character a library `refused` in its names replaced by "_", and
+    "_2", "_3"... added when that name is already `taken` (two names that differed only
+    there). For the names MLflow and LightGBM keep for themselves; the data set's own
+    names stay everywhere else."""
+    base = refused.sub("_", text)
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
 def booster_feature_names(features: list[FeatureSpec]) -> list[str]:
-    """The names LightGBM is given for `features`: their own, except that each character
-    LightGBM refuses in a feature name (a column called 'Monthly charge, € [EUR]') becomes
-    "_" (and a name that then repeats another gets "_2", "_3"...). Only the booster's
-    text carries them: the model's spec, its signature, its explanations and every record
-    keep the data set's own names, and the booster is fed by position."""
+    """The names LightGBM is given for `features` (`acceptable_name`: a column called
+    'Monthly charge, € [EUR]' is 'Monthly charge_ € _EUR_' in the booster's text only).
+    The model's spec, its signature, its explanations and every record keep the data
+    set's own names: the booster is fed by position."""
     out: list[str] = []
     for f in features:
-        name = base = _LGB_REFUSED.sub("_", f.name)
-        n = 2
-        while name in out:
-            name, n = f"{base}_{n}", n + 1
-        out.append(name)
+        out.append(acceptable_name(f.name, _LGB_REFUSED, out))
     return out
 
 

@@ -43,6 +43,7 @@ from training.minimise import Minimisation, minimise, no_minimisation
 from training.modeling import (
     CrossValidation,
     Design,
+    acceptable_name,
     cross_validate,
     fast_auc,
     feature_specs,
@@ -446,14 +447,9 @@ MAX_PARAM_CHARS = 6000  # MLflow's longest parameter value
 
 
 def metric_key(text: str, taken: Container[str] = ()) -> str:
-    """`text` as an MLflow metric name: each character MLflow refuses in a name (a data
-    set's column may be called "Age (years)" or "Balance €") becomes "_", and a name
-    already `taken` (two columns that differ only there) gets "_2", "_3"..."""
-    key = _UNSAFE_IN_KEY.sub("_", text)
-    n, candidate = 2, key
-    while candidate in taken:
-        candidate, n = f"{key}_{n}", n + 1
-    return candidate
+    """`text` as an MLflow metric name (`acceptable_name`): a data set's column may be
+    called "Age (years)" or "Balance €"."""
+    return acceptable_name(text, _UNSAFE_IN_KEY, taken)
 
 
 def param_value(text: str, whole: str) -> str:
