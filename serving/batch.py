@@ -48,7 +48,7 @@ from serving.storage import Database, bulk, upgrade
 from serving.storage import access as store_access
 from serving.storage.db import write_lock
 from serving.storage.receipts import LatestEntry, PredictionRow, Receipts, TaskRow
-from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, new_ids
+from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, ascending_ids, new_ids
 
 log = logging.getLogger(__name__)
 
@@ -634,11 +634,9 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         rep(None), rep("risk"), rep(None), rep(None), rep(None), strict=False)))
     chunk.customers = list(map(LatestEntry._make, zip(refs, ids, pids, scores, bands_l,
                                                       rep(at), strict=False)))
-    chunk.tasks = [
-        TaskRow(tid, refs[n], pids[n], scores[n], reasons[n].reason, at)
-        for n, tid in zip(np.flatnonzero(human).tolist(), new_ids(int(human.sum())),
-                          strict=True)
-    ]
+    # each task's id is minted as the chunk is written, in file order (`_store`)
+    chunk.tasks = [TaskRow("", refs[n], pids[n], scores[n], reasons[n].reason, at)
+                   for n in np.flatnonzero(human).tolist()]
     # who gets a task (issue 17): the control group's draw (a held-out receipt is routed
     # nowhere; a customer carrying an open task from an earlier period is not drawn), then
     # under uplift targeting only contact worth its cost; one function for every path
@@ -808,6 +806,11 @@ def _store(session: Session, chunk: Chunk, due_days: int) -> dict[str, int]:
                        if t.customer_ref not in chunk.carried or t.customer_ref in still]
     chunk.high = sum(1 for p in chunk.predictions if p.risk_band == "high" and not p.withdrawn)
     db.insert(chunk.predictions)
+    # ids minted here, chunk after chunk: chunks prepared side by side (threads, Dask
+    # workers) would mint interleaved ids within a millisecond, and the audit event's
+    # first and last task would then enclose another chunk's
+    chunk.tasks = [t._replace(id=i) for t, i in zip(chunk.tasks, ascending_ids(len(chunk.tasks)),
+                                                    strict=True)]
     opened = sorted(t.id for t in db.open_tasks(chunk.tasks, due_days))
     # what the chunk's audit event names (first and last receipt); appended at commit
     ends = chunk.predictions[:1] + chunk.predictions[-1:] if chunk.predictions else []

@@ -487,7 +487,8 @@ def _entry(session: Session, specs: SpecCache, c: Customer, p: Prediction,
     return RiskEntryPublic(
         customer_id=c.external_id, customer_ref=c.customer_ref, prediction_id=p.id,
         score=p.score, risk_band=p.risk_band,
-        model=ModelRef(name=p.model_name, version=p.model_version),
+        model=ModelRef(name=p.model_name, version=p.model_version,
+                       contract_version=p.contract_version),
         reasons=reasons, open_task_id=task_id, scored_at=p.created_at,
         last_contact_at=c.last_contact_at,
         call_value=call_value(p.expected_value, p) if task_id else None)

@@ -10,6 +10,7 @@ and `predictions.withdrawn` are the flags the risk list, tasks and batch scoring
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -90,6 +91,29 @@ def new_ids(n: int) -> list[str]:
 
 def new_id() -> str:
     return new_ids(1)[0]
+
+
+_ascending = threading.Lock()
+_last_ascending = 0
+
+
+def ascending_ids(n: int) -> list[str]:
+    """`n` UUIDv7 strings (`new_ids`), each greater than every one this function returned
+    before in this process. Two calls in the same millisecond would otherwise interleave
+    (the low bits are random): a batch mints each chunk's task ids here as it writes the
+    chunk, in file order, so the ids between a chunk's first and last task are that
+    chunk's (its audit event names only those two). A tie is broken by counting on from
+    the last id (RFC 9562's monotonic random method)."""
+    global _last_ascending
+    values = sorted(int(i.replace("-", ""), 16) for i in new_ids(n))
+    with _ascending:
+        out = []
+        for v in values:
+            v = max(v, _last_ascending + 1)
+            _last_ascending = v
+            h = f"{v:032x}"
+            out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
 
 
 class UTCDateTime(TypeDecorator):

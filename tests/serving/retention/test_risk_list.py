@@ -53,6 +53,9 @@ def test_latest_prediction_per_customer(api, customers, host):
     latest = api.score(changed).json()
     items, _ = _all_pages(api)
     assert [i["prediction_id"] for i in items] == [latest["prediction_id"]]
+    # the entry names the model and the contract its receipt was made under
+    assert items[0]["model"] == latest["model"]
+    assert items[0]["model"]["contract_version"] == host.current().contract_version
 
 
 def test_objected_and_restricted_are_not_listed(api, app, customers):

@@ -296,6 +296,26 @@ def test_new_ids_are_time_ordered_uuid7_whatever_their_number():
         assert len({i & (1 << 62) - 1 for i in ids}) == n
 
 
+def test_ascending_ids_never_interleave_across_calls():
+    """A batch mints each chunk's task ids as it writes the chunk: every id is above every
+    id minted before (new_ids' ids of one millisecond are in random order), and each is a
+    UUIDv7 of the current millisecond."""
+    import time
+    import uuid
+
+    from serving.storage.tables import ascending_ids
+
+    before = time.time_ns() // 1_000_000
+    runs = [ascending_ids(n) for n in (5, 1, 40, 0, 300, 17) * 20]
+    after = time.time_ns() // 1_000_000
+    flat = [i for run in runs for i in run]
+    assert flat == sorted(flat) and len(set(flat)) == len(flat) == 363 * 20
+    for text in flat:
+        u = uuid.UUID(text)
+        assert str(u) == text and u.version == 7 and u.variant == uuid.RFC_4122
+        assert before <= u.int >> 80 <= after
+
+
 def test_a_kept_read_sees_each_commit_at_once(db):
     """`Database.read` (the staff token's lookup on every request) sees a change committed
     by any other connection on its next call: on SQLite its kept connection holds no
