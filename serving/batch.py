@@ -128,10 +128,11 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
                 rows: int | None, contact_column: str | None = None,
                 text: Collection[str] = ()) -> Iterator[pd.DataFrame]:
     """The needed columns of a CSV or Parquet file, `chunk_rows` at a time. In a CSV file
-    the id (the first of `columns`), the contact column and the `text` columns (the
-    model's categorical features) are read as text, as training reads them: only an
-    empty field is missing ("None" or "NA" may be a category, and "007" stays "007");
-    the other columns (numbers, the value column) as pandas reads them."""
+    the id (the first of `columns`) and the `text` columns (the model's categorical
+    features) are read as text, as training reads them: only an empty field is missing
+    ("None" or "NA" may be a category, and "007" stays "007"); the contact column is
+    read as text too, and the others (numbers, the value column) as pandas reads them,
+    "NA" or "null" missing."""
     if not path.is_file():
         raise BatchError(f"data file {path} does not exist")
     suffix = path.suffix.lower()
@@ -160,12 +161,12 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
         missing = [c for c in columns if c not in header]
         if missing:
             raise BatchError(f"{path} lacks the columns {missing} the model needs")
-        as_text = {columns[0], *text} | ({contact_column} if contact_column else set())
-        as_text &= set(columns)
+        exact = {columns[0], *text} & set(columns)  # only an empty field is missing
+        as_text = exact | ({contact_column} if contact_column else set())
         yield from pd.read_csv(
             path, usecols=columns, chunksize=chunk_rows, nrows=rows,
             dtype=dict.fromkeys(as_text, str), skipinitialspace=True, keep_default_na=False,
-            na_values={c: [""] if c in as_text else _PANDAS_NA for c in columns})
+            na_values={c: [""] if c in exact else _PANDAS_NA for c in columns})
     else:
         raise BatchError(f"{path}: give a .csv or .parquet file")
 

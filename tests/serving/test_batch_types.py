@@ -21,12 +21,12 @@ from tests.serving.conftest import bearer
 
 def test_categories_ids_and_missing_numbers_are_read_as_training_reads_them(tmp_path):
     path = tmp_path / "base.csv"
-    path.write_text("id,Plan,Flag,Calls,Note\n"
-                    "007,None, True,NA,x\n"
-                    "008,NA,False,,y\n"
-                    "009, Basic ,True,3,z\n")
-    frame = next(read_chunks(path, ["id", "Plan", "Flag", "Calls"], 10, None,
-                             text=["Plan", "Flag"]))
+    path.write_text("id,Plan,Flag,Calls,Mail,Note\n"
+                    "007,None, True,NA,a@example.org,x\n"
+                    "008,NA,False,,NA,y\n"
+                    "009, Basic ,True,3,,z\n")
+    frame = next(read_chunks(path, ["id", "Plan", "Flag", "Calls", "Mail"], 10, None,
+                             contact_column="Mail", text=["Plan", "Flag"]))
     assert frame["id"].tolist() == ["007", "008", "009"]
     # "None" and "NA" are categories here, as training read them; a blank is missing
     assert frame["Plan"].tolist()[:2] == ["None", "NA"]
@@ -34,6 +34,8 @@ def test_categories_ids_and_missing_numbers_are_read_as_training_reads_them(tmp_
     # a number column's "NA" and blank are unknown values
     assert np.isnan(frame["Calls"].iloc[0]) and np.isnan(frame["Calls"].iloc[1])
     assert frame["Calls"].iloc[2] == 3
+    # an address is text; "NA" or nothing is no address
+    assert frame["Mail"].iloc[0] == "a@example.org" and frame["Mail"].iloc[1:].isna().all()
 
 
 def test_category_text_spells_every_type_as_training_does():
