@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from markupsafe import Markup
@@ -66,16 +68,32 @@ def data_used(spec: ModelSpec, values: dict[str, Any], lang: str) -> list[dict[s
     ]
 
 
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def dom_id(name: str) -> str:
+    """A feature's name as a token for HTML ids, label `for`, links to `#...` and ARIA
+    references (a space-separated list of ids): the name itself when it is letters,
+    digits, "-" and "_", else those characters with a short digest of the name, so two
+    names never share one ("Num Of Products" -> "Num-Of-Products-1f3a9c"). The form
+    posts under the feature's own name."""
+    if not _NOT_IN_ID.search(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:6]
+    return f"{_NOT_IN_ID.sub('-', name)}-{digest}"
+
+
 def field_for(spec: ModelSpec, name: str, lang: str) -> dict[str, Any]:
-    """What a form input for this feature looks like (choice list or number)."""
+    """What a form input for this feature looks like (choice list or number); `dom` is
+    its token for ids (`dom_id`)."""
     f = spec.feature(name)
     if f.kind == "numeric":
-        return {"name": f.name, "label": f.display_label(lang), "kind": "number",
-                "min": f.valid_range()[0], "max": f.valid_range()[1],
+        return {"name": f.name, "dom": dom_id(f.name), "label": f.display_label(lang),
+                "kind": "number", "min": f.valid_range()[0], "max": f.valid_range()[1],
                 "step": "1" if f.integer else "any",
                 "unit": f.unit.get(lang) if f.unit else ""}
-    return {"name": f.name, "label": f.display_label(lang), "kind": "choice",
-            "choices": [(c, f.display_value(c, lang)) for c in f.categories]}
+    return {"name": f.name, "dom": dom_id(f.name), "label": f.display_label(lang),
+            "kind": "choice", "choices": [(c, f.display_value(c, lang)) for c in f.categories]}
 
 
 def typed_value(spec: ModelSpec, name: str, raw: str) -> Any:
