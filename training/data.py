@@ -180,8 +180,10 @@ def _refuse_dates(col: str, series: pd.Series, text: pd.Series) -> None:
     the schema did not declare a category: each date would be a category of its own, and
     a customer scored later would carry a date the model never saw (refused at scoring)."""
     present = text.dropna()
+    # the first values decide for most columns; only one that starts with dates is read whole
     dates = (pd.api.types.is_datetime64_any_dtype(series)
-             or (len(present) > 0 and bool(present.str.fullmatch(_DATE_TEXT).all())))
+             or (len(present) > 0 and bool(present.head(1000).str.fullmatch(_DATE_TEXT).all())
+                 and bool(present.str.fullmatch(_DATE_TEXT).all())))
     if not dates:
         return
     raise DataError(

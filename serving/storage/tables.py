@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -94,7 +95,7 @@ def new_id() -> str:
 
 
 _ascending = threading.Lock()
-_last_ascending = 0
+_last_ascending = ""
 
 
 def ascending_ids(n: int) -> list[str]:
@@ -105,15 +106,13 @@ def ascending_ids(n: int) -> list[str]:
     chunk's (its audit event names only those two). A tie is broken by counting on from
     the last id (RFC 9562's monotonic random method)."""
     global _last_ascending
-    values = sorted(int(i.replace("-", ""), 16) for i in new_ids(n))
+    ids = sorted(new_ids(n))  # fixed-width lowercase hex: text order is number order
     with _ascending:
-        out = []
-        for v in values:
-            v = max(v, _last_ascending + 1)
-            _last_ascending = v
-            h = f"{v:032x}"
-            out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+        for k, i in enumerate(ids):
+            if i <= _last_ascending:
+                ids[k] = str(uuid.UUID(int=uuid.UUID(_last_ascending).int + 1))
+            _last_ascending = ids[k]
+    return ids
 
 
 class UTCDateTime(TypeDecorator):
