@@ -54,6 +54,9 @@ class TrainSettings(BaseSettings):
     min_class_per_fold: int = Field(default=5, ge=1)
     # a text or whole-number candidate with this share of distinct values is an identifier
     identifier_unique_share: float = Field(default=0.95, gt=0.5, le=1)
+    # a text candidate whose categories seen once cover more than this share of the rows
+    # (the estimated share of later customers with a category it never saw) is refused
+    max_unseen_share: float = Field(default=0.02, ge=0, le=1)
     # a candidate that alone reaches this cross-validated ROC-AUC is a suspected leak
     leak_auc: float = Field(default=0.98, gt=0.5, le=1)
 

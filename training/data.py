@@ -146,7 +146,9 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
         present = text.notna()
         ok = numbers.notna() & present
         share = ok.sum() / max(1, present.sum())
-        if share == 1.0 or (note is not None and note.type == "numeric" and share > 0):
+        if share < 1.0:
+            _refuse_comma_numbers(col, text[present])
+        if share == 1.0 or (note is not None and note.type == "numeric"):
             bad = present & ~ok
             if bad.any():
                 raise DataError(
@@ -191,6 +193,31 @@ def _refuse_dates(col: str, series: pd.Series, text: pd.Series) -> None:
         "feature as it is: each one would be a category of its own, and customers scored "
         "later carry dates the model never saw. Derive a number from it in the file (for "
         f"example the months since {col}), or list it under `drop: [{col}]` in the schema."
+    )
+
+
+# a number written with a comma: a decimal comma (29,85), or thousands separated by
+# commas (1,234) or, with a decimal comma, by dots (1.234,5)
+_COMMA_NUMBER = r"^[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?$|^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
+
+
+def _refuse_comma_numbers(col: str, present: pd.Series) -> None:
+    """Refuse a candidate whose values are all numbers, some written with a comma (a
+    decimal comma, as European exports write them, or a thousands separator): read as
+    text, each amount would be a category of its own, and a client sending the number
+    would be refused. Which of the two the comma is cannot be told from the file."""
+    if not len(present) or not present.str.contains(",", regex=False).any():
+        return
+    if not bool(present.str.fullmatch(_COMMA_NUMBER).all()):
+        return
+    example = str(present[present.str.contains(",", regex=False)].iloc[0])
+    raise DataError(
+        f"column {col!r} holds numbers written with a comma (such as {example!r}); numbers "
+        "are read with a decimal point and no thousands separator. If the comma is the "
+        "decimal separator, save the file with decimal points (29.85, not 29,85); if it "
+        "separates thousands, remove it; if the column is a category, declare it "
+        f"`type: categorical` in the schema's features notes (features: {{{col}: "
+        "{type: categorical}})."
     )
 
 

@@ -17,6 +17,8 @@ from training.modeling import fast_auc
 
 # Below this many distinct values a column cannot look like an identifier.
 _MIN_IDENTIFIER_VALUES = 50
+# Below this many categories seen once, a column's rare categories are left alone.
+_MIN_RARE_VALUES = 10
 # Single-feature models: numbers are cut into this many quantile bins (plus one for gaps).
 _SINGLE_FEATURE_BINS = 20
 
@@ -84,6 +86,41 @@ def check_identifiers(candidates: pd.DataFrame, settings: TrainSettings) -> None
             f"If {first!r} identifies the customer, set `id_column: {first}` in the schema "
             f"(it is then pseudonymised); otherwise list it under `drop: [{first}]`."
         )
+
+
+def check_unseen_categories(candidates: pd.DataFrame, schema: DatasetSchema,
+                            settings: TrainSettings) -> None:
+    """Refuse a text candidate with so many rare categories that customers scored later
+    would often carry one the model never saw (the service refuses such a value): a
+    city, a free-text field, a product code. The share is estimated as Good and Turing
+    did, by the share of rows whose category appears once (`unseen_share`). A column the
+    schema declares categorical or ordinal is kept as declared."""
+    found = []
+    for col in candidates.columns:
+        series = candidates[col]
+        note = schema.features.get(col)
+        if pd.api.types.is_numeric_dtype(series) or (
+                note is not None and note.type in ("categorical", "ordinal")):
+            continue
+        counts = series.dropna().value_counts()
+        once = int((counts == 1).sum())
+        share = once / max(1, int(counts.sum()))
+        if once >= _MIN_RARE_VALUES and share > settings.max_unseen_share:
+            found.append((col, len(counts), once, share))
+    if not found:
+        return
+    col, categories, once, share = found[0]
+    also = ", ".join(f"{c!r} ({s:.1%})" for c, _n, _o, s in found[1:])
+    raise DataError(
+        f"column {col!r} has {categories:,} categories, {once:,} of them seen only once: "
+        f"about {share:.1%} of the customers scored later would carry a category the model "
+        f"never saw, and the service refuses such a value (more than "
+        f"CHURN_MAX_UNSEEN_SHARE, {settings.max_unseen_share:.1%})"
+        f"{f'; so would {also}' if also else ''}. "
+        f"Group its rare categories into one (such as 'other') in the file, derive a number "
+        f"from it, or list it under `drop: [{col}]`; declaring it `type: categorical` in the "
+        "schema's features notes keeps it as it is."
+    )
 
 
 @dataclass

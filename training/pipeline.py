@@ -38,7 +38,13 @@ from training.evaluation import (
     quality_metrics,
     sensitive_groups,
 )
-from training.guards import check_enough_data, check_identifiers, check_leaks, single_feature_auc
+from training.guards import (
+    check_enough_data,
+    check_identifiers,
+    check_leaks,
+    check_unseen_categories,
+    single_feature_auc,
+)
 from training.minimise import Minimisation, minimise, no_minimisation
 from training.modeling import (
     CrossValidation,
@@ -224,6 +230,7 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
     y = prepared.y
     check_enough_data(y, settings)
     check_identifiers(prepared.candidates, settings)
+    check_unseen_categories(prepared.candidates, dataset_schema, settings)
     features = feature_specs(prepared.candidates, dataset_schema)
     design = Design.build(prepared.candidates, features, dataset_schema)
 

@@ -190,6 +190,89 @@ def test_a_column_of_dates_is_refused_naming_the_fix(fmt, tmp_path):
                                    spec2).summary["candidate_features"]
 
 
+class _Checked(Exception):
+    """Raised by `fit`'s `checked` callback: the data passed every check."""
+
+
+def _passes_checks(tmp_path: Path, data: Path, spec: Path) -> bool:
+    def stop() -> None:
+        raise _Checked
+
+    try:
+        fit(make_settings(tmp_path, **FAST), data, spec, checked=stop)
+    except _Checked:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("written, value", [
+    ("decimal comma", lambda x: f"{x:.2f}".replace(".", ",")),
+    ("thousands comma", lambda x: f"{x * 100:,.2f}"),
+    ("thousands dot, decimal comma", lambda x: f"{x * 100:,.1f}".replace(",", "_")
+     .replace(".", ",").replace("_", ".")),
+])
+def test_numbers_written_with_a_comma_are_refused_naming_the_fix(written, value, tmp_path):
+    """A European export (29,85) or thousands separators would make every amount a
+    category of its own: refused with both readings and the fix; declared a category,
+    it is kept as one."""
+    frame = generate(1500, seed=6)
+    frame["MonthlyCharges"] = [value(x) for x in frame["MonthlyCharges"]]
+    assert frame["MonthlyCharges"].str.contains(",").any()
+    data, spec = _write(tmp_path, frame, **_schema(features={}))
+    with pytest.raises(DataError, match=r"column 'MonthlyCharges' holds numbers written with "
+                                        r"a comma .*decimal point.*type: categorical"):
+        fit(make_settings(tmp_path, **FAST), data, spec)
+    declared = _schema(features={"MonthlyCharges": {"type": "categorical"}})
+    data, spec = _write(tmp_path, frame, **declared)
+    assert _passes_checks(tmp_path, data, spec)  # its rare categories too: declared
+
+
+def test_a_column_declared_numeric_that_holds_no_number_is_refused(tmp_path):
+    frame = generate(600, seed=6)
+    frame["Plan"] = np.where(np.arange(600) % 2, "gold", "silver")
+    data, spec = _write(tmp_path, frame, **_schema(features={"Plan": {"type": "numeric"}}))
+    with pytest.raises(DataError, match=r"column 'Plan' is declared numeric but rows .* hold "
+                                        r"text such as '(gold|silver)'"):
+        fit(make_settings(tmp_path, **FAST), data, spec)
+
+
+def test_a_column_of_rare_categories_is_refused_with_the_share_it_would_refuse(tmp_path):
+    """A city of a few thousand values: about one later customer in ten would carry a city
+    the model never saw (Good-Turing: the share of rows whose city appears once)."""
+    rng = np.random.default_rng(3)
+    frame = generate(1500, seed=7)
+    frame["City"] = [f"city-{k}" for k in rng.integers(0, 2000, size=1500)]
+    once = int((frame["City"].value_counts() == 1).sum())
+    data, spec = _write(tmp_path, frame, **_schema())
+    with pytest.raises(DataError) as info:
+        fit(make_settings(tmp_path, **FAST), data, spec)
+    message = str(info.value)
+    assert f"column 'City' has {frame['City'].nunique():,} categories, {once:,} of them " \
+           "seen only once" in message
+    assert f"about {once / 1500:.1%} of the customers scored later" in message
+    assert "CHURN_MAX_UNSEEN_SHARE" in message and "drop: [City]" in message
+    # dropped, or declared a category, it passes; a looser setting lets it through too
+    data, spec = _write(tmp_path, frame, **_schema(drop=["City"]))
+    assert _passes_checks(tmp_path, data, spec)
+    data, spec = _write(tmp_path, frame, **_schema(features={"City": {"type": "categorical"}}))
+    assert _passes_checks(tmp_path, data, spec)
+
+
+def test_a_few_rare_categories_are_kept(tmp_path):
+    """Typos and one-off plans: fewer than ten categories seen once, or a small share of
+    the rows, are no reason to refuse a column."""
+    frame = generate(1500, seed=8)
+    plans = np.array(["basic", "plus", "max"])[np.arange(1500) % 3].astype(object)
+    plans[:9] = [f"one-off {k}" for k in range(9)]  # 9 seen once: too few to matter
+    frame["Plan"] = plans
+    data, spec = _write(tmp_path, frame, **_schema())
+    assert _passes_checks(tmp_path, data, spec)
+    plans[:25] = [f"one-off {k}" for k in range(25)]  # 25 of 1,500 rows: 1.7 %, under 2 %
+    frame["Plan"] = plans
+    data, spec = _write(tmp_path, frame, **_schema())
+    assert _passes_checks(tmp_path, data, spec)
+
+
 # -- (b) too little data ---------------------------------------------------------------
 def test_twenty_row_file_is_refused_before_anything_is_logged(tmp_path, capsys, monkeypatch):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
