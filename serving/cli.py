@@ -227,10 +227,19 @@ def main(argv: list[str] | None = None) -> int:
             import uvicorn
 
             from serving.main import create_app
+            from serving.modelhost import ModelHost, ModelRejected
 
-            app = create_app(settings, server=True)
+            host = ModelHost(settings)
+            app = create_app(settings, server=True, host=host)
             if args.after:
                 _wait_for(args.after)
+            if settings.model_required:
+                # loaded here, not in the app's start-up: a model that cannot be served
+                # is one line naming it and the fix, not a server traceback
+                try:
+                    host.load()
+                except ModelRejected as exc:
+                    raise StartupError(f"cannot start: {exc.detail}") from None
             if settings.mode == "dev" and settings.admin_token is None:
                 _first_admin(settings)
         except StartupError as exc:
@@ -311,12 +320,17 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
+        from serving.errors import DomainError
+
         db = Database(settings.database_url)
         try:
             with db.session() as session:
                 figures = analytics.compute(session, SpecCache(), settings.analytics_min_cell,
                                             since=args.since, until=args.until,
                                             attributes=attrs, group_sizes=sizes)
+        except DomainError as exc:  # the period's rule: the same words as the API's 422
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
         finally:
             db.dispose()
         text = analytics.to_csv(figures)
@@ -331,8 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "compliance-report":
         from serving.compliance.service import run as report
+        from serving.errors import DomainError
 
-        out, html, js = report(settings, args.out, args.since, args.until, lang=args.lang)
+        try:
+            out, html, js = report(settings, args.out, args.since, args.until, lang=args.lang)
+        except DomainError as exc:  # the period's rule: the same words as the API's 422
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
         chain = "verified" if out.audit_chain.get("ok") else "BROKEN"
         print(f"wrote {html} and {js}: {out.requests_total} rights request(s), "
               f"{out.disputes['received']} dispute(s), {len(out.models)} model version(s), "

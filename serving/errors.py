@@ -138,9 +138,17 @@ def from_validation(raw: Iterable[Mapping[str, Any]], drop: Iterable[str] = (),
     for e in raw:
         loc = [*prefix, *(p for p in e.get("loc", ()) if p not in dropped)]
         kind = e.get("type", "invalid")
-        out.append(field_error(
-            loc, kind, e.get("msg", ""),
-            "nothing" if kind == "missing" else repr(e.get("input"))))
+        got = "nothing" if kind == "missing" else repr(e.get("input"))
+        ctx = e.get("ctx") or {}
+        if isinstance(ctx.get("expected"), str) and isinstance(ctx.get("fix"), str):
+            # a rule of ours raised it (PydanticCustomError with expected, why and fix):
+            # its own words in their own fields
+            why = ctx.get("why")
+            out.append(field_error(loc, kind, ctx["expected"],  # the why first: kept whole
+                                   f"{why}: {got}" if isinstance(why, str) else got,
+                                   ctx["fix"]))
+            continue
+        out.append(field_error(loc, kind, e.get("msg", ""), got))
     return out
 
 
@@ -345,11 +353,16 @@ def _database_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _write_unconfirmed(_: Request, exc: Exception) -> JSONResponse:
-    """The writer process ended before it confirmed a write: 503, nothing acknowledged."""
+    """The writer process ended before it confirmed a write: 503, nothing acknowledged.
+    It may have ended between its commit and its reply, so the answer does not say the
+    prediction was not stored: it says a repeat is safe (the customer is scored again;
+    the risk list keeps one entry per customer and a customer has at most one open task)."""
     logging.getLogger("churn.errors").error("%s", exc)
     return JSONResponse(error_body(
-        "write_unconfirmed", "The prediction could not be stored: nothing was "
-        "acknowledged. Try again in 1 s."), status_code=503, headers={"Retry-After": "1"})
+        "write_unconfirmed", "The prediction was not confirmed: the writer stopped before "
+        "it answered, so it may or may not have been stored. Repeating the request is "
+        "safe: it scores the customer again, and they keep one risk-list entry and at most "
+        "one open task. Try again in 1 s."), status_code=503, headers={"Retry-After": "1"})
 
 
 def install_handlers(app: FastAPI) -> None:

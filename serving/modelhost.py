@@ -154,11 +154,13 @@ def load_served_model(settings: Settings, uri: str | None = None) -> ServedModel
               else client.get_model_version(name, version))
     except Exception as exc:  # noqa: BLE001 - MLflow raises several kinds
         raise ModelRejected(
-            f"no model at {uri} in the registry {settings.tracking_uri}: {exc}. "
-            "Train and promote one first (make train promote)."
+            f"no model at {uri} in the registry {settings.tracking_uri}: "
+            f"{str(exc).strip().rstrip('.')}. Train and promote one first "
+            "(make train PROMOTE=1), or point CHURN_MODEL_URI at a registered model."
         ) from exc
     # Pin the version so an alias that moves during the load cannot mix two models.
     pinned = f"models:/{name}/{mv.version}"
+    source = "its artifact store"
     try:
         source = client.get_model_version_download_uri(name, mv.version)
         local = source.startswith(("/", "file:"))
@@ -174,7 +176,11 @@ def load_served_model(settings: Settings, uri: str | None = None) -> ServedModel
         model = pyfunc.unwrap_python_model()
         signature = pyfunc.metadata.signature
     except Exception as exc:  # noqa: BLE001
-        raise ModelRejected(f"model {pinned} cannot be loaded: {exc}") from exc
+        raise ModelRejected(
+            f"model {pinned} cannot be loaded from {source}: "
+            f"{str(exc).strip().rstrip('.')}. Its files are missing or damaged: restore "
+            "them from a backup of the artifact store, or register and promote another "
+            "model (make train PROMOTE=1)") from exc
     problems = check_model(model, signature)
     if problems:
         raise ModelRejected(f"model {pinned} is refused: " + "; ".join(problems),

@@ -13,6 +13,11 @@ through an erasure, which removes a customer's records for every reader).
 The operator's own reviewers and admins read any period, live: they see the disputes
 themselves.
 
+Every reader's period obeys the same two rules first (`resolve`): its bounds are read in
+UTC (a date, or a time without an offset, is UTC) and must stay within the calendar once
+there, and `until` comes after `since`. The API, the pages and the command line meet them
+here, whichever way the bounds came in.
+
 Pure functions: the services call them, the tests try them alone.
 """
 
@@ -102,11 +107,53 @@ def _refuse(loc: str, expected: str, got: object, detail: str) -> InvalidInput:
                                                     expected, got, FIX)])
 
 
+# the instants a period's bound may name, once in UTC (datetime's own range)
+BOUND_RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+AS_UTC = "a date, or a time without an offset, is read as UTC"
+
+
+def bound(name: str, t: datetime | None) -> datetime | None:
+    """A bound of a period (`since` or `until`) in UTC: a naive time is read as UTC (a date
+    is its midnight, UTC); one whose offset takes it outside the calendar once in UTC
+    (0001-01-01T00:00:00+14:00, 9999-12-31T23:59:59-14:00) is InvalidInput naming it."""
+    if t is None:
+        return None
+    try:
+        return as_utc(t)
+    except OverflowError:
+        raise InvalidInput.naming(
+            f"{name} is outside the calendar once in UTC",
+            [field_error(["query", name], "out_of_range",
+                         f"an ISO 8601 date or date-time from {BOUND_RANGE} once in UTC "
+                         f"({AS_UTC})", t.isoformat(),
+                         f"give {name} within that range, e.g. {name}=2026-01-01 or "
+                         f"{name}=2026-01-01T00:00:00Z, or leave it out for no bound")],
+        ) from None
+
+
+def in_order(since: datetime | None, until: datetime | None) -> None:
+    """A period runs from `since` (included) to `until` (excluded): with both given, until
+    must come after since, else InvalidInput naming until (an empty or reversed period
+    would be answered with nothing, as if nothing had happened)."""
+    if since is None or until is None or since < until:
+        return
+    raise InvalidInput.naming(
+        "until does not come after since: the period is empty",
+        [field_error(["query", "until"], "period_order",
+                     f"a time after since={since.isoformat()} (the period runs from since, "
+                     "included, to until, excluded)",
+                     f"until={until.isoformat()}",
+                     "give until later than since (swap them if they were reversed), or "
+                     "leave one out for an open period")])
+
+
 def resolve(since: datetime | None, until: datetime | None, quarter: str | None,
             ) -> tuple[datetime | None, datetime | None]:
-    """The period asked for, by any reader: `quarter` (YYYY-Qn) stands for its bounds and
-    cannot be given with since or until."""
+    """The period asked for, by any reader, in UTC (`bound`; in order, `in_order`):
+    `quarter` (YYYY-Qn) stands for its bounds and cannot be given with since or until."""
+    since, until = bound("since", since), bound("until", until)
     if quarter is None or not quarter.strip():
+        in_order(since, until)
         return since, until
     if since is not None or until is not None:
         raise _refuse("quarter", "either quarter or since/until, not both",

@@ -3,43 +3,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from serving.analytics import service
-from serving.analytics.schemas import AnalyticsPublic
+from serving.analytics.schemas import AnalyticsPublic, PeriodQuery
 from serving.deps import AnalyticsReader, CtxDep, SettingsDep
-from serving.isotime import IsoDateTime, QuarterText
 
 router = APIRouter(tags=["analytics"])
-QUARTER = Query(None, description="A calendar quarter (UTC), e.g. 2026-Q2: instead of "
-                "since/until")
+# since/until/quarter: the disputes received in the period (the pages read the same model)
+Period = Annotated[PeriodQuery, Query()]
 
 
 @router.get("/v1/analytics/contests", response_model=AnalyticsPublic)
 def contests(reader: AnalyticsReader, ctx: CtxDep, settings: SettingsDep,
-             since: IsoDateTime | None = Query(None, description="Disputes received from"),
-             until: IsoDateTime | None = Query(None, description="...and before"),
-             quarter: QuarterText | None = QUARTER) -> AnalyticsPublic:
+             period: Period) -> AnalyticsPublic:
     """How predictions are contested and how disputes end: by factor, outcome, risk band,
     segment; time to decision, share within the deadline, rectifications that changed the
     route, blind-first agreement rates; by sensitive group when CHURN_AUDIT_ATTRIBUTES names
-    the audit attributes file. Counts below CHURN_ANALYTICS_MIN_CELL are null. An
-    auditor reads one calendar quarter that has ended, as it stood at its end (`as_of`);
-    without a period, the last ended quarter."""
-    return service.read(ctx.session, ctx.specs, settings, reader, via="api", since=since,
-                        until=until, quarter=quarter, lang=ctx.lang)
+    the audit attributes file. Counts below CHURN_ANALYTICS_MIN_CELL are null. The period
+    is in UTC (a date, or a time without an offset, is read as UTC) and until comes after
+    since, else 422. An auditor reads one calendar quarter that has ended, as it stood at
+    its end (`as_of`); without a period, the last ended quarter."""
+    return service.read(ctx.session, ctx.specs, settings, reader, via="api",
+                        since=period.since, until=period.until, quarter=period.quarter,
+                        lang=ctx.lang)
 
 
 @router.get("/v1/analytics/contests.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                                      "description": "The figures as CSV"}})
 def contests_csv(reader: AnalyticsReader, ctx: CtxDep, settings: SettingsDep,
-                 since: IsoDateTime | None = None, until: IsoDateTime | None = None,
-                 quarter: QuarterText | None = QUARTER) -> Response:
+                 period: Period) -> Response:
     """The same figures as CSV (table, group, count, out_of, share, rate); suppressed
     values read "< k"."""
     a = service.read(ctx.session, ctx.specs, settings, reader, via="api", export=True,
-                     since=since, until=until, quarter=quarter, lang=ctx.lang)
+                     since=period.since, until=period.until, quarter=period.quarter,
+                     lang=ctx.lang)
     return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})

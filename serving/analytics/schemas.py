@@ -7,6 +7,25 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from serving.isotime import IsoDateTime, QuarterText
+
+_UTC = ("an ISO 8601 date (2026-01-01: from its midnight) or date-time "
+        "(2026-01-01T00:00:00Z); a date, or a time without an offset, is read as UTC; "
+        "from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once in UTC")
+
+
+class PeriodQuery(BaseModel):
+    """The period a reader asks for (the analytics' and the compliance report's query, API
+    and pages alike: the pages read their forms with this model). The service's rules
+    (`serving/analytics/periods.py`) then hold for every reader: until after since, the
+    bounds within the calendar once in UTC, and an outside auditor's quarters."""
+
+    since: IsoDateTime | None = Field(None, description="The period's start, included: " + _UTC)
+    until: IsoDateTime | None = Field(
+        None, description="The period's end, excluded (after since): " + _UTC)
+    quarter: QuarterText | None = Field(
+        None, description="A calendar quarter (UTC), e.g. 2026-Q2: instead of since/until")
+
 
 class CellPublic(BaseModel):
     """One group of a table: its count (None: suppressed) and its share of the table."""

@@ -100,7 +100,9 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
     """The analytics of the disputes received in [since, until), small cells suppressed.
     `attributes`: audit attributes per customer pseudonym ({attribute: group}), and
     `group_sizes` the customers of each group (the contest rate's base). `as_of`: the
-    figures as they stood then (the period's end: what an outside reader gets)."""
+    figures as they stood then (the period's end: what an outside reader gets). The period
+    obeys every reader's rules (`periods.resolve`: UTC, in order), whoever calls."""
+    since, until = periods.resolve(since, until, None)
     now = now or datetime.now(UTC)
     facts = store.dispute_facts(session, since, until)
     if as_of is not None:
@@ -171,9 +173,11 @@ def compute(session: Session, specs: SpecCache, k: int, *, since: datetime | Non
 def period_for(reader: Principal, since: datetime | None, until: datetime | None,
                quarter: str | None, now: datetime | None = None,
                ) -> tuple[datetime | None, datetime | None, datetime | None]:
-    """(since, until, as_of) for this reader: staff read any period, live (as_of None); an
-    outside auditor one ended calendar quarter as it stood at its end (as_of: that end;
-    serving/analytics/periods.py says why), else InvalidInput."""
+    """(since, until, as_of) for this reader, in UTC: staff read any period, live (as_of
+    None); an outside auditor one ended calendar quarter as it stood at its end (as_of: that
+    end; serving/analytics/periods.py says why). InvalidInput naming the field for a period
+    no reader may ask for (a bound outside the calendar once in UTC, until not after since,
+    a quarter with since or until) or this reader may not."""
     since, until = periods.resolve(since, until, quarter)
     if not reader.outside:
         return since, until, None

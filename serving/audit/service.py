@@ -37,6 +37,10 @@ BATCH_SCORED = "batch.scored"  # one summary event per batch chunk
 RISK_LIST_READ = "risk_list.read"
 TASK_LIST_READ = "retention_tasks.read"
 CUSTOMER_VIEWED = "customer.viewed"  # a member of staff opened the customer's page
+# a member of staff read one of a customer's records through the API or a page other than
+# the customer's own page (a receipt, a contact task and its attempts, a dispute)
+RECORD_READ = "customer_record.read"
+RIGHTS_LIST_READ = "rights_requests.read"  # the rights-request queue (counts only)
 TASK_CLAIMED = "retention_task.claimed"
 TASK_RELEASED = "retention_task.released"
 TASK_REASSIGNED = "retention_task.reassigned"
@@ -212,6 +216,20 @@ def record(session: Session, who: Principal | str, action: str, **kw: Any) -> in
         seq = append(session, who, action, **kw)
         session.commit()
     return seq
+
+
+def staff_read(session: Session, who: Principal, customer_ref: str | None, kind: str,
+               record_id: str, via: str = "api") -> int | None:
+    """Audit a member of staff reading one of a customer's records (`kind`: prediction,
+    retention_task, contact_attempts, dispute) through `via`, in its own transaction,
+    before the answer leaves, filed under the customer (their copy of their data lists
+    it). A customer reading their own record is not recorded: it is theirs. Ends the
+    session's read transaction first (nothing may be pending)."""
+    if who.kind != "staff":
+        return None
+    session.rollback()
+    return record(session, who, RECORD_READ, customer_ref=customer_ref,
+                  objects={"record": kind, "id": record_id, "via": via})
 
 
 def third_party_read(session: Session, who: Principal, what: str, via: str,

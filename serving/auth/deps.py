@@ -11,7 +11,7 @@ import hmac
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from serving.auth.principal import Principal
+from serving.auth.principal import BOOTSTRAP_ACTOR, Principal
 from serving.auth.redislimit import limiters
 from serving.auth.tokens import STAFF_PREFIX, hash_token, presented_hash
 from serving.auth.users import active_by_token
@@ -21,7 +21,7 @@ from serving.storage import Database
 from serving.storage import staff as staff_store
 
 LINK_PREFIX, SESSION_PREFIX = "cl_", "cs_"  # serving.customers.access
-ADMIN = Principal(kind="staff", role="admin", actor="admin:bootstrap")
+ADMIN = Principal(kind="staff", role="admin", actor=BOOTSTRAP_ACTOR)
 
 
 class Limits:

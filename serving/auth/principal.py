@@ -11,9 +11,13 @@ STAFF_ROLES = ("agent", "reviewer", "admin", "integration", "auditor")
 # aggregate, non-identifying material (contest analytics, the compliance report, the audit
 # chain's verification, the served model) and never writes
 AUDITOR = "auditor"
+INTEGRATION = "integration"
+# the bootstrap admin: whoever holds CHURN_ADMIN_TOKEN, set in the service's environment by
+# the operator who deploys it
+BOOTSTRAP_ACTOR = "admin:bootstrap"
 # roles that hold only what names them: admin's "everything" does not make an admin one of
 # them, and they are never implied by another role
-NAMED_ONLY = ("integration", AUDITOR)
+NAMED_ONLY = (INTEGRATION, AUDITOR)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from serving.auth.principal import STAFF_ROLES
+from serving.auth.principal import BOOTSTRAP_ACTOR, STAFF_ROLES
 from serving.auth.tokens import hash_token, new_staff_token
 from serving.storage.db import write_lock
 from serving.storage.tables import StaffUser
@@ -59,7 +59,7 @@ def still_active(session: Session, user_id: str, role: str) -> bool:
 def display_names(session: Session, actors: list[str | None]) -> dict[str, str]:
     """"staff:<id>" -> the user's name (and the bootstrap admin), for showing who did what."""
     ids = {a.split(":", 1)[1] for a in actors if a and a.startswith("staff:")}
-    names = {a: "administrator" for a in actors if a == "admin:bootstrap"}
+    names = {a: "administrator" for a in actors if a == BOOTSTRAP_ACTOR}
     if ids:
         for uid, name in session.execute(
                 select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))):

@@ -35,6 +35,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from serving.analytics import periods
 from serving.analytics import service as analytics
 from serving.audit import service as audit
 from serving.auth.principal import AUDITOR, Principal
@@ -124,7 +125,9 @@ def build(session: Session, settings: Settings, *, since: datetime | None = None
           as_of: datetime | None = None) -> ComplianceReportPublic:
     """Everything the report says, read from the database, the settings and MLflow, in
     `lang` (en or fr); `as_of`: the period's figures as they stood then (its end: what an
-    outside auditor gets)."""
+    outside auditor gets). The period obeys every reader's rules (`periods.resolve`: UTC,
+    in order), the command line's too."""
+    since, until = periods.resolve(since, until, None)
     lang = wording.pick(lang)
     now = now or datetime.now(UTC)
     counted_at = min(now, as_of) if as_of is not None else now

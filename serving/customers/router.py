@@ -69,9 +69,11 @@ def set_contact(customer_id: str, body: ContactSet, principal: Integration,
              responses={404: err("No such customer")})
 def revoke_access_links(customer_id: str, principal: LinkSenders, session: SessionDep,
                         settings: SettingsDep) -> dict:
-    """Revoke every unused link of the customer."""
+    """Revoke every unused link of the customer and end their open sessions (`revoked`:
+    links, `sessions_ended`: sessions)."""
     customer = service.find(session, settings, customer_id)
-    return {"revoked": access.revoke_links(session, customer.customer_ref, principal)}
+    revoked, ended = access.revoke_links(session, customer.customer_ref, principal)
+    return {"revoked": revoked, "sessions_ended": ended}
 
 
 @router.post("/v1/customers/{customer_id}/assisted/disputes", status_code=201,

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
-from serving.customers.contacts import ADDRESS_MAX, ADDRESS_MIN, ADDRESS_PATTERN
+from serving.customers import contacts
 from serving.disputes.schemas import DisputePublic
 from serving.objections.schemas import ObjectionPublic
 from serving.scoring.schemas import PredictionPublic
@@ -29,11 +30,35 @@ class LinkSentPublic(BaseModel):
     expires_at: datetime
 
 
+ADDRESS_INVALID = "address_invalid"  # the `problem` of a refused address
+
+
+def _one_mailbox(value: str) -> str:
+    """The address in its stored form (`contacts.check`), or a 422 saying in words what
+    is expected, what is wrong with what came, and the fix."""
+    try:
+        return contacts.check(value).normalized
+    except contacts.AddressRefused as exc:
+        raise PydanticCustomError(
+            ADDRESS_INVALID, "{expected}; what came: {why}; fix: {fix}",
+            {"expected": contacts.ADDRESS_EXPECTED, "why": exc.why,
+             "fix": contacts.ADDRESS_FIX},
+        ) from None
+
+
+ContactAddress = Annotated[str, Field(
+    description=f"The customer's e-mail address: {contacts.ADDRESS_EXPECTED}. Stored in "
+    "its normal form (the domain lower-cased, an internationalised domain in Unicode); "
+    "messages go to it alone",
+    json_schema_extra={"minLength": contacts.ADDRESS_MIN, "maxLength": contacts.ADDRESS_MAX,
+                       "examples": ["lea.martin+news@example.org"]}),
+    AfterValidator(_one_mailbox)]
+
+
 class ContactSet(BaseModel):
     """The customer's contact address and language (integration role)."""
 
-    address: str = Field(min_length=ADDRESS_MIN, max_length=ADDRESS_MAX,
-                         pattern=ADDRESS_PATTERN, description="An e-mail address")
+    address: ContactAddress
     lang: Literal["en", "fr"] = "en"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import pseudonymise
 from serving.audit import service as audit
-from serving.auth.principal import Principal
+from serving.auth.principal import INTEGRATION, Principal
 from serving.config import Settings
 from serving.customers import access, privacy
 from serving.customers.schemas import (
@@ -64,7 +64,7 @@ def portal_link(session: Session, settings: Settings, customer_id: str,
     """A link for the integration's own customer portal (the only route that returns a
     customer's link: its role is a service account, never a person). Kept by hash, used
     once, expiring; the issue is audited."""
-    if principal.role != "integration":
+    if principal.role != INTEGRATION:
         raise Forbidden("only the integration role (the customer portal) receives a "
                         "customer's link; staff send it with .../access-link/send")
     customer = find(session, settings, customer_id)
@@ -108,7 +108,7 @@ def set_contact(session: Session, settings: Settings, customer_id: str, body: Co
                 principal: Principal) -> ContactPublic:
     """The customer's contact address (integration role): personal data kept apart from
     the features; never shown to staff, erased with the customer."""
-    if principal.role != "integration":
+    if principal.role != INTEGRATION:
         raise Forbidden("only the integration role (the customer portal) sets a contact "
                         "address")
     customer = find(session, settings, customer_id)

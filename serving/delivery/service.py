@@ -10,6 +10,12 @@ from a dead worker whose acceptance is in the journal is marked sent, not sent a
 failure is retried with a growing delay up to `CHURN_DELIVERY_MAX_ATTEMPTS`, then the
 message is `failed`. Every message carries a stable Message-ID.
 
+Each message goes to its one address alone (`transport.py`), checked again when it is
+sent by the rule every address is checked by where it enters
+(`serving.customers.contacts.check`): an address that breaks it (one stored before the
+rule was strict) is never sent to; its message is `failed` at once, not retried, with the
+reason (which does not quote the address).
+
 A notice that lifts a restriction (Art. 18(3), `serving.reviews.lifting`) lifts it in
 the transaction that marks it sent; one that fails for good holds the restriction.
 """
@@ -24,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from serving.config import Settings
+from serving.customers.contacts import AddressRefused
+from serving.customers.contacts import check as check_address
 from serving.delivery import messages
 from serving.delivery.journal import Journal
 from serving.delivery.transport import build, transport
@@ -84,9 +92,15 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
                      "sent, not sent again", m.id, m.kind)
             continue
         try:
-            if not m.address or m.body is None:
+            to = check_address(m.address) if m.address else None
+        except AddressRefused as exc:  # never sent: a new contact address is the fix
+            _refuse(db, m, exc)
+            counts["failed"] += 1
+            continue
+        try:
+            if to is None or m.body is None:
                 raise ValueError("no address or body")
-            sender.send(build(settings, m.id, m.address, m.subject, m.body),
+            sender.send(build(settings, m.id, to, m.subject, m.body), to.ascii,
                         accepted=lambda mid=m.id: journal.accepted(mid))
         except Exception as exc:  # noqa: BLE001 - any failure: recorded, retried
             if journal.was_accepted(m.id):  # accepted, then e.g. QUIT failed: it is sent
@@ -110,6 +124,22 @@ def deliver_once(db: Database, settings: Settings, limit: int = 20) -> dict[str,
         counts["sent"] += 1
         log.info("message %s (%s) delivered", m.id, m.kind)
     return counts
+
+
+def _refuse(db: Database, m: outbox.MessageRow, exc: AddressRefused) -> None:
+    """`m`'s address breaks the rule: the message is failed for good without being sent
+    (a notice that would lift a restriction holds it, as any undeliverable one does);
+    the reason names what is wrong and the fix, never the address."""
+    error = ("AddressRefused: not sent nor retried: the contact address is not one plain "
+             f"e-mail address ({exc.why[:100]}); fix: set the customer's contact address "
+             "again (PUT /v1/customers/{customer_id}/contact): a held notice goes to it")
+    with db.session() as session, write_lock(session):
+        outbox.failed(session, m.id, redact(error), None)
+        if m.lifts_restriction:
+            lifting.hold(session, m.customer_ref, m.id, m.attempts)
+        session.commit()
+    log.warning("message %s (%s) not sent: its address breaks the address rule (%s)",
+                m.id, m.kind, exc.why[:120])
 
 
 def _record_sent(db: Database, journal: Journal, m: outbox.MessageRow, due_days: int) -> None:

@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +29,57 @@ from serving.auth.principal import Principal
 from serving.loop.control import campaign_period
 from serving.storage import outcomes as store
 from serving.storage.tables import new_ids
+
+# -- the day a customer left: one rule for the API and the file ----------------------------
+DAY_EXPECTED = ("an ISO date (ISO 8601: YYYY-MM-DD), the day the customer left in UTC, "
+                "e.g. 2026-10-31")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ].*")
+_BASIC_DAY = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def day_left(value: object) -> date:
+    """The day a customer left, as `POST /v1/churn-events` and `serving.cli outcomes` both
+    read it: text written YYYY-MM-DD, a day of the calendar, and nothing else (no time, no
+    offset, no spaces, no other ISO form), so that a row means one day whichever way it
+    came. Anything else is a ValueError saying what was expected, what came and the fix.
+    No earliest day is enforced: a departure before the customer was first scored is
+    real information (`label_of` reads it: that prediction was made on a customer
+    already gone)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, bool | int | float):
+        got, fix = f"the number {value!r}", 'send the date as text, e.g. "2026-10-31"'
+    elif not isinstance(value, str):
+        got, fix = repr(value), "write the day as YYYY-MM-DD, e.g. 2026-10-31"
+    else:
+        got, fix = repr(value[:40]), _day_fix(value)
+        if fix is None:
+            return date.fromisoformat(value)
+    raise ValueError(f"expected {DAY_EXPECTED}; got {got}; {fix}")
+
+
+def _day_fix(text: str) -> str | None:
+    """How to write `text` as the day it means (None: it is one)."""
+    if text != text.strip():
+        return "remove the spaces around the date"
+    if _DAY.fullmatch(text):
+        try:
+            date.fromisoformat(text)
+            return None
+        except ValueError:
+            return "no such day in the calendar: check the month and the day"
+    if _DAY_AND_TIME.fullmatch(text):
+        try:
+            t = datetime.fromisoformat(text)
+            day = (t.astimezone(UTC) if t.tzinfo else t).date().isoformat()
+        except (ValueError, OverflowError):
+            day = text[:10]
+        return f"send the day alone, without a time: the day in UTC, e.g. {day}"
+    m = _BASIC_DAY.fullmatch(text)
+    if m:
+        return f"write it with hyphens, YYYY-MM-DD: {m[1]}-{m[2]}-{m[3]}"
+    return "write the day as YYYY-MM-DD, e.g. 2026-10-31"
 
 
 @dataclass(frozen=True)

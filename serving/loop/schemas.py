@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from serving.isotime import IsoDate
+from serving.loop.outcomes import day_left
 from serving.scoring.schemas import CustomerId
 
 MAX_EVENTS = 10_000
+
+
+def _day(value: Any) -> date:
+    """`outcomes.day_left`, the rule the file follows too, as a validation error
+    (`not_a_day`) carrying its words."""
+    try:
+        return day_left(value)
+    except ValueError as exc:
+        raise PydanticCustomError("not_a_day", "{why}", {"why": str(exc)}) from None
+
+
+# the day a customer left: YYYY-MM-DD only, as in a file (OpenAPI: format date)
+LeftOn = Annotated[date, BeforeValidator(_day)]
 
 
 class ChurnEventIn(BaseModel):
@@ -19,7 +34,8 @@ class ChurnEventIn(BaseModel):
         "example": {"customer_id": "7590-VHVEG", "left_on": "2026-10-31"}})
 
     customer_id: CustomerId
-    left_on: IsoDate = Field(description="The day the customer left (ISO date, UTC)")
+    left_on: LeftOn = Field(description="The day the customer left, in UTC: an ISO date "
+                            "written YYYY-MM-DD (no time, no offset), as in a file")
 
 
 class ChurnEventsIn(BaseModel):

@@ -57,8 +57,10 @@ def read_events_file(path: str | Path, id_column: str | None = None,
                      date_column: str | None = None) -> FileEvents:
     """A CSV of departures (UTF-8, comma-separated, a header): a customer id column
     (`customer_id`, `customerID` or `customer`, or `id_column`) and a date column
-    (`left_on`, `churn_date` or `date`, or `date_column`; ISO dates, 2026-10-31). Every
-    problem names its row (as numbered in the file, the header being row 1) and column."""
+    (`left_on`, `churn_date` or `date`, or `date_column`; ISO dates, 2026-10-31: the API's
+    rule, `outcomes.day_left`). Each value is read as written (csv quoting keeps spaces):
+    the id is the customer the API would score under it. Every problem names its row (as
+    numbered in the file, the header being row 1) and column."""
     from serving.scoring.schemas import CUSTOMER_ID_RULE, customer_id_ok
 
     path = Path(path)
@@ -101,16 +103,17 @@ def read_events_file(path: str | Path, id_column: str | None = None,
             problems.append(f"row {n}: {len(record)} fields, the header has {len(header)} "
                             "(a comma inside a value must be quoted)")
             continue
-        cid, raw_day = record[i_id].strip(), record[i_date].strip()
+        # both as written, as the API takes them: the id's spaces are part of it (the API
+        # scores " SPX2" and "SPX2" as two customers), the day follows the API's rule
+        cid, raw_day = record[i_id], record[i_date]
         if not customer_id_ok(cid):
             problems.append(f"row {n}, column {header[i_id]}: {cid[:40]!r} is not a "
                             f"customer id ({CUSTOMER_ID_RULE})")
             continue
         try:
-            day = date.fromisoformat(raw_day)
-        except ValueError:
-            problems.append(f"row {n}, column {header[i_date]}: {raw_day[:40]!r} is not "
-                            "an ISO date (expected e.g. 2026-10-31)")
+            day = outcomes.day_left(raw_day)
+        except ValueError as exc:
+            problems.append(f"row {n}, column {header[i_date]}: {exc}")
             continue
         rows.append((cid, day, n))
     if problems:

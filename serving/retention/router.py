@@ -59,16 +59,18 @@ def task_counts(principal: Agent, ctx: CtxDep) -> TaskCounts:
 
 
 @router.get("/v1/retention-tasks/{task_id}", response_model=RetentionTaskPublic)
-def get_task(task_id: str, _: Agent, ctx: CtxDep) -> RetentionTaskPublic:
-    """One task: its due date, contact attempts and the customer's disputes."""
-    return service.get_task(ctx.session, ctx.specs, task_id, ctx.lang)
+def get_task(task_id: str, principal: Agent, ctx: CtxDep) -> RetentionTaskPublic:
+    """One task: its due date, contact attempts and the customer's disputes (the read is
+    audited)."""
+    return service.read_task(ctx.session, ctx.specs, task_id, principal, ctx.lang)
 
 
 @router.get("/v1/retention-tasks/{task_id}/attempts",
             response_model=list[ContactAttemptPublic])
-def list_attempts(task_id: str, _: Agent, ctx: CtxDep) -> list[ContactAttemptPublic]:
-    """A task's contact attempts, oldest first."""
-    return service.attempts_of(ctx.session, task_id)
+def list_attempts(task_id: str, principal: Agent,
+                  ctx: CtxDep) -> list[ContactAttemptPublic]:
+    """A task's contact attempts, oldest first (the read is audited)."""
+    return service.read_attempts(ctx.session, task_id, principal)
 
 
 @router.post("/v1/retention-tasks/{task_id}/attempts", response_model=RetentionTaskPublic,

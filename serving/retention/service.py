@@ -234,10 +234,12 @@ def _task_public(session: Session, specs: SpecCache, task: RetentionTask, pred: 
 
 
 def _audit_read(session: Session, reader: Principal, action: str, objects: dict[str, Any],
-                via: str | None) -> None:
-    """Every read of a list of customers is in the audit log, whoever serves it."""
+                via: str | None, customer_ref: str | None = None) -> None:
+    """Every read of a list of customers is in the audit log, whoever serves it; one
+    customer's list is filed under them."""
     session.rollback()  # end the read's transaction before the audit write
-    audit.record(session, reader, action, objects=objects | ({"via": via} if via else {}))
+    audit.record(session, reader, action, customer_ref=customer_ref,
+                 objects=objects | ({"via": via} if via else {}))
 
 
 def list_tasks(session: Session, specs: SpecCache, status: str = "open", limit: int = 50,
@@ -264,7 +266,7 @@ def list_tasks(session: Session, specs: SpecCache, status: str = "open", limit: 
     _audit_read(session, reader, audit.TASK_LIST_READ,
                 {"status": status, "limit": limit, "page": "next" if cursor else "first",
                  "entries": len(items), "mine": mine, "sort": sort,
-                 "customer_ref": customer_ref}, via)
+                 "customer_ref": customer_ref}, via, customer_ref)
     return RetentionTaskPage(items=items, next_cursor=nxt)
 
 
@@ -398,6 +400,28 @@ def get_task(session: Session, specs: SpecCache, task_id: str,
 def attempts_of(session: Session, task_id: str) -> list[ContactAttemptPublic]:
     """A task's contact attempts, oldest first."""
     return [_attempt_public(a) for a in tasks.attempts(session, [task_id])[task_id]]
+
+
+def read_task(session: Session, specs: SpecCache, task_id: str, reader: Principal,
+              lang: str = "en", via: str = "api") -> RetentionTaskPublic:
+    """`get_task` for a member of staff: the read is in the audit log, filed under the
+    customer."""
+    task, pred, customer = _load(session, task_id)
+    ref = task.customer_ref
+    out = _task_public(session, specs, task, pred, customer, lang)
+    audit.staff_read(session, reader, ref, "retention_task", task_id, via)
+    return out
+
+
+def read_attempts(session: Session, task_id: str, reader: Principal,
+                  via: str = "api") -> list[ContactAttemptPublic]:
+    """A task's contact attempts for a member of staff (404 for no such task), the read
+    in the audit log, filed under the customer."""
+    task, _, _ = _load(session, task_id)
+    ref = task.customer_ref
+    out = attempts_of(session, task_id)
+    audit.staff_read(session, reader, ref, "contact_attempts", task_id, via)
+    return out
 
 
 def release(session: Session, specs: SpecCache, task_id: str, principal: Principal,

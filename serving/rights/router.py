@@ -82,8 +82,9 @@ def assisted_request(customer_id: str, body: RightsRequestCreate, principal: Age
 def list_requests(principal: Reviewer, session: SessionDep,
                   status: Literal["open", "overdue", "closed", "all"] = Query("open"),
                   limit: int = Query(200, ge=1, le=1000)) -> RightsRequestList:
-    """Rights requests, overdue first then by deadline (reviewer or admin)."""
-    return service.listing(session, status, limit)
+    """Rights requests, overdue first then by deadline (reviewer or admin); the read is
+    audited."""
+    return service.listing(session, status, limit, reader=principal)
 
 
 @router.post("/v1/rights-requests/{request_id}/take", **A_REQUEST)

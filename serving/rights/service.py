@@ -362,9 +362,11 @@ def cancel(session: Session, settings: Settings, principal: Principal, request_i
 
 # -- the staff's side -----------------------------------------------------------------------
 def listing(session: Session, status: str = "open", limit: int = 200,
-            now: datetime | None = None) -> RightsRequestList:
+            now: datetime | None = None, *, reader: Principal,
+            via: str = "api") -> RightsRequestList:
     """Requests for the staff who answer them, the most urgent first: `open` (open and
-    extended), `overdue`, `closed` or `all`."""
+    extended), `overdue`, `closed` or `all`. The read (a list of customers' requests) is
+    in the audit log, whoever serves it (`via`: api, or the page)."""
     now = now or datetime.now(UTC)
     statuses = {"open": RIGHTS_OPEN_STATUSES, "overdue": RIGHTS_OPEN_STATUSES,
                 "closed": ("done", "refused", "cancelled"), "all": None}[status]
@@ -374,7 +376,11 @@ def listing(session: Session, status: str = "open", limit: int = 200,
                    key=lambda i: (not i.overdue, i.deadline))
     if status == "overdue":
         items = [i for i in items if i.overdue]
-    return RightsRequestList(items=items, overdue=store.overdue_count(session, now))
+    out = RightsRequestList(items=items, overdue=store.overdue_count(session, now))
+    session.rollback()  # end the read's transaction before the audit write
+    audit.record(session, reader, audit.RIGHTS_LIST_READ,
+                 objects={"status": status, "limit": limit, "entries": len(items), "via": via})
+    return out
 
 
 def _staff(principal: Principal) -> None:

@@ -80,6 +80,7 @@ async def stored(runtime: Runtime, job: service.ScoreJob, lang: str) -> list[dic
 @router.get("/v1/predictions/{prediction_id}", response_model=PredictionPublic)
 def read_prediction(prediction_id: str, principal: CustomerOrStaff,
                     ctx: CtxDep, settings: SettingsDep) -> PredictionPublic:
-    """A stored prediction with its explanation: staff, or the customer it is about."""
-    return service.get_prediction(ctx.session, ctx.specs, prediction_id, principal, ctx.lang,
-                                  settings.control_fraction)
+    """A stored prediction with its explanation: staff (the read is audited), or the
+    customer it is about."""
+    return service.read_prediction(ctx.session, ctx.specs, prediction_id, principal, ctx.lang,
+                                   settings.control_fraction)

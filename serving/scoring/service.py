@@ -531,9 +531,32 @@ def get_prediction(session: Session, specs: SpecCache, prediction_id: str,
     """Staff read any receipt; a customer only their own (anyone else's is 404). An agent
     reads a drawn receipt's route as `control.agent_route` words it (CHURN_CONTROL_FRACTION
     `control_fraction`): never the arm."""
+    return _prediction_public(session, specs, _readable(session, prediction_id, principal),
+                              principal, lang, control_fraction)
+
+
+def read_prediction(session: Session, specs: SpecCache, prediction_id: str,
+                    principal: Principal, lang: str = "en", control_fraction: float = 0.0,
+                    via: str = "api") -> PredictionPublic:
+    """`get_prediction` for its reader, a member of staff's read in the audit log (filed
+    under the customer), a customer's own not."""
+    p = _readable(session, prediction_id, principal)
+    ref = p.customer_ref
+    out = _prediction_public(session, specs, p, principal, lang, control_fraction)
+    audit.staff_read(session, principal, ref, "prediction", prediction_id, via)
+    return out
+
+
+def _readable(session: Session, prediction_id: str, principal: Principal) -> Prediction:
     p = session.get(Prediction, prediction_id)
     if p is None or (principal.kind == "customer" and p.customer_ref != principal.customer_ref):
         raise NotFound("no such prediction")
+    return p
+
+
+def _prediction_public(session: Session, specs: SpecCache, p: Prediction,
+                       principal: Principal, lang: str,
+                       control_fraction: float) -> PredictionPublic:
     agent = principal.kind == "staff" and principal.role == "agent"
     return public(session, specs, p, lang, task_id=receipts.open_task_of(session, p.id),
                   audience="customer" if principal.kind == "customer" else "staff",

@@ -1,5 +1,14 @@
 """The rules of staff administration. Admin only (the routes and pages check the role;
-the CLI acts as the operator, `cli:<login>`)."""
+the CLI acts as the operator, `cli:<login>`).
+
+An integration token (the customer portal's) mints any customer's access link, so whoever
+is handed one can act as any customer. No staff role may mint a link itself, admin
+included; so a staff admin may not hand themselves one either: creating an integration
+account, giving a user that role, or rotating an integration account's token (each hands
+out a token that mints links) is the operator's: on the command line (shell and database
+access), or with the bootstrap admin token the operator set in the service's environment
+(`CHURN_ADMIN_TOKEN`). A staff admin may still deactivate the portal's account: that hands
+out nothing and stops it at once."""
 
 from __future__ import annotations
 
@@ -7,13 +16,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from serving.audit import service as audit
-from serving.auth.principal import STAFF_ROLES, Principal
+from serving.auth.principal import BOOTSTRAP_ACTOR, INTEGRATION, STAFF_ROLES, Principal
 from serving.auth.tokens import hash_token, new_staff_token
-from serving.errors import Conflict, InvalidInput, NotFound, must_find
+from serving.errors import Conflict, Forbidden, InvalidInput, NotFound, must_find
 from serving.staff.schemas import StaffTokenPublic, StaffUserList, StaffUserPublic
 from serving.storage import access as sessions
 from serving.storage import staff as store
 from serving.storage.db import write_lock
+
+
+def operator(who: Principal | str) -> bool:
+    """Whether `who` is the operator: the command line (`cli:<login>`, a string) or the
+    bootstrap admin token from the service's environment."""
+    return not isinstance(who, Principal) or who.actor == BOOTSTRAP_ACTOR
+
+
+def roles_given_by(who: Principal | str) -> tuple[str, ...]:
+    """The roles `who` may give (integration: only the operator)."""
+    return STAFF_ROLES if operator(who) else tuple(r for r in STAFF_ROLES if r != INTEGRATION)
 
 
 def _public(u: store.UserRow) -> StaffUserPublic:
@@ -29,6 +49,17 @@ def list_users(session: Session) -> StaffUserList:
     return StaffUserList(items=[_public(u) for u in store.all_users(session)])
 
 
+def _operator_only(who: Principal | str, what: str) -> None:
+    """Refuse `what` (which hands out an integration token) to anyone but the operator."""
+    if not operator(who):
+        raise Forbidden(
+            f"{what}: an integration token mints any customer's access link, so only the "
+            "operator hands one out: on the command line (python -m serving.cli "
+            "create-user --role integration | rotate-token | set-role) or with the "
+            "bootstrap admin token (CHURN_ADMIN_TOKEN); a staff admin may deactivate the "
+            "account", reason="operator_only")
+
+
 def create(session: Session, name: str, role: str, who: Principal | str) -> StaffTokenPublic:
     """A new user (names unique, whatever their case); the token is shown once."""
     name = name.strip()
@@ -36,6 +67,8 @@ def create(session: Session, name: str, role: str, who: Principal | str) -> Staf
         raise InvalidInput("give the user a name")
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
+    if role == INTEGRATION:
+        _operator_only(who, "an integration account is created by the operator")
     token = new_staff_token()
     taken = Conflict(f"a staff user is already called {name!r} (names are unique whatever "
                      "their case); choose another name, e.g. with a surname or team",
@@ -76,7 +109,8 @@ def rotate_token(session: Session, user_id: str, who: Principal | str) -> StaffT
     """A new token; the old one and the user's sessions stop working now."""
     token = new_staff_token()
     with write_lock(session):
-        _user(session, user_id)
+        if _user(session, user_id).role == INTEGRATION:
+            _operator_only(who, "an integration account's token is rotated by the operator")
         store.change(session, user_id, token_hash=hash_token(token))
         ended = sessions.revoke_user_sessions(session, user_id)
         audit.append(session, who, audit.STAFF_CHANGED,
@@ -91,6 +125,8 @@ def change_role(session: Session, user_id: str, role: str,
     """Another role; the user's sessions end (they sign in again with the new role)."""
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
+    if role == INTEGRATION:
+        _operator_only(who, "the integration role is given by the operator")
     with write_lock(session):
         before = _user(session, user_id)
         store.change(session, user_id, role=role)

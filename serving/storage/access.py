@@ -169,6 +169,12 @@ def revoke_user_sessions(session: Session, user_id: str) -> int:
                            .values(revoked_at=utcnow())).rowcount
 
 
+def revoke_customer_sessions(session: Session, customer_ref: str) -> int:
+    return session.execute(update(AuthSession).where(AuthSession.customer_ref == customer_ref,
+                                                     AuthSession.revoked_at.is_(None))
+                           .values(revoked_at=utcnow())).rowcount
+
+
 def delete_customer_sessions(session: Session, customer_ref: str) -> int:
     return session.execute(delete(AuthSession).where(AuthSession.customer_ref == customer_ref)
                            .execution_options(synchronize_session=False)).rowcount

@@ -13,6 +13,11 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# How long a statement waits for a lock another transaction holds, on both databases
+# (SQLite's busy timeout, PostgreSQL's lock_timeout): past it the request is answered 503
+# `database_unavailable` (reason busy, Retry-After) instead of hanging as long as the lock.
+LOCK_WAIT_MS = 30_000
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
@@ -35,7 +40,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_MS)}")
             # a big page cache: the risk-list and pseudonym indexes take random writes
             cur.execute("PRAGMA cache_size=-131072")  # KiB (128 MiB), grown on demand
             cur.execute("PRAGMA temp_store=MEMORY")
@@ -49,7 +54,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # a lock held elsewhere (a long transaction, an operator's LOCK TABLE) fails the
+        # statement after LOCK_WAIT_MS (SQLSTATE 55P03: busy) instead of waiting forever;
+        # `options` given in the URL are the operator's and win
+        connect_args = {} if "options" in parsed.query else {
+            "options": f"-c lock_timeout={int(LOCK_WAIT_MS)}"}
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                             connect_args=connect_args)
     raise ValueError(f"unsupported database {url!r}: use sqlite or postgresql")
 
 

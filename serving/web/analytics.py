@@ -14,9 +14,10 @@ from serving import deps
 from serving.analytics import service
 from serving.analytics.schemas import TablePublic
 from serving.deps import SessionDep, SpecsDep
+from serving.errors import InvalidInput
 from serving.web.core import AnalyticsPage, PageRoute, page_lang, render
 from serving.web.i18n import translator
-from serving.web.periods import picker
+from serving.web.periods import Asked, form_errors, picker
 from serving.web.svg import wrap
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -54,32 +55,53 @@ def count_bars(table: TablePublic, k: int, title: str, chart_id: str) -> Markup:
 
 
 QuarterQuery = Annotated[str | None, Query(max_length=20)]
+DateQuery = Annotated[str | None, Query(max_length=40)]
 
 
 @router.get("/staff/analytics")
 def analytics_page(request: Request, principal: AnalyticsPage, session: SessionDep,
-                   specs: SpecsDep, quarter: QuarterQuery = None) -> Response:
+                   specs: SpecsDep, since: DateQuery = None, until: DateQuery = None,
+                   quarter: QuarterQuery = None) -> Response:
+    """The figures of the period asked for (the API's query and rules: a period the API
+    refuses is shown on the period form, with a 422, and no figures)."""
     lang = page_lang(request)
     settings = deps.settings(request)
     k = settings.analytics_min_cell
-    a = service.read(session, specs, settings, principal, via="web", quarter=quarter,
-                     lang=lang)
     t = translator(lang)
+    asked = Asked.of(since, until, quarter)
+    periods = picker(session, principal, asked.quarter)
+    context = {"lang": lang, "principal": principal, "periods": periods, "asked": asked,
+               "k": k, "action": "/staff/analytics",
+               "link": asked.query() or ({"quarter": periods.chosen} if periods.chosen
+                                         else {})}
+    try:
+        period = asked.request()
+        a = service.read(session, specs, settings, principal, via="web",
+                         since=period.since, until=period.until, quarter=period.quarter,
+                         lang=lang)
+    except InvalidInput as exc:
+        errors = form_errors(exc, asked, t, principal.outside)
+        if errors is None:
+            raise
+        return render(request, "staff/analytics.html", status_code=422, a=None, charts={},
+                      errors=errors, **context)
     for table in a.tables:  # outcomes and bands in the page's words
         if table.key in ("by_outcome", "by_band"):
             for c in table.cells:
                 c.label = t("an_g_" + c.group)
     charts = {t.key: count_bars(t, k, t.title, "chart-" + t.key.replace(":", "-"))
               for t in a.tables}
-    return render(request, "staff/analytics.html", lang=lang, principal=principal, a=a,
-                  charts=charts, periods=picker(session, principal, quarter),
-                  action="/staff/analytics")
+    return render(request, "staff/analytics.html", a=a, charts=charts, errors={}, **context)
 
 
 @router.get("/staff/analytics.csv")
 def analytics_csv(request: Request, principal: AnalyticsPage, session: SessionDep,
-                  specs: SpecsDep, quarter: QuarterQuery = None) -> Response:
+                  specs: SpecsDep, since: DateQuery = None, until: DateQuery = None,
+                  quarter: QuarterQuery = None) -> Response:
+    """The CSV of the period asked for (a period the API refuses: a 422 page saying why)."""
+    period = Asked.of(since, until, quarter).request()
     a = service.read(session, specs, deps.settings(request), principal, via="web",
-                     export=True, quarter=quarter, lang=page_lang(request))
+                     export=True, since=period.since, until=period.until,
+                     quarter=period.quarter, lang=page_lang(request))
     return Response(service.to_csv(a), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="contest-analytics.csv"'})

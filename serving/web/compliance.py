@@ -4,7 +4,6 @@ auditors (an auditor's every read audited by the service)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,27 +13,18 @@ from serving import deps
 from serving.compliance import service
 from serving.compliance.schemas import ComplianceReportPublic
 from serving.deps import SessionDep, SpecsDep
-from serving.web.core import CompliancePage, PageError, PageRoute, page_lang, render
+from serving.errors import InvalidInput
+from serving.web.core import CompliancePage, PageRoute, page_lang, render
 from serving.web.i18n import translator
-from serving.web.periods import picker
+from serving.web.periods import Asked, form_errors, picker
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-def _day(request: Request, text: str | None) -> datetime | None:
-    """A date from the period form (YYYY-MM-DD, the date input's own format), midnight UTC;
-    an empty field is no bound."""
-    if text is None or not text.strip():
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(text.strip()), datetime.min.time(), UTC)
-    except ValueError:
-        t = translator(page_lang(request))
-        raise PageError(422, t("err_422_title"), t("cr_bad_date", value=text[:40])) from None
-
-
 class _Reading:
-    """Who reads the report and for which period: what every compliance page takes."""
+    """Who reads the report and for which period: what every compliance page takes. The
+    period is read as the API reads it (`Asked.request`: its model, then the service's
+    rules); a period the API refuses is InvalidInput here too."""
 
     def __init__(self, request: Request, principal: CompliancePage, session: SessionDep,
                  specs: SpecsDep, since: str | None = Query(None, max_length=40),
@@ -42,16 +32,16 @@ class _Reading:
                  quarter: str | None = Query(None, max_length=20)) -> None:
         self.request, self.principal, self.session, self.specs = (request, principal,
                                                                   session, specs)
-        self.since, self.until, self.quarter = since, until, quarter
+        self.asked = Asked.of(since, until, quarter)
 
     def report(self, what: str) -> ComplianceReportPublic:
         """The report built for this reader (an auditor's read audited as `what`)."""
         request = self.request
+        period = self.asked.request()
         return service.for_reader(self.session, deps.settings(request), self.specs,
                                   self.principal, via="web", what=what,
-                                  since=_day(request, self.since),
-                                  until=_day(request, self.until), quarter=self.quarter,
-                                  lang=page_lang(request))
+                                  since=period.since, until=period.until,
+                                  quarter=period.quarter, lang=page_lang(request))
 
 
 Reading = Annotated[_Reading, Depends()]
@@ -59,14 +49,23 @@ Reading = Annotated[_Reading, Depends()]
 
 @router.get("/staff/compliance")
 def compliance_page(reading: Reading) -> Response:
-    report = reading.report("compliance_report")
-    period = {k: v for k, v in (("since", reading.since), ("until", reading.until),
-                                ("quarter", reading.quarter)) if v}
-    return render(reading.request, "staff/compliance.html", principal=reading.principal,
-                  report=report, body=service.render_body(report),
-                  since=reading.since or "", until=reading.until or "", period=period,
-                  periods=picker(reading.session, reading.principal, reading.quarter),
-                  action="/staff/compliance")
+    """The report of the period asked for; a period the API refuses is shown on the
+    period form (422, no report)."""
+    asked, principal = reading.asked, reading.principal
+    periods = picker(reading.session, principal, asked.quarter)
+    context = {"principal": principal, "asked": asked, "period": asked.query(),
+               "periods": periods, "action": "/staff/compliance"}
+    try:
+        report = reading.report("compliance_report")
+    except InvalidInput as exc:
+        t = translator(page_lang(reading.request))
+        errors = form_errors(exc, asked, t, principal.outside)
+        if errors is None:
+            raise
+        return render(reading.request, "staff/compliance.html", status_code=422,
+                      report=None, body="", errors=errors, **context)
+    return render(reading.request, "staff/compliance.html", report=report,
+                  body=service.render_body(report), errors={}, **context)
 
 
 def _download(content: str, media: str, name: str) -> Response:

@@ -186,7 +186,7 @@ def erase_submit(request: Request, principal: CustomerPage, form: Form, session:
 def staff_rights(request: Request, principal: ReviewerPage, session: SessionDep,
                  status: str = "open") -> Response:
     status = status if status in STAFF_FILTERS else "open"
-    listed = rights.listing(session, status)
+    listed = rights.listing(session, status, reader=principal, via="staff page")
     return render(request, "staff/rights.html", items=listed.items, overdue=listed.overdue,
                   status=status, filters=STAFF_FILTERS, error=None)
 

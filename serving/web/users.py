@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from serving.auth.principal import STAFF_ROLES, Principal
+from serving.auth.principal import Principal
 from serving.deps import SessionDep
 from serving.errors import DomainError
 from serving.staff import service as staff
@@ -18,7 +18,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 def _page(request: Request, principal: Principal, session, token=None, status=200):  # noqa: ANN001, ANN202
     return render(request, "staff/users.html", principal=principal,
-                  users=staff.list_users(session).items, roles=STAFF_ROLES, new_token=token,
+                  users=staff.list_users(session).items, roles=staff.roles_given_by(principal),
+                  new_token=token,
                   status_code=status)
 
 

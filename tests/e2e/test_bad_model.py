@@ -79,6 +79,7 @@ def test_other_signature_and_missing_artifact_are_refused(registry, make_server,
     assert r.status_code == 409, r.text
     assert f"churn/{broken}" in r.json()["detail"]
     assert "cannot be loaded" in r.json()["detail"]
+    assert "restore them" in r.json()["detail"] and "make train PROMOTE=1" in r.json()["detail"]
     _assert_still_serving(server, good, record)
 
     client.set_registered_model_alias("churn", CHAMPION, good)

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from serving.main import create_app
 from serving.storage.tables import AccessLink
 from tests.serving.conftest import (
+    access_token,
     bearer,
     deliver,
     link_in,
@@ -161,6 +162,26 @@ def test_expired_revoked_and_forged_links_are_401(api, customers, app):
     forged = "cl_" + "A" * 43
     assert api.client.post("/v1/sessions", json={"link": forged}).status_code == 401
     assert api.client.get("/v1/me", headers=bearer("cs_" + "A" * 43)).status_code == 401
+
+
+def test_revoking_a_customers_links_ends_the_sessions_they_opened(api, customers):
+    """A link that reached the wrong person: revoking it must also end the session it
+    already opened, not leave it alive for its 12 hours."""
+    cid = customers[1]["customer_id"]
+    api.score(customers[1])
+    api.score(customers[2])
+    opened = bearer(open_session(api.client, portal_link(api, cid)["token"]))
+    unused = portal_link(api, cid)
+    other = bearer(access_token(api, customers[2]["customer_id"]))
+    assert api.client.get("/v1/me", headers=opened).status_code == 200
+    r = api.post(f"/v1/customers/{cid}/access-links/revoke", role="reviewer")
+    assert r.status_code == 200 and r.json() == {"revoked": 1, "sessions_ended": 1}
+    assert api.client.get("/v1/me", headers=opened).status_code == 401
+    assert api.client.post("/v1/sessions", json={"link": unused["token"]}).status_code == 401
+    assert api.client.get("/v1/me", headers=other).status_code == 200  # another customer's
+    events = api.client.get("/v1/audit/events", headers=api.headers("admin"),
+                            params={"action": "access_link.revoked"}).json()["items"]
+    assert events[0]["object_ids"] == {"revoked": 1, "sessions_ended": 1}
 
 
 def test_sign_out_and_erasure_end_customer_sessions(api, customers):

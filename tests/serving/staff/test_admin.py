@@ -218,3 +218,74 @@ def test_an_auditor_is_created_rotated_and_deactivated_like_any_staff_member(
     assert cli.main(["list-users"]) == 0
     out = capsys.readouterr().out
     assert any("auditor" in line and "Regulator" in line for line in out.splitlines())
+
+
+def _staff_admin(client) -> dict[str, str]:  # noqa: ANN001
+    r = client.post("/v1/admin/users", headers=ADMIN, json={"name": "adm2", "role": "admin"})
+    assert r.status_code == 201, r.text
+    return bearer(r.json()["token"])
+
+
+def test_a_staff_admin_cannot_hand_out_an_integration_token(app, client, tokens):
+    """An integration token mints any customer's access link: a staff admin who could
+    create one, rotate the portal's, or give a user that role could act as any customer.
+    Only the operator (command line, bootstrap token) does; a staff admin may still
+    deactivate the portal's account."""
+    adm2 = _staff_admin(client)
+    users = {u["name"]: u for u in client.get("/v1/admin/users", headers=ADMIN).json()["items"]}
+    portal, agent = users["test integration"]["user_id"], users["test agent"]["user_id"]
+    refused = [
+        client.post("/v1/admin/users", headers=adm2,
+                    json={"name": "shadow portal", "role": "integration"}),
+        client.post(f"/v1/admin/users/{portal}/rotate-token", headers=adm2),
+        client.put(f"/v1/admin/users/{agent}/role", headers=adm2, json={"role": "integration"}),
+    ]
+    for r in refused:
+        assert r.status_code == 403, r.text
+        assert r.json()["reason"] == "operator_only"
+        assert "token" not in r.json() and "command line" in r.json()["detail"]
+    names = [u["name"] for u in client.get("/v1/admin/users", headers=ADMIN).json()["items"]]
+    assert "shadow portal" not in names
+    # nothing changed: the portal's token still works (404: no such customer, not 401),
+    # the agent is still an agent
+    assert client.post("/v1/customers/C1/access-link",
+                       headers=bearer(tokens["integration"])).status_code == 404
+    assert client.get("/v1/model", headers=bearer(tokens["agent"])).status_code == 200
+    # every other role is theirs to give, and they may stop the portal
+    r = client.post("/v1/admin/users", headers=adm2, json={"name": "new rev", "role": "reviewer"})
+    assert r.status_code == 201
+    r = client.post(f"/v1/admin/users/{portal}/deactivate", headers=adm2)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert client.post("/v1/customers/C1/access-link",
+                       headers=bearer(tokens["integration"])).status_code == 401
+
+
+def test_the_operator_hands_out_integration_tokens(client, database_url, monkeypatch, capsys):
+    r = client.post("/v1/admin/users", headers=ADMIN, json={"name": "portal 2",
+                                                            "role": "integration"})
+    assert r.status_code == 201  # the bootstrap token: the operator's
+    r = client.post(f"/v1/admin/users/{r.json()['user_id']}/rotate-token", headers=ADMIN)
+    assert r.status_code == 200 and r.json()["token"].startswith("st_")
+    monkeypatch.setenv("CHURN_DATABASE_URL", database_url)
+    assert cli.main(["create-user", "--role", "integration", "--name", "portal 3"]) == 0
+    assert cli.main(["rotate-token", "--name", "portal 3"]) == 0
+    assert cli.main(["create-user", "--role", "agent", "--name", "crm"]) == 0
+    assert cli.main(["set-role", "--name", "crm", "--role", "integration"]) == 0
+    capsys.readouterr()
+
+
+def test_the_staff_page_offers_a_staff_admin_no_integration_token(app, client):
+    adm2 = _staff_admin(client)
+    with TestClient(app) as c:
+        sign_in(c, adm2["Authorization"].split()[1])
+        page = c.get("/staff/users")
+        assert page.status_code == 200
+        assert 'value="integration"' not in page.text  # not offered in any role select
+        assert "only by the operator" in page.text
+        r = c.post("/staff/users", data={"csrf_token": csrf_of(page.text), "action": "create",
+                                         "name": "shadow", "role": "integration"})
+        assert r.status_code == 403 and "st_" not in r.text
+    with TestClient(app) as c:  # the bootstrap admin is offered it
+        sign_in(c, ADMIN_TOKEN)
+        page = c.get("/staff/users")
+        assert 'value="integration"' in page.text and "only by the operator" not in page.text

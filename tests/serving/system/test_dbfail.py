@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -266,6 +267,20 @@ def test_serve_fails_fast_with_one_line_on_a_closed_port(base_settings):
     assert seconds < 20, seconds
 
 
+def test_serve_without_a_model_to_serve_says_so_in_one_line(base_settings, tmp_path):
+    """No model at the configured URI: one line naming it and the fix, no server
+    traceback (the model used to be loaded inside the app's start-up, under uvicorn)."""
+    code, out, seconds = _serve({
+        "CHURN_DATABASE_URL": f"sqlite:///{tmp_path}/churn.db",
+        "CHURN_ADMIN_TOKEN": ADMIN_TOKEN, "CHURN_MODEL_URI": "models:/missing@champion",
+        "MLFLOW_TRACKING_URI": base_settings.tracking_uri}, timeout=120)
+    assert code != 0
+    assert "Traceback" not in out, out
+    last = out.splitlines()[-1]
+    assert last.startswith("cannot start: no model at models:/missing@champion"), out
+    assert "make train PROMOTE=1" in last and ".." not in last, last
+
+
 @pytest.mark.skipif(not ROOT, reason="a read-only mount needs root")
 def test_serve_fails_fast_with_one_line_on_a_read_only_file(disk: Path, base_settings):
     db = Database(f"sqlite:///{disk}/churn.db")
@@ -283,3 +298,47 @@ def test_serve_fails_fast_with_one_line_on_a_read_only_file(disk: Path, base_set
     assert "Traceback" not in out and len(out.splitlines()) == 1, out
     assert "read-only" in out and "churn.db" in out, out
     assert seconds < 20, seconds
+
+
+def test_a_lock_held_elsewhere_is_503_busy_after_the_wait_not_a_hang(
+        settings, host, customers, monkeypatch):  # noqa: ANN001
+    """Another transaction holding the write lock (SQLite) or a table lock (PostgreSQL,
+    where nothing bounded the wait: every write hung as long as the lock was held): after
+    LOCK_WAIT_MS the request is 503 busy with Retry-After; once the lock is gone, 201."""
+    from serving.storage import db as dbmod
+
+    monkeypatch.setattr(dbmod, "LOCK_WAIT_MS", 1000)
+    # the writer thread: the wait is this process's setting (a writer process is forked
+    # from modules imported before the test changed it)
+    app = create_app(settings.model_copy(update={"writer": "thread"}), host=host)
+    holder = sa.create_engine(settings.database_url.replace("postgresql://",
+                                                            "postgresql+psycopg://"))
+    locked, done = threading.Event(), threading.Event()
+
+    def hold() -> None:  # released after 15 s at most: a missing bound fails, never hangs
+        with holder.connect() as conn:
+            if holder.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+                conn.exec_driver_sql("LOCK TABLE predictions IN EXCLUSIVE MODE")
+            locked.set()
+            done.wait(15)
+            conn.rollback()
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/v1/predictions", headers=ADMIN,
+                           json=customers[0]).status_code == 201
+        thread = threading.Thread(target=hold)
+        thread.start()
+        assert locked.wait(30)
+        started = time.monotonic()
+        r = client.post("/v1/predictions", headers=ADMIN, json=customers[1])
+        waited = time.monotonic() - started
+        done.set()
+        thread.join()
+        _database_unavailable(r, "busy")
+        assert waited < 10, waited  # the bounded wait, not the lock's life
+        assert client.post("/v1/predictions", headers=ADMIN,
+                           json=customers[1]).status_code == 201
+    holder.dispose()

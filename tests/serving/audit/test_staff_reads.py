@@ -1,0 +1,75 @@
+"""Every read of a customer's record by a member of staff is in the audit log, whatever the
+entry point: one receipt, one contact task, its attempts (filed under the customer: their
+own copy lists it), the rights-request queue, one customer's task list. A customer reading
+their own record is not recorded (it is theirs)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.serving.conftest import ADMIN_TOKEN, access_token, bearer
+from tests.serving.web.test_pages import sign_in
+
+ADMIN = bearer(ADMIN_TOKEN)
+
+
+def _events(api, action: str, customer_ref: str | None = None) -> list[dict]:  # noqa: ANN001
+    params = {"action": action, "limit": 500}
+    if customer_ref:
+        params["customer_ref"] = customer_ref
+    r = api.client.get("/v1/audit/events", headers=ADMIN, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_a_staff_read_of_one_record_is_audited_under_the_customer(api, by_risk):
+    p = api.score(by_risk[0]).json()
+    assert p["route"]["action"] == "human_contact"
+    ref, pid, tid = p["customer_ref"], p["prediction_id"], p["retention_task_id"]
+    assert _events(api, "customer_record.read") == []
+
+    assert api.get(f"/v1/predictions/{pid}", role="reviewer").status_code == 200
+    assert api.get(f"/v1/retention-tasks/{tid}").status_code == 200
+    assert api.get(f"/v1/retention-tasks/{tid}/attempts").status_code == 200
+    read = _events(api, "customer_record.read", ref)
+    assert sorted((e["object_ids"]["record"], e["object_ids"]["id"], e["role"])
+                  for e in read) == [("contact_attempts", tid, "agent"),
+                                     ("prediction", pid, "reviewer"),
+                                     ("retention_task", tid, "agent")]
+    assert all(e["object_ids"]["via"] == "api" and e["actor"].startswith("staff:")
+               for e in read)
+
+    # the customer reads their own receipt: theirs, not recorded; their copy lists the
+    # staff's reads in words
+    me = bearer(access_token(api, by_risk[0]["customer_id"]))
+    assert api.client.get(f"/v1/predictions/{pid}", headers=me).status_code == 200
+    assert len(_events(api, "customer_record.read", ref)) == 3
+    history = api.client.get("/v1/me/copy", headers=me).json()["history"]
+    words = [h["what"] for h in history if h["action"] == "customer_record.read"]
+    assert len(words) == 3 and all("read one of your records" in w for w in words)
+
+
+def test_no_such_task_is_a_404_for_its_attempts_too(api):
+    for path in ("/v1/retention-tasks/00000000-0000-0000-0000-000000000000/attempts",
+                 "/v1/retention-tasks/x/attempts"):
+        r = api.get(path)
+        assert r.status_code == 404, r.text
+    assert _events(api, "customer_record.read") == []  # nothing read, nothing recorded
+
+
+def test_one_customers_task_list_is_filed_under_them(api, by_risk):
+    p = api.score(by_risk[1]).json()
+    r = api.get("/v1/retention-tasks", customer_id=by_risk[1]["customer_id"])
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+    filed = _events(api, "retention_tasks.read", p["customer_ref"])
+    assert len(filed) == 1 and filed[0]["object_ids"]["customer_ref"] == p["customer_ref"]
+
+
+def test_the_rights_request_queue_is_audited_from_the_api_and_the_page(app, api, tokens):
+    assert api.get("/v1/rights-requests", role="reviewer").status_code == 200
+    with TestClient(app) as c:
+        sign_in(c, tokens["reviewer"])
+        assert c.get("/staff/rights").status_code == 200
+    read = _events(api, "rights_requests.read")
+    assert sorted(e["object_ids"]["via"] for e in read) == ["api", "staff page"]
+    assert all(e["role"] == "reviewer" and e["object_ids"]["entries"] == 0 for e in read)
