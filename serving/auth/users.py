@@ -67,6 +67,19 @@ def display_names(session: Session, actors: list[str | None]) -> dict[str, str]:
     return names
 
 
+def active_agent(session: Session, to: str) -> str | None:
+    """The actor ("staff:<id>") of the active agent (or admin) `to` names: their actor, or
+    their name (unique whatever its case; "staff:<name>" too), else None."""
+    if is_active_agent(session, to):
+        return to
+    name = to.removeprefix("staff:").strip().casefold()
+    # compared here, not in SQL: SQLite's lower() folds ASCII only
+    for user in session.scalars(select(StaffUser).where(StaffUser.active)):
+        if user.name.strip().casefold() == name and user.role in ("agent", "admin"):
+            return f"staff:{user.id}"
+    return None
+
+
 def is_active_agent(session: Session, actor: str) -> bool:
     """`actor` ("staff:<id>") is an active user who may take retention tasks."""
     if not actor.startswith("staff:"):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from serving.scoring.schemas import PredictionPublic
@@ -15,28 +22,50 @@ DecisionKind = Literal["upheld", "rectified", "overturned"]
 
 
 NUL = "nul_character"
-NOT_FINITE = "not_finite"
+_EXACT = 2 ** 53  # integers up to this are floats exactly
 
 
 def plain(value: Any) -> Any:
-    """Refuse what the database cannot store faithfully: NUL characters, NaN/Infinity
-    (each with its own error type, the `problem` of the 422)."""
-    if isinstance(value, str) and "\x00" in value:
-        raise PydanticCustomError(NUL, "text may not contain NUL characters")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PydanticCustomError(NOT_FINITE, "numbers must be finite")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            plain(k)
-            plain(v)
-    if isinstance(value, list):
-        for v in value:
-            plain(v)
+    """Refuse what the database cannot store faithfully: NUL characters, in any text of
+    the value (their own error type, the `problem` of the 422). Whether a value is a
+    finite number the model can read is the rulebook's call (`serving.disputes.rules`),
+    in the encoder's words. Walked without recursion: JSON nests deeper than Python's
+    stack goes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise PydanticCustomError(NUL, "text may not contain NUL characters")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+def _trimmed(value: Any) -> Any:
+    """A person's free text without the spaces around it (anything else as it came, for
+    the type check to refuse)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _claimed(value: Any) -> Any:
+    """A claimed value as it came (the rulebook judges it), an exact integer as a float
+    (10 and 10.0 are one claim: stored, and hashed for Idempotency-Key, alike)."""
+    plain(value)
+    if type(value) is int and -_EXACT <= value <= _EXACT:
+        return float(value)
     return value
 
 
 Text = Annotated[str, AfterValidator(plain)]
-ClaimedValue = Annotated[float | str | None, AfterValidator(plain)]
+# free text written by a person: trimmed before its length is checked
+Trimmed = Annotated[str, BeforeValidator(_trimmed), AfterValidator(plain)]
+# any JSON value: a boolean, a list, NaN... are refused by `rules`, one error per claim
+ClaimedValue = Annotated[Any, AfterValidator(_claimed), WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string"}]})]
 PlainDict = Annotated[dict[str, Any], AfterValidator(plain)]
 
 
@@ -63,8 +92,9 @@ class DisputeCreate(BaseModel):
 
     prediction_id: Text = Field(min_length=1, max_length=36)
     contested_features: list[ContestedFeature] = Field(default_factory=list, max_length=50)
-    statement: Text = Field(default="", max_length=4000,
-                           description="In the customer's words (never written to the audit log)")
+    statement: Trimmed = Field(
+        default="", max_length=4000, description="In the customer's words, without the "
+        "spaces around them (never written to the audit log)")
     wants_human_review: bool = True
 
     @model_validator(mode="after")
@@ -79,7 +109,7 @@ class DisputeCreate(BaseModel):
 class ContestedFeaturePublic(BaseModel):
     feature: str
     label: str = Field(description="The factor in plain words")
-    claimed_value: ClaimedValue
+    claimed_value: float | str | None
     value_used: Any = Field(description="The value the prediction used")
 
 
@@ -105,11 +135,14 @@ class DecisionCreate(BaseModel):
         "corrected_features": {"Contract": "Two year"}}})
 
     decision: DecisionKind
-    rationale: Text = Field(min_length=1, max_length=4000,
-                            description="Why; shown to the customer")
+    rationale: Trimmed = Field(
+        max_length=4000, json_schema_extra={"minLength": 1},
+        description="Why; shown to the customer (without the spaces around it; words, "
+        "not spaces alone)")
     corrected_features: PlainDict | None = Field(
         default=None, description="rectified only: feature -> corrected value "
-        "(validated against the served model like a prediction)")
+        "(validated against the served model like a prediction; never null: unknown is "
+        "no correction)")
 
     @model_validator(mode="after")
     def _corrections_only_when_rectified(self) -> DecisionCreate:

@@ -78,8 +78,15 @@ def days_left(due_by: datetime, now: datetime | None = None) -> int:
 
 
 def request_hash(body: DisputeCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
+    """The body's digest, kept with its Idempotency-Key. A body that cannot be written as
+    JSON again (a claimed value nested deeper than the serialiser goes) gets a digest no
+    stored key has: such a claim is refused by the rules, so no key is ever stored with
+    it, and its request cannot pass for a replay."""
+    try:
+        canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True,
+                               separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        canonical = "unserialisable body"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from serving.disputes.schemas import ContestedFeaturePublic
+from serving.freetext import PersonText
 from serving.scoring.schemas import ContributionPublic, ModelRef, PredictionPublic
 
 Outcome = Literal["retained", "churned", "no_contact", "declined"]
@@ -27,7 +28,8 @@ class ContactAttemptCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Channel
     reached: bool = Field(default=False, description="The customer was reached")
-    note: str = Field(default="", max_length=4000, pattern=r"^[^\x00]*$")
+    note: PersonText = Field(default="", max_length=4000, pattern=r"^[^\x00]*$",
+                             description="What was said (a line break counts once)")
 
 
 class ContactAttemptPublic(BaseModel):
@@ -122,7 +124,9 @@ class ReassignRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     to: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$",
-                    description="The agent's actor, e.g. staff:ana")
+                    description="The agent: their name (e.g. Ana Lima, whatever its "
+                                "case) or their actor, staff:<user id>, as a task's "
+                                "claimed_by shows it")
 
 
 class CompleteRequest(BaseModel):
@@ -130,7 +134,8 @@ class CompleteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
-    note: str = Field(default="", max_length=4000)
+    note: PersonText = Field(default="", max_length=4000,
+                             description="How it went (a line break counts once)")
 
 
 class RiskEntryPublic(BaseModel):

@@ -442,8 +442,8 @@ def release(session: Session, specs: SpecCache, task_id: str, principal: Princip
 
 def reassign(session: Session, specs: SpecCache, task_id: str, to: str, principal: Principal,
              lang: str = "en") -> RetentionTaskPublic:
-    """Hand an open or claimed task to agent `to` (an actor such as `staff:ana`): its
-    claimant may hand it over, an admin may move anyone's."""
+    """Hand an open or claimed task to agent `to` (their name, or their actor
+    `staff:<user id>`): its claimant may hand it over, an admin may move anyone's."""
     with write_lock(session):
         task, _, customer = _load(session, task_id)
         if task.status not in OPEN_TASK_STATUSES:
@@ -453,10 +453,14 @@ def reassign(session: Session, specs: SpecCache, task_id: str, to: str, principa
             _holder_or_admin(task, principal, ": only they or an admin can hand it over")
         if task.status == "open" and principal.role != "admin":
             raise Conflict("claim the task first, or ask an admin to assign it")
-        if not users.is_active_agent(session, to):
+        named = to
+        to = users.active_agent(session, named) or ""
+        if not to:
             raise InvalidInput.naming("no active agent is named so", [field_error(
-                ["body", "to"], "unknown agent", "the actor of an active agent "
-                "(staff:<name>)", to, fix="List the staff to find the agent's actor.")])
+                ["body", "to"], "unknown agent", "an active agent's name, or their actor "
+                "(staff:<user id>, as a task's claimed_by shows it)", named,
+                fix="Give the name of an active agent or admin (an admin lists the staff: "
+                    "GET /v1/admin/users).")])
         if not tasks.mark_reassigned(session, task_id, task.version, to, datetime.now(UTC)):
             session.rollback()
             raise Conflict("the task changed meanwhile; read it again")

@@ -35,7 +35,9 @@ class PreviewCreate(BaseModel):
     """Corrected values to try, without deciding anything."""
 
     model_config = ConfigDict(extra="forbid")
-    corrected_features: PlainDict = Field(min_length=1)
+    corrected_features: PlainDict = Field(
+        min_length=1, description="feature -> corrected value, checked as a rectified "
+        "decision's are (never null: unknown is no correction)")
 
 
 class RectificationPreview(BaseModel):

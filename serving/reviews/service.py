@@ -8,10 +8,14 @@ no contact address is known, else once the decision notice is delivered (Art. 18
 
 - `upheld`: the prediction stands; if it is still the customer's latest and asked for a
   human contact, the contact task is opened again.
-- `rectified`: the corrected values are validated like a prediction's input, stored with
+- `rectified`: the corrected values are checked by the disputes rulebook (each one a
+  value, never null, that the served model reads, in its input domain), stored with
   the decision and as a new prediction (source `review`) scored and explained by the
   served model; the response holds the before/after of every contribution.
 - `overturned`: the prediction is withdrawn from all use (risk list, tasks, exports).
+
+Every decision gives its reasons (the rulebook refuses reasons of spaces alone: the
+customer reads them), and a preview checks its corrections as the decision would.
 """
 
 from __future__ import annotations
@@ -31,9 +35,17 @@ from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
 from serving.delivery import notices
+from serving.disputes import rules
 from serving.disputes import service as disputes
 from serving.disputes.schemas import DecisionCreate, DecisionPublic
-from serving.errors import Conflict, InvalidInput, NotFound, model_problems, must_find
+from serving.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    model_problems,
+    must_find,
+)
 from serving.loop import targeting
 from serving.loop.control import ControlPlan
 from serving.loop.targeting import UpliftPlan
@@ -112,17 +124,24 @@ def list_open(session: Session, specs: SpecCache, limit: int = 50, cursor: str |
 
 
 # -- re-scoring -----------------------------------------------------------------------------
+def _refuse(detail: str, errors: list[FieldError]) -> None:
+    """422 naming every field of `errors`, when there is one."""
+    if errors:
+        raise InvalidInput.naming(
+            detail + ": " + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
+
+
 def _rescore(served: ServedModel, pred: Prediction, corrected: dict[str, Any]):  # noqa: ANN202
-    """The stored values with the corrections, checked and scored by the served model."""
+    """The stored values with the corrections, checked (the rulebook's corrections, then
+    the whole record) and scored by the served model."""
+    _refuse(f"the corrected features do not fit model {served.name} v{served.version}",
+            rules.correction_errors(served.spec, corrected))
     stored = json.loads(pred.features)
     record = {n: stored.get(n) for n in served.spec.feature_names} | corrected
     encoder = served.model.encoder
     assert encoder is not None
-    errors = model_problems(encoder.problems(record), ["body", "corrected_features"])
-    if errors:
-        raise InvalidInput.naming(
-            f"the corrected features do not fit model {served.name} v{served.version}: "
-            + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
+    _refuse(f"the corrected features do not fit model {served.name} v{served.version}",
+            model_problems(encoder.problems(record), ["body", "corrected_features"]))
     X = encoder.encode_records([record], validate=False)
     ex = served.model.explain(X)
     return decoded_values(served.spec, X[0]), ex
@@ -184,6 +203,10 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
     d, pred, _ = _load_open(session, dispute_id)
     # blind-first review (issue 18): the reviewer's own judgement comes before a decision
     blind_review.require_judgement(session, d, settings.blind_review)
+    # the reasons and every correction, refused together, before anything is written
+    _refuse("the decision cannot be recorded",
+            rules.decision_errors(served.spec, body.decision, body.rationale,
+                                  body.corrected_features))
     rescored = None
     if body.decision == "rectified":
         rescored = _rescore(served, pred, body.corrected_features or {})  # 422 before writing

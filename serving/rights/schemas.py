@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from serving.disputes.schemas import DisputePublic
+from serving.freetext import PersonText
 from serving.scoring.schemas import PredictionPublic
 
 Kind = Literal["access", "erasure", "rectification", "restriction", "objection"]
@@ -32,8 +33,10 @@ class RightsExtend(BaseModel):
     """Extend a request by two further months (Art. 12(3)); the customer is told why."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=10, max_length=2000,
-                        description="Why more time is needed, as the customer will read it")
+    reason: PersonText = Field(min_length=10, max_length=2000,
+                               description="Why more time is needed, as the customer will "
+                                           "read it (at least 10 characters, not counting "
+                                           "the spaces around it)")
 
 
 class RightsClose(BaseModel):
@@ -41,9 +44,10 @@ class RightsClose(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["done", "refused"]
-    outcome: str = Field(min_length=3, max_length=4000,
-                         description="What was done, or why it is refused, as the customer "
-                                     "will read it")
+    outcome: PersonText = Field(min_length=3, max_length=4000,
+                                description="What was done, or why it is refused, as the "
+                                            "customer will read it (at least 3 characters, "
+                                            "not counting the spaces around it)")
 
 
 class RightsRequestPublic(BaseModel):

@@ -3,6 +3,8 @@ admin audit page."""
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any, get_args
 
 from annotated_types import MaxLen
@@ -11,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from models import ModelSpec
 from models.reasons import bar_word
 from serving import deps
 from serving.auth.principal import Principal
@@ -18,7 +21,7 @@ from serving.auth.users import display_names
 from serving.deps import ServedDep, SessionDep, SpecsDep
 from serving.disputes import rules
 from serving.disputes.schemas import DecisionCreate, DecisionKind
-from serving.errors import Conflict, InvalidInput
+from serving.errors import Conflict, FieldError, InvalidInput
 from serving.reviews.blind import CLAIM_VIEWS, EXPECTED_RISKS
 from serving.reviews.schemas import JudgementCreate
 from serving.specs import SpecCache
@@ -68,17 +71,39 @@ def _review_context(session: Session, specs: SpecCache, principal: Principal,
             "chart": views.chart(spec, pred, lang, chart_id="before")}
 
 
-def _field_errors(exc: InvalidInput) -> dict[str, str]:
-    out = {f"corrected-{e['field']}": f"{e.get('problem')}; expected {e.get('expected')}"
-           for e in exc.extra.get("errors") or [] if e.get("field")}
-    return out or {"decision": exc.detail}
+def _field_errors(errors: list[FieldError], t: Any, spec: ModelSpec,
+                  contested: list[dict[str, Any]]) -> dict[str, str]:
+    """The rulebook's field errors (the service's, or the same rules applied by the page)
+    on the form's fields, in the page's language: the reasons, each corrected value, the
+    rest by the decision."""
+    fields = {c["name"] for c in contested}
+    out: dict[str, str] = {}
+    for e in errors:
+        loc = e.loc
+        if loc[:2] == ["body", "rationale"]:
+            key = "rationale"
+            text = t("s_e_rationale") if e.problem == rules.EMPTY else views.message(e, t)
+        elif loc[:2] == ["body", "corrected_features"] and len(loc) > 2 and loc[2] in fields:
+            key, text = f"corrected-{loc[2]}", views.message(e, t, spec)
+        else:
+            key = "decision"
+            text = t("s_e_field", problem=e.problem, expected=e.expected)
+        out.setdefault(key, text)
+    return out
+
+
+def _refused(exc: InvalidInput, t: Any, spec: ModelSpec,
+             contested: list[dict[str, Any]]) -> dict[str, str]:
+    """The service's refusal on the form's fields (its detail when it names none)."""
+    return _field_errors(exc.field_errors(), t, spec, contested) or {"decision": exc.detail}
 
 
 def _raw(value: Any) -> str:
+    """A value as a person would type it back into the form (never with an exponent)."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else f"{Decimal(repr(value)):f}"
     return str(value)
 
 
@@ -117,26 +142,26 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
     errors: dict[str, str] = {}
     corrected: dict[str, Any] = {}
     if decision == "rectified":
-        for c in ctx["contested"]:
-            value = views.typed_value(ctx["spec"], c["name"], state["corrected"][c["name"]])
-            problems = rules.value_errors(ctx["spec"], c["name"], value,
-                                          ["body", "corrected_features", c["name"]])
-            if problems:
-                errors[f"corrected-{c['name']}"] = views.message(problems[0], t, ctx["spec"])
-            else:
-                corrected[c["name"]] = value
+        # the body the JSON API takes: each value as typed_value reads it, for the
+        # rulebook to judge (an empty one too: None, refused with the API's words)
+        corrected = {c["name"]: views.typed_value(ctx["spec"], c["name"],
+                                                  state["corrected"][c["name"]])
+                     for c in ctx["contested"]}
         if not ctx["contested"]:
             errors["decision"] = t("s_e_no_contested")
+    # the rulebook the service applies (disputes.rules), with the served model's spec
+    found = rules.correction_errors(served.spec, corrected)
     preview = None
     if action == "preview":  # a dry run: nothing is recorded, the rationale can wait
         if decision != "rectified":
             errors["decision"] = t("s_e_preview_rectified")
+        errors |= _field_errors(found, t, served.spec, ctx["contested"])
         if not errors:
             try:
                 preview = contest.preview_rescore(session, specs, served, dispute_id,
                                                   corrected, blind)
             except InvalidInput as exc:
-                errors.update(_field_errors(exc))
+                errors.update(_refused(exc, t, served.spec, ctx["contested"]))
         if preview is not None:
             ctx["after_chart"] = shap_bars(
                 preview.contributions, title=t("s_after_chart"), desc=t("chart_desc"),
@@ -149,10 +174,10 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
                       status_code=422 if errors else 200, **ctx)
     if decision not in DECISIONS:
         errors["decision"] = t("s_e_choose_decision")
-    if not rationale:
-        errors["rationale"] = t("s_e_rationale")
-    elif len(rationale) > RATIONALE_MAX:
+    found += rules.rationale_errors(rationale)
+    if len(rationale) > RATIONALE_MAX:
         errors["rationale"] = t("s_e_rationale_long", n=RATIONALE_MAX)
+    errors = _field_errors(found, t, served.spec, ctx["contested"]) | errors
     if errors:
         return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
@@ -162,7 +187,7 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
                        getattr(request.app.state, "uplift", None))
     except InvalidInput as exc:
         session.rollback()
-        errors.update(_field_errors(exc))
+        errors.update(_refused(exc, t, served.spec, ctx["contested"]))
         return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)
     flash(request, t("s_decided", decision=t("decision_" + decision)))

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from models import ModelSpec
 from models.reasons import Audience, bar_word, reason_text, strength
 from serving.disputes import rules
-from serving.disputes.schemas import NOT_FINITE, NUL
+from serving.disputes.schemas import NUL
 from serving.errors import FieldError
 from serving.scoring.schemas import PredictionPublic
 from serving.web.i18n import text_lang, translator
@@ -97,17 +97,19 @@ def field_for(spec: ModelSpec, name: str, lang: str) -> dict[str, Any]:
 
 
 def typed_value(spec: ModelSpec, name: str, raw: str) -> Any:
-    """Form text as the JSON API would carry it: a number for a numeric feature when the
-    text reads as one ("12,5" too), the text itself otherwise, None when empty. Whether
-    it is acceptable is the service's call, not the form's."""
+    """Form text as the JSON API would carry it: None when empty; for a numeric feature a
+    number when the text is one as people write it (`rules.read_number`: digits, an
+    optional sign, one decimal point, or a comma when it cannot separate thousands, as in
+    "2,5"), else the text itself, unchanged ("10,000", "1_0", "1e3"), which the service
+    refuses saying why; the text itself for a category. Whether a value is acceptable is
+    the service's call, not the form's: the form never turns text into a number the
+    person did not write."""
     raw = (raw or "").strip()
     if not raw:
         return None
     if spec.feature(name).kind == "numeric":
-        try:
-            return float(raw.replace(",", "."))
-        except ValueError:
-            return raw
+        number = rules.read_number(raw)
+        return raw if number is None else number
     return raw
 
 
@@ -115,9 +117,10 @@ def typed_value(spec: ModelSpec, name: str, raw: str) -> Any:
 # schema) as the pages word them.
 _MESSAGES = {
     rules.EMPTY: ("e_need_value", {}),
-    "wrong type": ("e_number", {}),
-    NOT_FINITE: ("e_number", {}),
-    "not a finite number": ("e_number", {}),
+    rules.WRONG_TYPE: ("e_number", {}),
+    rules.NOT_FINITE: ("e_number", {}),
+    rules.THOUSANDS: ("e_thousands", {}),
+    rules.EXPONENT: ("e_exponent", {}),
     rules.OUT_OF_RANGE: ("e_range", {}),
     "not a whole number": ("e_whole", {}),
     "unseen category": ("e_choice", {}),

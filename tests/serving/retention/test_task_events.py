@@ -80,6 +80,14 @@ def test_release_and_reassign_rules(api, by_risk):
     back = api.post(f"/v1/retention-tasks/{tid}/reassign", role="admin",
                     json={"to": mine["claimed_by"]})
     assert back.status_code == 200 and back.json()["claimed_by"] == mine["claimed_by"]
+    # the agent's name does too, whatever its case (the error says so, and how to find one)
+    r = api.post(f"/v1/retention-tasks/{tid}/reassign", role="admin",
+                 json={"to": "Second AGENT"})
+    assert r.status_code == 200 and r.json()["claimed_by"] == to, r.text
+    r = api.post(f"/v1/retention-tasks/{tid}/reassign", role="admin", json={"to": "nobody"})
+    (error,) = r.json()["errors"]
+    assert "name" in error["expected"] and "staff:<user id>" in error["expected"]
+    assert "staff:<name>" not in r.text
 
 
 def test_search_by_customer_id_and_counts(api, by_risk):

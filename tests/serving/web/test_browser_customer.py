@@ -95,9 +95,11 @@ def test_customer_contests_a_reviewer_rectifies_the_customer_sees_it(
     try:
         page.get_by_role("link", name="Contest this prediction").click()
         assert page.get_by_role("heading", name="Contest the prediction").is_visible()
-        # a category is a choice list, a number a number input
+        # a category is a choice list, a number a text field with a decimal keypad (a
+        # browser's number field would rewrite "2,5" or "10,000" before the server reads it)
         assert page.locator("#value-Contract").evaluate("e => e.tagName") == "SELECT"
-        assert page.locator("#value-tenure").get_attribute("type") == "number"
+        assert page.locator("#value-tenure").get_attribute("type") == "text"
+        assert page.locator("#value-tenure").get_attribute("inputmode") == "decimal"
         page.locator("#wrong-tenure").check()
         page.locator("#value-tenure").fill("-3")
         page.locator("#wrong-Contract").check()
@@ -113,6 +115,12 @@ def test_customer_contests_a_reviewer_rectifies_the_customer_sees_it(
         assert page.locator("#wrong-Contract").is_checked()
         assert "two-year contract" in page.get_by_label("Your statement").input_value()
         shot(page, tmp_path, "contest-error")
+        # typed with a thousands separator: the browser sends it as typed, the server
+        # asks for it without one (it never reads it as another number)
+        page.locator("#value-tenure").fill("10,000")
+        page.get_by_role("button", name="Send my request").click()
+        assert "without a thousands separator" in page.locator("#error-tenure").inner_text()
+        assert page.locator("#value-tenure").input_value() == "10,000"
         page.locator("#value-tenure").fill(str(int(tenure) + 30))
         page.get_by_role("button", name="Send my request").click()
         assert page.get_by_role("heading", name="We have received your request").is_visible()
