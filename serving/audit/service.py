@@ -41,6 +41,7 @@ CUSTOMER_VIEWED = "customer.viewed"  # a member of staff opened the customer's p
 # the customer's own page (a receipt, a contact task and its attempts, a dispute)
 RECORD_READ = "customer_record.read"
 RIGHTS_LIST_READ = "rights_requests.read"  # the rights-request queue (counts only)
+DISPUTE_LIST_READ = "disputes.read"  # the review queue, or every customer's disputes
 TASK_CLAIMED = "retention_task.claimed"
 TASK_RELEASED = "retention_task.released"
 TASK_REASSIGNED = "retention_task.reassigned"

@@ -273,9 +273,14 @@ def visible(session: Session, principal: Principal, dispute_id: str) -> Dispute:
 
 
 def get_dispute(session: Session, principal: Principal, dispute_id: str, *,
-                specs: SpecCache, lang: str = "en") -> DisputePublic:
-    """A customer sees their own disputes (anyone else's: 404); reviewers see all."""
-    return dispute_public(session, specs, visible(session, principal, dispute_id), lang)
+                specs: SpecCache, lang: str = "en", via: str = "api") -> DisputePublic:
+    """A customer sees their own disputes (anyone else's: 404); reviewers see all, the
+    read in the audit log, filed under the customer."""
+    d = visible(session, principal, dispute_id)
+    ref = d.customer_ref
+    out = dispute_public(session, specs, d, lang)
+    audit.staff_read(session, principal, ref, "dispute", dispute_id, via)
+    return out
 
 
 def list_disputes(session: Session, principal: Principal, status: str | None = None,
@@ -289,8 +294,14 @@ def list_disputes(session: Session, principal: Principal, status: str | None = N
         raise Forbidden("disputes are read by reviewers")
     if status:
         q = q.where(Dispute.status == status)
-    return DisputeList(items=[dispute_public(session, specs, d, lang)
-                              for d in session.scalars(q)])
+    out = DisputeList(items=[dispute_public(session, specs, d, lang)
+                             for d in session.scalars(q)])
+    if principal.kind == "staff":  # every customer's: a list read, in the audit log
+        session.rollback()
+        audit.record(session, principal, audit.DISPUTE_LIST_READ,
+                     objects={"status": status, "limit": limit, "entries": len(out.items),
+                              "via": "api"})
+    return out
 
 
 def open_count(session: Session, customer_ref: str) -> int:

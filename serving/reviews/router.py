@@ -13,7 +13,7 @@ router = APIRouter(tags=["reviews"])
 
 @router.get("/v1/reviews", response_model=schemas.ReviewPage)
 def review_queue(
-    _: Reviewer,
+    principal: Reviewer,
     ctx: CtxDep,
     settings: SettingsDep,
     limit: int = Query(50, ge=1, le=200),
@@ -24,7 +24,7 @@ def review_queue(
     blind-first review (CHURN_BLIND_REVIEW), a dispute whose judgement is not recorded yet
     comes with the customer's data instead (`blind: true`): no score, band or explanation."""
     return service.list_open(ctx.session, ctx.specs, limit, cursor, ctx.lang,
-                             blind=settings.blind_review)
+                             blind=settings.blind_review, reader=principal)
 
 
 @router.post("/v1/disputes/{dispute_id}/preview", response_model=schemas.RectificationPreview,

@@ -110,8 +110,10 @@ def review_item(session: Session, specs: SpecCache, d: Dispute, lang: str = "en"
 
 
 def list_open(session: Session, specs: SpecCache, limit: int = 50, cursor: str | None = None,
-              lang: str = "en", *, blind: bool = False) -> ReviewPage:
-    """Open disputes, oldest first (the first due first), each with its explanation."""
+              lang: str = "en", *, blind: bool = False, reader: Principal,
+              via: str = "api") -> ReviewPage:
+    """Open disputes, oldest first (the first due first), each with its explanation; the
+    read (customers' statements and records) is in the audit log, whoever serves it."""
     q = (select(Dispute).where(Dispute.status == "open")
          .order_by(Dispute.received_at.asc(), Dispute.id.asc()).limit(limit + 1))
     if cursor:
@@ -119,8 +121,13 @@ def list_open(session: Session, specs: SpecCache, limit: int = 50, cursor: str |
     rows = list(session.scalars(q))
     now = datetime.now(UTC)
     items = [review_item(session, specs, d, lang, now, blind=blind) for d in rows[:limit]]
-    return ReviewPage(items=items, next_cursor=_cursor(rows[limit - 1])
-                      if len(rows) > limit else None)
+    out = ReviewPage(items=items, next_cursor=_cursor(rows[limit - 1])
+                     if len(rows) > limit else None)
+    session.rollback()  # end the read's transaction before the audit write
+    audit.record(session, reader, audit.DISPUTE_LIST_READ,
+                 objects={"status": "open", "limit": limit, "entries": len(items),
+                          "page": "next" if cursor else "first", "via": via})
+    return out
 
 
 # -- re-scoring -----------------------------------------------------------------------------

@@ -113,13 +113,16 @@ def dispute(session: Session, specs: SpecCache, principal: Principal, dispute_id
 
 
 def for_review(session: Session, specs: SpecCache, principal: Principal,
-               dispute_id: str, blind: bool = False) -> DisputeView:
+               dispute_id: str, blind: bool = False, via: str | None = None) -> DisputeView:
     """A dispute as a reviewer reads it: with the contested prediction explained and the
     customer's id (404 when the prediction is no longer held); under blind-first review
-    (`blind`) and before the own judgement, the customer's data instead."""
-    item = reviews.review_item(session, specs, disputes.visible(session, principal,
-                                                                dispute_id), "en",
-                               blind=blind)
+    (`blind`) and before the own judgement, the customer's data instead. With `via` (the
+    page opened), the read is in the audit log, filed under the customer."""
+    d = disputes.visible(session, principal, dispute_id)
+    ref = d.customer_ref
+    item = reviews.review_item(session, specs, d, "en", blind=blind)
+    if via is not None:
+        audit.staff_read(session, principal, ref, "dispute", dispute_id, via)
     if getattr(item, "blind", False):
         return view(item)
     if item.prediction is None:
@@ -143,9 +146,11 @@ def withdraw_objection(session: Session, principal: Principal) -> None:
 
 
 # -- reviewers ------------------------------------------------------------------------------
-def review_queue(session: Session, specs: SpecCache, cursor: str | None = None,
+def review_queue(session: Session, specs: SpecCache, reader: Principal,
+                 cursor: str | None = None,
                  limit: int = 50) -> tuple[list[DisputeView], str | None]:
-    page = reviews.list_open(session, specs, limit, cursor, "en")
+    page = reviews.list_open(session, specs, limit, cursor, "en", reader=reader,
+                             via="staff page")
     return [view(d) for d in page.items], page.next_cursor
 
 

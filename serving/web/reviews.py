@@ -40,14 +40,15 @@ RATIONALE_MAX = next(m.max_length for m in DecisionCreate.model_fields["rational
 @router.get("/staff/reviews")
 def review_queue(request: Request, principal: ReviewerPage, session: SessionDep,
                  specs: SpecsDep, cursor: str | None = None) -> Response:
-    items, next_cursor = contest.review_queue(session, specs, cursor or None)
+    items, next_cursor = contest.review_queue(session, specs, principal, cursor or None)
     return render(request, "staff/reviews.html", items=items, principal=principal,
                   next_cursor=next_cursor, paged=bool(cursor))
 
 
 def _review_context(session: Session, specs: SpecCache, principal: Principal,
-                    dispute_id: str, blind: bool = False, lang: str = "en") -> dict[str, Any]:
-    d = contest.for_review(session, specs, principal, dispute_id, blind)
+                    dispute_id: str, blind: bool = False, lang: str = "en",
+                    via: str | None = None) -> dict[str, Any]:
+    d = contest.for_review(session, specs, principal, dispute_id, blind, via)
     if d.blind:  # blind-first review: the customer's data and statement, no model view
         return {"d": d, "contested": [{"label": c.label, "claimed": c.claimed_value,
                                        "current": c.value_used} for c in d.contested],
@@ -111,7 +112,8 @@ def _raw(value: Any) -> str:
 def review_page(request: Request, dispute_id: str, principal: ReviewerPage,
                 session: SessionDep, specs: SpecsDep) -> Response:
     ctx = _review_context(session, specs, principal, dispute_id,
-                          deps.settings(request).blind_review, page_lang(request))
+                          deps.settings(request).blind_review, page_lang(request),
+                          via="staff page")
     if ctx["d"].blind:
         return render(request, "staff/review.html", principal=principal,
                       state={"expected_risk": "", "claim_view": ""}, errors={},

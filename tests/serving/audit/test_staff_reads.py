@@ -73,3 +73,31 @@ def test_the_rights_request_queue_is_audited_from_the_api_and_the_page(app, api,
     read = _events(api, "rights_requests.read")
     assert sorted(e["object_ids"]["via"] for e in read) == ["api", "staff page"]
     assert all(e["role"] == "reviewer" and e["object_ids"]["entries"] == 0 for e in read)
+
+
+def test_disputes_read_by_staff_are_audited_from_the_api_and_the_pages(app, api, contest,
+                                                                       customers, tokens):
+    prediction, me = contest.scored(customers[3])
+    r = contest.dispute(prediction, me)
+    assert r.status_code == 201, r.text
+    did, ref = r.json()["dispute_id"], prediction["customer_ref"]
+    # the customer reads their own: not recorded
+    assert api.client.get(f"/v1/disputes/{did}", headers=me).status_code == 200
+    assert api.client.get("/v1/disputes", headers=me).status_code == 200
+    assert _events(api, "customer_record.read", ref) == []
+    assert _events(api, "disputes.read") == []
+    # a reviewer: the dispute (API and page), the queue (API and page), everyone's list
+    assert api.get(f"/v1/disputes/{did}", role="reviewer").status_code == 200
+    assert api.get("/v1/reviews", role="reviewer").status_code == 200
+    assert api.get("/v1/disputes", role="reviewer").status_code == 200
+    with TestClient(app) as c:
+        sign_in(c, tokens["reviewer"])
+        assert c.get("/staff/reviews").status_code == 200
+        assert c.get(f"/staff/reviews/{did}").status_code == 200
+    read = _events(api, "customer_record.read", ref)
+    assert sorted((e["object_ids"]["record"], e["object_ids"]["via"]) for e in read) == [
+        ("dispute", "api"), ("dispute", "staff page")]
+    assert all(e["object_ids"]["id"] == did for e in read)
+    lists = _events(api, "disputes.read")
+    assert sorted(e["object_ids"]["via"] for e in lists) == ["api", "api", "staff page"]
+    assert all(e["object_ids"]["entries"] >= 1 for e in lists)
