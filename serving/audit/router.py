@@ -22,7 +22,7 @@ def list_events(
     _: Admin,
     session: SessionDep,
     limit: int = Query(100, ge=1, le=1000),
-    before_seq: int | None = Query(None, ge=1, le=2**62,
+    before_seq: int | None = Query(None, ge=1, le=service.MAX_SEQ,
                                    description="Only events older than this"),
     action: str | None = Query(None, max_length=40, pattern=r"^[a-z_.]+$",
                                description="e.g. dispute.opened"),

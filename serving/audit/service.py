@@ -39,6 +39,8 @@ TASK_LIST_READ = "retention_tasks.read"
 CUSTOMER_VIEWED = "customer.viewed"  # a member of staff opened the customer's page
 # a member of staff read one of a customer's records through the API or a page other than
 # the customer's own page (a receipt, a contact task and its attempts, a dispute)
+# the highest sequence number a query may name (within a 64-bit integer on both databases)
+MAX_SEQ = 2**62
 RECORD_READ = "customer_record.read"
 RIGHTS_LIST_READ = "rights_requests.read"  # the rights-request queue (counts only)
 DISPUTE_LIST_READ = "disputes.read"  # the review queue, or every customer's disputes

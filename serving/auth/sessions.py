@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.auth.tokens import hash_token
 from serving.storage import access as store
@@ -27,6 +28,8 @@ def open_staff(session: Session, principal: Principal, hours: float) -> str:
                              datetime.now(UTC) + timedelta(hours=hours),
                              user_id=principal.user_id, role=principal.role,
                              customer_ref=None, link_id=None)
+        audit.append(session, principal, audit.SESSION_OPENED,
+                     objects={"session": "staff page"})
         session.commit()
     return token
 
@@ -38,9 +41,12 @@ def staff_live(conn: Connection | Session, token: str | None) -> bool:
     return row is not None and row.kind == "staff"
 
 
-def close(session: Session, token: str | None) -> None:
+def close(session: Session, token: str | None, who: Principal | None = None) -> None:
+    """End the staff session holding `token` (audited under `who`, who signed out)."""
     if not token:
         return
     with write_lock(session):
-        store.revoke_session(session, hash_token(token))
+        if store.revoke_session(session, hash_token(token)) and who is not None:
+            audit.append(session, who, audit.SESSION_CLOSED,
+                         objects={"session": "staff page"})
         session.commit()

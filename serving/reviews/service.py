@@ -186,7 +186,8 @@ def preview_rectification(session: Session, specs: SpecCache, served: ServedMode
     r = _route_after(score, served, others > 0, customer.objected)
     before_spec = specs.get(session, pred.model_name, pred.model_version)
     return RectificationPreview(
-        dispute_id=d.id, model=ModelRef(name=served.name, version=served.version),
+        dispute_id=d.id, model=ModelRef(name=served.name, version=served.version,
+                                        contract_version=served.contract_version),
         score_before=pred.score, score_after=score, risk_band_before=pred.risk_band,
         risk_band_after=risk_band(score, served.thresholds),
         route_after=RoutePublic(action=r.action, reason=r.reason),

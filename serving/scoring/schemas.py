@@ -68,8 +68,9 @@ class ModelRef(BaseModel):
     name: str
     version: str
     contract_version: str | None = Field(
-        default=None, description="The served contract's version (`GET /v1/model`) the "
-        "prediction was made under (receipts only; older receipts have none)")
+        default=None, description="The served contract's version (`GET /v1/model`): the "
+        "one a prediction was made under, or a preview scored with (receipts made before "
+        "contract versions existed have none)")
 
 
 class ContributionPublic(BaseModel):

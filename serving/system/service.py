@@ -38,7 +38,8 @@ def readiness(host: ModelHost, db: Database) -> Readiness:
     ready = db_ok and current is not None
     return Readiness(
         ready=ready, model_loaded=current is not None, database=db_ok,
-        model=ModelRef(name=current.name, version=current.version) if current else None,
+        model=ModelRef(name=current.name, version=current.version,
+                       contract_version=current.contract_version) if current else None,
         detail=None if ready else (
             f"database {db_problem[0]}" if db_problem  # no driver text: a public route
             else host.last_error or "no model loaded"),
@@ -137,8 +138,10 @@ def reload_model(session: Session, host: ModelHost, specs: SpecCache, metrics: M
     metrics.reloads.labels("ok").inc()
     metrics.serving(current.name, current.version)
     return ReloadResult(
-        previous=ModelRef(name=previous.name, version=previous.version) if previous else None,
-        current=ModelRef(name=current.name, version=current.version),
+        previous=ModelRef(name=previous.name, version=previous.version,
+                          contract_version=previous.contract_version) if previous else None,
+        current=ModelRef(name=current.name, version=current.version,
+                         contract_version=current.contract_version),
         changed=previous is None or (previous.name, previous.version)
         != (current.name, current.version),
         contract_version=current.contract_version,

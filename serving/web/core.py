@@ -343,10 +343,11 @@ def sign_out(request: Request) -> None:
     sess = web(request)
     if sess.token:
         with deps.database(request).session() as s:
+            # audited under whoever signs out, as the API's sign-out is
             if sess.kind == "staff":
-                sessions.close(s, sess.token)
+                sessions.close(s, sess.token, sess.principal())
             elif sess.kind == "customer":
-                access.sign_out(s, sess.token)
+                access.sign_out(s, sess.token, sess.principal())
     sess.set(clear=True)
 
 

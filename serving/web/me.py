@@ -57,17 +57,20 @@ def _exchange(request: Request, token: str) -> bool:
     return exchange_link(request, token.strip())
 
 
-def _access_page(request: Request, error: bool = False) -> Response:
-    return render(request, "me/access.html", status_code=401 if error else 200, error=error)
+def _access_page(request: Request, error: bool = False, link_token: str = "") -> Response:
+    return render(request, "me/access.html", status_code=401 if error else 200, error=error,
+                  link_token=link_token)
 
 
 @router.get("/me")
 def me_page(request: Request, session: SessionDep, specs: SpecsDep, host: HostDep) -> Response:
     token = request.query_params.get("token")
     if token:
-        if not _exchange(request, token):
-            return _access_page(request, error=True)
-        return see_other("/me")
+        # A GET never exchanges the link: the customer presses the button (a POST with the
+        # page's CSRF token). Otherwise any page could send a browser to a link of its
+        # own and swap the session it holds (a staff member's, or another customer's)
+        # for the sender's, and a mail filter that follows links would use them up.
+        return _access_page(request, link_token=token.strip())
     sess = web(request)
     if sess.kind != "customer":
         if sess.kind == "staff":

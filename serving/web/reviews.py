@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from models import ModelSpec
 from models.reasons import bar_word
 from serving import deps
+from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
 from serving.deps import ServedDep, SessionDep, SpecsDep
@@ -221,7 +222,7 @@ def review_judge(request: Request, dispute_id: str, principal: ReviewerPage, for
 
 @router.get("/staff/audit")
 def audit_page(request: Request, principal: AdminPage, session: SessionDep,
-               before_seq: int | None = Query(None, ge=1)) -> Response:
+               before_seq: int | None = Query(None, ge=1, le=audit.MAX_SEQ)) -> Response:
     verify = contest.audit_verify(session)
     events, older = contest.audit_events(session, 50, before_seq)
     names = display_names(session, [e.actor for e in events])

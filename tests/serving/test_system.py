@@ -17,6 +17,7 @@ def test_health_and_readiness(client, trained):
     r = client.get("/readyz").json()
     assert r["ready"] and r["model_loaded"] and r["database"]
     assert r["model"]["version"] == trained.model_version
+    assert r["model"]["contract_version"]  # the contract being served
 
 
 def test_not_ready_without_a_model(settings):

@@ -1,6 +1,7 @@
-// Access links carry the token in the URL fragment (never sent to a server, never in
-// logs). This moves it into the sign-in form and posts it, then the page's URL is
-// clean. Without JavaScript the customer pastes the code into the same form.
+// A link may carry its token in the URL fragment (never sent to a server, never in logs).
+// This moves it into the sign-in form and cleans the page's URL; the customer presses the
+// button. It never submits the form itself: any page could send a browser to a link of
+// its own and swap the session it holds. Without JavaScript the customer pastes the code.
 (function () {
   var m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash || "");
   var form = document.getElementById("access-form");
@@ -9,5 +10,4 @@
     window.history.replaceState(null, "", window.location.pathname);
   }
   form.elements.namedItem("token").value = decodeURIComponent(m[1]);
-  form.submit();
 })();

@@ -101,3 +101,35 @@ def test_disputes_read_by_staff_are_audited_from_the_api_and_the_pages(app, api,
     lists = _events(api, "disputes.read")
     assert sorted(e["object_ids"]["via"] for e in lists) == ["api", "api", "staff page"]
     assert all(e["object_ids"]["entries"] >= 1 for e in lists)
+
+
+def test_page_sign_in_and_sign_out_are_audited_as_the_apis_are(app, api, tokens, customers):
+    from tests.serving.conftest import portal_link
+    from tests.serving.web.test_pages import csrf_of, open_me
+
+    p = api.score(customers[5]).json()  # (before the pages' clients: they end the writer)
+    with TestClient(app) as c:
+        assert sign_in(c, tokens["agent"]).status_code == 303
+        page = c.get("/staff/risk")
+        c.post("/staff/sign-out", data={"csrf_token": csrf_of(page.text)})
+    opened = _events(api, "session.opened")
+    closed = _events(api, "session.closed")
+    assert [(e["role"], e["object_ids"]) for e in opened] == [("agent", {"session": "staff page"})]
+    assert [(e["role"], e["object_ids"]) for e in closed] == [("agent", {"session": "staff page"})]
+    assert opened[0]["actor"] == closed[0]["actor"] != "admin:bootstrap"
+    # a customer's page sign-out too, filed under them
+    with TestClient(app) as c:
+        assert open_me(c, portal_link(api, customers[5]["customer_id"])["token"]
+                       ).status_code == 200
+        page = c.get("/me")
+        c.post("/me/sign-out", data={"csrf_token": csrf_of(page.text)})
+    assert len(_events(api, "session.closed", p["customer_ref"])) == 1
+
+
+def test_the_audit_page_refuses_a_position_past_the_chain_not_a_500(app):
+    with TestClient(app, raise_server_exceptions=False) as c:
+        sign_in(c, ADMIN_TOKEN)
+        for seq in ("99999999999999999999999", "9223372036854775808", str(2**62 + 1)):
+            r = c.get("/staff/audit", params={"before_seq": seq})
+            assert r.status_code == 422, (seq, r.status_code)
+        assert c.get("/staff/audit", params={"before_seq": str(2**62)}).status_code == 200

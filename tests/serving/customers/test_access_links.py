@@ -29,7 +29,7 @@ def test_the_portal_receives_a_link_used_once(api, customers, settings):
     p = api.score(customers[0]).json()
     link = portal_link(api, customers[0]["customer_id"])
     assert link["url"].startswith(settings.public_base_url) and link["token"] in link["url"]
-    assert "/me?token=" in link["url"]  # /me exchanges it for a cookie, then redirects
+    assert "/me?token=" in link["url"]  # /me shows a button that exchanges it for a cookie
     expires = datetime.fromisoformat(link["expires_at"])
     assert timedelta(hours=settings.link_ttl_hours - 1) < expires - datetime.now(UTC) \
         <= timedelta(hours=settings.link_ttl_hours)
@@ -225,12 +225,12 @@ def test_customer_routes_are_rate_limited(settings, host, tokens, customers):
 
 
 def test_customer_page_sign_out_ends_the_session(api, customers, app):
-    from tests.serving.web.test_pages import csrf_of
+    from tests.serving.web.test_pages import csrf_of, open_me
 
     api.score(customers[0])
     link = portal_link(api, customers[0]["customer_id"])
     with TestClient(app) as c:
-        assert c.get("/me", params={"token": link["token"]}).status_code == 200
+        assert open_me(c, link["token"]).status_code == 200
         stolen = dict(c.cookies)
         page = c.get("/me")
         c.post("/me/sign-out", data={"csrf_token": csrf_of(page.text)})
@@ -239,7 +239,9 @@ def test_customer_page_sign_out_ends_the_session(api, customers, app):
             other.cookies.set(k, v)
         assert other.get("/me/contest").status_code == 401
     with TestClient(app) as again:  # the link was used: it opens nothing any more
-        assert again.get("/me", params={"token": link["token"]}).status_code == 401
+        page = again.get("/me", params={"token": link["token"]})
+        assert again.post("/me/session", data={"csrf_token": csrf_of(page.text),
+                                                "token": link["token"]}).status_code == 401
 
 
 def _holds_token(doc: dict, schema: dict, seen: frozenset = frozenset()) -> bool:

@@ -118,6 +118,9 @@ def test_preview_writes_nothing_and_matches_the_decision(contest, by_risk, api, 
     assert out["new_prediction"]["risk_band"] == pv["risk_band_after"]
     assert [c["feature"] for c in out["changes"]] == [c["feature"] for c in pv["changes"]]
     assert out["corrected_features"] == fix
+    # the preview names the contract it scored with, as the decision's receipt does
+    assert pv["model"]["contract_version"] == out["new_prediction"]["model"]["contract_version"]
+    assert pv["model"]["contract_version"]
 
 
 def test_restriction_stays_while_another_dispute_is_open(contest, by_risk, api):

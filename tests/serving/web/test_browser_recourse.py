@@ -102,6 +102,8 @@ def _customer_page(browser: Any, live: Any, customer_id: str, locale: str,
     context = _context(browser, locale=locale, width=width)
     page = context.new_page()
     page.goto(link["url"])
+    # a GET shows the button; pressing it (a POST with the page's CSRF token) opens the page
+    page.locator("#link-form button").click()
     page.wait_for_url(live.url + "/me")
     return context, page
 

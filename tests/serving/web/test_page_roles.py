@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from serving.web.core import PageRoute
 from tests.serving.conftest import ADMIN_TOKEN
 from tests.serving.role_table import role_table
-from tests.serving.web.test_pages import csrf_of, customer_link, sign_in
+from tests.serving.web.test_pages import csrf_of, customer_link, open_me, sign_in
 
 PUBLIC = frozenset({"public"})  # anyone: the sign-in pages and the link's landing page
 WHO = ("anonymous", "agent", "reviewer", "admin", "auditor", "integration", "customer")
@@ -86,7 +86,7 @@ def sessions(client, api, tokens, customers) -> dict[str, TestClient]:  # noqa: 
         out[role] = c
     c = TestClient(client.app)
     link = customer_link(api, customers[0]["customer_id"])
-    assert c.get("/me", params={"token": link["token"]}).status_code == 200
+    assert open_me(c, link["token"]).status_code == 200
     out["customer"] = c
     return out
 

@@ -28,6 +28,15 @@ def sign_in(client: TestClient, token: str, next_: str = "") -> Any:
                                                "next": next_}, follow_redirects=False)
 
 
+def open_me(client: TestClient, link_token: str, **kw: Any) -> Any:
+    """A customer opens the link they were sent: the GET shows a button, pressing it posts
+    the link with the page's CSRF token (a GET alone opens nothing)."""
+    page = client.get("/me", params={"token": link_token})
+    assert page.status_code == 200 and 'id="link-form"' in page.text, page.text
+    return client.post("/me/session", data={"csrf_token": csrf_of(page.text),
+                                            "token": link_token}, **kw)
+
+
 @pytest.fixture
 def scored(api, customers) -> list[dict[str, Any]]:  # noqa: ANN001
     r = api.score(customers[:60])
@@ -176,7 +185,7 @@ def test_the_task_forms_refuse_what_the_api_refuses(client, api, tokens, scored)
 def test_customer_link_opens_only_their_own_page(client, api, scored):  # noqa: ANN001
     a, b = scored[0], scored[1]
     link = customer_link(api, a["customer_id"])
-    r = client.get("/me", params={"token": link["token"]}, follow_redirects=False)
+    r = open_me(client, link["token"], follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/me"
     me = client.get("/me", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
     assert me.status_code == 200 and 'lang="fr"' in me.text
@@ -205,6 +214,29 @@ def test_access_code_form_and_bad_links(client, api, scored):  # noqa: ANN001
     assert client.get("/me/contest").status_code == 200
 
 
+def test_a_link_is_opened_by_its_button_never_by_a_get(app, client, api, scored, tokens):  # noqa: ANN001
+    """A GET of a link opens nothing: any page could send a browser to a link of its own
+    and swap the session it holds (login CSRF), and a mail filter following links would
+    use them up. The customer presses the button (a POST with the page's CSRF token)."""
+    link = customer_link(api, scored[3]["customer_id"])
+    shown = client.get("/me", params={"token": link["token"]}, follow_redirects=False)
+    assert shown.status_code == 200 and 'id="link-form"' in shown.text
+    assert client.get("/me/contest").status_code == 401  # no session yet
+    assert client.get("/me", params={"token": link["token"]}).status_code == 200  # not used up
+    # a signed-in member of staff sent to someone's link keeps their session
+    with TestClient(app) as staff:
+        assert sign_in(staff, tokens["agent"]).status_code == 303
+        staff.get("/me", params={"token": link["token"]})
+        assert staff.get("/staff/risk").status_code == 200
+        # a cross-site POST has no CSRF token: refused
+        forged = staff.post("/me/session", data={"token": link["token"]})
+        assert forged.status_code == 403
+        assert staff.get("/staff/risk").status_code == 200
+    # the customer's own press opens it, once
+    assert open_me(client, link["token"]).status_code == 200
+    assert client.get("/me/contest").status_code == 200
+
+
 def test_customer_pages_need_a_link(client):  # noqa: ANN001
     for path in ("/me/contest", "/me/object"):
         r = client.get(path)
@@ -222,7 +254,7 @@ def test_security_headers(client):  # noqa: ANN001
 
 def test_customer_forms_need_the_csrf_token(client, api, scored):  # noqa: ANN001
     link = customer_link(api, scored[0]["customer_id"])
-    client.get("/me", params={"token": link["token"]})
+    open_me(client, link["token"])
     for path in ("/me/contest", "/me/object"):
         r = client.post(path, data={"statement": "x"})
         assert r.status_code == 403 and "security token" in r.text, path
@@ -240,7 +272,7 @@ def test_audit_page_for_admins_only(client, tokens):  # noqa: ANN001
 def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens,  # noqa: ANN001
                                                         scored):
     link = customer_link(api, scored[0]["customer_id"])
-    client.get("/me", params={"token": link["token"]})
+    open_me(client, link["token"])
     form = client.get("/me/contest").text
     r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "wrong": "tenure",
                                          "value-tenure": "12", "statement": "",
@@ -267,7 +299,7 @@ def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens,  # 
 def test_a_customer_cannot_open_another_customers_request(client, api,  # noqa: ANN001
                                                           scored):
     a, b = scored[0], scored[1]
-    client.get("/me", params={"token": customer_link(api, a["customer_id"])["token"]})
+    open_me(client, customer_link(api, a["customer_id"])["token"])
     form = client.get("/me/contest").text
     r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "statement": "Wrong.",
                                          "idem": "a1"}, follow_redirects=False)
@@ -275,7 +307,7 @@ def test_a_customer_cannot_open_another_customers_request(client, api,  # noqa: 
     mine = r.headers["location"].split("?")[0]
     assert client.get(mine).status_code == 200
     other = TestClient(client.app)
-    other.get("/me", params={"token": customer_link(api, b["customer_id"])["token"]})
+    open_me(other, customer_link(api, b["customer_id"])["token"])
     r = other.get(mine)
     assert r.status_code == 404 and "Wrong." not in r.text
 

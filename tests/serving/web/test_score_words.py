@@ -21,7 +21,7 @@ from serving.scoring import reference
 from serving.storage.tables import Customer, Prediction
 from serving.web.i18n import CATALOG
 from tests.serving.conftest import access_token, bearer
-from tests.serving.web.test_pages import customer_link, sign_in
+from tests.serving.web.test_pages import customer_link, open_me, sign_in
 
 CERTAIN = re.compile(r"(?<![\d.,])(0|100)\s?%")
 
@@ -58,7 +58,7 @@ def test_extreme_scores_are_never_certainties(client, api, customers, tokens):
     for c in customers[:2]:
         client.cookies.clear()
         link = customer_link(api, c["customer_id"])
-        assert client.get("/me", params={"token": link["token"]}).status_code == 200
+        assert open_me(client, link["token"]).status_code == 200
         pages += [client.get("/me", params={"lang": "en"}),
                   client.get("/me", params={"lang": "fr"})]
     for page in pages:
@@ -85,7 +85,7 @@ def test_words_rank_the_score_among_the_models_training_scores(client, api, by_r
     assert expected in page
     client.cookies.clear()
     link = customer_link(api, by_risk[0]["customer_id"])
-    client.get("/me", params={"token": link["token"]})
+    open_me(client, link["token"])
     fr = _text(client.get("/me", params={"lang": "fr"}))
     assert describe(top["score"], spec.reference_scores, "fr") in fr
     assert "plus élevée que pour" in fr or "plus faible que pour" in fr or "moyenne" in fr
@@ -127,7 +127,7 @@ RAW_KEY = re.compile(r"\b(?:" + "|".join(sorted((re.escape(k) for k in CATALOG i
 def _contest(client, api, customer_id: str, idem: str, lang: str = "en"):  # noqa: ANN001, ANN202
     """Open the customer's page from a fresh link and send a contest form; the response."""
     client.cookies.clear()
-    client.get("/me", params={"token": customer_link(api, customer_id)["token"]})
+    open_me(client, customer_link(api, customer_id)["token"])
     form = client.get("/me/contest", params={"lang": lang}).text
     return client.post("/me/contest", data={"csrf_token": _csrf(form), "wrong": "tenure",
                                             "value-tenure": "30", "statement": "",
@@ -143,7 +143,7 @@ def test_customer_pages_read_as_sentences_without_log_odds(client, api, customer
     r = api.score(customers[:1])
     assert r.status_code == 201, r.text
     link = customer_link(api, customers[0]["customer_id"])
-    client.get("/me", params={"token": link["token"]})
+    open_me(client, link["token"])
     for lang, you, why in (("en", "You ", "did not record"), ("fr", "Vous ", "n'a pas noté")):
         page = client.get("/me", params={"lang": lang})
         assert page.status_code == 200

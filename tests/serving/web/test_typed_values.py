@@ -19,6 +19,7 @@ from serving.errors import field_error
 from serving.web import views
 from serving.web.i18n import translator
 from tests.serving.conftest import portal_link
+from tests.serving.web.test_pages import open_me
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -94,7 +95,7 @@ def world(contest, by_risk, app):  # noqa: ANN001, ANN201
     p, me = contest.scored(by_risk[0])
     page = TestClient(app)
     token = portal_link(contest.api, by_risk[0]["customer_id"])["token"]
-    assert page.get("/me", params={"token": token}).status_code == 200
+    assert open_me(page, token).status_code == 200
     return p, me, page
 
 
