@@ -302,7 +302,24 @@ def request_errors(request: Request, exc: RequestValidationError) -> list[FieldE
             loc = e.get("loc", ())
             return len(loc) == 2 and loc[0] == "body" and loc[1] in tags
         raw = [e for e in raw if not wrong_branch(e)] or raw
-    return from_validation(raw, drop=tags)
+    errors = from_validation(raw, drop=tags)
+    sent = request.headers.get("content-type")
+    if not _json_type(sent):
+        # a body that is not an object because it was not sent as JSON (a form, text, no
+        # type): say so, rather than only that it is not an object
+        fix = (f"Send the body as JSON with the header Content-Type: application/json "
+               f"(it came as {sent!r})." if sent else "Send the body as JSON with the header "
+               "Content-Type: application/json (it came without a Content-Type).")
+        errors = [e.model_copy(update={"fix": fix}) if len(e.loc) == 1 and e.loc[0] == "body"
+                  else e for e in errors]
+    return errors
+
+
+def _json_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (application/json or a +json type)."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/")
+                                          and kind.endswith("+json"))
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -325,8 +342,23 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     error shape; FastAPI's own answer elsewhere."""
     if not request.url.path.startswith("/v1/"):
         return await http_exception_handler(request, exc)
-    return JSONResponse(error_body(_HTTP_CODES.get(exc.status_code, "error"), exc.detail),
+    extra: dict[str, Any] = {}
+    if exc.status_code == 400 and exc.detail == _UNPARSED:
+        # the body could not even be read as JSON text: name it, what came, and the fix
+        sent = request.headers.get("content-type") or "no Content-Type"
+        encoding = request.headers.get("content-encoding")
+        got = sent + (f", Content-Encoding {encoding}" if encoding else "")
+        extra = {"fields": ["body"], "errors": [field_error(
+            ["body"], "unreadable body", "a JSON document encoded in UTF-8, uncompressed",
+            f"a body that is not UTF-8 JSON ({got})",
+            "Send the body as UTF-8 JSON with the header Content-Type: application/json, "
+            "without another charset or a Content-Encoding.").model_dump()]}
+    return JSONResponse(error_body(_HTTP_CODES.get(exc.status_code, "error"), exc.detail,
+                                   **extra),
                         status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+_UNPARSED = "There was an error parsing the body"  # FastAPI's words for an unreadable body
 
 
 _DB_STATE = {"unreachable": "cannot be reached", "read-only": "is read-only",

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from serving.audit import service as audit
 from serving.auth.principal import BOOTSTRAP_ACTOR, INTEGRATION, STAFF_ROLES, Principal
 from serving.auth.tokens import hash_token, new_staff_token
-from serving.errors import Conflict, Forbidden, InvalidInput, NotFound, must_find
+from serving.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    field_error,
+    must_find,
+)
 from serving.staff.schemas import StaffTokenPublic, StaffUserList, StaffUserPublic
 from serving.storage import access as sessions
 from serving.storage import staff as store
@@ -62,9 +69,12 @@ def _operator_only(who: Principal | str, what: str) -> None:
 
 def create(session: Session, name: str, role: str, who: Principal | str) -> StaffTokenPublic:
     """A new user (names unique, whatever their case); the token is shown once."""
-    name = name.strip()
+    given, name = name, name.strip()
     if not name:
-        raise InvalidInput("give the user a name")
+        raise InvalidInput.naming("give the user a name", [field_error(
+            ["body", "name"], "empty", "the user's name (unique whatever its case)",
+            "only spaces" if given else "nothing",
+            fix="Give the user a name, e.g. their first name and surname.")])
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(STAFF_ROLES)}")
     if role == INTEGRATION:
