@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from serving.auth.principal import BOOTSTRAP_ACTOR, STAFF_ROLES
 from serving.auth.tokens import hash_token, new_staff_token
 from serving.storage.db import write_lock
+from serving.storage.staff import name_key
 from serving.storage.tables import StaffUser
 
 
@@ -72,10 +73,10 @@ def active_agent(session: Session, to: str) -> str | None:
     their name (unique whatever its case; "staff:<name>" too), else None."""
     if is_active_agent(session, to):
         return to
-    name = to.removeprefix("staff:").strip().casefold()
+    name = name_key(to.removeprefix("staff:"))
     # compared here, not in SQL: SQLite's lower() folds ASCII only
     for user in session.scalars(select(StaffUser).where(StaffUser.active)):
-        if user.name.strip().casefold() == name and user.role in ("agent", "admin"):
+        if name_key(user.name) == name and user.role in ("agent", "admin"):
             return f"staff:{user.id}"
     return None
 

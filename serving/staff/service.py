@@ -12,6 +12,8 @@ out nothing and stops it at once."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,7 +71,7 @@ def _operator_only(who: Principal | str, what: str) -> None:
 
 def create(session: Session, name: str, role: str, who: Principal | str) -> StaffTokenPublic:
     """A new user (names unique, whatever their case); the token is shown once."""
-    given, name = name, name.strip()
+    given, name = name, unicodedata.normalize("NFC", name.strip())
     if not name:
         raise InvalidInput.naming("give the user a name", [field_error(
             ["body", "name"], "empty", "the user's name (unique whatever its case)",
@@ -150,6 +152,6 @@ def change_role(session: Session, user_id: str, role: str,
 
 def find_by_name(session: Session, name: str) -> store.UserRow:
     for u in store.all_users(session):
-        if u.name.lower() == name.strip().lower():
+        if store.name_key(u.name) == store.name_key(name):
             return u
     raise NotFound(f"no staff user is called {name!r}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from serving.storage.db import Database
@@ -34,11 +35,20 @@ def get(session: Session, user_id: str) -> UserRow | None:
     return _row(u) if u is not None else None
 
 
+def name_key(name: str) -> str:
+    """What makes two staff names the same name: the same letters whatever their case or
+    their Unicode spelling ("Émile" and "émile", composed or not)."""
+    return unicodedata.normalize("NFC", name.strip()).casefold()
+
+
 def name_taken(session: Session, name: str, other_than: str | None = None) -> bool:
-    q = select(StaffUser.id).where(func.lower(StaffUser.name) == name.lower())
-    if other_than:
-        q = q.where(StaffUser.id != other_than)
-    return session.scalar(q.limit(1)) is not None
+    """Whether another user has the same name (`name_key`). Compared here, not in SQL:
+    SQLite's lower() folds ASCII letters only (the unique index on lower(name) is the
+    last guard, for ASCII), so SQLite and PostgreSQL would disagree on "Émile"."""
+    key = name_key(name)
+    return any(name_key(n) == key
+               for i, n in session.execute(select(StaffUser.id, StaffUser.name))
+               if i != other_than)
 
 
 def insert(session: Session, name: str, role: str, token_hash: str) -> UserRow:

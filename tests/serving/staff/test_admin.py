@@ -289,3 +289,16 @@ def test_the_staff_page_offers_a_staff_admin_no_integration_token(app, client):
         sign_in(c, ADMIN_TOKEN)
         page = c.get("/staff/users")
         assert 'value="integration"' in page.text and "only by the operator" not in page.text
+
+
+@pytest.mark.parametrize("first, second", [("Émile Zola", "émile zola"), ("Zoë Ülker", "ZOË ÜLKER"),
+                                           ("\u00e1x", "a\u0301x")])  # composed / not
+def test_names_are_the_same_name_whatever_their_case_or_spelling_on_both_databases(
+        client, first, second):
+    """SQLite's lower() folds ASCII only: "Émile" and "émile" were two users on SQLite and
+    one on PostgreSQL; and a name spelt with a combining accent looked like another."""
+    r = client.post("/v1/admin/users", headers=ADMIN, json={"name": first, "role": "agent"})
+    assert r.status_code == 201, r.text
+    again = client.post("/v1/admin/users", headers=ADMIN, json={"name": second,
+                                                                "role": "agent"})
+    assert again.status_code == 409 and again.json()["reason"] == "name_taken", again.text
