@@ -12,6 +12,7 @@ normal form as one the API takes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import email_validator
@@ -60,10 +61,39 @@ class Mailbox:
     domain: str
 
 
+# The common shape, accepted without the library (a batch checks a million addresses: 28
+# against 2 microseconds each): a dot-atom of letters, digits and _ % + - before the @, a
+# lower- or upper-case ASCII host name with a letters-only top-level domain after it, no
+# IDNA label ("xn--") nor "--", no special-use domain. Anything else goes to the library;
+# what this accepts, the library accepts and normalises the same way (tested).
+_PLAIN = re.compile(r"(?P<local>[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)@"
+                    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                    r"[A-Za-z]{2,63})")
+_SPECIAL = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _plain(address: str) -> Mailbox | None:
+    """`address` as a `Mailbox` when it has the common shape (`_PLAIN`), else None."""
+    m = _PLAIN.fullmatch(address)
+    if m is None or len(m["local"]) > LOCAL_MAX or "--" in m["domain"]:
+        return None
+    domain = m["domain"].lower()
+    if any(domain == s or domain.endswith("." + s) for s in _SPECIAL):
+        return None
+    normalized = f"{m['local']}@{domain}"
+    return Mailbox(normalized=normalized, ascii=normalized, local=m["local"], domain=domain)
+
+
 def check(address: str) -> Mailbox:
     """`address` as a `Mailbox`, or `AddressRefused` saying what is wrong with it."""
     if not ADDRESS_MIN <= len(address) <= ADDRESS_MAX:
         raise AddressRefused(f"it is {len(address)} characters long")
+    plain = _plain(address)
+    return plain if plain is not None else _library(address)
+
+
+def _library(address: str) -> Mailbox:
+    """`check` by `email-validator` (and the encoded-word refusal)."""
     if "=?" in address:
         raise AddressRefused("it holds an encoded word ('=?...?='), which mail software "
                              "decodes into other characters, other addresses even")

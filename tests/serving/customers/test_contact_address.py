@@ -116,3 +116,35 @@ def test_the_batch_column_keeps_the_same_rule():
                            for n, stored in enumerate(GOOD.values())]
     assert contacts.ADDRESS_RULE.startswith("not an e-mail address (expected ")
     assert contacts.ADDRESS_EXPECTED in contacts.ADDRESS_RULE  # the API's words
+
+
+def test_the_common_shape_is_read_as_the_library_reads_it():
+    """`check` accepts the common shape without the library (a batch checks a million
+    addresses); what it accepts, the library accepts and normalises the same way, over
+    random addresses with every character class at every place."""
+    import random
+
+    from serving.customers.contacts import _library, _plain
+
+    rng = random.Random(7)
+    local_chars = "abcXYZ019._%+-=?!#'~"
+    label_chars = "abcXYZ019-"
+    tlds = ["org", "COM", "fr", "test", "localhost", "onion", "arpa", "x", "c0m", "xn--p1ai",
+            "museum", "invalid", "local"]
+    accepted = 0
+    for _ in range(4000):
+        chars = local_chars if rng.random() < 0.3 else local_chars[:14]  # mostly common
+        local = "".join(rng.choice(chars) for _ in range(rng.randint(1, 12)))
+        labels = ["".join(rng.choice(label_chars) for _ in range(rng.randint(1, 8)))
+                  for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.1:
+            labels[0] = "xn--" + labels[0]
+        address = f"{local}@{'.'.join(labels)}.{rng.choice(tlds)}"
+        fast = _plain(address)
+        if fast is None:
+            continue
+        accepted += 1
+        assert _library(address) == fast, address  # never accepts what the library refuses
+    assert accepted > 300  # the fast path is the common path
+    for common in ("lea.martin+news@Example.ORG", "a_b%c@sub-domain.example.co.uk"):
+        assert _plain(common) == _library(common)
