@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from serving.disputes import rules
 from serving.disputes.schemas import NUL
 from tests.serving.conftest import portal_link
+from tests.serving.web.test_pages import open_me
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 STATEMENT_MAX = 4000
@@ -68,7 +69,7 @@ def world(contest, by_risk, app):  # noqa: ANN001, ANN201
     page = TestClient(app)
     # a link opens one session (issue 15): the page gets a link of its own
     token = portal_link(contest.api, by_risk[0]["customer_id"])["token"]
-    assert page.get("/me", params={"token": token}).status_code == 200
+    assert open_me(page, token).status_code == 200
     return p, me, page
 
 

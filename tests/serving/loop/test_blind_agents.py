@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from serving.loop.control import CAMPAIGN, HELD_OUT
 from serving.storage.tables import Prediction
 from tests.serving.test_roles import api_routes
-from tests.serving.web.test_pages import customer_link, sign_in
+from tests.serving.web.test_pages import customer_link, open_me, sign_in
 
 # what differs between any two customers: who they are and what the model read about them
 IDENTITY = {"prediction_id", "customer_ref", "customer_id", "score", "margin", "contributions",
@@ -165,5 +165,5 @@ def test_the_customer_and_the_receipt_say_some_customers_are_not_contacted(api, 
     # what an agent reads says that some are not contacted; so does the customer's page
     assert "get no task" in CAMPAIGN.reason
     link = customer_link(api, h["customer_id"])
-    client.get("/me", params={"token": link["token"]}, follow_redirects=False)
+    open_me(client, link["token"], follow_redirects=False)
     assert "Some customers are not contacted" in client.get("/me", params={"lang": "en"}).text

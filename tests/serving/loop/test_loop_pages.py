@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from serving.storage.tables import Prediction
-from tests.serving.web.test_pages import customer_link, sign_in
+from tests.serving.web.test_pages import customer_link, open_me, sign_in
 
 EN = "Some customers are not contacted, drawn at random each period"
 FR = "Certains clients ne sont pas contactés, tirés au sort à chaque période"
@@ -16,8 +16,7 @@ def test_the_customer_page_says_some_customers_are_not_contacted(api, client, cu
     c = customers[0]
     assert api.score(c).status_code == 201
     link = customer_link(api, c["customer_id"])
-    assert client.get("/me", params={"token": link["token"]},
-                      follow_redirects=False).status_code == 303
+    assert open_me(client, link["token"], follow_redirects=False).status_code == 303
     assert EN in client.get("/me", params={"lang": "en"}).text
     assert FR in client.get("/me", params={"lang": "fr"}).text
 
@@ -27,7 +26,7 @@ def test_without_a_control_group_the_page_does_not_claim_one(api, client, custom
     c = customers[1]
     assert api.score(c).status_code == 201
     link = customer_link(api, c["customer_id"])
-    client.get("/me", params={"token": link["token"]}, follow_redirects=False)
+    open_me(client, link["token"], follow_redirects=False)
     page = client.get("/me", params={"lang": "en"})
     assert page.status_code == 200 and EN not in page.text
 

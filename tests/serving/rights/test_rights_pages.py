@@ -10,14 +10,14 @@ from sqlalchemy import update
 
 from serving.storage.tables import Customer, RightsRequest
 from tests.serving.conftest import set_contact
-from tests.serving.web.test_pages import csrf_of, customer_link, sign_in
+from tests.serving.web.test_pages import csrf_of, customer_link, open_me, sign_in
 
 
 def _open(client, api, customer):  # noqa: ANN001, ANN202
     r = api.score(customer)
     assert r.status_code == 201, r.text
     link = customer_link(api, customer["customer_id"])
-    assert client.get("/me", params={"token": link["token"]}).status_code == 200
+    assert open_me(client, link["token"]).status_code == 200
     return r.json()
 
 
