@@ -76,6 +76,22 @@ class TextGuard:
         self._answers = {where: self._answer(where) for where in ("path", "query", "body")}
 
     @staticmethod
+    def _encoded(encoding: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """415 for a compressed (or otherwise encoded) body: it is not decoded, so its bytes
+        would be misread (as a NUL character, or as text that is not JSON)."""
+        got = encoding.decode("latin-1")[:40]
+        item = field_error(["body"], "unsupported encoding", "an uncompressed body (no "
+                           "Content-Encoding, or identity)", f"Content-Encoding {got}",
+                           fix="Send the body uncompressed, without a Content-Encoding header.",
+                           field="body")
+        raw = json.dumps(error_body(
+            "unsupported_media_type", f"A body with Content-Encoding {got} is not read; send "
+            "it uncompressed.", fields=["body"], errors=[item])).encode()
+        return 415, [(b"content-type", b"application/json"),
+                     (b"content-length", str(len(raw)).encode()),
+                     (b"connection", b"close"), (b"cache-control", b"no-store")], raw
+
+    @staticmethod
     def _answer(where: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """A path holding a NUL names nothing that exists: 404. In the query string or the
         body: 422 invalid_request, its one error item naming where."""
@@ -109,14 +125,22 @@ class TextGuard:
             await self._refuse(send, where)
             return
         pattern = _JSON_BAD
+        form = typed = False
         for name, value in scope.get("headers", ()):
-            if name == b"content-type":
-                if value.startswith(b"application/x-www-form-urlencoded"):
-                    if _page_checks_itself(scope.get("path", "")):
-                        await self.app(scope, receive, send)
-                        return
-                    pattern = _FORM_BAD
-                break
+            if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                status, headers, raw = self._encoded(value.strip())
+                await send({"type": "http.response.start", "status": status,
+                            "headers": headers})
+                await send({"type": "http.response.body", "body": raw, "more_body": False})
+                return
+            if name == b"content-type" and not typed:  # the first, as Starlette reads it
+                typed = True
+                form = value.startswith(b"application/x-www-form-urlencoded")
+        if form:
+            if _page_checks_itself(scope.get("path", "")):
+                await self.app(scope, receive, send)
+                return
+            pattern = _FORM_BAD
 
         tail = b""
 

@@ -130,3 +130,23 @@ def test_no_500_from_nul_or_surrogates_on_either_database(client, customers):
     assert ok.status_code == 201, ok.text
     assert client.get(f"/v1/predictions/{ok.json()['prediction_id']}",
                       headers=ADMIN).status_code == 200
+
+
+def test_a_compressed_body_is_refused_for_its_encoding_not_as_a_nul(client):
+    """A gzip body used to be refused as holding a NUL character (its compressed bytes)."""
+    import gzip
+    import json
+
+    from tests.serving.conftest import ADMIN_TOKEN, bearer
+
+    body = gzip.compress(json.dumps({"name": "gz", "role": "agent"}).encode())
+    for path in ("/v1/admin/users", "/v1/predictions"):
+        r = client.post(path, content=body, headers=bearer(ADMIN_TOKEN) | {
+            "Content-Type": "application/json", "Content-Encoding": "gzip"})
+        assert r.status_code == 415, r.text
+        (error,) = r.json()["errors"]
+        assert error["got"] == "Content-Encoding gzip" and "uncompressed" in error["fix"]
+        assert "NUL" not in r.text
+    r = client.post("/v1/admin/users", json={"name": "plain", "role": "agent"},
+                    headers=bearer(ADMIN_TOKEN) | {"Content-Encoding": "identity"})
+    assert r.status_code == 201, r.text
