@@ -267,3 +267,18 @@ class Contest:
 
     def decide(self, dispute_id: str, body: dict[str, Any], role: str = "reviewer"):  # noqa: ANN201
         return self.api.post(f"/v1/disputes/{dispute_id}/decision", role=role, json=body)
+
+
+@pytest.fixture
+def contest_page(contest: Contest, by_risk: list[dict[str, Any]], app: Any) -> tuple:
+    """A scored high-risk customer: their prediction, API headers, and a page session of
+    their own (a link opens one session: the page gets a link of its own)."""
+    from fastapi.testclient import TestClient
+
+    from tests.serving.web.test_pages import open_me
+
+    p, me = contest.scored(by_risk[0])
+    page = TestClient(app)
+    token = portal_link(contest.api, by_risk[0]["customer_id"])["token"]
+    assert open_me(page, token).status_code == 200
+    return p, me, page

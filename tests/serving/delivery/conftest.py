@@ -12,10 +12,12 @@ from tests.e2e.conftest import free_port
 
 
 class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
+    """An aiosmtpd handler keeping every message it accepts, and each one's envelope
+    (`received`: sender, recipients as given to RCPT TO, message)."""
 
     def __init__(self):
         self.messages = []
+        self.received: list[tuple[str, list[str], object]] = []
         self.on_message: Callable | None = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
@@ -26,6 +28,7 @@ class Inbox:
         if self.on_message is not None:  # what the test checks as the message arrives
             self.on_message(msg)
         self.messages.append(msg)
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
         return "250 OK"
 
 

@@ -6,7 +6,6 @@ never sent to (the message is failed at once, with the reason and the fix)."""
 from __future__ import annotations
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from serving.customers import contacts
 from serving.delivery.service import deliver_once
@@ -19,7 +18,6 @@ from serving.delivery.transport import (
 )
 from serving.storage import access, outbox
 from serving.storage.db import write_lock
-from tests.e2e.conftest import free_port
 from tests.serving.conftest import set_contact
 
 # stored as given by the API and the batch before the rule was strict (^[^@\s]+@[^@\s]+$)
@@ -30,32 +28,6 @@ STORED_BEFORE = [
     "=?utf-8?q?x?=@y",  # To: x@y
     "lea@example.org,=?utf-8?q?Bcc=3A?=e@evil.example",
 ]
-
-
-class Envelopes:
-    """An aiosmtpd handler keeping each accepted message's envelope and content."""
-
-    def __init__(self):
-        self.received: list[tuple[str, list[str], object]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
-        from email import message_from_bytes
-        from email.policy import default
-
-        msg = message_from_bytes(envelope.content, policy=default)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_envelopes():
-    handler = Envelopes()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.url = f"smtp://127.0.0.1:{port}"
-    yield handler
-    controller.stop()
 
 
 def _send_link(api, customer) -> str:  # noqa: ANN001
@@ -69,14 +41,14 @@ def _send_link(api, customer) -> str:  # noqa: ANN001
     ("Lea@Bücher.Example", "Lea@xn--bcher-kva.example"),  # IDN: sent as IDNA ASCII
 ])
 def test_rcpt_to_is_exactly_the_stored_address(api, app, customers, settings,
-                                               smtp_envelopes, given, rcpt):
+                                               smtp, given, rcpt):
     cid = customers[0]["customer_id"]
     assert api.score(customers[0]).status_code == 201
     set_contact(api, cid, given)
     mid = _send_link(api, customers[0])
-    live = settings.model_copy(update={"smtp_url": smtp_envelopes.url})
+    live = settings.model_copy(update={"smtp_url": smtp.url})
     assert deliver_once(app.state.db, live)["sent"] == 1
-    ((mail_from, rcpt_tos, msg),) = smtp_envelopes.received
+    ((mail_from, rcpt_tos, msg),) = smtp.received
     assert rcpt_tos == [rcpt]  # the one stored address, nobody else
     assert [a.addr_spec for a in msg["To"].addresses] == [rcpt]
     assert "Cc" not in msg and "Bcc" not in msg
@@ -87,7 +59,7 @@ def test_rcpt_to_is_exactly_the_stored_address(api, app, customers, settings,
 
 @pytest.mark.parametrize("stored", STORED_BEFORE)
 def test_an_address_stored_before_the_rule_is_never_sent_to(api, app, customers, settings,
-                                                            smtp_envelopes, stored):
+                                                            smtp, stored):
     """The tester's case: PUT contact took it, the agent sends a link; now the API
     refuses it, and one already stored is refused at send time, for good."""
     cid = customers[0]["customer_id"]
@@ -96,10 +68,10 @@ def test_an_address_stored_before_the_rule_is_never_sent_to(api, app, customers,
         access.set_contact(s, ref, stored, "en", "integration")
         s.commit()
     mid = _send_link(api, customers[0])  # queued (202): the agent never sees the address
-    live = settings.model_copy(update={"smtp_url": smtp_envelopes.url})
+    live = settings.model_copy(update={"smtp_url": smtp.url})
     assert deliver_once(app.state.db, live) == {"sent": 0, "recovered": 0, "retried": 0,
                                                 "failed": 1}
-    assert smtp_envelopes.received == []  # nothing reached the server
+    assert smtp.received == []  # nothing reached the server
     with app.state.db.session() as s:
         row = outbox.get(s, mid)
     assert row.status == "failed" and row.attempts == 1
@@ -111,7 +83,7 @@ def test_an_address_stored_before_the_rule_is_never_sent_to(api, app, customers,
     set_contact(api, cid, "v@bank.example.org")
     _send_link(api, customers[0])
     assert deliver_once(app.state.db, live)["sent"] == 1
-    assert [rcpt for _, rcpt, _ in smtp_envelopes.received] == [["v@bank.example.org"]]
+    assert [rcpt for _, rcpt, _ in smtp.received] == [["v@bank.example.org"]]
 
 
 def test_the_dev_mailbox_gets_nothing_for_a_bad_stored_address(api, app, customers,
@@ -125,27 +97,27 @@ def test_the_dev_mailbox_gets_nothing_for_a_bad_stored_address(api, app, custome
     assert read_mailbox(settings.mailbox_dir) == []
 
 
-def test_the_to_header_names_the_address_alone(settings, smtp_envelopes, tmp_path):
+def test_the_to_header_names_the_address_alone(settings, smtp, tmp_path):
     to = contacts.check("o'brien+x=y?z@example.org")
     msg = build(settings, "m1", to, "Subject", "Body")
     assert str(msg["To"]) == "o'brien+x=y?z@example.org"
     assert [a.addr_spec for a in msg["To"].addresses] == [to.ascii]
-    SmtpTransport(smtp_envelopes.url).send(msg, to.ascii)
-    ((_, rcpt_tos, got),) = smtp_envelopes.received
+    SmtpTransport(smtp.url).send(msg, to.ascii)
+    ((_, rcpt_tos, got),) = smtp.received
     assert rcpt_tos == [to.ascii] and str(got["To"]) == to.ascii
     # a message naming anyone else, or another recipient: refused before any connection
     other = build(settings, "m2", to, "Subject", "Body")
     other["Cc"] = "e@evil.example"
     for message, recipient in ((msg, "e@evil.example"), (other, to.ascii)):
         with pytest.raises(RecipientMismatch):
-            SmtpTransport(smtp_envelopes.url).send(message, recipient)
+            SmtpTransport(smtp.url).send(message, recipient)
         with pytest.raises(RecipientMismatch):
             MailboxTransport(tmp_path / "box").send(message, recipient)
-    assert len(smtp_envelopes.received) == 1 and not (tmp_path / "box").exists()
+    assert len(smtp.received) == 1 and not (tmp_path / "box").exists()
 
 
 def test_a_notice_to_a_bad_stored_address_holds_the_restriction_until_a_good_one(
-        api, app, settings, contest, by_risk, smtp_envelopes):
+        api, app, settings, contest, by_risk, smtp):
     """Art. 18(3): a decision notice that may not be sent is failed for good, so the
     restriction stays (held) until the portal sets a good address: it goes there alone."""
     from tests.serving.delivery.test_restriction_lift import _disputed, _events, _state
@@ -157,12 +129,12 @@ def test_a_notice_to_a_bad_stored_address_holds_the_restriction_until_a_good_one
         s.commit()
     r = contest.decide(did, {"decision": "overturned", "rationale": "The model was wrong."})
     assert r.status_code == 201, r.text
-    live = settings.model_copy(update={"smtp_url": smtp_envelopes.url})
+    live = settings.model_copy(update={"smtp_url": smtp.url})
     assert deliver_once(app.state.db, live)["failed"] == 1  # at once, not after retries
-    assert smtp_envelopes.received == []
+    assert smtp.received == []
     assert _state(app, ref)[0] is True  # held: never lifted untold
     assert len(_events(api, ref, "restriction.lift_held")) == 1
     set_contact(api, by_risk[2]["customer_id"], "after@example.org")
     assert deliver_once(app.state.db, live)["sent"] == 1
-    assert [rcpt for _, rcpt, _ in smtp_envelopes.received] == [["after@example.org"]]
+    assert [rcpt for _, rcpt, _ in smtp.received] == [["after@example.org"]]
     assert _state(app, ref) == (False, 0)

@@ -15,8 +15,6 @@ from fastapi.testclient import TestClient
 
 from serving.disputes import rules
 from serving.disputes.schemas import NUL
-from tests.serving.conftest import portal_link
-from tests.serving.web.test_pages import open_me
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 STATEMENT_MAX = 4000
@@ -62,17 +60,6 @@ CLAIMS = [
 ]
 
 
-@pytest.fixture
-def world(contest, by_risk, app):  # noqa: ANN001, ANN201
-    """A scored customer: their prediction, API headers, and a browser session."""
-    p, me = contest.scored(by_risk[0])
-    page = TestClient(app)
-    # a link opens one session (issue 15): the page gets a link of its own
-    token = portal_link(contest.api, by_risk[0]["customer_id"])["token"]
-    assert open_me(page, token).status_code == 200
-    return p, me, page
-
-
 def _post_form(page: TestClient, data: dict[str, Any]) -> Any:
     form = page.get("/me/contest")
     assert form.status_code == 200, form.text
@@ -105,9 +92,9 @@ def _json_problems(r: Any) -> dict[tuple, str]:
 
 @pytest.mark.parametrize(("case", "kind", "typed", "claimed", "problem"), CLAIMS,
                          ids=[c[0] for c in CLAIMS])
-def test_a_claim_the_form_refuses_the_api_refuses_alike(world, contest, case, kind,  # noqa: ANN001
+def test_a_claim_the_form_refuses_the_api_refuses_alike(contest_page, contest, case, kind,  # noqa: ANN001
                                                         typed, claimed, problem):
-    p, me, page = world
+    p, me, page = contest_page
     spec = contest.host.current().spec
     f = _number_feature(spec) if kind == "number" else _choice_feature(spec)
     current = next(c["value"] for c in p["contributions"] if c["feature"] == f.name)
@@ -139,9 +126,9 @@ def test_a_claim_the_form_refuses_the_api_refuses_alike(world, contest, case, ki
      {"statement": "x" * (STATEMENT_MAX + 1)}, "statement", ("body", "statement"),
      "string_too_long"),
 ], ids=["nothing", "nul", "too long"])
-def test_a_dispute_the_form_refuses_the_api_refuses_alike(world, contest, case, form,  # noqa: ANN001
+def test_a_dispute_the_form_refuses_the_api_refuses_alike(contest_page, contest, case, form,  # noqa: ANN001
                                                           body, field, loc, problem):
-    p, me, page = world
+    p, me, page = contest_page
     web = _post_form(page, form)
     assert web.status_code == 422, web.text
     assert _web_problem(web.text, field) == problem
@@ -157,8 +144,8 @@ def test_a_dispute_the_form_refuses_the_api_refuses_alike(world, contest, case, 
     assert contest.client.get("/v1/me", headers=me).json()["restricted"] is False
 
 
-def test_the_form_translates_the_services_problems(world, contest):  # noqa: ANN001
-    p, me, page = world
+def test_the_form_translates_the_services_problems(contest_page, contest):  # noqa: ANN001
+    p, me, page = contest_page
     f = _number_feature(contest.host.current().spec)
     page.get("/me", params={"lang": "fr"})
     web = _post_form(page, {"wrong": f.name, f"value-{f.name}": "-3"})
@@ -166,8 +153,8 @@ def test_the_form_translates_the_services_problems(world, contest):  # noqa: ANN
     assert f"Saisissez un nombre entre {lo:g} et {hi:g}." in web.text
 
 
-def test_a_claim_both_accept_opens_one_dispute(world, contest):  # noqa: ANN001
-    p, me, page = world
+def test_a_claim_both_accept_opens_one_dispute(contest_page, contest):  # noqa: ANN001
+    p, me, page = contest_page
     f = _number_feature(contest.host.current().spec)
     current = next(c["value"] for c in p["contributions"] if c["feature"] == f.name)
     web = _post_form(page, {"wrong": f.name, f"value-{f.name}": _shown(float(current) + 7),

@@ -18,8 +18,6 @@ from serving.disputes import rules
 from serving.errors import field_error
 from serving.web import views
 from serving.web.i18n import translator
-from tests.serving.conftest import portal_link
-from tests.serving.web.test_pages import open_me
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -90,13 +88,6 @@ def test_each_reason_has_words_in_the_pages_language(lang):
 
 
 # -- the customer's contest form ------------------------------------------------------------
-@pytest.fixture
-def world(contest, by_risk, app):  # noqa: ANN001, ANN201
-    p, me = contest.scored(by_risk[0])
-    page = TestClient(app)
-    token = portal_link(contest.api, by_risk[0]["customer_id"])["token"]
-    assert open_me(page, token).status_code == 200
-    return p, me, page
 
 
 def _number(spec: Any) -> Any:
@@ -119,9 +110,9 @@ def _post_form(page: TestClient, data: dict[str, Any]) -> Any:
     ("1e1", rules.EXPONENT, "without an exponent"),
     ("nan", "not a finite number", "Enter a number."),
 ])
-def test_the_contest_form_never_changes_the_number_typed(world, contest, typed, problem,  # noqa: ANN001
+def test_the_contest_form_never_changes_the_number_typed(contest_page, contest, typed, problem,  # noqa: ANN001
                                                          words):
-    p, me, page = world
+    p, me, page = contest_page
     f = _number(contest.host.current().spec)
     r = _post_form(page, {"wrong": f.name, f"value-{f.name}": typed, "statement": "x"})
     assert r.status_code == 422, r.text
@@ -130,8 +121,8 @@ def test_the_contest_form_never_changes_the_number_typed(world, contest, typed, 
     assert contest.client.get("/v1/disputes", headers=me).json()["items"] == []
 
 
-def test_the_french_form_reads_a_decimal_comma(world, contest):  # noqa: ANN001
-    p, me, page = world
+def test_the_french_form_reads_a_decimal_comma(contest_page, contest):  # noqa: ANN001
+    p, me, page = contest_page
     f = _number(contest.host.current().spec)
     current = next(c["value"] for c in p["contributions"] if c["feature"] == f.name)
     claimed = float(current) + 2
@@ -143,8 +134,8 @@ def test_the_french_form_reads_a_decimal_comma(world, contest):  # noqa: ANN001
     assert [c["claimed_value"] for c in mine[0]["contested_features"]] == [claimed]
 
 
-def test_the_french_form_words_the_thousands_separator_in_french(world, contest):  # noqa: ANN001
-    p, me, page = world
+def test_the_french_form_words_the_thousands_separator_in_french(contest_page, contest):  # noqa: ANN001
+    p, me, page = contest_page
     f = _number(contest.host.current().spec)
     page.get("/me", params={"lang": "fr"})
     r = _post_form(page, {"wrong": f.name, f"value-{f.name}": "1 000", "statement": ""})
