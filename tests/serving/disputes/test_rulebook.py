@@ -11,12 +11,11 @@ import re
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from serving.disputes import rules
 from serving.disputes.schemas import NUL
+from tests.serving.web.test_pages import post_contest_form
 
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 STATEMENT_MAX = 4000
 
 
@@ -60,12 +59,6 @@ CLAIMS = [
 ]
 
 
-def _post_form(page: TestClient, data: dict[str, Any]) -> Any:
-    form = page.get("/me/contest")
-    assert form.status_code == 200, form.text
-    return page.post("/me/contest", data={"csrf_token": CSRF.search(form.text).group(1),
-                                          "human": "yes", "idem": "", **data},
-                     follow_redirects=False)
 
 
 def _web_problem(html: str, field: str) -> str | None:
@@ -101,7 +94,7 @@ def test_a_claim_the_form_refuses_the_api_refuses_alike(contest_page, contest, c
     typed = _shown(current) if typed == "current" else typed
     claimed = current if claimed == "current" else claimed
 
-    web = _post_form(page, {"wrong": f.name, f"value-{f.name}": typed,
+    web = post_contest_form(page, {"wrong": f.name, f"value-{f.name}": typed,
                             "statement": "This is wrong."})
     assert web.status_code == 422, web.text
     assert _web_problem(web.text, f.name) == problem
@@ -129,7 +122,7 @@ def test_a_claim_the_form_refuses_the_api_refuses_alike(contest_page, contest, c
 def test_a_dispute_the_form_refuses_the_api_refuses_alike(contest_page, contest, case, form,  # noqa: ANN001
                                                           body, field, loc, problem):
     p, me, page = contest_page
-    web = _post_form(page, form)
+    web = post_contest_form(page, form)
     assert web.status_code == 422, web.text
     assert _web_problem(web.text, field) == problem
     r = _post_json(contest, me, {"prediction_id": p["prediction_id"],
@@ -148,7 +141,7 @@ def test_the_form_translates_the_services_problems(contest_page, contest):  # no
     p, me, page = contest_page
     f = _number_feature(contest.host.current().spec)
     page.get("/me", params={"lang": "fr"})
-    web = _post_form(page, {"wrong": f.name, f"value-{f.name}": "-3"})
+    web = post_contest_form(page, {"wrong": f.name, f"value-{f.name}": "-3"})
     lo, hi = f.valid_range()
     assert f"Saisissez un nombre entre {lo:g} et {hi:g}." in web.text
 
@@ -157,7 +150,7 @@ def test_a_claim_both_accept_opens_one_dispute(contest_page, contest):  # noqa: 
     p, me, page = contest_page
     f = _number_feature(contest.host.current().spec)
     current = next(c["value"] for c in p["contributions"] if c["feature"] == f.name)
-    web = _post_form(page, {"wrong": f.name, f"value-{f.name}": _shown(float(current) + 7),
+    web = post_contest_form(page, {"wrong": f.name, f"value-{f.name}": _shown(float(current) + 7),
                             "statement": ""})
     assert web.status_code == 303, web.text
     assert contest.client.get("/v1/me", headers=me).json()["restricted"] is True

@@ -37,6 +37,14 @@ def open_me(client: TestClient, link_token: str, **kw: Any) -> Any:
                                             "token": link_token}, **kw)
 
 
+def post_contest_form(page: TestClient, data: dict[str, Any]) -> Any:
+    """The customer's contest form posted with `data` (its CSRF token from the form)."""
+    form = page.get("/me/contest")
+    assert form.status_code == 200, form.text
+    return page.post("/me/contest", data={"csrf_token": csrf_of(form.text), "human": "yes",
+                                          "idem": "", **data}, follow_redirects=False)
+
+
 @pytest.fixture
 def scored(api, customers) -> list[dict[str, Any]]:  # noqa: ANN001
     r = api.score(customers[:60])

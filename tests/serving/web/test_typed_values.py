@@ -11,15 +11,13 @@ import re
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from models.spec import CalibrationSpec, DecisionSpec, FeatureSpec, ModelSpec
 from serving.disputes import rules
 from serving.errors import field_error
 from serving.web import views
 from serving.web.i18n import translator
-
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+from tests.serving.web.test_pages import post_contest_form
 
 SPEC = ModelSpec(
     dataset="d", target="Churn", positive_label="Yes",
@@ -95,12 +93,6 @@ def _number(spec: Any) -> Any:
                 if f.kind == "numeric" and f.min is not None and f.min >= 0)
 
 
-def _post_form(page: TestClient, data: dict[str, Any]) -> Any:
-    form = page.get("/me/contest")
-    assert form.status_code == 200, form.text
-    return page.post("/me/contest", data={"csrf_token": CSRF.search(form.text).group(1),
-                                          "human": "yes", "idem": "", **data},
-                     follow_redirects=False)
 
 
 @pytest.mark.parametrize(("typed", "problem", "words"), [
@@ -114,7 +106,7 @@ def test_the_contest_form_never_changes_the_number_typed(contest_page, contest, 
                                                          words):
     p, me, page = contest_page
     f = _number(contest.host.current().spec)
-    r = _post_form(page, {"wrong": f.name, f"value-{f.name}": typed, "statement": "x"})
+    r = post_contest_form(page, {"wrong": f.name, f"value-{f.name}": typed, "statement": "x"})
     assert r.status_code == 422, r.text
     m = re.search(rf'id="error-{re.escape(f.name)}" data-problem="([^"]*)">([^<]*)<', r.text)
     assert m and m.group(1) == problem and words in m.group(2), r.text[-3000:]
@@ -127,7 +119,7 @@ def test_the_french_form_reads_a_decimal_comma(contest_page, contest):  # noqa: 
     current = next(c["value"] for c in p["contributions"] if c["feature"] == f.name)
     claimed = float(current) + 2
     page.get("/me", params={"lang": "fr"})
-    r = _post_form(page, {"wrong": f.name, "statement": "",
+    r = post_contest_form(page, {"wrong": f.name, "statement": "",
                           f"value-{f.name}": f"{claimed:.0f},0"})
     assert r.status_code == 303, r.text
     mine = contest.client.get("/v1/disputes", headers=me).json()["items"]
@@ -138,6 +130,6 @@ def test_the_french_form_words_the_thousands_separator_in_french(contest_page, c
     p, me, page = contest_page
     f = _number(contest.host.current().spec)
     page.get("/me", params={"lang": "fr"})
-    r = _post_form(page, {"wrong": f.name, f"value-{f.name}": "1 000", "statement": ""})
+    r = post_contest_form(page, {"wrong": f.name, f"value-{f.name}": "1 000", "statement": ""})
     assert r.status_code == 422
     assert "séparateur de milliers" in r.text
