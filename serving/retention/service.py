@@ -14,7 +14,6 @@ Agents never see the control group's draw: customers held out are not on their r
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy import false
 from sqlalchemy.orm import Session
 
 from models import pseudonymise
+from serving import cursors
 from serving.audit import service as audit
 from serving.auth import users
 from serving.auth.principal import Principal
@@ -61,42 +61,19 @@ from serving.storage.tables import (
 
 
 # -- cursors -------------------------------------------------------------------------------
-def _bad_cursor(cursor: str) -> InvalidInput:
-    return InvalidInput.naming(
-        "cursor is not valid; use the next_cursor of the previous page",
-        [field_error(["query", "cursor"], "not valid", "a next_cursor value", cursor,
-                     fix="Start again without a cursor.")])
-
-
-def encode_cursor(*parts: Any) -> str:
-    """An opaque page key (times as ISO text)."""
-    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _parts(cursor: str) -> list[Any]:
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except Exception as exc:  # noqa: BLE001
-        raise _bad_cursor(cursor) from exc
-    if not isinstance(parts, list) or not parts:
-        raise _bad_cursor(cursor)
-    return parts
-
-
 def decode_cursor(cursor: str) -> tuple[float, str, int]:
     """A risk-list key: (score, pseudonym, phase: 0 not handled recently, 1 handled)."""
-    parts = _parts(cursor)
+    parts = cursors.parts(cursor)
     try:
         score, key, *rest = parts
         return float(score), str(key), int(rest[0]) if rest else 0
     except Exception as exc:  # noqa: BLE001
-        raise _bad_cursor(cursor) from exc
+        raise cursors.refused(cursor) from exc
 
 
 def _task_key(cursor: str, sort: str) -> list[Any]:
     """A queue key for `sort`: its order values, then the task id."""
-    parts = _parts(cursor)
+    parts = cursors.parts(cursor)
     try:
         if parts[0] != sort:
             raise ValueError("the cursor was made for another sort")
@@ -109,7 +86,7 @@ def _task_key(cursor: str, sort: str) -> list[Any]:
         at, neg_score, key = parts[1:]
         return [datetime.fromisoformat(at), float(neg_score), str(key)]
     except Exception as exc:  # noqa: BLE001
-        raise _bad_cursor(cursor) from exc
+        raise cursors.refused(cursor) from exc
 
 
 def check_sort(sort: str) -> str:
@@ -262,7 +239,7 @@ def list_tasks(session: Session, specs: SpecCache, status: str = "open", limit: 
     tried = tasks.attempts(session, [t.id for t, _, _, _ in shown])
     items = [_task_public(session, specs, t, p, c, lang, attempts=tried[t.id])
              for t, p, c, _ in shown]
-    nxt = encode_cursor(sort, *rows[limit - 1][3]) if len(rows) > limit else None
+    nxt = cursors.encode(sort, *rows[limit - 1][3]) if len(rows) > limit else None
     _audit_read(session, reader, audit.TASK_LIST_READ,
                 {"status": status, "limit": limit, "page": "next" if cursor else "first",
                  "entries": len(items), "mine": mine, "sort": sort,
@@ -601,7 +578,7 @@ def _score_entries(session: Session, specs: SpecCache, band: str | None, limit: 
     nxt = None
     if len(found) > limit:  # a look-ahead row (of either phase) proves a next page
         c, _, _, ph = found[limit - 1]
-        nxt = encode_cursor(c.latest_score, c.customer_ref, ph)
+        nxt = cursors.encode(c.latest_score, c.customer_ref, ph)
     return items, nxt
 
 
@@ -617,5 +594,5 @@ def _queue_entries(session: Session, specs: SpecCache, band: str | None, limit: 
                       claimed_by=reader.actor if mine else None, sort=sort,
                       handled_since=since, band=band, latest=True)
     items = [_entry(session, specs, c, p, t.id, lang) for t, p, c, _ in rows[:limit]]
-    nxt = encode_cursor(sort, *rows[limit - 1][3]) if len(rows) > limit else None
+    nxt = cursors.encode(sort, *rows[limit - 1][3]) if len(rows) > limit else None
     return items, nxt

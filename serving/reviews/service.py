@@ -20,7 +20,6 @@ customer reads them), and a preview checks its corrections as the decision would
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.explain import decoded_values, values_json
+from serving import cursors
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
@@ -72,19 +72,19 @@ from serving.storage.tables import (
 
 # -- the queue ------------------------------------------------------------------------------
 def _cursor(d: Dispute) -> str:
-    raw = json.dumps([d.received_at.isoformat(), d.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(d.received_at, d.id)
 
 
 def _after(cursor: str) -> Any:
     try:
-        at, did = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at, did = cursors.parts(cursor)
         at = datetime.fromisoformat(at)
         if at.tzinfo is None or not isinstance(did, str) or "\x00" in did:
             raise ValueError(cursor)
-    except Exception as exc:  # noqa: BLE001
-        raise InvalidInput("cursor is not valid; use the next_cursor of the previous page",
-                           fields=["cursor"]) from exc
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a key of another shape
+        raise cursors.refused(cursor) from exc
     return or_(Dispute.received_at > at, and_(Dispute.received_at == at, Dispute.id > did))
 
 

@@ -186,3 +186,15 @@ def test_training_export_uses_corrected_data_and_leaves_out_the_restricted(
     monkeypatch.setenv("CHURN_DATABASE_URL", app.state.settings.database_url)
     assert cli.main(["export-training", "--out", str(tmp_path / "export")]) == 2
     assert not (tmp_path / "export").exists()
+
+
+def test_a_bad_review_queue_cursor_is_named_like_every_other(api):
+    """The review queue's cursor is refused as the risk list's and the task queue's are:
+    the query parameter named, what was expected, what came and the fix."""
+    for path in ("/v1/reviews", "/v1/risk-list", "/v1/retention-tasks"):
+        role = "reviewer" if path == "/v1/reviews" else "agent"
+        r = api.get(path, role=role, cursor="not-a-cursor")
+        assert r.status_code == 422, (path, r.text)
+        (error,) = r.json()["errors"]
+        assert error["loc"] == ["query", "cursor"]
+        assert error["fix"] == "Start again without a cursor."
