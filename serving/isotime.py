@@ -4,7 +4,8 @@ the command line's `when` argument).
 pydantic's lax mode reads a number as seconds since 1970 (`until=0.5` became
 1970-01-01T00:00:00.5Z, `"left_on": 0` the first of January 1970), which silently
 turns a client's mistake into a wrong answer. These types refuse numbers with a 422
-that names the format expected; the OpenAPI schema keeps `format: date` / `date-time`.
+that names the format expected; the OpenAPI schema keeps `format: date-time`. (A day,
+such as a departure's, is read by `serving.loop.outcomes.day_left`.)
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ def _text_only(example: str):  # noqa: ANN202
     return check
 
 
-IsoDate = Annotated[dt.date, BeforeValidator(_text_only("2026-10-31"))]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_text_only("2026-10-31T00:00:00Z"))]
 # a calendar quarter, UTC (serving/analytics/periods.py reads it): the period outside
 # auditors read

@@ -221,6 +221,13 @@ def record(session: Session, who: Principal | str, action: str, **kw: Any) -> in
     return seq
 
 
+def read(session: Session, who: Principal | str, action: str, **kw: Any) -> int:
+    """Audit a read as it is answered: the session's read transaction is ended first (an
+    audited read holds nothing pending), then the event is appended and committed."""
+    session.rollback()
+    return record(session, who, action, **kw)
+
+
 def staff_read(session: Session, who: Principal, customer_ref: str | None, kind: str,
                record_id: str, via: str = "api") -> int | None:
     """Audit a member of staff reading one of a customer's records (`kind`: prediction,
@@ -230,9 +237,8 @@ def staff_read(session: Session, who: Principal, customer_ref: str | None, kind:
     session's read transaction first (nothing may be pending)."""
     if who.kind != "staff":
         return None
-    session.rollback()
-    return record(session, who, RECORD_READ, customer_ref=customer_ref,
-                  objects={"record": kind, "id": record_id, "via": via})
+    return read(session, who, RECORD_READ, customer_ref=customer_ref,
+                objects={"record": kind, "id": record_id, "via": via})
 
 
 def third_party_read(session: Session, who: Principal, what: str, via: str,

@@ -154,9 +154,8 @@ def viewed_by_staff(session: Session, customer_ref: str,
     """A customer's record opened by a member of staff (their page): the view itself is
     in the audit log, whoever opened it and however."""
     out = record(session, customer_ref)
-    session.rollback()  # end the read's transaction before the audit write
-    audit.record(session, viewer, audit.CUSTOMER_VIEWED, customer_ref=customer_ref,
-                 objects={"via": "staff page"})
+    audit.read(session, viewer, audit.CUSTOMER_VIEWED, customer_ref=customer_ref,
+               objects={"via": "staff page"})
     return out
 
 

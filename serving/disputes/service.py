@@ -297,10 +297,9 @@ def list_disputes(session: Session, principal: Principal, status: str | None = N
     out = DisputeList(items=[dispute_public(session, specs, d, lang)
                              for d in session.scalars(q)])
     if principal.kind == "staff":  # every customer's: a list read, in the audit log
-        session.rollback()
-        audit.record(session, principal, audit.DISPUTE_LIST_READ,
-                     objects={"status": status, "limit": limit, "entries": len(out.items),
-                              "via": "api"})
+        audit.read(session, principal, audit.DISPUTE_LIST_READ,
+                   objects={"status": status, "limit": limit, "entries": len(out.items),
+                            "via": "api"})
     return out
 
 

@@ -172,10 +172,9 @@ def for_staff(session: Session, settings: Settings, served: ServedModel, custome
     own id): answered, then audited as `recourse.viewed` with its status (pseudonymous)."""
     customer = customers.find(session, settings, customer_id)
     out = recourse_for_customer(session, served, customer.customer_ref, lang)
-    session.rollback()  # end the read's transaction before the audit write
-    audit.record(session, principal, RECOURSE_VIEWED, customer_ref=out.customer_ref,
-                 objects={"status": out.status, "options": len(out.options),
-                          "prediction_id": out.prediction_id}, model=served)
+    audit.read(session, principal, RECOURSE_VIEWED, customer_ref=out.customer_ref,
+               objects={"status": out.status, "options": len(out.options),
+                        "prediction_id": out.prediction_id}, model=served)
     return out
 
 

@@ -214,8 +214,7 @@ def _audit_read(session: Session, reader: Principal, action: str, objects: dict[
                 via: str | None, customer_ref: str | None = None) -> None:
     """Every read of a list of customers is in the audit log, whoever serves it; one
     customer's list is filed under them."""
-    session.rollback()  # end the read's transaction before the audit write
-    audit.record(session, reader, action, customer_ref=customer_ref,
+    audit.read(session, reader, action, customer_ref=customer_ref,
                  objects=objects | ({"via": via} if via else {}))
 
 

@@ -123,10 +123,9 @@ def list_open(session: Session, specs: SpecCache, limit: int = 50, cursor: str |
     items = [review_item(session, specs, d, lang, now, blind=blind) for d in rows[:limit]]
     out = ReviewPage(items=items, next_cursor=_cursor(rows[limit - 1])
                      if len(rows) > limit else None)
-    session.rollback()  # end the read's transaction before the audit write
-    audit.record(session, reader, audit.DISPUTE_LIST_READ,
-                 objects={"status": "open", "limit": limit, "entries": len(items),
-                          "page": "next" if cursor else "first", "via": via})
+    audit.read(session, reader, audit.DISPUTE_LIST_READ,
+               objects={"status": "open", "limit": limit, "entries": len(items),
+                        "page": "next" if cursor else "first", "via": via})
     return out
 
 

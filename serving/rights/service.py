@@ -377,9 +377,8 @@ def listing(session: Session, status: str = "open", limit: int = 200,
     if status == "overdue":
         items = [i for i in items if i.overdue]
     out = RightsRequestList(items=items, overdue=store.overdue_count(session, now))
-    session.rollback()  # end the read's transaction before the audit write
-    audit.record(session, reader, audit.RIGHTS_LIST_READ,
-                 objects={"status": status, "limit": limit, "entries": len(items), "via": via})
+    audit.read(session, reader, audit.RIGHTS_LIST_READ,
+               objects={"status": status, "limit": limit, "entries": len(items), "via": via})
     return out
 
 
@@ -434,13 +433,13 @@ def extend(session: Session, settings: Settings, principal: Principal, request_i
                            "answer the request now")
         new_due = months_after(row.due_at, EXTENSION_MONTHS)
         if not store.change(session, row, status="extended", extended_due_at=new_due,
-                            extension_reason=body.reason.strip(),
+                            extension_reason=body.reason,
                             handler=row.handler or principal.actor):
             raise Conflict("this request was changed meanwhile: read it again")
         session.refresh(row)
         lang = _lang(session, row.customer_ref)
         _notify(session, settings, row, "rights_extended", principal, due=_when(new_due),
-                reason=body.reason.strip(), authority=_authority(settings, lang))
+                reason=body.reason, authority=_authority(settings, lang))
         audit.append(session, principal, EXTENDED, customer_ref=row.customer_ref,
                      objects={"request_id": row.id, "kind": row.kind,
                               "extended_due_at": _when(new_due)})
@@ -460,15 +459,15 @@ def close(session: Session, settings: Settings, principal: Principal, request_id
         raise Conflict(f"this request is already {row.status}", request_id=row.id,
                        status=row.status)
     if row.kind == "erasure" and body.status == "done":
-        return _erase(session, settings, principal, request_id, now, body.outcome.strip())
+        return _erase(session, settings, principal, request_id, now, body.outcome)
     with write_lock(session):
         row = _open_row(session, request_id)
         lang = _lang(session, row.customer_ref)
-        _finish(session, row, principal, body.status, body.outcome.strip(), now)
+        _finish(session, row, principal, body.status, body.outcome, now)
         result = "rights_done" if body.status == "done" else "rights_refused"
         extra = ("access_ready",) if row.kind == "access" and body.status == "done" else ()
         _notify(session, settings, row, "rights_closed", principal,
-                result=(result, *extra), outcome=body.outcome.strip(),
+                result=(result, *extra), outcome=body.outcome,
                 authority=_authority(settings, lang))
         session.commit()
     return public(session, _get(session, request_id), now)
