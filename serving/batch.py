@@ -632,7 +632,8 @@ def _prepare(dialect: str, served: ServedModel, frame: pd.DataFrame, id_col: str
         pids, refs, rep(served.name), rep(served.version), scores, margins, rep(base),
         bands_l, feats, shaps, [r.action for r in reasons], [r.reason for r in reasons],
         rep("batch"), rep("batch"), rep(False), rep(at), rep(served.contract_version),
-        rep(None), rep("risk"), rep(None), rep(None), rep(None), strict=False)))
+        rep(None), rep("risk"), rep(None), rep(None), rep(None), rep(None), rep(None),
+        rep(None), strict=False)))
     chunk.customers = list(map(LatestEntry._make, zip(refs, ids, pids, scores, bands_l,
                                                       rep(at), strict=False)))
     # each task's id is minted as the chunk is written, in file order (`_store`)

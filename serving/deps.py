@@ -150,6 +150,7 @@ class Runtime:
     specs: SpecCache
     metrics: Metrics
     writer: ScoreWriter
+    db: Database
     # CHURN_TARGETING=uplift: the uplift model loaded at start-up (and on a model reload)
     uplift: UpliftPlan | None = None
 
@@ -158,7 +159,7 @@ def app_runtime(app: Starlette) -> Runtime:
     """The app's `Runtime` (the scoring fast path reads it without a request object)."""
     state = app.state
     return Runtime(state.settings, state.host, state.specs, state.metrics, state.score_writer,
-                   getattr(state, "uplift", None))
+                   state.db, getattr(state, "uplift", None))
 
 
 def runtime(request: Request) -> Runtime:

@@ -188,11 +188,20 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled whole (the writer process sends its refusals back): the default
+        # pickling of an exception keeps `args` only, and would drop `extra`
+        return _rebuild, (type(self), self.detail, self.extra)
+
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.detail, **self.extra)
 
     def headers(self) -> dict[str, str]:
         return {}
+
+
+def _rebuild(cls: type[DomainError], detail: str, extra: dict[str, Any]) -> DomainError:
+    return cls(detail, **extra)
 
 
 class NotAuthenticated(DomainError, status=401, code="not_authenticated"):
@@ -387,14 +396,17 @@ def _database_error(_: Request, exc: Exception) -> JSONResponse:
 def _write_unconfirmed(_: Request, exc: Exception) -> JSONResponse:
     """The writer process ended before it confirmed a write: 503, nothing acknowledged.
     It may have ended between its commit and its reply, so the answer does not say the
-    prediction was not stored: it says a repeat is safe (the customer is scored again;
+    prediction was not stored: it says to repeat it with the same Idempotency-Key (stored
+    at most once), and that a repeat without one is safe too (the customer is scored again;
     the risk list keeps one entry per customer and a customer has at most one open task)."""
     logging.getLogger("churn.errors").error("%s", exc)
     return JSONResponse(error_body(
         "write_unconfirmed", "The prediction was not confirmed: the writer stopped before "
-        "it answered, so it may or may not have been stored. Repeating the request is "
-        "safe: it scores the customer again, and they keep one risk-list entry and at most "
-        "one open task. Try again in 1 s."), status_code=503, headers={"Retry-After": "1"})
+        "it answered, so it may or may not have been stored. Send the request again in 1 s "
+        "with the same Idempotency-Key header to have it stored at most once (the repeat "
+        "answers what was stored). Without a key a repeat is still safe: it scores the "
+        "customer again, and they keep one risk-list entry and at most one open task."),
+        status_code=503, headers={"Retry-After": "1"})
 
 
 def install_handlers(app: FastAPI) -> None:

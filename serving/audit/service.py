@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -239,6 +239,19 @@ def staff_read(session: Session, who: Principal, customer_ref: str | None, kind:
         return None
     return read(session, who, RECORD_READ, customer_ref=customer_ref,
                 objects={"record": kind, "id": record_id, "via": via})
+
+
+def staff_reads(session: Session, who: Principal,
+                records: Sequence[tuple[str | None, str, str]], via: str = "api") -> None:
+    """`staff_read` of many records at once (customer_ref, kind, id), in one transaction."""
+    if who.kind != "staff" or not records:
+        return
+    session.rollback()
+    with write_lock(session):
+        append_many(session, [event(who, RECORD_READ, customer_ref=ref,
+                                    objects={"record": kind, "id": rid, "via": via})
+                              for ref, kind, rid in records])
+        session.commit()
 
 
 def third_party_read(session: Session, who: Principal, what: str, via: str,

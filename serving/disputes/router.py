@@ -4,6 +4,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
+from serving import idempotency
 from serving.deps import CtxDep, CustomerDep, CustomerOrReviewer
 from serving.disputes import service
 from serving.disputes.schemas import DisputeCreate, DisputeList, DisputePublic
@@ -31,7 +32,7 @@ def create_dispute(
     ctx: CtxDep,
     body: DisputeCreate = Body(...),
     idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", max_length=service.KEY_MAX,
+        None, alias=idempotency.HEADER, max_length=idempotency.KEY_MAX,
         description="Same key + same body -> the same dispute; same key + other body -> 422"),
 ) -> DisputePublic:
     """Contest one of your predictions: say which factors are wrong and what is right,

@@ -10,7 +10,6 @@ the key's primary key; it then answers with the winner's dispute).
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import ModelSpec
 from models.explain import contributions
+from serving import idempotency
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
@@ -36,7 +36,7 @@ from serving.disputes.schemas import (
     DisputePublic,
     NoticePublic,
 )
-from serving.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from serving.errors import Conflict, Forbidden, InvalidInput, NotFound
 from serving.retention.tasks import cancel_for_dispute
 from serving.scoring import service as scoring
 from serving.specs import SpecCache
@@ -50,12 +50,6 @@ from serving.storage.tables import (
     Prediction,
     new_id,
 )
-
-KEY_MAX = 200
-
-
-class IdempotencyMismatch(InvalidInput, code="idempotency_key_reused"):
-    """The key was used before with another request body."""
 
 
 @dataclass
@@ -78,16 +72,15 @@ def days_left(due_by: datetime, now: datetime | None = None) -> int:
 
 
 def request_hash(body: DisputeCreate) -> str:
-    """The body's digest, kept with its Idempotency-Key. A body that cannot be written as
-    JSON again (a claimed value nested deeper than the serialiser goes) gets a digest no
-    stored key has: such a claim is refused by the rules, so no key is ever stored with
-    it, and its request cannot pass for a replay."""
+    """The body's digest, kept with its Idempotency-Key (`idempotency.digest`). A body
+    that cannot be written as JSON again (a claimed value nested deeper than the
+    serialiser goes) gets a digest no stored key has: such a claim is refused by the
+    rules, so no key is ever stored with it, and its request cannot pass for a replay."""
     try:
-        canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True,
-                               separators=(",", ":"), ensure_ascii=False)
+        data = body.model_dump(mode="json")
     except (ValueError, RecursionError):
-        canonical = "unserialisable body"
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        data = None
+    return idempotency.digest(data) if data is not None else idempotency.digest(object())
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -172,13 +165,7 @@ def _replay(session: Session, customer_ref: str, key: str, digest: str,
     if row is None:
         return None
     if row.request_hash != digest:
-        raise IdempotencyMismatch.naming(
-            "this Idempotency-Key was already used with another request body; "
-            "send a new key for a new dispute",
-            [field_error(["header", "Idempotency-Key"], "key reused with another body",
-                         "the same body as the first request with this key",
-                         "a different body", "Use a new key for a new request.",
-                         field="Idempotency-Key")])
+        raise idempotency.mismatch("a new dispute")
     d = session.get(Dispute, row.dispute_id)
     return dispute_public(session, specs, d, lang) if d is not None else None
 
@@ -192,10 +179,7 @@ def open_dispute(session: Session, principal: Principal, body: DisputeCreate,
     if principal.kind != "customer" or not principal.customer_ref:
         raise Forbidden("disputes are opened by the customer, through their access link")
     ref = principal.customer_ref
-    key = (idempotency_key or "").strip() or None
-    if key is not None and len(key) > KEY_MAX:
-        raise InvalidInput(f"Idempotency-Key is longer than {KEY_MAX} characters",
-                           fields=["Idempotency-Key"])
+    key = idempotency.clean_key(idempotency_key)
     digest = request_hash(body)
     if key is not None:
         replay = _replay(session, ref, key, digest, specs, lang)

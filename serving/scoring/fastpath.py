@@ -54,7 +54,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving import deps
+from serving import deps, idempotency
 from serving.scoring import router, service
 from serving.scoring.schemas import ScoreBody, ScoreRequest
 from serving.system import textguard
@@ -69,17 +69,21 @@ _LANGS = {b"": "en", b"lang=en": "en", b"lang=fr": "fr"}
 _JSON = b"application/json"
 
 
-def _headers(scope: Scope) -> tuple[str | None, bool]:
-    """The Authorization header (the first, as Starlette reads it) and whether the body
-    is declared `application/json` (other JSON types are left to FastAPI)."""
+def _headers(scope: Scope) -> tuple[str | None, bool, str | None]:
+    """The Authorization header (the first, as Starlette reads it), whether the body is
+    declared `application/json` (other JSON types are left to FastAPI) and the
+    Idempotency-Key (the first, as FastAPI's `Header` reads it)."""
     authorization: str | None = None
     json_type: bool | None = None
+    key: str | None = None
     for name, value in scope["headers"]:
         if name == b"authorization" and authorization is None:
             authorization = value.decode("latin-1")
         elif name == b"content-type" and json_type is None:
             json_type = value.split(b";", 1)[0].strip().lower() == _JSON
-    return authorization, bool(json_type)
+        elif name == b"idempotency-key" and key is None:
+            key = value.decode("latin-1")
+    return authorization, bool(json_type), key
 
 
 def parse(body: bytes) -> ScoreRequest | list[ScoreRequest]:
@@ -187,10 +191,11 @@ class PredictionFastPath(HttpMiddleware):
         """The route's answer, or None to replay the request through FastAPI. Nothing is
         written before every check passed."""
         lang = _LANGS.get(scope.get("query_string", b""))
-        authorization, json_type = _headers(scope)
+        authorization, json_type, raw_key = _headers(scope)
         if lang is None or not json_type or not body:
             return None
         try:
+            key = idempotency.clean_key(raw_key)  # a key too long: FastAPI's 422
             principal = await deps.staff_of(self.api, _bearer(authorization), router.ROLES)
             runtime = deps.app_runtime(self.api)
             served = runtime.host.current()
@@ -198,11 +203,12 @@ class PredictionFastPath(HttpMiddleware):
             items = parsed if isinstance(parsed, list) else [parsed]
             if len(items) > router.IN_LOOP:
                 return None  # the route scores a long list in the thread pool
-            job = service.prepare(served, runtime.settings, items, principal, runtime.uplift)
+            job = service.prepare(served, runtime.settings, items, principal, runtime.uplift,
+                                  key)
         except Exception:  # noqa: BLE001 - nothing written yet: FastAPI answers it
             return None
         try:
-            out = await router.stored(runtime, job, lang)
+            out, created = await router.stored(runtime, job, lang)
         except Exception as exc:
             handler = self._handler(exc)
             if handler is None:
@@ -210,7 +216,7 @@ class PredictionFastPath(HttpMiddleware):
             response = handler(Request(scope, receive), exc)
             return await response if inspect.isawaitable(response) else response
         return router.PredictionResponse(out if isinstance(parsed, list) else out[0],
-                                         status_code=201)
+                                         status_code=201 if created else 200)
 
     def _handler(self, exc: Exception) -> Callable[..., Any] | None:
         """The app's handler for `exc`, looked up as Starlette's exception middleware

@@ -17,10 +17,18 @@ from models.explain import contribution_rows, contributions, decoded_json, decod
 from models.explanation import Explanation
 from models.pseudonym import Pseudonymiser
 from models.reasons import Audience
+from serving import idempotency
 from serving.audit import service as audit
 from serving.auth.principal import Principal
 from serving.config import Settings
-from serving.errors import FieldError, InvalidInput, NotFound, Suppressed, model_problems
+from serving.errors import (
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Suppressed,
+    model_problems,
+)
 from serving.loop import control, targeting
 from serving.loop.control import ControlPlan
 from serving.loop.targeting import UpliftPlan
@@ -48,6 +56,7 @@ from serving.specs import SpecCache
 from serving.storage import Database, receipts, writerproc
 from serving.storage.group import GroupCommit
 from serving.storage.receipts import (
+    KeyedReceipt,
     LatestEntry,
     PredictionRow,
     Receipts,
@@ -103,6 +112,10 @@ class ScoreJob:
     uplift: UpliftPlan | None = None
     values: dict[str, float] | None = None
     estimates: dict[str, float] | None = None
+    # sent with an Idempotency-Key: the key scoped to its caller and the body's digest
+    # (`serving.idempotency`), kept on each receipt; a repeat answers what they stored
+    key: str | None = None
+    body_hash: str | None = None
 
     def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
         """The job's receipts with their final routes, `at` in storage form."""
@@ -112,7 +125,8 @@ class ScoreJob:
             self.pids[n], ref, name, version, float(ex.score[n]), float(ex.margin[n]), base,
             self.bands[n], self.features[n], pack_shap(ex.shap[n]), final[n].action,
             final[n].reason, "api", self.principal.actor, final[n] == OVERTURNED, at,
-            self.served.contract_version)
+            self.served.contract_version, request_key=self.key, request_hash=self.body_hash,
+            request_item=None if self.key is None else n)
             for n, ref in enumerate(self.refs)]
 
 
@@ -126,7 +140,15 @@ class Stored:
     rows: list[PredictionRow] | list[Decided] = field(default_factory=list)
 
 
-ScoreWriter = GroupCommit[ScoreJob, Stored]
+@dataclass(frozen=True)
+class Replayed:
+    """A repeat of a keyed request already stored: its receipts, in the request's order
+    (read back and answered as they stand now: `replay`)."""
+
+    prediction_ids: list[str]
+
+
+ScoreWriter = GroupCommit[ScoreJob, "Stored | Replayed"]
 
 
 # -- the job and its outcome on the writer process's pipe (`serving.storage.writerproc`) --
@@ -148,13 +170,13 @@ def job_wire(job: ScoreJob) -> tuple:
         job.at.isoformat(), job.due_days,
         None if c is None else (c.fraction, c.key, c.period_length, c.targeting),
         None if u is None else (u.uri, u.customer_value, u.contact_cost, u.version),
-        job.values, job.estimates)
+        job.values, job.estimates, job.key, job.body_hash)
 
 
 def job_from_wire(w: tuple) -> ScoreJob:
     """`job_wire` read back in the writer process."""
     (served, who, refs, external_ids, margins, scores, base, shaps, bands, routes, pids,
-     features, at, due_days, control_plan, uplift, values, estimates) = w
+     features, at, due_days, control_plan, uplift, values, estimates, key, body_hash) = w
     shap = np.array([unpack_shap(b) for b in shaps]).reshape(len(shaps), -1)
     return ScoreJob(
         served=WrittenModel(*served[:3], Thresholds(*served[3:])),  # type: ignore[arg-type]
@@ -164,7 +186,7 @@ def job_from_wire(w: tuple) -> ScoreJob:
         at=datetime.fromisoformat(at), due_days=due_days,
         control=None if control_plan is None else ControlPlan(*control_plan),
         uplift=None if uplift is None else UpliftPlan(None, *uplift),  # type: ignore[arg-type]
-        values=values, estimates=estimates)
+        values=values, estimates=estimates, key=key, body_hash=body_hash)
 
 
 class Decided(NamedTuple):
@@ -177,20 +199,27 @@ class Decided(NamedTuple):
     expected_value: float | None
 
 
-def stored_wire(stored: Stored) -> tuple:
+_REPLAYED = "replayed"  # a `Replayed` on the pipe: (_REPLAYED, ids)
+
+
+def stored_wire(stored: Stored | Replayed) -> tuple:
     """The outcome the answer needs, as plain values (the writer process's reply)."""
+    if isinstance(stored, Replayed):
+        return (_REPLAYED, stored.prediction_ids)
     return ([(r.action, r.reason) for r in stored.routes], stored.task_ids,
             [(r.arm, r.targeting, r.uplift, r.customer_value, r.expected_value)
              for r in stored.rows])
 
 
-def stored_from_wire(w: tuple) -> Stored:
+def stored_from_wire(w: tuple) -> Stored | Replayed:
+    if w[0] == _REPLAYED:  # a Stored's first item is a list of routes, never this text
+        return Replayed(w[1])
     routes, task_ids, rows = w
     return Stored(routes=[Route(a, r) for a, r in routes], task_ids=task_ids,
                   rows=[Decided(*r) for r in rows])  # type: ignore[misc]
 
 
-def store_wire(session: Session, jobs: Sequence[tuple]) -> list[tuple | Suppressed]:
+def store_wire(session: Session, jobs: Sequence[tuple]) -> list[tuple | DomainError]:
     """`store` on the writer process's side of the pipe."""
     return [o if isinstance(o, BaseException) else stored_wire(o)
             for o in store(session, [job_from_wire(j) for j in jobs])]
@@ -227,22 +256,27 @@ def score(
     principal: Principal,
     lang: str = "en",
     uplift: UpliftPlan | None = None,
-) -> list[dict[str, Any]]:
+    key: str | None = None,
+) -> list[dict[str, Any]] | Replayed:
     """Validate every record first (nothing half-written), then score, explain, route,
     store the receipts and open human tasks durably (a group commit) before returning:
     `prepare`, the writer, `answer`. `uplift`: the uplift model in force
     (CHURN_TARGETING=uplift), applied with the rule every path applies
-    (`serving.loop.targeting.target`)."""
-    job = prepare(served, settings, items, principal, uplift)
-    return answer(job, writer.submit(job, rows=len(items)), lang)
+    (`serving.loop.targeting.target`). `key`: the request's Idempotency-Key; a repeat of a
+    request already stored returns `Replayed` (for `replay`) and stores nothing."""
+    job = prepare(served, settings, items, principal, uplift, key)
+    outcome = writer.submit(job, rows=len(items))
+    return outcome if isinstance(outcome, Replayed) else answer(job, outcome, lang)
 
 
 def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
-            principal: Principal, uplift: UpliftPlan | None = None) -> ScoreJob:
+            principal: Principal, uplift: UpliftPlan | None = None,
+            key: str | None = None) -> ScoreJob:
     """Validate every record (`InvalidInput` naming each bad field: nothing is written),
     then score, explain and route them: the job the writer stores. Under uplift targeting
     the uplift of each record that may open a task is estimated here, before the write
-    and outside its lock (the draw and the restrictions are only known under it)."""
+    and outside its lock (the draw and the restrictions are only known under it). `key`:
+    the request's Idempotency-Key (`idempotency.clean_key`), kept with the receipts."""
     errors = _invalid(items, served)
     if errors:
         raise InvalidInput.naming(
@@ -264,6 +298,9 @@ def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
         due_days=settings.task_due_days,
         control=_control_plan(settings),
     )
+    if key is not None:
+        job.key = idempotency.scoped(principal.user_id or principal.actor, key)
+        job.body_hash = idempotency.digest([i.model_dump(mode="json") for i in items])
     if job.control is not None and job.control.targeting == "uplift" and uplift is not None:
         maybe = [n for n, r in enumerate(job.routes) if r.action == "human_contact"]
         job.uplift = uplift
@@ -381,7 +418,7 @@ def _refusal(job: ScoreJob, refusals: tuple[tuple[set[str], str, str], ...]
     return None
 
 
-def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppressed]:
+def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Replayed | DomainError]:
     """Store a group of scored requests in the session's transaction (the caller commits).
 
     A request naming a customer who objected to profiling, or who was erased, stores
@@ -390,7 +427,9 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     one of the customer's overturned receipts is kept withdrawn with route `none`
     (`routing.OVERTURNED`): it takes no task and leaves the customer off the risk list. A
     customer carrying an open or claimed task from an earlier campaign period (read here,
-    under the lock) is not drawn into the control group (`control.assign`)."""
+    under the lock) is not drawn into the control group (`control.assign`). A request sent
+    with an Idempotency-Key that was stored before, in an earlier group or earlier in this
+    one, stores nothing again (`_repeat`)."""
     db = Receipts(session)
     refs = sorted({r for job in jobs for r in job.refs})
     # the start of the campaign period each job draws for: a customer whose open task
@@ -401,8 +440,12 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
     # customers is waited for, so its restriction or objection is seen here.
     flags, erased, overturned, carried = db.standing(refs, lock=True,
                                                      carried_before=list(starts.values()))
-    outcomes: list[Stored | Suppressed] = []
+    outcomes: list[Stored | Replayed | DomainError] = []
     kept: list[tuple[ScoreJob, Stored]] = []
+    # keyed requests: the receipts stored for their keys before, and the first job of
+    # this group with each key (read under the lock: no other write can store one meanwhile)
+    found = db.keyed([job.key for job in jobs if job.key is not None])
+    first: dict[str, tuple[ScoreJob, Stored | DomainError]] = {}
     refusals = (
         (erased, "the customer's data was erased at their request: "
          "they are not scored again", "customers erased at their request"),
@@ -411,9 +454,16 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
          "customers who objected to profiling"),
     )
     for job in jobs:
+        if job.key is not None:
+            repeat = _repeat(job, found.get(job.key), first.get(job.key))
+            if repeat is not None:
+                outcomes.append(repeat)
+                continue
         refused = _refusal(job, refusals)
         if refused is not None:
             outcomes.append(refused)
+            if job.key is not None:
+                first[job.key] = (job, refused)
             continue
         t = job.served.thresholds
         stored = Stored(
@@ -425,6 +475,8 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
             task_ids=[None] * len(job.refs))
         outcomes.append(stored)
         kept.append((job, stored))
+        if job.key is not None:
+            first[job.key] = (job, stored)
     if not kept:
         return outcomes
 
@@ -490,6 +542,45 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Suppresse
         events += created_events([row], job.principal, "api", job.served)
     audit.append_many(session, events)
     return outcomes
+
+
+def _repeat(job: ScoreJob, earlier: list[KeyedReceipt] | None,
+            in_group: tuple[ScoreJob, Stored | DomainError] | None,
+            ) -> Replayed | DomainError | None:
+    """The outcome of a keyed job whose key was used before, None if it was not: the
+    receipts stored then (`Replayed`), or what the first request with it got in this group.
+    The same key with another body is refused; a key whose receipts were since erased or
+    purged cannot be answered again."""
+    if earlier:
+        if earlier[0].request_hash != job.body_hash:
+            return idempotency.mismatch("a new request")
+        if [r.request_item for r in earlier] != list(range(len(job.refs))):
+            return idempotency.KeyExpired.gone(len(job.refs) - len(earlier))
+        return Replayed([r.prediction_id for r in earlier])
+    if in_group is not None:
+        before, outcome = in_group
+        if before.body_hash != job.body_hash:
+            return idempotency.mismatch("a new request")
+        return Replayed(list(before.pids)) if isinstance(outcome, Stored) else outcome
+    return None
+
+
+def replay(db: Database, specs: SpecCache, repeat: Replayed, principal: Principal,
+           lang: str = "en", control_fraction: float = 0.0) -> list[dict[str, Any]]:
+    """The answer to a repeat of a keyed request: its receipts read back, as they stand
+    now (a task closed since shows as closed), in the shape and order of the first
+    answer. A member of staff reading them again is a read of customers' records, in the
+    audit log as any other (`audit.staff_reads`)."""
+    ids = repeat.prediction_ids
+    with db.session() as session:
+        rows = receipts.by_ids(session, ids)
+        if len(rows) != len(set(ids)):  # erased between the write's check and this read
+            raise idempotency.KeyExpired.gone(len(set(ids)) - len(rows))
+        out = [_prediction_public(session, specs, rows[i], principal, lang,
+                                  control_fraction).model_dump(mode="json") for i in ids]
+        audit.staff_reads(session, principal,
+                          [(rows[i].customer_ref, "prediction", i) for i in ids], "api_repeat")
+    return out
 
 
 def public(session: Session, specs: SpecCache, p: Prediction, lang: str = "en",

@@ -52,6 +52,20 @@ class PredictionRow(NamedTuple):
     uplift: float | None = None
     customer_value: float | None = None
     expected_value: float | None = None
+    # a request sent with an Idempotency-Key (`serving.idempotency`): the key scoped to its
+    # caller, the digest of its body and this record's place in it; None without a key
+    request_key: str | None = None
+    request_hash: str | None = None
+    request_item: int | None = None
+
+
+class KeyedReceipt(NamedTuple):
+    """A receipt stored for a keyed request (`Receipts.keyed`)."""
+
+    request_key: str
+    request_item: int
+    prediction_id: str
+    request_hash: str
 
 
 class LatestEntry(NamedTuple):
@@ -84,6 +98,12 @@ class TaskRow(NamedTuple):
 
 
 PREDICTION_COLUMNS = PredictionRow._fields
+
+
+def by_ids(session: Session, ids: Sequence[str]) -> dict[str, Prediction]:
+    """The receipts of these ids that exist, by id."""
+    return {p.id: p for p in session.scalars(select(Prediction).where(Prediction.id.in_(
+        sorted(set(ids)))))}
 
 
 def open_task_of(session: Session, prediction_id: str) -> str | None:
@@ -177,6 +197,20 @@ class Receipts(RawWriter):
                 out.overturned.setdefault(ref, set()).add(features)
             else:
                 out.carried[befores[kind - 3]].add(ref)
+        return out
+
+    def keyed(self, keys: Sequence[str]) -> dict[str, list[KeyedReceipt]]:
+        """The receipts stored for requests sent with these (scoped) keys, by key, in the
+        requests' order (the unique index `uq_predictions_request` finds them)."""
+        keys = sorted(set(keys))
+        if not keys:
+            return {}
+        out: dict[str, list[KeyedReceipt]] = {}
+        for row in self.fetchall(
+                "SELECT request_key, request_item, id, request_hash FROM predictions "
+                f"WHERE request_key IN ({self.marks(len(keys))}) "
+                "ORDER BY request_key, request_item", tuple(keys)):
+            out.setdefault(row[0], []).append(KeyedReceipt(*row))
         return out
 
     def carried(self, refs: Sequence[str], before: datetime) -> set[str]:

@@ -246,13 +246,24 @@ class Prediction(Base):
     # retained value of a call (uplift x value - contact cost); null under risk targeting
     customer_value: Mapped[float | None] = mapped_column(Float)
     expected_value: Mapped[float | None] = mapped_column(Float)
+    # a request sent with an Idempotency-Key (migration 0014): the key scoped to its caller
+    # (`idempotency.scoped`), the digest of the request's body and the record's place in it;
+    # null without a key. Kept on the receipts themselves, so an erasure or a purge takes
+    # the key with what it stored.
+    request_key: Mapped[str | None] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    request_item: Mapped[int | None] = mapped_column(Integer)
 
     # The customer alone (migration 0004): a customer's few receipts are sorted when read,
     # and a slimmer key makes the nightly batch's random inserts cheaper. Withdrawn
     # (overturned) receipts are few and read by every scoring path (migration 0006).
     __table_args__ = (Index("ix_predictions_customer", "customer_ref"),
                       Index("ix_predictions_withdrawn", "customer_ref",
-                            sqlite_where=text("withdrawn"), postgresql_where=text("withdrawn")))
+                            sqlite_where=text("withdrawn"), postgresql_where=text("withdrawn")),
+                      # one receipt per record of a keyed request, whatever the code above
+                      Index("uq_predictions_request", "request_key", "request_item",
+                            unique=True, sqlite_where=text("request_key IS NOT NULL"),
+                            postgresql_where=text("request_key IS NOT NULL")))
 
 
 class RetentionTask(Base):

@@ -106,7 +106,8 @@ def test_the_api_stores_through_the_process_and_answers_503_when_it_dies(
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "write_unconfirmed" and r.headers["Retry-After"] == "1"
         assert "may or may not have been stored" in r.json()["detail"]
-        assert "Repeating the request is safe" in r.json()["detail"]
+        assert "same Idempotency-Key" in r.json()["detail"]
+        assert "Without a key a repeat is still safe" in r.json()["detail"]
         monkeypatch.undo()
         r = c.post("/v1/predictions", headers=admin, json=customers[2])
         assert r.status_code == 201, r.text  # a new process
