@@ -13,15 +13,25 @@ the route:
   that is not part of a surrogate pair; in a form body `%00`.
 
 Bodies are scanned as they stream (a pattern split across two chunks is still found), so
-nothing is buffered; on a match the client gets its 422 and the app is told the client
+nothing is copied; on a match the client gets its 422 and the app is told the client
 left, as `serving.system.bodylimit` does for an oversized body. (A JSON string holding the
 six characters backslash-u-0-0-0-0 as text is refused too: such text is not expected.)
+The 422 names the field the text is in, as pydantic's `loc` would (`["body", "statement"]`,
+`["body", 0, "features", "plan"]`, a form's `["body", "note"]`): the chunks already passed
+on are kept by reference until the body ends (the app holds them too), to be read back
+only on a match; `["body"]` when no field holds it (a raw NUL between JSON tokens).
+
+Pages (`/staff...`, `/me...`) are answered in HTML, not in the API's JSON: a page request
+whose URL holds a NUL goes on to its page with the query string emptied and the refusal
+noted in its scope (`refused`), and the page route answers its error page in the page's
+language (`serving.web.core.PageRoute`), before any handler runs.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -50,6 +60,69 @@ def bad_url(scope: Scope) -> str | None:
     return "query" if b"%00" in query or b"\x00" in query else None
 
 
+def query_names(query: bytes) -> list[str]:
+    """The query parameters holding a NUL, as the address shows them (percent-encoded,
+    shortened): what a page names when it refuses the query."""
+    out = []
+    for part in query.split(b"&"):
+        if b"%00" in part or b"\x00" in part:
+            name = part.split(b"=", 1)[0] if b"=" in part else part
+            text = name.replace(b"\x00", b"%00").decode("latin-1")
+            out.append(text[:40] + ("…" if len(text) > 40 else ""))
+    return out or [query.replace(b"\x00", b"%00").decode("latin-1")[:40]]
+
+
+# where a JSON text is: a string (complete, or cut short by the end of the prefix), or one
+# of the tokens that open, close or separate
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*("?)|[{}\[\],:]', re.DOTALL)
+
+
+def json_loc(prefix: bytes) -> list[str | int] | None:
+    """The path, as pydantic's `loc` after "body" gives it, of the JSON string that
+    `prefix` (a JSON body up to a refused character) ends inside: `["statement"]`,
+    `[0, "features", "plan"]`, `[]` for a document that is one string; for a key, the
+    object holding it. None when `prefix` does not end inside a string."""
+    stack: list[list[Any]] = []  # per open container: [is an object, key or index, key next]
+    for m in _JSON_TOKEN.finditer(prefix):
+        token = m.group()
+        if token[:1] == b'"':
+            if not m.group(1):  # not closed: the string the refused character is in
+                if stack and stack[-1][0] and stack[-1][2]:
+                    stack.pop()  # in a key: the object holding it is named
+                return [slot for _, slot, _ in stack]
+            if stack and stack[-1][0] and stack[-1][2]:
+                try:
+                    stack[-1][1] = json.loads(token)
+                except ValueError:  # an escape json cannot read: the key as it came
+                    stack[-1][1] = token[1:-1].decode("utf-8", "replace")
+        elif token == b"{":
+            stack.append([True, None, True])
+        elif token == b"[":
+            stack.append([False, 0, False])
+        elif token in (b"}", b"]"):
+            if not stack:
+                return None
+            stack.pop()
+        elif token == b":" and stack:
+            stack[-1][2] = False
+        elif token == b"," and stack:
+            if stack[-1][0]:
+                stack[-1][2] = True
+            else:
+                stack[-1][1] += 1
+    return None
+
+
+def form_loc(prefix: bytes) -> list[str] | None:
+    """The form field (`["note"]`) whose value `prefix` (a form body up to a refused
+    character) ends inside; None when it ends inside a field's name."""
+    pair = prefix.rsplit(b"&", 1)[-1]
+    if b"=" not in pair:
+        return None
+    name = unquote_to_bytes(pair.split(b"=", 1)[0].replace(b"+", b" "))
+    return [name.decode("utf-8", "replace")]
+
+
 def bad_json(body: bytes) -> bool:
     """Whether a whole JSON body holds a NUL or an unpaired surrogate (what this guard
     refuses in a JSON body, checked at once: the scoring fast path reads the body whole)."""
@@ -62,10 +135,34 @@ def bad_json(body: bytes) -> bool:
 # refuse such text with a field error the page shows in the customer's language: a bare
 # JSON 422 would lose the customer their form.
 _SELF_CHECKING_PAGES = ("/me/",)
+# The pages (serving/web): a person in a browser reads the refusal of their URL, so the
+# page answers it in HTML (a JSON body is no answer to them).
+_PAGES = ("/staff", "/me")
+REFUSED = "churn.text_refused"  # the scope key a page's refused URL is noted under
 
 
 def _page_checks_itself(path: str) -> bool:
     return path.startswith(_SELF_CHECKING_PAGES)
+
+
+def is_page(path: str) -> bool:
+    """Whether `path` is one of the server-rendered pages (`/staff`, `/me` and below)."""
+    return any(path == p or path.startswith(p + "/") for p in _PAGES)
+
+
+def refused(scope: Scope) -> tuple[str, list[str]] | None:
+    """A page request's refused URL: where the NUL was ("path" or "query") and, for the
+    query, the parameters holding it (as the address shows them); None when nothing was."""
+    return scope.get(REFUSED)
+
+
+_GOT = {b"\x00": "a NUL character (U+0000)", b"\\u0000": "a NUL character (U+0000)",
+        b"%00": "a NUL character (U+0000)"}
+
+
+def _found(match: bytes) -> str:
+    """What came, in words: a NUL, or an unpaired surrogate (and which)."""
+    return _GOT.get(match) or f"an unpaired surrogate ({match.decode('latin-1')})"
 
 
 class TextGuard:
@@ -92,17 +189,20 @@ class TextGuard:
                      (b"connection", b"close"), (b"cache-control", b"no-store")], raw
 
     @staticmethod
-    def _answer(where: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _answer(where: str, loc: list[str | int] | None = None,
+                got: str = "a NUL or an unpaired surrogate",
+                ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """A path holding a NUL names nothing that exists: 404. In the query string or the
-        body: 422 invalid_request, its one error item naming where."""
+        body: 422 invalid_request, its one error item naming where (with `loc`, the field
+        after `where`, as pydantic's loc would: `["body", "statement"]`) and what came."""
         if where == "path":
             status, body = 404, error_body("not_found", "No such resource: the path holds a "
                                            "NUL character (U+0000).")
         else:
-            item = field_error([where], "invalid_text", "text without NUL characters or "
-                               "unpaired surrogates", "a NUL or an unpaired surrogate",
-                               fix=DETAIL, field=where)
-            status, body = 422, error_body("invalid_request", DETAIL, fields=[where],
+            item = field_error([where, *(loc or ())], "invalid_text", "text without NUL "
+                               "characters or unpaired surrogates", got, fix=DETAIL,
+                               field=None if loc else where)
+            status, body = 422, error_body("invalid_request", DETAIL, fields=[item.field],
                                            errors=[item])
         raw = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"),
@@ -111,10 +211,14 @@ class TextGuard:
                    (b"cache-control", b"no-store")]
         return status, headers, raw
 
-    async def _refuse(self, send: Send, where: str = "body") -> None:
-        status, headers, raw = self._answers[where]
+    @staticmethod
+    async def _send(send: Send, answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> None:
+        status, headers, raw = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": raw, "more_body": False})
+
+    async def _refuse(self, send: Send, where: str = "body") -> None:
+        await self._send(send, self._answers[where])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,16 +226,19 @@ class TextGuard:
             return
         where = bad_url(scope)
         if where is not None:
-            await self._refuse(send, where)
-            return
+            if not is_page(scope.get("path", "")):
+                await self._refuse(send, where)
+                return
+            # a page: its route answers the refusal in HTML, in the person's language; the
+            # query goes no further (nor into the page's links, as its other language's)
+            query = scope.get("query_string", b"")
+            scope = {**scope, REFUSED: (where, query_names(query) if where == "query" else []),
+                     "query_string": b""}
         pattern = _JSON_BAD
         form = typed = False
         for name, value in scope.get("headers", ()):
             if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
-                status, headers, raw = self._encoded(value.strip())
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers})
-                await send({"type": "http.response.body", "body": raw, "more_body": False})
+                await self._send(send, self._encoded(value.strip()))
                 return
             if name == b"content-type" and not typed:  # the first, as Starlette reads it
                 typed = True
@@ -143,17 +250,35 @@ class TextGuard:
             pattern = _FORM_BAD
 
         tail = b""
+        passed: list[bytes] = []  # the chunks so far, by reference: read back on a match only
+        size = 0  # their length
+        match = b""
+        at = 0  # where in the body the match starts
 
         def bad(chunk: bytes, final: bool) -> bool:
             """A match starting in this chunk's decidable part: the bytes after those the
             last call decided, up to the last `_LOOKAHEAD` (unless this chunk is the last)."""
-            nonlocal tail
+            nonlocal tail, size, match, at
             buf = tail + chunk
+            start = size - len(tail)  # where in the body `buf` starts
             decided = max(0, len(tail) - _LOOKAHEAD)  # kept only as look-behind context
             tail = buf[-(_LOOKAHEAD + _CONTEXT):]
-            if b"\x00" not in buf and b"\\u" not in buf and b"%00" not in buf:
-                return False
-            limit = len(buf) if final else len(buf) - _LOOKAHEAD
-            return any(decided <= m.start() < limit for m in pattern.finditer(buf))
+            passed.append(chunk)
+            size += len(chunk)
+            if b"\x00" in buf or b"\\u" in buf or b"%00" in buf:
+                limit = len(buf) if final else len(buf) - _LOOKAHEAD
+                for m in pattern.finditer(buf):
+                    if decided <= m.start() < limit:
+                        match, at = m.group(), start + m.start()
+                        return True
+            if final:
+                passed.clear()  # read to its end without a match: nothing is kept
+            return False
 
-        await watch_body(self.app, scope, receive, send, bad, self._refuse)
+        async def refuse(send: Send) -> None:
+            """422 naming the field the refused text is in (the body when none holds it)."""
+            prefix = b"".join(passed)[:at]
+            loc = form_loc(prefix) if form else json_loc(prefix)
+            await self._send(send, self._answer("body", loc, _found(match)))
+
+        await watch_body(self.app, scope, receive, send, bad, refuse)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,8 +27,9 @@ from serving.auth.principal import Principal
 from serving.auth.tokens import hash_token
 from serving.auth.users import still_active
 from serving.customers import access
-from serving.errors import DomainError, NotAuthenticated
+from serving.errors import DomainError, NotAuthenticated, from_validation, request_errors
 from serving.scoring import reference
+from serving.system import textguard
 from serving.web import session as websession
 from serving.web.i18n import LANGS, pick_lang, text_lang, translator
 from serving.web.session import WebSession
@@ -35,6 +37,7 @@ from serving.web.session import WebSession
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+B = TypeVar("B", bound=BaseModel)
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
@@ -125,6 +128,25 @@ def _from_domain(request: Request, exc: DomainError) -> PageError:
     return PageError(exc.status_code, t(title), t(text) if text else None, detail, link)
 
 
+def _refused_url(request: Request, where: str, names: list[str]) -> PageError:
+    """A page address the text guard refused (`serving.system.textguard`): a NUL in the
+    path names no page (404); in the query, 422 naming the parameters that held it, what
+    they should hold and the fix, in the page's language."""
+    lang = page_lang(request)
+    t = translator(lang)
+    if where == "path":
+        return PageError(404, t("err_404_title"), t("err_404_text"))
+    quoted = ", ".join(("« {} »" if lang == "fr" else "“{}”").format(n) for n in names)
+    return PageError(422, t("err_422_title"), t("err_text_query", names=quoted))
+
+
+def _refused_values(request: Request, exc: RequestValidationError) -> str:
+    """A page's refused query or path values in the service's words: each one's name,
+    what was expected and what came (`serving.errors.request_errors`)."""
+    return " ".join(f"{e.field}: {e.expected.rstrip('.')} (it was {e.got})."
+                    for e in request_errors(request, exc))
+
+
 def is_customer_path(path: str) -> bool:
     return path == "/me" or path.startswith("/me/")
 
@@ -145,7 +167,10 @@ class PageRoute(APIRoute):
         async def page(request: Request) -> Response:
             sess = websession.load(request)
             request.state.web = sess
+            refused = textguard.refused(request.scope)
             try:
+                if refused is not None:  # before the handler: nothing reads such text
+                    raise _refused_url(request, *refused)
                 response = await handler(request)
             except PageError as exc:
                 response = error_page(request, exc)
@@ -156,11 +181,13 @@ class PageRoute(APIRoute):
                     response = error_page(request, exc)
                 else:
                     response = error_page(request, _from_domain(request, exc))
-            except RequestValidationError:
-                # a malformed query or path on a page: the page's words, not the API's JSON
+            except RequestValidationError as exc:
+                # a malformed query or path on a page: the page's words, not the API's JSON,
+                # and the service's own naming each value (what was expected, what came)
                 t = translator(page_lang(request))
                 response = error_page(request, PageError(422, t("err_422_title"),
-                                                         t("err_422_text")))
+                                                         t("err_422_text"),
+                                                         _refused_values(request, exc)))
             except StarletteHTTPException:
                 raise  # 404 of an unknown path, 405: the app's own answers
             except Exception:
@@ -301,6 +328,31 @@ def customer_page(request: Request) -> Principal:
 def count_client(request: Request) -> None:
     """One more customer-side request from this address (429 page past the limit)."""
     auth.count_client(deps.limits(request), deps.client(request))
+
+
+def form_body(model: type[B], t: Callable[..., str], words: dict[str, str],
+              **fields: Any) -> tuple[B | None, dict[str, str]]:
+    """The API's request body from a form's fields, or (None and) the errors its rules
+    give, by field, in the page's language: a form applies the schema's rules, not a copy
+    of them. `words`: what a field needs, in the page's language (a choice among those
+    offered, a reason long enough), said for any of its errors but a text too long, which
+    says the limit and the length counted."""
+    try:
+        return model(**fields), {}
+    except ValidationError as exc:
+        raw = exc.errors()
+    errors: dict[str, str] = {}
+    for e, item in zip(raw, from_validation(raw, prefix=("body",)), strict=True):
+        name = str(e["loc"][0]) if e["loc"] else "form"
+        if e["type"] == "string_too_long":  # the length the rule counted (PersonText's)
+            text = t("e_too_long", n=(e.get("ctx") or {}).get("max_length"),
+                     m=len(e.get("input") or ""))
+        elif name in words:
+            text = words[name]
+        else:
+            text = _views().message(item, t)
+        errors.setdefault(name, text)
+    return None, errors
 
 
 async def checked_form(request: Request) -> FormData:

@@ -35,6 +35,7 @@ from serving.web.core import (
     PageRoute,
     ReviewerPage,
     flash,
+    form_body,
     page_lang,
     render,
     templates,
@@ -182,44 +183,62 @@ def erase_submit(request: Request, principal: CustomerPage, form: Form, session:
 
 
 # -- staff ------------------------------------------------------------------------------------
+def _staff_rights_page(request: Request, session: Any, principal: Principal, status: str,
+                       typed: dict[str, Any] | None = None,
+                       status_code: int = 200) -> Response:
+    """The requests (`status`: the filter); `typed`: a form its rules refused, shown again
+    open on its request's row as it was posted (its `request_id`, `field`, `text` and
+    `error`, in the page's language)."""
+    status = status if status in STAFF_FILTERS else "open"
+    listed = rights.listing(session, status, reader=principal, via="staff page")
+    return render(request, "staff/rights.html", status_code=status_code, items=listed.items,
+                  overdue=listed.overdue, status=status, filters=STAFF_FILTERS, error=None,
+                  typed=typed or {})
+
+
 @router.get("/staff/rights")
 def staff_rights(request: Request, principal: ReviewerPage, session: SessionDep,
                  status: str = "open") -> Response:
-    status = status if status in STAFF_FILTERS else "open"
-    listed = rights.listing(session, status, reader=principal, via="staff page")
-    return render(request, "staff/rights.html", items=listed.items, overdue=listed.overdue,
-                  status=status, filters=STAFF_FILTERS, error=None)
+    return _staff_rights_page(request, session, principal, status)
 
 
 @router.post("/staff/rights/{request_id}")
 def staff_rights_act(request: Request, request_id: str, principal: ReviewerPage, form: Form,
                      session: SessionDep) -> Response:
     """Take, extend (with the reason) or answer a request, through the same service as
-    the API; a refusal (already closed, too late to extend, a reason too short) shown."""
+    the API; a reason or an answer its schema refuses is shown again as typed, the error
+    by it (422); a refusal of the service (already closed, too late to extend) flashed."""
     t = translator(page_lang(request))
     settings = deps.settings(request)
     action = str(form.get("action") or "")
-    back = f"/staff/rights?status={form.get('status') or 'open'}"
+    listed = str(form.get("status") or "open")
+    back = f"/staff/rights?status={listed}"
+    field = "reason" if action == "extend" else "outcome"
+    body: RightsExtend | RightsClose | None = None
+    errors: dict[str, str] = {}
+    if action == "extend":
+        body, errors = form_body(RightsExtend, t, {"reason": t("staff_rights_reason")},
+                                 reason=str(form.get("reason") or ""))
+    elif action in ("done", "refused"):
+        body, errors = form_body(RightsClose, t, {"outcome": t("staff_rights_outcome")},
+                                 status=action, outcome=str(form.get("outcome") or ""))
+    if errors:
+        typed = {"request_id": request_id, "field": field,
+                 "text": str(form.get(field) or ""),
+                 "error": errors.get(field) or " ".join(errors.values())}
+        return _staff_rights_page(request, session, principal, listed, typed, 422)
     try:
         if action == "take":
             rights.take(session, principal, request_id)
             flash(request, t("staff_rights_taken"))
-        elif action == "extend":
-            body = RightsExtend(reason=str(form.get("reason") or ""))
+        elif isinstance(body, RightsExtend):
             rights.extend(session, settings, principal, request_id, body)
             flash(request, t("staff_rights_extended"))
-        elif action in ("done", "refused"):
-            body = RightsClose(status=action, outcome=str(form.get("outcome") or ""))
+        elif isinstance(body, RightsClose):
             rights.close(session, settings, principal, request_id, body)
             flash(request, t("staff_rights_closed"))
         else:
             flash(request, t("staff_rights_unknown"))
-    except ValidationError:
-        session.rollback()
-        if action == "extend":
-            flash(request, t("staff_rights_reason"))
-        else:
-            flash(request, t("staff_rights_outcome"))
     except DomainError as exc:
         session.rollback()
         flash(request, f"{t('staff_rights_refused')} {exc.detail}")

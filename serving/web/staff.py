@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from serving import deps
 from serving.auth.principal import Principal
 from serving.auth.users import display_names
+from serving.config import Settings
 from serving.customers import service as customers
 from serving.deps import HostDep, SessionDep, SettingsDep, SpecsDep
 from serving.errors import Conflict, DomainError, InvalidInput
+from serving.modelhost import ModelHost
 from serving.recourse import service as recourse
 from serving.retention import service as retention
 from serving.retention.schemas import (
@@ -40,6 +42,7 @@ from serving.web.core import (
     PageRoute,
     StaffPage,
     flash,
+    form_body,
     page_lang,
     render,
     safe_next,
@@ -52,7 +55,6 @@ from serving.web.i18n import translator
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 25
 BANDS = ("high", "medium", "low")
-B = TypeVar("B", bound=BaseModel)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -171,6 +173,16 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
         found = retention.find_customer(session, settings, ref)
         if found is not None:
             return see_other(f"/staff/customers/{found}")
+    return _customer_page(request, ref, principal, session, specs, host, settings)
+
+
+def _customer_page(request: Request, ref: str, principal: Principal, session: Session,
+                  specs: SpecCache, host: ModelHost, settings: Settings,
+                  forms: dict[str, dict[str, Any]] | None = None,
+                  status_code: int = 200) -> Response:
+    """The customer page (its read audited); `forms`: a task form shown again as it was
+    posted, by its name ("complete", "attempt"): its `state` (what was typed) and its
+    `errors` (by field, in the page's language)."""
     customer = customers.viewed_by_staff(session, ref, principal)
     lang = page_lang(request)
     latest = None
@@ -192,7 +204,8 @@ def customer_view(request: Request, ref: str, principal: StaffPage, session: Ses
     names = display_names(session, ([task.claimed_by, task.completed_by] if task else [])
                           + [a.agent for a in attempts])
     return render(
-        request, "staff/customer.html", customer=customer, latest=latest,
+        request, "staff/customer.html", status_code=status_code, forms=forms or {},
+        customer=customer, latest=latest,
         chart=chart, data=data, factors=factors[:5], task=task,
         recourse=recourse.for_page(session, host, ref, lang),
         history=scoring.history(session, ref), outcomes=OUTCOMES, principal=principal,
@@ -247,21 +260,17 @@ TaskFormDep = Annotated[TaskForm, Depends(_task_form)]
 
 def _task_action(f: TaskForm, service: Callable[..., RetentionTaskPublic], args: tuple,
                  refused: str, done: Callable[[Callable[..., str]], str], *,
-                 invalid: str | None = None,
                  errors: tuple[type[DomainError], ...] = (Conflict,)) -> Response:
     """One task form of the customer page (claim, release, reassign, attempt, complete):
     the same call as the API's, its outcome flashed, back where the agent was.
 
-    `invalid`: the catalogue key saying the form was not filled in right (nothing is
-    tried); else `service(session, specs, task_id, *args, principal, lang)`, a refusal
-    among `errors` flashed with `refused` and its detail, success with `done(t)`."""
+    `service(session, specs, task_id, *args, principal, lang)`: a refusal among `errors`
+    flashed with `refused` and its detail, success with `done(t)`. (A form its schema
+    refuses is not tried: `_form_again` shows it again.)"""
     ref = str(f.form.get("ref") or "")
     lang = page_lang(f.request)
     t = translator(lang)
     back = _back(f.form, ref) if ref else "/staff/risk"
-    if invalid is not None:
-        flash(f.request, t(invalid))
-        return see_other(back)
     try:
         task = service(f.session, f.specs, f.task_id, *args, f.principal, lang)
     except errors as exc:
@@ -271,13 +280,18 @@ def _task_action(f: TaskForm, service: Callable[..., RetentionTaskPublic], args:
     return see_other(_back(f.form, task.customer_ref))
 
 
-def _body(model: type[B], **fields: Any) -> B | None:
-    """The API's request body from a form's fields, None when its rules refuse them: the
-    page applies the schema's rules, not a copy of them."""
-    try:
-        return model(**fields)
-    except ValidationError:
-        return None
+def _form_again(f: TaskForm, name: str, state: dict[str, Any],
+                errors: dict[str, str]) -> Response:
+    """A task form its rules refused, shown again on the customer page as it was posted,
+    each error by its field (422): nothing typed is lost."""
+    ref = str(f.form.get("ref") or "")
+    request = f.request
+    if not ref:  # not posted from a customer page: said, back to the list
+        flash(request, " ".join(errors.values()))
+        return see_other("/staff/risk")
+    return _customer_page(request, ref, f.principal, f.session, f.specs, deps.host(request),
+                         deps.settings(request), {name: {"state": state, "errors": errors}},
+                         status_code=422)
 
 
 @router.post("/staff/tasks/{task_id}/claim")
@@ -287,22 +301,30 @@ def claim_task(f: TaskFormDep) -> Response:
 
 @router.post("/staff/tasks/{task_id}/complete")
 def complete_task(f: TaskFormDep) -> Response:
-    outcome = str(f.form.get("outcome") or "")
-    body = _body(CompleteRequest, outcome=outcome, note=str(f.form.get("note") or ""))
+    """The task's outcome from the customer page: the same request as the API's; a form
+    its rules refuse is shown again as typed, the error by its field."""
+    state = {"outcome": str(f.form.get("outcome") or ""), "note": str(f.form.get("note") or "")}
+    t = translator(page_lang(f.request))
+    body, errors = form_body(CompleteRequest, t, {"outcome": t("s_e_outcome")}, **state)
+    if body is None:
+        return _form_again(f, "complete", state, errors)
     return _task_action(f, retention.complete, (body,), "s_not_completed",
-                        lambda t: t("s_completed", outcome=t("outcome_" + outcome)),
-                        invalid=None if body else "s_choose_outcome")
+                        lambda t: t("s_completed", outcome=t("outcome_" + state["outcome"])))
 
 
 @router.post("/staff/tasks/{task_id}/attempts")
 def add_attempt(f: TaskFormDep) -> Response:
-    """A contact attempt from the customer page: the same request as the API's."""
-    channel = str(f.form.get("channel") or "")
-    body = _body(ContactAttemptCreate, channel=channel, reached=f.form.get("reached") == "1",
-                 note=str(f.form.get("note") or ""))
+    """A contact attempt from the customer page: the same request as the API's; a form
+    its rules refuse is shown again as typed, the error by its field."""
+    state = {"channel": str(f.form.get("channel") or ""),
+             "reached": f.form.get("reached") == "1", "note": str(f.form.get("note") or "")}
+    t = translator(page_lang(f.request))
+    body, errors = form_body(ContactAttemptCreate, t, {"channel": t("att_e_channel")},
+                             **state)
+    if body is None:
+        return _form_again(f, "attempt", state, errors)
     return _task_action(f, retention.attempt, (body,), "att_not",
-                        lambda t: t("att_done", channel=t("ch_" + channel)),
-                        invalid=None if body else "att_choose")
+                        lambda t: t("att_done", channel=t("ch_" + state["channel"])))
 
 
 @router.post("/staff/tasks/{task_id}/release")

@@ -128,10 +128,10 @@ def test_a_dispute_the_form_refuses_the_api_refuses_alike(contest_page, contest,
     r = _post_json(contest, me, {"prediction_id": p["prediction_id"],
                                  "wants_human_review": True} | body)
     if problem == NUL:
-        # the API's edge refuses such text in any JSON body before a route runs
-        # (serving/system/textguard.py); the page, which must keep the customer's form,
-        # gets the schema's field error instead
-        assert _json_problems(r) == {("body",): "invalid_text"}
+        # the API's edge refuses such text in any JSON body before a route runs, naming
+        # the field (serving/system/textguard.py); the page, which must keep the
+        # customer's form, gets the schema's field error instead
+        assert _json_problems(r) == {loc: "invalid_text"}
     else:
         assert _json_problems(r) == {loc: problem}
     assert contest.client.get("/v1/me", headers=me).json()["restricted"] is False

@@ -230,10 +230,10 @@ def test_the_body_cap_and_the_text_guard_stand_before_the_fast_path(
         padded = json.dumps(customers[0] | {"pad": "x" * 5000}).encode()
         r = client.post("/v1/predictions", content=padded, headers=admin)
         assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
-        # a NUL in the body: the text guard's 422, naming the body
+        # a NUL in the body: the text guard's 422, naming the field
         nul = json.dumps(customers[0] | {"customer_id": "a\x00b"}).encode()
         r = client.post("/v1/predictions", content=nul, headers=admin)
-        assert r.status_code == 422 and r.json()["fields"] == ["body"]
+        assert r.status_code == 422 and r.json()["fields"] == ["customer_id"]
         assert paths.answered == []  # the fast path never looked at either
         # no declared length (chunked): the app counts the body as it streams, and answers
         body = json.dumps(customers[0]).encode()

@@ -62,16 +62,45 @@ def js(value: Any) -> bytes:
     return json.dumps(value).encode()  # ensure_ascii: "\ud800" becomes the escape
 
 
-@pytest.mark.parametrize("body", [
-    js({"name": "a\x00b"}), js({"name": "\ud800"}), js({"name": "x\udfff"}),
-    js({"a\ud800": 1}), js(["ok", "\ud83d"]), b'{"name": "a\x00b"}',
+@pytest.mark.parametrize(("body", "loc", "got"), [
+    (js({"name": "a\x00b"}), ["body", "name"], "a NUL character (U+0000)"),
+    (js({"name": "\ud800"}), ["body", "name"], "an unpaired surrogate (\\ud800)"),
+    (js({"name": "x\udfff"}), ["body", "name"], "an unpaired surrogate (\\udfff)"),
+    (js({"a\ud800": 1}), ["body"], "an unpaired surrogate (\\ud800)"),  # a key: its object
+    (js(["ok", "\ud83d"]), ["body", 1], "an unpaired surrogate (\\ud83d)"),
+    (b'{"name": "a\x00b"}', ["body", "name"], "a NUL character (U+0000)"),
+    (js("\x00"), ["body"], "a NUL character (U+0000)"),
+    (b'{"a": 1,\x00 "b": 2}', ["body"], "a NUL character (U+0000)"),  # in no field
+    (js([{"customer_id": "c1", "features": {"plan": "x", "note": "a\x00"}}]),
+     ["body", 0, "features", "note"], "a NUL character (U+0000)"),
+    (js({"a": [], "b": {"c": [[1, "x"], ["y", "z\x00"]], "d": "\x00"}}),
+     ["body", "b", "c", 1, 1], "a NUL character (U+0000)"),
+    (js({'q"uo\\ted\u00e9': "x\x00"}), ["body", 'q"uo\\ted\u00e9'], "a NUL character (U+0000)"),
+    (b'{"s": "\\\\u0000"}', ["body", "s"], "a NUL character (U+0000)"),  # as text
 ])
-def test_bad_text_in_a_json_body_is_422(body):
+def test_bad_text_in_a_json_body_is_422_naming_its_field(body, loc, got):
+    """The error item names the field as pydantic's loc would ("body" when no field holds
+    it), with what was expected, what came and the fix."""
     status, answer, app = run([body])
     assert status == 422
     body = json.loads(answer)
-    assert body["error"] == "invalid_request" and body["fields"] == ["body"], body
-    assert body["errors"][0]["problem"] == "invalid_text"
+    assert body["error"] == "invalid_request", body
+    (item,) = body["errors"]
+    assert item["problem"] == "invalid_text" and item["loc"] == loc, item
+    field = ".".join(str(p) for p in loc[1:]) or "body"
+    assert body["fields"] == [field] and item["field"] == field
+    assert item["got"] == got and "NUL" in item["expected"] and "remove it" in item["fix"]
+
+
+@pytest.mark.parametrize("split", range(1, 40))
+def test_the_field_is_named_whichever_chunk_it_came_in(split):
+    body = js({"a": ["x", {"b": "y"}], "stmt": "abc\x00", "z": 1})
+    status, answer, app = run([body[:split], body[split:]])
+    assert status == 422 and json.loads(answer)["errors"][0]["loc"] == ["body", "stmt"]
+    form = b"csrf_token=abc&reason=ab+c&note=abc%00def"
+    status, answer, app = run([form[:split], form[split:]],
+                              content_type=b"application/x-www-form-urlencoded")
+    assert status == 422 and json.loads(answer)["errors"][0]["loc"] == ["body", "note"]
 
 
 @pytest.mark.parametrize("body", [

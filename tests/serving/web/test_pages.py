@@ -162,7 +162,9 @@ def test_customer_view_claim_and_complete(client, tokens, scored):  # noqa: ANN0
 
 def test_the_task_forms_refuse_what_the_api_refuses(client, api, tokens, scored):  # noqa: ANN001
     """One rulebook: each task form the page refuses, the JSON API refuses too (422), and
-    the limit itself (a 4,000-character note) passes both."""
+    the limit itself (a 4,000-character note) passes both. A refused form comes back as
+    the agent typed it (the note, the outcome or channel chosen, the box ticked), the
+    error by its field: the note used to be lost, the refusal only flashed."""
     sign_in(client, tokens["agent"])
     p = next(p for p in scored if p["retention_task_id"])
     tid, ref = p["retention_task_id"], p["customer_ref"]
@@ -170,24 +172,41 @@ def test_the_task_forms_refuse_what_the_api_refuses(client, api, tokens, scored)
     r = client.post(f"/staff/tasks/{tid}/claim",
                     data={"csrf_token": csrf_of(page.text), "ref": ref})
     assert "Task claimed" in r.text
-    refused = [
-        ("complete", {"outcome": "won"}, "Choose an outcome"),
-        ("complete", {"outcome": "retained", "note": "x" * 4001}, "Choose an outcome"),
-        ("attempts", {"channel": "pigeon"}, "Choose a channel"),
-        ("attempts", {"channel": "phone", "note": "x" * 4001}, "Choose a channel"),
+    note = "Spoke to them <b>at length</b>: call back in May"
+    long = "y" * 4001
+    refused = [  # what is posted, the field in error and its words, what is kept
+        ("complete", {"outcome": "won", "note": note}, "outcome",
+         "Choose an outcome, one of those listed.", ['id="note"', note]),
+        ("complete", {"outcome": "retained", "note": long}, "note",
+         "Keep it to 4000 characters (you wrote 4001).",
+         ['id="outcome-retained" name="outcome" value="retained" required checked', long]),
+        ("attempts", {"channel": "pigeon", "reached": "1", "note": note}, "channel",
+         "Choose a channel, one of those listed.",
+         ['id="reached" name="reached" value="1" checked', note]),
+        ("attempts", {"channel": "sms", "note": long}, "att-note",
+         "Keep it to 4000 characters (you wrote 4001).",
+         ['<option value="sms" selected>', long]),
     ]
-    for action, body, said in refused:
+    for action, body, field, said, kept in refused:
         r = client.post(f"/staff/tasks/{tid}/{action}",
                         data={"csrf_token": csrf_of(r.text), "ref": ref} | body)
-        assert r.status_code == 200 and said in r.text, (action, body)
-        assert api.post(f"/v1/retention-tasks/{tid}/{action}", json=body).status_code == 422
+        assert r.status_code == 422, (action, body, r.status_code)
+        assert f'<p class="error-text" id="error-{field}">{said}</p>' in r.text, (action, body)
+        assert 'aria-describedby="error-' + field + '"' in r.text
+        escaped = [k if k.startswith(("id=", "<option")) else
+                   k.replace("<", "&lt;").replace(">", "&gt;") for k in kept]
+        assert all(k in r.text for k in escaped), (action, body)
+        wire = {k: v for k, v in body.items() if k != "reached"}
+        assert api.post(f"/v1/retention-tasks/{tid}/{action}", json=wire).status_code == 422
     task = api.get(f"/v1/retention-tasks/{tid}").json()
     assert task["status"] == "claimed" and task["attempts"] == []
     r = client.post(f"/staff/tasks/{tid}/attempts",
                     data={"csrf_token": csrf_of(r.text), "ref": ref, "channel": "phone",
-                          "note": "x" * 4000})
-    assert "Choose a channel" not in r.text
+                          "note": "x" * 4000}, follow_redirects=False)
+    assert r.status_code == 303  # recorded: back to the page, the form empty again
     assert len(api.get(f"/v1/retention-tasks/{tid}").json()["attempts"]) == 1
+    r = client.get(r.headers["location"])
+    assert "error-text" not in r.text and note not in r.text
 
 
 def test_customer_link_opens_only_their_own_page(client, api, scored):  # noqa: ANN001
