@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -104,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"log-loss {m['log_loss']:.4f}, "
                   f"contact fraction {m['profit_optimal_fraction']:.1%}")
             print(f"  MPC {m['mpc']:.2f} / EMPC {m['empc']:.2f} per customer")
-            if "max_equalized_odds_difference" in m:
+            if math.isnan(m.get("max_equalized_odds_difference", 0.0)):
+                # NaN: sensitive attributes named, but every group too small to compare
+                print("  fairness: not measured (no sensitive attribute has two groups with "
+                      f"CHURN_FAIRNESS_MIN_GROUP={settings.fairness_min_group} churners and "
+                      "stayers each); the fairness gate refuses such a model")
+            elif "max_equalized_odds_difference" in m:
                 print(f"  max equalized-odds difference {m['max_equalized_odds_difference']:.4f}"
                       f" (95 % upper end {m['max_equalized_odds_upper_95']:.4f})")
             else:

@@ -95,6 +95,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} is not a well-formed CSV file ({exc}); check that every row "
                         "has as many fields as the header and that the file is complete") from exc
     _check_field_counts(path, frame.shape[1])
+    frame.columns = _header_names(path, list(frame.columns))
     if frame.shape[1] == 1:
         try:
             dialect = csv.Sniffer().sniff(head.decode("utf-8", errors="ignore")[:8192])
@@ -128,6 +129,65 @@ def _check_field_counts(path: Path, expected: int) -> None:
         )
 
 
+def _header_names(path: Path, read: list[str]) -> list[str]:
+    """The column names as the file's header writes them, refusing a name given twice.
+
+    pandas renames a repeated name silently (the second `Balance` becomes `Balance.1`, a
+    column the file does not have) and, reading values with `skipinitialspace`, drops the
+    spaces before a name too: batch scoring reads the header as it is, so training must
+    see the same names (`prepare` then refuses names with surrounding spaces)."""
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        header = next(csv.reader(handle), [])
+    if len(header) != len(read):
+        return read  # pandas read the header differently (refused elsewhere if it matters)
+    seen: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        if name.strip() and name.strip() in seen:
+            raise DataError(
+                f"{path} names two columns {name.strip()!r} (columns {seen[name.strip()]} and "
+                f"{number} of the header); expected each column named once, or which one a "
+                "schema and the model mean cannot be told. Rename or remove one of them."
+            )
+        seen[name.strip()] = number
+    # an empty name keeps the one pandas gives it ("Unnamed: 3"), as batch scoring reads it
+    return [raw if raw.strip() and raw.strip() == str(col).strip() else col
+            for raw, col in zip(header, read, strict=True)]
+
+
+def _refuse_spaced_names(frame: pd.DataFrame, schema: DatasetSchema) -> None:
+    """Refuse a column the served model reads by name (a candidate feature, the id, the
+    contact or value column) whose name has spaces around it: training reads names
+    stripped, but batch scoring and the API name columns exactly as the file does, so
+    the model could not score the very file it was trained on."""
+    served_roles = {schema.id_column, schema.contact_column, schema.value_column}
+    for raw in map(str, frame.columns):
+        name = raw.strip()
+        if raw == name or (name in schema.excluded and name not in served_roles):
+            continue
+        raise DataError(
+            f"column {raw!r} has spaces around its name in the header; training would read "
+            f"it as {name!r}, but batch scoring and the API name columns exactly as the file "
+            f"does, so the model could not score this file. Remove the spaces from the "
+            f"header (name it {name!r}), or list it under `drop: [{name}]` if it is not used."
+        )
+
+
+def _refuse_infinite(col: str, numbers: pd.Series) -> None:
+    """Refuse a numeric candidate holding infinite values (`inf` in a CSV, a Parquet
+    float): the served model accepts finite numbers only, and training's range (hence
+    the accepted range) would be infinite."""
+    values = pd.to_numeric(numbers, errors="coerce").astype("float64")
+    infinite = np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if not infinite.any():
+        return
+    raise DataError(
+        f"column {col!r} holds infinite values in rows {_rows(numbers.index[infinite])} "
+        f"(such as {float(values[infinite].iloc[0])}); expected finite numbers, or an empty "
+        "field when the value is unknown. Replace them in the file with the real value or "
+        "leave the field empty (a division by zero upstream is the usual cause)."
+    )
+
+
 def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> list[str]:
     """Turn numeric-looking text columns into numbers in place; return their names."""
     coerced = []
@@ -138,6 +198,8 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
             frame[col] = category_text(series)
             continue
         if pd.api.types.is_numeric_dtype(series):
+            if not pd.api.types.is_bool_dtype(series):
+                _refuse_infinite(col, series)
             continue
         text = series.astype("string").str.strip()
         text = text.mask(text == "")
@@ -148,6 +210,7 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
         share = ok.sum() / max(1, present.sum())
         if share < 1.0:
             _refuse_comma_numbers(col, text[present])
+            _refuse_decorated_numbers(col, text[present])
         if share == 1.0 or (note is not None and note.type == "numeric"):
             bad = present & ~ok
             if bad.any():
@@ -156,6 +219,7 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
                     f"hold text such as {str(text[bad].iloc[0])!r}; fix those values or "
                     "remove `type: numeric` from its schema notes"
                 )
+            _refuse_infinite(col, numbers)
             frame[col] = numbers.astype("float64")
             if not pd.api.types.is_numeric_dtype(series):
                 coerced.append(col)
@@ -221,9 +285,50 @@ def _refuse_comma_numbers(col: str, present: pd.Series) -> None:
     )
 
 
+# an amount with a currency sign or a percentage: $1,234.50, 1 234,50 €, -12.5%, EUR 30
+_DECORATED_NUMBER = (r"^[+-]?(?:[$€£¥]|EUR|USD|GBP)?\s?[+-]?\d[\d,.\s\u00a0\u202f']*"
+                     r"\s?(?:[$€£¥%]|EUR|USD|GBP)?$")
+_DECORATION = r"[$€£¥%]|EUR|USD|GBP"
+
+
+def _refuse_decorated_numbers(col: str, present: pd.Series) -> None:
+    """Refuse a candidate whose values are all amounts written with a currency sign or a
+    percent sign ($1,234.50, 12%): read as text, each amount would be a category of its
+    own (refused as rare categories, whose advice does not fit an amount)."""
+    if not len(present) or not present.str.contains(_DECORATION).any():
+        return
+    if not bool(present.str.fullmatch(_DECORATED_NUMBER).all()):
+        return
+    example = str(present[present.str.contains(_DECORATION)].iloc[0])
+    raise DataError(
+        f"column {col!r} holds numbers written with a currency or percent sign (such as "
+        f"{example!r}); expected plain numbers with a decimal point and no thousands "
+        "separator (1234.50, 12). Save the column as plain numbers in the file (put the "
+        f"currency or unit in its schema notes: features: {{{col}: {{unit: {{en: ..., fr: "
+        "...}}})."
+    )
+
+
+def _refuse_single_group(col: str, groups: pd.Series) -> None:
+    """Refuse a sensitive attribute with one value in every row: the fairness audit
+    compares groups, so it would measure nothing, and the model would pass the fairness
+    gate as if the schema named no sensitive attribute."""
+    values = groups.unique()
+    if len(values) != 1:
+        return
+    raise DataError(
+        f"sensitive attribute {col!r} holds the one value {str(values[0])!r} in all "
+        f"{len(groups)} rows; expected at least two groups to compare, or the fairness audit "
+        "measures nothing. Fill the column with each customer's real value, add the rows of "
+        f"the other groups, or remove {col!r} from `sensitive:` (with no sensitive attribute "
+        "the model card says \"not audited\")."
+    )
+
+
 def _align_target(target: pd.Series, positive: str) -> pd.Series:
     """Read an integer, float or boolean target the way the schema names its positive value:
-    `positive: 1` matches 1 and 1.0; `positive: true` (or Yes) matches True."""
+    `positive: 1` matches 1, 1.0 and True; `positive: true` (or Yes) matches True and, in a
+    target of 0 and 1, 1."""
     if (target == positive).any():
         return target
     numbers = pd.to_numeric(target, errors="coerce")
@@ -234,14 +339,20 @@ def _align_target(target: pd.Series, positive: str) -> pd.Series:
     if wanted is not None and numbers.notna().all() and (numbers == wanted).any():
         return target.where(numbers != wanted, positive)
     lowered = target.str.lower()
-    if set(lowered.unique()) <= {"true", "false"} and positive.lower() in ("yes", "true"):
+    if set(lowered.unique()) <= {"true", "false"} and (positive.lower() in ("yes", "true")
+                                                       or wanted == 1):
         return target.where(lowered != "true", positive)
+    # `positive: true` (which YAML gives as Yes) on a 0/1 target: 1 is the true outcome
+    if positive.lower() in ("yes", "true") and numbers.notna().all() \
+            and set(numbers.unique()) <= {0.0, 1.0}:
+        return target.where(numbers != 1, positive)
     return target
 
 
 def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> PreparedData:
     """Check `frame` against `schema` and split it into candidates, target, sensitive, ids."""
     frame = frame.copy()
+    _refuse_spaced_names(frame, schema)
     frame.columns = [str(c).strip() for c in frame.columns]
     if schema.contact_column in frame.columns:  # personal data training never reads
         frame = frame.drop(columns=[schema.contact_column])
@@ -331,7 +442,13 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
             if unknown:
                 raise DataError(f"column {col!r} holds {sorted(unknown)} which its `order` "
                                 f"{note.order} does not list; add them to `order`")
-    sensitive = frame[schema.sensitive].astype("string").fillna("(missing)").astype("str")
+    # groups as categories are read (`category_text`): "Female " is "Female", a blank is
+    # missing; as given, the audit would compare a group with itself
+    sensitive = pd.DataFrame({c: category_text(frame[c]) for c in schema.sensitive},
+                             index=frame.index, columns=list(schema.sensitive))
+    sensitive = sensitive.astype("string").fillna("(missing)").astype("str")
+    for col in schema.sensitive:
+        _refuse_single_group(col, sensitive[col])
     return PreparedData(
         schema=schema,
         candidates=candidates.reset_index(drop=True),

@@ -41,6 +41,7 @@ def check_enough_data(y: np.ndarray, settings: TrainSettings) -> None:
     short = [name for name in per_fold
              if per_fold[name] < need or (settings.test_fraction > 0 and per_test[name] < need)]
     if not short:
+        _check_leaf_size(len(y), settings)
         return
     split = (f"{settings.test_fraction:.0%} of the rows are held out for the honest estimate "
              f"and the rest split into {folds} folds" if settings.test_fraction > 0
@@ -54,6 +55,28 @@ def check_enough_data(y: np.ndarray, settings: TrainSettings) -> None:
         f"{positives / slices:.1f} positive and {negatives / slices:.1f} negative rows, but at "
         f"least {need} of each class per part are needed (CHURN_MIN_CLASS_PER_FOLD). Add rows "
         f"(at least {wanted} of each class), or lower CHURN_CV_FOLDS (now {folds}, minimum 2)."
+    )
+
+
+def _check_leaf_size(rows: int, settings: TrainSettings) -> None:
+    """Refuse data whose cross-validation models could not split once: each is fitted on
+    (folds - 1) / folds of the selection rows, and a leaf needs `min_child_samples` rows.
+    Below twice that, every tree is a single leaf: selection compares constant scores
+    (ROC-AUC 0.5 whatever it keeps) and the model registered would say nothing."""
+    fitted_on = int(rows * (1.0 - settings.test_fraction) * (settings.cv_folds - 1)
+                    / settings.cv_folds)
+    need = 2 * settings.min_child_samples
+    if fitted_on >= need:
+        return
+    wanted = int(np.ceil(need * settings.cv_folds
+                         / ((1.0 - settings.test_fraction) * (settings.cv_folds - 1))))
+    raise DataError(
+        f"too little data for the model's leaf size: {rows} rows, so each cross-validation "
+        f"model is fitted on about {fitted_on} rows, but a leaf needs at least "
+        f"{settings.min_child_samples} rows (CHURN_MIN_CHILD_SAMPLES), so no tree could split "
+        f"even once (that needs {need} rows) and the model would give every customer the same "
+        f"score. Add rows (at least {wanted} in all), or lower CHURN_MIN_CHILD_SAMPLES to at "
+        f"most {max(1, fitted_on // 2)} (fewer rows per leaf: a noisier model)."
     )
 
 

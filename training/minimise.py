@@ -190,8 +190,11 @@ def minimise(design: Design, y: np.ndarray, settings: TrainSettings,
         free = [n for n in order if acceptable(without[n])]
         removed: list[str] = []
         new_auc = current_auc
-        # try the free removals together, then halves, down to the single cheapest
-        batch = free
+        # try the free removals together, then halves, down to the single cheapest; never
+        # all of them: when no feature carries signal (a tiny or very imbalanced set, where
+        # every removal is free) the last one stays, as the loop keeps one anyway, and a
+        # model of no feature is not a model (LightGBM refuses to fit one)
+        batch = free[: len(current) - 1]
         while len(batch) > 1:
             trial = [n for n in current if n not in batch]
             auc = selection_auc(design.subset(trial), y, settings, splits)

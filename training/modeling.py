@@ -120,8 +120,9 @@ def lgb_params(settings: TrainSettings, features: list[FeatureSpec]) -> dict:
 
 
 # LightGBM keeps feature names in its JSON model text and refuses these characters in them
-# (a line break splits its list of names)
-_LGB_REFUSED = re.compile(r'[",:\[\]{}\r\n]')
+# (a line break splits its list of names); it writes the other control characters (a tab)
+# into its JSON dump unescaped, which no JSON reader accepts, so the model could not explain
+_LGB_REFUSED = re.compile(r'[",:\[\]{}\x00-\x1f\x7f]')
 
 
 def acceptable_name(text: str, refused: re.Pattern[str], taken: Container[str] = ()) -> str:

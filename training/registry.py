@@ -179,13 +179,24 @@ def promote(settings: TrainSettings, allow_new_contract: bool | None = None,
         result.promoted = True
         return result
     metrics = _run_metrics(challenger.run_id)
-    tags = MlflowClient().get_run(challenger.run_id).data.tags
+    run = MlflowClient().get_run(challenger.run_id)
+    tags = run.data.tags
     honest = "honest_roc_auc" in metrics
     auc = metrics.get("honest_roc_auc", metrics.get("roc_auc", float("nan")))
     what = "honest, held-out rows" if honest else "out-of-fold"
     checks = [(auc >= settings.gate_min_roc_auc,
                f"quality: ROC-AUC {auc:.4f} ({what}) >= floor {settings.gate_min_roc_auc}")]
-    if tags.get("fairness_audited") == "false" or "max_equalized_odds_difference" not in metrics:
+    if tags.get("fairness_audited") == "true" and "max_equalized_odds_difference" not in metrics:
+        # the schema names sensitive attributes but no gap could be measured (every group
+        # too small to compare): passing would be the silent 0 the audit never gives
+        min_group = run.data.params.get("fairness_min_group", settings.fairness_min_group)
+        checks.append((False, "fairness: not measured: the schema names sensitive "
+                       "attributes, but none has two groups with at least "
+                       f"CHURN_FAIRNESS_MIN_GROUP ({min_group}) churners and "
+                       f"stayers, so no equalized-odds difference exists to compare with the "
+                       f"ceiling {settings.gate_max_equalized_odds}. Train on more rows, or "
+                       "lower CHURN_FAIRNESS_MIN_GROUP (a noisier audit)"))
+    elif "max_equalized_odds_difference" not in metrics:
         result.passed.append("fairness: not applicable (not audited: the schema names no "
                              "sensitive attribute)")
     else:
