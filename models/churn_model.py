@@ -18,7 +18,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from models.encoding import Encoder
+from models.encoding import Encoder, InvalidFeatures
 from models.explain import Contribution, contributions, decoded_values
 from models.explanation import Explanation
 from models.spec import CalibrationSpec, ModelSpec
@@ -85,6 +85,11 @@ class _SingleRowContrib:
 PROBABILITY_EPSILON = 1e-6
 
 
+# exp() of more overflows to inf (and warns); the probability is 0 to double precision
+# either way, then raised to the floor below
+_EXP_MAX = 700.0
+
+
 def calibrate(margin: np.ndarray, calibration: CalibrationSpec) -> np.ndarray:
     """Map raw log-odds to calibrated probabilities, within the range the map saw in
     training and never exactly 0 or 1."""
@@ -92,9 +97,9 @@ def calibrate(margin: np.ndarray, calibration: CalibrationSpec) -> np.ndarray:
     if calibration.method == "isotonic":
         p = np.interp(margin, calibration.x, calibration.y)
     elif calibration.method == "sigmoid":
-        p = 1.0 / (1.0 + np.exp(-(calibration.a * margin + calibration.b)))
+        p = 1.0 / (1.0 + np.exp(np.minimum(-(calibration.a * margin + calibration.b), _EXP_MAX)))
     else:
-        p = 1.0 / (1.0 + np.exp(-margin))
+        p = 1.0 / (1.0 + np.exp(np.minimum(-margin, _EXP_MAX)))
     # np.clip's values, without its Python-level checks (which cost more than the map
     # itself for the one row of an online request)
     return np.minimum(np.maximum(p, max(calibration.low, PROBABILITY_EPSILON)),
@@ -258,10 +263,28 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        """The pyfunc interface: calibrated churn probability per row."""
+        """The pyfunc interface: calibrated churn probability per row. Rows are held to the
+        service's own rules first (`check_frame`): whoever loads the registered model gets
+        a refusal naming the row and the field, never a score of a value it cannot read."""
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
+        self.check_frame(model_input)
         return pd.DataFrame({"score": self.score_frame(model_input)})
+
+    def check_frame(self, frame: pd.DataFrame) -> None:
+        """Raise `InvalidFeatures` for the first row the model cannot score as it is: an
+        unseen category, text for a number, a value outside the contract (the rules of
+        `Encoder.problems`, which the API applies). `score_frame` alone reads such a value
+        as missing, for data a dataset schema has checked upstream; a pyfunc caller has
+        had no such check. Columns the model does not use are left alone."""
+        encoder = self._encoder()
+        used = frame[[n for n in encoder.names if n in frame.columns]]
+        # missing values (NaN, None, pd.NA) as the API receives them: null
+        records = used.astype(object).where(used.notna(), None).to_dict("records")
+        for r, record in enumerate(records):
+            found = encoder.problems(record)
+            if found:
+                raise InvalidFeatures(found, row=r if len(records) > 1 else None)
 
     @property
     def feature_names(self) -> list[str]:

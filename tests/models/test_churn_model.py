@@ -241,3 +241,39 @@ def test_large_trees_take_lightgbms_treeshap_bit_for_bit(model):
     expected = booster.predict(X, pred_contrib=True)
     assert np.array_equal(big.phi(X), expected)
     assert np.array_equal(_one_by_one_in_threads(big, X), expected)
+
+
+def test_pyfunc_predict_refuses_what_the_api_refuses_naming_the_row(model):
+    """Whoever loads the registered model (`mlflow models serve`, a notebook) is held to
+    the service's rules: an unseen category or text for a number is refused with the row
+    and the field, not scored as if the value were missing. Missing values and columns the
+    model does not use are fine."""
+    import pandas as pd
+
+    from models.encoding import InvalidFeatures
+
+    fine = pd.DataFrame([good() | {"customerID": "7590-VHVEG"},
+                         {**good(), "MonthlyCharges": None}])
+    assert len(model.predict(None, fine)) == 2
+    for bad, field in (({"Contract": "Ten year"}, "Contract"),
+                       ({"MonthlyCharges": "lots"}, "MonthlyCharges")):
+        frame = pd.DataFrame([good(), {**good(), **bad}])
+        with pytest.raises(InvalidFeatures) as caught:
+            model.predict(None, frame)
+        assert caught.value.row == 1 and [p.field for p in caught.value.problems] == [field]
+        assert str(caught.value).startswith("record 1: ")
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "none"])
+def test_calibration_of_an_extreme_margin_neither_overflows_nor_warns(method):
+    import warnings
+
+    from models.spec import CalibrationSpec
+
+    margins = np.array([-1e6, -800.0, -3.0, 0.0, 3.0, 800.0, 1e6])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in exp"
+        p = calibrate(margins, CalibrationSpec(method=method, a=1.0, b=0.0))
+    assert np.all(np.isfinite(p)) and np.all(np.diff(p) >= 0)
+    assert 0.0 < p[0] < 1e-5 and 1.0 - 1e-5 < p[-1] < 1.0
+    assert p[2] == pytest.approx(1.0 / (1.0 + np.exp(3.0)))
