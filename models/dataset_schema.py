@@ -36,6 +36,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from models.spec import Actionability, Localized
 
+# What a CSV cell holds when a number is unknown, as R, Excel, SQL exports and pandas write
+# it (pandas' documented default list, exactly as spelt: "NA", "N/A", "#N/A", "null", an
+# empty field...). Training and batch scoring read a CSV's number columns with these as
+# missing values; a category column keeps them as text (only an empty field is missing
+# there: "NA" may be a category, Namibia or "not applicable").
+MISSING_MARKERS: tuple[str, ...] = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
 
 class SchemaError(ValueError):
     """The schema file itself is wrong (not the data)."""

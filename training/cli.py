@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"as @challenger")
             print(f"  features {len(s['selected_features'])}/{len(s['candidate_features'])} kept: "
                   f"{', '.join(s['selected_features'])}")
+            if s.get("dropped_constant"):
+                from training.pipeline import constant_text
+
+                print("  dropped as constant (no information): "
+                      f"{constant_text(s['dropped_constant'])}")
             if "honest_roc_auc" in m:
                 print(f"  honest ROC-AUC {m['honest_roc_auc']:.4f} "
                       f"[{m['honest_roc_auc_lo']:.4f}, {m['honest_roc_auc_hi']:.4f}] on "

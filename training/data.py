@@ -2,25 +2,36 @@
 
 Every refusal is a `DataError` that names the column (and rows where it helps),
 says what was expected and how to fix it. Rows with missing feature values are
-kept: LightGBM handles them.
+kept: LightGBM handles them. A candidate with one value in every row (or none) carries
+no information: training drops it and says so (`PreparedData.dropped_constant`).
+
+A CSV file is read as batch scoring reads it (`serving.batch.read_chunks`): every
+column as text, an empty field missing; in a column read as numbers, the common
+missing markers (`models.dataset_schema.MISSING_MARKERS`: "NA", "N/A", "null", ...)
+are missing too, while a category keeps them as text.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from models.dataset_schema import DatasetSchema
+from models.dataset_schema import MISSING_MARKERS, DatasetSchema
 from models.encoding import category_text
 from models.pseudonym import Pseudonymiser
 
 # A text column whose non-blank values are at least this share numbers is meant to be numeric.
 _NUMERIC_SHARE = 0.9
 _SHOW_ROWS = 5
+# What `load_table` learnt from the file that `prepare` needs, kept in `DataFrame.attrs`
+# (copies keep it): {"missing": the texts a number column reads as missing (a CSV's
+# markers; none for Parquet, whose numbers carry their own nulls), "unnamed": {pandas'
+# name ("Unnamed: 8"): the column's position in the header} for header cells left empty}
+_READ = "training.data.read"
 
 
 class DataError(ValueError):
@@ -38,6 +49,10 @@ class PreparedData:
     pseudonyms: pd.Series | None  # HMAC pseudonyms of the ids, same row order
     coerced: list[str]  # text columns read as numbers
     rows_with_missing: int
+    # candidates dropped because every customer has the same value (or none): column ->
+    # why ("holds the one value 'Paris' in all 600 rows"); a header cell left empty over
+    # an empty column is named by its position ("column 9 (no name in the header row)")
+    dropped_constant: dict[str, str] = field(default_factory=dict)
 
     @property
     def candidate_names(self) -> list[str]:
@@ -63,6 +78,8 @@ def load_table(path: str | Path) -> pd.DataFrame:
         except Exception as exc:  # pyarrow raises several types for broken files
             raise DataError(f"{path} is not a readable Parquet file ({exc}); "
                             "re-export it, or pass a CSV") from exc
+        _refuse_unnamed_parquet(path, frame)
+        frame.attrs[_READ] = {"missing": (), "unnamed": {}}
     elif suffix in (".csv", ".txt"):
         frame = _read_csv(path)
     else:
@@ -86,16 +103,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
         if exc.start < len(head) - 4:  # not just a multi-byte character cut by the sample
             raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); "
                             "export it as UTF-8 CSV") from exc
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        header = next(filter(None, csv.reader(handle)), [])  # blank lines skipped, as pandas
     try:
+        # as batch scoring reads a category: only an empty field is missing; a number
+        # column's missing markers are read as missing by `prepare` (`_coerce`)
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
                             skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty; expected a header row and one customer per row") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        _check_field_counts(path, header)  # says which rows, when that is what is wrong
         raise DataError(f"{path} is not a well-formed CSV file ({exc}); check that every row "
                         "has as many fields as the header and that the file is complete") from exc
-    _check_field_counts(path, frame.shape[1])
-    frame.columns = _header_names(path, list(frame.columns))
     if frame.shape[1] == 1:
         try:
             dialect = csv.Sniffer().sniff(head.decode("utf-8", errors="ignore")[:8192])
@@ -104,40 +124,74 @@ def _read_csv(path: Path) -> pd.DataFrame:
             found = None
         hint = f" It looks delimited by {found!r}." if found and found != "," else ""
         raise DataError(
-            f"{path} has a single column {frame.columns[0][:80]!r}; expected comma-separated "
-            f"columns.{hint} Save it as comma-separated CSV."
+            f"{path} has a single column {str(frame.columns[0])[:80]!r}; expected "
+            f"comma-separated columns.{hint} Save it as comma-separated CSV."
         )
+    _check_field_counts(path, header)
+    frame.columns = _header_names(path, header, list(frame.columns))
+    # header cells left empty, by position: pandas names them "Unnamed: <index>"
+    unnamed = ({str(col): number for number, (raw, col)
+                in enumerate(zip(header, frame.columns, strict=True), start=1)
+                if not raw.strip()} if len(header) == frame.shape[1] else {})
+    frame.attrs[_READ] = {"missing": MISSING_MARKERS, "unnamed": unnamed}
     return frame
 
 
-def _check_field_counts(path: Path, expected: int) -> None:
+def _check_field_counts(path: Path, header: list[str]) -> None:
     """Refuse rows with fewer fields than the header (pandas would pad them silently):
-    the usual sign of a truncated or hand-damaged file."""
+    the usual sign of a truncated or hand-damaged file; empty header cells at the end
+    (a spreadsheet's trailing commas) may be left out of a row. Refuse rows with more
+    fields than the header: the column they add has no name, and pandas (batch scoring
+    too) would then take the first column for the row index, every name shifted onto the
+    next column's values."""
+    expected = len(header)
+    named = expected
+    while named and not header[named - 1].strip():
+        named -= 1
     short: list[int] = []
+    long: list[int] = []
+    widest = 0
+    blank_extra = True
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         for number, row in enumerate(csv.reader(handle), start=1):
-            if row and len(row) < expected:
+            if row and len(row) < named:
                 short.append(number)
-                if len(short) > _SHOW_ROWS:
-                    break
+            elif len(row) > expected:
+                long.append(number)
+                widest = max(widest, len(row))
+                blank_extra = blank_extra and not "".join(row[expected:]).strip()
+            if len(short) > _SHOW_ROWS or len(long) > _SHOW_ROWS:
+                break
+
+    def shown(rows: list[int]) -> str:
+        return ", ".join(map(str, rows[:_SHOW_ROWS])) + (" and more" if len(rows) > _SHOW_ROWS
+                                                         else "")
+
     if short:
-        rows = ", ".join(map(str, short[:_SHOW_ROWS])) + (" and more" if len(short) > _SHOW_ROWS
-                                                          else "")
         raise DataError(
-            f"{path} has rows with fewer fields than its {expected}-column header (rows {rows}); "
-            "the file looks truncated or damaged. Re-export it completely."
+            f"{path} has rows with fewer fields than its {expected}-column header (rows "
+            f"{shown(short)}); the file looks truncated or damaged. Re-export it completely."
+        )
+    if long:
+        extra = expected + 1
+        ends = (" (each ends with a comma the header does not have)" if blank_extra else "")
+        raise DataError(
+            f"{path}: rows {shown(long)} have {widest} fields but the header names {expected}"
+            f"{ends}: column {extra} has no name in the header row. Expected as many fields "
+            "in every row as the header has; as it is, the file would be read shifted "
+            "(pandas, and batch scoring, take the first column for the row index and give "
+            "each name the next column's values). To fix it, remove the comma at the end of "
+            f"each row, or name column {extra} in the header row (or remove that column)."
         )
 
 
-def _header_names(path: Path, read: list[str]) -> list[str]:
+def _header_names(path: Path, header: list[str], read: list[str]) -> list[str]:
     """The column names as the file's header writes them, refusing a name given twice.
 
     pandas renames a repeated name silently (the second `Balance` becomes `Balance.1`, a
     column the file does not have) and, reading values with `skipinitialspace`, drops the
     spaces before a name too: batch scoring reads the header as it is, so training must
     see the same names (`prepare` then refuses names with surrounding spaces)."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        header = next(csv.reader(handle), [])
     if len(header) != len(read):
         return read  # pandas read the header differently (refused elsewhere if it matters)
     seen: dict[str, int] = {}
@@ -150,8 +204,53 @@ def _header_names(path: Path, read: list[str]) -> list[str]:
             )
         seen[name.strip()] = number
     # an empty name keeps the one pandas gives it ("Unnamed: 3"), as batch scoring reads it
+    # (a schema may name it so); `prepare` refuses it by its position unless it is empty
     return [raw if raw.strip() and raw.strip() == str(col).strip() else col
             for raw, col in zip(header, read, strict=True)]
+
+
+def _refuse_unnamed_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse a Parquet column whose name is empty: no schema, model or batch file can
+    name it."""
+    for number, name in enumerate(map(str, frame.columns), start=1):
+        if not name.strip():
+            raise DataError(
+                f"column {number} of {path} has no name; expected every column named, or the "
+                "schema, the model and batch scoring cannot refer to it. Name it in the file "
+                "(then describe it in the schema, or list it under `drop:`), or remove the "
+                "column, and save the Parquet file again."
+            )
+
+
+def _unnamed_columns(frame: pd.DataFrame, unnamed: dict[str, int], schema: DatasetSchema,
+                     dropped: dict[str, str]) -> pd.DataFrame:
+    """`frame` without the CSV columns whose header cell is empty and which are empty in
+    every row (a spreadsheet's trailing commas), each reported in `dropped` by its
+    position. One holding values is refused by its position, not by the name pandas
+    invents ("Unnamed: 8"), unless the schema names it so (a `drop:` written before)."""
+    mentioned = schema.excluded | set(schema.features)
+    for name, number in unnamed.items():
+        if name not in frame.columns or name in mentioned:
+            continue
+        values = frame[name]
+        text = values.astype("string").str.strip()
+        given = text.notna() & (text != "")
+        if not given.any():
+            frame = frame.drop(columns=[name])
+            dropped[f"column {number} (no name in the header row)"] = \
+                f"is empty in all {len(values)} rows"
+            continue
+        first = given.to_numpy().nonzero()[0][0]
+        index = (" (a first column without a name is often a row index saved with the data: "
+                 "pandas writes none with to_csv(index=False))" if number == 1 else "")
+        raise DataError(
+            f"column {number} has no name in the header row but holds values (such as "
+            f"{str(text.iloc[first])!r} in row {_rows(frame.index[[first]])}); expected every "
+            "column named in the header, or the schema, the model and batch scoring cannot "
+            "refer to it. Name it in the header row (then describe it in the schema, or list "
+            f"it under `drop:`), or remove the column from the file{index}."
+        )
+    return frame
 
 
 def _refuse_spaced_names(frame: pd.DataFrame, schema: DatasetSchema) -> None:
@@ -188,8 +287,14 @@ def _refuse_infinite(col: str, numbers: pd.Series) -> None:
     )
 
 
-def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> list[str]:
-    """Turn numeric-looking text columns into numbers in place; return their names."""
+def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str],
+            missing: tuple[str, ...] = ()) -> list[str]:
+    """Turn numeric-looking text columns into numbers in place; return their names.
+
+    `missing`: the texts that are missing values in a column read as numbers (a CSV's
+    "NA", "null", ...: `MISSING_MARKERS`, as batch scoring reads a number column); they
+    take no part in deciding whether a column is numbers, and a column read as text
+    (a category) keeps them as they are, as batch scoring reads a category."""
     coerced = []
     for col in columns:
         series = frame[col]
@@ -203,9 +308,16 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
             continue
         text = series.astype("string").str.strip()
         text = text.mask(text == "")
-        _refuse_dates(col, series, text)
-        numbers = pd.to_numeric(text, errors="coerce")
-        present = text.notna()
+        # matched as the reader gave them (leading spaces skipped), as batch scoring does
+        marker = (series.isin(missing) if missing
+                  else pd.Series(False, index=series.index)).to_numpy(dtype=bool)
+        _refuse_dates(col, series, text.mask(marker))
+        present = text.notna() & ~marker
+        if marker.any() and not present.any():
+            # nothing but missing markers: a number column nobody filled
+            frame[col] = pd.Series(np.nan, index=series.index, dtype="float64")
+            continue
+        numbers = pd.to_numeric(text.mask(marker), errors="coerce")
         ok = numbers.notna() & present
         share = ok.sum() / max(1, present.sum())
         if share < 1.0:
@@ -232,8 +344,33 @@ def _coerce(frame: pd.DataFrame, schema: DatasetSchema, columns: list[str]) -> l
                 "features notes if it really is a category."
             )
         else:
-            frame[col] = text.astype("str").where(present)
+            frame[col] = text.astype("str").where(text.notna())
     return coerced
+
+
+def _shown_value(value: object) -> str:
+    """A cell's value as a report shows it: text quoted, a whole number without ".0"."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return repr(str(value))
+
+
+def _constant_columns(candidates: pd.DataFrame) -> dict[str, str]:
+    """The candidates with one value in every row, or none: column -> why. A column with
+    one value in some rows and nothing in the others still tells customers apart."""
+    out: dict[str, str] = {}
+    rows = len(candidates)
+    for col in candidates.columns:
+        values = candidates[col]
+        present = values.dropna()
+        if present.empty:
+            out[col] = f"is empty in all {rows} rows"
+        elif len(present) == rows and present.nunique() == 1:
+            out[col] = f"holds the one value {_shown_value(present.iloc[0])} in all {rows} rows"
+    return out
 
 
 # a date or a date and time, as files write them: 2024-03-31, 2024-03-31T12:00:00Z, 31/03/2024
@@ -349,9 +486,18 @@ def _align_target(target: pd.Series, positive: str) -> pd.Series:
     return target
 
 
-def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> PreparedData:
-    """Check `frame` against `schema` and split it into candidates, target, sensitive, ids."""
-    frame = frame.copy()
+def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str, *,
+            drop_constant: bool = True) -> PreparedData:
+    """Check `frame` against `schema` and split it into candidates, target, sensitive, ids.
+
+    Training drops each candidate with one value in every row, or empty in every row
+    (`drop_constant`, reported in `dropped_constant`) and refuses a data set where every
+    candidate is so. Evaluating a fixed model (`drop_constant=False`) keeps them: a
+    column constant in that file is still the model's input (an empty one is refused)."""
+    read = frame.attrs.get(_READ, {})  # what `load_table` learnt from the file
+    markers = tuple(read.get("missing", ()))
+    dropped: dict[str, str] = {}
+    frame = _unnamed_columns(frame.copy(), dict(read.get("unnamed", {})), schema, dropped)
     _refuse_spaced_names(frame, schema)
     frame.columns = [str(c).strip() for c in frame.columns]
     if schema.contact_column in frame.columns:  # personal data training never reads
@@ -371,8 +517,8 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
                         "data does not have; remove the notes or fix the column names")
 
     for col in frame.columns:
-        if col in schema.drop:
-            continue
+        if col in schema.drop or (drop_constant and col not in schema.excluded):
+            continue  # a candidate empty in every row is dropped below, and reported
         values = frame[col]
         blank = values.isna() | (values.astype("string").str.strip() == "")
         if blank.all():
@@ -432,7 +578,23 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
     if not candidate_cols:
         raise DataError(f"schema {schema.name!r} leaves no candidate feature: every column is "
                         "the id, the target, sensitive or dropped")
-    coerced = _coerce(frame, schema, candidate_cols)
+    coerced = _coerce(frame, schema, candidate_cols, markers)
+    if drop_constant:
+        constant = _constant_columns(frame[candidate_cols])
+        if len(constant) == len(candidate_cols):
+            listed = "; ".join(f"{c!r} {why}" for c, why in list(constant.items())[:10])
+            more = f" (and {len(constant) - 10} more)" if len(constant) > 10 else ""
+            raise DataError(
+                f"every candidate feature is constant, so a model would have nothing to learn "
+                f"from: {listed}{more}; expected at least one column whose values differ "
+                "between customers (the id, the target, sensitive and dropped columns are "
+                "never features). Check the export (a filter, a join or an empty extract may "
+                "have fixed or emptied those columns), or add the columns that describe the "
+                "customers."
+            )
+        dropped.update(constant)
+        candidate_cols = [c for c in candidate_cols if c not in constant]
+        coerced = [c for c in coerced if c not in constant]
     candidates = frame[candidate_cols]
     for col in candidate_cols:
         note = schema.features.get(col)
@@ -457,4 +619,5 @@ def prepare(frame: pd.DataFrame, schema: DatasetSchema, pseudonym_key: str) -> P
         pseudonyms=None if pseudonyms is None else pseudonyms.reset_index(drop=True),
         coerced=coerced,
         rows_with_missing=int(candidates.isna().any(axis=1).sum()),
+        dropped_constant=dropped,
     )

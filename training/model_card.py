@@ -27,6 +27,10 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _constant(dropped: dict[str, str]) -> str:
+    return "; ".join(f"`{name}`: {why}" for name, why in dropped.items()) or "none"
+
+
 def render(*, spec: ModelSpec, model_name: str, summary: dict[str, Any],
            minimisation: pd.DataFrame, fairness: pd.DataFrame) -> str:
     """A Markdown model card from a training summary."""
@@ -122,6 +126,8 @@ Every receipt records the rule it was routed under.
   the model, MLflow or this card.
 - Sensitive attributes ({', '.join(summary['sensitive']) or 'none'}) are **never features**; they
   are used only for the fairness audit below.
+- Constant columns dropped before selection (the same value, or none, for every customer: no
+  information): {_constant(summary.get('dropped_constant', {}))}.
 - Candidates: {len(summary['candidate_features'])}; kept: {len(summary['selected_features'])}.
   Duplicated columns are collapsed first ({mini.get('duplicates') or 'none found'}); then greedy
   backward elimination with {summary['evaluation']['cv_folds']}-fold stratified

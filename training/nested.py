@@ -51,6 +51,7 @@ def nested_selection(settings: TrainSettings, data: str | Path | None = None,
     counts = Counter(f for o in outer for f in o["kept"])
     return {
         "source": provenance.source, "rows": len(y), "outer_folds": settings.cv_folds,
+        "dropped_constant": prepared.dropped_constant,  # never candidates, as in training
         "honest_roc_auc_pooled": float(roc_auc_score(y, margin)),
         "honest_roc_auc_mean": float(np.mean([o["honest_auc"] for o in outer])),
         "selection_time_auc_mean": float(np.mean([o["selection_time_auc"] for o in outer])),

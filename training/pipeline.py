@@ -187,12 +187,16 @@ class Fitted:
     @property
     def run_params(self) -> dict[str, Any]:
         """This run's own parameters, beside the settings."""
+        dropped = self.summary["dropped_constant"]
         return {"source": self.source, "rows": len(self.y),
                 "n_candidates": len(self.summary["candidate_features"]),
                 "n_selected": len(self.selection.selected),
                 "selected_features": param_value(",".join(self.selection.selected),
                                                  "summary.json"),
-                "calibration": self.calibration.spec.method}
+                "calibration": self.calibration.spec.method,
+                "n_dropped_constant": len(dropped),
+                **({"dropped_constant": param_value(constant_text(dropped),
+                                                    "summary.json")} if dropped else {})}
 
 
 def train(settings: TrainSettings, data: str | Path | None = None,
@@ -227,6 +231,9 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
     source = provenance.source
     prepared = prepare(frame, dataset_schema, settings.pseudonym_secret)
     del frame  # the raw ids go no further
+    if prepared.dropped_constant:
+        log.warning("dropped as constant (no information: the same value, or none, for every "
+                    "customer): %s", constant_text(prepared.dropped_constant))
     y = prepared.y
     check_enough_data(y, settings)
     check_identifiers(prepared.candidates, settings)
@@ -323,6 +330,8 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
         "coerced_numeric_columns": prepared.coerced,
         "sensitive": list(dataset_schema.sensitive),
         "candidate_features": prepared.candidate_names,
+        # candidates with one value (or none) for every customer: not features, and why
+        "dropped_constant": prepared.dropped_constant,
         "selected_features": selection.selected,
         "single_feature_auc": single.auc,
         "minimisation": {"tolerance": selection.tolerance, "full_auc": selection.full_auc,
@@ -352,6 +361,12 @@ def fit(settings: TrainSettings, data: str | Path | None = None,
                   decision=decision, fairness=fairness, booster=booster, spec=spec, model=model,
                   input_example=_input_example(prepared, selection.selected), summary=summary,
                   started=started, row_keys=keys)
+
+
+def constant_text(dropped: dict[str, str]) -> str:
+    """The columns dropped as constant and why, on one line: "Branch: holds the one value
+    'Paris' in all 600 rows; Notes: is empty in all 600 rows"."""
+    return "; ".join(f"{name}: {why}" for name, why in dropped.items())
 
 
 def honest_estimate(kept: Design, y: np.ndarray, selection_rows: np.ndarray,
@@ -571,7 +586,8 @@ def evaluate(settings: TrainSettings, model_uri: str, data: str | Path | None = 
     warning."""
     frame, dataset_schema, provenance = load_with_provenance(data, schema, settings)
     source = provenance.source
-    prepared = prepare(frame, dataset_schema, settings.pseudonym_secret)
+    # a column constant in this file is still the fixed model's input
+    prepared = prepare(frame, dataset_schema, settings.pseudonym_secret, drop_constant=False)
     experiment_id = setup_tracking(settings)
     name, version, training_run = resolve_version(model_uri)
     exact_uri = f"models:/{name}/{version}"

@@ -59,7 +59,16 @@ def test_positive_label_absent(schema, frame):
 
 def test_all_empty_column_is_named(schema, frame):
     frame["TechSupport"] = np.nan
+    # a candidate empty in every row carries no information: dropped, and said so
+    data = prepare(frame, schema, KEY)
+    assert "TechSupport" not in data.candidate_names
+    assert data.dropped_constant == {"TechSupport": "is empty in all 300 rows"}
+    # scoring a fixed model, or an attribute the audit needs, it is refused
     with pytest.raises(DataError, match=r"'TechSupport' is empty in every row.*drop"):
+        prepare(frame, schema, KEY, drop_constant=False)
+    frame["TechSupport"] = "Yes"
+    frame[schema.sensitive[0]] = np.nan
+    with pytest.raises(DataError, match=rf"'{schema.sensitive[0]}' is empty in every row"):
         prepare(frame, schema, KEY)
 
 

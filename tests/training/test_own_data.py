@@ -4,12 +4,16 @@ expected, what came and the fix. Small generated frames only."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from mlflow import MlflowClient
 
 from models.dataset_schema import DatasetSchema
 from training.cli import main
@@ -192,3 +196,212 @@ def test_amounts_with_a_currency_sign_are_refused_as_numbers_not_categories():
                                         r"percent sign \(such as '\$.*'\); expected plain "
                                         r"numbers.*unit: \{en: \.\.\., fr: \.\.\.\}\}\}\)\.$"):
         prepare(frame, schema(), KEY)
+
+
+# -- a column that is the same for every customer carries no information -----------------
+def _with_constants(rows: int = 600) -> pd.DataFrame:
+    frame = bank(rows)
+    frame["Branch"] = "Paris"  # one value in every row
+    frame["Products"] = 1  # one number in every row
+    frame["Notes"] = np.nan  # empty in every row
+    frame["Card"] = np.where(np.arange(rows) % 3 == 0, "Gold", None)  # a value or missing
+    return frame
+
+
+def test_constant_columns_are_dropped_and_reported_whether_minimised_or_not():
+    data = prepare(_with_constants(), schema(), KEY)
+    assert "Card" in data.candidate_names  # a value or missing still tells customers apart
+    assert not {"Branch", "Products", "Notes"} & set(data.candidate_names)
+    assert data.dropped_constant == {
+        "Branch": "holds the one value 'Paris' in all 600 rows",
+        "Products": "holds the one value 1 in all 600 rows",
+        "Notes": "is empty in all 600 rows"}
+
+
+def test_constant_column_is_not_a_feature_with_minimisation_off(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("CHURN_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("CHURN_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    for name, value in {"MINIMISE": "false", "CV_FOLDS": "3", "N_ESTIMATORS": "20",
+                        "MIN_CHILD_SAMPLES": "20", "FAIRNESS_BOOTSTRAP": "0",
+                        "GATE_MIN_ROC_AUC": "0.5"}.items():
+        monkeypatch.setenv(f"CHURN_{name}", value)
+    data, spec = _files(tmp_path, _with_constants())
+    assert main(["train", "--data", str(data), "--schema", str(spec)]) == 0
+    out = capsys.readouterr()
+    assert "dropped as constant (no information): Branch: holds the one value 'Paris' in " \
+           "all 600 rows; Products: holds the one value 1 in all 600 rows; Notes: is empty " \
+           "in all 600 rows" in out.out
+    summary = json.loads((tmp_path / "reports" / "last_run.json").read_text())
+    assert summary["selected_features"] == ["Geography", "Age", "Balance", "IsActiveMember",
+                                            "Card"]
+    assert summary["dropped_constant"]["Branch"] == "holds the one value 'Paris' in all 600 rows"
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    run = MlflowClient().get_run(summary["run_id"])
+    assert run.data.params["dropped_constant"] == (
+        "Branch: holds the one value 'Paris' in all 600 rows; Products: holds the one value "
+        "1 in all 600 rows; Notes: is empty in all 600 rows")
+    card = mlflow.artifacts.load_text(f"runs:/{summary['run_id']}/model_card.md")
+    assert "`Branch`: holds the one value 'Paris' in all 600 rows" in card
+
+
+def test_every_candidate_constant_is_refused_with_the_fix():
+    frame = bank()[["CustomerId", "Surname", "Gender", "Exited"]].assign(Branch="Paris",
+                                                                          Notes=np.nan)
+    with pytest.raises(DataError, match=r"every candidate feature is constant.*'Branch' holds "
+                                        r"the one value 'Paris' in all 600 rows; 'Notes' is "
+                                        r"empty in all 600 rows.*expected at least one column "
+                                        r"whose values differ.*Check the export"):
+        prepare(frame, schema(), KEY)
+
+
+def test_evaluation_keeps_a_column_constant_in_its_file():
+    # a fixed model scores whatever its features hold: one contract type in this file is
+    # still the model's input
+    frame = _with_constants().drop(columns=["Notes"])
+    data = prepare(frame, schema(), KEY, drop_constant=False)
+    assert {"Branch", "Products"} <= set(data.candidate_names)
+    assert data.dropped_constant == {}
+
+
+# -- a column the header does not name --------------------------------------------------
+def _unnamed_csv(path: Path, values: list[str]) -> None:
+    frame = bank()
+    header = list(frame.columns)
+    header.insert(8, "")  # column 9 of the header is left empty
+    lines = [",".join(header)]
+    for i, row in enumerate(frame.astype(str).itertuples(index=False)):
+        cells = list(row)
+        cells.insert(8, values[i % len(values)])
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_column_without_a_name_is_refused_by_its_position(tmp_path):
+    path = tmp_path / "bank.csv"
+    _unnamed_csv(path, ["3", "7", ""])
+    with pytest.raises(DataError) as refused:
+        prepare(load_table(path), schema(), KEY)
+    message = str(refused.value)
+    assert re.search(r"column 9 has no name in the header row but holds values \(such as "
+                     r"'3' in row 2\).*expected every column named.*Name it in the header "
+                     r"row.*or remove the column from the file", message)
+    assert "Unnamed" not in message
+
+
+def test_empty_column_without_a_name_is_ignored_and_reported(tmp_path):
+    # a spreadsheet's export often ends every line with a comma the header does not name
+    path = tmp_path / "bank.csv"
+    _unnamed_csv(path, [""])
+    data = prepare(load_table(path), schema(), KEY)
+    assert data.candidate_names == ["Geography", "Age", "Balance", "IsActiveMember"]
+    assert data.dropped_constant == {
+        "column 9 (no name in the header row)": "is empty in all 600 rows"}
+
+
+def test_unnamed_column_the_schema_drops_by_pandas_name_is_still_dropped(tmp_path):
+    path = tmp_path / "bank.csv"
+    _unnamed_csv(path, ["3", "7"])
+    data = prepare(load_table(path), schema(drop=["Surname", "Unnamed: 8"]), KEY)
+    assert "Unnamed: 8" not in data.candidate_names
+
+
+def test_rows_with_more_fields_than_the_header_are_refused(tmp_path):
+    # pandas (and batch scoring) would take the first column for the row index and shift
+    # every name onto the next column's values
+    path = tmp_path / "bank.csv"
+    frame = bank()
+    text = frame.to_csv(index=False).splitlines()
+    path.write_text("\n".join([text[0]] + [line + "," for line in text[1:]]) + "\n")
+    with pytest.raises(DataError, match=r"rows 2, 3, 4, 5, 6 and more have 9 fields but the "
+                                        r"header names 8.*column 9 has no name in the header "
+                                        r"row.*would be read shifted.*remove the comma at the "
+                                        r"end of each row, or name column 9 in the header"):
+        load_table(path)
+
+
+def test_parquet_column_without_a_name_is_refused_by_its_position(tmp_path):
+    path = tmp_path / "bank.parquet"
+    frame = bank()
+    frame.insert(3, "", frame["Age"] * 2)
+    frame.to_parquet(path, index=False)
+    with pytest.raises(DataError, match=r"column 4 of .*bank.parquet has no name.*Name it"):
+        prepare(load_table(path), schema(), KEY)
+    frame = _with_constants()
+    frame.to_parquet(path, index=False)
+    data = prepare(load_table(path), schema(), KEY)
+    assert set(data.dropped_constant) == {"Branch", "Products", "Notes"}
+    assert data.candidates["Balance"].dtype == np.float64
+    # Parquet numbers carry their own nulls: text "NA" among them is text, as batch
+    # scoring reads a Parquet file (such a row is "not a number" there)
+    _marked(bank(), "Balance").astype({"Balance": str}).to_parquet(path, index=False)
+    with pytest.raises(DataError, match=r"'Balance' mixes numbers and text.*'NA'"):
+        prepare(load_table(path), schema(), KEY)
+
+
+# -- a number column's missing markers, read as batch scoring reads them -----------------
+MARKERS = ["NA", "N/A", "NaN", "null", "", "#N/A", "NULL", "n/a", "None"]
+
+
+def _marked(frame: pd.DataFrame, column: str, text: str | None = None) -> pd.DataFrame:
+    frame = frame.astype({column: object})
+    for i, marker in enumerate(MARKERS):
+        frame.loc[10 * i + 1, column] = marker
+    if text is not None:
+        frame.loc[[4, 44], column] = text
+    return frame
+
+
+def test_missing_markers_in_a_number_column_are_missing_values(tmp_path):
+    data, _ = _files(tmp_path, _marked(bank(), "Balance"))
+    prepared = prepare(load_table(data), schema(), KEY)
+    balance = prepared.candidates["Balance"]
+    assert balance.dtype == np.float64
+    assert balance.isna().to_numpy().nonzero()[0].tolist() == [10 * i + 1
+                                                                for i in range(len(MARKERS))]
+    assert "Balance" in prepared.coerced
+    # a tenth of the rows missing no longer turns the numbers into categories
+    frame = bank().astype({"Age": object})
+    frame.loc[::8, "Age"] = "NA"
+    data, _ = _files(tmp_path, frame)
+    age = prepare(load_table(data), schema(), KEY).candidates["Age"]
+    assert age.dtype == np.float64 and age.isna().sum() == 75
+
+
+def test_text_in_a_number_column_with_missing_markers_is_still_refused(tmp_path):
+    data, _ = _files(tmp_path, _marked(bank(), "Balance", text="lots"))
+    with pytest.raises(DataError, match=r"'Balance' mixes numbers and text.*rows 6, 46 hold "
+                                        r"text such as 'lots'"):
+        prepare(load_table(data), schema(), KEY)
+    declared = {"features": {"Balance": {"type": "numeric"}}}
+    with pytest.raises(DataError, match=r"'Balance' is declared numeric but rows 6, 46 hold "
+                                        r"text such as 'lots'"):
+        prepare(load_table(data), schema(**declared), KEY)
+
+
+def test_a_category_keeps_na_as_batch_scoring_reads_it(tmp_path):
+    frame = bank()
+    frame.loc[::7, "Geography"] = "NA"  # Namibia, or a category of its own
+    data, _ = _files(tmp_path, frame)
+    geography = prepare(load_table(data), schema(), KEY).candidates["Geography"]
+    assert (geography == "NA").sum() == len(frame.index[::7])
+
+
+def test_training_and_batch_scoring_read_a_number_column_alike(tmp_path):
+    from serving.batch import read_chunks
+
+    data, _ = _files(tmp_path, _marked(bank(), "Balance"))
+    trained = prepare(load_table(data), schema(), KEY).candidates["Balance"]
+    batch = next(read_chunks(data, ["CustomerId", "Geography", "Balance"], 10_000, None,
+                             text=["Geography"]))["Balance"]
+    assert (trained.isna().to_numpy() == batch.isna().to_numpy()).all()
+    assert np.allclose(trained.dropna().to_numpy(), batch.dropna().to_numpy())
+
+
+def test_row_index_saved_without_a_name_is_refused_with_the_hint(tmp_path):
+    path = tmp_path / "bank.csv"
+    bank().to_csv(path)  # pandas' own index, its header cell left empty
+    with pytest.raises(DataError, match=r"column 1 has no name in the header row but holds "
+                                        r"values \(such as '0' in row 2\).*row index saved "
+                                        r"with the data.*to_csv\(index=False\)"):
+        prepare(load_table(path), schema(), KEY)
