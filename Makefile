@@ -81,12 +81,12 @@ serve: ## Start the API (uvicorn) with the CHURN_* settings
 BASE_ROWS ?= 100000
 BASE_FILE := var/data/customer_base.parquet
 
-score: ## Batch-score the customer base into the risk list (DATA=<csv|parquet> SCHEMA=<yaml>; default: a fresh synthetic base of BASE_ROWS)
+score: ## Batch-score the customer base into the risk list (DATA=<csv|parquet> SCHEMA=<yaml>; default: a fresh synthetic base of BASE_ROWS); a run that died resumes (RESTART=1 scores all again)
 ifeq ($(DATA),)
 	$(PY) -m training.cli generate --rows $(BASE_ROWS) --seed 1 --out $(BASE_FILE)
-	$(PY) -m serving.cli score --data $(BASE_FILE) --schema training/datasets/synthetic.yaml $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m serving.cli score --data $(BASE_FILE) --schema training/datasets/synthetic.yaml $(if $(ROWS),--rows $(ROWS)) $(if $(RESTART),--restart)
 else
-	$(PY) -m serving.cli score --data $(DATA) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m serving.cli score --data $(DATA) $(if $(SCHEMA),--schema $(SCHEMA)) $(if $(ROWS),--rows $(ROWS)) $(if $(RESTART),--restart)
 endif
 
 DRY_RUN ?=

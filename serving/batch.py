@@ -5,12 +5,31 @@ restricted, scores and explains whole chunks at once (one TreeSHAP pass per chun
 inserts the receipts, moves each customer's risk-list entry and opens human-contact
 tasks for the high band (and the review margin) without ever duplicating an open task:
 the partial unique index on open tasks decides, so a re-run or two concurrent runs are safe.
+
+**A rerun after a crash resumes.** Each run is recorded (`batch_runs`): the customer file,
+by the sha256 of its bytes (wherever it lies), the model version and `as_of` (none: the
+time of the run) identify it. Each commit adds the rows of the file it wrote to the run's
+record in the same transaction, so the record always says exactly how far the stored
+receipts go. A run that dies half way (killed, out of memory, the database gone) stays
+`running`; the same command run again, with the same file, model and `as_of`, resumes it:
+the rows already committed are read past, neither scored nor stored again, and the report
+says `resumed`, `skipped_done` (those rows) and `scored_before` (their receipts). Drift,
+monitoring and the dashboard, which read every batch receipt of the night, then count each
+customer once, as an uninterrupted run would have stored them (a customer listed twice
+still ends with the later row). A completed run run again is a new run (a new night):
+everyone is scored again; `restart` (`score --restart`) abandons an unfinished run and
+scores every row again. Started again while the first process still runs, the later
+process takes the run over from the rows committed so far and the earlier one stops at its
+next commit, that transaction rolled back (`BatchError`): no row is stored twice. The skip
+costs no query per chunk: the committed rows are a prefix of the file (chunks are written
+in file order, on every path: threads, the child process, Dask).
 """
 
 from __future__ import annotations
 
 import gc
 import gzip
+import hashlib
 import itertools
 import json
 import logging
@@ -29,9 +48,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.dataset_schema import DatasetSchema, SchemaError
+from models.dataset_schema import MISSING_MARKERS, DatasetSchema, SchemaError
 from models.explain import decoded_json
 from models.pseudonym import Pseudonymiser
 from serving.audit import service as audit
@@ -44,8 +64,9 @@ from serving.modelhost import ModelHost, ServedModel
 from serving.routing import OVERTURNED, repeats_overturned, route_many, routes
 from serving.scoring.schemas import CUSTOMER_ID_RULE, customer_id_ok
 from serving.specs import SpecCache, register_model
-from serving.storage import Database, bulk, upgrade
+from serving.storage import Database, batch_runs, bulk, upgrade
 from serving.storage import access as store_access
+from serving.storage.batch_runs import RunClaim
 from serving.storage.db import write_lock
 from serving.storage.receipts import LatestEntry, PredictionRow, Receipts, TaskRow
 from serving.storage.tables import OPEN_TASK_STATUSES, RetentionTask, ascending_ids, new_ids
@@ -107,6 +128,15 @@ class BatchReport:
     # the targeting rule applied ("risk", or "uplift" with the uplift model's version)
     targeting: str = "risk"
     uplift_model: str | None = None
+    # the run (`batch_runs`): the sha256 of the file's bytes, which with the model version
+    # and as_of identifies it; `resumed`: this command resumed a run that had not
+    # completed (a crash), past the `skipped_done` rows of the file its committed
+    # transactions had written, with `scored_before` receipts (neither scored again; not
+    # counted in `rows_read` and `scored`, which are this command's)
+    data_digest: str | None = None
+    resumed: bool = False
+    skipped_done: int = 0
+    scored_before: int = 0
 
     @property
     def rows_per_second(self) -> float:
@@ -166,7 +196,7 @@ def read_chunks(path: Path, columns: list[str], chunk_rows: int,
         yield from pd.read_csv(
             path, usecols=columns, chunksize=chunk_rows, nrows=rows,
             dtype=dict.fromkeys(as_text, str), skipinitialspace=True, keep_default_na=False,
-            na_values={c: [""] if c in exact else _PANDAS_NA for c in columns})
+            na_values={c: [""] if c in exact else list(MISSING_MARKERS) for c in columns})
     else:
         raise BatchError(f"{path}: give a .csv or .parquet file")
 
@@ -175,12 +205,6 @@ def categorical(served: ServedModel) -> list[str]:
     """The served model's categorical features: a batch file's reader reads them as text
     (`read_chunks`)."""
     return [f.name for f in served.spec.features if f.kind != "numeric"]
-
-
-# what pandas reads as missing by default (its documented list), kept for the columns
-# read as numbers: a CSV's "NA" or "null" in a number column is an unknown value
-_PANDAS_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
 def ramp_pieces(n: int) -> list[tuple[int, int]]:
@@ -201,6 +225,36 @@ def ramp_up(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         if hi > lo:
             yield first.iloc[lo:hi]
     yield from frames
+
+
+def skip_rows(frames: Iterator[pd.DataFrame], n: int) -> Iterator[pd.DataFrame]:
+    """The frames without the file's first `n` rows (those a resumed run's earlier attempt
+    committed); the rows keep their numbers in the file (the frames' index)."""
+    for frame in frames:
+        if n >= len(frame):
+            n -= len(frame)
+            continue
+        yield frame.iloc[n:] if n else frame
+        n = 0
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of the file's bytes (what identifies a run's customer file)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def run_key(data_digest: str, model_name: str, model_version: str,
+            as_of: datetime | None) -> str:
+    """What identifies a batch run: the file's digest, the model version and `as_of`
+    (None: the time of the run), as one sha256."""
+    when = as_of.astimezone(UTC).isoformat() if as_of is not None else None
+    return hashlib.sha256(json.dumps([data_digest, model_name, model_version, when])
+                          .encode()).hexdigest()
+
+
+class RunTakenOver(BatchError):
+    """Another process started the same run and took it over: this one stops."""
 
 
 _gc_lock = threading.Lock()
@@ -254,6 +308,7 @@ class Run:
     served: ServedModel
     columns: list[str]
     own_db: bool
+    data_digest: str = ""  # sha256 of the file's bytes (`file_digest`)
 
     @property
     def id_column(self) -> str:
@@ -280,6 +335,38 @@ class Run:
         with self.db.session() as session:
             return Receipts(session).open_task_since()
 
+    def claim(self, as_of: datetime | None, resume: bool = True) -> RunClaim:
+        """Record the run this process writes: the unfinished run of the same file, model
+        version and `as_of` resumed (or, without `resume`, abandoned), else a new one."""
+        key = run_key(self.data_digest, self.served.name, self.served.version, as_of)
+        for tries in (1, 2):
+            with self.db.session() as session, write_lock(session):
+                try:
+                    got = batch_runs.claim(
+                        session, key, data=str(self.data), data_digest=self.data_digest,
+                        model_name=self.served.name, model_version=self.served.version,
+                        as_of=as_of, at=datetime.now(UTC), resume=resume)
+                    session.commit()
+                except IntegrityError:  # PostgreSQL: the same new run, started meanwhile
+                    session.rollback()
+                    if tries == 2:
+                        raise
+                    continue
+            if got.resumed:
+                log.info("resuming batch run %s: %d rows of %s already committed (%d "
+                         "receipts), not scored again", got.run_id, got.rows_done, self.data,
+                         got.scored)
+            return got
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def complete(self, claim: RunClaim) -> None:
+        """Mark the run completed: the same command run again is a new run."""
+        with self.db.session() as session, write_lock(session):
+            if not batch_runs.complete(session, claim.run_id, claim.attempt, datetime.now(UTC)):
+                log.warning("batch run %s was taken over by another process after its "
+                            "last commit", claim.run_id)
+            session.commit()
+
     def close(self) -> None:
         if self.own_db:
             self.db.dispose()
@@ -289,6 +376,12 @@ def prepare_run(settings: Settings, data: str | Path, schema: str | Path | None 
                 db: Database | None = None, host: ModelHost | None = None) -> Run:
     """Check the inputs, migrate the database, load and record the model."""
     data = Path(data)
+    if not data.is_file():
+        raise BatchError(f"data file {data} does not exist")
+    # the file's digest (what identifies the run) is read while the model loads
+    digesting = ThreadPoolExecutor(1, thread_name_prefix="digest")
+    digest = digesting.submit(file_digest, data)
+    digesting.shutdown(wait=False)
     if schema is None:
         guess = data.with_suffix(".yaml")
         if not guess.is_file():
@@ -318,13 +411,13 @@ def prepare_run(settings: Settings, data: str | Path, schema: str | Path | None 
     if dataset.value_column and dataset.value_column not in columns:
         columns.append(dataset.value_column)  # read apart: uplift targeting's value (issue 17)
     return Run(settings=settings, data=data, dataset=dataset, db=db, served=served,
-               columns=columns, own_db=own_db)
+               columns=columns, own_db=own_db, data_digest=digest.result())
 
 
 def score_file(settings: Settings, data: str | Path, schema: str | Path | None = None,
                rows: int | None = None, *, db: Database | None = None,
                host: ModelHost | None = None, chunk_rows: int | None = None,
-               as_of: datetime | None = None) -> BatchReport:
+               as_of: datetime | None = None, resume: bool = True) -> BatchReport:
     """Score every customer in `data` into the risk list; returns what was done.
 
     `as_of`: the time the receipts, tasks and control draw are made for (default now; the
@@ -332,7 +425,11 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     open task from an earlier campaign period, and so is not drawn, is read once at the
     start of the run (`Run.open_task_since`). A file of CHURN_BATCH_PROCESS_ROWS rows or
     more is read, scored and explained in a child process (`serving.batchproc`), a
-    smaller one in threads of this one; this process writes."""
+    smaller one in threads of this one; this process writes.
+
+    An unfinished run of the same file, model version and `as_of` (one that crashed) is
+    resumed after the rows it committed; `resume=False` abandons it and scores every row
+    (the module's docstring says how a run is identified)."""
     started = time.perf_counter()
     child = None
     if in_child(settings, Path(data), rows):
@@ -342,22 +439,26 @@ def score_file(settings: Settings, data: str | Path, schema: str | Path | None =
     run = prepare_run(settings, data, schema, db=db, host=host)
     try:
         return _score_run(run, settings, started, rows=rows, as_of=as_of,
-                          chunk_rows=chunk_rows or settings.batch_chunk_rows, child=child)
+                          chunk_rows=chunk_rows or settings.batch_chunk_rows, child=child,
+                          resume=resume)
     finally:
         run.close()
 
 
 def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None,
-               as_of: datetime | None, chunk_rows: int, child: ModuleType | None
-               ) -> BatchReport:
+               as_of: datetime | None, chunk_rows: int, child: ModuleType | None,
+               resume: bool = True) -> BatchReport:
     served = run.served
     plan = ControlPlan.from_settings(settings)  # the control group's draw (issue 17)
     uplift = targeting.load_plan(settings)  # CHURN_TARGETING=uplift (issue 17)
     report = BatchReport(data=str(run.data), model_name=served.name,
                          model_version=served.version, open_tasks_before=run.open_tasks(),
                          **targeting_report(plan, uplift))
+    claim = run.claim(as_of, resume)
+    claimed(report, run, claim)
     options: dict[str, Any] = {"chunk_rows": chunk_rows, "rows": rows, "as_of": as_of,
-                               "uplift": uplift, "open_since": run.open_task_since()}
+                               "uplift": uplift, "open_since": run.open_task_since(),
+                               "skip": claim.rows_done}
     try:
         source: Any = PreparedInThreads(settings, served, run.dataset, run.data, run.columns,
                                         run.db.dialect, **options)
@@ -367,10 +468,11 @@ def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None
         report.setup_seconds = round(time.perf_counter() - started, 3)
         try:
             with collector_paused(), ChunkWriter(run.db, report, settings.batch_commit_rows,
-                                                 settings.task_due_days) as writer:
+                                                 settings.task_due_days, run=claim) as writer:
                 for chunk in source:
                     writer.write(chunk)
             committed = time.perf_counter()
+            run.complete(claim)
         finally:
             source.close()
     finally:
@@ -380,6 +482,14 @@ def _score_run(run: Run, settings: Settings, started: float, *, rows: int | None
     report.seconds = round(time.perf_counter() - started, 3)
     report.teardown_seconds = round(time.perf_counter() - committed, 3)
     return report
+
+
+def claimed(report: BatchReport, run: Run, claim: RunClaim) -> None:
+    """What the report says of the run: its file's digest and, resumed, what the earlier
+    attempts had committed."""
+    report.data_digest = run.data_digest
+    report.resumed = claim.resumed
+    report.skipped_done, report.scored_before = claim.rows_done, claim.scored
 
 
 def estimated_rows(path: Path, rows: int | None = None) -> int:
@@ -429,11 +539,12 @@ class PreparedInThreads:
                  data: Path, columns: list[str], dialect: str, *, chunk_rows: int,
                  rows: int | None, as_of: datetime | None,
                  uplift: targeting.UpliftPlan | None,
-                 open_since: Mapping[str, datetime]) -> None:
+                 open_since: Mapping[str, datetime], skip: int = 0) -> None:
         self.settings, self.served, self.dataset = settings, served, dataset
         self.data, self.columns, self.dialect = data, columns, dialect
         self.chunk_rows, self.rows, self.as_of = chunk_rows, rows, as_of
         self.uplift, self.open_since = uplift, open_since
+        self.skip = skip  # the file's first rows, committed by a resumed run's earlier attempt
         self.treeshap_rows: int | None = None
         self._chunks: Generator[Chunk] | None = None
 
@@ -450,9 +561,9 @@ class PreparedInThreads:
         # `AHEAD` chunks in flight bound the memory
         with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="score") as pool:
             pending: deque = deque()
-            for frame in ramp_up(read_chunks(self.data, self.columns, self.chunk_rows,
-                                             self.rows, dataset.contact_column,
-                                             categorical(served))):
+            for frame in ramp_up(skip_rows(read_chunks(
+                    self.data, self.columns, self.chunk_rows, self.rows,
+                    dataset.contact_column, categorical(served)), self.skip)):
                 pending.append(pool.submit(
                     _prepare, self.dialect, served, frame, id_col, pseudo, served.thresholds,
                     memo=memo, as_of=self.as_of, plan=plan,
@@ -659,12 +770,16 @@ class ChunkWriter:
     commits cost much less. PostgreSQL: one transaction per chunk, whose customer rows
     are locked in key order, so concurrent runs and API requests cannot deadlock with it.
     Either way the chunks' audit events are appended last, just before the commit: the
-    audit chain head is locked for the shortest time."""
+    audit chain head is locked for the shortest time. With `run` (the run this process
+    holds, `Run.claim`) each commit first adds its rows of the file to the run's record,
+    in the same transaction, and is refused (`RunTakenOver`, rolled back) if another
+    process has taken the run over."""
 
     def __init__(self, db: Database, report: BatchReport, commit_rows: int,
-                 due_days: int) -> None:
+                 due_days: int, run: RunClaim | None = None) -> None:
         self.db = db
         self.report = report
+        self.run = run
         self.commit_rows = commit_rows if db.dialect == "sqlite" else 1
         self.due_days = due_days  # Settings.task_due_days: when the tasks opened are due
         self._session: Session | None = None
@@ -702,6 +817,16 @@ class ChunkWriter:
         if self._session is None:
             return
         try:
+            if self.run is not None and not batch_runs.advance(
+                    self._session, self.run.run_id, self.run.attempt,
+                    sum(c["rows_read"] for c in self._pending),
+                    sum(c["scored"] for c in self._pending), datetime.now(UTC)):
+                self._pending, self._rows = [], 0
+                raise RunTakenOver(
+                    f"another run of the same file ({self.report.data}, model "
+                    f"{self.report.model_name} v{self.report.model_version}) took this run "
+                    "over: this process stops, its last transaction rolled back; the other "
+                    "goes on from the rows committed so far (none is scored twice)")
             for counts in self._pending:  # one summary event per chunk
                 audit.batch_chunk(self._session, counts.pop("_ends"),
                                   counts["scored"], counts["human_contact"],

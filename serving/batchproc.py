@@ -38,7 +38,8 @@ POLL_SECONDS = 1.0  # how often each side checks that the other is still there
 class PrepareLost(RuntimeError):
     """The preparation process ended without finishing the file: what was committed
     stays committed (a run commits every CHURN_BATCH_COMMIT_ROWS rows), the rest was not
-    written; run `make score` again (it is safe to re-run)."""
+    written; run the same command again: it resumes after the committed rows
+    (`serving.batch`)."""
 
 
 def _put(q: Any, item: Any) -> None:
@@ -116,7 +117,8 @@ class PreparedInChild:
                         raise PrepareLost(
                             "the preparation process ended (exit code "
                             f"{self._proc.exitcode}) before the file was done: what was "
-                            "committed stays; run the batch again (a re-run is safe)"
+                            "committed stays; run the same command again (it resumes "
+                            "after the committed rows)"
                         ) from None
                 if patience is not None and waited >= patience:
                     raise PrepareLost(f"the preparation process was not ready after "

@@ -137,7 +137,17 @@ def main(argv: list[str] | None = None) -> int:
                          "needs no model (imports, database), then wait for process PID "
                          "(the training of the first model: `make run`) to end before "
                          "loading the model and listening")
-    p_score = sub.add_parser("score", help="batch-score a customer base into the risk list")
+    p_score = sub.add_parser(
+        "score", help="batch-score a customer base into the risk list",
+        description="Batch-score a customer base into the risk list. A run is the file "
+        "(by the digest of its bytes, wherever it lies) scored by the served model version. "
+        "If a run dies half way, running the same command again resumes it: the rows its "
+        "committed transactions stored are skipped, not scored a second time, and the "
+        "report says so (resumed, skipped_done: those rows, scored_before: their "
+        "receipts). A run that completed, run again, is a new run that scores everyone "
+        "again; --restart abandons an unfinished run and scores every row again. Started "
+        "again while the first still runs, the later command takes the run over and the "
+        "earlier one stops at its next commit (nothing is stored twice).")
     p_score.add_argument("--data", help="CSV or Parquet file of customers")
     p_score.add_argument("--schema", help="dataset schema YAML (its id_column names customers)")
     p_score.add_argument("--rows", type=int, help="score only the first N rows")
@@ -150,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                          help="score without Dask: this process writes, and prepares the "
                          "chunks in threads, or in one child process for a file of "
                          "CHURN_BATCH_PROCESS_ROWS (200,000) rows or more")
+    p_score.add_argument("--restart", action="store_true",
+                         help="do not resume an unfinished run of this file and model (it "
+                         "is abandoned): score every row again; by default the same "
+                         "command after a crash resumes after the rows already committed")
     p_user = sub.add_parser("create-user", help="create a staff user and print its token")
     p_user.add_argument("--role", required=True,
                         choices=list(STAFF_ROLES))
@@ -244,9 +258,10 @@ def main(argv: list[str] | None = None) -> int:
                 _first_admin(settings)
         except StartupError as exc:
             raise SystemExit(str(exc)) from None
-        from serving.system.tuning import threads_switch_often
+        from serving.system.tuning import lean_log_records, threads_switch_often
 
         threads_switch_often()  # the group-commit writer thread gets the GIL back in time
+        lean_log_records()  # the access line's record without what no handler prints
         uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN)
         return 0
     if args.command == "migrate":
@@ -381,12 +396,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.single_process:
                 report = score_file(settings, args.data, args.schema, args.rows,
-                                    chunk_rows=args.chunk_rows)
+                                    chunk_rows=args.chunk_rows, resume=not args.restart)
             else:
                 report = score_file_dask(settings, args.data, args.schema,
                                          workers=args.workers,
                                          scheduler_address=args.scheduler,
-                                         chunk_rows=args.chunk_rows, rows=args.rows)
+                                         chunk_rows=args.chunk_rows, rows=args.rows,
+                                         resume=not args.restart)
         except (BatchError, ModelRejected, PrepareLost) as exc:
             print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             return 2

@@ -35,12 +35,14 @@ from serving.batch import (
     Chunk,
     ChunkWriter,
     categorical,
+    claimed,
     collector_paused,
     phi_memo,
     prepare_chunk,
     prepare_run,
     ramp_up,
     read_chunks,
+    skip_rows,
     targeting_report,
 )
 from serving.config import Settings
@@ -125,10 +127,13 @@ def _disconnect(client, cluster) -> None:  # noqa: ANN001
 
 def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | None = None,
                     *, workers: int | None = None, scheduler_address: str | None = None,
-                    chunk_rows: int | None = None, rows: int | None = None) -> BatchReport:
+                    chunk_rows: int | None = None, rows: int | None = None,
+                    resume: bool = True) -> BatchReport:
     """Score every customer in `data` (or its first `rows`) on a Dask cluster: the one
     named by `scheduler_address` or DASK_SCHEDULER_ADDRESS, else a LocalCluster of
-    `workers` (default CHURN_BATCH_WORKERS). Same result as `score_file`."""
+    `workers` (default CHURN_BATCH_WORKERS). Same result as `score_file`, and the same
+    runs: an unfinished run of the same file, model version (and no `as_of`) is resumed
+    after its committed rows, whichever path began it; `resume=False` starts afresh."""
     started = time.perf_counter()
     address = scheduler_address or os.environ.get(SCHEDULER_ENV)
     # The cluster starts while this process checks the inputs and loads the model.
@@ -154,6 +159,9 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                          **targeting_report(ControlPlan.from_settings(settings), plan))
     try:
         try:
+            # the run this process writes: a new one, or the unfinished one resumed
+            claim = run.claim(None, resume)
+            claimed(report, run, claim)
             # the model loaded and checked here, sent once to every worker
             model = client.scatter(run.served, broadcast=True, hash=False)
             uplift = (client.scatter(plan, broadcast=True, hash=False)
@@ -166,8 +174,9 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                           if since else None)
             report.setup_seconds = round(time.perf_counter() - started, 3)
             chunk = chunk_rows or settings.batch_chunk_rows
-            frames = ramp_up(read_chunks(run.data, run.columns, chunk, rows,
-                                         run.dataset.contact_column, categorical(run.served)))
+            frames = ramp_up(skip_rows(read_chunks(
+                run.data, run.columns, chunk, rows, run.dataset.contact_column,
+                categorical(run.served)), claim.rows_done))
             # rows in flight: two chunks per worker thread, so each always has the next
             limit = 2 * max(1, sum(client.nthreads().values())) * chunk
             pending: deque = deque()
@@ -186,7 +195,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                     in_flight += len(frame)
 
             with collector_paused(), ChunkWriter(run.db, report, settings.batch_commit_rows,
-                                                 settings.task_due_days) as writer:
+                                                 settings.task_due_days, run=claim) as writer:
                 feed()
                 while pending:  # in file order, as the single-process path writes
                     future = pending.popleft()
@@ -196,6 +205,7 @@ def score_file_dask(settings: Settings, data: str | Path, schema: str | Path | N
                     feed()
                     writer.write(done)
             committed = time.perf_counter()
+            run.complete(claim)
             report.worker_peak_rss_mib = max(client.run(_peak_rss_mib).values(), default=None)
         finally:
             _disconnect(client, cluster)

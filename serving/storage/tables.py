@@ -623,3 +623,44 @@ class ChurnEvent(Base):
     __table_args__ = (
         Index("uq_churn_events_customer_left_on", "customer_ref", "left_on", unique=True),
     )
+
+
+# -- a batch run, so that a rerun after a crash resumes it (migration 0015) -------------------
+BATCH_RUN_STATUSES = ("running", "completed", "abandoned")
+
+
+class BatchRun(Base):
+    """One batch run: a customer file (by the digest of its bytes) scored by one model
+    version for one `as_of` (null: the time of the run). `running` until the run completes:
+    a run that died stays `running`, and the same command run again resumes it after the
+    `rows_done` rows of the file its committed transactions had written (each commit adds
+    to them in its own transaction, so they are exactly the rows stored). `attempt`: the
+    token of the process writing it now; a later start of the same run takes it over, and
+    the earlier process's next commit is refused. `abandoned`: restarted from the first row
+    (`score --restart`). No personal data: counts and the file's name and digest."""
+
+    __tablename__ = "batch_runs"
+
+    id: Mapped[NewId]
+    # sha256 of the identity below (as_of included when null): one `running` row per key
+    run_key: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)  # the file's path as given (the latest attempt's)
+    data_digest: Mapped[str] = mapped_column(String(64))  # sha256 of the file's bytes
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(50))
+    as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # BATCH_RUN_STATUSES
+    attempt: Mapped[str] = mapped_column(String(36))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    rows_done: Mapped[int] = mapped_column(BigInteger, default=0)  # file rows committed
+    scored: Mapped[int] = mapped_column(BigInteger, default=0)  # receipts committed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # the unfinished run of a key, found (and kept single) by this partial index
+        Index("uq_batch_runs_running", "run_key", unique=True,
+              sqlite_where=text("status = 'running'"),
+              postgresql_where=text("status = 'running'")),
+    )

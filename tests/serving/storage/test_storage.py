@@ -15,7 +15,7 @@ from serving.storage.tables import Base, Customer, Prediction, RetentionTask, ne
 
 def test_migrations_build_exactly_the_tables(db):
     upgrade(db.engine)  # idempotent
-    assert current(db.engine) == "0014"  # the head: 0014 (Idempotency-Key on predictions)
+    assert current(db.engine) == "0015"  # the head: 0015 (batch runs, resumed after a crash)
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 Base.metadata)
@@ -191,7 +191,7 @@ def test_migration_0004_goes_down_and_up_again(db):
     assert indexes()["ix_customers_risk"] == ["latest_score", "customer_ref"]
     assert indexes()["ix_predictions_customer"] == ["customer_ref", "created_at"]
     upgrade(db.engine)
-    assert current(db.engine) == "0014" and "ix_customers_risk" not in indexes()
+    assert current(db.engine) == "0015" and "ix_customers_risk" not in indexes()
     with db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 1
 
