@@ -7,10 +7,14 @@ FastAPI's generated document is completed in three ways:
    422 for every request with input, 429 on rate-limited routes, 413 on every route taking
    a body. FastAPI's default 422 schema (`HTTPValidationError`) is replaced, since this
    API answers 422 with `ErrorPublic` (see `serving.errors`).
-2. The `features` of a score request (and the corrected features of a review decision)
-   are described from the served model's spec: every feature required, numbers as
-   numbers, categories as an enum, nothing else allowed. The document follows the model:
-   it is rebuilt after a reload.
+2. The `features` of a score request (and the corrected features of a review decision
+   and its preview) are described from the served model's spec: numbers as numbers,
+   categories as an enum, nothing else allowed. A score request names every feature and
+   may send null for an unknown value (scored as missing); a correction names at least
+   one feature (the rulebook takes only those the dispute contested, which no static
+   document can list) and is never null (unknown is no correction: the rulebook refuses
+   it), so its values are not shown as nullable. The document follows the model: it is
+   rebuilt after a reload.
 3. A 405 answer carries an `Allow` header listing every method of that path.
 """
 
@@ -42,30 +46,39 @@ _ERROR_TEXT = {
     "429": "Too many requests: retry after the Retry-After header",
 }
 _PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
-# schema properties holding model features, by component schema name
-_FEATURE_FIELDS = {"ScoreRequest": "features", "DecisionCreate": "corrected_features"}
+# schema properties holding model features, by component schema name: the score request's
+# features (all of them, null for unknown), a review's corrections (some, never null)
+_FEATURE_FIELDS = {"ScoreRequest": ("features", True),
+                   "DecisionCreate": ("corrected_features", False),
+                   "PreviewCreate": ("corrected_features", False)}
 
 
 def feature_schema(spec: ModelSpec, *, required: bool) -> dict[str, Any]:
-    """JSON schema of a features object for `spec`."""
+    """JSON schema of a features object for `spec`: with `required` (a score request)
+    every feature, null for an unknown value where the model takes one; else (a
+    reviewer's corrections) at least one, never null (the rulebook refuses null:
+    unknown is no correction)."""
     properties: dict[str, Any] = {}
     for f in spec.features:
         if f.kind == "numeric":
             prop: dict[str, Any] = {"type": "number"}
         else:
             prop = {"type": "string", "enum": list(f.categories)}
-        if f.nullable:
+        if f.nullable and required:
             prop = {"anyOf": [prop, {"type": "null"}]}
         prop["title"] = f.display_label("en")
         properties[f.name] = prop
     out: dict[str, Any] = {"type": "object", "properties": properties,
-                           "additionalProperties": False,
-                           "description": f"The features of model {spec.dataset}: "
-                                          "GET /v1/model describes each one"}
+                           "additionalProperties": False}
     if required:
         out["required"] = [f.name for f in spec.features]
+        out["description"] = (f"The features of model {spec.dataset}: GET /v1/model "
+                              "describes each one; null: unknown")
     else:
         out["minProperties"] = 1
+        out["description"] = (f"Corrected values of features of model {spec.dataset} that "
+                              "the dispute contested (GET /v1/reviews lists them; any "
+                              "other is refused); never null")
     return out
 
 
@@ -101,13 +114,19 @@ def _complete_errors(schema: dict[str, Any]) -> None:
 
 def _describe_features(schema: dict[str, Any], spec: ModelSpec) -> None:
     components = schema.get("components", {}).get("schemas", {})
-    for name, field in _FEATURE_FIELDS.items():
+    for name, (field, required) in _FEATURE_FIELDS.items():
         component = components.get(name)
         if component and field in component.get("properties", {}):
             prop = component["properties"][field]
-            nullable = "anyOf" in prop  # an optional field stays optional
-            described = feature_schema(spec, required=name == "ScoreRequest")
-            component["properties"][field] = (
+            # an optional field stays optional (DecisionCreate's: null for upheld and
+            # overturned, which its description says)
+            nullable = any(v.get("type") == "null" for v in prop.get("anyOf", []))
+            described = feature_schema(spec, required=required)
+            # the field's own words first, then the model's
+            text = " ".join(x for x in (prop.get("description"), described.pop("description"))
+                            if x)
+            outer = {k: prop[k] for k in ("title", "default") if k in prop}
+            component["properties"][field] = outer | {"description": text} | (
                 {"anyOf": [described, {"type": "null"}]} if nullable else described)
 
 

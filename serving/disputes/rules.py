@@ -19,12 +19,22 @@ checks it, for every entry point alike, and its words are the answer (a JSON boo
 A number sent as text is refused, with the reason it is not a number as people write it
 (`read_number`, which the pages use to read a number field: digits, an optional sign, one
 decimal separator; a comma only where it cannot be a thousands separator).
+
+A rectification corrects what the customer contested, and nothing else: the dispute is the
+customer's question about those values, the record stays restricted for it, and the
+customer is told the outcome about them. A reviewer's correction of any other feature is
+refused at its field (`NOT_CONTESTED`), naming the contested features; some of them may be
+corrected and others left (the customer may be right about one value and wrong about
+another). A dispute that contested no value (a statement alone) cannot be rectified:
+upheld or overturned, or the customer is asked which value is wrong (the reviewer's page
+says the same). A value the customer did not contest that is wrong too is the subject of
+a rectification request (Art. 16, `serving/rights`), or of a dispute the customer files.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from models import Encoder, ModelSpec
@@ -37,6 +47,7 @@ EMPTY = "value may not be empty"
 OUT_OF_RANGE = "out of range"  # the encoder's, outside the feature's input domain
 SAME = "same as current"
 NOTHING = "nothing contested"
+NOT_CONTESTED = "not contested"  # a correction of a feature the dispute did not contest
 WRONG_TYPE = "wrong type"  # the encoder's
 NOT_FINITE = "not a finite number"  # the encoder's
 THOUSANDS = "thousands separator"  # a number written with digit groups ("10,000", "1 000")
@@ -187,22 +198,47 @@ def rationale_errors(rationale: str) -> list[FieldError]:
                         fix=RATIONALE_FIX)]
 
 
-def correction_errors(spec: ModelSpec, corrected: Mapping[str, Any]) -> list[FieldError]:
+def _not_contested(name: str, contested: list[str], loc: list[str | int]) -> FieldError:
+    """A correction of `name`, which the dispute did not contest."""
+    if not contested:
+        return field_error(
+            loc, NOT_CONTESTED, "no correction: the customer contested no value", name,
+            field=name, fix="The customer contested no value: uphold or overturn the "
+            "decision, or ask the customer which value is wrong.")
+    listed = ", ".join(contested)
+    return field_error(
+        loc, NOT_CONTESTED, f"a feature the customer contested: {listed}", name, field=name,
+        fix=f"Correct only what the dispute contested ({listed}); leave {name} out of "
+        "corrected_features. A wrong value the customer did not contest is corrected "
+        "through a rectification request, or a dispute of its own.")
+
+
+def correction_errors(spec: ModelSpec, corrected: Mapping[str, Any],
+                      contested: Collection[str] | None = None) -> list[FieldError]:
     """Why these corrected values cannot be applied with the served model `spec` (empty
-    when they can): each one as a claimed value (`value_errors`), at
-    body.corrected_features.<feature>."""
+    when they can), each at body.corrected_features.<feature>: a feature the dispute did
+    not contest (`contested`: the features it contested, in its order; None for a
+    caller that offers nothing else, such as the reviewer's page), else the value as a
+    claimed value (`value_errors`)."""
     errors: list[FieldError] = []
+    allowed = None if contested is None else list(dict.fromkeys(contested))
     for name, value in corrected.items():
-        errors.extend(value_errors(spec, name, value, ["body", "corrected_features", name]))
+        loc: list[str | int] = ["body", "corrected_features", name]
+        if allowed is not None and name not in allowed:
+            errors.append(_not_contested(name, allowed, loc))
+            continue
+        errors.extend(value_errors(spec, name, value, loc))
     return errors
 
 
 def decision_errors(spec: ModelSpec, decision: str, rationale: str,
-                    corrected: Mapping[str, Any] | None) -> list[FieldError]:
+                    corrected: Mapping[str, Any] | None,
+                    contested: Collection[str] | None = None) -> list[FieldError]:
     """Every reason a decision with these reasons and (rectified) corrections cannot be
-    recorded with the served model `spec`: the reasons and each correction together."""
+    recorded with the served model `spec` for a dispute that contested `contested`: the
+    reasons and each correction together."""
     errors = rationale_errors(rationale)
     if decision == "rectified":
-        errors += correction_errors(spec, corrected or {})
+        errors += correction_errors(spec, corrected or {}, contested)
     return errors
 

@@ -140,9 +140,13 @@ class DecisionCreate(BaseModel):
         description="Why; shown to the customer (without the spaces around it; words, "
         "not spaces alone)")
     corrected_features: PlainDict | None = Field(
-        default=None, description="rectified only: feature -> corrected value "
-        "(validated against the served model like a prediction; never null: unknown is "
-        "no correction)")
+        default=None, description="rectified only, and required then: feature -> "
+        "corrected value, for features the dispute contested (some or all of them; any "
+        "other feature is refused, 422 at its field naming the contested ones; a dispute "
+        "that contested no value cannot be rectified). Each value is checked against the "
+        "served model like a prediction's and is never null: unknown is no correction. "
+        "The field itself is left out, or null, for upheld and overturned (no correction); "
+        "null with rectified is refused.")
 
     @model_validator(mode="after")
     def _corrections_only_when_rectified(self) -> DecisionCreate:

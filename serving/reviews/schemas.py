@@ -37,7 +37,8 @@ class PreviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     corrected_features: PlainDict = Field(
         min_length=1, description="feature -> corrected value, checked as a rectified "
-        "decision's are (never null: unknown is no correction)")
+        "decision's are: only features the dispute contested, each value never null "
+        "(unknown is no correction)")
 
 
 class RectificationPreview(BaseModel):

@@ -9,9 +9,11 @@ no contact address is known, else once the decision notice is delivered (Art. 18
 - `upheld`: the prediction stands; if it is still the customer's latest and asked for a
   human contact, the contact task is opened again.
 - `rectified`: the corrected values are checked by the disputes rulebook (each one a
-  value, never null, that the served model reads, in its input domain), stored with
-  the decision and as a new prediction (source `review`) scored and explained by the
-  served model; the response holds the before/after of every contribution.
+  feature the customer contested, some or all of them, and a value, never null, that the
+  served model reads, in its input domain), stored with the decision and as a new
+  prediction (source `review`) scored and explained by the served model; the response
+  holds the before/after of every contribution. A dispute that contested no value (a
+  statement alone) cannot be rectified.
 - `overturned`: the prediction is withdrawn from all use (risk list, tasks, exports).
 
 Every decision gives its reasons (the rulebook refuses reasons of spaces alone: the
@@ -137,11 +139,19 @@ def _refuse(detail: str, errors: list[FieldError]) -> None:
             detail + ": " + "; ".join(f"{e.field}: {e.problem}" for e in errors[:10]), errors)
 
 
-def _rescore(served: ServedModel, pred: Prediction, corrected: dict[str, Any]):  # noqa: ANN202
-    """The stored values with the corrections, checked (the rulebook's corrections, then
-    the whole record) and scored by the served model."""
-    _refuse(f"the corrected features do not fit model {served.name} v{served.version}",
-            rules.correction_errors(served.spec, corrected))
+def contested_features(d: Dispute) -> list[str]:
+    """The features the dispute contested, in the customer's order: all a rectification
+    may correct."""
+    return [c["feature"] for c in d.contested or []]
+
+
+def _rescore(served: ServedModel, pred: Prediction, corrected: dict[str, Any],  # noqa: ANN202
+             contested: list[str]):
+    """The stored values with the corrections, checked (the rulebook's corrections of the
+    `contested` features, then the whole record) and scored by the served model."""
+    _refuse(f"the corrections cannot be applied (model {served.name} v{served.version}, "
+            f"contested: {', '.join(contested) or 'no value'})",
+            rules.correction_errors(served.spec, corrected, contested))
     stored = json.loads(pred.features)
     record = {n: stored.get(n) for n in served.spec.feature_names} | corrected
     encoder = served.model.encoder
@@ -179,7 +189,7 @@ def preview_rectification(session: Session, specs: SpecCache, served: ServedMode
     blind-first review (`blind`), only once the reviewer's own judgement is recorded."""
     d, pred, customer = _load_open(session, dispute_id)
     blind_review.require_judgement(session, d, blind)
-    values, ex = _rescore(served, pred, corrected_features)
+    values, ex = _rescore(served, pred, corrected_features, contested_features(d))
     score = float(ex.score[0])
     others = disputes.open_count(session, d.customer_ref) - 1
     r = _route_after(score, served, others > 0, customer.objected)
@@ -211,12 +221,13 @@ def decide(session: Session, specs: SpecCache, served: ServedModel, principal: P
     # blind-first review (issue 18): the reviewer's own judgement comes before a decision
     blind_review.require_judgement(session, d, settings.blind_review)
     # the reasons and every correction, refused together, before anything is written
+    contested = contested_features(d)
     _refuse("the decision cannot be recorded",
             rules.decision_errors(served.spec, body.decision, body.rationale,
-                                  body.corrected_features))
+                                  body.corrected_features, contested))
     rescored = None
-    if body.decision == "rectified":
-        rescored = _rescore(served, pred, body.corrected_features or {})  # 422 before writing
+    if body.decision == "rectified":  # 422 before writing
+        rescored = _rescore(served, pred, body.corrected_features or {}, contested)
     now = datetime.now(UTC)
     new_pid: str | None = None
     task_id: str | None = None

@@ -258,8 +258,9 @@ def test_online_scoring_records_the_arm_and_agents_never_see_it(api, app, by_ris
 
 
 def _disputed_held_out(api, app, by_risk, host) -> tuple[dict, str]:  # noqa: ANN001
-    """A held-out high-risk customer's answer, and the dispute opened on it."""
-    from tests.serving.conftest import dispute_body
+    """A held-out high-risk customer's answer, and the dispute opened on it (contesting
+    their tenure, which the reviewer corrects: `_rectify`)."""
+    from tests.serving.conftest import dispute_body, other_value
 
     high = _high(by_risk, host, 16)
     scored = api.score(high).json()
@@ -267,7 +268,11 @@ def _disputed_held_out(api, app, by_risk, host) -> tuple[dict, str]:  # noqa: AN
         arm = dict(session.execute(sa.select(Prediction.id, Prediction.arm)).all())
     n = next(i for i, p in enumerate(scored) if arm[p["prediction_id"]] == "control")
     p, cid = scored[n], high[n]["customer_id"]
-    d = api.post(f"/v1/customers/{cid}/assisted/disputes", json=dispute_body(p, host))
+    used = next(c["value"] for c in p["contributions"] if c["feature"] == "tenure")
+    body = dispute_body(p, host) | {"contested_features": [
+        {"feature": "tenure",
+         "claimed_value": other_value(host.current().spec.feature("tenure"), used)}]}
+    d = api.post(f"/v1/customers/{cid}/assisted/disputes", json=body)
     assert d.status_code == 201, d.text
     return p, d.json()["dispute_id"]
 

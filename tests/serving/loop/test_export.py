@@ -59,7 +59,9 @@ def test_export_leaves_out_the_restricted_objecting_and_erased_uses_rectified_va
     num = next(f for f in spec.features if f.kind == "numeric")
     stored = next(c["value"] for c in p["contributions"] if c["feature"] == num.name)
     right = other_value(num, stored)
-    d = api.post(f"/v1/customers/{fixed}/assisted/disputes", json=dispute_body(p, host))
+    contested = {"contested_features": [{"feature": num.name, "claimed_value": right}]}
+    d = api.post(f"/v1/customers/{fixed}/assisted/disputes",
+                 json=dispute_body(p, host) | contested)
     assert d.status_code == 201, d.text
     decided = api.post(f"/v1/disputes/{d.json()['dispute_id']}/decision", role="reviewer",
                        json={"decision": "rectified", "rationale": "checked the contract",

@@ -13,6 +13,18 @@ def _open(contest, customer, **kw):
     return p, me, r.json()
 
 
+def _open_on(contest, customer, feature):
+    """A dispute contesting `feature` (a reviewer corrects only what was contested)."""
+    p, me = contest.scored(customer)
+    used = next(c["value"] for c in p["contributions"] if c["feature"] == feature.name)
+    r = contest.client.post("/v1/disputes", headers=me, json={
+        "prediction_id": p["prediction_id"], "statement": "Wrong.",
+        "contested_features": [{"feature": feature.name,
+                                "claimed_value": other_value(feature, used)}]})
+    assert r.status_code == 201, r.text
+    return p, me, r.json()
+
+
 def test_queue_is_oldest_first_with_explanation_and_days_left(contest, by_risk, api):
     opened = [_open(contest, by_risk[i])[2]["dispute_id"] for i in range(3)]
     page = api.get("/v1/reviews", role="reviewer", limit=2).json()
@@ -99,9 +111,9 @@ def test_rectified_needs_valid_corrections_naming_the_field(contest, by_risk):
 
 
 def test_preview_writes_nothing_and_matches_the_decision(contest, by_risk, api, app):
-    p, _, d = _open(contest, by_risk[0])
     spec = contest.host.current().spec
     num = next(f for f in spec.features if f.kind == "numeric")
+    p, _, d = _open_on(contest, by_risk[0], num)
     fix = {num.name: float(num.max)}
     with app.state.db.session() as s:
         before = s.scalar(sa.select(sa.func.count()).select_from(Prediction))
@@ -161,9 +173,9 @@ def test_training_export_uses_corrected_data_and_leaves_out_the_restricted(
     from serving import cli
     from serving.loop.export import training_table
 
-    fixed, _, d1 = _open(contest, by_risk[0])
     spec = contest.host.current().spec
     num = next(f for f in spec.features if f.kind == "numeric")
+    fixed, _, d1 = _open_on(contest, by_risk[0], num)
     out = contest.decide(d1["dispute_id"], {"decision": "rectified", "rationale": "ok",
                                             "corrected_features": {num.name: float(num.max)}})
     _, _, d2 = _open(contest, by_risk[1])  # stays open: restricted
