@@ -346,9 +346,15 @@ def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Framework errors (unreadable body, unknown route, wrong method) in the JSON API's
-    error shape; FastAPI's own answer elsewhere."""
+    error shape; FastAPI's own answer elsewhere, but for an address that names nothing
+    (404), in the API's shape wherever it is, saying what to check. (A browser asking for
+    a page reads the pages' 404 page instead: `serving.web.core.not_found`, installed over
+    this handler by `serving.web.mount`.)"""
+    if exc.status_code == 404 and exc.detail == _NO_ROUTE:
+        return JSONResponse(error_body("not_found", no_route(request)), status_code=404,
+                            headers=getattr(exc, "headers", None))
     if not request.url.path.startswith("/v1/"):
         return await http_exception_handler(request, exc)
     extra: dict[str, Any] = {}
@@ -368,6 +374,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 _UNPARSED = "There was an error parsing the body"  # FastAPI's words for an unreadable body
+_NO_ROUTE = "Not Found"  # the framework's 404 (no route, no static file), in its own words
+
+
+def no_route(request: Request) -> str:
+    """What a 404 for an address that names nothing says: the address (shortened) and
+    what to check."""
+    return (f"Nothing answers {request.method} {short(request.url.path)}: check the address "
+            "and the method against the API's routes (GET /openapi.json lists them, where "
+            "the documentation is on).")
 
 
 _DB_STATE = {"unreachable": "cannot be reached", "read-only": "is read-only",
@@ -414,7 +429,7 @@ def install_handlers(app: FastAPI) -> None:
     a database that cannot be used with 503 `database_unavailable`, a write the writer
     process could not confirm with 503 `write_unconfirmed`."""
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     from serving.storage.health import driver_errors
     from serving.storage.writerproc import WriterLost

@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, host: ModelHost | None = None,
     app.include_router(loop_router, responses=ERRORS)  # issue 17: who actually left
     app.include_router(analytics_router, responses=ERRORS)  # issue 18: contest analytics
     app.include_router(compliance_router, responses=ERRORS)  # issue 18: the compliance report
-    mount_web(app)  # server-rendered pages and their static files (serving/web)
+    mount_web(app)  # server-rendered pages, their static files and 404 page (serving/web)
     openapi.install(app)  # error bodies, the served model's features, Allow on 405
     # outermost of ours: POST /v1/predictions that passes every check is answered without
     # FastAPI's per-request machinery, the middlewares above applied as functions;

@@ -1,7 +1,7 @@
 """Refuse, at the edge, text no database can store: NUL characters (U+0000) and unpaired
 surrogates (U+D800-U+DFFF), before any route runs: 422 `invalid_request` in the API's error
-shape (its error item naming the query string or the body), or 404 for a NUL in the path
-(no resource has such a name).
+shape (its error items naming the query parameter or the body field), or 404 for a NUL in
+the path (no resource has such a name).
 
 PostgreSQL refuses both in text (psycopg raises, which used to surface as a 500 from
 whichever statement met them first: a prediction id in a path, a user name, a task note);
@@ -21,10 +21,18 @@ The 422 names the field the text is in, as pydantic's `loc` would (`["body", "st
 on are kept by reference until the body ends (the app holds them too), to be read back
 only on a match; `["body"]` when no field holds it (a raw NUL between JSON tokens).
 
+A NUL in the query string is located at each parameter holding it (`["query", "q"]`, as
+pydantic's `loc` names a query parameter; a name holding it is quoted as the address shows
+it, `a%00b`).
+
 Pages (`/staff...`, `/me...`) are answered in HTML, not in the API's JSON: a page request
-whose URL holds a NUL goes on to its page with the query string emptied and the refusal
-noted in its scope (`refused`), and the page route answers its error page in the page's
-language (`serving.web.core.PageRoute`), before any handler runs.
+whose URL holds a NUL goes on to its page with the parameters holding it dropped from the
+query string (the others kept: the refusal page honours `lang=`) and the refusal noted in
+its scope (`refused`), and the page route answers its error page in the page's language
+(`serving.web.core.PageRoute`), before any handler runs. A page's form body (url-encoded)
+goes on unscanned: the page's form dependency (`serving.web.core.checked_form`) refuses a
+NUL in any field, with a page naming it, or has the form shown again as typed with the
+error by its field.
 """
 
 from __future__ import annotations
@@ -32,11 +40,11 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serving.errors import error_body, field_error
+from serving.errors import error_body, field_error, short
 from serving.system.bodywatch import watch_body
 
 _JSON_BAD = re.compile(
@@ -60,16 +68,43 @@ def bad_url(scope: Scope) -> str | None:
     return "query" if b"%00" in query or b"\x00" in query else None
 
 
+def _holds_nul(part: bytes) -> bool:
+    return b"%00" in part or b"\x00" in part
+
+
 def query_names(query: bytes) -> list[str]:
     """The query parameters holding a NUL, as the address shows them (percent-encoded,
     shortened): what a page names when it refuses the query."""
     out = []
     for part in query.split(b"&"):
-        if b"%00" in part or b"\x00" in part:
+        if _holds_nul(part):
             name = part.split(b"=", 1)[0] if b"=" in part else part
             text = name.replace(b"\x00", b"%00").decode("latin-1")
             out.append(text[:40] + ("…" if len(text) > 40 else ""))
     return out or [query.replace(b"\x00", b"%00").decode("latin-1")[:40]]
+
+
+def query_params(query: bytes) -> list[str]:
+    """The query parameters holding a NUL as the API's `loc` names them: decoded as a
+    parameter's name is (`sort%5B%5D` is `sort[]`), unless the name itself holds the NUL
+    (then as the address shows it, `a%00b`: no error body quotes a NUL)."""
+    out = []
+    for part in query.split(b"&"):
+        if not _holds_nul(part):
+            continue
+        raw = part.split(b"=", 1)[0]
+        if _holds_nul(raw):
+            out.append(raw.replace(b"\x00", b"%00").decode("latin-1"))
+        else:
+            out.append(unquote_plus(raw.decode("latin-1"), encoding="utf-8",
+                                    errors="replace"))
+    return out or ["query"]
+
+
+def query_kept(query: bytes) -> bytes:
+    """The query string without the parameters holding a NUL (`lang=fr&q=%00`:
+    `lang=fr`): what a page refusing the others can still read."""
+    return b"&".join(p for p in query.split(b"&") if p and not _holds_nul(p))
 
 
 # where a JSON text is: a string (complete, or cut short by the end of the prefix), or one
@@ -131,18 +166,19 @@ def bad_json(body: bytes) -> bool:
     return _JSON_BAD.search(body) is not None
 
 
-# Customer pages whose forms go through the same request schemas as the JSON API, which
-# refuse such text with a field error the page shows in the customer's language: a bare
-# JSON 422 would lose the customer their form.
-_SELF_CHECKING_PAGES = ("/me/",)
-# The pages (serving/web): a person in a browser reads the refusal of their URL, so the
-# page answers it in HTML (a JSON body is no answer to them).
+# The pages (serving/web): a person in a browser reads the refusal of their URL or of their
+# form, so the page answers it in HTML (a JSON body is no answer to them, and would lose
+# them their form). Every page form is read by `serving.web.core.checked_form`, which
+# refuses a NUL in any field before a handler reads it.
 _PAGES = ("/staff", "/me")
 REFUSED = "churn.text_refused"  # the scope key a page's refused URL is noted under
 
 
-def _page_checks_itself(path: str) -> bool:
-    return path.startswith(_SELF_CHECKING_PAGES)
+def refused_in_form(text: str) -> bool:
+    """Whether a form's text (a field's name or value, decoded) holds what this guard
+    refuses in a form body, a NUL: what the pages, whose forms it lets through, refuse
+    themselves (`serving.web.core`)."""
+    return "\x00" in text
 
 
 def is_page(path: str) -> bool:
@@ -193,11 +229,23 @@ class TextGuard:
                 got: str = "a NUL or an unpaired surrogate",
                 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """A path holding a NUL names nothing that exists: 404. In the query string or the
-        body: 422 invalid_request, its one error item naming where (with `loc`, the field
-        after `where`, as pydantic's loc would: `["body", "statement"]`) and what came."""
+        body: 422 invalid_request, its error item naming where (with `loc`, the field after
+        `where`, as pydantic's loc would: `["body", "statement"]`; for the query, `loc`
+        lists the parameters, one item each: `["query", "q"]`), what came and the fix."""
         if where == "path":
             status, body = 404, error_body("not_found", "No such resource: the path holds a "
                                            "NUL character (U+0000).")
+        elif where == "query":  # each parameter holding it, as a query error is located
+            items = [field_error(["query", *name], "invalid_text", "text without NUL "
+                                 "characters (U+0000)", _GOT[b"%00"],
+                                 fix=f"Remove the NUL character (%00) from "
+                                 f"{short(str(name[0])) if name else 'the query string'}, "
+                                 "or leave the parameter out, and send the request again.")
+                     for name in ([[n] for n in loc] if loc else [[]])]
+            status, body = 422, error_body(
+                "invalid_request", "A query parameter holds a NUL character (U+0000), which "
+                "no text can hold; remove it and send the request again.",
+                fields=sorted({i.field for i in items}), errors=items)
         else:
             item = field_error([where, *(loc or ())], "invalid_text", "text without NUL "
                                "characters or unpaired surrogates", got, fix=DETAIL,
@@ -226,14 +274,18 @@ class TextGuard:
             return
         where = bad_url(scope)
         if where is not None:
+            query = scope.get("query_string", b"")
             if not is_page(scope.get("path", "")):
-                await self._refuse(send, where)
+                if where == "query":
+                    await self._send(send, self._answer(where, query_params(query)))
+                else:
+                    await self._refuse(send, where)
                 return
             # a page: its route answers the refusal in HTML, in the person's language; the
-            # query goes no further (nor into the page's links, as its other language's)
-            query = scope.get("query_string", b"")
+            # parameters holding the NUL go no further (nor into the page's links, as its
+            # other language's), the others stay for the refusal page to read (`lang`)
             scope = {**scope, REFUSED: (where, query_names(query) if where == "query" else []),
-                     "query_string": b""}
+                     "query_string": query_kept(query)}
         pattern = _JSON_BAD
         form = typed = False
         for name, value in scope.get("headers", ()):
@@ -244,7 +296,7 @@ class TextGuard:
                 typed = True
                 form = value.startswith(b"application/x-www-form-urlencoded")
         if form:
-            if _page_checks_itself(scope.get("path", "")):
+            if is_page(scope.get("path", "")):  # the page's form refuses it, as a page
                 await self.app(scope, receive, send)
                 return
             pattern = _FORM_BAD

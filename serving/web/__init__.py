@@ -13,9 +13,14 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount(app: FastAPI) -> None:
-    """Add the pages and their static files to the app."""
+    """Add the pages and their static files to the app, and the pages' answer to an
+    address that names nothing (a browser reads a 404 page, the API keeps its JSON:
+    `serving.web.core.not_found`, over `serving.errors.http_error`)."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     from serving.web.analytics import router as analytics_router
     from serving.web.compliance import router as compliance_router
+    from serving.web.core import not_found
     from serving.web.dashboard import router as dashboard_router
     from serving.web.me import router as me_router
     from serving.web.reviews import router as reviews_router
@@ -32,3 +37,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(dashboard_router)
     app.include_router(analytics_router)  # issue 18: contest analytics
     app.include_router(compliance_router)  # issue 18: the compliance report
+    app.add_exception_handler(StarletteHTTPException, not_found)  # a browser: a 404 page

@@ -4,7 +4,7 @@ HTML error pages), who may open a page, CSRF-checked forms, language choice."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -27,7 +27,13 @@ from serving.auth.principal import Principal
 from serving.auth.tokens import hash_token
 from serving.auth.users import still_active
 from serving.customers import access
-from serving.errors import DomainError, NotAuthenticated, from_validation, request_errors
+from serving.errors import (
+    DomainError,
+    NotAuthenticated,
+    from_validation,
+    http_error,
+    request_errors,
+)
 from serving.scoring import reference
 from serving.system import textguard
 from serving.web import session as websession
@@ -128,16 +134,30 @@ def _from_domain(request: Request, exc: DomainError) -> PageError:
     return PageError(exc.status_code, t(title), t(text) if text else None, detail, link)
 
 
+def _quoted(lang: str, names: list[str]) -> str:
+    """Names as the page's language quotes them: “q”, “band” / « q », « band »."""
+    return ", ".join(("« {} »" if lang == "fr" else "“{}”").format(n) for n in names)
+
+
 def _refused_url(request: Request, where: str, names: list[str]) -> PageError:
     """A page address the text guard refused (`serving.system.textguard`): a NUL in the
     path names no page (404); in the query, 422 naming the parameters that held it, what
-    they should hold and the fix, in the page's language."""
+    they should hold and the fix, in the page's language (`?lang=` honoured: the guard
+    keeps the parameters it did not refuse)."""
     lang = page_lang(request)
     t = translator(lang)
     if where == "path":
         return PageError(404, t("err_404_title"), t("err_404_text"))
-    quoted = ", ".join(("« {} »" if lang == "fr" else "“{}”").format(n) for n in names)
-    return PageError(422, t("err_422_title"), t("err_text_query", names=quoted))
+    return PageError(422, t("err_422_title"), t("err_text_query", names=_quoted(lang, names)))
+
+
+def _refused_form(request: Request, names: list[str]) -> PageError:
+    """A page form holding a NUL in fields the page does not show again (its own hidden
+    fields, a choice, a token): 422 naming them, what came and the fix, in the page's
+    language; what came is said, never shown."""
+    lang = page_lang(request)
+    t = translator(lang)
+    return PageError(422, t("err_422_title"), t("err_text_form", names=_quoted(lang, names)))
 
 
 def _refused_values(request: Request, exc: RequestValidationError) -> str:
@@ -151,10 +171,65 @@ def is_customer_path(path: str) -> bool:
     return path == "/me" or path.startswith("/me/")
 
 
-def error_page(request: Request, exc: PageError) -> Response:
+def error_page(request: Request, exc: PageError, customer_side: bool | None = None) -> Response:
+    """The error page; `customer_side`: the customer's look and way back (/me), by
+    default for the customer's addresses (/me...)."""
+    if customer_side is None:
+        customer_side = is_customer_path(request.url.path)
     return render(request, "error.html", status_code=exc.status, error=exc,
-                  customer_side=is_customer_path(request.url.path),
+                  customer_side=customer_side,
                   sign_in=f"/staff/sign-in?next={quote(request.url.path)}")
+
+
+def _finish(request: Request, response: Response, sess: WebSession) -> Response:
+    """A page's answer as it leaves: its session saved, the pages' security headers."""
+    websession.save(request, response, sess)
+    h = response.headers
+    h["Content-Security-Policy"] = CSP
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "no-referrer"
+    h["X-Frame-Options"] = "DENY"
+    h["Cache-Control"] = "no-store"
+    return response
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a request is a person's browser asking for a page: not the JSON API
+    (/v1/...), and HTML among what it accepts (`Accept: text/html`, not at quality 0).
+    API clients (`*/*`, `application/json`, no Accept) are not."""
+    if request.url.path == "/v1" or request.url.path.startswith("/v1/"):
+        return False
+    for part in request.headers.get("accept", "").split(","):
+        kind, *params = (p.strip().lower() for p in part.split(";"))
+        if kind in ("text/html", "application/xhtml+xml"):
+            q = next((p[2:] for p in params if p.startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return True
+    return False
+
+
+async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+    """An address that names nothing (the framework's 404: no route, no static file): a
+    browser reads a page in its language with a way back, on its side (a customer's
+    session or address: their page; else the staff start, which sends a stranger to
+    sign in); everyone else the JSON API's error body (`serving.errors.http_error`)."""
+    if exc.status_code != 404 or not wants_page(request):
+        return await http_error(request, exc)
+    sess = websession.load(request)
+    request.state.web = sess
+    t = translator(page_lang(request))
+    path = request.url.path
+    customer_side = is_customer_path(path) or (
+        sess.kind == "customer" and not (path == "/staff" or path.startswith("/staff/")))
+    try:
+        response = error_page(request, PageError(404, t("err_404_title"),
+                                                 t("err_404_address")), customer_side)
+    except Exception:  # noqa: BLE001 - the page itself failed: the API's answer, logged
+        log.exception("not-found page %s failed", path)
+        return await http_error(request, exc)
+    return _finish(request, response, sess)
 
 
 class PageRoute(APIRoute):
@@ -189,7 +264,7 @@ class PageRoute(APIRoute):
                                                          t("err_422_text"),
                                                          _refused_values(request, exc)))
             except StarletteHTTPException:
-                raise  # 404 of an unknown path, 405: the app's own answers
+                raise  # 404 of an unknown path (`not_found`), 405: the app's own answers
             except Exception:
                 # a fault of ours: logged with its traceback, the person gets a page in their
                 # language (never a traceback nor the API's JSON)
@@ -197,14 +272,7 @@ class PageRoute(APIRoute):
                 t = translator(page_lang(request))
                 response = error_page(request, PageError(500, t("err_other_title"),
                                                          t("err_500_text")))
-            websession.save(request, response, sess)
-            h = response.headers
-            h["Content-Security-Policy"] = CSP
-            h["X-Content-Type-Options"] = "nosniff"
-            h["Referrer-Policy"] = "no-referrer"
-            h["X-Frame-Options"] = "DENY"
-            h["Cache-Control"] = "no-store"
-            return response
+            return _finish(request, response, sess)
 
         return page
 
@@ -330,18 +398,29 @@ def count_client(request: Request) -> None:
     auth.count_client(deps.limits(request), deps.client(request))
 
 
+def nul_errors(t: Callable[..., str], **fields: Any) -> dict[str, str]:
+    """The typed fields holding a NUL character (which no text can keep, and the JSON
+    API's edge refuses in any body), each with what came and the fix, in the page's
+    language: for a form shown again as typed, the error by its field."""
+    return {name: t("e_text") for name, value in fields.items()
+            if isinstance(value, str) and textguard.refused_in_form(value)}
+
+
 def form_body(model: type[B], t: Callable[..., str], words: dict[str, str],
               **fields: Any) -> tuple[B | None, dict[str, str]]:
     """The API's request body from a form's fields, or (None and) the errors its rules
     give, by field, in the page's language: a form applies the schema's rules, not a copy
     of them. `words`: what a field needs, in the page's language (a choice among those
     offered, a reason long enough), said for any of its errors but a text too long, which
-    says the limit and the length counted."""
+    says the limit and the length counted, and a NUL character (`nul_errors`: the API
+    refuses it at its edge, before its schema)."""
+    errors = nul_errors(t, **fields)
     try:
-        return model(**fields), {}
+        body = model(**fields)
     except ValidationError as exc:
         raw = exc.errors()
-    errors: dict[str, str] = {}
+    else:
+        return (None, errors) if errors else (body, {})
     for e, item in zip(raw, from_validation(raw, prefix=("body",)), strict=True):
         name = str(e["loc"][0]) if e["loc"] else "form"
         if e["type"] == "string_too_long":  # the length the rule counted (PersonText's)
@@ -355,8 +434,17 @@ def form_body(model: type[B], t: Callable[..., str], words: dict[str, str],
     return None, errors
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, refused (403) unless it carries this session's CSRF token."""
+def _typed(name: str, typed: Collection[str]) -> bool:
+    """Whether `name` is among `typed` (a name ending in "*" stands for those it begins)."""
+    return any(name == k or (k.endswith("*") and name.startswith(k[:-1])) for k in typed)
+
+
+async def _read_form(request: Request, typed: Collection[str]) -> FormData:
+    """The posted form, refused (403) unless it carries this session's CSRF token, and
+    (422, `_refused_form`) when a field other than `typed` holds a NUL character in its
+    name or value: the text guard lets page forms through for the page to answer
+    (`serving.system.textguard`), so no handler reads such text but the typed fields it
+    shows again, refusing it there by field (`form_body`, `nul_errors`)."""
     form = await request.form()
     sess = web(request)
     presented = form.get(websession.CSRF_FIELD)
@@ -364,7 +452,41 @@ async def checked_form(request: Request) -> FormData:
             deps.settings(request), sess, presented):
         t = translator(page_lang(request))
         raise PageError(403, t("err_csrf_title"), t("err_csrf_text"))
+    refused: list[str] = []
+    for name, value in form.multi_items():
+        in_name = textguard.refused_in_form(name)
+        in_value = isinstance(value, str) and textguard.refused_in_form(value)
+        if in_name or (in_value and not _typed(name, typed)):
+            shown = name.replace("\x00", "%00")
+            shown = shown[:40] + ("…" if len(shown) > 40 else "")
+            if shown not in refused:
+                refused.append(shown)
+    if refused:
+        raise _refused_form(request, refused)
     return form
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form (`_read_form`): any field holding a NUL is refused with a page."""
+    return await _read_form(request, ())
+
+
+checked_form.reads_page_form = True  # type: ignore[attr-defined]
+
+
+def form_keeping(*typed: str) -> Callable[[Request], Awaitable[FormData]]:
+    """`checked_form` for a page that shows its form again as typed
+    (`Annotated[FormData, Depends(form_keeping("note"))]`): its `typed` fields (a name
+    ending in "*" for those it begins) reach the handler even holding a NUL, for it to
+    refuse by field with the text kept (`form_body`, `nul_errors`); any other field
+    holding one is refused with a page, as `Form` does."""
+
+    async def dependency(request: Request) -> FormData:
+        return await _read_form(request, typed)
+
+    dependency.__name__ = "form_keeping_" + "_".join(typed)
+    dependency.reads_page_form = True  # type: ignore[attr-defined]
+    return dependency
 
 
 def staff_sign_in(request: Request, token: str) -> bool:

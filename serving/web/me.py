@@ -7,10 +7,10 @@ cookie scoped to their pseudonym and the browser is sent to a URL without it.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from annotated_types import MaxLen
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from serving.web.core import (
     customer_page,
     exchange_link,
     flash,
+    form_keeping,
     page_lang,
     render,
     sign_out,
@@ -215,8 +216,13 @@ def form_errors(exc: InvalidInput, state: dict[str, Any], t: Any,
     return messages or {"form": exc.detail}, problems
 
 
+# the statement and the values typed are shown again as typed, each error by its field (a
+# NUL too: the request schema refuses it, `serving.disputes.schemas.plain`)
+ContestForm = Annotated[FormData, Depends(form_keeping("statement", "value-*"))]
+
+
 @router.post("/me/contest")
-def contest_submit(request: Request, principal: CustomerPage, form: Form,
+def contest_submit(request: Request, principal: CustomerPage, form: ContestForm,
                    session: SessionDep, specs: SpecsDep) -> Response:
     """The same body, service and rules as POST /v1/disputes; its errors shown by the
     fields, in the page's language."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 from annotated_types import MaxLen
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from models import ModelSpec
 from models.reasons import bar_word
@@ -27,7 +28,17 @@ from serving.reviews.blind import CLAIM_VIEWS, EXPECTED_RISKS
 from serving.reviews.schemas import JudgementCreate
 from serving.specs import SpecCache
 from serving.web import contest, views
-from serving.web.core import AdminPage, Form, PageRoute, ReviewerPage, flash, page_lang, render
+from serving.web.core import (
+    AdminPage,
+    Form,
+    PageRoute,
+    ReviewerPage,
+    flash,
+    form_keeping,
+    nul_errors,
+    page_lang,
+    render,
+)
 from serving.web.i18n import translator
 from serving.web.svg import shap_bars
 
@@ -36,6 +47,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 DECISIONS: tuple[str, ...] = get_args(DecisionKind)
 RATIONALE_MAX = next(m.max_length for m in DecisionCreate.model_fields["rationale"].metadata
                      if isinstance(m, MaxLen))
+# the reasons and the corrected values are shown again as typed, each error by its field
+DecisionForm = Annotated[FormData, Depends(form_keeping("rationale", "corrected-*"))]
 
 
 @router.get("/staff/reviews")
@@ -126,8 +139,9 @@ def review_page(request: Request, dispute_id: str, principal: ReviewerPage,
 
 
 @router.post("/staff/reviews/{dispute_id}")
-def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, form: Form,
-                  session: SessionDep, specs: SpecsDep, served: ServedDep) -> Response:
+def review_decide(request: Request, dispute_id: str, principal: ReviewerPage,
+                  form: DecisionForm, session: SessionDep, specs: SpecsDep,
+                  served: ServedDep) -> Response:
     blind = deps.settings(request).blind_review
     ctx = _review_context(session, specs, principal, dispute_id, blind, page_lang(request))
     if ctx["d"].blind:  # no decision before the reviewer's own judgement
@@ -142,6 +156,9 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
     state = {"decision": decision, "rationale": rationale,
              "corrected": {c["name"]: str(form.get(f"corrected-{c['name']}") or "")
                            for c in ctx["contested"]}}
+    # a NUL in what the reviewer typed (the API's edge refuses it in any body): by its field
+    nul = nul_errors(t, rationale=rationale,
+                     **{f"corrected-{k}": v for k, v in state["corrected"].items()})
     errors: dict[str, str] = {}
     corrected: dict[str, Any] = {}
     if decision == "rectified":
@@ -158,7 +175,7 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
     if action == "preview":  # a dry run: nothing is recorded, the rationale can wait
         if decision != "rectified":
             errors["decision"] = t("s_e_preview_rectified")
-        errors |= _field_errors(found, t, served.spec, ctx["contested"])
+        errors |= _field_errors(found, t, served.spec, ctx["contested"]) | nul
         if not errors:
             try:
                 preview = contest.preview_rescore(session, specs, served, dispute_id,
@@ -180,7 +197,7 @@ def review_decide(request: Request, dispute_id: str, principal: ReviewerPage, fo
     found += rules.rationale_errors(rationale)
     if len(rationale) > RATIONALE_MAX:
         errors["rationale"] = t("s_e_rationale_long", n=RATIONALE_MAX)
-    errors = _field_errors(found, t, served.spec, ctx["contested"]) | errors
+    errors = _field_errors(found, t, served.spec, ctx["contested"]) | errors | nul
     if errors:
         return render(request, "staff/review.html", principal=principal,
                       state=state, errors=errors, preview=preview, status_code=422, **ctx)

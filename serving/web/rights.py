@@ -10,12 +10,13 @@ The pages call the same services as the JSON API (`serving.rights`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from serving import deps
 from serving.auth.principal import Principal
@@ -36,6 +37,8 @@ from serving.web.core import (
     ReviewerPage,
     flash,
     form_body,
+    form_keeping,
+    nul_errors,
     page_lang,
     render,
     templates,
@@ -47,6 +50,9 @@ STATIC = Path(__file__).parent / "static"
 # what the customer's form offers (access and erasure have their own buttons and page)
 FORM_KINDS = ("rectification", "restriction", "objection")
 STAFF_FILTERS = ("open", "overdue", "closed", "all")
+# the text typed in these forms is shown again as typed, its error by it (a NUL too)
+RequestForm = Annotated[FormData, Depends(form_keeping("details"))]
+AnswerForm = Annotated[FormData, Depends(form_keeping("reason", "outcome"))]
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -116,14 +122,16 @@ def rights_page(request: Request, principal: CustomerPage, session: SessionDep) 
 
 
 @router.post("/me/rights")
-def rights_submit(request: Request, principal: CustomerPage, form: Form, session: SessionDep,
-                  specs: SpecsDep) -> Response:
+def rights_submit(request: Request, principal: CustomerPage, form: RequestForm,
+                  session: SessionDep, specs: SpecsDep) -> Response:
     """The same body and service as POST /v1/me/rights-requests."""
     t = translator(page_lang(request))
     state = {"kind": str(form.get("kind") or ""), "details": str(form.get("details") or "")}
+    errors = nul_errors(t, details=state["details"])  # the API's edge refuses it too
     if state["kind"] not in FORM_KINDS:
-        return _rights_page(request, session, principal, {"kind": t("rights_pick_kind")},
-                            state, 422)
+        errors = {"kind": t("rights_pick_kind")} | errors
+    if errors:
+        return _rights_page(request, session, principal, errors, state, 422)
     try:
         body = RightsRequestCreate(kind=state["kind"], details=state["details"])
     except ValidationError:
@@ -203,8 +211,8 @@ def staff_rights(request: Request, principal: ReviewerPage, session: SessionDep,
 
 
 @router.post("/staff/rights/{request_id}")
-def staff_rights_act(request: Request, request_id: str, principal: ReviewerPage, form: Form,
-                     session: SessionDep) -> Response:
+def staff_rights_act(request: Request, request_id: str, principal: ReviewerPage,
+                     form: AnswerForm, session: SessionDep) -> Response:
     """Take, extend (with the reason) or answer a request, through the same service as
     the API; a reason or an answer its schema refuses is shown again as typed, the error
     by it (422); a refusal of the service (already closed, too late to extend) flashed."""

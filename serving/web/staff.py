@@ -43,6 +43,7 @@ from serving.web.core import (
     StaffPage,
     flash,
     form_body,
+    form_keeping,
     page_lang,
     render,
     safe_next,
@@ -250,7 +251,11 @@ class TaskForm:
     specs: SpecCache
 
 
-def _task_form(request: Request, task_id: str, principal: AgentPage, form: Form,
+# the note is shown again as typed, its error by it (a NUL too: `form_body`)
+TaskFormData = Annotated[FormData, Depends(form_keeping("note"))]
+
+
+def _task_form(request: Request, task_id: str, principal: AgentPage, form: TaskFormData,
                session: SessionDep, specs: SpecsDep) -> TaskForm:
     return TaskForm(request, task_id, principal, form, session, specs)
 

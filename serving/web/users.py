@@ -3,7 +3,9 @@ a role, through `serving.staff.service` (the same rules and audit as the API).""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -13,10 +15,20 @@ from serving.deps import SessionDep
 from serving.errors import DomainError, InvalidInput
 from serving.staff import service as staff
 from serving.system.schemas import CreateUserRequest
-from serving.web.core import AdminPage, Form, PageRoute, flash, form_body, page_lang, render
+from serving.web.core import (
+    AdminPage,
+    PageRoute,
+    flash,
+    form_body,
+    form_keeping,
+    page_lang,
+    render,
+)
 from serving.web.i18n import translator
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+# the new member's name is shown again as typed, its error by it (a NUL too: `form_body`)
+UsersForm = Annotated[FormData, Depends(form_keeping("name"))]
 
 
 def _page(request: Request, principal: Principal, session: Session, token: str | None = None,
@@ -61,7 +73,7 @@ def _create(request: Request, principal: Principal, form: FormData,
 
 
 @router.post("/staff/users")
-def users_action(request: Request, principal: AdminPage, form: Form,
+def users_action(request: Request, principal: AdminPage, form: UsersForm,
                  session: SessionDep) -> Response:
     action = str(form.get("action") or "")
     if action == "create":

@@ -135,3 +135,33 @@ def test_a_wrong_method_names_every_method_of_the_path(api):  # noqa: ANN001
     assert r.status_code == 405
     assert r.headers["allow"] == "GET, POST"
     assert _valid_body(r)["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_query_value_is_located_at_its_parameter(api):  # noqa: ANN001
+    """A query parameter the API refuses is named in `loc` (["query", "limit"]) with what
+    was expected, what came and the fix, as a body field is: a NUL in its value too (the
+    text guard refuses it before any route), which used to be located at "query" alone."""
+    def errors(path: str) -> list[dict]:
+        r = api.client.get(path, headers=api.headers("admin"))
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        return _valid_body(r)["errors"]
+
+    (e,) = errors("/v1/risk-list?limit=abc")
+    assert e["loc"] == ["query", "limit"] and e["field"] == "limit", e
+    assert "integer" in e["expected"] and e["got"] == "'abc'" and e["fix"], e
+    (e,) = errors("/v1/risk-list?band=high&q=a%00b")
+    assert e["loc"] == ["query", "q"] and e["field"] == "q" and e["problem"] == "invalid_text"
+    assert e["got"] == "a NUL character (U+0000)" and "NUL" in e["expected"], e
+    assert "Remove the NUL character (%00) from q" in e["fix"], e
+    r = api.client.get("/v1/risk-list?q=%00&cursor=x%00y&sort%5B%5D=a%00",
+                       headers=api.headers("admin"))
+    body = _valid_body(r)
+    assert [e["loc"] for e in body["errors"]] == [["query", "q"], ["query", "cursor"],
+                                                  ["query", "sort[]"]], body
+    assert body["fields"] == ["cursor", "q", "sort[]"]
+    # a NUL in a parameter's name: the name as the address shows it, never the NUL
+    (e,) = errors("/v1/risk-list?a%00b=1")
+    assert e["loc"] == ["query", "a%00b"], e
+    (e,) = errors("/v1/audit/events?limit=0")
+    assert e["loc"] == ["query", "limit"] and e["problem"] == "greater_than_equal", e

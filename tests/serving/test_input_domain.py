@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from serving.batch import score_file
 from serving.storage import Database
 from serving.storage.tables import Prediction
-from tests.serving.conftest import dispute_body
+from tests.serving.conftest import dispute_body, other_value
 
 # (case, feature kind, raw JSON of the value); "{lo}" / "{hi}" stand for the bounds
 BAD = [
@@ -95,7 +95,10 @@ def test_a_reviewer_cannot_correct_to_or_preview_a_value_outside_the_domain(
         contest, by_risk, host, case, kind, raw):
     p, me = contest.scored(by_risk[0])
     f = _feature(host.current().spec, kind)
-    body = dispute_body(p, host) | {"contested_features": []}
+    # the feature contested (a reviewer corrects only what was), its correction out of range
+    used = next(c["value"] for c in p["contributions"] if c["feature"] == f.name)
+    body = dispute_body(p, host) | {"contested_features": [
+        {"feature": f.name, "claimed_value": other_value(f, used)}]}
     d = contest.client.post("/v1/disputes", json=body, headers=me)
     assert d.status_code == 201, d.text
     did = d.json()["dispute_id"]
