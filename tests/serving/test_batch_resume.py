@@ -78,6 +78,18 @@ def _drift_rows(db, settings) -> list[int]:
                                             alert=settings.drift_psi_alert)]
 
 
+def _crashed_run(settings, host, monkeypatch, path, rows_per_commit: int, **kw):  # noqa: ANN001, ANN202
+    """A run of `path` that dies at its second commit (the first committed): the database,
+    the settings it ran with and the number of receipts committed."""
+    db = Database(settings.database_url)
+    s = settings.model_copy(update={"batch_commit_rows": rows_per_commit})
+    _crash_after(monkeypatch, commits=1)
+    with pytest.raises(Crash):
+        score_file(s, path, SCHEMA, db=db, host=host, chunk_rows=rows_per_commit, **kw)
+    monkeypatch.undo()
+    return db, s, len(_receipts(db))
+
+
 def test_a_rerun_after_a_crash_scores_each_customer_once(settings, host, tmp_path,
                                                          monkeypatch):
     path, frame = _base(tmp_path)
@@ -126,15 +138,10 @@ def test_the_same_night_resumes_only_with_the_same_file_model_and_as_of(settings
     from datetime import UTC, datetime
 
     path, frame = _base(tmp_path, rows=600, fmt="parquet")
-    db = Database(settings.database_url)
-    s = settings.model_copy(update={"batch_commit_rows": 200})
     night = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
-    _crash_after(monkeypatch, commits=1)
-    with pytest.raises(Crash):
-        score_file(s, path, SCHEMA, db=db, host=host, chunk_rows=200, as_of=night)
-    monkeypatch.undo()
+    db, s, committed = _crashed_run(settings, host, monkeypatch, path, 200, as_of=night)
     first = _receipts(db)
-    assert 0 < len(first) < len(frame)
+    assert 0 < len(first) == committed < len(frame)
     # another night (as_of) is another run: it scores everyone
     other = score_file(s, path, SCHEMA, db=db, host=host, as_of=datetime(2026, 3, 2, 2, 0,
                                                                         tzinfo=UTC))
@@ -157,13 +164,7 @@ def test_the_same_night_resumes_only_with_the_same_file_model_and_as_of(settings
 
 def test_restart_abandons_the_unfinished_run(settings, host, tmp_path, monkeypatch):
     path, frame = _base(tmp_path, rows=500)
-    db = Database(settings.database_url)
-    s = settings.model_copy(update={"batch_commit_rows": 150})
-    _crash_after(monkeypatch, commits=1)
-    with pytest.raises(Crash):
-        score_file(s, path, SCHEMA, db=db, host=host, chunk_rows=150)
-    monkeypatch.undo()
-    first = len(_receipts(db))
+    db, s, first = _crashed_run(settings, host, monkeypatch, path, 150)
     report = score_file(s, path, SCHEMA, db=db, host=host, resume=False)
     assert not report.resumed and report.scored == len(frame)
     assert sum(_receipts(db).values()) == first + len(frame)
@@ -204,13 +205,7 @@ def test_dask_resumes_the_run_the_threads_began(settings, host, tmp_path, monkey
     from serving.distributed import score_file_dask
 
     path, frame = _base(tmp_path, rows=800, fmt="parquet")
-    db = Database(settings.database_url)
-    s = settings.model_copy(update={"batch_commit_rows": 200})
-    _crash_after(monkeypatch, commits=1)
-    with pytest.raises(Crash):
-        score_file(s, path, SCHEMA, db=db, host=host, chunk_rows=200)
-    monkeypatch.undo()
-    first = len(_receipts(db))
+    db, s, first = _crashed_run(settings, host, monkeypatch, path, 200)
     report = score_file_dask(s, path, SCHEMA, workers=1, chunk_rows=200)
     assert report.resumed and report.scored_before == first
     assert report.scored == len(frame) - first

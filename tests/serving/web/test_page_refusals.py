@@ -14,7 +14,14 @@ from fastapi.routing import APIRoute
 
 from serving.web.core import PageRoute
 from tests.serving.conftest import ADMIN_TOKEN, set_contact
-from tests.serving.web.test_pages import csrf_of, customer_link, open_me, sign_in
+from tests.serving.web.test_pages import (
+    contest_tenure,
+    csrf_of,
+    customer_link,
+    open_me,
+    review_as,
+    sign_in,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -301,20 +308,10 @@ def test_a_nul_in_a_review_or_a_customers_request_comes_back_as_typed(  # noqa: 
     assert r.status_code == 422 and f">{typed}</textarea>" in r.text, r.text[-2000:]
     assert f'<p class="error-text">{NUL_KEPT} {NUL_FIX}</p>' in r.text
     assert api.get("/v1/rights-requests", role="reviewer", status="all").json()["items"] == []
-    form = client.get("/me/contest").text
-    r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "wrong": "tenure",
-                                         "value-tenure": "12", "statement": "",
-                                         "human": "yes", "idem": "n1"},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
-    dispute_id = r.headers["location"].split("/")[-1].split("?")[0]
-    client.cookies.clear()
-    sign_in(client, tokens["reviewer"])
-    page = client.get(f"/staff/reviews/{dispute_id}")
+    dispute_id = contest_tenure(client, "n1")
     rationale = "Checked\x00 the contract"
-    r = client.post(f"/staff/reviews/{dispute_id}",
-                    data={"csrf_token": csrf_of(page.text), "decision": "upheld",
-                          "rationale": rationale, "action": "confirm"})
+    r = review_as(client, tokens["reviewer"], dispute_id,
+                  {"decision": "upheld", "rationale": rationale, "action": "confirm"})
     _nul_kept(r, "error-rationale", f"{rationale}</textarea>")
     assert api.get(f"/v1/disputes/{dispute_id}", role="reviewer").json()["status"] == "open"
 

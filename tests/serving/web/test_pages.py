@@ -37,6 +37,30 @@ def open_me(client: TestClient, link_token: str, **kw: Any) -> Any:
                                             "token": link_token}, **kw)
 
 
+def contest_tenure(client: TestClient, idem: str) -> str:
+    """The signed-in customer contests their tenure on the form (a person asked for); the
+    new dispute's id."""
+    form = client.get("/me/contest").text
+    r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "wrong": "tenure",
+                                         "value-tenure": "12", "statement": "",
+                                         "human": "yes", "idem": idem},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return r.headers["location"].split("/")[-1].split("?")[0]
+
+
+def review_as(client: TestClient, token: str, dispute_id: str, data: dict[str, Any],
+              **kw: Any) -> Any:
+    """A reviewer (a fresh sign-in with `token`) sends the dispute's review form with
+    `data` (its CSRF token from the page)."""
+    client.cookies.clear()
+    sign_in(client, token)
+    page = client.get(f"/staff/reviews/{dispute_id}")
+    assert page.status_code == 200, page.text[-500:]
+    return client.post(f"/staff/reviews/{dispute_id}",
+                       data={"csrf_token": csrf_of(page.text), **data}, **kw)
+
+
 def post_contest_form(page: TestClient, data: dict[str, Any]) -> Any:
     """The customer's contest form posted with `data` (its CSRF token from the form)."""
     form = page.get("/me/contest")
@@ -300,22 +324,12 @@ def test_review_needs_a_rationale_and_valid_corrections(client, api, tokens,  # 
                                                         scored):
     link = customer_link(api, scored[0]["customer_id"])
     open_me(client, link["token"])
-    form = client.get("/me/contest").text
-    r = client.post("/me/contest", data={"csrf_token": csrf_of(form), "wrong": "tenure",
-                                         "value-tenure": "12", "statement": "",
-                                         "human": "yes", "idem": "k1"},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
-    dispute_id = r.headers["location"].split("/")[-1].split("?")[0]
-    client.cookies.clear()
-    sign_in(client, tokens["reviewer"])
-    page = client.get(f"/staff/reviews/{dispute_id}")
-    assert page.status_code == 200
-    token = csrf_of(page.text)
-    r = client.post(f"/staff/reviews/{dispute_id}",
-                    data={"csrf_token": token, "decision": "rectified",
-                          "corrected-tenure": "abc", "rationale": "", "action": "confirm"})
+    dispute_id = contest_tenure(client, "k1")
+    r = review_as(client, tokens["reviewer"], dispute_id,
+                  {"decision": "rectified", "corrected-tenure": "abc", "rationale": "",
+                   "action": "confirm"})
     assert r.status_code == 422
+    token = csrf_of(r.text)
     assert "Enter a number." in r.text and "Give the reasons" in r.text
     r = client.post(f"/staff/reviews/{dispute_id}",
                     data={"csrf_token": token, "decision": "upheld", "rationale": "Checked.",

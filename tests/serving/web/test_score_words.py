@@ -21,7 +21,7 @@ from serving.scoring import reference
 from serving.storage.tables import Customer, Prediction
 from serving.web.i18n import CATALOG
 from tests.serving.conftest import access_token, bearer
-from tests.serving.web.test_pages import customer_link, open_me, sign_in
+from tests.serving.web.test_pages import customer_link, open_me, review_as, sign_in
 
 CERTAIN = re.compile(r"(?<![\d.,])(0|100)\s?%")
 
@@ -224,14 +224,10 @@ def test_the_reviewers_rationale_is_shown_as_written_with_its_language(client, a
     sent, _ = _contest(client, api, customers[0]["customer_id"], "k", "fr")
     dispute_id = sent.headers["location"].split("/")[-1].split("?")[0]
     mine = dict(client.cookies)
-    client.cookies.clear()
-    sign_in(client, tokens["reviewer"])
-    page = client.get(f"/staff/reviews/{dispute_id}")
     rationale = "We checked your contract and the prediction stands."
-    r = client.post(f"/staff/reviews/{dispute_id}",
-                    data={"csrf_token": _csrf(page.text), "decision": "upheld",
-                          "rationale": rationale, "action": "confirm"},
-                    follow_redirects=False)
+    r = review_as(client, tokens["reviewer"], dispute_id,
+                  {"decision": "upheld", "rationale": rationale, "action": "confirm"},
+                  follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
     client.cookies.clear()
     client.cookies.update(mine)
