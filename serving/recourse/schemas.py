@@ -40,8 +40,9 @@ class RecourseContributionPublic(BaseModel):
 
     feature: str
     label: str
-    before: float
-    after: float
+    before: float = Field(description="Its contribution to the margin (log-odds) in the "
+                                      "customer's record")
+    after: float = Field(description="Its contribution in the changed record")
     text_before: str
     text_after: str
 

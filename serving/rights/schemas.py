@@ -156,38 +156,53 @@ class ObjectionHeld(BaseModel):
 
 
 class TaskHeld(BaseModel):
+    """A request for a person of the retention team to get in touch with you."""
+
     task_id: str
-    prediction_id: str
-    status: str
+    prediction_id: str = Field(description="The prediction that opened it")
+    status: str = Field(description="open, claimed, done or cancelled")
     created_at: datetime
-    claimed_at: datetime | None = None
-    completed_at: datetime | None = None
-    outcome: str | None = None
-    note: str | None = None
+    claimed_at: datetime | None = Field(default=None,
+                                        description="When a person took it on")
+    completed_at: datetime | None = Field(default=None, description="When it was closed")
+    outcome: str | None = Field(default=None, description="What came of the contact")
+    note: str | None = Field(default=None, description="The note the person wrote")
 
 
 class MessageHeld(BaseModel):
+    """A message written to you (a notice, a decision, a link)."""
+
     message_id: str
-    kind: str
+    kind: str = Field(description="What the message is about")
     subject: str
-    address: str | None = None
-    status: str
+    address: str | None = Field(default=None, description=(
+        "Where it was sent (none once the address is removed)"))
+    status: str = Field(description="pending, sending, sent or failed")
     created_at: datetime
-    sent_at: datetime | None = None
+    sent_at: datetime | None = Field(default=None, description="When it left")
 
 
 class LinkHeld(BaseModel):
-    channel: str
+    """A single-use link that opened your page (only its dates: never the
+    link itself)."""
+
+    channel: str = Field(description=(
+        "How it came: through the company's customer portal (portal) or sent to your "
+        "address (delivered)"))
     created_at: datetime
     expires_at: datetime
-    used_at: datetime | None = None
-    revoked_at: datetime | None = None
+    used_at: datetime | None = Field(default=None, description="When it was opened")
+    revoked_at: datetime | None = Field(default=None, description=(
+        "When it was cancelled before use"))
 
 
 class SessionHeld(BaseModel):
+    """A signed-in visit to your page (only its dates)."""
+
     created_at: datetime
     expires_at: datetime
-    revoked_at: datetime | None = None
+    revoked_at: datetime | None = Field(default=None, description=(
+        "When it was ended (signing out, a new link, an erasure)"))
 
 
 class EventHeld(BaseModel):

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -304,32 +305,36 @@ def claim_task(f: TaskFormDep) -> Response:
     return _task_action(f, retention.claim, (), "s_not_claimed", lambda t: t("s_claimed_done"))
 
 
+def _checked_task_form(f: TaskForm, name: str, model: type[BaseModel], state: dict[str, Any],
+                       needs: dict[str, str], service: Callable[..., RetentionTaskPublic],
+                       refused: str, done: Callable[[Callable[..., str]], str]) -> Response:
+    """A task form with a body (outcome, attempt): the API's request built from `state` by
+    its schema's rules; refused, the form shown again as typed with each error by its field
+    (`needs`: what a field needs, by its translation key); else `_task_action`."""
+    t = translator(page_lang(f.request))
+    body, errors = form_body(model, t, {k: t(v) for k, v in needs.items()}, **state)
+    if body is None:
+        return _form_again(f, name, state, errors)
+    return _task_action(f, service, (body,), refused, done)
+
+
 @router.post("/staff/tasks/{task_id}/complete")
 def complete_task(f: TaskFormDep) -> Response:
-    """The task's outcome from the customer page: the same request as the API's; a form
-    its rules refuse is shown again as typed, the error by its field."""
+    """The task's outcome from the customer page: the same request as the API's."""
     state = {"outcome": str(f.form.get("outcome") or ""), "note": str(f.form.get("note") or "")}
-    t = translator(page_lang(f.request))
-    body, errors = form_body(CompleteRequest, t, {"outcome": t("s_e_outcome")}, **state)
-    if body is None:
-        return _form_again(f, "complete", state, errors)
-    return _task_action(f, retention.complete, (body,), "s_not_completed",
-                        lambda t: t("s_completed", outcome=t("outcome_" + state["outcome"])))
+    return _checked_task_form(
+        f, "complete", CompleteRequest, state, {"outcome": "s_e_outcome"}, retention.complete,
+        "s_not_completed", lambda t: t("s_completed", outcome=t("outcome_" + state["outcome"])))
 
 
 @router.post("/staff/tasks/{task_id}/attempts")
 def add_attempt(f: TaskFormDep) -> Response:
-    """A contact attempt from the customer page: the same request as the API's; a form
-    its rules refuse is shown again as typed, the error by its field."""
+    """A contact attempt from the customer page: the same request as the API's."""
     state = {"channel": str(f.form.get("channel") or ""),
              "reached": f.form.get("reached") == "1", "note": str(f.form.get("note") or "")}
-    t = translator(page_lang(f.request))
-    body, errors = form_body(ContactAttemptCreate, t, {"channel": t("att_e_channel")},
-                             **state)
-    if body is None:
-        return _form_again(f, "attempt", state, errors)
-    return _task_action(f, retention.attempt, (body,), "att_not",
-                        lambda t: t("att_done", channel=t("ch_" + state["channel"])))
+    return _checked_task_form(
+        f, "attempt", ContactAttemptCreate, state, {"channel": "att_e_channel"},
+        retention.attempt, "att_not", lambda t: t("att_done", channel=t("ch_" + state["channel"])))
 
 
 @router.post("/staff/tasks/{task_id}/release")
