@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
     )
     model_required: bool = True  # refuse to start without a model (else /readyz says 503)
+    # where a run the service logs (`contact-effect --mlflow`) keeps its artifacts beside a
+    # local store: the folder training uses (CHURN_ARTIFACT_ROOT), never ./mlruns
+    artifact_root: str = "mlartifacts"
 
     # secrets
     admin_token: SecretStr | None = None

@@ -55,6 +55,26 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterat
     resources.summary(terminalreporter)
 
 
+# What the product writes into its checkout when run (`make run`, `make train`), and MLflow
+# into the working folder when a run has no artifact location: a test writes none of them.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_PRODUCT_FILES = ("mlruns", "mlartifacts", "mlflow.db", "var", "reports")
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_into_the_checkout() -> Iterator[None]:
+    """Fail the test that first writes one of `_PRODUCT_FILES` into the checkout (those
+    already there, from the user's own runs, are left alone)."""
+    before = {name for name in _PRODUCT_FILES if (_CHECKOUT / name).exists()}
+    yield
+    written = [name for name in _PRODUCT_FILES
+               if name not in before and (_CHECKOUT / name).exists()]
+    if written:
+        pytest.fail(f"this test wrote {', '.join(written)} into the checkout ({_CHECKOUT}): "
+                    "expected every file under the test's temporary folder; give the "
+                    "command its settings (tracking URI, artifact root, reports, database)")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _new_mlflow_stores_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """New local MLflow stores get their tables copied from one MLflow made once per run

@@ -13,24 +13,19 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 
 from models import ChurnModel, ModelSpec
+from models.tracking import experiment_id
 from training.config import TrainSettings
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 
 
-def setup_tracking(settings: TrainSettings) -> str:
-    """Point MLflow at the tracking store and make sure the experiment exists; returns its id."""
+def setup_tracking(settings: TrainSettings, experiment_name: str | None = None) -> str:
+    """Point MLflow at the tracking store and make sure the experiment exists (by default
+    the settings' own, its artifacts under the artifact root); returns its id."""
     mlflow.set_tracking_uri(settings.tracking_uri)
-    client = MlflowClient()
-    experiment = client.get_experiment_by_name(settings.experiment)
-    if experiment is not None:
-        return experiment.experiment_id
-    location = None
-    if settings.tracking_uri.startswith("sqlite:") or settings.tracking_uri.startswith("file:"):
-        # keep artifacts next to a local store, in a git-ignored folder
-        location = Path(settings.artifact_root).resolve().as_uri()
-    return client.create_experiment(settings.experiment, artifact_location=location)
+    return experiment_id(MlflowClient(), experiment_name or settings.experiment,
+                         settings.tracking_uri, settings.artifact_root)
 
 
 def _requirements() -> list[str]:

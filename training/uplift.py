@@ -313,12 +313,13 @@ def train_uplift(settings: TrainSettings, data: str | Path | pd.DataFrame,
     @champion when the gate passes."""
     frame = load_table(data)
     model, metrics, curve = fit_uplift(frame, settings)
-    setup_tracking(settings)
+    experiment_id = setup_tracking(settings, f"{settings.experiment}-uplift")
     passed = np.isfinite(metrics["uplift_at_k_low"]) and metrics["uplift_at_k_low"] > 0
     gate = (f"{'PASS' if passed else 'FAIL'} uplift at top {metrics['top_fraction']:.0%}: "
             f"95 % interval [{metrics['uplift_at_k_low']:+.3f}, "
             f"{metrics['uplift_at_k_high']:+.3f}] must lie above 0")
-    with mlflow.start_run(run_name="uplift") as run, tempfile.TemporaryDirectory() as tmp:
+    with (mlflow.start_run(experiment_id=experiment_id, run_name="uplift") as run,
+          tempfile.TemporaryDirectory() as tmp):
         mlflow.set_tags({"kind": "uplift", "source": source or "dataframe"})
         mlflow.log_params({"learner": model.spec.learner,
                            "features": ",".join(model.spec.feature_names),

@@ -11,6 +11,7 @@ import sys
 from serving.config import Settings
 
 COMMANDS = ("outcomes", "contact-effect", "export-training")
+EFFECT_EXPERIMENT = "churn-contact-effect"
 BREAKDOWNS = ("period", "risk_band", "model_version", "task_outcome")
 
 
@@ -82,11 +83,13 @@ def log_effect_run(settings: Settings, rows: list, horizon: int) -> str:
     """One MLflow run (experiment `churn-contact-effect`) with the figures; its id."""
     import mlflow
 
+    from models.tracking import experiment_id
     from serving.loop.effect import METHOD
 
     mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_experiment("churn-contact-effect")
-    with mlflow.start_run(run_name="contact-effect") as run:
+    experiment = experiment_id(mlflow.MlflowClient(), EFFECT_EXPERIMENT, settings.tracking_uri,
+                               settings.artifact_root)
+    with mlflow.start_run(experiment_id=experiment, run_name="contact-effect") as run:
         mlflow.log_params({"control_fraction": settings.control_fraction,
                            "label_horizon_days": horizon,
                            "campaign_period": settings.campaign_period,

@@ -83,6 +83,9 @@ def test_registered_as_its_own_model_and_promoted_only_through_its_gate(
     assert np.allclose(out["uplift"], out["churn_if_not"] - out["churn_if_contacted"])
     run = client.get_run(result.run_id)
     assert "qini" in run.data.metrics and run.data.tags["kind"] == "uplift"
+    # its own experiment, its artifacts under the configured root (not ./mlruns)
+    assert client.get_experiment(run.info.experiment_id).name == "churn-uplift"
+    assert run.info.artifact_uri.startswith(Path(settings.artifact_root).resolve().as_uri())
     assert "plots/qini.png" in [a.path for a in client.list_artifacts(result.run_id, "plots")]
     card = mlflow.artifacts.load_text(f"runs:/{result.run_id}/model_card.md")
     assert "CHURN_TARGETING=uplift" in card and "Qini coefficient" in card

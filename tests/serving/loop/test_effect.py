@@ -103,6 +103,7 @@ def test_the_report_command_prints_the_table_and_logs_an_mlflow_run(
     monkeypatch.setenv("CHURN_CONTROL_FRACTION", "0.5")
     monkeypatch.setenv("CHURN_TRACKING_URI", f"sqlite:///{tmp_path}/effect.db")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("CHURN_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     assert cli.main(["contact-effect", "--mlflow"]) == 0
     out = capsys.readouterr().out
     assert "intention to treat" in out and "Newcombe" in out
@@ -113,6 +114,8 @@ def test_the_report_command_prints_the_table_and_logs_an_mlflow_run(
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/effect.db")
     runs = mlflow.search_runs(experiment_names=["churn-contact-effect"])
     assert len(runs) == 1
+    # its artifacts where training keeps them, not in ./mlruns of the folder it ran in
+    assert runs.iloc[0]["artifact_uri"].startswith((tmp_path / "artifacts").as_uri())
     assert runs.iloc[0]["metrics.all.n_control"] == n_control
     assert "metrics.all.lower" in runs.columns
     # with no control group the report says so
