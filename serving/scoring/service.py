@@ -116,14 +116,19 @@ class ScoreJob:
     # (`serving.idempotency`), kept on each receipt; a repeat answers what they stored
     key: str | None = None
     body_hash: str | None = None
+    # in the writer process: the contributions as they came on the pipe, already in the
+    # receipt's form (`pack_shap`), stored as they are
+    shap_blobs: list[bytes] | None = None
 
     def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
         """The job's receipts with their final routes, `at` in storage form."""
         ex, name, version = self.ex, self.served.name, self.served.version
         base = float(ex.base_value)
+        blobs = (self.shap_blobs if self.shap_blobs is not None
+                 else [pack_shap(row) for row in ex.shap])
         return [PredictionRow(
             self.pids[n], ref, name, version, float(ex.score[n]), float(ex.margin[n]), base,
-            self.bands[n], self.features[n], pack_shap(ex.shap[n]), final[n].action,
+            self.bands[n], self.features[n], blobs[n], final[n].action,
             final[n].reason, "api", self.principal.actor, final[n] == OVERTURNED, at,
             self.served.contract_version, request_key=self.key, request_hash=self.body_hash,
             request_item=None if self.key is None else n)
@@ -174,14 +179,15 @@ def job_wire(job: ScoreJob) -> tuple:
 
 
 def job_from_wire(w: tuple) -> ScoreJob:
-    """`job_wire` read back in the writer process."""
+    """`job_wire` read back in the writer process. The contributions stay the bytes the
+    receipt stores (not decoded to be encoded again)."""
     (served, who, refs, external_ids, margins, scores, base, shaps, bands, routes, pids,
      features, at, due_days, control_plan, uplift, values, estimates, key, body_hash) = w
-    shap = np.array([unpack_shap(b) for b in shaps]).reshape(len(shaps), -1)
     return ScoreJob(
         served=WrittenModel(*served[:3], Thresholds(*served[3:])),  # type: ignore[arg-type]
         principal=Principal(*who), refs=refs, external_ids=external_ids,
-        ex=Explanation(None, np.array(margins), np.array(scores), shap, base),  # type: ignore[arg-type]
+        ex=Explanation(None, np.array(margins), np.array(scores), None, base),  # type: ignore[arg-type]
+        shap_blobs=shaps,
         bands=bands, routes=[Route(a, r) for a, r in routes], pids=pids, features=features,
         at=datetime.fromisoformat(at), due_days=due_days,
         control=None if control_plan is None else ControlPlan(*control_plan),
