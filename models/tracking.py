@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 from mlflow import MlflowClient
 
 
-def experiment_id(client: MlflowClient, name: str, tracking_uri: str,
-                  artifact_root: str | Path) -> str:
-    """The id of experiment `name`, created when missing. Beside a local store (SQLite or a
-    folder) a new experiment keeps its artifacts under `artifact_root` (git-ignored, the
-    same for every command), not MLflow's default `./mlruns` of whatever folder the
-    command ran in; a tracking server keeps its own default."""
+def use_experiment(tracking_uri: str, name: str, artifact_root: str | Path) -> str:
+    """Point MLflow at `tracking_uri` and return the id of experiment `name`, created when
+    missing. Beside a local store (SQLite or a folder) a new experiment keeps its artifacts
+    under `artifact_root` (git-ignored, the same for every command), not MLflow's default
+    `./mlruns` of whatever folder the command ran in; a tracking server keeps its own
+    default."""
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id

@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 
 from models import ChurnModel, ModelSpec
-from models.tracking import experiment_id
+from models.tracking import use_experiment
 from training.config import TrainSettings
 
 CHALLENGER = "challenger"
@@ -23,9 +23,8 @@ CHAMPION = "champion"
 def setup_tracking(settings: TrainSettings, experiment_name: str | None = None) -> str:
     """Point MLflow at the tracking store and make sure the experiment exists (by default
     the settings' own, its artifacts under the artifact root); returns its id."""
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    return experiment_id(MlflowClient(), experiment_name or settings.experiment,
-                         settings.tracking_uri, settings.artifact_root)
+    return use_experiment(settings.tracking_uri, experiment_name or settings.experiment,
+                          settings.artifact_root)
 
 
 def _requirements() -> list[str]:

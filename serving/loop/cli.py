@@ -83,12 +83,11 @@ def log_effect_run(settings: Settings, rows: list, horizon: int) -> str:
     """One MLflow run (experiment `churn-contact-effect`) with the figures; its id."""
     import mlflow
 
-    from models.tracking import experiment_id
+    from models.tracking import use_experiment
     from serving.loop.effect import METHOD
 
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    experiment = experiment_id(mlflow.MlflowClient(), EFFECT_EXPERIMENT, settings.tracking_uri,
-                               settings.artifact_root)
+    experiment = use_experiment(settings.tracking_uri, EFFECT_EXPERIMENT,
+                                settings.artifact_root)
     with mlflow.start_run(experiment_id=experiment, run_name="contact-effect") as run:
         mlflow.log_params({"control_fraction": settings.control_fraction,
                            "label_horizon_days": horizon,

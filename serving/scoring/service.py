@@ -103,6 +103,7 @@ class ScoreJob:
     routes: list[Route]  # as if unrestricted; restriction is only known under the write
     pids: list[str]
     features: list[str]  # JSON of the values read
+    shap_blobs: list[bytes]  # each record's contributions as its receipt stores them
     at: datetime
     due_days: int  # a task it opens is due this many days later (Settings.task_due_days)
     # the control-group draw and targeting rule (issue 17); None records rule `risk` only
@@ -116,19 +117,14 @@ class ScoreJob:
     # (`serving.idempotency`), kept on each receipt; a repeat answers what they stored
     key: str | None = None
     body_hash: str | None = None
-    # in the writer process: the contributions as they came on the pipe, already in the
-    # receipt's form (`pack_shap`), stored as they are
-    shap_blobs: list[bytes] | None = None
 
     def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
         """The job's receipts with their final routes, `at` in storage form."""
         ex, name, version = self.ex, self.served.name, self.served.version
         base = float(ex.base_value)
-        blobs = (self.shap_blobs if self.shap_blobs is not None
-                 else [pack_shap(row) for row in ex.shap])
         return [PredictionRow(
             self.pids[n], ref, name, version, float(ex.score[n]), float(ex.margin[n]), base,
-            self.bands[n], self.features[n], blobs[n], final[n].action,
+            self.bands[n], self.features[n], self.shap_blobs[n], final[n].action,
             final[n].reason, "api", self.principal.actor, final[n] == OVERTURNED, at,
             self.served.contract_version, request_key=self.key, request_hash=self.body_hash,
             request_item=None if self.key is None else n)
@@ -170,7 +166,7 @@ def job_wire(job: ScoreJob) -> tuple:
         (p.kind, p.role, p.actor, p.user_id, p.customer_ref, p.session_id, p.link_id,
          p.assisted_by),
         job.refs, job.external_ids, ex.margin.tolist(), ex.score.tolist(),
-        float(ex.base_value), [pack_shap(row) for row in ex.shap], job.bands,
+        float(ex.base_value), job.shap_blobs, job.bands,
         [(r.action, r.reason) for r in job.routes], job.pids, job.features,
         job.at.isoformat(), job.due_days,
         None if c is None else (c.fraction, c.key, c.period_length, c.targeting),
@@ -300,7 +296,8 @@ def prepare(served: ServedModel, settings: Settings, items: list[ScoreRequest],
         external_ids=[i.customer_id for i in items], ex=ex,
         bands=[risk_band(s, t) for s in scores],
         routes=route_many(scores, t), pids=new_ids(len(items)),
-        features=decoded_json(spec, X), at=datetime.now(UTC),
+        features=decoded_json(spec, X), shap_blobs=[pack_shap(row) for row in ex.shap],
+        at=datetime.now(UTC),
         due_days=settings.task_due_days,
         control=_control_plan(settings),
     )
