@@ -96,6 +96,9 @@ class GroupCommit(Generic[J, R]):
         # with a writer process: the group on the pipe (its loop and slots), or the timer
         # of a group filling up (`_pipe`); touched only by the loop that leads
         self._sent: tuple[asyncio.AbstractEventLoop, int, list[_Slot[J]]] | None = None
+        # a second group sent behind it (`_pipe`: the process reads it once it has
+        # replied to the first), answered after it
+        self._behind: list[_Slot[J]] | None = None
         self._timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
         # without one: the writer thread of `submit_async`, started on first use
         self._wake = threading.Event()
@@ -179,15 +182,19 @@ class GroupCommit(Generic[J, R]):
     #
     # No thread in between: the loop sends a group down the pipe, is woken by the pipe
     # when the process replies (`add_reader`), settles the group's requests and sends what
-    # queued meanwhile. The leader lock is held from the send to the reply, so a thread's
+    # queued meanwhile; once a group's worth has queued, it goes down the pipe behind the
+    # one committing (`_send_behind`), so the process never waits for the loop to read a
+    # reply before it has the next group. The leader lock is held from the first send to
+    # the last reply, so a thread's
     # `submit` (a long list, scored in the thread pool) waits for the pipe, then leads on
     # it as before, and hands the loop back what queued (`_kick`). Measured under wrk,
     # the writer thread's two wake-ups per group, and its turns on the interpreter lock,
     # cost the loop more than the group's own encoding.
 
     def _pipe(self, loop: asyncio.AbstractEventLoop) -> None:
-        """In `loop`: unless a group is on the pipe already (its reply sends the next),
-        send the queued jobs as one group, after up to `wait` for it to fill."""
+        """In `loop`: send the queued jobs as one group, after up to `wait` for it to
+        fill; with a group on the pipe already, send them behind it once a group's worth
+        has queued (`_send_behind`), else its reply sends them."""
         self._reclaim(None)
         timer = self._timer
         if timer is not None:
@@ -196,12 +203,39 @@ class GroupCommit(Generic[J, R]):
                 self._timer = None
                 self._send(loop)
             return
+        sent = self._sent
+        if sent is not None:
+            if sent[0] is loop and self._behind is None and not self._closed:
+                self._send_behind(loop)
+            return
         if not self._pending or not self._leader.acquire(blocking=False):
             return
         if self.wait and len(self._pending) < self._expected():
             self._timer = (loop, loop.call_later(self.wait, self._filled, loop))
             return
         self._send(loop)
+
+    def _send_behind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """With a group on the pipe: once as many jobs queued as the recent groups held
+        (two or more), send them behind it. The process starts on them as soon as it
+        has replied, instead of waiting for the loop to read that reply and send the next
+        (measured under wrk: the loop was busy 85 % of the time and the process 58 %,
+        each waiting for the other at the hand-over); groups keep their size, and a
+        lone request never waits for one."""
+        expected = self._expected()
+        if expected < 2 or len(self._pending) < expected:
+            return
+        group = self._take()
+        self._recent.append(len(group))
+        process = self.process
+        assert process is not None
+        try:
+            process.send([s.job for s in group])
+        except Exception as exc:  # the process is gone: nothing acknowledged
+            self._record(group, [exc] * len(group), 0, 0)
+            _wake_loops(group, here=loop)
+            return
+        self._behind = group
 
     def _filled(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
@@ -249,13 +283,27 @@ class GroupCommit(Generic[J, R]):
         `follow` false, the reply is waited for and nothing more is sent)."""
         assert self._sent is not None and self.process is not None
         loop, fd, group = self._sent
-        if not loop.is_closed():
-            loop.remove_reader(fd)
-        self._sent = None
+        behind, self._behind = self._behind, None
         try:
             outcomes, groups, jobs = self.process.receive()
         except Exception as exc:  # the process ended: nothing of the group acknowledged
             outcomes, groups, jobs = [exc] * len(group), 0, 0
+            if behind is not None:  # sent to the same process: nor of the one behind
+                self._record(behind, [exc] * len(behind), 0, 0)
+                _wake_loops(behind, here=loop if follow else None)
+                behind = None
+        if behind is not None:  # its reply comes next on the pipe: keep leading
+            self._sent = (loop, fd, behind)
+            self._record(group, outcomes, groups, jobs)
+            _wake_loops(group, here=loop if follow else None)
+            if follow:
+                self._pipe(loop)
+            else:
+                self._replied(follow=False)
+            return
+        if not loop.is_closed():
+            loop.remove_reader(fd)
+        self._sent = None
         self._settle(loop if follow else None, group, outcomes, groups, jobs)
 
     def _reclaim(self, here: asyncio.AbstractEventLoop | None) -> None:

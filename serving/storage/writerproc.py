@@ -79,9 +79,10 @@ class WriterProcess:
     """Commits groups of jobs with `store` ("module:function") in a child process, on its
     own connection to `url`. A job crosses the pipe as `encode(job)` and its result comes
     back as `decode(result)` (plain values: marshal, much cheaper than pickling objects);
-    `store` takes and returns the plain form. One group is on the pipe at a time, sent and
-    answered by the group-commit leader: `run` in a thread, or `send`, then `receive` once
-    `fileno` is readable, in an event loop."""
+    `store` takes and returns the plain form. Groups are sent and answered by the
+    group-commit leader: `run` in a thread (one at a time), or in an event loop `send`
+    (a second group may follow before the first is answered: the process takes them in
+    turn), then `receive` once `fileno` is readable, one reply per group, in order."""
 
     def __init__(self, url: str, store: str, encode: Callable[[Any], Any],
                  decode: Callable[[Any], Any]) -> None:

@@ -201,6 +201,59 @@ def test_a_thread_and_the_loop_share_the_pipe(db, process):
     assert not writer._pending and not writer._leader.locked()
 
 
+async def _behind_a_slow_group(writer: GroupCommit, first: str, then: list[str]
+                               ) -> tuple[dict[str, object], int]:
+    """Groups of two first (so that two queued jobs make a group), then `first` on the
+    pipe alone and `then` queued while it commits; returns every outcome and how many
+    jobs were sent behind it before its reply came."""
+    import asyncio
+
+    await _together(writer, ["slow-w", "cu_warm1", "cu_warm2"])  # [slow-w], then two
+    head = asyncio.ensure_future(writer.submit_async(first))
+    await asyncio.sleep(0)  # `first` is on the pipe
+    rest = asyncio.ensure_future(_together(writer, then))
+    await asyncio.sleep(0.05)  # the process is still on `first`
+    behind = len(writer._behind or [])
+    out = await rest
+    out[first] = await asyncio.gather(head, return_exceptions=True)
+    out[first] = out[first][0]
+    return out, behind
+
+
+def test_the_next_group_waits_on_the_pipe_behind_the_one_committing(db, process):
+    """Once as many jobs queued as the recent groups held, they go down the pipe behind
+    the group being committed (the process starts on them as soon as it replied): every
+    job still stored once, each caller answered in turn, the pipe let go at the end."""
+    import asyncio
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+    then = [f"cu_{i}" for i in range(5)]
+    out, behind = asyncio.run(_behind_a_slow_group(writer, "slow-0", then))
+    assert behind == 2  # groups of two: the first two queued, sent behind the slow one
+    pid = process._proc.pid
+    assert all(_written(out[j]) == (j, pid) for j in ["slow-0", *then])
+    assert stored_refs(db) == sorted(["cu_warm1", "cu_warm2", "slow-w", "slow-0", *then])
+    assert writer.jobs == 3 + 1 + len(then)
+    assert writer._sent is None and writer._behind is None and not writer._leader.locked()
+
+
+def test_a_process_that_dies_with_a_group_behind_acknowledges_neither(db, process):
+    """The process dies while committing a group with another waiting behind it on the
+    pipe: both fail (nothing of either acknowledged, nothing stored), and the next
+    request is stored by a new process."""
+    import asyncio
+
+    writer = GroupCommit(db, None, process=process)  # type: ignore[arg-type]
+    then = ["cu_lost0", "cu_lost1"]
+    out, behind = asyncio.run(_behind_a_slow_group(writer, "slow-die", then))
+    assert behind == 2
+    assert all(isinstance(out[j], WriterLost) for j in ["slow-die", *then]), out
+    after = asyncio.run(writer.submit_async("cu_after"))
+    assert _written(after) == ("cu_after", process._proc.pid) and process.starts == 2
+    assert stored_refs(db) == ["cu_after", "cu_warm1", "cu_warm2", "slow-w"]
+    assert writer._behind is None and not writer._leader.locked()
+
+
 def test_a_process_that_dies_under_the_loop_is_replaced_without_stopping_it(db, process):
     """The group on the pipe when the process dies fails (nothing acknowledged); the next
     group starts a new process off the loop, which keeps running meanwhile."""

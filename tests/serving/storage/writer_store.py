@@ -29,7 +29,8 @@ def _checkout(session) -> int:  # noqa: ANN001
 
 
 def store(session, jobs):  # noqa: ANN001, ANN201
-    """One customer per job; "refuse-*" refused, "die" ends the writer process, "slow-*"
+    """One customer per job; "refuse-*" refused, "die" ends the writer process ("slow-die"
+    a tenth of a second in), "slow-*"
     takes a tenth of a second (a slow disk: the next jobs queue meanwhile), "crash-*"
     fails the whole transaction; each stored job's outcome names the process and the
     connection (the pool checkout) it was written on."""
@@ -37,6 +38,9 @@ def store(session, jobs):  # noqa: ANN001, ANN201
     for job in jobs:
         if job == "die":
             os._exit(3)  # the process dies mid-group, before any commit
+        if job == "slow-die":  # dies a tenth of a second in (the next group is on the pipe)
+            time.sleep(0.1)
+            os._exit(3)
         if job.startswith("crash"):
             raise RuntimeError(f"{job} broke the transaction")
         if job.startswith("slow"):
