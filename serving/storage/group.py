@@ -232,8 +232,7 @@ class GroupCommit(Generic[J, R]):
         try:
             process.send([s.job for s in group])
         except Exception as exc:  # the process is gone: nothing acknowledged
-            self._record(group, [exc] * len(group), 0, 0)
-            _wake_loops(group, here=loop)
+            self._answer(group, [exc] * len(group), 0, 0, loop)
             return
         self._behind = group
 
@@ -289,13 +288,11 @@ class GroupCommit(Generic[J, R]):
         except Exception as exc:  # the process ended: nothing of the group acknowledged
             outcomes, groups, jobs = [exc] * len(group), 0, 0
             if behind is not None:  # sent to the same process: nor of the one behind
-                self._record(behind, [exc] * len(behind), 0, 0)
-                _wake_loops(behind, here=loop if follow else None)
+                self._answer(behind, [exc] * len(behind), 0, 0, loop if follow else None)
                 behind = None
         if behind is not None:  # its reply comes next on the pipe: keep leading
             self._sent = (loop, fd, behind)
-            self._record(group, outcomes, groups, jobs)
-            _wake_loops(group, here=loop if follow else None)
+            self._answer(group, outcomes, groups, jobs, loop if follow else None)
             if follow:
                 self._pipe(loop)
             else:
@@ -397,8 +394,13 @@ class GroupCommit(Generic[J, R]):
                                          else commit(self.db, self.store, jobs))
         except Exception as exc:  # the writer process is gone: nothing acknowledged
             outcomes, groups, jobs_in = [exc] * len(group), 0, 0
-        self._record(group, outcomes, groups, jobs_in)
-        _wake_loops(group)
+        self._answer(group, outcomes, groups, jobs_in, None)
+
+    def _answer(self, group: list[_Slot[J]], outcomes: list[Any], groups: int, jobs: int,
+                here: asyncio.AbstractEventLoop | None) -> None:
+        """Hand the group its outcomes and wake its callers (`here`: the loop calling)."""
+        self._record(group, outcomes, groups, jobs)
+        _wake_loops(group, here=here)
 
     def _record(self, group: list[_Slot[J]], outcomes: list[Any], groups: int,
                 jobs: int) -> None:

@@ -215,8 +215,7 @@ async def _behind_a_slow_group(writer: GroupCommit, first: str, then: list[str]
     await asyncio.sleep(0.05)  # the process is still on `first`
     behind = len(writer._behind or [])
     out = await rest
-    out[first] = await asyncio.gather(head, return_exceptions=True)
-    out[first] = out[first][0]
+    (out[first],) = await asyncio.gather(head, return_exceptions=True)
     return out, behind
 
 

@@ -30,10 +30,9 @@ def _checkout(session) -> int:  # noqa: ANN001
 
 def store(session, jobs):  # noqa: ANN001, ANN201
     """One customer per job; "refuse-*" refused, "die" ends the writer process ("slow-die"
-    a tenth of a second in), "slow-*"
-    takes a tenth of a second (a slow disk: the next jobs queue meanwhile), "crash-*"
-    fails the whole transaction; each stored job's outcome names the process and the
-    connection (the pool checkout) it was written on."""
+    a tenth of a second in), "slow-*" takes a tenth of a second (a slow disk: the next
+    jobs queue meanwhile), "crash-*" fails the whole transaction; each stored job's
+    outcome names the process and the connection (the pool checkout) it was written on."""
     outcomes = []
     for job in jobs:
         if job == "die":
