@@ -92,6 +92,10 @@ class PreparedInChild:
         self._proc = ctx.Process(target=produce, args=(self._q, prepared),
                                  name="churn-batch-prepare", daemon=True)
         self._proc.start()
+        # This process only reads. Without its own copy of the write end, a child killed
+        # in the middle of a message (a chunk is larger than the pipe's buffer) ends the
+        # read with end-of-file; with it, the read would wait forever for the rest.
+        self._q._writer.close()  # type: ignore[attr-defined]
         self.treeshap_rows: int | None = None
         try:
             kind, _ = self._get(START_SECONDS)
@@ -107,22 +111,26 @@ class PreparedInChild:
         while True:
             try:
                 return self._q.get(timeout=POLL_SECONDS)
+            except (EOFError, OSError):  # it died in the middle of a message
+                raise self._lost() from None
             except queue.Empty:
                 waited += POLL_SECONDS
                 if not self._proc.is_alive():
                     # it may have put its last message just before ending
                     try:
                         return self._q.get(timeout=POLL_SECONDS)
-                    except queue.Empty:
-                        raise PrepareLost(
-                            "the preparation process ended (exit code "
-                            f"{self._proc.exitcode}) before the file was done: what was "
-                            "committed stays; run the same command again (it resumes "
-                            "after the committed rows)"
-                        ) from None
+                    except (queue.Empty, EOFError, OSError):
+                        raise self._lost() from None
                 if patience is not None and waited >= patience:
                     raise PrepareLost(f"the preparation process was not ready after "
                                       f"{patience:g} s") from None
+
+    def _lost(self) -> PrepareLost:
+        self._proc.join(POLL_SECONDS)  # its exit code, once it has ended
+        return PrepareLost(
+            f"the preparation process ended (exit code {self._proc.exitcode}) before the "
+            "file was done: what was committed stays; run the same command again (it "
+            "resumes after the committed rows)")
 
     def __iter__(self) -> Iterator[Chunk]:
         while True:

@@ -168,6 +168,39 @@ def test_a_child_that_dies_fails_the_run_and_keeps_what_was_committed(base_setti
     db.dispose()
 
 
+def test_a_child_killed_in_the_middle_of_a_chunk_fails_the_run_instead_of_hanging():
+    """The child dies with a chunk half-way down the pipe (a chunk is larger than the
+    pipe's buffer): the run fails with `PrepareLost` at once, instead of waiting forever
+    for the rest of the message."""
+    import threading
+    import time
+
+    from serving.batchproc import PreparedInChild
+    from tests.serving.batch_child import OneHugeChunk
+
+    prepared = PreparedInChild(OneHugeChunk())  # type: ignore[arg-type]
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            list(prepared)
+        except BaseException as exc:  # noqa: BLE001 - the test's to judge
+            outcome.append(exc)
+
+    try:
+        time.sleep(1.0)  # the chunk fills the pipe's buffer; the rest waits in the child
+        os.kill(prepared._proc.pid, signal.SIGKILL)
+        prepared._proc.join(10)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(30)
+        assert not reader.is_alive(), "the run waited for a message that will never end"
+        assert len(outcome) == 1 and isinstance(outcome[0], PrepareLost), outcome
+        assert "ended (exit code -9) before the file was done" in str(outcome[0])
+    finally:
+        prepared.close()
+
+
 def test_a_chunk_crosses_a_process_as_columns_and_comes_back_whole(base_settings, host):
     from training.synthetic import generate
 
