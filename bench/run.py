@@ -370,11 +370,12 @@ def online(results: dict, quick: bool, sides: tuple[str, ...] = SIDES) -> None:
         "(side order rotated each round)",
         "model": f"churn v{summary['model_version']} (Telco, {len(features)} features)",
         "features": features,
-        "ours_auth": "a staff token of role agent (looked up like any caller's)",
+        "ours_auth": "a staff token of role agent (looked up like any caller's, then "
+                     "remembered and confirmed by each prediction's write transaction)",
         "ceiling_server": "bench/ceiling.py: same booster, one numpy row, "
         "predict(pred_contrib=True), no auth, no validation beyond types, no write; same "
         "uvicorn settings as ours",
-        "ours_path": "POST /v1/predictions: staff token looked up, body and features "
+        "ours_path": "POST /v1/predictions: staff token checked, body and features "
         "validated, score + exact TreeSHAP (by table, models/treeshap.py) + reasons, "
         "routing, receipt + risk-list entry + task + audit hash chain committed durably "
         "(SQLite WAL, synchronous=FULL, group commit by the writer process) before the "

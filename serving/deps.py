@@ -20,7 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from models import ModelSpec
 from serving.auth import deps as auth
 from serving.auth.deps import Limits
+from serving.auth.known import KnownTokens
 from serving.auth.principal import STAFF_ROLES, Principal
+from serving.auth.tokens import STAFF_PREFIX, presented_hash
 from serving.config import Settings
 from serving.errors import Forbidden
 from serving.loop.targeting import UpliftPlan
@@ -40,6 +42,7 @@ def init_state(app: FastAPI, settings: Settings) -> None:
     app.state.specs = SpecCache()
     app.state.metrics = Metrics()
     app.state.limits = Limits(settings)
+    app.state.known_tokens = KnownTokens()
 
 
 def _in_loop(read: Callable[[Request], T]) -> Callable[[Request], object]:
@@ -209,6 +212,31 @@ async def staff_of(app: Starlette, token: str | None, roles: tuple[str, ...]) ->
     else:
         principal = await run_in_threadpool(auth.authenticate, token, state.settings, db)
     return auth.require_staff(principal, roles)
+
+
+async def staff_remembered(app: Starlette, token: str | None, roles: tuple[str, ...]
+                           ) -> tuple[Principal, str | None]:
+    """`staff_of` for the scoring fast path, on the app's memory of staff tokens that
+    authenticated (`serving.auth.known`): the principal, and the hash of the staff token
+    that the prediction's write must confirm (None for the admin token, which is not in
+    the table). A token not remembered is looked up, and remembered once it passed."""
+    if token is None or not token.startswith(STAFF_PREFIX):
+        return await staff_of(app, token, roles), None
+    known: KnownTokens = app.state.known_tokens
+    token_hash = presented_hash(token)
+    found = known.get(token_hash)
+    if found is not None:
+        return auth.require_staff(auth.staff_principal(*found), roles), token_hash
+    principal = await staff_of(app, token, roles)
+    if principal.user_id is None:  # the admin token, whatever it looks like
+        return principal, None
+    known.add(token_hash, principal.user_id, principal.role)
+    return principal, token_hash
+
+
+def forget_token(app: Starlette, token_hash: str) -> None:
+    """Forget a remembered staff token that a write refused (`TokenWithdrawn`)."""
+    app.state.known_tokens.forget(token_hash)
 
 
 def customer_or_staff(*roles: str) -> Callable[..., Principal]:

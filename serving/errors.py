@@ -204,11 +204,25 @@ def _rebuild(cls: type[DomainError], detail: str, extra: dict[str, Any]) -> Doma
     return cls(detail, **extra)
 
 
+STAFF_TOKEN_REFUSED = "unknown or revoked staff token"
+
+
 class NotAuthenticated(DomainError, status=401, code="not_authenticated"):
     """No credentials, or credentials that are not (or no longer) valid."""
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
+
+
+class TokenWithdrawn(NotAuthenticated):
+    """The staff token a prediction was let through with (`serving.auth.known`) was
+    revoked, rotated, deactivated or given another role before the prediction's write,
+    which confirms it in its own transaction and stored nothing. Answered as a revoked
+    token is (401); the scoring fast path forgets the token and answers the request again
+    after a fresh lookup, as the route would."""
+
+    def __init__(self, detail: str = STAFF_TOKEN_REFUSED, **extra: Any):
+        super().__init__(detail, **extra)
 
 
 class Forbidden(DomainError, status=403, code="forbidden"):

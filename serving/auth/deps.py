@@ -16,7 +16,7 @@ from serving.auth.redislimit import limiters
 from serving.auth.tokens import STAFF_PREFIX, hash_token, presented_hash
 from serving.auth.users import active_by_token
 from serving.config import Settings
-from serving.errors import Forbidden, NotAuthenticated, RateLimited
+from serving.errors import STAFF_TOKEN_REFUSED, Forbidden, NotAuthenticated, RateLimited
 from serving.storage import Database
 from serving.storage import staff as staff_store
 
@@ -62,7 +62,7 @@ def authenticate(token: str | None, settings: Settings, db: Database) -> Princip
     if token.startswith(STAFF_PREFIX):
         found = staff_store.active_by_token_hash(db, presented_hash(token))
         if found is None:
-            raise NotAuthenticated("unknown or revoked staff token")
+            raise NotAuthenticated(STAFF_TOKEN_REFUSED)
         return staff_principal(*found)
     if token.startswith(SESSION_PREFIX):
         from serving.customers.access import customer_principal

@@ -17,7 +17,11 @@ with the same rules and the same code:
   added later is never skipped;
 
 - the token is looked up like the route's `Agent` dependency (`deps.staff_of`, the same
-  function: a revoked or deactivated token is refused at once);
+  function), except that a staff token that authenticated before is taken on the app's
+  memory of it (`deps.staff_remembered`, `serving.auth.known`) and confirmed by the
+  write in its own transaction: a token revoked, rotated, deactivated or given another
+  role meanwhile stores nothing (`TokenWithdrawn`), is forgotten, and the request is
+  replayed through the route, which looks it up again (401, 403, or the prediction);
 - the body is parsed as Starlette parses it (`json.loads`) and validated with the route's
   own body type as FastAPI validates it (`validate_python(..., from_attributes=True)`);
 - the records are prepared, stored and answered by the route's own functions
@@ -55,6 +59,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import deps, idempotency
+from serving.errors import TokenWithdrawn
 from serving.scoring import router, service
 from serving.scoring.schemas import ScoreBody, ScoreRequest
 from serving.system import textguard
@@ -196,7 +201,8 @@ class PredictionFastPath(HttpMiddleware):
             return None
         try:
             key = idempotency.clean_key(raw_key)  # a key too long: FastAPI's 422
-            principal = await deps.staff_of(self.api, _bearer(authorization), router.ROLES)
+            principal, token_hash = await deps.staff_remembered(
+                self.api, _bearer(authorization), router.ROLES)
             runtime = deps.app_runtime(self.api)
             served = runtime.host.current()
             parsed = parse(body)
@@ -205,10 +211,16 @@ class PredictionFastPath(HttpMiddleware):
                 return None  # the route scores a long list in the thread pool
             job = service.prepare(served, runtime.settings, items, principal, runtime.uplift,
                                   key)
+            job.token_hash = token_hash  # the write confirms it
         except Exception:  # noqa: BLE001 - nothing written yet: FastAPI answers it
             return None
         try:
             out, created = await router.stored(runtime, job, lang)
+        except TokenWithdrawn:
+            # nothing stored: the route looks the token up again and answers as it would
+            assert token_hash is not None
+            deps.forget_token(self.api, token_hash)
+            return None
         except Exception as exc:
             handler = self._handler(exc)
             if handler is None:

@@ -27,6 +27,7 @@ from serving.errors import (
     InvalidInput,
     NotFound,
     Suppressed,
+    TokenWithdrawn,
     model_problems,
 )
 from serving.loop import control, targeting
@@ -53,7 +54,7 @@ from serving.scoring.schemas import (
     TargetingPublic,
 )
 from serving.specs import SpecCache
-from serving.storage import Database, receipts, writerproc
+from serving.storage import Database, receipts, staff, writerproc
 from serving.storage.group import GroupCommit
 from serving.storage.receipts import (
     KeyedReceipt,
@@ -117,6 +118,9 @@ class ScoreJob:
     # (`serving.idempotency`), kept on each receipt; a repeat answers what they stored
     key: str | None = None
     body_hash: str | None = None
+    # let through on the app's memory of the staff token (`serving.auth.known`): its hash,
+    # which the write confirms is still active with the principal's role
+    token_hash: str | None = None
 
     def rows(self, at: Any, final: Sequence[Route]) -> list[PredictionRow]:
         """The job's receipts with their final routes, `at` in storage form."""
@@ -171,14 +175,15 @@ def job_wire(job: ScoreJob) -> tuple:
         job.at.isoformat(), job.due_days,
         None if c is None else (c.fraction, c.key, c.period_length, c.targeting),
         None if u is None else (u.uri, u.customer_value, u.contact_cost, u.version),
-        job.values, job.estimates, job.key, job.body_hash)
+        job.values, job.estimates, job.key, job.body_hash, job.token_hash)
 
 
 def job_from_wire(w: tuple) -> ScoreJob:
     """`job_wire` read back in the writer process. The contributions stay the bytes the
     receipt stores (not decoded to be encoded again)."""
     (served, who, refs, external_ids, margins, scores, base, shaps, bands, routes, pids,
-     features, at, due_days, control_plan, uplift, values, estimates, key, body_hash) = w
+     features, at, due_days, control_plan, uplift, values, estimates, key, body_hash,
+     token_hash) = w
     return ScoreJob(
         served=WrittenModel(*served[:3], Thresholds(*served[3:])),  # type: ignore[arg-type]
         principal=Principal(*who), refs=refs, external_ids=external_ids,
@@ -188,7 +193,8 @@ def job_from_wire(w: tuple) -> ScoreJob:
         at=datetime.fromisoformat(at), due_days=due_days,
         control=None if control_plan is None else ControlPlan(*control_plan),
         uplift=None if uplift is None else UpliftPlan(None, *uplift),  # type: ignore[arg-type]
-        values=values, estimates=estimates, key=key, body_hash=body_hash)
+        values=values, estimates=estimates, key=key, body_hash=body_hash,
+        token_hash=token_hash)
 
 
 class Decided(NamedTuple):
@@ -434,6 +440,10 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Replayed 
     with an Idempotency-Key that was stored before, in an earlier group or earlier in this
     one, stores nothing again (`_repeat`)."""
     db = Receipts(session)
+    # staff tokens the loop let predictions through on (`serving.auth.known`), as they
+    # stand now: under this transaction's lock, later than any lookup before it
+    tokens = staff.active_by_token_hashes(
+        db, [job.token_hash for job in jobs if job.token_hash is not None])
     refs = sorted({r for job in jobs for r in job.refs})
     # the start of the campaign period each job draws for: a customer whose open task
     # was created before it is not drawn (`control.assign`); read in the same statement
@@ -457,6 +467,10 @@ def store(session: Session, jobs: Sequence[ScoreJob]) -> list[Stored | Replayed 
          "customers who objected to profiling"),
     )
     for job in jobs:
+        if job.token_hash is not None and tokens.get(job.token_hash) != (
+                job.principal.user_id, job.principal.role):
+            outcomes.append(TokenWithdrawn())  # nothing stored, not even a repeat's answer
+            continue
         if job.key is not None:
             repeat = _repeat(job, found.get(job.key), first.get(job.key))
             if repeat is not None:

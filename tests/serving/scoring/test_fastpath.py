@@ -16,13 +16,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from starlette.middleware import Middleware
 
 from serving.config import Settings
 from serving.main import create_app
 from serving.modelhost import ModelHost
 from serving.scoring.fastpath import PredictionFastPath
-from serving.storage.tables import Customer
+from serving.storage import Database
+from serving.storage import staff as staff_store
+from serving.storage.tables import Customer, Prediction
 from tests.serving.conftest import ADMIN_TOKEN, Api, bearer, second_agent
 
 
@@ -280,3 +283,76 @@ def test_next_to_a_middleware_it_does_not_know_the_fast_path_turns_itself_off(
                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert r.status_code == 201 and paths.answered == []  # the route answered it
     assert "_Unknown" in caplog.text and "fast path is off" in caplog.text
+
+
+# -- the memory of staff tokens (serving.auth.known), confirmed by the write ----------------
+def _stored_by(db: Database, actor: str) -> int:
+    """Receipts stored with `actor` as their author."""
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(Prediction)
+                              .where(Prediction.actor == actor)) or 0
+
+
+@pytest.mark.parametrize("writer", ["process", "thread"])
+@pytest.mark.parametrize("how", ["deactivate", "rotate", "reviewer", "admin"])
+def test_a_token_changed_behind_the_apps_back_is_confirmed_by_the_write(
+        settings: Settings, host: ModelHost, paths: Paths, customers: list[dict],
+        writer: str, how: str) -> None:
+    """A token the fast path remembers is changed in the table by another process (an
+    operator, the CLI): the next prediction's write refuses it and stores nothing, and the
+    route answers the request after a fresh lookup: 401 for a deactivated or rotated token,
+    403 for a role that may not score, the prediction for one that may (under the new
+    role: looked up and remembered again by the fast path on the request after it)."""
+    app = create_app(settings.model_copy(update={"writer": writer}), host=host)
+    with TestClient(app) as client:
+        api = Api(client, {"admin": ADMIN_TOKEN})
+        token, actor = second_agent(api)
+        user_id = actor.removeprefix("staff:")
+        first = client.post("/v1/predictions", json=customers[0], headers=bearer(token))
+        assert first.status_code == 201 and paths.answered[-1]
+        known = app.state.known_tokens
+        assert len(known) == 1  # remembered once it authenticated
+        other = Database(settings.database_url)  # not the app's: another process's
+        try:
+            with other.session() as session:
+                change = {"deactivate": {"active": False},
+                          "rotate": {"token_hash": "0" * 64},
+                          "reviewer": {"role": "reviewer"}, "admin": {"role": "admin"}}[how]
+                staff_store.change(session, user_id, **change)
+                session.commit()
+        finally:
+            other.dispose()
+        before = _stored_by(app.state.db, actor)
+        r = client.post("/v1/predictions", json=customers[1], headers=bearer(token))
+        assert not paths.answered[-1]  # the write refused it: the route answered
+        if how in ("deactivate", "rotate"):
+            assert r.status_code == 401 and r.json()["error"] == "not_authenticated"
+            assert r.json()["detail"] == "unknown or revoked staff token"
+        elif how == "reviewer":
+            assert r.status_code == 403 and r.json()["error"] == "forbidden"
+        else:
+            assert r.status_code == 201, r.text
+        after = _stored_by(app.state.db, actor)
+        assert after == before + (1 if how == "admin" else 0)
+        assert len(known) == 0  # forgotten
+        if how == "admin":  # looked up again by the fast path, and remembered as admin
+            again = client.post("/v1/predictions", json=customers[2], headers=bearer(token))
+            assert again.status_code == 201 and paths.answered[-1]
+            assert _stored_by(app.state.db, actor) == after + 1
+            assert len(known) == 1
+
+
+def test_only_staff_tokens_that_authenticated_are_remembered(
+        api: Api, paths: Paths, customers: list[dict]) -> None:
+    known = api.client.app.state.known_tokens
+    for token in ("st_" + "x" * 43, "nonsense", ""):
+        r = api.client.post("/v1/predictions", json=customers[0], headers=bearer(token))
+        assert r.status_code in (401, 403)
+    reviewer = api.client.post("/v1/predictions", json=customers[0],
+                               headers=api.headers("reviewer"))
+    assert reviewer.status_code == 403  # a staff token, but not one that may score
+    admin = api.client.post("/v1/predictions", json=customers[0], headers=api.headers("admin"))
+    assert admin.status_code == 201 and paths.answered[-1]
+    assert len(known) == 0  # the admin token is the settings', not the table's
+    assert api.score(customers[1]).status_code == 201
+    assert len(known) == 1
